@@ -1,0 +1,60 @@
+# The verbs of this project. Every target sets up what it needs first.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+BUF_VERSION := 1.75.0
+BUF    := .tools/node_modules/.bin/buf
+PROTOS := $(wildcard protos/rooms/v1/*.proto)
+GEN_DIR := client/src
+
+.PHONY: help venv run test gen check-gen lint buf-lint clean
+
+help:
+	@echo "make run        serve (embedded PostgreSQL unless ROOMS_DATABASE_URL is set)"
+	@echo "make test       run the test suite on a real PostgreSQL"
+	@echo "make gen        regenerate the client stubs from protos/"
+	@echo "make check-gen  fail if regenerating changes anything"
+	@echo "make lint       ruff, mypy --strict, buf lint"
+
+$(STAMP): pyproject.toml client/pyproject.toml
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ./client -e '.[dev]'
+	@touch $@
+
+venv: $(STAMP)
+
+run: $(STAMP)
+	$(PY) -m service
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+gen: $(STAMP)
+	rm -f $(GEN_DIR)/rooms/v1/*_pb2*.py $(GEN_DIR)/rooms/v1/*_pb2*.pyi
+	$(PY) -m grpc_tools.protoc -Iprotos \
+	  --plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
+	  --plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc \
+	  --python_out=$(GEN_DIR) --grpc_python_out=$(GEN_DIR) \
+	  --mypy_out=$(GEN_DIR) --mypy_grpc_out=$(GEN_DIR) \
+	  $(PROTOS)
+
+check-gen: gen
+	@git add -N $(GEN_DIR) && git diff --exit-code --stat -- $(GEN_DIR) \
+	  || (echo "generated code is stale: run 'make gen' and commit" && exit 1)
+
+$(BUF):
+	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
+
+buf-lint: $(BUF)
+	$(BUF) lint
+
+lint: $(STAMP) buf-lint
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+
+clean:
+	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The rooms API: generated protobuf and gRPC stubs."""

@@ -1,0 +1,1 @@
+"""rooms.v1: generated from protos/rooms/v1 by `make gen`. Do not edit."""

@@ -1,0 +1,1 @@
+"""The rooms server: transport (gRPC edge) -> use cases -> domain rules, and storage."""

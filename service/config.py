@@ -1,0 +1,55 @@
+"""Server settings, read from environment variables with the `ROOMS_` prefix."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from service.domain.limits import Limits
+
+
+class Settings(BaseSettings):
+    """Every setting; the README's configuration table lists them with these defaults."""
+
+    model_config = SettingsConfigDict(env_prefix="ROOMS_", extra="ignore")
+
+    listen_address: str = "127.0.0.1:50051"
+    database_url: SecretStr | None = None
+    data_dir: Path = Path(".data")
+    db_pool_min_size: int = Field(2, ge=1)
+    db_pool_max_size: int = Field(10, ge=1)
+    db_command_timeout_seconds: float = Field(10.0, gt=0)
+    shutdown_grace_seconds: float = Field(10.0, ge=0)
+    health_check_interval_seconds: float = Field(2.0, gt=0)
+    log_level: str = "INFO"
+    page_token_secret: SecretStr | None = None
+
+    default_window_days: int = Field(180, ge=1)
+    max_window_days: int = Field(180, ge=1)
+    max_start_ahead_days: int = Field(180, ge=0)
+    max_early_entry_minutes: int = Field(24 * 60, ge=0)
+    max_roster_size: int = Field(10_000, ge=1)
+    max_batch_size: int = Field(1_000, ge=1)
+    max_metadata_entries: int = Field(32, ge=0)
+    max_metadata_key_length: int = Field(64, ge=1)
+    max_metadata_value_length: int = Field(512, ge=0)
+    default_page_size: int = Field(50, ge=1)
+    max_page_size: int = Field(500, ge=1)
+
+    def limits(self) -> Limits:
+        return Limits(
+            default_window=timedelta(days=self.default_window_days),
+            max_window=timedelta(days=self.max_window_days),
+            max_start_ahead=timedelta(days=self.max_start_ahead_days),
+            max_early_entry=timedelta(minutes=self.max_early_entry_minutes),
+            max_roster_size=self.max_roster_size,
+            max_batch_size=self.max_batch_size,
+            max_metadata_entries=self.max_metadata_entries,
+            max_metadata_key_length=self.max_metadata_key_length,
+            max_metadata_value_length=self.max_metadata_value_length,
+            default_page_size=min(self.default_page_size, self.max_page_size),
+            max_page_size=self.max_page_size,
+        )

@@ -1,0 +1,1 @@
+"""Domain rules of virtual rooms. Imports neither grpc nor asyncpg."""

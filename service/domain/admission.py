@@ -1,0 +1,140 @@
+"""Who may join a room now, as what, and if not, why and until when.
+
+The role -> capability table lives here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from service.domain.models import JoinPolicy, Role, Room
+
+
+class Capability(StrEnum):
+    """What a participant may do in a room's call."""
+
+    SPEAK = "speak"
+    VIDEO = "video"
+    SHARE_SCREEN = "share_screen"
+    MUTE_OTHERS = "mute_others"
+    REMOVE_PARTICIPANTS = "remove_participants"
+    INVITE_PARTICIPANTS = "invite_participants"
+    DIAL_OUT = "dial_out"
+    RECEIVE_MEDIA = "receive_media"
+    RAISE_HAND = "raise_hand"
+    REACT = "react"
+    SPOTLIGHT_OTHERS = "spotlight_others"
+
+
+_EVERYONE = frozenset({Capability.RECEIVE_MEDIA, Capability.RAISE_HAND, Capability.REACT})
+_TALK = frozenset({Capability.SPEAK, Capability.VIDEO})
+
+ROLE_CAPABILITIES: Mapping[Role, frozenset[Capability]] = {
+    Role.PRESENTER: frozenset(Capability),
+    Role.ATTENDEE: _EVERYONE | _TALK,
+    Role.CONSUMER: _EVERYONE,
+    Role.COLLABORATOR: _EVERYONE | _TALK | {Capability.SHARE_SCREEN},
+}
+
+# Roles that may use a room's early-entry period to prepare before it opens.
+EARLY_ENTRY_ROLES = frozenset({Role.PRESENTER, Role.COLLABORATOR})
+
+
+def capabilities_in(role: Role, room: Room) -> frozenset[Capability]:
+    """What `role` may do in `room`: dial-out only where the room allows it."""
+    granted = ROLE_CAPABILITIES[role]
+    if not room.pstn_dial_out_enabled:
+        granted = granted - {Capability.DIAL_OUT}
+    return granted
+
+
+class JoinReason(StrEnum):
+    """Why a join is allowed or refused (mirrors `rooms.v1.JoinDecisionReason`)."""
+
+    ALLOWED = "allowed"
+    ROOM_NOT_FOUND = "room_not_found"
+    NOT_YET_OPEN = "not_yet_open"
+    ENDED = "ended"
+    NOT_INVITED = "not_invited"
+
+
+@dataclass(frozen=True, slots=True)
+class JoinDecision:
+    """The answer to "may this identity join this room now?"."""
+
+    allowed: bool
+    reason: JoinReason
+    message: str
+    role: Role | None = None
+    capabilities: frozenset[Capability] = frozenset()
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    opens_at: datetime | None = None
+    opens_in: timedelta | None = None
+
+
+def humanize(delta: timedelta) -> str:
+    """A duration as people say it, rounded up to the unit: "3 hours", "1 day"."""
+    seconds = max(0, int(delta.total_seconds() + 0.999999))
+    for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
+        if seconds >= size:
+            count = -(-seconds // size) if seconds % size > size // 2 else seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def decide_join(room: Room | None, rostered_role: Role | None, now: datetime) -> JoinDecision:
+    """The join decision for an identity whose roster entry (if any) is `rostered_role`.
+
+    Checks run in this order: the room exists, the identity is admitted by the
+    join policy, the window (with early entry for presenters and collaborators).
+    """
+    if room is None:
+        return JoinDecision(False, JoinReason.ROOM_NOT_FOUND, "The room does not exist.")
+    role = rostered_role
+    if role is None and room.join_policy is JoinPolicy.OPEN:
+        role = room.open_join_role
+    if role is None:
+        return JoinDecision(
+            False,
+            JoinReason.NOT_INVITED,
+            "You are not invited to this room.",
+            valid_from=room.valid_from,
+            valid_until=room.valid_until,
+        )
+    opens_at = room.valid_from
+    if role in EARLY_ENTRY_ROLES:
+        opens_at -= room.early_entry
+    if now < opens_at:
+        opens_in = opens_at - now
+        return JoinDecision(
+            False,
+            JoinReason.NOT_YET_OPEN,
+            f"The room opens in {humanize(opens_in)}.",
+            role=role,
+            opens_at=opens_at,
+            opens_in=opens_in,
+            valid_from=room.valid_from,
+            valid_until=room.valid_until,
+        )
+    if now >= room.valid_until:
+        return JoinDecision(
+            False,
+            JoinReason.ENDED,
+            "The room has ended.",
+            role=role,
+            valid_from=room.valid_from,
+            valid_until=room.valid_until,
+        )
+    return JoinDecision(
+        True,
+        JoinReason.ALLOWED,
+        "You may join.",
+        role=role,
+        capabilities=capabilities_in(role, room),
+        valid_from=room.valid_from,
+        valid_until=room.valid_until,
+    )

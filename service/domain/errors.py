@@ -1,0 +1,191 @@
+"""Domain errors: a reason (mirroring `rooms.v1.ErrorReason`), a kind, and the details.
+
+The transport turns a kind into a gRPC status code and the rest into a
+`google.rpc.Status` with `ErrorInfo`, `BadRequest` and `PreconditionFailure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from enum import Enum, StrEnum
+
+
+class ErrorKind(Enum):
+    """The class of failure; one gRPC status code each."""
+
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    ALREADY_EXISTS = "already_exists"
+    CONFLICT = "conflict"
+    EXHAUSTED = "exhausted"
+    UNAVAILABLE = "unavailable"
+    TIMEOUT = "timeout"
+
+
+class ErrorReason(StrEnum):
+    """The `ErrorInfo.reason` strings; each is a value of `rooms.v1.ErrorReason`."""
+
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    INVALID_WINDOW = "INVALID_WINDOW"
+    INVALID_PAGE_TOKEN = "INVALID_PAGE_TOKEN"
+    REQUEST_ID_REUSED = "REQUEST_ID_REUSED"
+    BATCH_TOO_LARGE = "BATCH_TOO_LARGE"
+    DUPLICATE_USER_ID = "DUPLICATE_USER_ID"
+    ROOM_NOT_FOUND = "ROOM_NOT_FOUND"
+    PARTICIPANT_NOT_FOUND = "PARTICIPANT_NOT_FOUND"
+    ROOM_ALREADY_EXISTS = "ROOM_ALREADY_EXISTS"
+    ETAG_MISMATCH = "ETAG_MISMATCH"
+    ROSTER_FULL = "ROSTER_FULL"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    TIMEOUT = "TIMEOUT"
+
+
+KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
+    ErrorReason.INVALID_ARGUMENT: ErrorKind.INVALID,
+    ErrorReason.INVALID_WINDOW: ErrorKind.INVALID,
+    ErrorReason.INVALID_PAGE_TOKEN: ErrorKind.INVALID,
+    ErrorReason.REQUEST_ID_REUSED: ErrorKind.INVALID,
+    ErrorReason.BATCH_TOO_LARGE: ErrorKind.INVALID,
+    ErrorReason.DUPLICATE_USER_ID: ErrorKind.INVALID,
+    ErrorReason.ROOM_NOT_FOUND: ErrorKind.NOT_FOUND,
+    ErrorReason.PARTICIPANT_NOT_FOUND: ErrorKind.NOT_FOUND,
+    ErrorReason.ROOM_ALREADY_EXISTS: ErrorKind.ALREADY_EXISTS,
+    ErrorReason.ETAG_MISMATCH: ErrorKind.CONFLICT,
+    ErrorReason.ROSTER_FULL: ErrorKind.EXHAUSTED,
+    ErrorReason.DATABASE_UNAVAILABLE: ErrorKind.UNAVAILABLE,
+    ErrorReason.TIMEOUT: ErrorKind.TIMEOUT,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldViolation:
+    """One bad field: its path in the request (for example `room.valid_until`)."""
+
+    field: str
+    description: str
+    reason: ErrorReason = ErrorReason.INVALID_ARGUMENT
+
+
+@dataclass(frozen=True, slots=True)
+class PreconditionViolation:
+    """One failed precondition, shaped like `google.rpc.PreconditionFailure.Violation`."""
+
+    type: str
+    subject: str
+    description: str
+
+
+class DomainError(Exception):
+    """An expected failure with everything a caller needs to react to it."""
+
+    def __init__(
+        self,
+        reason: ErrorReason,
+        message: str,
+        *,
+        metadata: Mapping[str, str] | None = None,
+        field_violations: Sequence[FieldViolation] = (),
+        precondition_violations: Sequence[PreconditionViolation] = (),
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self.field_violations = list(field_violations)
+        self.precondition_violations = list(precondition_violations)
+
+    @property
+    def kind(self) -> ErrorKind:
+        return KIND_OF_REASON[self.reason]
+
+
+def invalid(field: str, description: str, **metadata: str) -> DomainError:
+    """A single bad field."""
+    return DomainError(
+        ErrorReason.INVALID_ARGUMENT,
+        f"{field}: {description}",
+        metadata={"field": field, **metadata},
+        field_violations=[FieldViolation(field, description)],
+    )
+
+
+def room_not_found(room_id: str) -> DomainError:
+    return DomainError(
+        ErrorReason.ROOM_NOT_FOUND,
+        f"room {room_id!r} not found",
+        metadata={"room_id": room_id},
+    )
+
+
+def etag_mismatch(room_id: str, current_etag: str) -> DomainError:
+    return DomainError(
+        ErrorReason.ETAG_MISMATCH,
+        f"room {room_id!r} changed since it was read: etag is now {current_etag}",
+        metadata={"room_id": room_id, "etag": current_etag},
+        precondition_violations=[
+            PreconditionViolation(
+                "ETAG", f"rooms/{room_id}", "the etag sent does not match the room's etag"
+            )
+        ],
+    )
+
+
+class Violations:
+    """Collects every bad field of a request, then raises them together."""
+
+    def __init__(self) -> None:
+        self._items: list[FieldViolation] = []
+        self._metadata: dict[str, str] = {}
+
+    def add(
+        self,
+        field: str,
+        description: str,
+        reason: ErrorReason = ErrorReason.INVALID_ARGUMENT,
+        **metadata: str,
+    ) -> None:
+        if not self._items:
+            self._metadata = {"field": field, **metadata}
+        self._items.append(FieldViolation(field, description, reason))
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def raise_if_any(self) -> None:
+        if not self._items:
+            return
+        first = self._items[0]
+        message = "; ".join(f"{v.field}: {v.description}" for v in self._items)
+        raise DomainError(
+            first.reason, message, metadata=self._metadata, field_violations=self._items
+        )
+
+
+def roster_full(room_id: str, limit: int, size: int) -> DomainError:
+    return DomainError(
+        ErrorReason.ROSTER_FULL,
+        f"room {room_id!r} may hold at most {limit} participants; this would make {size}",
+        metadata={"room_id": room_id, "limit": str(limit), "size": str(size)},
+    )
+
+
+def participant_not_found(room_id: str, user_id: str) -> DomainError:
+    return DomainError(
+        ErrorReason.PARTICIPANT_NOT_FOUND,
+        f"{user_id!r} is not on the roster of room {room_id!r}",
+        metadata={"room_id": room_id, "user_id": user_id},
+    )
+
+
+def bad_page_token(field: str = "page_token") -> DomainError:
+    return DomainError(
+        ErrorReason.INVALID_PAGE_TOKEN,
+        f"{field}: not a page token of this call; start again with an empty one",
+        metadata={"field": field},
+        field_violations=[
+            FieldViolation(
+                field, "malformed, tampered, or from another call", ErrorReason.INVALID_PAGE_TOKEN
+            )
+        ],
+    )

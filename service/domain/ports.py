@@ -1,0 +1,120 @@
+"""What the use cases need from storage. The asyncpg implementation is in service.storage."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from service.domain.models import (
+    Membership,
+    NewRoom,
+    Participant,
+    Role,
+    Room,
+    RoomState,
+    RosterEntry,
+)
+
+# A keyset position: (timestamp, id) of the last item of the previous page.
+Position = tuple[datetime, str]
+
+
+class RoomStore(Protocol):
+    """Rooms and rosters, scoped by tenant. Methods raise DomainError for expected failures."""
+
+    async def create_room(
+        self,
+        tenant: str,
+        room: NewRoom,
+        roster: Sequence[RosterEntry],
+        now: datetime,
+        request_id: str,
+        request_hash: str,
+    ) -> Room:
+        """Store a room and its roster at once. With a request id already used for
+        the same request hash, return that room instead; with a different hash,
+        raise REQUEST_ID_REUSED. A taken room id raises ROOM_ALREADY_EXISTS."""
+        ...
+
+    async def get_room(self, tenant: str, room_id: str) -> Room | None: ...
+
+    async def list_rooms(
+        self,
+        tenant: str,
+        state: RoomState | None,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+    ) -> list[Room]:
+        """Rooms newest first (create_time, then room_id, descending)."""
+        ...
+
+    async def update_room(
+        self,
+        tenant: str,
+        room_id: str,
+        expected_revision: int,
+        changes: Mapping[str, Any],
+        now: datetime,
+    ) -> Room | None:
+        """Apply `changes` (column -> value) if the room is still at `expected_revision`;
+        None if it is not (or is gone)."""
+        ...
+
+    async def delete_room(
+        self, tenant: str, room_id: str, expected_revision: int | None, now: datetime
+    ) -> None:
+        """Tombstone a room. Already deleted: success. Never existed: ROOM_NOT_FOUND.
+        A revision that does not match: ETAG_MISMATCH."""
+        ...
+
+    async def upsert_participants(
+        self,
+        tenant: str,
+        room_id: str,
+        roster: Sequence[RosterEntry],
+        expected_revision: int | None,
+        max_roster_size: int,
+        now: datetime,
+    ) -> tuple[list[Participant], int]:
+        """Upsert roster entries; return them (in request order) and the new revision."""
+        ...
+
+    async def remove_participants(
+        self,
+        tenant: str,
+        room_id: str,
+        user_ids: Sequence[str],
+        expected_revision: int | None,
+        now: datetime,
+    ) -> tuple[int, int]:
+        """Remove identities; return how many were removed and the revision after."""
+        ...
+
+    async def list_participants(
+        self,
+        tenant: str,
+        room_id: str,
+        role: Role | None,
+        after_user_id: str | None,
+        limit: int,
+    ) -> list[Participant] | None:
+        """A page of the roster ordered by user_id; None if the room does not exist."""
+        ...
+
+    async def get_participant(
+        self, tenant: str, room_id: str, user_id: str
+    ) -> tuple[Room | None, Participant | None]: ...
+
+    async def list_memberships(
+        self,
+        tenant: str,
+        user_id: str,
+        state: RoomState | None,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+    ) -> list[Membership]:
+        """Rooms whose roster holds `user_id`, by valid_from then room_id, ascending."""
+        ...

@@ -1,0 +1,235 @@
+"""Validation rules and defaults for rooms, identities and requests.
+
+This is the one place that says, for example, that `valid_until` defaults to
+now + 180 days (`Limits.default_window`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+import secrets
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from service.domain.errors import ErrorReason, Violations
+from service.domain.limits import Limits
+from service.domain.models import NewRoom, RoomSettings, RosterEntry
+
+ROOM_ID_MAX_LENGTH = 128
+USER_ID_MAX_LENGTH = 256
+REQUEST_ID_MAX_LENGTH = 128
+ETAG_MAX_LENGTH = 64
+
+_ROOM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
+_METADATA_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]*")
+
+
+class WindowRule:
+    """The names of the window rules, as sent in `ErrorInfo.metadata["rule"]`."""
+
+    WINDOW_TOO_LONG = "WINDOW_TOO_LONG"
+    ENDS_IN_PAST = "ENDS_IN_PAST"
+    STARTS_TOO_LATE = "STARTS_TOO_LATE"
+    ENDS_BEFORE_START = "ENDS_BEFORE_START"
+
+
+def new_room_id() -> str:
+    """A server-generated room id: 26 lower-case base32 characters (128 random bits)."""
+    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+
+
+def _is_token(value: str) -> bool:
+    """Printable, with no whitespace or control characters."""
+    return value.isprintable() and not any(ch.isspace() for ch in value)
+
+
+def check_room_id(violations: Violations, field: str, room_id: str) -> None:
+    if not room_id:
+        violations.add(field, "must not be empty")
+    elif len(room_id) > ROOM_ID_MAX_LENGTH:
+        violations.add(field, f"must be at most {ROOM_ID_MAX_LENGTH} characters")
+    elif not _ROOM_ID.fullmatch(room_id):
+        violations.add(field, "must use only A-Z a-z 0-9 . _ ~ - and start with a letter or digit")
+
+
+def check_user_id(violations: Violations, field: str, user_id: str) -> None:
+    if not user_id:
+        violations.add(field, "must not be empty")
+    elif len(user_id) > USER_ID_MAX_LENGTH:
+        violations.add(field, f"must be at most {USER_ID_MAX_LENGTH} characters")
+    elif not _is_token(user_id):
+        violations.add(field, "must be printable, with no whitespace or control characters")
+
+
+def check_request_id(violations: Violations, field: str, request_id: str) -> None:
+    """An empty request id is allowed: the call is then not idempotent."""
+    if len(request_id) > REQUEST_ID_MAX_LENGTH:
+        violations.add(field, f"must be at most {REQUEST_ID_MAX_LENGTH} characters")
+    elif request_id and not _is_token(request_id):
+        violations.add(field, "must be printable, with no whitespace or control characters")
+
+
+def check_etag(violations: Violations, field: str, etag: str) -> None:
+    if len(etag) > ETAG_MAX_LENGTH:
+        violations.add(field, f"must be at most {ETAG_MAX_LENGTH} characters")
+
+
+def require_room_id(room_id: str, field: str = "room_id") -> None:
+    """Raise at once if a room id is malformed."""
+    violations = Violations()
+    check_room_id(violations, field, room_id)
+    violations.raise_if_any()
+
+
+def check_metadata(
+    violations: Violations, field: str, metadata: Mapping[str, str], limits: Limits
+) -> None:
+    if len(metadata) > limits.max_metadata_entries:
+        violations.add(field, f"must have at most {limits.max_metadata_entries} entries")
+        return
+    for key, value in metadata.items():
+        if len(key) > limits.max_metadata_key_length:
+            violations.add(
+                f"{field}[{key[:32]!r}]",
+                f"key must be at most {limits.max_metadata_key_length} characters",
+            )
+        elif not _METADATA_KEY.fullmatch(key):
+            violations.add(
+                f"{field}[{key[:32]!r}]",
+                "key must use only A-Z a-z 0-9 . _ / - and start with a letter or digit",
+            )
+        if len(value) > limits.max_metadata_value_length:
+            violations.add(
+                f"{field}[{key[:32]!r}]",
+                f"value must be at most {limits.max_metadata_value_length} characters",
+            )
+        elif not value.isprintable():
+            violations.add(f"{field}[{key[:32]!r}]", "value must not hold control characters")
+
+
+def check_early_entry(
+    violations: Violations, field: str, early_entry: timedelta, limits: Limits
+) -> None:
+    if early_entry < timedelta(0):
+        violations.add(field, "must not be negative")
+    elif early_entry > limits.max_early_entry:
+        violations.add(
+            field, f"must be at most {int(limits.max_early_entry.total_seconds())} seconds"
+        )
+
+
+def check_window(
+    violations: Violations,
+    prefix: str,
+    valid_from: datetime,
+    valid_until: datetime,
+    now: datetime,
+    limits: Limits,
+) -> None:
+    """The window rules: every broken rule is reported against its field."""
+
+    def broken(field: str, rule: str, description: str, limit: timedelta | None) -> None:
+        extra = {"rule": rule}
+        if limit is not None:
+            extra["limit"] = str(int(limit.total_seconds()))
+        violations.add(prefix + field, description, ErrorReason.INVALID_WINDOW, **extra)
+
+    if valid_from > now + limits.max_start_ahead:
+        broken(
+            "valid_from",
+            WindowRule.STARTS_TOO_LATE,
+            f"must be at most {limits.max_start_ahead.days} days in the future",
+            limits.max_start_ahead,
+        )
+    if valid_until <= now:
+        broken("valid_until", WindowRule.ENDS_IN_PAST, "must be in the future", None)
+    if valid_until <= valid_from:
+        broken("valid_until", WindowRule.ENDS_BEFORE_START, "must be after valid_from", None)
+    elif valid_until - valid_from > limits.max_window:
+        broken(
+            "valid_until",
+            WindowRule.WINDOW_TOO_LONG,
+            f"the window must be at most {limits.max_window.days} days long",
+            limits.max_window,
+        )
+
+
+def resolve_new_room(
+    room_id: str, settings: RoomSettings, now: datetime, limits: Limits
+) -> NewRoom:
+    """Apply the defaults (valid_from = now, valid_until = now + default window) and
+    every rule; raise one error naming every bad field."""
+    violations = Violations()
+    if room_id:
+        check_room_id(violations, "room_id", room_id)
+    valid_from = settings.valid_from if settings.valid_from is not None else now
+    valid_until = (
+        settings.valid_until if settings.valid_until is not None else now + limits.default_window
+    )
+    check_window(violations, "room.", valid_from, valid_until, now, limits)
+    check_metadata(violations, "room.metadata", settings.metadata, limits)
+    check_early_entry(violations, "room.early_entry_duration", settings.early_entry, limits)
+    violations.raise_if_any()
+    return NewRoom(
+        room_id=room_id or new_room_id(),
+        valid_from=valid_from,
+        valid_until=valid_until,
+        pstn_dial_out_enabled=settings.pstn_dial_out_enabled,
+        join_policy=settings.join_policy,
+        metadata=dict(settings.metadata),
+        open_join_role=settings.open_join_role,
+        early_entry=settings.early_entry,
+    )
+
+
+def check_roster_batch(
+    violations: Violations, field: str, user_ids: Sequence[str], limits: Limits
+) -> None:
+    """A batch of identities: bounded, each valid, none twice."""
+    if len(user_ids) > limits.max_batch_size:
+        violations.add(
+            field,
+            f"must hold at most {limits.max_batch_size} identities",
+            ErrorReason.BATCH_TOO_LARGE,
+            limit=str(limits.max_batch_size),
+            size=str(len(user_ids)),
+        )
+        return
+    seen: set[str] = set()
+    for index, user_id in enumerate(user_ids):
+        check_user_id(violations, f"{field}[{index}]", user_id)
+        if user_id in seen:
+            violations.add(
+                f"{field}[{index}]",
+                "appears more than once in the batch",
+                ErrorReason.DUPLICATE_USER_ID,
+                user_id=user_id,
+            )
+        seen.add(user_id)
+
+
+def check_roster(
+    violations: Violations, field: str, entries: Sequence[RosterEntry], limits: Limits
+) -> None:
+    check_roster_batch(violations, field, [entry.user_id for entry in entries], limits)
+
+
+def page_size(requested: int, limits: Limits, field: str = "page_size") -> int:
+    """0 means the default; larger than the maximum is capped; negative is rejected."""
+    if requested < 0:
+        violations = Violations()
+        violations.add(field, "must not be negative")
+        violations.raise_if_any()
+    if requested == 0:
+        return limits.default_page_size
+    return min(requested, limits.max_page_size)
+
+
+def fingerprint(value: Any) -> str:
+    """A stable hash of a request's inputs, for idempotency keys."""
+    encoded = json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(encoded.encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Storage on PostgreSQL with asyncpg: the only place with SQL."""

@@ -1,0 +1,100 @@
+"""Connection pool and schema migrations.
+
+Migrations are the numbered `migrations/NNNN_name.sql` files, applied in order,
+each in its own transaction, under a PostgreSQL advisory lock so that replicas
+starting together apply each migration exactly once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from dataclasses import dataclass
+from importlib import resources
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+# pg_advisory_lock key for migrations: the bytes of "roomsmig" as a bigint.
+MIGRATION_LOCK_KEY = int.from_bytes(b"roomsmig", "big") & 0x7FFF_FFFF_FFFF_FFFF
+_MIGRATION_FILE = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def migrations() -> list[Migration]:
+    """Every migration shipped with the package, in order."""
+    found = []
+    for entry in resources.files("service.storage").joinpath("migrations").iterdir():
+        match = _MIGRATION_FILE.fullmatch(entry.name)
+        if match:
+            found.append(Migration(int(match[1]), match[2], entry.read_text()))
+    found.sort(key=lambda m: m.version)
+    return found
+
+
+async def migrate(connection: asyncpg.Connection) -> list[int]:
+    """Apply the pending migrations; return the versions applied by this call."""
+    applied_now: list[int] = []
+    await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
+    try:
+        await connection.execute(
+            """CREATE TABLE IF NOT EXISTS schema_migrations (
+                   version    integer PRIMARY KEY,
+                   name       text NOT NULL,
+                   applied_at timestamptz NOT NULL DEFAULT now())"""
+        )
+        done = {
+            r["version"] for r in await connection.fetch("SELECT version FROM schema_migrations")
+        }
+        for migration in migrations():
+            if migration.version in done:
+                continue
+            async with connection.transaction():
+                await connection.execute(migration.sql)
+                await connection.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                    migration.version,
+                    migration.name,
+                )
+            log.info("applied migration %04d_%s", migration.version, migration.name)
+            applied_now.append(migration.version)
+    finally:
+        await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+    return applied_now
+
+
+async def _init_connection(connection: asyncpg.Connection) -> None:
+    await connection.set_type_codec(
+        "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
+    )
+
+
+async def create_pool(
+    dsn: str, *, min_size: int, max_size: int, command_timeout: float | None = None
+) -> asyncpg.Pool:
+    """A pool whose connections speak JSON for jsonb columns."""
+    pool = await asyncpg.create_pool(
+        dsn,
+        min_size=min_size,
+        max_size=max_size,
+        init=_init_connection,
+        command_timeout=command_timeout,
+    )
+    assert pool is not None
+    return pool
+
+
+async def page_token_secret(pool: asyncpg.Pool) -> bytes:
+    """The secret that signs page tokens, shared through the database by all replicas."""
+    value = await pool.fetchval("SELECT value FROM server_secrets WHERE name = 'page_token'")
+    if not isinstance(value, bytes):
+        raise RuntimeError("server_secrets has no page_token secret: were migrations applied?")
+    return value

@@ -1,0 +1,484 @@
+"""`RoomStore` on PostgreSQL: every SQL statement of the service is in this file.
+
+Times come from the caller (the domain's clock), never from `now()` in SQL, so
+tests that set the clock see consistent results.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+import asyncpg
+
+from service.domain.errors import (
+    DomainError,
+    ErrorReason,
+    etag_mismatch,
+    room_not_found,
+    roster_full,
+)
+from service.domain.models import (
+    JoinPolicy,
+    Membership,
+    NewRoom,
+    Participant,
+    Role,
+    Room,
+    RoomState,
+    RosterEntry,
+    etag_of,
+)
+from service.domain.ports import Position
+from service.domain.updates import UPDATABLE_FIELDS
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+_ROOM_COLUMNS = (
+    "room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled,"
+    " join_policy, metadata, open_join_role, early_entry, revision, participant_count"
+)
+_R_ROOM_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _ROOM_COLUMNS.split(","))
+_PARTICIPANT_COLUMNS = "user_id, role, create_time, update_time"
+
+# The state of a room at $now, as a condition on table alias r.
+_STATE_CONDITION = {
+    RoomState.SCHEDULED: "r.valid_from > {now}",
+    RoomState.OPEN: "r.valid_from <= {now} AND r.valid_until > {now}",
+    RoomState.ENDED: "r.valid_until <= {now}",
+}
+
+# Driver failures that mean "the database is not reachable right now".
+_UNAVAILABLE = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError,
+)
+
+
+def _translate_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+    """Turn driver failures into DomainErrors the transport knows how to answer."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return await method(*args, **kwargs)
+        except asyncpg.QueryCanceledError as error:
+            raise DomainError(ErrorReason.TIMEOUT, "the database query took too long") from error
+        except TimeoutError as error:
+            raise DomainError(ErrorReason.TIMEOUT, "the database did not answer in time") from error
+        except _UNAVAILABLE as error:
+            raise DomainError(
+                ErrorReason.DATABASE_UNAVAILABLE, "the database is unavailable; retry later"
+            ) from error
+
+    return wrapper
+
+
+def _room(record: Mapping[str, Any]) -> Room:
+    return Room(
+        room_id=record["room_id"],
+        create_time=record["create_time"],
+        update_time=record["update_time"],
+        valid_from=record["valid_from"],
+        valid_until=record["valid_until"],
+        pstn_dial_out_enabled=record["pstn_dial_out_enabled"],
+        join_policy=JoinPolicy(record["join_policy"]),
+        metadata=record["metadata"],
+        open_join_role=Role(record["open_join_role"]),
+        early_entry=record["early_entry"],
+        revision=record["revision"],
+        participant_count=record["participant_count"],
+    )
+
+
+def _participant(record: Mapping[str, Any], prefix: str = "") -> Participant:
+    return Participant(
+        user_id=record[prefix + "user_id"],
+        role=Role(record[prefix + "role"]),
+        create_time=record[prefix + "create_time"],
+        update_time=record[prefix + "update_time"],
+    )
+
+
+class PgRoomStore:
+    """Rooms and rosters in PostgreSQL, scoped by tenant."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self._pool = pool
+
+    # ---- rooms ----------------------------------------------------------
+
+    @_translate_errors
+    async def create_room(
+        self,
+        tenant: str,
+        room: NewRoom,
+        roster: Sequence[RosterEntry],
+        now: datetime,
+        request_id: str,
+        request_hash: str,
+    ) -> Room:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if request_id:
+                replay = await self._claim_request_id(
+                    conn, tenant, request_id, request_hash, room.room_id, now
+                )
+                if replay is not None:
+                    return replay
+            row = await conn.fetchrow(
+                f"""INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
+                        valid_until, pstn_dial_out_enabled, join_policy, metadata,
+                        open_join_role, early_entry, participant_count)
+                    VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                    ON CONFLICT (tenant, room_id) DO NOTHING
+                    RETURNING {_ROOM_COLUMNS}""",
+                tenant,
+                room.room_id,
+                now,
+                room.valid_from,
+                room.valid_until,
+                room.pstn_dial_out_enabled,
+                room.join_policy.value,
+                dict(room.metadata),
+                room.open_join_role.value,
+                room.early_entry,
+                len(roster),
+            )
+            if row is None:
+                raise DomainError(
+                    ErrorReason.ROOM_ALREADY_EXISTS,
+                    f"a room with id {room.room_id!r} already exists",
+                    metadata={"room_id": room.room_id},
+                )
+            if roster:
+                await conn.execute(
+                    """INSERT INTO participants
+                           (tenant, room_id, user_id, role, create_time, update_time)
+                       SELECT $1, $2, u, r, $5, $5
+                       FROM unnest($3::text[], $4::text[]) AS t(u, r)""",
+                    tenant,
+                    room.room_id,
+                    [entry.user_id for entry in roster],
+                    [entry.role.value for entry in roster],
+                    now,
+                )
+            return _room(row)
+
+    async def _claim_request_id(
+        self,
+        conn: asyncpg.Connection,
+        tenant: str,
+        request_id: str,
+        request_hash: str,
+        room_id: str,
+        now: datetime,
+    ) -> Room | None:
+        """Record a request id; if it was recorded before, the room it created."""
+        claimed = await conn.fetchval(
+            """INSERT INTO idempotency_keys (tenant, request_id, request_hash, room_id, create_time)
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true""",
+            tenant,
+            request_id,
+            request_hash,
+            room_id,
+            now,
+        )
+        if claimed:
+            return None
+        earlier = await conn.fetchrow(
+            f"""SELECT k.request_hash, {_R_ROOM_COLUMNS}
+                FROM idempotency_keys k
+                LEFT JOIN rooms r ON r.tenant = k.tenant AND r.room_id = k.room_id
+                WHERE k.tenant = $1 AND k.request_id = $2""",
+            tenant,
+            request_id,
+        )
+        if earlier is None or earlier["request_hash"] != request_hash:
+            raise DomainError(
+                ErrorReason.REQUEST_ID_REUSED,
+                f"request_id {request_id!r} was used before with a different request",
+                metadata={"request_id": request_id, "field": "request_id"},
+            )
+        if earlier["room_id"] is None:
+            raise room_not_found(room_id)
+        return _room(earlier)
+
+    @_translate_errors
+    async def get_room(self, tenant: str, room_id: str) -> Room | None:
+        row = await self._pool.fetchrow(
+            f"""SELECT {_ROOM_COLUMNS} FROM rooms
+                WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL""",
+            tenant,
+            room_id,
+        )
+        return _room(row) if row is not None else None
+
+    @_translate_errors
+    async def list_rooms(
+        self,
+        tenant: str,
+        state: RoomState | None,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+    ) -> list[Room]:
+        args: list[Any] = [tenant, limit]
+        where = ["r.tenant = $1", "r.delete_time IS NULL"]
+        if after is not None:
+            args += [after[0], after[1]]
+            where.append(f"(r.create_time, r.room_id) < (${len(args) - 1}, ${len(args)})")
+        if state is not None:
+            args.append(now)
+            where.append(_STATE_CONDITION[state].format(now=f"${len(args)}"))
+        rows = await self._pool.fetch(
+            f"""SELECT {_R_ROOM_COLUMNS} FROM rooms r WHERE {" AND ".join(where)}
+                ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2""",
+            *args,
+        )
+        return [_room(row) for row in rows]
+
+    @_translate_errors
+    async def update_room(
+        self,
+        tenant: str,
+        room_id: str,
+        expected_revision: int,
+        changes: Mapping[str, Any],
+        now: datetime,
+    ) -> Room | None:
+        columns = set(UPDATABLE_FIELDS.values())
+        assignments = []
+        args: list[Any] = [tenant, room_id, expected_revision, now]
+        for column, value in changes.items():
+            if column not in columns:
+                raise ValueError(f"not an updatable column: {column}")
+            args.append(value.value if isinstance(value, Role | JoinPolicy) else value)
+            assignments.append(f"{column} = ${len(args)}")
+        row = await self._pool.fetchrow(
+            f"""UPDATE rooms SET {", ".join([*assignments, "update_time = $4"])},
+                       revision = revision + 1
+                WHERE tenant = $1 AND room_id = $2 AND revision = $3 AND delete_time IS NULL
+                RETURNING {_ROOM_COLUMNS}""",
+            *args,
+        )
+        return _room(row) if row is not None else None
+
+    @_translate_errors
+    async def delete_room(
+        self, tenant: str, room_id: str, expected_revision: int | None, now: datetime
+    ) -> None:
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                """SELECT revision, delete_time FROM rooms
+                   WHERE tenant = $1 AND room_id = $2 FOR UPDATE""",
+                tenant,
+                room_id,
+            )
+            if row is None:
+                raise room_not_found(room_id)
+            if row["delete_time"] is not None:
+                return
+            if expected_revision is not None and expected_revision != row["revision"]:
+                raise etag_mismatch(room_id, etag_of(row["revision"]))
+            await conn.execute(
+                """UPDATE rooms SET delete_time = $3, update_time = $3, revision = revision + 1
+                   WHERE tenant = $1 AND room_id = $2""",
+                tenant,
+                room_id,
+                now,
+            )
+
+    # ---- rosters --------------------------------------------------------
+
+    async def _lock_room(
+        self,
+        conn: asyncpg.Connection,
+        tenant: str,
+        room_id: str,
+        expected_revision: int | None,
+    ) -> asyncpg.Record:
+        """Lock a live room's row for a roster change, checking its revision."""
+        row = await conn.fetchrow(
+            """SELECT revision, participant_count FROM rooms
+               WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE""",
+            tenant,
+            room_id,
+        )
+        if row is None:
+            raise room_not_found(room_id)
+        if expected_revision is not None and expected_revision != row["revision"]:
+            raise etag_mismatch(room_id, etag_of(row["revision"]))
+        return row
+
+    async def _bump(
+        self, conn: asyncpg.Connection, tenant: str, room_id: str, count: int, now: datetime
+    ) -> int:
+        revision: int = await conn.fetchval(
+            """UPDATE rooms SET participant_count = $3, update_time = $4, revision = revision + 1
+               WHERE tenant = $1 AND room_id = $2 RETURNING revision""",
+            tenant,
+            room_id,
+            count,
+            now,
+        )
+        return revision
+
+    @_translate_errors
+    async def upsert_participants(
+        self,
+        tenant: str,
+        room_id: str,
+        roster: Sequence[RosterEntry],
+        expected_revision: int | None,
+        max_roster_size: int,
+        now: datetime,
+    ) -> tuple[list[Participant], int]:
+        user_ids = [entry.user_id for entry in roster]
+        async with self._pool.acquire() as conn, conn.transaction():
+            room = await self._lock_room(conn, tenant, room_id, expected_revision)
+            revision: int = room["revision"]
+            changed = await conn.fetch(
+                """INSERT INTO participants AS p
+                       (tenant, room_id, user_id, role, create_time, update_time)
+                   SELECT $1, $2, u, r, $5, $5 FROM unnest($3::text[], $4::text[]) AS t(u, r)
+                   ON CONFLICT (tenant, room_id, user_id)
+                   DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time
+                   WHERE p.role <> EXCLUDED.role
+                   RETURNING xmax = 0 AS inserted""",
+                tenant,
+                room_id,
+                user_ids,
+                [entry.role.value for entry in roster],
+                now,
+            )
+            if changed:
+                count = room["participant_count"] + sum(1 for row in changed if row["inserted"])
+                if count > max_roster_size:
+                    raise roster_full(room_id, max_roster_size, count)
+                revision = await self._bump(conn, tenant, room_id, count, now)
+            rows = await conn.fetch(
+                f"""SELECT {_PARTICIPANT_COLUMNS} FROM participants
+                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])""",
+                tenant,
+                room_id,
+                user_ids,
+            )
+        by_id = {row["user_id"]: _participant(row) for row in rows}
+        return [by_id[user_id] for user_id in user_ids], revision
+
+    @_translate_errors
+    async def remove_participants(
+        self,
+        tenant: str,
+        room_id: str,
+        user_ids: Sequence[str],
+        expected_revision: int | None,
+        now: datetime,
+    ) -> tuple[int, int]:
+        async with self._pool.acquire() as conn, conn.transaction():
+            room = await self._lock_room(conn, tenant, room_id, expected_revision)
+            revision: int = room["revision"]
+            removed = len(
+                await conn.fetch(
+                    """DELETE FROM participants
+                       WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+                       RETURNING 1""",
+                    tenant,
+                    room_id,
+                    list(user_ids),
+                )
+            )
+            if removed:
+                count = room["participant_count"] - removed
+                revision = await self._bump(conn, tenant, room_id, count, now)
+        return removed, revision
+
+    @_translate_errors
+    async def list_participants(
+        self,
+        tenant: str,
+        room_id: str,
+        role: Role | None,
+        after_user_id: str | None,
+        limit: int,
+    ) -> list[Participant] | None:
+        rows = await self._pool.fetch(
+            """SELECT p.user_id, p.role, p.create_time, p.update_time
+               FROM rooms r
+               LEFT JOIN LATERAL (
+                   SELECT q.user_id, q.role, q.create_time, q.update_time
+                   FROM participants q
+                   WHERE q.tenant = r.tenant AND q.room_id = r.room_id AND q.user_id > $3
+                     AND ($4::text IS NULL OR q.role = $4)
+                   ORDER BY q.user_id
+                   LIMIT $5
+               ) p ON true
+               WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
+               ORDER BY p.user_id""",
+            tenant,
+            room_id,
+            after_user_id or "",
+            role.value if role is not None else None,
+            limit,
+        )
+        if not rows:
+            return None
+        return [_participant(row) for row in rows if row["user_id"] is not None]
+
+    @_translate_errors
+    async def get_participant(
+        self, tenant: str, room_id: str, user_id: str
+    ) -> tuple[Room | None, Participant | None]:
+        """One round trip by primary keys: the hot path of AuthorizeJoin."""
+        row = await self._pool.fetchrow(
+            f"""SELECT {_R_ROOM_COLUMNS}, p.user_id AS p_user_id, p.role AS p_role,
+                       p.create_time AS p_create_time, p.update_time AS p_update_time
+                FROM rooms r
+                LEFT JOIN participants p
+                       ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
+                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL""",
+            tenant,
+            room_id,
+            user_id,
+        )
+        if row is None:
+            return None, None
+        participant = _participant(row, "p_") if row["p_user_id"] is not None else None
+        return _room(row), participant
+
+    @_translate_errors
+    async def list_memberships(
+        self,
+        tenant: str,
+        user_id: str,
+        state: RoomState | None,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+    ) -> list[Membership]:
+        args: list[Any] = [tenant, user_id, limit]
+        where = ["p.tenant = $1", "p.user_id = $2", "r.delete_time IS NULL"]
+        if after is not None:
+            args += [after[0], after[1]]
+            where.append(f"(r.valid_from, r.room_id) > (${len(args) - 1}, ${len(args)})")
+        if state is not None:
+            args.append(now)
+            where.append(_STATE_CONDITION[state].format(now=f"${len(args)}"))
+        rows = await self._pool.fetch(
+            f"""SELECT {_R_ROOM_COLUMNS}, p.role AS p_role, p.create_time AS p_create_time
+                FROM participants p
+                JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
+                WHERE {" AND ".join(where)}
+                ORDER BY r.valid_from, r.room_id LIMIT $3""",
+            *args,
+        )
+        return [
+            Membership(room=_room(row), role=Role(row["p_role"]), create_time=row["p_create_time"])
+            for row in rows
+        ]

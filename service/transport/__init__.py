@@ -1,0 +1,1 @@
+"""The gRPC edge: convert the request, call the use case, convert the answer."""

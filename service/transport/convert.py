@@ -1,0 +1,236 @@
+"""Protobuf messages <-> domain values. Bad wire values become INVALID_ARGUMENT."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from google.protobuf import duration_pb2, timestamp_pb2
+from rooms.v1 import admission_pb2, participant_pb2, room_pb2, rooms_service_pb2
+
+from service.domain.admission import ROLE_CAPABILITIES, Capability, JoinDecision, JoinReason
+from service.domain.errors import Violations
+from service.domain.models import (
+    DEFAULT_JOIN_POLICY,
+    DEFAULT_ROLE,
+    JoinPolicy,
+    Participant,
+    Role,
+    Room,
+    RoomSettings,
+    RoomState,
+    RosterEntry,
+)
+
+ROLE_TO_PROTO: dict[Role, participant_pb2.Role.ValueType] = {
+    Role.PRESENTER: participant_pb2.ROLE_PRESENTER,
+    Role.ATTENDEE: participant_pb2.ROLE_ATTENDEE,
+    Role.CONSUMER: participant_pb2.ROLE_CONSUMER,
+    Role.COLLABORATOR: participant_pb2.ROLE_COLLABORATOR,
+}
+_ROLE_FROM_PROTO = {number: role for role, number in ROLE_TO_PROTO.items()}
+
+_POLICY_TO_PROTO: dict[JoinPolicy, room_pb2.JoinPolicy.ValueType] = {
+    JoinPolicy.INVITE_ONLY: room_pb2.JOIN_POLICY_INVITE_ONLY,
+    JoinPolicy.OPEN: room_pb2.JOIN_POLICY_OPEN,
+}
+_POLICY_FROM_PROTO = {number: policy for policy, number in _POLICY_TO_PROTO.items()}
+
+_STATE_TO_PROTO: dict[RoomState, room_pb2.RoomState.ValueType] = {
+    RoomState.SCHEDULED: room_pb2.ROOM_STATE_SCHEDULED,
+    RoomState.OPEN: room_pb2.ROOM_STATE_OPEN,
+    RoomState.ENDED: room_pb2.ROOM_STATE_ENDED,
+}
+_STATE_FROM_PROTO = {number: state for state, number in _STATE_TO_PROTO.items()}
+
+CAPABILITY_TO_PROTO: dict[Capability, admission_pb2.Capability.ValueType] = {
+    capability: admission_pb2.Capability.Value(f"CAPABILITY_{capability.name}")
+    for capability in Capability
+}
+
+_REASON_TO_PROTO: dict[JoinReason, admission_pb2.JoinDecisionReason.ValueType] = {
+    reason: admission_pb2.JoinDecisionReason.Value(f"JOIN_DECISION_REASON_{reason.name}")
+    for reason in JoinReason
+}
+
+# The largest and smallest instants a google.protobuf.Timestamp may hold.
+_MIN_SECONDS = -62_135_596_800
+_MAX_SECONDS = 253_402_300_799
+
+
+# ---- wire -> domain -----------------------------------------------------
+
+
+def role_in(violations: Violations, field: str, number: int) -> Role:
+    """An input role: unspecified means the default (Attendee)."""
+    if number == participant_pb2.ROLE_UNSPECIFIED:
+        return DEFAULT_ROLE
+    role = _ROLE_FROM_PROTO.get(number)  # type: ignore[call-overload]
+    if role is None:
+        violations.add(field, f"unknown role number {number}")
+        return DEFAULT_ROLE
+    return role
+
+
+def role_filter(violations: Violations, field: str, number: int) -> Role | None:
+    """A role filter: unspecified means any role."""
+    if number == participant_pb2.ROLE_UNSPECIFIED:
+        return None
+    return role_in(violations, field, number)
+
+
+def state_filter(violations: Violations, field: str, number: int) -> RoomState | None:
+    if number == room_pb2.ROOM_STATE_UNSPECIFIED:
+        return None
+    state = _STATE_FROM_PROTO.get(number)  # type: ignore[call-overload]
+    if state is None:
+        violations.add(field, f"unknown room state number {number}")
+    return state
+
+
+def _policy_in(violations: Violations, field: str, number: int) -> JoinPolicy:
+    if number == room_pb2.JOIN_POLICY_UNSPECIFIED:
+        return DEFAULT_JOIN_POLICY
+    policy = _POLICY_FROM_PROTO.get(number)  # type: ignore[call-overload]
+    if policy is None:
+        violations.add(field, f"unknown join policy number {number}")
+        return DEFAULT_JOIN_POLICY
+    return policy
+
+
+def _timestamp_in(
+    violations: Violations, field: str, message: room_pb2.Room, name: str
+) -> datetime | None:
+    if not message.HasField(name):  # type: ignore[arg-type]
+        return None
+    value: timestamp_pb2.Timestamp = getattr(message, name)
+    if not (_MIN_SECONDS <= value.seconds <= _MAX_SECONDS and 0 <= value.nanos < 1_000_000_000):
+        violations.add(field, "is not a valid timestamp (years 1 to 9999)")
+        return None
+    return value.ToDatetime(tzinfo=UTC)
+
+
+def _duration_in(violations: Violations, field: str, value: duration_pb2.Duration) -> timedelta:
+    seconds, nanos = value.seconds, value.nanos
+    if (
+        abs(seconds) > 315_576_000_000
+        or abs(nanos) >= 1_000_000_000
+        or (seconds > 0 > nanos)
+        or (seconds < 0 < nanos)
+    ):
+        violations.add(field, "is not a valid duration")
+        return timedelta(0)
+    try:
+        return value.ToTimedelta()
+    except OverflowError:
+        violations.add(field, "is out of range")
+        return timedelta(0)
+
+
+def room_settings_in(violations: Violations, prefix: str, room: room_pb2.Room) -> RoomSettings:
+    """The settable fields of a Room message, each checked for wire validity."""
+    return RoomSettings(
+        valid_from=_timestamp_in(violations, prefix + "valid_from", room, "valid_from"),
+        valid_until=_timestamp_in(violations, prefix + "valid_until", room, "valid_until"),
+        pstn_dial_out_enabled=room.pstn_dial_out_enabled,
+        join_policy=_policy_in(violations, prefix + "join_policy", room.join_policy),
+        metadata=dict(room.metadata),
+        open_join_role=role_in(violations, prefix + "open_join_role", room.open_join_role),
+        early_entry=_duration_in(
+            violations, prefix + "early_entry_duration", room.early_entry_duration
+        ),
+    )
+
+
+def populated_fields(room: room_pb2.Room) -> list[str]:
+    """The settable fields holding a non-default value (the AIP-134 implied mask)."""
+    return [descriptor.name for descriptor, _ in room.ListFields()]
+
+
+def roster_in(
+    violations: Violations, field: str, participants: Iterable[participant_pb2.Participant]
+) -> list[RosterEntry]:
+    return [
+        RosterEntry(p.user_id, role_in(violations, f"{field}[{index}].role", p.role))
+        for index, p in enumerate(participants)
+    ]
+
+
+# ---- domain -> wire -----------------------------------------------------
+
+
+def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
+    message = timestamp_pb2.Timestamp()
+    message.FromDatetime(value)
+    return message
+
+
+def _duration(value: timedelta) -> duration_pb2.Duration:
+    message = duration_pb2.Duration()
+    message.FromTimedelta(value)
+    return message
+
+
+def room_out(room: Room, now: datetime) -> room_pb2.Room:
+    return room_pb2.Room(
+        room_id=room.room_id,
+        create_time=timestamp(room.create_time),
+        update_time=timestamp(room.update_time),
+        valid_from=timestamp(room.valid_from),
+        valid_until=timestamp(room.valid_until),
+        pstn_dial_out_enabled=room.pstn_dial_out_enabled,
+        join_policy=_POLICY_TO_PROTO[room.join_policy],
+        state=_STATE_TO_PROTO[room.state(now)],
+        etag=room.etag,
+        metadata=dict(room.metadata),
+        open_join_role=ROLE_TO_PROTO[room.open_join_role],
+        early_entry_duration=_duration(room.early_entry),
+        participant_count=room.participant_count,
+    )
+
+
+def participant_out(participant: Participant) -> participant_pb2.Participant:
+    return participant_pb2.Participant(
+        user_id=participant.user_id,
+        role=ROLE_TO_PROTO[participant.role],
+        create_time=timestamp(participant.create_time),
+        update_time=timestamp(participant.update_time),
+    )
+
+
+def capabilities_out(
+    capabilities: Iterable[Capability],
+) -> list[admission_pb2.Capability.ValueType]:
+    """Capabilities in the enum's order, so answers are stable."""
+    return sorted(CAPABILITY_TO_PROTO[c] for c in capabilities)
+
+
+def role_definitions() -> list[admission_pb2.RoleDefinition]:
+    return [
+        admission_pb2.RoleDefinition(
+            role=ROLE_TO_PROTO[role],
+            name=role.value,
+            capabilities=capabilities_out(capabilities),
+        )
+        for role, capabilities in ROLE_CAPABILITIES.items()
+    ]
+
+
+def decision_out(decision: JoinDecision) -> rooms_service_pb2.AuthorizeJoinResponse:
+    response = rooms_service_pb2.AuthorizeJoinResponse(
+        allowed=decision.allowed,
+        reason=_REASON_TO_PROTO[decision.reason],
+        capabilities=capabilities_out(decision.capabilities),
+        message=decision.message,
+    )
+    if decision.role is not None:
+        response.role = ROLE_TO_PROTO[decision.role]
+    if decision.valid_from is not None:
+        response.valid_from.CopyFrom(timestamp(decision.valid_from))
+    if decision.valid_until is not None:
+        response.valid_until.CopyFrom(timestamp(decision.valid_until))
+    if decision.opens_at is not None:
+        response.opens_at.CopyFrom(timestamp(decision.opens_at))
+    if decision.opens_in is not None:
+        response.opens_in.CopyFrom(_duration(decision.opens_in))
+    return response

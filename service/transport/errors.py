@@ -1,0 +1,105 @@
+"""DomainError -> `google.rpc.Status` with ErrorInfo, BadRequest and PreconditionFailure."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from service.domain.errors import DomainError, ErrorKind
+
+log = logging.getLogger(__name__)
+
+ERROR_DOMAIN = "rooms.v1"
+
+_CODE_OF_KIND: dict[ErrorKind, int] = {
+    ErrorKind.INVALID: code_pb2.INVALID_ARGUMENT,
+    ErrorKind.NOT_FOUND: code_pb2.NOT_FOUND,
+    ErrorKind.ALREADY_EXISTS: code_pb2.ALREADY_EXISTS,
+    ErrorKind.CONFLICT: code_pb2.ABORTED,
+    ErrorKind.EXHAUSTED: code_pb2.RESOURCE_EXHAUSTED,
+    ErrorKind.UNAVAILABLE: code_pb2.UNAVAILABLE,
+    ErrorKind.TIMEOUT: code_pb2.DEADLINE_EXCEEDED,
+}
+
+
+def _pack(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def to_status(error: DomainError) -> grpc.Status:
+    """The rich status for a domain error."""
+    details = [
+        _pack(
+            error_details_pb2.ErrorInfo(
+                reason=error.reason.value, domain=ERROR_DOMAIN, metadata=error.metadata
+            )
+        )
+    ]
+    if error.field_violations:
+        details.append(
+            _pack(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(
+                            field=v.field, description=v.description, reason=v.reason.value
+                        )
+                        for v in error.field_violations
+                    ]
+                )
+            )
+        )
+    if error.precondition_violations:
+        details.append(
+            _pack(
+                error_details_pb2.PreconditionFailure(
+                    violations=[
+                        error_details_pb2.PreconditionFailure.Violation(
+                            type=v.type, subject=v.subject, description=v.description
+                        )
+                        for v in error.precondition_violations
+                    ]
+                )
+            )
+        )
+    status = status_pb2.Status(
+        code=_CODE_OF_KIND[error.kind], message=error.message, details=details
+    )
+    return rpc_status.to_status(status)
+
+
+Req = TypeVar("Req")
+Resp = TypeVar("Resp")
+Handler = Callable[[Any, Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]]
+
+
+def answers_errors(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
+    """Wrap a unary servicer method: DomainErrors become rich statuses; anything
+    else is a bug, logged with its traceback and answered INTERNAL."""
+
+    @functools.wraps(method)
+    async def wrapper(
+        self: Any, request: Req, context: grpc.aio.ServicerContext[Req, Resp]
+    ) -> Resp:
+        try:
+            return await method(self, request, context)
+        except DomainError as error:
+            status = to_status(error)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("unexpected error in %s", method.__qualname__)
+            status = rpc_status.to_status(
+                status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+            )
+        await context.abort_with_status(status)
+
+    return wrapper

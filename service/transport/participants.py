@@ -1,0 +1,94 @@
+"""rooms.v1.ParticipantsService: convert, call the use case, convert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from rooms.v1 import participant_pb2, participants_service_pb2_grpc
+from rooms.v1 import participants_service_pb2 as ps
+
+from service.domain.clock import Clock
+from service.domain.errors import Violations
+from service.transport import convert
+from service.transport.auth import caller_of
+from service.transport.errors import answers_errors
+from service.usecases import RoomsUseCases
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServicer):
+    def __init__(self, usecases: RoomsUseCases, clock: Clock) -> None:
+        self._uc = usecases
+        self._clock = clock
+
+    @answers_errors
+    async def AddOrUpdateParticipants(
+        self, request: ps.AddOrUpdateParticipantsRequest, context: Context
+    ) -> ps.AddOrUpdateParticipantsResponse:
+        violations = Violations()
+        roster = convert.roster_in(violations, "participants", request.participants)
+        violations.raise_if_any()
+        participants, etag = await self._uc.add_or_update_participants(
+            caller_of(context), request.room_id, roster, request.etag
+        )
+        return ps.AddOrUpdateParticipantsResponse(
+            participants=[convert.participant_out(p) for p in participants], etag=etag
+        )
+
+    @answers_errors
+    async def RemoveParticipants(
+        self, request: ps.RemoveParticipantsRequest, context: Context
+    ) -> ps.RemoveParticipantsResponse:
+        removed, etag = await self._uc.remove_participants(
+            caller_of(context), request.room_id, list(request.user_ids), request.etag
+        )
+        return ps.RemoveParticipantsResponse(etag=etag, removed_count=removed)
+
+    @answers_errors
+    async def ListParticipants(
+        self, request: ps.ListParticipantsRequest, context: Context
+    ) -> ps.ListParticipantsResponse:
+        violations = Violations()
+        role = convert.role_filter(violations, "role", request.role)
+        violations.raise_if_any()
+        page = await self._uc.list_participants(
+            caller_of(context), request.room_id, request.page_size, request.page_token, role
+        )
+        return ps.ListParticipantsResponse(
+            participants=[convert.participant_out(p) for p in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @answers_errors
+    async def GetParticipant(
+        self, request: ps.GetParticipantRequest, context: Context
+    ) -> participant_pb2.Participant:
+        participant = await self._uc.get_participant(
+            caller_of(context), request.room_id, request.user_id
+        )
+        return convert.participant_out(participant)
+
+    @answers_errors
+    async def ListRoomsForParticipant(
+        self, request: ps.ListRoomsForParticipantRequest, context: Context
+    ) -> ps.ListRoomsForParticipantResponse:
+        violations = Violations()
+        state = convert.state_filter(violations, "state", request.state)
+        violations.raise_if_any()
+        page = await self._uc.list_rooms_for_participant(
+            caller_of(context), request.user_id, request.page_size, request.page_token, state
+        )
+        now = self._clock.now()
+        return ps.ListRoomsForParticipantResponse(
+            memberships=[
+                ps.RoomMembership(
+                    room=convert.room_out(m.room, now),
+                    role=convert.ROLE_TO_PROTO[m.role],
+                    create_time=convert.timestamp(m.create_time),
+                )
+                for m in page.items
+            ],
+            next_page_token=page.next_page_token,
+        )

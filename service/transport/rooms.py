@@ -1,0 +1,99 @@
+"""rooms.v1.RoomsService: convert, call the use case, convert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from google.protobuf import empty_pb2
+from rooms.v1 import room_pb2, rooms_service_pb2, rooms_service_pb2_grpc
+
+from service.domain.clock import Clock
+from service.domain.errors import Violations
+from service.transport import convert
+from service.transport.auth import caller_of
+from service.transport.errors import answers_errors
+from service.usecases import RoomsUseCases
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
+    def __init__(self, usecases: RoomsUseCases, clock: Clock) -> None:
+        self._uc = usecases
+        self._clock = clock
+
+    @answers_errors
+    async def CreateRoom(
+        self, request: rooms_service_pb2.CreateRoomRequest, context: Context
+    ) -> room_pb2.Room:
+        violations = Violations()
+        settings = convert.room_settings_in(violations, "room.", request.room)
+        roster = convert.roster_in(violations, "participants", request.participants)
+        violations.raise_if_any()
+        room = await self._uc.create_room(
+            caller_of(context), request.request_id, request.room_id, settings, roster
+        )
+        return convert.room_out(room, self._clock.now())
+
+    @answers_errors
+    async def GetRoom(
+        self, request: rooms_service_pb2.GetRoomRequest, context: Context
+    ) -> room_pb2.Room:
+        room = await self._uc.get_room(caller_of(context), request.room_id)
+        return convert.room_out(room, self._clock.now())
+
+    @answers_errors
+    async def ListRooms(
+        self, request: rooms_service_pb2.ListRoomsRequest, context: Context
+    ) -> rooms_service_pb2.ListRoomsResponse:
+        violations = Violations()
+        state = convert.state_filter(violations, "state", request.state)
+        violations.raise_if_any()
+        page = await self._uc.list_rooms(
+            caller_of(context), request.page_size, request.page_token, state
+        )
+        now = self._clock.now()
+        return rooms_service_pb2.ListRoomsResponse(
+            rooms=[convert.room_out(room, now) for room in page.items],
+            next_page_token=page.next_page_token,
+        )
+
+    @answers_errors
+    async def UpdateRoom(
+        self, request: rooms_service_pb2.UpdateRoomRequest, context: Context
+    ) -> room_pb2.Room:
+        violations = Violations()
+        settings = convert.room_settings_in(violations, "room.", request.room)
+        violations.raise_if_any()
+        room = await self._uc.update_room(
+            caller_of(context),
+            request.room.room_id,
+            request.room.etag,
+            settings,
+            list(request.update_mask.paths),
+            convert.populated_fields(request.room),
+        )
+        return convert.room_out(room, self._clock.now())
+
+    @answers_errors
+    async def DeleteRoom(
+        self, request: rooms_service_pb2.DeleteRoomRequest, context: Context
+    ) -> empty_pb2.Empty:
+        await self._uc.delete_room(caller_of(context), request.room_id, request.etag)
+        return empty_pb2.Empty()
+
+    @answers_errors
+    async def AuthorizeJoin(
+        self, request: rooms_service_pb2.AuthorizeJoinRequest, context: Context
+    ) -> rooms_service_pb2.AuthorizeJoinResponse:
+        decision = await self._uc.authorize_join(
+            caller_of(context), request.room_id, request.user_id
+        )
+        return convert.decision_out(decision)
+
+    @answers_errors
+    async def ListRoles(
+        self, request: rooms_service_pb2.ListRolesRequest, context: Context
+    ) -> rooms_service_pb2.ListRolesResponse:
+        return rooms_service_pb2.ListRolesResponse(roles=convert.role_definitions())

@@ -1,0 +1,287 @@
+"""The use cases: one method per API operation, joining the domain rules to storage.
+
+No grpc and no asyncpg here: the transport converts messages to the domain's
+values and calls these; the store is any `RoomStore`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import UTC, datetime, timedelta
+
+from service.domain import rules
+from service.domain.admission import JoinDecision, decide_join
+from service.domain.clock import Clock
+from service.domain.errors import (
+    DomainError,
+    ErrorReason,
+    Violations,
+    bad_page_token,
+    etag_mismatch,
+    participant_not_found,
+    room_not_found,
+    roster_full,
+)
+from service.domain.limits import Limits
+from service.domain.models import (
+    Caller,
+    Membership,
+    Page,
+    Participant,
+    Role,
+    Room,
+    RoomSettings,
+    RoomState,
+    RosterEntry,
+    etag_of,
+)
+from service.domain.paging import PageTokens
+from service.domain.ports import Position, RoomStore
+from service.domain.updates import resolve_mask, resolve_update
+
+_UPDATE_ATTEMPTS = 5
+
+
+def _revision_of(etag: str) -> int:
+    """The revision an etag names; -1 (matching nothing) for one we never issued."""
+    if len(etag) > 2 and etag[0] == etag[-1] == '"' and etag[1:-1].isdigit():
+        return int(etag[1:-1])
+    return -1
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _micros(value: datetime) -> int:
+    return (value - _EPOCH) // timedelta(microseconds=1)
+
+
+def _from_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
+
+class RoomsUseCases:
+    """Every operation of the rooms and participants services."""
+
+    def __init__(
+        self, store: RoomStore, clock: Clock, limits: Limits, page_tokens: PageTokens
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._limits = limits
+        self._tokens = page_tokens
+
+    @property
+    def limits(self) -> Limits:
+        return self._limits
+
+    # ---- paging helpers -------------------------------------------------
+
+    def _position(self, scope: Sequence[str], token: str) -> Position | None:
+        if not token:
+            return None
+        cursor = self._tokens.decode(scope, token)
+        if len(cursor) != 2 or not isinstance(cursor[0], int) or not isinstance(cursor[1], str):
+            raise bad_page_token()
+        return _from_micros(cursor[0]), cursor[1]
+
+    def _next_token(self, scope: Sequence[str], more: bool, position: Position | None) -> str:
+        """The token after `position`, or "" when there is nothing more."""
+        if not more or position is None:
+            return ""
+        return self._tokens.encode(scope, [_micros(position[0]), position[1]])
+
+    # ---- rooms ----------------------------------------------------------
+
+    async def create_room(
+        self,
+        caller: Caller,
+        request_id: str,
+        room_id: str,
+        settings: RoomSettings,
+        roster: Sequence[RosterEntry],
+    ) -> Room:
+        violations = Violations()
+        rules.check_request_id(violations, "request_id", request_id)
+        rules.check_roster(violations, "participants", roster, self._limits)
+        violations.raise_if_any()
+        if len(roster) > self._limits.max_roster_size:
+            raise roster_full(room_id, self._limits.max_roster_size, len(roster))
+        # The fingerprint covers the request as sent, before defaults depend on "now".
+        request_hash = rules.fingerprint(
+            {
+                "room_id": room_id,
+                "settings": asdict(settings),
+                "roster": [asdict(entry) for entry in roster],
+            }
+        )
+        now = self._clock.now()
+        new_room = rules.resolve_new_room(room_id, settings, now, self._limits)
+        return await self._store.create_room(
+            caller.tenant, new_room, roster, now, request_id, request_hash
+        )
+
+    async def get_room(self, caller: Caller, room_id: str) -> Room:
+        rules.require_room_id(room_id)
+        room = await self._store.get_room(caller.tenant, room_id)
+        if room is None:
+            raise room_not_found(room_id)
+        return room
+
+    async def list_rooms(
+        self, caller: Caller, page_size: int, page_token: str, state: RoomState | None
+    ) -> Page[Room]:
+        limit = rules.page_size(page_size, self._limits)
+        scope = ["rooms", caller.tenant, state or ""]
+        after = self._position(scope, page_token)
+        rooms = await self._store.list_rooms(
+            caller.tenant, state, self._clock.now(), after, limit + 1
+        )
+        page = rooms[:limit]
+        last = (page[-1].create_time, page[-1].room_id) if page else None
+        return Page(page, self._next_token(scope, len(rooms) > limit, last))
+
+    async def update_room(
+        self,
+        caller: Caller,
+        room_id: str,
+        etag: str,
+        settings: RoomSettings,
+        paths: Sequence[str],
+        populated: Sequence[str],
+    ) -> Room:
+        violations = Violations()
+        rules.check_room_id(violations, "room.room_id", room_id)
+        rules.check_etag(violations, "room.etag", etag)
+        violations.raise_if_any()
+        fields = resolve_mask(paths, populated)
+        for _ in range(_UPDATE_ATTEMPTS):
+            room = await self.get_room(caller, room_id)
+            if etag and etag != room.etag:
+                raise etag_mismatch(room_id, room.etag)
+            if not fields:
+                return room
+            now = self._clock.now()
+            changes = resolve_update(room, settings, fields, now, self._limits)
+            updated = await self._store.update_room(
+                caller.tenant, room_id, room.revision, changes, now
+            )
+            if updated is not None:
+                return updated
+            # The room changed between our read and our write: with an etag the
+            # caller asked for exactly that version; without one, apply again.
+            if etag:
+                current = await self.get_room(caller, room_id)
+                raise etag_mismatch(room_id, current.etag)
+        raise DomainError(
+            ErrorReason.ETAG_MISMATCH,
+            f"room {room_id!r} is changing too often to update; retry",
+            metadata={"room_id": room_id},
+        )
+
+    async def delete_room(self, caller: Caller, room_id: str, etag: str) -> None:
+        violations = Violations()
+        rules.check_room_id(violations, "room_id", room_id)
+        rules.check_etag(violations, "etag", etag)
+        violations.raise_if_any()
+        expected = _revision_of(etag) if etag else None
+        await self._store.delete_room(caller.tenant, room_id, expected, self._clock.now())
+
+    # ---- admission ------------------------------------------------------
+
+    async def authorize_join(self, caller: Caller, room_id: str, user_id: str) -> JoinDecision:
+        violations = Violations()
+        rules.check_room_id(violations, "room_id", room_id)
+        rules.check_user_id(violations, "user_id", user_id)
+        violations.raise_if_any()
+        room, participant = await self._store.get_participant(caller.tenant, room_id, user_id)
+        return decide_join(room, participant.role if participant else None, self._clock.now())
+
+    # ---- participants ---------------------------------------------------
+
+    async def add_or_update_participants(
+        self, caller: Caller, room_id: str, roster: Sequence[RosterEntry], etag: str
+    ) -> tuple[list[Participant], str]:
+        violations = Violations()
+        rules.check_room_id(violations, "room_id", room_id)
+        rules.check_etag(violations, "etag", etag)
+        rules.check_roster(violations, "participants", roster, self._limits)
+        violations.raise_if_any()
+        participants, revision = await self._store.upsert_participants(
+            caller.tenant,
+            room_id,
+            roster,
+            _revision_of(etag) if etag else None,
+            self._limits.max_roster_size,
+            self._clock.now(),
+        )
+        return participants, etag_of(revision)
+
+    async def remove_participants(
+        self, caller: Caller, room_id: str, user_ids: Sequence[str], etag: str
+    ) -> tuple[int, str]:
+        violations = Violations()
+        rules.check_room_id(violations, "room_id", room_id)
+        rules.check_etag(violations, "etag", etag)
+        rules.check_roster_batch(violations, "user_ids", user_ids, self._limits)
+        violations.raise_if_any()
+        removed, revision = await self._store.remove_participants(
+            caller.tenant,
+            room_id,
+            user_ids,
+            _revision_of(etag) if etag else None,
+            self._clock.now(),
+        )
+        return removed, etag_of(revision)
+
+    async def list_participants(
+        self, caller: Caller, room_id: str, page_size: int, page_token: str, role: Role | None
+    ) -> Page[Participant]:
+        rules.require_room_id(room_id)
+        limit = rules.page_size(page_size, self._limits)
+        scope = ["participants", caller.tenant, room_id, role or ""]
+        after = self._tokens.decode(scope, page_token) if page_token else None
+        if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
+            raise bad_page_token()
+        rows = await self._store.list_participants(
+            caller.tenant, room_id, role, after[0] if after else None, limit + 1
+        )
+        if rows is None:
+            raise room_not_found(room_id)
+        page = rows[:limit]
+        token = self._tokens.encode(scope, [page[-1].user_id]) if len(rows) > limit else ""
+        return Page(page, token)
+
+    async def get_participant(self, caller: Caller, room_id: str, user_id: str) -> Participant:
+        violations = Violations()
+        rules.check_room_id(violations, "room_id", room_id)
+        rules.check_user_id(violations, "user_id", user_id)
+        violations.raise_if_any()
+        room, participant = await self._store.get_participant(caller.tenant, room_id, user_id)
+        if room is None:
+            raise room_not_found(room_id)
+        if participant is None:
+            raise participant_not_found(room_id, user_id)
+        return participant
+
+    async def list_rooms_for_participant(
+        self,
+        caller: Caller,
+        user_id: str,
+        page_size: int,
+        page_token: str,
+        state: RoomState | None,
+    ) -> Page[Membership]:
+        violations = Violations()
+        rules.check_user_id(violations, "user_id", user_id)
+        violations.raise_if_any()
+        limit = rules.page_size(page_size, self._limits)
+        scope = ["memberships", caller.tenant, user_id, state or ""]
+        after = self._position(scope, page_token)
+        rows = await self._store.list_memberships(
+            caller.tenant, user_id, state, self._clock.now(), after, limit + 1
+        )
+        page = rows[:limit]
+        last = (page[-1].room.valid_from, page[-1].room.room_id) if page else None
+        return Page(page, self._next_token(scope, len(rows) > limit, last))
