@@ -105,9 +105,10 @@ class RoomsUseCases:
         violations = Violations()
         rules.check_request_id(violations, "request_id", request_id)
         rules.check_roster(violations, "participants", roster, self._limits)
-        violations.raise_if_any()
+        now = self._clock.now()
+        new_room = rules.resolve_new_room(room_id, settings, now, self._limits, violations)
         if len(roster) > self._limits.max_roster_size:
-            raise roster_full(room_id, self._limits.max_roster_size, len(roster))
+            raise roster_full(new_room.room_id, self._limits.max_roster_size, len(roster))
         # The fingerprint covers the request as sent, before defaults depend on "now".
         request_hash = rules.fingerprint(
             {
@@ -116,8 +117,6 @@ class RoomsUseCases:
                 "roster": [asdict(entry) for entry in roster],
             }
         )
-        now = self._clock.now()
-        new_room = rules.resolve_new_room(room_id, settings, now, self._limits)
         return await self._store.create_room(
             caller.tenant, new_room, roster, now, request_id, request_hash
         )
@@ -241,12 +240,13 @@ class RoomsUseCases:
         rules.require_room_id(room_id)
         limit = rules.page_size(page_size, self._limits)
         scope = ["participants", caller.tenant, room_id, role or ""]
-        after = self._tokens.decode(scope, page_token) if page_token else None
-        if after is not None and (len(after) != 1 or not isinstance(after[0], str)):
-            raise bad_page_token()
-        rows = await self._store.list_participants(
-            caller.tenant, room_id, role, after[0] if after else None, limit + 1
-        )
+        after: str | None = None
+        if page_token:
+            cursor = self._tokens.decode(scope, page_token)
+            if len(cursor) != 1 or not isinstance(cursor[0], str):
+                raise bad_page_token()
+            after = cursor[0]
+        rows = await self._store.list_participants(caller.tenant, room_id, role, after, limit + 1)
         if rows is None:
             raise room_not_found(room_id)
         page = rows[:limit]

@@ -77,7 +77,8 @@ class JoinDecision:
 
 
 def humanize(delta: timedelta) -> str:
-    """A duration as people say it, rounded up to the unit: "3 hours", "1 day"."""
+    """A duration as people say it, in its largest unit, rounded to the nearest whole one
+    (halves down): "3 hours", "1 day", "45 minutes"."""
     seconds = max(0, int(delta.total_seconds() + 0.999999))
     for unit, size in (("day", 86_400), ("hour", 3_600), ("minute", 60)):
         if seconds >= size:

@@ -44,9 +44,12 @@ class PageTokens:
         if len(token) > 1024:
             raise bad_page_token(field)
         try:
-            raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+            raw = base64.b64decode(token + "=" * (-len(token) % 4), altchars=b"-_", validate=True)
         except (binascii.Error, ValueError):
             raise bad_page_token(field) from None
+        # Base64 lets several strings decode to the same bytes: accept only our spelling.
+        if base64.urlsafe_b64encode(raw).decode().rstrip("=") != token:
+            raise bad_page_token(field)
         payload, mac = raw[:-_MAC_BYTES], raw[-_MAC_BYTES:]
         if len(raw) <= _MAC_BYTES or not hmac.compare_digest(mac, self._mac(scope, payload)):
             raise bad_page_token(field)

@@ -108,7 +108,10 @@ def check_metadata(
                 f"value must be at most {limits.max_metadata_value_length} characters",
             )
         elif not value.isprintable():
-            violations.add(f"{field}[{key[:32]!r}]", "value must not hold control characters")
+            violations.add(
+                f"{field}[{key[:32]!r}]",
+                "value must be printable (no control or invisible separator characters)",
+            )
 
 
 def check_early_entry(
@@ -149,7 +152,10 @@ def check_window(
         broken("valid_until", WindowRule.ENDS_IN_PAST, "must be in the future", None)
     if valid_until <= valid_from:
         broken("valid_until", WindowRule.ENDS_BEFORE_START, "must be after valid_from", None)
-    elif valid_until - valid_from > limits.max_window:
+    elif valid_until - max(valid_from, now) > limits.max_window:
+        # Counted from valid_from, or from now once valid_from has passed: a client
+        # sending its own "now" as valid_from, or extending an open room, is not
+        # penalised for the time already gone.
         broken(
             "valid_until",
             WindowRule.WINDOW_TOO_LONG,
@@ -159,11 +165,16 @@ def check_window(
 
 
 def resolve_new_room(
-    room_id: str, settings: RoomSettings, now: datetime, limits: Limits
+    room_id: str,
+    settings: RoomSettings,
+    now: datetime,
+    limits: Limits,
+    violations: Violations | None = None,
 ) -> NewRoom:
     """Apply the defaults (valid_from = now, valid_until = now + default window) and
-    every rule; raise one error naming every bad field."""
-    violations = Violations()
+    every rule; raise one error naming every bad field, together with any already in
+    `violations`."""
+    violations = violations if violations is not None else Violations()
     if room_id:
         check_room_id(violations, "room_id", room_id)
     valid_from = settings.valid_from if settings.valid_from is not None else now

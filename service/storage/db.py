@@ -12,10 +12,15 @@ import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import TypeAlias
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
+
+# A connection of its own or one borrowed from a pool.
+Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
 # pg_advisory_lock key for migrations: the bytes of "roomsmig" as a bigint.
 MIGRATION_LOCK_KEY = int.from_bytes(b"roomsmig", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -40,7 +45,7 @@ def migrations() -> list[Migration]:
     return found
 
 
-async def migrate(connection: asyncpg.Connection) -> list[int]:
+async def migrate(connection: Connection) -> list[int]:
     """Apply the pending migrations; return the versions applied by this call."""
     applied_now: list[int] = []
     await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
@@ -71,7 +76,7 @@ async def migrate(connection: asyncpg.Connection) -> list[int]:
     return applied_now
 
 
-async def _init_connection(connection: asyncpg.Connection) -> None:
+async def _init_connection(connection: asyncpg.Connection[asyncpg.Record]) -> None:
     await connection.set_type_codec(
         "jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog"
     )

@@ -7,7 +7,7 @@ tests that set the clock see consistent results.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -33,6 +33,7 @@ from service.domain.models import (
 )
 from service.domain.ports import Position
 from service.domain.updates import UPDATABLE_FIELDS
+from service.storage.db import Connection
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -61,7 +62,9 @@ _UNAVAILABLE = (
 )
 
 
-def _translate_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitable[R]]:
+def _translate_errors(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
     """Turn driver failures into DomainErrors the transport knows how to answer."""
 
     @functools.wraps(method)
@@ -80,7 +83,7 @@ def _translate_errors(method: Callable[P, Awaitable[R]]) -> Callable[P, Awaitabl
     return wrapper
 
 
-def _room(record: Mapping[str, Any]) -> Room:
+def _room(record: asyncpg.Record) -> Room:
     return Room(
         room_id=record["room_id"],
         create_time=record["create_time"],
@@ -97,7 +100,7 @@ def _room(record: Mapping[str, Any]) -> Room:
     )
 
 
-def _participant(record: Mapping[str, Any], prefix: str = "") -> Participant:
+def _participant(record: asyncpg.Record, prefix: str = "") -> Participant:
     return Participant(
         user_id=record[prefix + "user_id"],
         role=Role(record[prefix + "role"]),
@@ -172,7 +175,7 @@ class PgRoomStore:
 
     async def _claim_request_id(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         tenant: str,
         request_id: str,
         request_hash: str,
@@ -298,7 +301,7 @@ class PgRoomStore:
 
     async def _lock_room(
         self,
-        conn: asyncpg.Connection,
+        conn: Connection,
         tenant: str,
         room_id: str,
         expected_revision: int | None,
@@ -317,7 +320,7 @@ class PgRoomStore:
         return row
 
     async def _bump(
-        self, conn: asyncpg.Connection, tenant: str, room_id: str, count: int, now: datetime
+        self, conn: Connection, tenant: str, room_id: str, count: int, now: datetime
     ) -> int:
         revision: int = await conn.fetchval(
             """UPDATE rooms SET participant_count = $3, update_time = $4, revision = revision + 1

@@ -28,20 +28,24 @@ ROLE_TO_PROTO: dict[Role, participant_pb2.Role.ValueType] = {
     Role.CONSUMER: participant_pb2.ROLE_CONSUMER,
     Role.COLLABORATOR: participant_pb2.ROLE_COLLABORATOR,
 }
-_ROLE_FROM_PROTO = {number: role for role, number in ROLE_TO_PROTO.items()}
+_ROLE_FROM_PROTO: dict[int, Role] = {number: role for role, number in ROLE_TO_PROTO.items()}
 
 _POLICY_TO_PROTO: dict[JoinPolicy, room_pb2.JoinPolicy.ValueType] = {
     JoinPolicy.INVITE_ONLY: room_pb2.JOIN_POLICY_INVITE_ONLY,
     JoinPolicy.OPEN: room_pb2.JOIN_POLICY_OPEN,
 }
-_POLICY_FROM_PROTO = {number: policy for policy, number in _POLICY_TO_PROTO.items()}
+_POLICY_FROM_PROTO: dict[int, JoinPolicy] = {
+    number: policy for policy, number in _POLICY_TO_PROTO.items()
+}
 
 _STATE_TO_PROTO: dict[RoomState, room_pb2.RoomState.ValueType] = {
     RoomState.SCHEDULED: room_pb2.ROOM_STATE_SCHEDULED,
     RoomState.OPEN: room_pb2.ROOM_STATE_OPEN,
     RoomState.ENDED: room_pb2.ROOM_STATE_ENDED,
 }
-_STATE_FROM_PROTO = {number: state for state, number in _STATE_TO_PROTO.items()}
+_STATE_FROM_PROTO: dict[int, RoomState] = {
+    number: state for state, number in _STATE_TO_PROTO.items()
+}
 
 CAPABILITY_TO_PROTO: dict[Capability, admission_pb2.Capability.ValueType] = {
     capability: admission_pb2.Capability.Value(f"CAPABILITY_{capability.name}")
@@ -65,7 +69,7 @@ def role_in(violations: Violations, field: str, number: int) -> Role:
     """An input role: unspecified means the default (Attendee)."""
     if number == participant_pb2.ROLE_UNSPECIFIED:
         return DEFAULT_ROLE
-    role = _ROLE_FROM_PROTO.get(number)  # type: ignore[call-overload]
+    role = _ROLE_FROM_PROTO.get(number)
     if role is None:
         violations.add(field, f"unknown role number {number}")
         return DEFAULT_ROLE
@@ -82,7 +86,7 @@ def role_filter(violations: Violations, field: str, number: int) -> Role | None:
 def state_filter(violations: Violations, field: str, number: int) -> RoomState | None:
     if number == room_pb2.ROOM_STATE_UNSPECIFIED:
         return None
-    state = _STATE_FROM_PROTO.get(number)  # type: ignore[call-overload]
+    state = _STATE_FROM_PROTO.get(number)
     if state is None:
         violations.add(field, f"unknown room state number {number}")
     return state
@@ -91,7 +95,7 @@ def state_filter(violations: Violations, field: str, number: int) -> RoomState |
 def _policy_in(violations: Violations, field: str, number: int) -> JoinPolicy:
     if number == room_pb2.JOIN_POLICY_UNSPECIFIED:
         return DEFAULT_JOIN_POLICY
-    policy = _POLICY_FROM_PROTO.get(number)  # type: ignore[call-overload]
+    policy = _POLICY_FROM_PROTO.get(number)
     if policy is None:
         violations.add(field, f"unknown join policy number {number}")
         return DEFAULT_JOIN_POLICY

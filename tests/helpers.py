@@ -1,0 +1,61 @@
+"""Reading rich gRPC errors in tests."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any, cast
+
+import grpc
+import pytest
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+
+@dataclass
+class RichError:
+    code: grpc.StatusCode
+    message: str
+    reason: str
+    domain: str
+    metadata: dict[str, str]
+    fields: list[str]
+    preconditions: list[error_details_pb2.PreconditionFailure.Violation]
+
+
+def rich_error(error: grpc.aio.AioRpcError) -> RichError:
+    """The google.rpc.Status details of a failed call. Fails the test if absent."""
+    status = rpc_status.from_call(cast(grpc.Call, error))
+    assert status is not None, f"no google.rpc.Status details on {error.code()}: {error.details()}"
+    info = error_details_pb2.ErrorInfo()
+    bad_request = error_details_pb2.BadRequest()
+    precondition = error_details_pb2.PreconditionFailure()
+    found_info = False
+    for detail in status.details:
+        if detail.Is(info.DESCRIPTOR):
+            detail.Unpack(info)
+            found_info = True
+        elif detail.Is(bad_request.DESCRIPTOR):
+            detail.Unpack(bad_request)
+        elif detail.Is(precondition.DESCRIPTOR):
+            detail.Unpack(precondition)
+    assert found_info, "every error must carry an ErrorInfo"
+    return RichError(
+        code=error.code(),
+        message=status.message,
+        reason=info.reason,
+        domain=info.domain,
+        metadata=dict(info.metadata),
+        fields=[v.field for v in bad_request.field_violations],
+        preconditions=list(precondition.violations),
+    )
+
+
+async def expect_error(call: Awaitable[Any], code: grpc.StatusCode, reason: str) -> RichError:
+    """Await a call that must fail with `code` and ErrorInfo `reason`."""
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await call
+    error = rich_error(caught.value)
+    assert (error.code, error.reason) == (code, reason), error
+    assert error.domain == "rooms.v1"
+    return error
