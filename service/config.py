@@ -27,6 +27,17 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     page_token_secret: SecretStr | None = None
 
+    # Security: API keys (hashes), TLS, and what is allowed without them.
+    api_keys: SecretStr | None = None
+    api_keys_file: Path | None = None
+    auth_protect_health_and_reflection: bool = False
+    allow_insecure: bool = False
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+    tls_client_ca_file: Path | None = None
+    max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024)
+    max_metadata_bytes: int = Field(16 * 1024, ge=1024)
+
     default_window_days: int = Field(180, ge=1)
     max_window_days: int = Field(180, ge=1)
     max_start_ahead_days: int = Field(180, ge=0)

@@ -23,8 +23,10 @@ from rooms.v1 import (
 from service.config import Settings
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
+from service.security.exposure import check_exposure, load_keys, server_credentials
 from service.storage.db import create_pool, migrate, page_token_secret
 from service.storage.repository import PgRoomStore
+from service.transport.auth import AuthInterceptor
 from service.transport.participants import ParticipantsServicer
 from service.transport.rooms import RoomsServicer
 from service.usecases import RoomsUseCases
@@ -112,10 +114,23 @@ async def start_server(
             else await page_token_secret(pool)
         )
         clock = clock or SystemClock()
-        usecases = RoomsUseCases(PgRoomStore(pool), clock, settings.limits(), PageTokens(secret))
+        store = PgRoomStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
+        usecases = RoomsUseCases(store, clock, settings.limits(), PageTokens(secret))
 
-        # SO_REUSEPORT off: a second server on a taken port must fail, not share it.
-        server = grpc.aio.server(options=[("grpc.so_reuseport", 0)])
+        keys = load_keys(settings)
+        listen = address or settings.listen_address
+        check_exposure(settings, keys, listen)
+        server = grpc.aio.server(
+            interceptors=[
+                AuthInterceptor(keys, protect_open=settings.auth_protect_health_and_reflection)
+            ],
+            options=[
+                # A second server on a taken port must fail, not share it.
+                ("grpc.so_reuseport", 0),
+                ("grpc.max_receive_message_length", settings.max_request_bytes),
+                ("grpc.max_metadata_size", settings.max_metadata_bytes),
+            ],
+        )
         rooms_service_pb2_grpc.add_RoomsServiceServicer_to_server(
             RoomsServicer(usecases, clock), server
         )
@@ -132,9 +147,12 @@ async def start_server(
             ),
             server,
         )
-        listen = address or settings.listen_address
         try:
-            port = server.add_insecure_port(listen)
+            credentials = server_credentials(settings)
+            if credentials is None:
+                port = server.add_insecure_port(listen)
+            else:
+                port = server.add_secure_port(listen, credentials)
         except RuntimeError as error:
             raise RuntimeError(f"cannot listen on {listen}: {error}") from error
         await server.start()

@@ -45,8 +45,9 @@ _UPDATE_ATTEMPTS = 5
 
 def _revision_of(etag: str) -> int:
     """The revision an etag names; -1 (matching nothing) for one we never issued."""
-    if len(etag) > 2 and etag[0] == etag[-1] == '"' and etag[1:-1].isdigit():
-        return int(etag[1:-1])
+    inner = etag[1:-1]
+    if inner.isascii() and inner.isdigit() and etag_of(int(inner)) == etag:
+        return int(inner)
     return -1
 
 

@@ -21,6 +21,7 @@ class ErrorKind(Enum):
     EXHAUSTED = "exhausted"
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
+    UNAUTHENTICATED = "unauthenticated"
 
 
 class ErrorReason(StrEnum):
@@ -39,6 +40,7 @@ class ErrorReason(StrEnum):
     ROSTER_FULL = "ROSTER_FULL"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     TIMEOUT = "TIMEOUT"
+    UNAUTHENTICATED = "UNAUTHENTICATED"
 
 
 KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
@@ -55,6 +57,7 @@ KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
     ErrorReason.ROSTER_FULL: ErrorKind.EXHAUSTED,
     ErrorReason.DATABASE_UNAVAILABLE: ErrorKind.UNAVAILABLE,
     ErrorReason.TIMEOUT: ErrorKind.TIMEOUT,
+    ErrorReason.UNAUTHENTICATED: ErrorKind.UNAUTHENTICATED,
 }
 
 

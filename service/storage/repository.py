@@ -6,6 +6,7 @@ tests that set the clock see consistent results.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from datetime import datetime
@@ -13,6 +14,7 @@ from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 
+from service import deadline
 from service.domain.errors import (
     DomainError,
     ErrorReason,
@@ -65,12 +67,21 @@ _UNAVAILABLE = (
 def _translate_errors(
     method: Callable[P, Coroutine[Any, Any, R]],
 ) -> Callable[P, Coroutine[Any, Any, R]]:
-    """Turn driver failures into DomainErrors the transport knows how to answer."""
+    """Bound the database work by the call's deadline (and the server's ceiling), and
+    turn driver failures into DomainErrors the transport knows how to answer."""
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = args[0]
+        assert isinstance(store, PgRoomStore)
+        budget = deadline.remaining(store.statement_ceiling)
+        if budget <= 0:
+            raise DomainError(ErrorReason.TIMEOUT, "the call's deadline has passed")
         try:
-            return await method(*args, **kwargs)
+            # On expiry (or when the caller cancels the call) asyncpg asks the
+            # server to cancel the running statement.
+            async with asyncio.timeout(budget):
+                return await method(*args, **kwargs)
         except asyncpg.QueryCanceledError as error:
             raise DomainError(ErrorReason.TIMEOUT, "the database query took too long") from error
         except TimeoutError as error:
@@ -112,8 +123,10 @@ def _participant(record: asyncpg.Record, prefix: str = "") -> Participant:
 class PgRoomStore:
     """Rooms and rosters in PostgreSQL, scoped by tenant."""
 
-    def __init__(self, pool: asyncpg.Pool) -> None:
+    def __init__(self, pool: asyncpg.Pool, statement_ceiling: float = 10.0) -> None:
         self._pool = pool
+        # The longest any one operation may take, whatever the caller's deadline.
+        self.statement_ceiling = statement_ceiling
 
     # ---- rooms ----------------------------------------------------------
 

@@ -1,16 +1,103 @@
-"""Who is calling. Until API keys are configured, every caller is the default tenant."""
+"""Who is calling: API keys in `authorization: Bearer <key>` metadata, checked by a
+server interceptor that makes the caller available to the servicers."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any, TypeAlias
 
 import grpc
 
+from service.domain.errors import DomainError, ErrorReason
 from service.domain.models import Caller
+from service.security.keys import KeyRing
+from service.transport.errors import to_status
 
+# Without configured keys (development), every caller is this tenant.
 DEFAULT_CALLER = Caller(tenant="default", key_name="anonymous")
+
+# Methods of these services need no key unless configured otherwise.
+OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+_caller: ContextVar[Caller] = ContextVar("rooms_caller")
 
 
 def caller_of(context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
-    """The caller of the current RPC."""
-    return DEFAULT_CALLER
+    """The authenticated caller of the current RPC (set by AuthInterceptor)."""
+    return _caller.get()
+
+
+def _bearer(metadata: Any) -> str | None:
+    for key, value in metadata or ():
+        if key == "authorization" and isinstance(value, str):
+            scheme, _, token = value.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                return token.strip()
+    return None
+
+
+_REFUSED = to_status(
+    DomainError(
+        ErrorReason.UNAUTHENTICATED,
+        "missing or unknown API key: send 'authorization: Bearer <key>'",
+    )
+)
+
+
+async def _deny(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+    await context.abort_with_status(_REFUSED)
+
+
+async def _deny_stream(
+    request: Any, context: grpc.aio.ServicerContext[Any, Any]
+) -> AsyncIterator[Any]:
+    await context.abort_with_status(_REFUSED)
+    yield  # pragma: no cover - abort raises
+
+
+def _refusal(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
+    """A handler of the same shape as `handler` that answers UNAUTHENTICATED."""
+    shape = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(_deny, **shape)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(_deny_stream, **shape)
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(_deny, **shape)
+    return grpc.stream_stream_rpc_method_handler(_deny_stream, **shape)
+
+
+Continuation: TypeAlias = (
+    "Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]]"
+)
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Authenticates every call but health and reflection (unless `protect_open`)."""
+
+    def __init__(self, keys: KeyRing, *, protect_open: bool = False) -> None:
+        self._keys = keys
+        self._protect_open = protect_open
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method
+        if not self._keys:
+            _caller.set(DEFAULT_CALLER)
+            return handler
+        if not self._protect_open and method.startswith(OPEN_SERVICES):
+            return handler
+        key = _bearer(handler_call_details.invocation_metadata)
+        caller = self._keys.caller_for(key) if key is not None else None
+        if caller is None:
+            return _refusal(handler)
+        _caller.set(caller)
+        return handler

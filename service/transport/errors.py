@@ -12,6 +12,7 @@ from google.protobuf import any_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
+from service.deadline import set_remaining
 from service.domain.errors import DomainError, ErrorKind
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,7 @@ _CODE_OF_KIND: dict[ErrorKind, int] = {
     ErrorKind.EXHAUSTED: code_pb2.RESOURCE_EXHAUSTED,
     ErrorKind.UNAVAILABLE: code_pb2.UNAVAILABLE,
     ErrorKind.TIMEOUT: code_pb2.DEADLINE_EXCEEDED,
+    ErrorKind.UNAUTHENTICATED: code_pb2.UNAUTHENTICATED,
 }
 
 
@@ -89,6 +91,7 @@ def answers_errors(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
     async def wrapper(
         self: Any, request: Req, context: grpc.aio.ServicerContext[Req, Resp]
     ) -> Resp:
+        set_remaining(context.time_remaining())
         try:
             return await method(self, request, context)
         except DomainError as error:

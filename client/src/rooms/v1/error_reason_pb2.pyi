@@ -85,6 +85,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """DEADLINE_EXCEEDED: the call's deadline passed, or the database work took
     longer than the server allows. Metadata: none.
     """
+    UNAUTHENTICATED: _ErrorReason.ValueType  # 14
+    """UNAUTHENTICATED: the call carries no `authorization: Bearer <key>`
+    metadata, or the key is not one the server knows. Metadata: none.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -156,5 +160,9 @@ Metadata: none.
 TIMEOUT: ErrorReason.ValueType  # 13
 """DEADLINE_EXCEEDED: the call's deadline passed, or the database work took
 longer than the server allows. Metadata: none.
+"""
+UNAUTHENTICATED: ErrorReason.ValueType  # 14
+"""UNAUTHENTICATED: the call carries no `authorization: Bearer <key>`
+metadata, or the key is not one the server knows. Metadata: none.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

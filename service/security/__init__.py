@@ -1,0 +1,1 @@
+"""API keys: making them, storing only their hashes, and checking them."""
