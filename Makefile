@@ -8,7 +8,7 @@ BUF    := .tools/node_modules/.bin/buf
 PROTOS := $(wildcard protos/rooms/v1/*.proto)
 GEN_DIR := client/src
 
-.PHONY: help venv run test gen check-gen lint buf-lint clean
+.PHONY: help venv run test gen check-gen lint buf-lint key clean
 
 help:
 	@echo "make run        serve (embedded PostgreSQL unless ROOMS_DATABASE_URL is set)"
@@ -16,6 +16,7 @@ help:
 	@echo "make gen        regenerate the client stubs from protos/"
 	@echo "make check-gen  fail if regenerating changes anything"
 	@echo "make lint       ruff, mypy --strict, buf lint"
+	@echo "make key TENANT=acme NAME=billing   create an API key"
 
 $(STAMP): pyproject.toml client/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -31,6 +32,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+key: $(STAMP)
+	$(PY) -m service keys create --tenant "$(TENANT)" --name "$(NAME)"
 
 gen: $(STAMP)
 	rm -f $(GEN_DIR)/rooms/v1/*_pb2*.py $(GEN_DIR)/rooms/v1/*_pb2*.pyi

@@ -1,7 +1,8 @@
-"""`python -m service`: run the rooms server."""
+"""`python -m service`: run the rooms server; `python -m service keys create`: make a key."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import sys
@@ -9,10 +10,39 @@ import sys
 import uvloop
 
 from service.config import Settings
+from service.security.keys import new_key
 from service.server import serve
 
 
-def main() -> None:
+def _create_key(tenant: str, name: str) -> int:
+    try:
+        key, entry = new_key(tenant, name)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"API key for tenant {tenant!r}, key name {name!r} (shown once; store it safely):")
+    print(f"\n    {key}\n")
+    print("Add this entry to ROOMS_API_KEYS (comma-separated) or to ROOMS_API_KEYS_FILE:")
+    print(f"\n    {entry.line()}\n")
+    print("Callers send it as the metadata 'authorization: Bearer <key>'.")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="rooms-server", description="The rooms gRPC server.")
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="serve (the default)")
+    keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="action")
+    create = keys.add_parser("create", help="create an API key and print its config entry")
+    create.add_argument("--tenant", required=True, help="the tenant the key acts for")
+    create.add_argument("--name", required=True, help="a name for the key (shown in logs)")
+    args = parser.parse_args(argv)
+
+    if args.command == "keys":
+        if args.action != "create":
+            parser.error("keys: say 'create'")
+        raise SystemExit(_create_key(args.tenant, args.name))
+
     settings = Settings()
     logging.basicConfig(
         level=settings.log_level.upper(),

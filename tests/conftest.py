@@ -85,7 +85,8 @@ async def start(database_url: str, clock: ManualClock) -> AsyncIterator[ServerFa
             _env_file=None,
             **{"health_check_interval_seconds": 0.2, "shutdown_grace_seconds": 2, **overrides},
         )
-        running = await start_server(settings, database_url, clock=clock, address="127.0.0.1:0")
+        address = None if "listen_address" in overrides else "127.0.0.1:0"
+        running = await start_server(settings, database_url, clock=clock, address=address)
         started.append(running)
         return running
 
