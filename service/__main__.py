@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import sys
 
 import uvloop
 
 from service.config import Settings
+from service.observability.logging import configure as configure_logging
 from service.security.keys import new_key
 from service.server import serve
+from service.workers import run_workers
 
 
 def _create_key(tenant: str, name: str) -> int:
@@ -31,7 +32,9 @@ def _create_key(tenant: str, name: str) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="rooms-server", description="The rooms gRPC server.")
     commands = parser.add_subparsers(dest="command")
-    commands.add_parser("serve", help="serve (the default)")
+    serve_parser = commands.add_parser("serve", help="serve (the default)")
+    # Internal: run as worker I of a ROOMS_WORKERS=N group (see service/workers.py).
+    serve_parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="action")
     create = keys.add_parser("create", help="create an API key and print its config entry")
     create.add_argument("--tenant", required=True, help="the tenant the key acts for")
@@ -44,11 +47,12 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(_create_key(args.tenant, args.name))
 
     settings = Settings()
-    logging.basicConfig(
-        level=settings.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    configure_logging(settings.log_level, settings.log_format, sys.stderr)
+    worker = getattr(args, "worker", None)
+    if worker is not None:
+        settings = settings.model_copy(update={"worker_index": worker})
+    elif settings.workers > 1:
+        raise SystemExit(run_workers(settings))
     with contextlib.suppress(KeyboardInterrupt):
         uvloop.run(serve(settings))
 

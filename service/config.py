@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.domain.limits import Limits
+from service.lifecycle import Retention
 
 
 class Settings(BaseSettings):
@@ -26,6 +28,23 @@ class Settings(BaseSettings):
     health_check_interval_seconds: float = Field(2.0, gt=0)
     log_level: str = "INFO"
     page_token_secret: SecretStr | None = None
+
+    # Performance and operations (README "Performance and operations").
+    workers: int = Field(1, ge=1, le=64)
+    metrics_address: str = ""
+    log_format: Literal["text", "json"] = "text"
+    access_log: Literal["all", "errors", "off"] = "all"
+    # Internal: the index of this worker process (set by the parent for its children).
+    worker_index: int = Field(0, ge=0)
+
+    # Change stream and lifecycle.
+    lifecycle_interval_seconds: float = Field(1.0, ge=0)
+    lifecycle_batch_size: int = Field(500, ge=1)
+    deleted_room_retention_days: float = Field(7, ge=0)
+    ended_room_retention_days: float = Field(30, ge=0)
+    event_retention_days: float = Field(30, ge=0)
+    watch_poll_seconds: float = Field(5.0, gt=0)
+    watch_max_lag: int = Field(10_000, ge=1)
 
     # Security: API keys (hashes), TLS, and what is allowed without them.
     api_keys: SecretStr | None = None
@@ -63,4 +82,13 @@ class Settings(BaseSettings):
             max_metadata_value_length=self.max_metadata_value_length,
             default_page_size=min(self.default_page_size, self.max_page_size),
             max_page_size=self.max_page_size,
+            watch_max_lag=self.watch_max_lag,
+            watch_poll_interval=timedelta(seconds=self.watch_poll_seconds),
+        )
+
+    def retention(self) -> Retention:
+        return Retention(
+            deleted_rooms=timedelta(days=self.deleted_room_retention_days),
+            ended_rooms=timedelta(days=self.ended_room_retention_days),
+            events=timedelta(days=self.event_retention_days),
         )

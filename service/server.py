@@ -23,8 +23,12 @@ from rooms.v1 import (
 from service.config import Settings
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
+from service.lifecycle import Lifecycle
+from service.observability.interceptor import ObservingInterceptor
+from service.observability.metrics import observe_pool, start_exporter
 from service.security.exposure import check_exposure, load_keys, server_credentials
 from service.storage.db import create_pool, migrate, page_token_secret
+from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.transport.auth import AuthInterceptor
 from service.transport.participants import ParticipantsServicer
@@ -49,6 +53,8 @@ class RunningServer:
     pool: asyncpg.Pool
     health: HealthServicer
     grace: float
+    hub: EventHub
+    lifecycle: Lifecycle
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -61,6 +67,7 @@ class RunningServer:
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        await self.hub.stop()
         await self.pool.close()
 
     async def wait_for_termination(self) -> None:
@@ -105,6 +112,7 @@ async def start_server(
         max_size=settings.db_pool_max_size,
         command_timeout=settings.db_command_timeout_seconds,
     )
+    observe_pool(pool)
     try:
         async with pool.acquire() as connection:
             await migrate(connection)
@@ -115,18 +123,23 @@ async def start_server(
         )
         clock = clock or SystemClock()
         store = PgRoomStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
-        usecases = RoomsUseCases(store, clock, settings.limits(), PageTokens(secret))
+        hub = EventHub(dsn)
+        await hub.start()
+        usecases = RoomsUseCases(store, clock, settings.limits(), PageTokens(secret), hub)
 
         keys = load_keys(settings)
         listen = address or settings.listen_address
         check_exposure(settings, keys, listen)
         server = grpc.aio.server(
             interceptors=[
-                AuthInterceptor(keys, protect_open=settings.auth_protect_health_and_reflection)
+                # First, so that calls refused by authentication are counted and logged.
+                ObservingInterceptor(settings.access_log),
+                AuthInterceptor(keys, protect_open=settings.auth_protect_health_and_reflection),
             ],
             options=[
-                # A second server on a taken port must fail, not share it.
-                ("grpc.so_reuseport", 0),
+                # A second server on a taken port must fail, not share it; only the
+                # worker processes of one `ROOMS_WORKERS=N` server share their port.
+                ("grpc.so_reuseport", 1 if settings.workers > 1 else 0),
                 ("grpc.max_receive_message_length", settings.max_request_bytes),
                 ("grpc.max_metadata_size", settings.max_metadata_bytes),
             ],
@@ -157,12 +170,21 @@ async def start_server(
             raise RuntimeError(f"cannot listen on {listen}: {error}") from error
         await server.start()
     except BaseException:
+        if "hub" in locals():
+            await hub.stop()
         await pool.close()
         raise
-    running = RunningServer(server, port, pool, health, settings.shutdown_grace_seconds)
+    lifecycle = Lifecycle(pool, clock, settings.retention(), settings.lifecycle_batch_size)
+    running = RunningServer(
+        server, port, pool, health, settings.shutdown_grace_seconds, hub, lifecycle
+    )
     running._tasks.append(
         asyncio.create_task(_watch_database(pool, health, settings.health_check_interval_seconds))
     )
+    if settings.lifecycle_interval_seconds > 0:
+        running._tasks.append(
+            asyncio.create_task(lifecycle.run(settings.lifecycle_interval_seconds))
+        )
     log.info("serving rooms.v1 on %s (port %d)", listen, port)
     return running
 
@@ -182,6 +204,7 @@ async def serve(settings: Settings) -> None:
         dsn, embedded = await asyncio.to_thread(start_embedded, settings.data_dir)
     try:
         running = await start_server(settings, dsn)
+        exporter = start_exporter(settings.metrics_address, settings.worker_index)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -189,6 +212,8 @@ async def serve(settings: Settings) -> None:
         await stop.wait()
         log.info("shutting down: finishing in-flight calls (grace %.1fs)", running.grace)
         await running.stop()
+        if exporter is not None:
+            exporter.stop()
         log.info("stopped")
     finally:
         if embedded is not None:

@@ -6,7 +6,9 @@ values and calls these; the store is any `RoomStore`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 
@@ -19,10 +21,12 @@ from service.domain.errors import (
     Violations,
     bad_page_token,
     etag_mismatch,
+    invalid,
     participant_not_found,
     room_not_found,
     roster_full,
 )
+from service.domain.events import EventType, RoomEvent
 from service.domain.limits import Limits
 from service.domain.models import (
     Caller,
@@ -37,7 +41,7 @@ from service.domain.models import (
     etag_of,
 )
 from service.domain.paging import PageTokens
-from service.domain.ports import Position, RoomStore
+from service.domain.ports import Notifier, Position, RoomStore
 from service.domain.updates import resolve_mask, resolve_update
 
 _UPDATE_ATTEMPTS = 5
@@ -66,9 +70,15 @@ class RoomsUseCases:
     """Every operation of the rooms and participants services."""
 
     def __init__(
-        self, store: RoomStore, clock: Clock, limits: Limits, page_tokens: PageTokens
+        self,
+        store: RoomStore,
+        clock: Clock,
+        limits: Limits,
+        page_tokens: PageTokens,
+        notifier: Notifier | None = None,
     ) -> None:
         self._store = store
+        self._notifier = notifier
         self._clock = clock
         self._limits = limits
         self._tokens = page_tokens
@@ -119,7 +129,7 @@ class RoomsUseCases:
             }
         )
         return await self._store.create_room(
-            caller.tenant, new_room, roster, now, request_id, request_hash
+            caller.tenant, new_room, roster, now, request_id, request_hash, caller.key_name
         )
 
     async def get_room(self, caller: Caller, room_id: str) -> Room:
@@ -165,7 +175,7 @@ class RoomsUseCases:
             now = self._clock.now()
             changes = resolve_update(room, settings, fields, now, self._limits)
             updated = await self._store.update_room(
-                caller.tenant, room_id, room.revision, changes, now
+                caller.tenant, room_id, room.revision, changes, now, caller.key_name
             )
             if updated is not None:
                 return updated
@@ -186,7 +196,9 @@ class RoomsUseCases:
         rules.check_etag(violations, "etag", etag)
         violations.raise_if_any()
         expected = _revision_of(etag) if etag else None
-        await self._store.delete_room(caller.tenant, room_id, expected, self._clock.now())
+        await self._store.delete_room(
+            caller.tenant, room_id, expected, self._clock.now(), caller.key_name
+        )
 
     # ---- admission ------------------------------------------------------
 
@@ -215,6 +227,7 @@ class RoomsUseCases:
             _revision_of(etag) if etag else None,
             self._limits.max_roster_size,
             self._clock.now(),
+            caller.key_name,
         )
         return participants, etag_of(revision)
 
@@ -232,6 +245,7 @@ class RoomsUseCases:
             user_ids,
             _revision_of(etag) if etag else None,
             self._clock.now(),
+            caller.key_name,
         )
         return removed, etag_of(revision)
 
@@ -286,3 +300,101 @@ class RoomsUseCases:
         page = rows[:limit]
         last = (page[-1].room.valid_from, page[-1].room.room_id) if page else None
         return Page(page, self._next_token(scope, len(rows) > limit, last))
+
+    # ---- history --------------------------------------------------------
+
+    async def list_room_events(
+        self,
+        caller: Caller,
+        room_id: str,
+        page_size: int,
+        page_token: str,
+        newest_first: bool,
+        types: Sequence[EventType],
+    ) -> Page[RoomEvent]:
+        rules.require_room_id(room_id)
+        limit = rules.page_size(page_size, self._limits)
+        scope = ["events", caller.tenant, room_id, str(newest_first), *sorted(types)]
+        history = await self._store.history(caller.tenant, room_id)
+        if history is None:
+            raise room_not_found(room_id)
+        after = history.latest + 1 if newest_first else 0
+        if page_token:
+            cursor = self._tokens.decode(scope, page_token)
+            if len(cursor) != 1 or not isinstance(cursor[0], int):
+                raise bad_page_token()
+            after = cursor[0]
+        found = await self._store.read_events(
+            caller.tenant, room_id, after, limit + 1, newest_first=newest_first, types=types
+        )
+        page = found[:limit]
+        more = len(found) > limit
+        token = self._tokens.encode(scope, [page[-1].revision]) if more else ""
+        return Page(page, token)
+
+    async def watch_room(
+        self, caller: Caller, room_id: str, after_revision: int
+    ) -> AsyncIterator[RoomEvent]:
+        """Every event after `after_revision`, then live ones, until the room is deleted
+        (its DELETED event is the last) or the caller goes away."""
+        rules.require_room_id(room_id)
+        if after_revision < 0:
+            raise invalid("after_revision", "must not be negative")
+        if self._notifier is None:
+            raise RuntimeError("watching needs a notifier")
+        batch = self._limits.watch_batch_size
+        poll = self._limits.watch_poll_interval.total_seconds()
+        # Subscribe before the first read, so nothing committed after it is missed.
+        with self._notifier.subscribe(caller.tenant, room_id) as signal:
+            history = await self._store.history(caller.tenant, room_id)
+            if history is None:
+                raise room_not_found(room_id)
+            if after_revision > history.latest:
+                raise invalid(
+                    "after_revision",
+                    f"is ahead of the room's history (latest revision {history.latest})",
+                )
+            # 0 means "all that is retained", even when older events were purged.
+            last = after_revision or max(0, history.oldest - 1)
+            while True:
+                if last + 1 < history.oldest:
+                    raise _revision_expired(room_id, history.oldest)
+                if history.deleted and last >= history.latest:
+                    return
+                signal.clear()
+                found = await self._store.read_events(caller.tenant, room_id, last, batch)
+                if found and found[0].revision != last + 1:
+                    raise _revision_expired(room_id, found[0].revision)
+                for event in found:
+                    yield event
+                    last = event.revision
+                    if event.type is EventType.DELETED:
+                        return
+                if len(found) < batch:
+                    # Caught up: wait for a notification (or poll, as a safety net).
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(poll):
+                            await signal.wait()
+                history = await self._store.history(caller.tenant, room_id)
+                if history is None:  # purged while watching
+                    return
+                if history.latest - last > self._limits.watch_max_lag:
+                    raise DomainError(
+                        ErrorReason.WATCH_TOO_SLOW,
+                        f"the watcher is {history.latest - last} events behind room "
+                        f"{room_id!r}; resume from revision {last}",
+                        metadata={
+                            "room_id": room_id,
+                            "last_revision": str(last),
+                            "latest_revision": str(history.latest),
+                        },
+                    )
+
+
+def _revision_expired(room_id: str, oldest: int) -> DomainError:
+    return DomainError(
+        ErrorReason.REVISION_EXPIRED,
+        f"the history of room {room_id!r} before revision {oldest} is no longer kept; "
+        "re-read the room and watch from its last_event_revision",
+        metadata={"room_id": room_id, "oldest_revision": str(oldest)},
+    )

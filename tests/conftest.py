@@ -69,7 +69,7 @@ def _reset_clock(clock: ManualClock) -> None:
 @pytest.fixture
 async def clean(pool: asyncpg.Pool) -> None:
     """Start the test with no rooms at all."""
-    await pool.execute("TRUNCATE rooms, participants, idempotency_keys")
+    await pool.execute("TRUNCATE rooms, participants, room_events, idempotency_keys")
 
 
 ServerFactory = Callable[..., Awaitable[RunningServer]]
@@ -83,7 +83,13 @@ async def start(database_url: str, clock: ManualClock) -> AsyncIterator[ServerFa
     async def factory(**overrides: Any) -> RunningServer:
         settings = Settings(
             _env_file=None,
-            **{"health_check_interval_seconds": 0.2, "shutdown_grace_seconds": 2, **overrides},
+            **{
+                "health_check_interval_seconds": 0.2,
+                "shutdown_grace_seconds": 2,
+                # Tests run lifecycle passes themselves (running.lifecycle.run_once()).
+                "lifecycle_interval_seconds": 0,
+                **overrides,
+            },
         )
         address = None if "listen_address" in overrides else "127.0.0.1:0"
         running = await start_server(settings, database_url, clock=clock, address=address)

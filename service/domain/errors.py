@@ -22,6 +22,7 @@ class ErrorKind(Enum):
     UNAVAILABLE = "unavailable"
     TIMEOUT = "timeout"
     UNAUTHENTICATED = "unauthenticated"
+    OUT_OF_RANGE = "out_of_range"
 
 
 class ErrorReason(StrEnum):
@@ -41,6 +42,8 @@ class ErrorReason(StrEnum):
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     TIMEOUT = "TIMEOUT"
     UNAUTHENTICATED = "UNAUTHENTICATED"
+    REVISION_EXPIRED = "REVISION_EXPIRED"
+    WATCH_TOO_SLOW = "WATCH_TOO_SLOW"
 
 
 KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
@@ -58,6 +61,8 @@ KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
     ErrorReason.DATABASE_UNAVAILABLE: ErrorKind.UNAVAILABLE,
     ErrorReason.TIMEOUT: ErrorKind.TIMEOUT,
     ErrorReason.UNAUTHENTICATED: ErrorKind.UNAUTHENTICATED,
+    ErrorReason.REVISION_EXPIRED: ErrorKind.OUT_OF_RANGE,
+    ErrorReason.WATCH_TOO_SLOW: ErrorKind.EXHAUSTED,
 }
 
 

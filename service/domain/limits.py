@@ -25,3 +25,7 @@ class Limits:
     # Paging.
     default_page_size: int = 50
     max_page_size: int = 500
+    # Watching.
+    watch_batch_size: int = 100
+    watch_max_lag: int = 10_000
+    watch_poll_interval: timedelta = timedelta(seconds=5)

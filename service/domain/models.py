@@ -74,6 +74,7 @@ class Room:
     early_entry: timedelta
     revision: int
     participant_count: int
+    last_event_revision: int = 0
 
     @property
     def etag(self) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from service.domain.events import EventType, History, RoomEvent
 from service.domain.models import (
     Membership,
     NewRoom,
@@ -31,6 +34,7 @@ class RoomStore(Protocol):
         now: datetime,
         request_id: str,
         request_hash: str,
+        actor: str,
     ) -> Room:
         """Store a room and its roster at once. With a request id already used for
         the same request hash, return that room instead; with a different hash,
@@ -57,13 +61,19 @@ class RoomStore(Protocol):
         expected_revision: int,
         changes: Mapping[str, Any],
         now: datetime,
+        actor: str,
     ) -> Room | None:
         """Apply `changes` (column -> value) if the room is still at `expected_revision`;
         None if it is not (or is gone)."""
         ...
 
     async def delete_room(
-        self, tenant: str, room_id: str, expected_revision: int | None, now: datetime
+        self,
+        tenant: str,
+        room_id: str,
+        expected_revision: int | None,
+        now: datetime,
+        actor: str,
     ) -> None:
         """Tombstone a room. Already deleted: success. Never existed: ROOM_NOT_FOUND.
         A revision that does not match: ETAG_MISMATCH."""
@@ -77,6 +87,7 @@ class RoomStore(Protocol):
         expected_revision: int | None,
         max_roster_size: int,
         now: datetime,
+        actor: str,
     ) -> tuple[list[Participant], int]:
         """Upsert roster entries; return them (in request order) and the new revision."""
         ...
@@ -88,6 +99,7 @@ class RoomStore(Protocol):
         user_ids: Sequence[str],
         expected_revision: int | None,
         now: datetime,
+        actor: str,
     ) -> tuple[int, int]:
         """Remove identities; return how many were removed and the revision after."""
         ...
@@ -117,4 +129,29 @@ class RoomStore(Protocol):
         limit: int,
     ) -> list[Membership]:
         """Rooms whose roster holds `user_id`, by valid_from then room_id, ascending."""
+        ...
+
+    async def history(self, tenant: str, room_id: str) -> History | None:
+        """The span of a room's retained history (deleted rooms too); None if unknown."""
+        ...
+
+    async def read_events(
+        self,
+        tenant: str,
+        room_id: str,
+        after: int,
+        limit: int,
+        *,
+        newest_first: bool = False,
+        types: Sequence[EventType] = (),
+    ) -> list[RoomEvent]:
+        """Events after revision `after` (before it when newest first)."""
+        ...
+
+
+class Notifier(Protocol):
+    """Tells a watcher that a room may have new events."""
+
+    def subscribe(self, tenant: str, room_id: str) -> AbstractContextManager[asyncio.Event]:
+        """An event set whenever the room may have new events; unsubscribes on exit."""
         ...

@@ -82,6 +82,13 @@ async def _init_connection(connection: asyncpg.Connection[asyncpg.Record]) -> No
     )
 
 
+async def _keep_session(connection: asyncpg.Connection[asyncpg.Record]) -> None:
+    """The pool's reset on release. The default runs `SELECT pg_advisory_unlock_all();
+    CLOSE ALL; UNLISTEN *; RESET ALL`, a second round trip on every call. The service
+    keeps no session state (no SET, LISTEN, cursors; its one advisory lock is released
+    explicitly), and asyncpg still rolls back an open transaction before calling this."""
+
+
 async def create_pool(
     dsn: str, *, min_size: int, max_size: int, command_timeout: float | None = None
 ) -> asyncpg.Pool:
@@ -91,6 +98,7 @@ async def create_pool(
         min_size=min_size,
         max_size=max_size,
         init=_init_connection,
+        reset=_keep_session,
         command_timeout=command_timeout,
     )
     assert pool is not None

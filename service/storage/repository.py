@@ -9,12 +9,14 @@ from __future__ import annotations
 import asyncio
 import functools
 from collections.abc import Callable, Coroutine, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 
 from service import deadline
+from service.domain import events
 from service.domain.errors import (
     DomainError,
     ErrorReason,
@@ -22,6 +24,7 @@ from service.domain.errors import (
     room_not_found,
     roster_full,
 )
+from service.domain.events import EventType, History, NewEvent, RoomEvent
 from service.domain.models import (
     JoinPolicy,
     Membership,
@@ -35,14 +38,17 @@ from service.domain.models import (
 )
 from service.domain.ports import Position
 from service.domain.updates import UPDATABLE_FIELDS
+from service.storage import events as history_sql
 from service.storage.db import Connection
+from service.storage.events import append_events
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 _ROOM_COLUMNS = (
     "room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled,"
-    " join_policy, metadata, open_join_role, early_entry, revision, participant_count"
+    " join_policy, metadata, open_join_role, early_entry, revision, participant_count,"
+    " event_seq"
 )
 _R_ROOM_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _ROOM_COLUMNS.split(","))
 _PARTICIPANT_COLUMNS = "user_id, role, create_time, update_time"
@@ -108,6 +114,7 @@ def _room(record: asyncpg.Record) -> Room:
         early_entry=record["early_entry"],
         revision=record["revision"],
         participant_count=record["participant_count"],
+        last_event_revision=record["event_seq"],
     )
 
 
@@ -139,6 +146,7 @@ class PgRoomStore:
         now: datetime,
         request_id: str,
         request_hash: str,
+        actor: str,
     ) -> Room:
         async with self._pool.acquire() as conn, conn.transaction():
             if request_id:
@@ -184,7 +192,11 @@ class PgRoomStore:
                     [entry.role.value for entry in roster],
                     now,
                 )
-            return _room(row)
+            created = _room(row)
+            history = [events.created(created)]
+            history += [events.participant_added(e.user_id, e.role) for e in roster]
+            seq = await append_events(conn, tenant, room.room_id, history, actor, now)
+            return replace(created, last_event_revision=seq)
 
     async def _claim_request_id(
         self,
@@ -267,27 +279,55 @@ class PgRoomStore:
         expected_revision: int,
         changes: Mapping[str, Any],
         now: datetime,
+        actor: str,
     ) -> Room | None:
         columns = set(UPDATABLE_FIELDS.values())
-        assignments = []
+        assignments = ["update_time = $4", "revision = revision + 1"]
         args: list[Any] = [tenant, room_id, expected_revision, now]
         for column, value in changes.items():
             if column not in columns:
                 raise ValueError(f"not an updatable column: {column}")
             args.append(value.value if isinstance(value, Role | JoinPolicy) else value)
             assignments.append(f"{column} = ${len(args)}")
-        row = await self._pool.fetchrow(
-            f"""UPDATE rooms SET {", ".join([*assignments, "update_time = $4"])},
-                       revision = revision + 1
-                WHERE tenant = $1 AND room_id = $2 AND revision = $3 AND delete_time IS NULL
-                RETURNING {_ROOM_COLUMNS}""",
-            *args,
+        # A window moved later makes the room scheduled (or open) again: forget the
+        # transitions announced for the old window, so they are announced anew.
+        start = (
+            f"${list(changes).index('valid_from') + 5}" if "valid_from" in changes else "valid_from"
         )
-        return _room(row) if row is not None else None
+        end = (
+            f"${list(changes).index('valid_until') + 5}"
+            if "valid_until" in changes
+            else "valid_until"
+        )
+        assignments.append(
+            f"""announced_state = LEAST(announced_state,
+                    CASE WHEN {start}::timestamptz > $4::timestamptz THEN 0
+                         WHEN {end}::timestamptz > $4::timestamptz THEN 1 ELSE 2 END)"""
+        )
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(
+                f"""UPDATE rooms SET {", ".join(assignments)}
+                    WHERE tenant = $1 AND room_id = $2 AND revision = $3
+                      AND delete_time IS NULL
+                    RETURNING {_ROOM_COLUMNS}""",
+                *args,
+            )
+            if row is None:
+                return None
+            updated = _room(row)
+            seq = await append_events(
+                conn, tenant, room_id, [events.settings_changed(updated, changes)], actor, now
+            )
+        return replace(updated, last_event_revision=seq)
 
     @_translate_errors
     async def delete_room(
-        self, tenant: str, room_id: str, expected_revision: int | None, now: datetime
+        self,
+        tenant: str,
+        room_id: str,
+        expected_revision: int | None,
+        now: datetime,
+        actor: str,
     ) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
             row = await conn.fetchrow(
@@ -309,6 +349,7 @@ class PgRoomStore:
                 room_id,
                 now,
             )
+            await append_events(conn, tenant, room_id, [events.deleted()], actor, now)
 
     # ---- rosters --------------------------------------------------------
 
@@ -354,39 +395,58 @@ class PgRoomStore:
         expected_revision: int | None,
         max_roster_size: int,
         now: datetime,
+        actor: str,
     ) -> tuple[list[Participant], int]:
         user_ids = [entry.user_id for entry in roster]
         async with self._pool.acquire() as conn, conn.transaction():
             room = await self._lock_room(conn, tenant, room_id, expected_revision)
             revision: int = room["revision"]
-            changed = await conn.fetch(
-                """INSERT INTO participants AS p
-                       (tenant, room_id, user_id, role, create_time, update_time)
-                   SELECT $1, $2, u, r, $5, $5 FROM unnest($3::text[], $4::text[]) AS t(u, r)
-                   ON CONFLICT (tenant, room_id, user_id)
-                   DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time
-                   WHERE p.role <> EXCLUDED.role
-                   RETURNING xmax = 0 AS inserted""",
-                tenant,
-                room_id,
-                user_ids,
-                [entry.role.value for entry in roster],
-                now,
-            )
+            existing = {
+                row["user_id"]: _participant(row)
+                for row in await conn.fetch(
+                    f"""SELECT {_PARTICIPANT_COLUMNS} FROM participants
+                        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])""",
+                    tenant,
+                    room_id,
+                    user_ids,
+                )
+            }
+            result: list[Participant] = []
+            changed: list[Participant] = []
+            history: list[NewEvent] = []
+            for entry in roster:
+                before = existing.get(entry.user_id)
+                if before is None:
+                    after = Participant(entry.user_id, entry.role, now, now)
+                    history.append(events.participant_added(entry.user_id, entry.role))
+                elif before.role != entry.role:
+                    after = replace(before, role=entry.role, update_time=now)
+                    history.append(events.role_changed(entry.user_id, entry.role, before.role))
+                else:
+                    result.append(before)
+                    continue
+                result.append(after)
+                changed.append(after)
             if changed:
-                count = room["participant_count"] + sum(1 for row in changed if row["inserted"])
+                count = room["participant_count"] + len(roster) - len(existing)
                 if count > max_roster_size:
                     raise roster_full(room_id, max_roster_size, count)
+                await conn.execute(
+                    """INSERT INTO participants AS p
+                           (tenant, room_id, user_id, role, create_time, update_time)
+                       SELECT $1, $2, u, r, $5, $5
+                       FROM unnest($3::text[], $4::text[]) AS t(u, r)
+                       ON CONFLICT (tenant, room_id, user_id)
+                       DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time""",
+                    tenant,
+                    room_id,
+                    [p.user_id for p in changed],
+                    [p.role.value for p in changed],
+                    now,
+                )
                 revision = await self._bump(conn, tenant, room_id, count, now)
-            rows = await conn.fetch(
-                f"""SELECT {_PARTICIPANT_COLUMNS} FROM participants
-                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])""",
-                tenant,
-                room_id,
-                user_ids,
-            )
-        by_id = {row["user_id"]: _participant(row) for row in rows}
-        return [by_id[user_id] for user_id in user_ids], revision
+                await append_events(conn, tenant, room_id, history, actor, now)
+        return result, revision
 
     @_translate_errors
     async def remove_participants(
@@ -396,24 +456,29 @@ class PgRoomStore:
         user_ids: Sequence[str],
         expected_revision: int | None,
         now: datetime,
+        actor: str,
     ) -> tuple[int, int]:
         async with self._pool.acquire() as conn, conn.transaction():
             room = await self._lock_room(conn, tenant, room_id, expected_revision)
             revision: int = room["revision"]
-            removed = len(
-                await conn.fetch(
-                    """DELETE FROM participants
-                       WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-                       RETURNING 1""",
-                    tenant,
-                    room_id,
-                    list(user_ids),
-                )
+            removed = await conn.fetch(
+                """DELETE FROM participants
+                   WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+                   RETURNING user_id, role""",
+                tenant,
+                room_id,
+                list(user_ids),
             )
             if removed:
-                count = room["participant_count"] - removed
+                count = room["participant_count"] - len(removed)
                 revision = await self._bump(conn, tenant, room_id, count, now)
-        return removed, revision
+                order = {user_id: index for index, user_id in enumerate(user_ids)}
+                history = [
+                    events.participant_removed(row["user_id"], Role(row["role"]))
+                    for row in sorted(removed, key=lambda r: order[r["user_id"]])
+                ]
+                await append_events(conn, tenant, room_id, history, actor, now)
+        return len(removed), revision
 
     @_translate_errors
     async def list_participants(
@@ -498,3 +563,24 @@ class PgRoomStore:
             Membership(room=_room(row), role=Role(row["p_role"]), create_time=row["p_create_time"])
             for row in rows
         ]
+
+    # ---- history --------------------------------------------------------
+
+    @_translate_errors
+    async def history(self, tenant: str, room_id: str) -> History | None:
+        return await history_sql.history(self._pool, tenant, room_id)
+
+    @_translate_errors
+    async def read_events(
+        self,
+        tenant: str,
+        room_id: str,
+        after: int,
+        limit: int,
+        *,
+        newest_first: bool = False,
+        types: Sequence[EventType] = (),
+    ) -> list[RoomEvent]:
+        return await history_sql.read_events(
+            self._pool, tenant, room_id, after, limit, newest_first=newest_first, types=types
+        )

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf import duration_pb2, timestamp_pb2
-from rooms.v1 import admission_pb2, participant_pb2, room_pb2, rooms_service_pb2
+from rooms.v1 import admission_pb2, events_pb2, participant_pb2, room_pb2, rooms_service_pb2
 
 from service.domain.admission import ROLE_CAPABILITIES, Capability, JoinDecision, JoinReason
 from service.domain.errors import Violations
+from service.domain.events import EventType, RoomEvent
 from service.domain.models import (
     DEFAULT_JOIN_POLICY,
     DEFAULT_ROLE,
@@ -190,6 +191,7 @@ def room_out(room: Room, now: datetime) -> room_pb2.Room:
         open_join_role=ROLE_TO_PROTO[room.open_join_role],
         early_entry_duration=_duration(room.early_entry),
         participant_count=room.participant_count,
+        last_event_revision=room.last_event_revision,
     )
 
 
@@ -238,3 +240,61 @@ def decision_out(decision: JoinDecision) -> rooms_service_pb2.AuthorizeJoinRespo
     if decision.opens_in is not None:
         response.opens_in.CopyFrom(_duration(decision.opens_in))
     return response
+
+
+_EVENT_TYPE_TO_PROTO: dict[EventType, events_pb2.RoomEventType.ValueType] = {
+    event_type: events_pb2.RoomEventType.Value(f"ROOM_EVENT_TYPE_{event_type.name}")
+    for event_type in EventType
+}
+_EVENT_TYPE_FROM_PROTO: dict[int, EventType] = {
+    number: event_type for event_type, number in _EVENT_TYPE_TO_PROTO.items()
+}
+
+
+def event_types_in(violations: Violations, field: str, numbers: Iterable[int]) -> list[EventType]:
+    found = []
+    for index, number in enumerate(numbers):
+        event_type = _EVENT_TYPE_FROM_PROTO.get(number)
+        if event_type is None:
+            violations.add(f"{field}[{index}]", f"unknown event type number {number}")
+        else:
+            found.append(event_type)
+    return found
+
+
+def newest_first_in(violations: Violations, field: str, number: int) -> bool:
+    if number not in events_pb2.EventOrder.values():
+        violations.add(field, f"unknown order number {number}")
+    return number == events_pb2.EVENT_ORDER_NEWEST_FIRST
+
+
+def event_out(event: RoomEvent) -> events_pb2.RoomEvent:
+    message = events_pb2.RoomEvent(
+        room_id=event.room_id,
+        revision=event.revision,
+        event_time=timestamp(event.event_time),
+        type=_EVENT_TYPE_TO_PROTO[event.type],
+        actor=event.actor,
+        changed_fields=event.changed_fields,
+    )
+    if event.settings is not None:
+        settings = event.settings
+        message.room.CopyFrom(
+            room_pb2.Room(
+                room_id=event.room_id,
+                valid_from=timestamp(settings.valid_from),
+                valid_until=timestamp(settings.valid_until),
+                pstn_dial_out_enabled=settings.pstn_dial_out_enabled,
+                join_policy=_POLICY_TO_PROTO[settings.join_policy],
+                metadata=dict(settings.metadata),
+                open_join_role=ROLE_TO_PROTO[settings.open_join_role],
+                early_entry_duration=_duration(settings.early_entry),
+            )
+        )
+    if event.user_id is not None:
+        message.participant.user_id = event.user_id
+        if event.role is not None:
+            message.participant.role = ROLE_TO_PROTO[event.role]
+    if event.previous_role is not None:
+        message.previous_role = ROLE_TO_PROTO[event.previous_role]
+    return message

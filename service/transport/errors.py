@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
@@ -28,6 +28,7 @@ _CODE_OF_KIND: dict[ErrorKind, int] = {
     ErrorKind.UNAVAILABLE: code_pb2.UNAVAILABLE,
     ErrorKind.TIMEOUT: code_pb2.DEADLINE_EXCEEDED,
     ErrorKind.UNAUTHENTICATED: code_pb2.UNAUTHENTICATED,
+    ErrorKind.OUT_OF_RANGE: code_pb2.OUT_OF_RANGE,
 }
 
 
@@ -94,6 +95,35 @@ def answers_errors(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
         set_remaining(context.time_remaining())
         try:
             return await method(self, request, context)
+        except DomainError as error:
+            status = to_status(error)
+        except grpc.aio.AbortError:
+            raise
+        except Exception:
+            log.exception("unexpected error in %s", method.__qualname__)
+            status = rpc_status.to_status(
+                status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+            )
+        await context.abort_with_status(status)
+
+    return wrapper
+
+
+StreamHandler = Callable[[Any, Req, grpc.aio.ServicerContext[Req, Resp]], AsyncIterator[Resp]]
+
+
+def answers_errors_streaming(method: StreamHandler[Req, Resp]) -> StreamHandler[Req, Resp]:
+    """`answers_errors` for server-streaming methods."""
+
+    @functools.wraps(method)
+    async def wrapper(
+        self: Any, request: Req, context: grpc.aio.ServicerContext[Req, Resp]
+    ) -> AsyncIterator[Resp]:
+        set_remaining(context.time_remaining())
+        try:
+            async for item in method(self, request, context):
+                yield item
+            return
         except DomainError as error:
             status = to_status(error)
         except grpc.aio.AbortError:

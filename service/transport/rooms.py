@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2
-from rooms.v1 import room_pb2, rooms_service_pb2, rooms_service_pb2_grpc
+from rooms.v1 import events_pb2, room_pb2, rooms_service_pb2, rooms_service_pb2_grpc
 
 from service.domain.clock import Clock
 from service.domain.errors import Violations
 from service.transport import convert
 from service.transport.auth import caller_of
-from service.transport.errors import answers_errors
+from service.transport.errors import answers_errors, answers_errors_streaming
 from service.usecases import RoomsUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -97,3 +98,32 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         self, request: rooms_service_pb2.ListRolesRequest, context: Context
     ) -> rooms_service_pb2.ListRolesResponse:
         return rooms_service_pb2.ListRolesResponse(roles=convert.role_definitions())
+
+    @answers_errors_streaming
+    async def WatchRoom(
+        self, request: rooms_service_pb2.WatchRoomRequest, context: Context
+    ) -> AsyncIterator[events_pb2.RoomEvent]:
+        events = self._uc.watch_room(caller_of(context), request.room_id, request.after_revision)
+        async for event in events:
+            yield convert.event_out(event)
+
+    @answers_errors
+    async def ListRoomEvents(
+        self, request: rooms_service_pb2.ListRoomEventsRequest, context: Context
+    ) -> rooms_service_pb2.ListRoomEventsResponse:
+        violations = Violations()
+        newest_first = convert.newest_first_in(violations, "order", request.order)
+        types = convert.event_types_in(violations, "types", request.types)
+        violations.raise_if_any()
+        page = await self._uc.list_room_events(
+            caller_of(context),
+            request.room_id,
+            request.page_size,
+            request.page_token,
+            newest_first,
+            types,
+        )
+        return rooms_service_pb2.ListRoomEventsResponse(
+            events=[convert.event_out(event) for event in page.items],
+            next_page_token=page.next_page_token,
+        )

@@ -222,6 +222,8 @@ async def test_the_process_stops_cleanly_on_sigterm(database_url: str) -> None:
         **os.environ,
         "ROOMS_DATABASE_URL": database_url,
         "ROOMS_LISTEN_ADDRESS": f"127.0.0.1:{port}",
+        # The wall clock: leave the rooms other tests made at the test clock alone.
+        "ROOMS_LIFECYCLE_INTERVAL_SECONDS": "0",
     }
     process = await asyncio.create_subprocess_exec(
         sys.executable,

@@ -89,6 +89,16 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """UNAUTHENTICATED: the call carries no `authorization: Bearer <key>`
     metadata, or the key is not one the server knows. Metadata: none.
     """
+    REVISION_EXPIRED: _ErrorReason.ValueType  # 15
+    """OUT_OF_RANGE: WatchRoom was asked for events after a revision that is no
+    longer retained. Re-read the room and watch from its `last_event_revision`.
+    Metadata: `room_id`, `oldest_revision` (the oldest retained event's).
+    """
+    WATCH_TOO_SLOW: _ErrorReason.ValueType  # 16
+    """RESOURCE_EXHAUSTED: a watcher fell too far behind the room's history.
+    Resume with WatchRoom from the last revision received.
+    Metadata: `room_id`, `last_revision` (the last one sent), `latest_revision`.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -164,5 +174,15 @@ longer than the server allows. Metadata: none.
 UNAUTHENTICATED: ErrorReason.ValueType  # 14
 """UNAUTHENTICATED: the call carries no `authorization: Bearer <key>`
 metadata, or the key is not one the server knows. Metadata: none.
+"""
+REVISION_EXPIRED: ErrorReason.ValueType  # 15
+"""OUT_OF_RANGE: WatchRoom was asked for events after a revision that is no
+longer retained. Re-read the room and watch from its `last_event_revision`.
+Metadata: `room_id`, `oldest_revision` (the oldest retained event's).
+"""
+WATCH_TOO_SLOW: ErrorReason.ValueType  # 16
+"""RESOURCE_EXHAUSTED: a watcher fell too far behind the room's history.
+Resume with WatchRoom from the last revision received.
+Metadata: `room_id`, `last_revision` (the last one sent), `latest_revision`.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -120,6 +120,7 @@ class Room(_message.Message):
     OPEN_JOIN_ROLE_FIELD_NUMBER: _builtins.int
     EARLY_ENTRY_DURATION_FIELD_NUMBER: _builtins.int
     PARTICIPANT_COUNT_FIELD_NUMBER: _builtins.int
+    LAST_EVENT_REVISION_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room's identifier, unique within the caller's tenant. Either chosen by
     the caller at creation (1 to 128 characters from `A-Z a-z 0-9 . _ ~ -`,
@@ -144,6 +145,10 @@ class Room(_message.Message):
     """
     participant_count: _builtins.int
     """How many identities are on the roster. Output only."""
+    last_event_revision: _builtins.int
+    """The revision of the room's latest event. Watch with this as
+    `after_revision` to receive what happens after this read. Output only.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the room was created. Output only."""
@@ -193,10 +198,11 @@ class Room(_message.Message):
         open_join_role: _participant_pb2.Role.ValueType = ...,
         early_entry_duration: _duration_pb2.Duration | None = ...,
         participant_count: _builtins.int = ...,
+        last_event_revision: _builtins.int = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "early_entry_duration", b"early_entry_duration", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "early_entry_duration", b"early_entry_duration", "etag", b"etag", "join_policy", b"join_policy", "metadata", b"metadata", "open_join_role", b"open_join_role", "participant_count", b"participant_count", "pstn_dial_out_enabled", b"pstn_dial_out_enabled", "room_id", b"room_id", "state", b"state", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "early_entry_duration", b"early_entry_duration", "etag", b"etag", "join_policy", b"join_policy", "last_event_revision", b"last_event_revision", "metadata", b"metadata", "open_join_role", b"open_join_role", "participant_count", b"participant_count", "pstn_dial_out_enabled", b"pstn_dial_out_enabled", "room_id", b"room_id", "state", b"state", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -11,6 +11,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from rooms.v1 import admission_pb2 as _admission_pb2
+from rooms.v1 import events_pb2 as _events_pb2
 from rooms.v1 import participant_pb2 as _participant_pb2
 from rooms.v1 import room_pb2 as _room_pb2
 import builtins as _builtins
@@ -354,3 +355,106 @@ class ListRolesResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListRolesResponse: _TypeAlias = ListRolesResponse  # noqa: Y015
+
+@_typing.final
+class WatchRoomRequest(_message.Message):
+    """The request of `RoomsService.WatchRoom`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    AFTER_REVISION_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.str
+    """The room to watch."""
+    after_revision: _builtins.int
+    """Send the events after this revision. 0 sends the whole retained history;
+    the room's `last_event_revision` (from GetRoom) sends only what happens
+    next. A revision older than the retained history fails with
+    `REVISION_EXPIRED`: re-read the room, then watch from its
+    `last_event_revision`.
+    """
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.str = ...,
+        after_revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["after_revision", b"after_revision", "room_id", b"room_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___WatchRoomRequest: _TypeAlias = WatchRoomRequest  # noqa: Y015
+
+@_typing.final
+class ListRoomEventsRequest(_message.Message):
+    """The request of `RoomsService.ListRoomEvents`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ORDER_FIELD_NUMBER: _builtins.int
+    TYPES_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.str
+    """The room."""
+    page_size: _builtins.int
+    """The maximum number of events to return. 0 means 50; values above 500 are
+    treated as 500; negative values are rejected.
+    """
+    page_token: _builtins.str
+    """The `next_page_token` of a previous call with the same room, order and
+    filter.
+    """
+    order: _events_pb2.EventOrder.ValueType
+    """Oldest first (the default) or newest first."""
+    @_builtins.property
+    def types(self) -> _containers.RepeatedScalarFieldContainer[_events_pb2.RoomEventType.ValueType]:
+        """Only events of these types. Empty means every type."""
+
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        order: _events_pb2.EventOrder.ValueType = ...,
+        types: _abc.Iterable[_events_pb2.RoomEventType.ValueType] | None = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["order", b"order", "page_size", b"page_size", "page_token", b"page_token", "room_id", b"room_id", "types", b"types"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRoomEventsRequest: _TypeAlias = ListRoomEventsRequest  # noqa: Y015
+
+@_typing.final
+class ListRoomEventsResponse(_message.Message):
+    """The response of `RoomsService.ListRoomEvents`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    EVENTS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty when there are no more events."""
+    @_builtins.property
+    def events(self) -> _containers.RepeatedCompositeFieldContainer[_events_pb2.RoomEvent]:
+        """The events."""
+
+    def __init__(
+        self,
+        *,
+        events: _abc.Iterable[_events_pb2.RoomEvent] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["events", b"events", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListRoomEventsResponse: _TypeAlias = ListRoomEventsResponse  # noqa: Y015

@@ -4,6 +4,7 @@ import grpc
 import warnings
 
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
+from rooms.v1 import events_pb2 as rooms_dot_v1_dot_events__pb2
 from rooms.v1 import room_pb2 as rooms_dot_v1_dot_room__pb2
 from rooms.v1 import rooms_service_pb2 as rooms_dot_v1_dot_rooms__service__pb2
 
@@ -72,6 +73,16 @@ class RoomsServiceStub:
                 request_serializer=rooms_dot_v1_dot_rooms__service__pb2.ListRolesRequest.SerializeToString,
                 response_deserializer=rooms_dot_v1_dot_rooms__service__pb2.ListRolesResponse.FromString,
                 _registered_method=True)
+        self.WatchRoom = channel.unary_stream(
+                '/rooms.v1.RoomsService/WatchRoom',
+                request_serializer=rooms_dot_v1_dot_rooms__service__pb2.WatchRoomRequest.SerializeToString,
+                response_deserializer=rooms_dot_v1_dot_events__pb2.RoomEvent.FromString,
+                _registered_method=True)
+        self.ListRoomEvents = channel.unary_unary(
+                '/rooms.v1.RoomsService/ListRoomEvents',
+                request_serializer=rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsRequest.SerializeToString,
+                response_deserializer=rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsResponse.FromString,
+                _registered_method=True)
 
 
 class RoomsServiceServicer:
@@ -131,6 +142,23 @@ class RoomsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchRoom(self, request, context):
+        """Streams every change to one room, in order, from just after
+        `after_revision`, then live. Resumable: reconnect with the last revision
+        seen to receive everything after it, with no gap and no duplicate.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRoomEvents(self, request, context):
+        """Lists a room's retained history (also of a deleted room, until it is
+        purged).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoomsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -168,6 +196,16 @@ def add_RoomsServiceServicer_to_server(servicer, server):
                     servicer.ListRoles,
                     request_deserializer=rooms_dot_v1_dot_rooms__service__pb2.ListRolesRequest.FromString,
                     response_serializer=rooms_dot_v1_dot_rooms__service__pb2.ListRolesResponse.SerializeToString,
+            ),
+            'WatchRoom': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchRoom,
+                    request_deserializer=rooms_dot_v1_dot_rooms__service__pb2.WatchRoomRequest.FromString,
+                    response_serializer=rooms_dot_v1_dot_events__pb2.RoomEvent.SerializeToString,
+            ),
+            'ListRoomEvents': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRoomEvents,
+                    request_deserializer=rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsRequest.FromString,
+                    response_serializer=rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -360,6 +398,60 @@ class RoomsService:
             '/rooms.v1.RoomsService/ListRoles',
             rooms_dot_v1_dot_rooms__service__pb2.ListRolesRequest.SerializeToString,
             rooms_dot_v1_dot_rooms__service__pb2.ListRolesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchRoom(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/rooms.v1.RoomsService/WatchRoom',
+            rooms_dot_v1_dot_rooms__service__pb2.WatchRoomRequest.SerializeToString,
+            rooms_dot_v1_dot_events__pb2.RoomEvent.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRoomEvents(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rooms.v1.RoomsService/ListRoomEvents',
+            rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsRequest.SerializeToString,
+            rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -6,6 +6,7 @@ isort:skip_file
 from collections import abc as _abc
 from google.protobuf import empty_pb2 as _empty_pb2
 from grpc import aio as _aio
+from rooms.v1 import events_pb2 as _events_pb2
 from rooms.v1 import room_pb2 as _room_pb2
 from rooms.v1 import rooms_service_pb2 as _rooms_service_pb2
 import abc as _abc_1
@@ -56,6 +57,15 @@ class RoomsServiceStub:
     """Returns every role with the capabilities it grants, so clients read
     capabilities instead of hard-coding role names.
     """
+    WatchRoom: _grpc.UnaryStreamMultiCallable[_rooms_service_pb2.WatchRoomRequest, _events_pb2.RoomEvent]
+    """Streams every change to one room, in order, from just after
+    `after_revision`, then live. Resumable: reconnect with the last revision
+    seen to receive everything after it, with no gap and no duplicate.
+    """
+    ListRoomEvents: _grpc.UnaryUnaryMultiCallable[_rooms_service_pb2.ListRoomEventsRequest, _rooms_service_pb2.ListRoomEventsResponse]
+    """Lists a room's retained history (also of a deleted room, until it is
+    purged).
+    """
 
 @_typing.type_check_only
 class RoomsServiceAsyncStub(RoomsServiceStub):
@@ -82,6 +92,15 @@ class RoomsServiceAsyncStub(RoomsServiceStub):
     ListRoles: _aio.UnaryUnaryMultiCallable[_rooms_service_pb2.ListRolesRequest, _rooms_service_pb2.ListRolesResponse]  # type: ignore[assignment]
     """Returns every role with the capabilities it grants, so clients read
     capabilities instead of hard-coding role names.
+    """
+    WatchRoom: _aio.UnaryStreamMultiCallable[_rooms_service_pb2.WatchRoomRequest, _events_pb2.RoomEvent]  # type: ignore[assignment]
+    """Streams every change to one room, in order, from just after
+    `after_revision`, then live. Resumable: reconnect with the last revision
+    seen to receive everything after it, with no gap and no duplicate.
+    """
+    ListRoomEvents: _aio.UnaryUnaryMultiCallable[_rooms_service_pb2.ListRoomEventsRequest, _rooms_service_pb2.ListRoomEventsResponse]  # type: ignore[assignment]
+    """Lists a room's retained history (also of a deleted room, until it is
+    purged).
     """
 
 class RoomsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -148,6 +167,27 @@ class RoomsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_rooms_service_pb2.ListRolesResponse, _abc.Awaitable[_rooms_service_pb2.ListRolesResponse]]:
         """Returns every role with the capabilities it grants, so clients read
         capabilities instead of hard-coding role names.
+        """
+
+    @_abc_1.abstractmethod
+    def WatchRoom(
+        self,
+        request: _rooms_service_pb2.WatchRoomRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_abc.Iterator[_events_pb2.RoomEvent], _abc.AsyncIterator[_events_pb2.RoomEvent]]:
+        """Streams every change to one room, in order, from just after
+        `after_revision`, then live. Resumable: reconnect with the last revision
+        seen to receive everything after it, with no gap and no duplicate.
+        """
+
+    @_abc_1.abstractmethod
+    def ListRoomEvents(
+        self,
+        request: _rooms_service_pb2.ListRoomEventsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rooms_service_pb2.ListRoomEventsResponse, _abc.Awaitable[_rooms_service_pb2.ListRoomEventsResponse]]:
+        """Lists a room's retained history (also of a deleted room, until it is
+        purged).
         """
 
 def add_RoomsServiceServicer_to_server(servicer: RoomsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,1 @@
+"""Metrics (Prometheus) and structured logs, applied to every call by one interceptor."""

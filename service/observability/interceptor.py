@@ -1,0 +1,205 @@
+"""One light server interceptor that measures and logs every call: unary and streaming,
+including calls that the authentication interceptor refuses (it runs first)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+import os
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, Literal, TypeAlias
+
+import grpc
+
+from service.observability import metrics
+from service.observability.logging import request_id
+from service.transport.auth import caller_of
+
+access_log = logging.getLogger("rooms.access")
+
+AccessLog: TypeAlias = Literal["all", "errors", "off"]
+Continuation: TypeAlias = (
+    "Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]]"
+)
+
+# A caller may name its call with `x-request-id`; anything else gets a fresh id.
+REQUEST_ID_HEADER = "x-request-id"
+_VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+_SERIOUS = frozenset({"UNKNOWN", "INTERNAL", "DATA_LOSS"})
+
+
+def _new_request_id() -> str:
+    return os.urandom(8).hex()
+
+
+def _request_id_of(metadata: Any) -> str:
+    for key, value in metadata or ():
+        if key == REQUEST_ID_HEADER:
+            if isinstance(value, str) and _VALID_REQUEST_ID.fullmatch(value):
+                return value
+            break
+    return _new_request_id()
+
+
+def _code_name(context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    code = context.code()
+    if code is None:
+        return "OK"
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    try:
+        return grpc.StatusCode(code).name  # pragma: no cover - an int on some versions
+    except ValueError:  # pragma: no cover
+        return str(code)
+
+
+class _Observer:
+    """The metrics children of one method, resolved once."""
+
+    def __init__(self, method: str, log_mode: AccessLog) -> None:
+        self.method = method
+        self.in_flight = metrics.IN_FLIGHT.labels(method)
+        self.latency = metrics.LATENCY.labels(method)
+        self.calls: dict[str, Any] = {}
+        self.log_mode = log_mode
+
+    def finish(
+        self, context: grpc.aio.ServicerContext[Any, Any], started: float, code: str
+    ) -> None:
+        elapsed = time.perf_counter() - started
+        self.in_flight.dec()
+        self.latency.observe(elapsed)
+        counter = self.calls.get(code)
+        if counter is None:
+            counter = self.calls[code] = metrics.CALLS.labels(self.method, code)
+        counter.inc()
+        if self.log_mode == "off" or (self.log_mode == "errors" and code == "OK"):
+            return
+        level = logging.WARNING if code in _SERIOUS else logging.INFO
+        if not access_log.isEnabledFor(level):
+            return
+        extra: dict[str, Any] = {
+            "method": self.method,
+            "code": code,
+            "duration_ms": round(elapsed * 1000, 3),
+        }
+        try:
+            caller = caller_of(context)
+        except LookupError:
+            pass
+        else:
+            extra["tenant"] = caller.tenant
+            extra["key_name"] = caller.key_name
+        access_log.log(level, "%s %s %.2fms", self.method, code, elapsed * 1000, extra=extra)
+
+
+def _outcome(error: BaseException, context: grpc.aio.ServicerContext[Any, Any]) -> str:
+    if isinstance(error, grpc.aio.AbortError):
+        return _code_name(context)
+    if isinstance(error, asyncio.CancelledError):
+        return "CANCELLED"
+    return "UNKNOWN"
+
+
+def _wrap_unary(
+    behavior: Callable[..., Awaitable[Any]], observer: _Observer
+) -> Callable[..., Awaitable[Any]]:
+    async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        observer.in_flight.inc()
+        started = time.perf_counter()
+        try:
+            response = await behavior(request, context)
+        except BaseException as error:
+            observer.finish(context, started, _outcome(error, context))
+            raise
+        observer.finish(context, started, _code_name(context))
+        return response
+
+    return observed
+
+
+def _wrap_stream(
+    behavior: Callable[..., AsyncIterator[Any]], observer: _Observer
+) -> Callable[..., AsyncIterator[Any]]:
+    async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
+        observer.in_flight.inc()
+        started = time.perf_counter()
+        try:
+            async for item in behavior(request, context):
+                yield item
+        except BaseException as error:
+            observer.finish(context, started, _outcome(error, context))
+            raise
+        observer.finish(context, started, _code_name(context))
+
+    return observed
+
+
+def _wrap(behavior: Any, observer: _Observer) -> Any:
+    if inspect.isasyncgenfunction(behavior):
+        return _wrap_stream(behavior, observer)
+    if inspect.iscoroutinefunction(behavior):
+        return _wrap_unary(behavior, observer)
+    return behavior  # a synchronous behavior: served as is, not observed
+
+
+def observed_handler(
+    handler: grpc.RpcMethodHandler[Any, Any], observer: _Observer
+) -> grpc.RpcMethodHandler[Any, Any]:
+    """A handler of the same shape as `handler` whose behavior is measured and logged."""
+    shape = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(_wrap(handler.unary_unary, observer), **shape)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(_wrap(handler.unary_stream, observer), **shape)
+    if handler.stream_unary is not None:
+        return grpc.stream_unary_rpc_method_handler(_wrap(handler.stream_unary, observer), **shape)
+    if handler.stream_stream is not None:
+        return grpc.stream_stream_rpc_method_handler(
+            _wrap(handler.stream_stream, observer), **shape
+        )
+    return handler  # pragma: no cover - a handler always has one behavior
+
+
+class ObservingInterceptor(grpc.aio.ServerInterceptor):
+    """Counts, times and logs every call; gives each a request id for its log records.
+
+    Put it first in the server's interceptor list so that calls refused by later
+    interceptors (authentication) are counted and logged too.
+    """
+
+    def __init__(self, access: AccessLog = "all") -> None:
+        self._access = access
+        self._observers: dict[str, _Observer] = {}
+        # method -> (the handler last seen, its observed version): the servicers'
+        # handlers are the same object on every call, so the wrapping happens once.
+        self._wrapped: dict[
+            str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]
+        ] = {}
+
+    async def intercept_service(
+        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[Any, Any] | None:
+        # Set before the continuation so later interceptors' records carry it too.
+        request_id.set(_request_id_of(handler_call_details.invocation_metadata))
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method
+        cached = self._wrapped.get(method)
+        if cached is not None and cached[0] is handler:
+            return cached[1]
+        observer = self._observers.get(method)
+        if observer is None:
+            if len(self._observers) > 1000:  # pragma: no cover - only registered methods
+                return handler
+            observer = self._observers[method] = _Observer(method, self._access)
+        wrapped = observed_handler(handler, observer)
+        self._wrapped[method] = (handler, wrapped)
+        return wrapped

@@ -1,0 +1,100 @@
+"""Wakes watchers on this replica when any replica commits events for their room, via
+PostgreSQL LISTEN/NOTIFY on one dedicated connection (the trigger on room_events
+sends the notifications at commit)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import asyncpg
+
+log = logging.getLogger(__name__)
+
+CHANNEL = "rooms_events"
+_SEPARATOR = "\x1f"
+
+
+class EventHub:
+    """One LISTEN connection per process, fanned out to per-room subscribers.
+
+    Subscribers only learn "something may be new" and read the events themselves, so
+    a slow watcher costs no memory here and never slows a writer. When the connection
+    drops, every subscriber is woken (to re-read) and the hub reconnects.
+    """
+
+    def __init__(self, dsn: str, reconnect_delay: float = 1.0) -> None:
+        self._dsn = dsn
+        self._reconnect_delay = reconnect_delay
+        self._subscribers: dict[tuple[str, str], set[asyncio.Event]] = defaultdict(set)
+        self._task: asyncio.Task[None] | None = None
+        self._connected = asyncio.Event()
+
+    async def start(self) -> None:
+        """Start listening; waits (up to 10 s) for the first connection."""
+        self._task = asyncio.create_task(self._run(), name="rooms-event-hub")
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(10):
+                await self._connected.wait()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        self._wake_all()
+
+    @contextlib.contextmanager
+    def subscribe(self, tenant: str, room_id: str) -> Iterator[asyncio.Event]:
+        signal = asyncio.Event()
+        key = (tenant, room_id)
+        self._subscribers[key].add(signal)
+        try:
+            yield signal
+        finally:
+            self._subscribers[key].discard(signal)
+            if not self._subscribers[key]:
+                del self._subscribers[key]
+
+    def _wake_all(self) -> None:
+        for signals in self._subscribers.values():
+            for signal in signals:
+                signal.set()
+
+    def _on_notify(self, connection: Any, pid: int, channel: str, payload: object) -> None:
+        tenant, _, room_id = str(payload).partition(_SEPARATOR)
+        for signal in self._subscribers.get((tenant, room_id), ()):
+            signal.set()
+
+    async def _run(self) -> None:
+        while True:
+            connection: asyncpg.Connection[asyncpg.Record] | None = None
+            try:
+                connection = await asyncpg.connect(self._dsn, timeout=10)
+                lost = asyncio.Event()
+                connection.add_termination_listener(lambda _, lost=lost: lost.set())
+                await connection.add_listener(CHANNEL, self._on_notify)
+                self._connected.set()
+                self._wake_all()  # anything missed while disconnected is re-read
+                while not lost.is_set() and not connection.is_closed():
+                    with contextlib.suppress(TimeoutError):
+                        async with asyncio.timeout(5):
+                            await lost.wait()
+                    if not lost.is_set():
+                        await connection.execute("SELECT 1")  # notice a dead socket
+            except asyncio.CancelledError:
+                if connection is not None and not connection.is_closed():
+                    connection.terminate()
+                raise
+            except Exception as error:
+                log.warning("event hub connection failed: %r; reconnecting", error)
+            finally:
+                self._connected.clear()
+                if connection is not None and not connection.is_closed():
+                    connection.terminate()
+            self._wake_all()
+            await asyncio.sleep(self._reconnect_delay)

@@ -1,0 +1,97 @@
+"""`ROOMS_WORKERS=N`: N server processes sharing one listening port.
+
+The parent starts no gRPC server itself. It resolves the database once (starting the
+embedded PostgreSQL when `ROOMS_DATABASE_URL` is unset, so that all workers share it),
+starts N children (`python -m service serve --worker I`) that listen on the same
+address with `grpc.so_reuseport`, so the kernel spreads connections over them, forwards
+SIGTERM and SIGINT to them, and waits. If a worker dies on its own, the others are
+stopped and the parent exits non-zero, so a supervisor sees the failure. Each child runs
+the migrations under the advisory lock, so only the first applies them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from types import FrameType
+from typing import Any
+
+from service.config import Settings
+
+log = logging.getLogger(__name__)
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child before exec
+    """Linux: the child gets SIGTERM if the parent dies without forwarding a signal."""
+    with contextlib.suppress(Exception):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def run_workers(settings: Settings) -> int:
+    """Run `settings.workers` server processes until SIGTERM/SIGINT; the exit status."""
+    _, _, port = settings.listen_address.rpartition(":")
+    if port in ("", "0"):
+        raise SystemExit("ROOMS_WORKERS > 1 needs a fixed port in ROOMS_LISTEN_ADDRESS")
+    env = dict(os.environ)
+    embedded: Any = None
+    if settings.database_url is None:
+        from service.embedded import start_embedded
+
+        log.warning(
+            "ROOMS_DATABASE_URL is not set: using the embedded PostgreSQL in %s",
+            settings.data_dir,
+        )
+        dsn, embedded = start_embedded(settings.data_dir)
+        env["ROOMS_DATABASE_URL"] = dsn
+    children: list[subprocess.Popen[bytes]] = []
+    stopping = False
+
+    def forward(signum: int, frame: FrameType | None) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            if child.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.send_signal(signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
+    status = 0
+    try:
+        for index in range(settings.workers):
+            children.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "service", "serve", "--worker", str(index)],
+                    env=env,
+                    preexec_fn=_die_with_parent if sys.platform == "linux" else None,
+                )
+            )
+        log.info("started %d workers: pids %s", len(children), [c.pid for c in children])
+        while any(child.poll() is None for child in children):
+            for child in children:
+                code = child.poll()
+                if code is not None and not stopping:
+                    log.error("worker %d exited with %d: stopping the others", child.pid, code)
+                    status = code or 1
+                    forward(signal.SIGTERM, None)
+            time.sleep(0.1)
+        if not status:
+            status = next((c.returncode for c in children if c.returncode), 0)
+    finally:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+                child.wait(30)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        if embedded is not None:
+            embedded.cleanup()
+    log.info("stopped")
+    return status
