@@ -500,3 +500,37 @@ async def test_a_change_through_one_replica_reaches_a_watcher_on_another(databas
                 process.terminate()
         for process in processes:
             await asyncio.wait_for(process.wait(), 30)
+
+
+async def test_the_example_watcher_prints_changes_live(
+    server: Any, rooms: RoomsServiceAsyncStub, participants: ParticipantsServiceAsyncStub
+) -> None:
+    room = await rooms.CreateRoom(rs.CreateRoomRequest())
+    watcher = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(ROOT / "examples" / "watch_room.py"),
+        room.room_id,
+        "--address",
+        f"127.0.0.1:{server.port}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    try:
+        assert watcher.stdout is not None
+        first = await asyncio.wait_for(watcher.stdout.readline(), 30)
+        assert b"#1" in first and b"created" in first
+        await participants.AddOrUpdateParticipants(
+            ps.AddOrUpdateParticipantsRequest(
+                room_id=room.room_id, participants=[pp.Participant(user_id="dr-who")]
+            )
+        )
+        live = await asyncio.wait_for(watcher.stdout.readline(), 10)
+        assert b"#2" in live and b"participant_added dr-who as attendee" in live
+        await rooms.DeleteRoom(rs.DeleteRoomRequest(room_id=room.room_id))
+        rest, _ = await asyncio.wait_for(watcher.communicate(), 10)
+        assert b"#3" in rest and b"deleted" in rest
+        assert watcher.returncode == 0
+    finally:
+        if watcher.returncode is None:
+            watcher.kill()
+            await watcher.wait()

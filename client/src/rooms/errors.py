@@ -1,0 +1,285 @@
+"""Typed exceptions for the rooms.v1 API.
+
+Every error the service returns carries a `google.rpc.ErrorInfo` whose `reason` is a
+`rooms.v1.ErrorReason` name. `from_rpc_error` turns a failed call into the exception
+class of that reason (`RoomNotFound`, `InvalidWindow`, `EtagMismatch`, ...), all
+subclasses of `RoomsError`, which carries the status code, the reason, the ErrorInfo
+metadata and the field violations of a `google.rpc.BadRequest`.
+
+Errors without an ErrorInfo (the server cannot be reached, the client's own deadline
+passed) are a plain `RoomsError` with an empty `reason`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import ClassVar, cast
+
+import grpc
+from google.rpc import error_details_pb2
+from grpc_status import rpc_status
+
+__all__ = [
+    "DOMAIN",
+    "BatchTooLarge",
+    "DatabaseUnavailable",
+    "DuplicateUserId",
+    "EtagMismatch",
+    "FieldViolation",
+    "InvalidArgument",
+    "InvalidPageToken",
+    "InvalidWindow",
+    "ParticipantNotFound",
+    "PreconditionViolation",
+    "RequestIdReused",
+    "RevisionExpired",
+    "RoomAlreadyExists",
+    "RoomNotFound",
+    "RoomsError",
+    "RosterFull",
+    "Timeout",
+    "Unauthenticated",
+    "WatchTooSlow",
+    "error_class",
+    "from_rpc_error",
+]
+
+DOMAIN = "rooms.v1"
+
+
+@dataclass(frozen=True)
+class FieldViolation:
+    """One offending field of a `google.rpc.BadRequest`."""
+
+    field: str
+    description: str
+
+
+@dataclass(frozen=True)
+class PreconditionViolation:
+    """One failed precondition of a `google.rpc.PreconditionFailure`."""
+
+    type: str
+    subject: str
+    description: str
+
+
+class RoomsError(Exception):
+    """A failed call to the rooms service.
+
+    `code` is the gRPC status code, `reason` the `ErrorInfo.reason` (a
+    `rooms.v1.ErrorReason` name, or "" when the error carries no ErrorInfo),
+    `metadata` the `ErrorInfo.metadata`, `field_violations` the fields named by a
+    `BadRequest`, and `precondition_violations` those of a `PreconditionFailure`.
+    """
+
+    REASON: ClassVar[str] = ""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: grpc.StatusCode = grpc.StatusCode.UNKNOWN,
+        reason: str = "",
+        domain: str = "",
+        metadata: Mapping[str, str] | None = None,
+        field_violations: Sequence[FieldViolation] = (),
+        precondition_violations: Sequence[PreconditionViolation] = (),
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.reason = reason or self.REASON
+        self.domain = domain
+        self.metadata: dict[str, str] = dict(metadata or {})
+        self.field_violations: list[FieldViolation] = list(field_violations)
+        self.precondition_violations: list[PreconditionViolation] = list(precondition_violations)
+
+    @property
+    def fields(self) -> list[str]:
+        """The names of the offending fields, in the server's order."""
+        return [violation.field for violation in self.field_violations]
+
+    def one_line(self) -> str:
+        """The error as one line for people: reason, code, message, details."""
+        head = f"{self.reason} ({self.code.name})" if self.reason else self.code.name
+        line = f"{head}: {self.message}" if self.message else head
+        extras = [f"{key}={value}" for key, value in sorted(self.metadata.items())]
+        for violation in self.field_violations:  # those the message does not already say
+            text = violation.field
+            if violation.description:
+                text = f"{violation.field}: {violation.description}"
+            if text not in self.message:
+                extras.append(text)
+        return f"{line} [{'; '.join(extras)}]" if extras else line
+
+    def __str__(self) -> str:
+        return self.one_line()
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code.name}, reason={self.reason!r}, "
+            f"message={self.message!r}, metadata={self.metadata!r}, fields={self.fields!r})"
+        )
+
+
+class InvalidArgument(RoomsError):
+    """INVALID_ARGUMENT: one or more fields are malformed; see `field_violations`."""
+
+    REASON = "INVALID_ARGUMENT"
+
+
+class InvalidWindow(RoomsError):
+    """INVALID_ARGUMENT: the validity window breaks a rule (`metadata["rule"]`)."""
+
+    REASON = "INVALID_WINDOW"
+
+
+class InvalidPageToken(RoomsError):
+    """INVALID_ARGUMENT: the page token is malformed or belongs to another list."""
+
+    REASON = "INVALID_PAGE_TOKEN"
+
+
+class RequestIdReused(RoomsError):
+    """INVALID_ARGUMENT: the `request_id` was used before with a different request."""
+
+    REASON = "REQUEST_ID_REUSED"
+
+
+class BatchTooLarge(RoomsError):
+    """INVALID_ARGUMENT: more identities in one call than allowed."""
+
+    REASON = "BATCH_TOO_LARGE"
+
+
+class DuplicateUserId(RoomsError):
+    """INVALID_ARGUMENT: the same identity twice in one batch."""
+
+    REASON = "DUPLICATE_USER_ID"
+
+
+class RoomNotFound(RoomsError):
+    """NOT_FOUND: no such room, or it was deleted."""
+
+    REASON = "ROOM_NOT_FOUND"
+
+
+class ParticipantNotFound(RoomsError):
+    """NOT_FOUND: the identity is not on the room's roster."""
+
+    REASON = "PARTICIPANT_NOT_FOUND"
+
+
+class RoomAlreadyExists(RoomsError):
+    """ALREADY_EXISTS: the requested `room_id` is taken (ids are never reused)."""
+
+    REASON = "ROOM_ALREADY_EXISTS"
+
+
+class EtagMismatch(RoomsError):
+    """ABORTED: the room changed since its etag was read; `metadata["etag"]` is current."""
+
+    REASON = "ETAG_MISMATCH"
+
+
+class RosterFull(RoomsError):
+    """RESOURCE_EXHAUSTED: the roster would exceed its limit."""
+
+    REASON = "ROSTER_FULL"
+
+
+class DatabaseUnavailable(RoomsError):
+    """UNAVAILABLE: the service's database cannot be reached; retry with backoff."""
+
+    REASON = "DATABASE_UNAVAILABLE"
+
+
+class Timeout(RoomsError):
+    """DEADLINE_EXCEEDED: the database work took longer than the server allows."""
+
+    REASON = "TIMEOUT"
+
+
+class Unauthenticated(RoomsError):
+    """UNAUTHENTICATED: no `authorization: Bearer <key>` metadata, or an unknown key."""
+
+    REASON = "UNAUTHENTICATED"
+
+
+class RevisionExpired(RoomsError):
+    """OUT_OF_RANGE: a watch asked for events older than the room's retained history."""
+
+    REASON = "REVISION_EXPIRED"
+
+
+class WatchTooSlow(RoomsError):
+    """RESOURCE_EXHAUSTED: a watcher fell too far behind; resume from its last revision."""
+
+    REASON = "WATCH_TOO_SLOW"
+
+
+_BY_REASON: dict[str, type[RoomsError]] = {
+    cls.REASON: cls
+    for cls in (
+        InvalidArgument,
+        InvalidWindow,
+        InvalidPageToken,
+        RequestIdReused,
+        BatchTooLarge,
+        DuplicateUserId,
+        RoomNotFound,
+        ParticipantNotFound,
+        RoomAlreadyExists,
+        EtagMismatch,
+        RosterFull,
+        DatabaseUnavailable,
+        Timeout,
+        Unauthenticated,
+        RevisionExpired,
+        WatchTooSlow,
+    )
+}
+
+
+def error_class(reason: str) -> type[RoomsError]:
+    """The exception class for an `ErrorInfo.reason`; `RoomsError` for unknown ones."""
+    return _BY_REASON.get(reason, RoomsError)
+
+
+def from_rpc_error(error: grpc.aio.AioRpcError | grpc.RpcError) -> RoomsError:
+    """The typed exception for a failed call, read from its `google.rpc.Status`."""
+    call = cast(grpc.Call, error)
+    code = call.code() or grpc.StatusCode.UNKNOWN
+    message = call.details() or ""
+    try:
+        status = rpc_status.from_call(call)
+    except ValueError:  # a status whose details disagree with the call's: use the call's
+        status = None
+    if status is None:
+        return RoomsError(message, code=code)
+    info = error_details_pb2.ErrorInfo()
+    bad_request = error_details_pb2.BadRequest()
+    precondition = error_details_pb2.PreconditionFailure()
+    for detail in status.details:
+        if detail.Is(info.DESCRIPTOR):
+            detail.Unpack(info)
+        elif detail.Is(bad_request.DESCRIPTOR):
+            detail.Unpack(bad_request)
+        elif detail.Is(precondition.DESCRIPTOR):
+            detail.Unpack(precondition)
+    cls = error_class(info.reason) if info.domain in ("", DOMAIN) else RoomsError
+    return cls(
+        status.message or message,
+        code=code,
+        reason=info.reason,
+        domain=info.domain,
+        metadata=dict(info.metadata),
+        field_violations=[
+            FieldViolation(v.field, v.description) for v in bad_request.field_violations
+        ],
+        precondition_violations=[
+            PreconditionViolation(v.type, v.subject, v.description) for v in precondition.violations
+        ],
+    )

@@ -1,0 +1,134 @@
+"""The Node.js example (examples/node) against the real server: the proof that another
+language can use the API from protos/ alone."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+import trustme
+from rooms.v1 import participant_pb2 as pp
+from rooms.v1 import participants_service_pb2 as ps
+from rooms.v1 import rooms_service_pb2 as rs
+
+from service.security.keys import new_key
+from service.server import RunningServer
+from tests.conftest import ServerFactory
+from tests.database import ROOT
+
+if TYPE_CHECKING:
+    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
+    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+
+EXAMPLE = ROOT / "examples" / "node"
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("node") is None or shutil.which("npm") is None,
+    reason="node and npm are not on PATH: the Node.js example cannot run",
+)
+
+
+@pytest.fixture(scope="module")
+def installed() -> Path:
+    """The example's dependencies, installed from package-lock.json if missing."""
+    if not (EXAMPLE / "node_modules" / "@grpc" / "grpc-js").is_dir():
+        subprocess.run(
+            ["npm", "ci", "--no-audit", "--no-fund"],
+            cwd=EXAMPLE,
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
+    return EXAMPLE
+
+
+async def run_example(
+    directory: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMS_")}
+    return await asyncio.to_thread(
+        subprocess.run,
+        ["node", "index.js", *args],
+        cwd=directory,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**clean_env, **(env or {})},
+    )
+
+
+def sections(stdout: str) -> dict[str, Any]:
+    """The example prints `label: <JSON>` blocks."""
+    parts = re.split(r"^(room|participants|decision): ", stdout, flags=re.MULTILINE)
+    return {label: json.loads(body) for label, body in zip(parts[1::2], parts[2::2], strict=True)}
+
+
+async def test_creates_a_room_adds_a_participant_and_authorizes_a_join(
+    installed: Path,
+    server: RunningServer,
+    rooms: RoomsServiceAsyncStub,
+    participants: ParticipantsServiceAsyncStub,
+) -> None:
+    done = await run_example(installed, f"127.0.0.1:{server.port}")
+    assert done.returncode == 0, done.stderr
+    printed = sections(done.stdout)
+    room_id = printed["room"]["roomId"]
+    assert printed["room"]["state"] == "ROOM_STATE_OPEN"
+    assert [p["userId"] for p in printed["participants"]["participants"]] == ["patient-7"]
+    decision = printed["decision"]
+    assert decision["allowed"] is True
+    assert decision["reason"] == "JOIN_DECISION_REASON_ALLOWED"
+    assert decision["role"] == "ROLE_ATTENDEE"
+    assert "CAPABILITY_SPEAK" in decision["capabilities"]
+
+    # The server really holds what the example made.
+    room = await rooms.GetRoom(rs.GetRoomRequest(room_id=room_id))
+    assert room.participant_count == 2
+    listed = await participants.ListParticipants(ps.ListParticipantsRequest(room_id=room_id))
+    assert [(p.user_id, p.role) for p in listed.participants] == [
+        ("dr-house", pp.ROLE_PRESENTER),
+        ("patient-7", pp.ROLE_ATTENDEE),
+    ]
+
+
+async def test_address_from_the_environment(installed: Path, server: RunningServer) -> None:
+    done = await run_example(installed, env={"ROOMS_ADDRESS": f"127.0.0.1:{server.port}"})
+    assert done.returncode == 0, done.stderr
+    assert sections(done.stdout)["decision"]["allowed"] is True
+
+
+async def test_a_failure_exits_non_zero_with_one_line(installed: Path) -> None:
+    done = await run_example(installed, "127.0.0.1:1")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert done.stderr.startswith("error: UNAVAILABLE: ")
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+async def test_tls_and_api_key(installed: Path, start: ServerFactory, tmp_path: Path) -> None:
+    ca = trustme.CA()
+    issued = ca.issue_cert("127.0.0.1", "localhost")
+    ca_file, cert_file, key_file = tmp_path / "ca.pem", tmp_path / "cert.pem", tmp_path / "key.pem"
+    ca.cert_pem.write_to_path(str(ca_file))
+    issued.cert_chain_pems[0].write_to_path(str(cert_file))
+    issued.private_key_pem.write_to_path(str(key_file))
+    key, entry = new_key("acme", "node-example")
+    running = await start(api_keys=entry.line(), tls_cert_file=cert_file, tls_key_file=key_file)
+    address = f"localhost:{running.port}"  # a name: Node warns when TLS is given an IP
+
+    done = await run_example(
+        installed, address, env={"ROOMS_TLS_CA": str(ca_file), "ROOMS_API_KEY": key}
+    )
+    assert done.returncode == 0, done.stderr
+    assert sections(done.stdout)["decision"]["allowed"] is True
+
+    refused = await run_example(installed, address, env={"ROOMS_TLS_CA": str(ca_file)})
+    assert refused.returncode == 1
+    assert refused.stderr.startswith("error: UNAUTHENTICATED: ")
