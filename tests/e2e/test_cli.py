@@ -413,3 +413,41 @@ async def test_the_console_script(server: RunningServer) -> None:
     assert failed.returncode == 1
     assert failed.stdout == ""
     assert failed.stderr.startswith("error: ROOM_NOT_FOUND (NOT_FOUND): ")
+
+
+async def test_watch_and_events_commands(
+    server: RunningServer, rooms: Any, participants: Any
+) -> None:
+    from rooms.v1 import participant_pb2 as pp
+    from rooms.v1 import participants_service_pb2 as ps
+    from rooms.v1 import rooms_service_pb2 as rs
+
+    room = await rooms.CreateRoom(rs.CreateRoomRequest())
+    await participants.AddOrUpdateParticipants(
+        ps.AddOrUpdateParticipantsRequest(
+            room_id=room.room_id, participants=[pp.Participant(user_id="ann")]
+        )
+    )
+    address = f"127.0.0.1:{server.port}"
+    watching = asyncio.ensure_future(invoke("--address", address, "watch", room.room_id))
+    await asyncio.sleep(0.5)
+    await rooms.DeleteRoom(rs.DeleteRoomRequest(room_id=room.room_id))
+    watched = await asyncio.wait_for(watching, 20)
+    assert watched.exit_code == 0, watched.output
+    lines = watched.output.splitlines()
+    assert [line.split()[0] for line in lines] == ["#1", "#2", "#3"]
+    assert "participant_added ann as attendee" in lines[1]
+    assert "deleted" in lines[2]
+
+    history = await invoke("--address", address, "events", room.room_id, "--json")
+    assert history.exit_code == 0, history.output
+    assert [e["type"] for e in json.loads(history.output)] == [
+        "ROOM_EVENT_TYPE_CREATED",
+        "ROOM_EVENT_TYPE_PARTICIPANT_ADDED",
+        "ROOM_EVENT_TYPE_DELETED",
+    ]
+    newest = await invoke("--address", address, "events", room.room_id, "--newest-first")
+    assert newest.output.splitlines()[0].startswith("#3 ")
+    missing = await invoke("--address", address, "watch", "no-such-room")
+    assert missing.exit_code == 1
+    assert "ROOM_NOT_FOUND" in missing.output

@@ -8,6 +8,7 @@ tested against real servers configured for them.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -607,3 +608,24 @@ def test_tls_server_name_override_is_a_channel_option() -> None:
 def test_mutual_tls_needs_both_certificate_and_key() -> None:
     with pytest.raises(ValueError, match="both a client certificate and its private key"):
         TLS(certificate_chain=b"cert")
+
+
+async def test_watch_room_follows_until_delete_and_lists_history(server: Any) -> None:
+    from rooms.v1 import events_pb2
+
+    async with RoomsClient(f"127.0.0.1:{server.port}") as client:
+        room = await client.create_room(participants={"ann": "presenter"})
+        seen: list[events_pb2.RoomEvent] = []
+
+        async def follow() -> None:
+            async for event in client.watch_room(room.room_id):
+                seen.append(event)
+
+        watching = asyncio.ensure_future(follow())
+        await asyncio.sleep(0.3)
+        await client.delete_room(room.room_id)
+        await asyncio.wait_for(watching, 10)
+        assert [e.revision for e in seen] == [1, 2, 3]
+        assert seen[-1].type == events_pb2.ROOM_EVENT_TYPE_DELETED
+        history = [e async for e in client.list_room_events(room.room_id, newest_first=True)]
+        assert [e.revision for e in history] == [3, 2, 1]

@@ -16,6 +16,7 @@ on stderr and exits with status 1.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 import sys
@@ -34,6 +35,7 @@ from google.protobuf.message import Message
 
 from rooms.client import DEFAULT_ADDRESS, DEFAULT_TIMEOUT, TLS, RoomsClient
 from rooms.errors import RoomsError
+from rooms.events import describe_event
 from rooms.v1 import (
     admission_pb2,
     participant_pb2,
@@ -588,6 +590,42 @@ def roles(connection: Connection, as_json_: bool) -> None:
             ("ROLE", "CAPABILITIES"),
             ([d.name, ", ".join(capability_name(c) for c in d.capabilities)] for d in definitions),
         )
+
+
+@cli.command()
+@click.argument("room_id")
+@click.option("--after", type=click.IntRange(min=0), default=0, help="Start after this revision.")
+@json_option
+@click.pass_obj
+def watch(connection: Connection, room_id: str, after: int, as_json_: bool) -> None:
+    """Print ROOM_ID's changes live (its retained history first) until it is deleted."""
+
+    async def follow(client: RoomsClient) -> None:
+        async for event in client.watch_room(room_id, after_revision=after):
+            click.echo(json.dumps(as_json(event)) if as_json_ else describe_event(event))
+
+    with contextlib.suppress(KeyboardInterrupt):
+        connection.run(follow)
+
+
+@cli.command()
+@click.argument("room_id")
+@click.option("--newest-first", is_flag=True, help="Newest events first.")
+@limit_option
+@json_option
+@click.pass_obj
+def events(
+    connection: Connection, room_id: str, newest_first: bool, limit: int | None, as_json_: bool
+) -> None:
+    """ROOM_ID's history: who changed what, and when."""
+    found = connection.run(
+        lambda client: _collect(client.list_room_events(room_id, newest_first=newest_first), limit)
+    )
+    if as_json_:
+        echo_json([as_json(event) for event in found])
+    else:
+        for event in found:
+            click.echo(describe_event(event))
 
 
 # ---- participants ------------------------------------------------------------------

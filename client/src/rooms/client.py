@@ -31,6 +31,7 @@ async with RoomsClient("127.0.0.1:50051", api_key="rk_...") as client:
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import uuid
@@ -43,9 +44,10 @@ from typing import Any, Self, TypeAlias, TypeVar
 import grpc
 from google.protobuf import field_mask_pb2
 
-from rooms.errors import from_rpc_error
+from rooms.errors import WatchTooSlow, from_rpc_error
 from rooms.v1 import (
     admission_pb2,
+    events_pb2,
     participant_pb2,
     participants_service_pb2,
     participants_service_pb2_grpc,
@@ -525,3 +527,66 @@ class RoomsClient:
             token = response.next_page_token
             if not token:
                 return
+
+    # ---- history and the change stream ------------------------------------
+
+    async def list_room_events(
+        self,
+        room_id: str,
+        *,
+        newest_first: bool = False,
+        types: Sequence[events_pb2.RoomEventType.ValueType] = (),
+        page_size: int = 0,
+        timeout: float | None = None,
+    ) -> AsyncIterator[events_pb2.RoomEvent]:
+        """A room's retained history, a page at a time."""
+        token = ""
+        order = (
+            events_pb2.EVENT_ORDER_NEWEST_FIRST
+            if newest_first
+            else events_pb2.EVENT_ORDER_OLDEST_FIRST
+        )
+        while True:
+            request = rooms_service_pb2.ListRoomEventsRequest(
+                room_id=room_id, page_size=page_size, page_token=token, order=order, types=types
+            )
+            response = await self._call(self._rooms.ListRoomEvents, request, timeout)
+            for event in response.events:
+                yield event
+            token = response.next_page_token
+            if not token:
+                return
+
+    async def watch_room(
+        self, room_id: str, *, after_revision: int = 0, resume_delay: float = 1.0
+    ) -> AsyncIterator[events_pb2.RoomEvent]:
+        """Every event after `after_revision`, then live ones, until the room is deleted.
+
+        Resumes by itself from the last revision received when the stream breaks
+        (UNAVAILABLE) or the server says the watcher fell behind (`WatchTooSlow`), so
+        the caller sees each event once, in order. Other errors are raised, among them
+        `RevisionExpired` (re-read the room, then watch from its last_event_revision).
+        """
+        last = after_revision
+        while True:
+            stream = self._rooms.WatchRoom(
+                rooms_service_pb2.WatchRoomRequest(room_id=room_id, after_revision=last),
+                metadata=self.metadata,
+            )
+            try:
+                async for event in stream:
+                    yield event
+                    last = event.revision
+                    if event.type == events_pb2.ROOM_EVENT_TYPE_DELETED:
+                        return
+                return
+            except grpc.aio.AioRpcError as error:
+                failure = from_rpc_error(error)
+                if (
+                    not isinstance(failure, WatchTooSlow)
+                    and error.code() != grpc.StatusCode.UNAVAILABLE
+                ):
+                    raise failure from error
+            finally:
+                stream.cancel()
+            await asyncio.sleep(resume_delay)
