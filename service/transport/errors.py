@@ -84,9 +84,22 @@ Resp = TypeVar("Resp")
 Handler = Callable[[Any, Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]]
 
 
+_INTERNAL = rpc_status.to_status(
+    status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
+)
+
+
+def status_of(error: Exception, where: str) -> grpc.Status:
+    """The status that answers `error`: a DomainError's rich status; anything else is
+    a bug, logged with its traceback and answered INTERNAL."""
+    if isinstance(error, DomainError):
+        return to_status(error)
+    log.error("unexpected error in %s", where, exc_info=error)
+    return _INTERNAL
+
+
 def answers_errors(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
-    """Wrap a unary servicer method: DomainErrors become rich statuses; anything
-    else is a bug, logged with its traceback and answered INTERNAL."""
+    """Wrap a unary servicer method so every failure is answered with a precise status."""
 
     @functools.wraps(method)
     async def wrapper(
@@ -95,15 +108,10 @@ def answers_errors(method: Handler[Req, Resp]) -> Handler[Req, Resp]:
         set_remaining(context.time_remaining())
         try:
             return await method(self, request, context)
-        except DomainError as error:
-            status = to_status(error)
         except grpc.aio.AbortError:
             raise
-        except Exception:
-            log.exception("unexpected error in %s", method.__qualname__)
-            status = rpc_status.to_status(
-                status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
-            )
+        except Exception as error:
+            status = status_of(error, method.__qualname__)
         await context.abort_with_status(status)
 
     return wrapper
@@ -124,15 +132,10 @@ def answers_errors_streaming(method: StreamHandler[Req, Resp]) -> StreamHandler[
             async for item in method(self, request, context):
                 yield item
             return
-        except DomainError as error:
-            status = to_status(error)
         except grpc.aio.AbortError:
             raise
-        except Exception:
-            log.exception("unexpected error in %s", method.__qualname__)
-            status = rpc_status.to_status(
-                status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
-            )
+        except Exception as error:
+            status = status_of(error, method.__qualname__)
         await context.abort_with_status(status)
 
     return wrapper
