@@ -139,6 +139,10 @@ def etag_mismatch(room_id: str, current_etag: str) -> DomainError:
     )
 
 
+# How many violations the message names; the rest are counted ("and 997 more").
+MESSAGE_VIOLATIONS = 3
+
+
 class Violations:
     """Collects every bad field of a request, then raises them together."""
 
@@ -164,7 +168,10 @@ class Violations:
         if not self._items:
             return
         first = self._items[0]
-        message = "; ".join(f"{v.field}: {v.description}" for v in self._items)
+        shown = self._items[:MESSAGE_VIOLATIONS]
+        message = "; ".join(f"{v.field}: {v.description}" for v in shown)
+        if len(self._items) > len(shown):
+            message += f"; and {len(self._items) - len(shown)} more"
         raise DomainError(
             first.reason, message, metadata=self._metadata, field_violations=self._items
         )

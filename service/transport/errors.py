@@ -19,6 +19,11 @@ log = logging.getLogger(__name__)
 
 ERROR_DOMAIN = "rooms.v1"
 
+# An error travels in the response trailers, which clients cap (gRPC's default is
+# 8 KiB): BadRequest names at most this many fields; when there were more,
+# ErrorInfo.metadata "violation_count" tells how many there were in all.
+MAX_FIELD_VIOLATIONS = 20
+
 _CODE_OF_KIND: dict[ErrorKind, int] = {
     ErrorKind.INVALID: code_pb2.INVALID_ARGUMENT,
     ErrorKind.NOT_FOUND: code_pb2.NOT_FOUND,
@@ -40,10 +45,13 @@ def _pack(message: Any) -> any_pb2.Any:
 
 def to_status(error: DomainError) -> grpc.Status:
     """The rich status for a domain error."""
+    metadata = dict(error.metadata)
+    if len(error.field_violations) > MAX_FIELD_VIOLATIONS:
+        metadata["violation_count"] = str(len(error.field_violations))
     details = [
         _pack(
             error_details_pb2.ErrorInfo(
-                reason=error.reason.value, domain=ERROR_DOMAIN, metadata=error.metadata
+                reason=error.reason.value, domain=ERROR_DOMAIN, metadata=metadata
             )
         )
     ]
@@ -55,7 +63,7 @@ def to_status(error: DomainError) -> grpc.Status:
                         error_details_pb2.BadRequest.FieldViolation(
                             field=v.field, description=v.description, reason=v.reason.value
                         )
-                        for v in error.field_violations
+                        for v in error.field_violations[:MAX_FIELD_VIOLATIONS]
                     ]
                 )
             )
