@@ -431,6 +431,18 @@ async def test_a_watcher_sees_only_its_own_tenant(start: ServerFactory) -> None:
             rs.ListRoomEventsRequest(room_id="shared-name"), metadata=as_a
         )
         assert events.events[0].actor == "a"
+        missing = await expect_error(
+            rooms.ListRoomEvents(rs.ListRoomEventsRequest(room_id="shared-name"), metadata=as_b),
+            grpc.StatusCode.NOT_FOUND,
+            "ROOM_NOT_FOUND",
+        )
+        assert missing.metadata == {"room_id": "shared-name"}
+        # Tenant B may have its own room of that name, with its own history.
+        await rooms.CreateRoom(rs.CreateRoomRequest(room_id="shared-name"), metadata=as_b)
+        theirs = await rooms.ListRoomEvents(
+            rs.ListRoomEventsRequest(room_id="shared-name"), metadata=as_b
+        )
+        assert [(e.revision, e.actor) for e in theirs.events] == [(1, "b")]
     await running.stop(0)
 
 
