@@ -8,7 +8,7 @@ BUF    := .tools/node_modules/.bin/buf
 PROTOS := $(wildcard protos/rooms/v1/*.proto)
 GEN_DIR := client/src
 
-.PHONY: help venv run test gen check-gen lint buf-lint key clean
+.PHONY: help venv run test gen check-gen lint buf-lint key clean bench bench-big soak
 
 help:
 	@echo "make run        serve (embedded PostgreSQL unless ROOMS_DATABASE_URL is set)"
@@ -17,6 +17,9 @@ help:
 	@echo "make check-gen  fail if regenerating changes anything"
 	@echo "make lint       ruff, mypy --strict, buf lint"
 	@echo "make key TENANT=acme NAME=billing   create an API key"
+	@echo "make bench      benchmark a real server and database (BENCH_SCALE=both adds 1M rooms)"
+	@echo "make bench-big  the benchmark at 1,000 and 1,000,000 rooms"
+	@echo "make soak       only the 60-second soak at a fixed mixed rate"
 
 $(STAMP): pyproject.toml client/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -32,6 +35,18 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Benchmarks: a real server on loopback, a fresh database (dropped afterwards), a
+# multi-process Python load generator; results go into docs/performance.md.
+BENCH_ARGS ?=
+bench: $(STAMP)
+	$(PY) -m bench --write-doc docs/performance.md $(BENCH_ARGS)
+
+bench-big: $(STAMP)
+	$(PY) -m bench --scale both --write-doc docs/performance.md $(BENCH_ARGS)
+
+soak: $(STAMP)
+	$(PY) -m bench --soak-only --soak 60 $(BENCH_ARGS)
 
 key: $(STAMP)
 	$(PY) -m service keys create --tenant "$(TENANT)" --name "$(NAME)"

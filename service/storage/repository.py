@@ -67,6 +67,9 @@ _UNAVAILABLE = (
     asyncpg.InterfaceError,
     asyncpg.CannotConnectNowError,
     asyncpg.AdminShutdownError,
+    # A connection the server has just closed can be handed out again before asyncpg
+    # notices the close (its protocol still mid-error): "cannot switch to state".
+    asyncpg.InternalClientError,
 )
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the rooms server: `make bench` (see docs/performance.md)."""
