@@ -74,28 +74,39 @@ class RunningServer:
         await self.server.wait_for_termination()
 
 
-async def _watch_database(pool: asyncpg.Pool, health: HealthServicer, interval: float) -> None:
-    """SERVING only while the database answers."""
+async def _watch_database(dsn: str, health: HealthServicer, interval: float) -> None:
+    """SERVING only while the database answers. The check has a connection of its own,
+    so a pool busy with calls never makes a healthy replica look down."""
     serving: bool | None = None
-    while True:
-        try:
-            async with asyncio.timeout(interval):
-                await pool.fetchval("SELECT 1")
-            now_serving = True
-        except Exception as error:  # any failure means "not serving"
-            now_serving = False
-            if serving is not False:
-                log.warning("database check failed: %r", error)
-        if now_serving != serving:
-            status = (
-                health_pb2.HealthCheckResponse.SERVING
-                if now_serving
-                else health_pb2.HealthCheckResponse.NOT_SERVING
-            )
-            for name in _HEALTH_NAMES:
-                await health.set(name, status)
-            serving = now_serving
-        await asyncio.sleep(interval)
+    connection: asyncpg.Connection[asyncpg.Record] | None = None
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(max(interval, 1.0)):
+                    if connection is None or connection.is_closed():
+                        connection = await asyncpg.connect(dsn)
+                    await connection.fetchval("SELECT 1")
+                now_serving = True
+            except Exception as error:  # any failure means "not serving"
+                now_serving = False
+                if connection is not None:
+                    connection.terminate()
+                    connection = None
+                if serving is not False:
+                    log.warning("database check failed: %r", error)
+            if now_serving != serving:
+                status = (
+                    health_pb2.HealthCheckResponse.SERVING
+                    if now_serving
+                    else health_pb2.HealthCheckResponse.NOT_SERVING
+                )
+                for name in _HEALTH_NAMES:
+                    await health.set(name, status)
+                serving = now_serving
+            await asyncio.sleep(interval)
+    finally:
+        if connection is not None:
+            connection.terminate()
 
 
 async def start_server(
@@ -179,7 +190,7 @@ async def start_server(
         server, port, pool, health, settings.shutdown_grace_seconds, hub, lifecycle
     )
     running._tasks.append(
-        asyncio.create_task(_watch_database(pool, health, settings.health_check_interval_seconds))
+        asyncio.create_task(_watch_database(dsn, health, settings.health_check_interval_seconds))
     )
     if settings.lifecycle_interval_seconds > 0:
         running._tasks.append(
