@@ -103,6 +103,11 @@ def _translate_errors(
     return wrapper
 
 
+# Enum lookups by value through a dict: Enum(value) is slow on the hot path.
+_POLICY = {policy.value: policy for policy in JoinPolicy}
+_ROLE = {role.value: role for role in Role}
+
+
 def _room(record: asyncpg.Record) -> Room:
     return Room(
         room_id=record["room_id"],
@@ -111,9 +116,9 @@ def _room(record: asyncpg.Record) -> Room:
         valid_from=record["valid_from"],
         valid_until=record["valid_until"],
         pstn_dial_out_enabled=record["pstn_dial_out_enabled"],
-        join_policy=JoinPolicy(record["join_policy"]),
+        join_policy=_POLICY[record["join_policy"]],
         metadata=record["metadata"],
-        open_join_role=Role(record["open_join_role"]),
+        open_join_role=_ROLE[record["open_join_role"]],
         early_entry=record["early_entry"],
         revision=record["revision"],
         participant_count=record["participant_count"],
@@ -124,7 +129,7 @@ def _room(record: asyncpg.Record) -> Room:
 def _participant(record: asyncpg.Record, prefix: str = "") -> Participant:
     return Participant(
         user_id=record[prefix + "user_id"],
-        role=Role(record[prefix + "role"]),
+        role=_ROLE[record[prefix + "role"]],
         create_time=record[prefix + "create_time"],
         update_time=record[prefix + "update_time"],
     )

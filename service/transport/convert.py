@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
@@ -164,16 +165,22 @@ def roster_in(
 # ---- domain -> wire -----------------------------------------------------
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
 def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
-    message = timestamp_pb2.Timestamp()
-    message.FromDatetime(value)
-    return message
+    """An aware datetime as a Timestamp. (Plain arithmetic: a tenth of the cost of
+    Timestamp.FromDatetime, which matters with five per room and 500 rooms a page.)"""
+    seconds, micros = divmod((value - _EPOCH) // _MICROSECOND, 1_000_000)
+    return timestamp_pb2.Timestamp(seconds=seconds, nanos=micros * 1000)
 
 
 def _duration(value: timedelta) -> duration_pb2.Duration:
-    message = duration_pb2.Duration()
-    message.FromTimedelta(value)
-    return message
+    micros = value // _MICROSECOND
+    seconds, rest = divmod(abs(micros), 1_000_000)
+    sign = -1 if micros < 0 else 1
+    return duration_pb2.Duration(seconds=sign * seconds, nanos=sign * rest * 1000)
 
 
 def room_out(room: Room, now: datetime) -> room_pb2.Room:
@@ -204,11 +211,19 @@ def participant_out(participant: Participant) -> participant_pb2.Participant:
     )
 
 
+@functools.cache
+def _sorted_capabilities(
+    capabilities: frozenset[Capability],
+) -> tuple[admission_pb2.Capability.ValueType, ...]:
+    return tuple(sorted(CAPABILITY_TO_PROTO[c] for c in capabilities))
+
+
 def capabilities_out(
     capabilities: Iterable[Capability],
-) -> list[admission_pb2.Capability.ValueType]:
-    """Capabilities in the enum's order, so answers are stable."""
-    return sorted(CAPABILITY_TO_PROTO[c] for c in capabilities)
+) -> tuple[admission_pb2.Capability.ValueType, ...]:
+    """Capabilities in the enum's order, so answers are stable. (Only a few distinct
+    sets exist: one per role, with and without dial-out.)"""
+    return _sorted_capabilities(frozenset(capabilities))
 
 
 def role_definitions() -> list[admission_pb2.RoleDefinition]:
