@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from typing import Any, cast
 
+import asyncpg
 import grpc
 import pytest
 from google.rpc import error_details_pb2
@@ -59,3 +61,17 @@ async def expect_error(call: Awaitable[Any], code: grpc.StatusCode, reason: str)
     assert (error.code, error.reason) == (code, reason), error
     assert error.domain == "rooms.v1"
     return error
+
+
+@contextlib.asynccontextmanager
+async def room_row_locked(pool: asyncpg.Pool, room_id: str) -> AsyncIterator[None]:
+    """Hold a room's row lock, so a roster change of that room stays in flight."""
+    connection = await pool.acquire()
+    transaction = connection.transaction()
+    await transaction.start()
+    try:
+        await connection.execute("SELECT 1 FROM rooms WHERE room_id = $1 FOR UPDATE", room_id)
+        yield
+    finally:
+        await transaction.rollback()
+        await pool.release(connection)

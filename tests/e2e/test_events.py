@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import sys
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
@@ -26,6 +24,7 @@ from service.security.keys import new_key
 from tests.conftest import T0, ServerFactory
 from tests.database import ROOT
 from tests.helpers import expect_error
+from tests.processes import free_port, spawn_server
 
 if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
@@ -446,35 +445,11 @@ async def test_a_watcher_sees_only_its_own_tenant(start: ServerFactory) -> None:
     await running.stop(0)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def test_a_change_through_one_replica_reaches_a_watcher_on_another(database_url: str) -> None:
-    ports = [_free_port(), _free_port()]
-    processes = []
-    for port in ports:
-        env = {
-            **os.environ,
-            "ROOMS_DATABASE_URL": database_url,
-            "ROOMS_LISTEN_ADDRESS": f"127.0.0.1:{port}",
-            # The wall clock: leave the rooms other tests made at the test clock alone.
-            "ROOMS_LIFECYCLE_INTERVAL_SECONDS": "0",
-        }
-        processes.append(
-            await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "service",
-                env=env,
-                cwd=ROOT,
-                stdout=asyncio.subprocess.DEVNULL,
-                stderr=asyncio.subprocess.DEVNULL,
-            )
-        )
+    ports = [free_port(), free_port()]
+    processes = [
+        await spawn_server(database_url, port, output=asyncio.subprocess.DEVNULL) for port in ports
+    ]
     try:
         channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for port in ports]
         for channel in channels:

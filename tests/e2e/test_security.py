@@ -21,7 +21,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.security.keys import KeyRing, new_key, parse_entries
 from tests.conftest import ServerFactory
 from tests.database import ROOT
-from tests.helpers import expect_error
+from tests.helpers import expect_error, room_row_locked
 
 if TYPE_CHECKING:
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
@@ -225,11 +225,7 @@ async def test_database_work_stops_with_the_call(server: Any, pool: asyncpg.Pool
         rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
         roster: Any = participants_service_pb2_grpc.ParticipantsServiceStub(channel)
         room = await rooms.CreateRoom(rs.CreateRoomRequest())
-        blocker = await pool.acquire()
-        transaction = blocker.transaction()
-        await transaction.start()
-        try:
-            await blocker.execute("SELECT 1 FROM rooms WHERE room_id = $1 FOR UPDATE", room.room_id)
+        async with room_row_locked(pool, room.room_id):
             request = ps.AddOrUpdateParticipantsRequest(
                 room_id=room.room_id, participants=[participant_pb2.Participant(user_id="u")]
             )
@@ -245,9 +241,6 @@ async def test_database_work_stops_with_the_call(server: Any, pool: asyncpg.Pool
                     break
                 await asyncio.sleep(0.1)
             assert await _activity(pool, room.room_id) == 0
-        finally:
-            await transaction.rollback()
-            await pool.release(blocker)
         # Nothing was half-applied.
         got = await rooms.GetRoom(rs.GetRoomRequest(room_id=room.room_id))
         assert got.participant_count == 0 and got.etag == room.etag

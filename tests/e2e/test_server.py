@@ -4,11 +4,8 @@ without proto files, graceful shutdown, and the real process on SIGTERM."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import subprocess
-import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +25,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.server import RunningServer
 from tests.conftest import ServerFactory
 from tests.database import ROOT
+from tests.helpers import room_row_locked
+from tests.processes import free_port, spawn_server
 
 
 def health_stub(channel: grpc.aio.Channel) -> Any:
@@ -173,11 +172,7 @@ async def test_graceful_shutdown_finishes_in_flight_calls(
         assert (await watch.read()).status == SERVING
         room = await rooms.CreateRoom(rs.CreateRoomRequest())
         # Hold the room's row lock so the next roster change stays in flight.
-        blocker = await pool.acquire()
-        transaction = blocker.transaction()
-        await transaction.start()
-        try:
-            await blocker.execute("SELECT 1 FROM rooms WHERE room_id = $1 FOR UPDATE", room.room_id)
+        async with room_row_locked(pool, room.room_id):
             in_flight = asyncio.ensure_future(
                 roster.AddOrUpdateParticipants(
                     ps.AddOrUpdateParticipantsRequest(
@@ -196,9 +191,6 @@ async def test_graceful_shutdown_finishes_in_flight_calls(
                 await rooms.GetRoom(rs.GetRoomRequest(room_id=room.room_id), timeout=2)
             assert refused.value.code() == grpc.StatusCode.UNAVAILABLE
             assert not in_flight.done()
-        finally:
-            await transaction.rollback()
-            await pool.release(blocker)
         response = await asyncio.wait_for(in_flight, 10)
         assert [p.user_id for p in response.participants] == ["late"]
         await stopping
@@ -209,31 +201,9 @@ async def test_graceful_shutdown_finishes_in_flight_calls(
     assert count == 1
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 async def test_the_process_stops_cleanly_on_sigterm(database_url: str) -> None:
-    port = _free_port()
-    env = {
-        **os.environ,
-        "ROOMS_DATABASE_URL": database_url,
-        "ROOMS_LISTEN_ADDRESS": f"127.0.0.1:{port}",
-        # The wall clock: leave the rooms other tests made at the test clock alone.
-        "ROOMS_LIFECYCLE_INTERVAL_SECONDS": "0",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "service",
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    port = free_port()
+    process = await spawn_server(database_url, port)
     try:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             await asyncio.wait_for(channel.channel_ready(), 30)

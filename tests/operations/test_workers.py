@@ -4,10 +4,7 @@ both answering, and all of them stopping cleanly on SIGTERM to the parent."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
-import sys
 import urllib.request
 from typing import Any
 
@@ -16,14 +13,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import rooms_service_pb2_grpc
 
-from tests.database import ROOT
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
+from tests.processes import free_port, spawn_server
 
 
 def _calls(url: str) -> float:
@@ -38,23 +28,13 @@ def _calls(url: str) -> float:
 
 
 async def test_two_workers_share_one_port_and_stop_together(database_url: str) -> None:
-    port, metrics_port = _free_port(), _free_port()
-    env = {
-        **os.environ,
-        "ROOMS_DATABASE_URL": database_url,
-        "ROOMS_LISTEN_ADDRESS": f"127.0.0.1:{port}",
-        "ROOMS_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
-        "ROOMS_WORKERS": "2",
-        "ROOMS_ACCESS_LOG": "off",
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "service",
-        env=env,
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    port, metrics_port = free_port(), free_port()
+    process = await spawn_server(
+        database_url,
+        port,
+        ROOMS_METRICS_ADDRESS=f"127.0.0.1:{metrics_port}",
+        ROOMS_WORKERS="2",
+        ROOMS_ACCESS_LOG="off",
     )
     try:
         urls = [f"http://127.0.0.1:{metrics_port + i}/metrics" for i in range(2)]
