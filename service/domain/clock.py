@@ -31,6 +31,8 @@ class ManualClock:
         return self._now
 
     def set(self, value: datetime) -> None:
+        if value.tzinfo is None:
+            raise ValueError("ManualClock needs an aware datetime")
         self._now = value
 
     def advance(self, delta: timedelta) -> None:
