@@ -10,16 +10,15 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from service.domain import rules
 from service.domain.admission import JoinDecision, decide_join
-from service.domain.clock import Clock
+from service.domain.clock import Clock, epoch_micros, from_epoch_micros
 from service.domain.errors import (
     DomainError,
     ErrorReason,
     Violations,
-    bad_page_token,
     etag_mismatch,
     invalid,
     participant_not_found,
@@ -39,31 +38,13 @@ from service.domain.models import (
     RoomState,
     RosterEntry,
     etag_of,
+    expected_revision,
 )
 from service.domain.paging import PageTokens
 from service.domain.ports import Notifier, Position, RoomStore
 from service.domain.updates import resolve_mask, resolve_update
 
 _UPDATE_ATTEMPTS = 5
-
-
-def _revision_of(etag: str) -> int:
-    """The revision an etag names; -1 (matching nothing) for one we never issued."""
-    inner = etag[1:-1]
-    if inner.isascii() and inner.isdigit() and etag_of(int(inner)) == etag:
-        return int(inner)
-    return -1
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def _micros(value: datetime) -> int:
-    return (value - _EPOCH) // timedelta(microseconds=1)
-
-
-def _from_micros(value: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=value)
 
 
 class RoomsUseCases:
@@ -92,16 +73,14 @@ class RoomsUseCases:
     def _position(self, scope: Sequence[str], token: str) -> Position | None:
         if not token:
             return None
-        cursor = self._tokens.decode(scope, token)
-        if len(cursor) != 2 or not isinstance(cursor[0], int) or not isinstance(cursor[1], str):
-            raise bad_page_token()
-        return _from_micros(cursor[0]), cursor[1]
+        micros, key = self._tokens.decode(scope, token, shape=(int, str))
+        return from_epoch_micros(cast(int, micros)), cast(str, key)
 
     def _next_token(self, scope: Sequence[str], more: bool, position: Position | None) -> str:
         """The token after `position`, or "" when there is nothing more."""
         if not more or position is None:
             return ""
-        return self._tokens.encode(scope, [_micros(position[0]), position[1]])
+        return self._tokens.encode(scope, [epoch_micros(position[0]), position[1]])
 
     # ---- rooms ----------------------------------------------------------
 
@@ -195,7 +174,7 @@ class RoomsUseCases:
         rules.check_room_id(violations, "room_id", room_id)
         rules.check_etag(violations, "etag", etag)
         violations.raise_if_any()
-        expected = _revision_of(etag) if etag else None
+        expected = expected_revision(etag)
         await self._store.delete_room(
             caller.tenant, room_id, expected, self._clock.now(), caller.key_name
         )
@@ -224,7 +203,7 @@ class RoomsUseCases:
             caller.tenant,
             room_id,
             roster,
-            _revision_of(etag) if etag else None,
+            expected_revision(etag),
             self._limits.max_roster_size,
             self._clock.now(),
             caller.key_name,
@@ -243,7 +222,7 @@ class RoomsUseCases:
             caller.tenant,
             room_id,
             user_ids,
-            _revision_of(etag) if etag else None,
+            expected_revision(etag),
             self._clock.now(),
             caller.key_name,
         )
@@ -257,10 +236,7 @@ class RoomsUseCases:
         scope = ["participants", caller.tenant, room_id, role or ""]
         after: str | None = None
         if page_token:
-            cursor = self._tokens.decode(scope, page_token)
-            if len(cursor) != 1 or not isinstance(cursor[0], str):
-                raise bad_page_token()
-            after = cursor[0]
+            after = cast(str, self._tokens.decode(scope, page_token, shape=(str,))[0])
         rows = await self._store.list_participants(caller.tenant, room_id, role, after, limit + 1)
         if rows is None:
             raise room_not_found(room_id)
@@ -320,10 +296,7 @@ class RoomsUseCases:
             raise room_not_found(room_id)
         after = history.latest + 1 if newest_first else 0
         if page_token:
-            cursor = self._tokens.decode(scope, page_token)
-            if len(cursor) != 1 or not isinstance(cursor[0], int):
-                raise bad_page_token()
-            after = cursor[0]
+            after = cast(int, self._tokens.decode(scope, page_token, shape=(int,))[0])
         found = await self._store.read_events(
             caller.tenant, room_id, after, limit + 1, newest_first=newest_first, types=types
         )

@@ -5,6 +5,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def epoch_micros(value: datetime) -> int:
+    """An aware datetime as whole microseconds since 1970 (PostgreSQL's precision)."""
+    return (value - _EPOCH) // _MICROSECOND
+
+
+def from_epoch_micros(value: int) -> datetime:
+    return _EPOCH + timedelta(microseconds=value)
+
 
 class Clock(Protocol):
     """Tells the current time as an aware UTC datetime."""

@@ -89,6 +89,17 @@ def etag_of(revision: int) -> str:
     return f'"{revision}"'
 
 
+def expected_revision(etag: str) -> int | None:
+    """The revision an etag precondition asks for: None when no etag is sent, -1
+    (matching nothing) for an etag `etag_of` never issued, look-alikes included."""
+    if not etag:
+        return None
+    inner = etag[1:-1]
+    if inner.isascii() and inner.isdigit() and etag_of(int(inner)) == etag:
+        return int(inner)
+    return -1
+
+
 @dataclass(frozen=True, slots=True)
 class Participant:
     """An identity on a room's roster."""

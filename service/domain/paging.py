@@ -39,8 +39,16 @@ class PageTokens:
         raw = payload + self._mac(scope, payload)
         return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
-    def decode(self, scope: Sequence[str], token: str, field: str = "page_token") -> Cursor:
-        """The cursor of a token made by `encode` with the same scope, or INVALID_PAGE_TOKEN."""
+    def decode(
+        self,
+        scope: Sequence[str],
+        token: str,
+        field: str = "page_token",
+        *,
+        shape: tuple[type, ...] | None = None,
+    ) -> Cursor:
+        """The cursor of a token made by `encode` with the same scope (and, if given, the
+        value types of `shape`), or INVALID_PAGE_TOKEN."""
         if len(token) > 1024:
             raise bad_page_token(field)
         try:
@@ -55,5 +63,10 @@ class PageTokens:
             raise bad_page_token(field)
         version, cursor = json.loads(payload)
         if version != _VERSION or not isinstance(cursor, list):
+            raise bad_page_token(field)
+        if shape is not None and (
+            len(cursor) != len(shape)
+            or any(type(value) is not kind for value, kind in zip(cursor, shape, strict=False))
+        ):
             raise bad_page_token(field)
         return cursor
