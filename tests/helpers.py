@@ -12,6 +12,7 @@ import grpc
 import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from rooms.errors import status_details
 
 
 @dataclass
@@ -29,19 +30,9 @@ def rich_error(error: grpc.aio.AioRpcError) -> RichError:
     """The google.rpc.Status details of a failed call. Fails the test if absent."""
     status = rpc_status.from_call(cast(grpc.Call, error))
     assert status is not None, f"no google.rpc.Status details on {error.code()}: {error.details()}"
-    info = error_details_pb2.ErrorInfo()
-    bad_request = error_details_pb2.BadRequest()
-    precondition = error_details_pb2.PreconditionFailure()
-    found_info = False
-    for detail in status.details:
-        if detail.Is(info.DESCRIPTOR):
-            detail.Unpack(info)
-            found_info = True
-        elif detail.Is(bad_request.DESCRIPTOR):
-            detail.Unpack(bad_request)
-        elif detail.Is(precondition.DESCRIPTOR):
-            detail.Unpack(precondition)
-    assert found_info, "every error must carry an ErrorInfo"
+    details = status_details(status)
+    info, bad_request, precondition = details.info, details.bad_request, details.precondition
+    assert details.has_info, "every error must carry an ErrorInfo"
     return RichError(
         code=error.code(),
         message=status.message,

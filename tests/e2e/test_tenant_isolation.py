@@ -19,9 +19,9 @@ import asyncpg
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2, message_factory
-from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_status import rpc_status
+from rooms.errors import status_details
 from rooms.v1 import (
     admission_pb2,
     participant_pb2,
@@ -106,16 +106,8 @@ class Failure:
 def failure_of(error: grpc.aio.AioRpcError) -> Failure:
     status = rpc_status.from_call(cast(grpc.Call, error))
     assert status is not None, f"no google.rpc.Status on {error.code()}: {error.details()}"
-    info = error_details_pb2.ErrorInfo()
-    bad_request = error_details_pb2.BadRequest()
-    precondition = error_details_pb2.PreconditionFailure()
-    for detail in status.details:
-        if detail.Is(info.DESCRIPTOR):
-            detail.Unpack(info)
-        elif detail.Is(bad_request.DESCRIPTOR):
-            detail.Unpack(bad_request)
-        elif detail.Is(precondition.DESCRIPTOR):
-            detail.Unpack(precondition)
+    details = status_details(status)
+    info, bad_request, precondition = details.info, details.bad_request, details.precondition
     assert info.reason, "every error must carry an ErrorInfo"
     return Failure(
         code=error.code(),

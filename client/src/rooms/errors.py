@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import ClassVar, cast
 
 import grpc
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 __all__ = [
@@ -248,6 +248,30 @@ def error_class(reason: str) -> type[RoomsError]:
     return _BY_REASON.get(reason, RoomsError)
 
 
+@dataclass(frozen=True)
+class StatusDetails:
+    """The standard details of a `google.rpc.Status`, unpacked (empty when absent)."""
+
+    info: error_details_pb2.ErrorInfo
+    bad_request: error_details_pb2.BadRequest
+    precondition: error_details_pb2.PreconditionFailure
+    has_info: bool
+
+
+def status_details(status: status_pb2.Status) -> StatusDetails:
+    """Unpack the ErrorInfo, BadRequest and PreconditionFailure of a status."""
+    info = error_details_pb2.ErrorInfo()
+    bad_request = error_details_pb2.BadRequest()
+    precondition = error_details_pb2.PreconditionFailure()
+    has_info = False
+    for detail in status.details:  # Unpack fills the message only when the type matches
+        if detail.Unpack(info):
+            has_info = True
+        elif not detail.Unpack(bad_request):
+            detail.Unpack(precondition)
+    return StatusDetails(info, bad_request, precondition, has_info)
+
+
 def from_rpc_error(error: grpc.aio.AioRpcError | grpc.RpcError) -> RoomsError:
     """The typed exception for a failed call, read from its `google.rpc.Status`."""
     call = cast(grpc.Call, error)
@@ -259,16 +283,8 @@ def from_rpc_error(error: grpc.aio.AioRpcError | grpc.RpcError) -> RoomsError:
         status = None
     if status is None:
         return RoomsError(message, code=code)
-    info = error_details_pb2.ErrorInfo()
-    bad_request = error_details_pb2.BadRequest()
-    precondition = error_details_pb2.PreconditionFailure()
-    for detail in status.details:
-        if detail.Is(info.DESCRIPTOR):
-            detail.Unpack(info)
-        elif detail.Is(bad_request.DESCRIPTOR):
-            detail.Unpack(bad_request)
-        elif detail.Is(precondition.DESCRIPTOR):
-            detail.Unpack(precondition)
+    details = status_details(status)
+    info, bad_request, precondition = details.info, details.bad_request, details.precondition
     cls = error_class(info.reason) if info.domain in ("", DOMAIN) else RoomsError
     return cls(
         status.message or message,
