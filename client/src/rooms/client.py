@@ -108,34 +108,38 @@ def _enum_name(value: str, prefix: str) -> str:
     return name if name.startswith(prefix) else prefix + name
 
 
-def role_value(value: RoleLike) -> participant_pb2.Role.ValueType:
-    """A role from its number or its name (`presenter`, `ROLE_PRESENTER`)."""
+def _enum_value(enum: Any, prefix: str, kind: str, value: str | int) -> Any:
+    """An enum value from its number or its name (`open`, `invite-only`, `ROLE_PRESENTER`)."""
     if isinstance(value, str):
         try:
-            return participant_pb2.Role.Value(_enum_name(value, "ROLE_"))
+            return enum.Value(_enum_name(value, prefix))
         except ValueError:
-            raise ValueError(f"unknown role {value!r}") from None
-    return participant_pb2.Role.ValueType(value)
+            raise ValueError(f"unknown {kind} {value!r}") from None
+    return enum.ValueType(value)
+
+
+def role_value(value: RoleLike) -> participant_pb2.Role.ValueType:
+    """A role from its number or its name (`presenter`, `ROLE_PRESENTER`)."""
+    result: participant_pb2.Role.ValueType = _enum_value(
+        participant_pb2.Role, "ROLE_", "role", value
+    )
+    return result
 
 
 def room_state_value(value: RoomStateLike) -> room_pb2.RoomState.ValueType:
     """A room state from its number or its name (`open`, `ROOM_STATE_OPEN`)."""
-    if isinstance(value, str):
-        try:
-            return room_pb2.RoomState.Value(_enum_name(value, "ROOM_STATE_"))
-        except ValueError:
-            raise ValueError(f"unknown room state {value!r}") from None
-    return room_pb2.RoomState.ValueType(value)
+    result: room_pb2.RoomState.ValueType = _enum_value(
+        room_pb2.RoomState, "ROOM_STATE_", "room state", value
+    )
+    return result
 
 
 def join_policy_value(value: JoinPolicyLike) -> room_pb2.JoinPolicy.ValueType:
     """A join policy from its number or its name (`open`, `invite-only`)."""
-    if isinstance(value, str):
-        try:
-            return room_pb2.JoinPolicy.Value(_enum_name(value, "JOIN_POLICY_"))
-        except ValueError:
-            raise ValueError(f"unknown join policy {value!r}") from None
-    return room_pb2.JoinPolicy.ValueType(value)
+    result: room_pb2.JoinPolicy.ValueType = _enum_value(
+        room_pb2.JoinPolicy, "JOIN_POLICY_", "join policy", value
+    )
+    return result
 
 
 def _participants(values: Participants) -> list[participant_pb2.Participant]:
