@@ -19,7 +19,6 @@ import os
 import platform
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -30,7 +29,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 import grpc
@@ -44,10 +42,12 @@ from bench.seed import TENANT, room_id, seed, user_id
 from service.domain.models import JoinPolicy, NewRoom, Role, RosterEntry
 from service.storage.db import create_pool, migrate
 from service.storage.repository import PgRoomStore
+from tests import database as test_database
+from tests.database import with_database
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".data" / "bench"
-LOCAL_SERVER = "postgresql://postgres@127.0.0.1:5432/postgres"
 PER_ROOM = 5
 SCALES = {"small": 1_000, "big": 1_000_000}
 PAGE_SIZE = 50
@@ -70,35 +70,10 @@ def log(message: str) -> None:
 # ---- database -------------------------------------------------------------------
 
 
-def with_database(dsn: str, database: str) -> str:
-    return urlunsplit(urlsplit(dsn)._replace(path="/" + database))
-
-
-async def _answers(dsn: str) -> bool:
-    try:
-        connection = await asyncpg.connect(dsn, timeout=3)
-    except (OSError, asyncpg.PostgresError, TimeoutError):
-        return False
-    await connection.close()
-    return True
-
-
-@contextlib.contextmanager
-def admin_dsn() -> Iterator[tuple[str, str]]:
-    explicit = os.environ.get("ROOMS_BENCH_ADMIN_URL")
-    if explicit:
-        yield explicit, "ROOMS_BENCH_ADMIN_URL"
-        return
-    if asyncio.run(_answers(LOCAL_SERVER)):
-        yield LOCAL_SERVER, "PostgreSQL at 127.0.0.1:5432"
-        return
-    from service.embedded import start_embedded
-
-    dsn, server = start_embedded(WORK / "embedded", database="postgres")
-    try:
-        yield dsn, "embedded PostgreSQL (pgserver)"
-    finally:
-        server.cleanup()
+def admin_dsn() -> contextlib.AbstractContextManager[tuple[str, str]]:
+    """The benchmark's PostgreSQL: ROOMS_BENCH_ADMIN_URL, else the local server, else an
+    embedded one (the tests' chooser, without containers)."""
+    return test_database.admin_dsn("ROOMS_BENCH_ADMIN_URL", WORK / "embedded", containers=False)
 
 
 @contextlib.contextmanager
@@ -129,13 +104,6 @@ async def _prepare(dsn: str, rooms: int, now: datetime) -> None:
 
 
 # ---- server process and memory --------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _children(pid: int) -> list[int]:

@@ -51,17 +51,24 @@ def _docker_answers() -> bool:
 
 
 @contextlib.contextmanager
-def admin_dsn() -> Iterator[tuple[str, str]]:
-    """A DSN of a server where the tests may create databases, and where it came from."""
-    explicit = os.environ.get("ROOMS_TEST_DATABASE_URL")
+def admin_dsn(
+    url_variable: str = "ROOMS_TEST_DATABASE_URL",
+    embedded_dir: Path = ROOT / ".data" / "test",
+    *,
+    containers: bool = True,
+) -> Iterator[tuple[str, str]]:
+    """A DSN of a server where databases may be created, and where it came from: the
+    URL in `url_variable`, the local server, a container (if `containers`), or an
+    embedded PostgreSQL in `embedded_dir`. Used by the tests and by the benchmark."""
+    explicit = os.environ.get(url_variable)
     if explicit:
-        yield explicit, "ROOMS_TEST_DATABASE_URL"
+        yield explicit, url_variable
         return
     if os.environ.get("ROOMS_TEST_EMBEDDED") != "1":
         if asyncio.run(_answers(LOCAL_SERVER)):
-            yield LOCAL_SERVER, "local server on 127.0.0.1:5432"
+            yield LOCAL_SERVER, "PostgreSQL at 127.0.0.1:5432"
             return
-        if _docker_answers():
+        if containers and _docker_answers():
             from testcontainers.postgres import PostgresContainer
 
             with PostgresContainer("postgres:16-alpine", driver=None) as container:
@@ -69,7 +76,7 @@ def admin_dsn() -> Iterator[tuple[str, str]]:
             return
     from service.embedded import start_embedded
 
-    dsn, server = start_embedded(ROOT / ".data" / "test", database="postgres")
+    dsn, server = start_embedded(embedded_dir, database="postgres")
     try:
         yield dsn, "embedded PostgreSQL (pgserver)"
     finally:
