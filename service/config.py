@@ -12,6 +12,12 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from service.domain.limits import Limits
 from service.lifecycle import Retention
 
+# Defaults of the domain's rules live in Limits and Retention; settings only expose them.
+_LIMITS = Limits()
+_RETENTION = Retention()
+_DAY = timedelta(days=1)
+_MINUTE = timedelta(minutes=1)
+
 
 class Settings(BaseSettings):
     """Every setting; the README's configuration table lists them with these defaults."""
@@ -40,11 +46,11 @@ class Settings(BaseSettings):
     # Change stream and lifecycle.
     lifecycle_interval_seconds: float = Field(1.0, ge=0)
     lifecycle_batch_size: int = Field(500, ge=1)
-    deleted_room_retention_days: float = Field(7, ge=0)
-    ended_room_retention_days: float = Field(30, ge=0)
-    event_retention_days: float = Field(30, ge=0)
-    watch_poll_seconds: float = Field(5.0, gt=0)
-    watch_max_lag: int = Field(10_000, ge=1)
+    deleted_room_retention_days: float = Field(_RETENTION.deleted_rooms / _DAY, ge=0)
+    ended_room_retention_days: float = Field(_RETENTION.ended_rooms / _DAY, ge=0)
+    event_retention_days: float = Field(_RETENTION.events / _DAY, ge=0)
+    watch_poll_seconds: float = Field(_LIMITS.watch_poll_interval.total_seconds(), gt=0)
+    watch_max_lag: int = Field(_LIMITS.watch_max_lag, ge=1)
 
     # Security: API keys (hashes), TLS, and what is allowed without them.
     api_keys: SecretStr | None = None
@@ -57,17 +63,18 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_metadata_bytes: int = Field(16 * 1024, ge=1024)
 
-    default_window_days: int = Field(180, ge=1)
-    max_window_days: int = Field(180, ge=1)
-    max_start_ahead_days: int = Field(180, ge=0)
-    max_early_entry_minutes: int = Field(24 * 60, ge=0)
-    max_roster_size: int = Field(10_000, ge=1)
-    max_batch_size: int = Field(1_000, ge=1)
-    max_metadata_entries: int = Field(32, ge=0)
-    max_metadata_key_length: int = Field(64, ge=1)
-    max_metadata_value_length: int = Field(512, ge=0)
-    default_page_size: int = Field(50, ge=1)
-    max_page_size: int = Field(500, ge=1)
+    # The domain's limits; their defaults are those of `Limits`.
+    default_window_days: int = Field(_LIMITS.default_window.days, ge=1)
+    max_window_days: int = Field(_LIMITS.max_window.days, ge=1)
+    max_start_ahead_days: int = Field(_LIMITS.max_start_ahead.days, ge=0)
+    max_early_entry_minutes: int = Field(_LIMITS.max_early_entry // _MINUTE, ge=0)
+    max_roster_size: int = Field(_LIMITS.max_roster_size, ge=1)
+    max_batch_size: int = Field(_LIMITS.max_batch_size, ge=1)
+    max_metadata_entries: int = Field(_LIMITS.max_metadata_entries, ge=0)
+    max_metadata_key_length: int = Field(_LIMITS.max_metadata_key_length, ge=1)
+    max_metadata_value_length: int = Field(_LIMITS.max_metadata_value_length, ge=0)
+    default_page_size: int = Field(_LIMITS.default_page_size, ge=1)
+    max_page_size: int = Field(_LIMITS.max_page_size, ge=1)
 
     def limits(self) -> Limits:
         return Limits(
