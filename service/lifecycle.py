@@ -61,9 +61,9 @@ class Lifecycle:
                 events_before=now - self._retention.events,
                 batch=self._batch,
             )
-            purged_rooms += done["rooms"]
-            purged_events += done["events"]
-            if done["locked"] or (done["rooms"] < self._batch and done["events"] < self._batch):
+            purged_rooms += done.rooms
+            purged_events += done.events
+            if done.locked or (done.rooms < self._batch and done.events < self._batch):
                 break
         return Pass(announced, purged_rooms, purged_events)
 

@@ -64,10 +64,6 @@ class RoomsUseCases:
         self._limits = limits
         self._tokens = page_tokens
 
-    @property
-    def limits(self) -> Limits:
-        return self._limits
-
     # ---- paging helpers -------------------------------------------------
 
     def _position(self, scope: Sequence[str], token: str) -> Position | None:

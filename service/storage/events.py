@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 import asyncpg
 
@@ -140,6 +140,14 @@ async def announce_transitions(pool: asyncpg.Pool, now: datetime, batch: int) ->
     return len({row["room_id"] for row in rows})
 
 
+class Purged(NamedTuple):
+    """What one purge batch removed; `locked` when another replica was purging."""
+
+    rooms: int
+    events: int
+    locked: bool
+
+
 async def purge(
     pool: asyncpg.Pool,
     *,
@@ -147,13 +155,13 @@ async def purge(
     ended_before: datetime,
     events_before: datetime,
     batch: int,
-) -> dict[str, Any]:
+) -> Purged:
     """Purge one batch: tombstones deleted before `deleted_before` and rooms that ended
     before `ended_before` (with their rosters, events and idempotency keys), and events
     older than `events_before`. One transaction, one replica at a time."""
     async with pool.acquire() as conn, conn.transaction():
         if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", LIFECYCLE_LOCK_KEY):
-            return {"rooms": 0, "events": 0, "locked": True}
+            return Purged(rooms=0, events=0, locked=True)
         rooms = await conn.fetch(
             """WITH gone AS (
                    SELECT tenant, room_id FROM rooms
@@ -182,4 +190,4 @@ async def purge(
             events_before,
             batch,
         )
-    return {"rooms": len(rooms), "events": len(old_events), "locked": False}
+    return Purged(rooms=len(rooms), events=len(old_events), locked=False)
