@@ -105,8 +105,8 @@ class Lifecycle:
         *,
         tenant_of: Callable[[_T], str],
     ) -> int:
-        """Repeat "read candidates, act per tenant" until a round finds less than a
-        full batch, makes no progress, or meets another replica's lock; the total."""
+        """Repeat "read candidates, act per tenant" until a round is not full, makes no
+        progress, or meets another replica's lock; return the total done."""
         total = 0
         while True:
             found = await candidates()
@@ -117,7 +117,9 @@ class Lifecycle:
                         return total + done  # another replica is at work
                     done += await act(tx, share)
             total += done
-            if len(found) < self._batch or done == 0:
+            # A full batch (of candidates, or of rows: a candidate may stand for
+            # several old events) may have left more behind.
+            if done == 0 or (len(found) < self._batch and done < self._batch):
                 return total
 
     async def run(self, interval: float) -> None:

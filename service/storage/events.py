@@ -66,7 +66,7 @@ async def history(pool: asyncpg.Pool, tenant: str, room_id: str) -> History | No
     row = await pool.fetchrow(
         """SELECT r.delete_time IS NOT NULL AS deleted, r.event_seq AS latest,
                   COALESCE((SELECT min(e.revision) FROM room_events e
-                            WHERE e.tenant = r.tenant AND e.room_id = r.room_id),
+                            WHERE e.tenant = $1 AND e.room_id = r.room_id),
                            r.event_seq + 1) AS oldest
            FROM rooms r WHERE r.tenant = $1 AND r.room_id = $2""",
         tenant,

@@ -509,7 +509,7 @@ class PgRoomStore:
                LEFT JOIN LATERAL (
                    SELECT q.user_id, q.role, q.create_time, q.update_time
                    FROM participants q
-                   WHERE q.tenant = r.tenant AND q.room_id = r.room_id AND q.user_id > $3
+                   WHERE q.tenant = $1 AND q.room_id = r.room_id AND q.user_id > $3
                      AND ($4::text IS NULL OR q.role = $4)
                    ORDER BY q.user_id
                    LIMIT $5
