@@ -241,22 +241,23 @@ async def test_the_lifecycle_locks_one_tenant_at_a_time_and_notifies_after_commi
     before = len(log.statements)
     clock.set(T0 + timedelta(hours=1))
     opened = await running.lifecycle.run_once()
-    assert opened.announced == 10  # the "soon" rooms and "long"
     clock.set(T0 + timedelta(days=8))  # "soon" ended; "gone" past its 7-day grace
-    done = await running.lifecycle.run_once()
-    assert (done.announced, done.purged_rooms) == (8, 2)
+    ended = await running.lifecycle.run_once()
     clock.set(T0 + timedelta(days=40))  # "soon" past its 30 days; old events of "long"
-    done = await running.lifecycle.run_once()
-    assert (done.purged_rooms, done.purged_events) == (8, 4)
-    left = await pool.fetch("SELECT tenant, room_id FROM rooms ORDER BY tenant")
-    assert [tuple(row) for row in left] == [("tenant-a", "long"), ("tenant-b", "long")]
-    assert await pool.fetchval("SELECT count(*) FROM idempotency_keys") == 2
+    purged = await running.lifecycle.run_once()
 
     lifecycle = StatementLog()
     lifecycle.statements = log.statements[before:]
     async with pool.acquire() as conn:
         problems = await check_statements(lifecycle, conn)
     assert not problems, "\n".join(problems)
+
+    assert opened.announced == 10  # the "soon" rooms and "long"
+    assert (ended.announced, ended.purged_rooms) == (8, 2)
+    assert (purged.purged_rooms, purged.purged_events) == (8, 4)
+    left = await pool.fetch("SELECT tenant, room_id FROM rooms ORDER BY tenant")
+    assert [tuple(row) for row in left] == [("tenant-a", "long"), ("tenant-b", "long")]
+    assert await pool.fetchval("SELECT count(*) FROM idempotency_keys") == 2
     transactions = list(lifecycle.transactions())
     assert transactions, "the lifecycle works in transactions"
     for transaction in transactions:
