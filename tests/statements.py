@@ -15,11 +15,18 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import asyncpg
 
+from service.storage.db import Connection
 from service.storage.events import CROSS_TENANT_READ
+
+# asyncpg's Connection is generic for type checkers only.
+if TYPE_CHECKING:
+    _Connection = asyncpg.Connection[Any]
+else:
+    _Connection = asyncpg.Connection
 
 _TENANT_EQUALS = re.compile(r"(?<![\w.])(?:\w+\.)?tenant = '((?:[^']|'')*)'::text")
 _SESSION_LOCK = re.compile(r"pg_(?:try_)?advisory_lock(?:_shared)?\s*\(", re.IGNORECASE)
@@ -68,24 +75,21 @@ class StatementLog:
     def connection_class(self) -> type[asyncpg.Connection[Any]]:
         log = self
 
-        class RecordingConnection(asyncpg.Connection):  # type: ignore[type-arg]
-            async def execute(self, query: str, *args: Any, timeout: float | None = None) -> str:
+        class RecordingConnection(_Connection):
+            async def execute(self, query: str, *args: Any, **kwargs: Any) -> str:
                 if not args:  # with arguments, execute goes through _execute
                     log.record(self, query, ())
-                return await super().execute(query, *args, timeout=timeout)
+                status: str = await super().execute(query, *args, **kwargs)
+                return status
 
-            async def _execute(  # type: ignore[no-untyped-def]
-                self, query, args, limit, timeout, **kwargs
-            ):
+            async def _execute(self, query: str, args: Any, *rest: Any, **kwargs: Any) -> Any:
                 log.record(self, query, args)
-                return await super()._execute(query, args, limit, timeout, **kwargs)
+                return await super()._execute(query, args, *rest, **kwargs)  # type: ignore[misc]
 
-            async def _executemany(  # type: ignore[no-untyped-def]
-                self, query, args, timeout, **kwargs
-            ):
+            async def _executemany(self, query: str, args: Any, *rest: Any, **kwargs: Any) -> Any:
                 for one in args:
                     log.record(self, query, tuple(one))
-                return await super()._executemany(query, args, timeout, **kwargs)
+                return await super()._executemany(query, args, *rest, **kwargs)  # type: ignore[misc]
 
         return RecordingConnection
 
@@ -120,7 +124,7 @@ class Footprint:
     writes_or_locks: bool  # a ModifyTable or LockRows node
 
 
-async def tenant_tables(conn: asyncpg.Connection[Any]) -> frozenset[str]:
+async def tenant_tables(conn: Connection) -> frozenset[str]:
     rows = await conn.fetch(
         """SELECT table_name FROM information_schema.columns
            WHERE table_schema = 'public' AND column_name = 'tenant'"""
@@ -135,7 +139,7 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 
 
 async def footprint(
-    conn: asyncpg.Connection[Any], statement: Statement, tables: frozenset[str]
+    conn: Connection, statement: Statement, tables: frozenset[str]
 ) -> Footprint | None:
     """The statement's footprint from its plan; None if it is not a plannable query."""
     if not _EXPLAINABLE.match(statement.query):
@@ -164,7 +168,7 @@ async def footprint(
     return Footprint(frozenset(tenants), tuple(unrestricted), writes_or_locks)
 
 
-async def check_statements(log: StatementLog, conn: asyncpg.Connection[Any]) -> list[str]:
+async def check_statements(log: StatementLog, conn: Connection) -> list[str]:
     """Every way the recorded statements break the rules of docs/scaling.md:
 
     1. A statement marked CROSS_TENANT_READ runs outside any transaction and neither

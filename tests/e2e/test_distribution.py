@@ -19,6 +19,7 @@ import asyncpg
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2, timestamp_pb2
+from rooms.v1 import events_pb2 as ev
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import participants_service_pb2_grpc, room_pb2, rooms_service_pb2_grpc
@@ -180,7 +181,8 @@ async def test_writes_notify_after_commit_and_every_transaction_has_one_tenant(
                     rs.ListRoomEventsRequest(room_id=room.room_id), metadata=auth
                 )
                 stream = rooms.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id), metadata=auth)
-                assert (await stream.read()).revision == 1
+                first = await stream.read()
+                assert isinstance(first, ev.RoomEvent) and first.revision == 1
                 stream.cancel()
                 await rooms.DeleteRoom(rs.DeleteRoomRequest(room_id=room.room_id), metadata=auth)
                 assert await heard.get() == f"{tenant}\x1fsame-name"
@@ -215,7 +217,7 @@ async def test_the_lifecycle_locks_one_tenant_at_a_time_and_notifies_after_commi
     running, log, keys = recording
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
-        for tenant, key in keys.items():
+        for key in keys.values():
             auth = (("authorization", f"Bearer {key}"),)
             for index in range(4):  # more than a batch (3) per tenant
                 await rooms.CreateRoom(
