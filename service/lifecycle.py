@@ -1,19 +1,25 @@
 """Background work on the room lifecycle: announcing windows that opened or ended, and
-purging tombstones, long-ended rooms and old events. Safe with many replicas: each
-batch takes a transaction-scoped advisory lock, so one replica works at a time and a
-replica that dies mid-batch leaves nothing half-done."""
+purging tombstones, long-ended rooms and old events. Safe with many replicas and on a
+distributed PostgreSQL: candidates are read without locks, and each batch is one
+tenant's share in one short transaction holding a transaction-scoped advisory lock, so
+one replica works at a time, no statement locks rows of two tenants, and a replica that
+dies mid-batch leaves nothing half-done."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeVar
 
 import asyncpg
 
 from service.domain.clock import Clock
 from service.storage import events as history_sql
+from service.storage.transaction import TenantTransaction, tenant_transaction
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +40,23 @@ class Pass:
     purged_events: int = 0
 
 
+_T = TypeVar("_T")
+
+
+def _by_tenant(items: Iterable[_T], tenant_of: Callable[[_T], str]) -> dict[str, list[_T]]:
+    grouped: dict[str, list[_T]] = defaultdict(list)
+    for item in items:
+        grouped[tenant_of(item)].append(item)
+    return grouped
+
+
 class Lifecycle:
+    """Each kind of work runs in rounds: read up to `batch_size` candidates across all
+    tenants without locking anything, then act on each tenant's share in one short
+    `tenant_transaction` (one batch: atomic, one tenant's rows, one shard group on a
+    distributed database) holding the lifecycle's transaction-scoped advisory lock. A
+    batch whose lock another replica holds ends the pass: that replica is working."""
+
     def __init__(
         self, pool: asyncpg.Pool, clock: Clock, retention: Retention, batch_size: int = 500
     ) -> None:
@@ -44,28 +66,61 @@ class Lifecycle:
         self._batch = batch_size
 
     async def run_once(self) -> Pass:
-        """Announce every due transition, then purge everything past retention, in
-        batches (short transactions, no long locks)."""
+        """Announce every due transition, then purge everything past retention."""
         now = self._clock.now()
-        announced = purged_rooms = purged_events = 0
-        while True:
-            moved = await history_sql.announce_transitions(self._pool, now, self._batch)
-            announced += moved
-            if moved < self._batch:
-                break
-        while True:
-            done = await history_sql.purge(
+        announced = await self._rounds(
+            lambda: history_sql.due_transitions(self._pool, now, self._batch),
+            lambda tx, rooms: history_sql.announce_transitions(tx, [r for _, r in rooms], now),
+            tenant_of=lambda room: room[0],
+        )
+        deleted_before = now - self._retention.deleted_rooms
+        ended_before = now - self._retention.ended_rooms
+        purged_rooms = await self._rounds(
+            lambda: history_sql.purgeable_rooms(
                 self._pool,
-                deleted_before=now - self._retention.deleted_rooms,
-                ended_before=now - self._retention.ended_rooms,
-                events_before=now - self._retention.events,
-                batch=self._batch,
-            )
-            purged_rooms += done.rooms
-            purged_events += done.events
-            if done.locked or (done.rooms < self._batch and done.events < self._batch):
-                break
+                deleted_before=deleted_before,
+                ended_before=ended_before,
+                limit=self._batch,
+            ),
+            lambda tx, rooms: history_sql.purge_rooms(
+                tx,
+                [r for _, r in rooms],
+                deleted_before=deleted_before,
+                ended_before=ended_before,
+            ),
+            tenant_of=lambda room: room[0],
+        )
+        events_before = now - self._retention.events
+        purged_events = await self._rounds(
+            lambda: history_sql.old_events(self._pool, before=events_before, limit=self._batch),
+            lambda tx, old: history_sql.purge_events(tx, old, events_before),
+            tenant_of=lambda old: old.tenant,
+        )
         return Pass(announced, purged_rooms, purged_events)
+
+    async def _rounds(
+        self,
+        candidates: Callable[[], Awaitable[list[_T]]],
+        act: Callable[[TenantTransaction, list[_T]], Awaitable[int]],
+        *,
+        tenant_of: Callable[[_T], str],
+    ) -> int:
+        """Repeat "read candidates, act per tenant" until a round is not full, makes no
+        progress, or meets another replica's lock; return the total done."""
+        total = 0
+        while True:
+            found = await candidates()
+            done = 0
+            for tenant, share in _by_tenant(found, tenant_of).items():
+                async with tenant_transaction(self._pool, tenant) as tx:
+                    if not await history_sql.lock_lifecycle(tx):
+                        return total + done  # another replica is at work
+                    done += await act(tx, share)
+            total += done
+            # A full batch (of candidates, or of rows: a candidate may stand for
+            # several old events) may have left more behind.
+            if done == 0 or (len(found) < self._batch and done < self._batch):
+                return total
 
     async def run(self, interval: float) -> None:
         """Run a pass every `interval` seconds until cancelled."""

@@ -1,8 +1,8 @@
 """Connection pool and schema migrations.
 
 Migrations are the numbered `migrations/NNNN_name.sql` files, applied in order,
-each in its own transaction, under a PostgreSQL advisory lock so that replicas
-starting together apply each migration exactly once.
+each in its own transaction, under a transaction-scoped PostgreSQL advisory lock so
+that replicas starting together apply each migration exactly once.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import logging
 import re
 from dataclasses import dataclass
 from importlib import resources
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 # A connection of its own or one borrowed from a pool.
 Connection: TypeAlias = "asyncpg.Connection[asyncpg.Record] | PoolConnectionProxy[asyncpg.Record]"
 
-# pg_advisory_lock key for migrations: the bytes of "roomsmig" as a bigint.
+# pg_advisory_xact_lock key for migrations: the bytes of "roomsmig" as a bigint.
 MIGRATION_LOCK_KEY = int.from_bytes(b"roomsmig", "big") & 0x7FFF_FFFF_FFFF_FFFF
 _MIGRATION_FILE = re.compile(r"(\d{4})_([a-z0-9_]+)\.sql")
 
@@ -46,33 +46,34 @@ def migrations() -> list[Migration]:
 
 
 async def migrate(connection: Connection) -> list[int]:
-    """Apply the pending migrations; return the versions applied by this call."""
+    """Apply the pending migrations; return the versions applied by this call. Each
+    step is one transaction holding a transaction-scoped advisory lock (no session
+    state survives a failed step) and re-reading what is applied under it."""
     applied_now: list[int] = []
-    await connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
-    try:
+    async with connection.transaction():
+        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
         await connection.execute(
             """CREATE TABLE IF NOT EXISTS schema_migrations (
                    version    integer PRIMARY KEY,
                    name       text NOT NULL,
                    applied_at timestamptz NOT NULL DEFAULT now())"""
         )
-        done = {
-            r["version"] for r in await connection.fetch("SELECT version FROM schema_migrations")
-        }
-        for migration in migrations():
-            if migration.version in done:
+    for migration in migrations():
+        async with connection.transaction():
+            await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
+            done = await connection.fetchval(
+                "SELECT true FROM schema_migrations WHERE version = $1", migration.version
+            )
+            if done:
                 continue
-            async with connection.transaction():
-                await connection.execute(migration.sql)
-                await connection.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                    migration.version,
-                    migration.name,
-                )
-            log.info("applied migration %04d_%s", migration.version, migration.name)
-            applied_now.append(migration.version)
-    finally:
-        await connection.execute("SELECT pg_advisory_unlock($1)", MIGRATION_LOCK_KEY)
+            await connection.execute(migration.sql)
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                migration.version,
+                migration.name,
+            )
+        log.info("applied migration %04d_%s", migration.version, migration.name)
+        applied_now.append(migration.version)
     return applied_now
 
 
@@ -85,14 +86,21 @@ async def _init_connection(connection: asyncpg.Connection[asyncpg.Record]) -> No
 async def _keep_session(connection: asyncpg.Connection[asyncpg.Record]) -> None:
     """The pool's reset on release. The default runs `SELECT pg_advisory_unlock_all();
     CLOSE ALL; UNLISTEN *; RESET ALL`, a second round trip on every call. The service
-    keeps no session state (no SET, LISTEN, cursors; its one advisory lock is released
-    explicitly), and asyncpg still rolls back an open transaction before calling this."""
+    keeps no session state (no SET, LISTEN, cursors, session-level advisory locks: its
+    advisory locks are transaction-scoped), and asyncpg still rolls back an open
+    transaction before calling this."""
 
 
 async def create_pool(
-    dsn: str, *, min_size: int, max_size: int, command_timeout: float | None = None
+    dsn: str,
+    *,
+    min_size: int,
+    max_size: int,
+    command_timeout: float | None = None,
+    connection_class: type[asyncpg.Connection[Any]] = asyncpg.Connection,
 ) -> asyncpg.Pool:
-    """A pool whose connections speak JSON for jsonb columns."""
+    """A pool whose connections speak JSON for jsonb columns. `connection_class` lets
+    tests record every statement (tests/statements.py)."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,
@@ -100,6 +108,7 @@ async def create_pool(
         init=_init_connection,
         reset=_keep_session,
         command_timeout=command_timeout,
+        connection_class=connection_class,
     )
     assert pool is not None
     return pool

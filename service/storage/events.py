@@ -12,7 +12,7 @@ import asyncpg
 
 from service.domain import events
 from service.domain.events import SYSTEM_ACTOR, EventType, History, NewEvent, RoomEvent
-from service.storage.db import Connection
+from service.storage.transaction import TenantTransaction
 
 # pg_advisory_xact_lock keys: one lifecycle worker (transitions and purge) at a time.
 LIFECYCLE_LOCK_KEY = int.from_bytes(b"roomslcy", "big") & 0x7FFF_FFFF_FFFF_FFFF
@@ -21,8 +21,7 @@ _EVENT_COLUMNS = "room_id, revision, event_time, type, actor, data"
 
 
 async def append_events(
-    conn: Connection,
-    tenant: str,
+    tx: TenantTransaction,
     room_id: str,
     new: Sequence[NewEvent],
     actor: str,
@@ -30,10 +29,11 @@ async def append_events(
 ) -> int:
     """Append events after the room's last one, in the caller's transaction; return the
     room's last event revision. Numbering them updates the room's row, whose lock
-    orders concurrent writers, so revisions commit in order with no gaps."""
+    orders concurrent writers, so revisions commit in order with no gaps. The room's
+    watchers are told after the transaction commits."""
     if not new:
         raise ValueError("append_events needs at least one event")
-    rows = await conn.fetch(
+    rows = await tx.conn.fetch(
         """WITH seq AS (
                UPDATE rooms SET event_seq = event_seq + cardinality($3::text[])
                WHERE tenant = $1 AND room_id = $2
@@ -44,13 +44,14 @@ async def append_events(
                   t.data::jsonb
            FROM seq, unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(type, data, ord)
            RETURNING revision""",
-        tenant,
+        tx.tenant,
         room_id,
         [event.type.value for event in new],
         [json.dumps(event.data) for event in new],
         now,
         actor,
     )
+    tx.touch(room_id)
     return max(int(row["revision"]) for row in rows)
 
 
@@ -65,7 +66,7 @@ async def history(pool: asyncpg.Pool, tenant: str, room_id: str) -> History | No
     row = await pool.fetchrow(
         """SELECT r.delete_time IS NOT NULL AS deleted, r.event_seq AS latest,
                   COALESCE((SELECT min(e.revision) FROM room_events e
-                            WHERE e.tenant = r.tenant AND e.room_id = r.room_id),
+                            WHERE e.tenant = $1 AND e.room_id = r.room_id),
                            r.event_seq + 1) AS oldest
            FROM rooms r WHERE r.tenant = $1 AND r.room_id = $2""",
         tenant,
@@ -102,92 +103,164 @@ async def read_events(
     return [_event(row) for row in rows]
 
 
-async def announce_transitions(pool: asyncpg.Pool, now: datetime, batch: int) -> int:
-    """Write OPENED and ENDED events for windows that opened or ended by `now`; return
-    how many rooms moved. One replica at a time; each batch is one transaction."""
-    async with pool.acquire() as conn, conn.transaction():
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", LIFECYCLE_LOCK_KEY):
-            return 0
-        rows = await conn.fetch(
-            """WITH due AS (
-                   SELECT tenant, room_id, announced_state AS before,
-                          CASE WHEN valid_until <= $1 THEN 2 ELSE 1 END AS after
-                   FROM rooms
-                   WHERE delete_time IS NULL
-                     AND ((announced_state = 0 AND valid_from <= $1)
-                          OR (announced_state < 2 AND valid_until <= $1))
-                   ORDER BY LEAST(valid_from, valid_until)
-                   LIMIT $2
-                   FOR UPDATE SKIP LOCKED),
-               moved AS (
-                   UPDATE rooms r
-                   SET announced_state = d.after, event_seq = r.event_seq + (d.after - d.before)
-                   FROM due d WHERE r.tenant = d.tenant AND r.room_id = d.room_id
-                   RETURNING r.tenant, r.room_id, r.event_seq, r.valid_from, r.valid_until,
-                             d.before, d.after)
-               INSERT INTO room_events
-                   (tenant, room_id, revision, event_time, record_time, type, actor, data)
-               SELECT m.tenant, m.room_id, m.event_seq - (m.after - s.state),
-                      CASE s.state WHEN 1 THEN m.valid_from ELSE m.valid_until END, $1,
-                      CASE s.state WHEN 1 THEN 'opened' ELSE 'ended' END,
-                      $3, '{}'::jsonb
-               FROM moved m, generate_series(m.before + 1, m.after) AS s(state)
-               RETURNING room_id""",
-            now,
-            batch,
-            SYSTEM_ACTOR,
-        )
-    return len({row["room_id"] for row in rows})
+# ---- lifecycle --------------------------------------------------------------------
+# Each kind of work is split in two: a read of candidates across all tenants that locks
+# nothing (it runs outside any transaction, marked CROSS_TENANT_READ), then, per tenant,
+# a short `tenant_transaction` that takes the lifecycle's advisory lock and re-checks
+# and changes only that tenant's rows (service/lifecycle.py drives it).
+
+# Marks the statements that read across tenants. They lock nothing and run outside any
+# transaction; tests/integration/test_distribution.py holds every other statement to
+# naming exactly one tenant.
+CROSS_TENANT_READ = "/* cross-tenant read: no locks, no transaction */"
 
 
-class Purged(NamedTuple):
-    """What one purge batch removed; `locked` when another replica was purging."""
-
-    rooms: int
-    events: int
-    locked: bool
+async def lock_lifecycle(tx: TenantTransaction) -> bool:
+    """Take the lifecycle's transaction-scoped advisory lock if no other replica holds
+    it; released at commit, so a replica that dies mid-batch leaves nothing held."""
+    return bool(await tx.conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", LIFECYCLE_LOCK_KEY))
 
 
-async def purge(
-    pool: asyncpg.Pool,
+async def due_transitions(pool: asyncpg.Pool, now: datetime, limit: int) -> list[tuple[str, str]]:
+    """Rooms (tenant, room_id) whose window opened or ended by `now` and is not yet
+    announced, oldest bound first. Reads all tenants; locks nothing."""
+    rows = await pool.fetch(
+        f"""{CROSS_TENANT_READ}
+            SELECT tenant, room_id FROM rooms
+            WHERE delete_time IS NULL
+              AND ((announced_state = 0 AND valid_from <= $1)
+                   OR (announced_state < 2 AND valid_until <= $1))
+            ORDER BY LEAST(valid_from, valid_until)
+            LIMIT $2""",
+        now,
+        limit,
+    )
+    return [(row["tenant"], row["room_id"]) for row in rows]
+
+
+async def announce_transitions(
+    tx: TenantTransaction, room_ids: Sequence[str], now: datetime
+) -> int:
+    """Write OPENED and ENDED events for those of `room_ids` (of `tx.tenant`) whose
+    window opened or ended by `now`, re-checked under their row locks; return how many
+    rooms moved."""
+    rows = await tx.conn.fetch(
+        """WITH due AS (
+               SELECT room_id, announced_state AS before,
+                      CASE WHEN valid_until <= $2 THEN 2 ELSE 1 END AS after
+               FROM rooms
+               WHERE tenant = $1 AND room_id = ANY($3::text[]) AND delete_time IS NULL
+                 AND ((announced_state = 0 AND valid_from <= $2)
+                      OR (announced_state < 2 AND valid_until <= $2))
+               FOR UPDATE),
+           moved AS (
+               UPDATE rooms r
+               SET announced_state = d.after, event_seq = r.event_seq + (d.after - d.before)
+               FROM due d WHERE r.tenant = $1 AND r.room_id = d.room_id
+               RETURNING r.room_id, r.event_seq, r.valid_from, r.valid_until,
+                         d.before, d.after)
+           INSERT INTO room_events
+               (tenant, room_id, revision, event_time, record_time, type, actor, data)
+           SELECT $1, m.room_id, m.event_seq - (m.after - s.state),
+                  CASE s.state WHEN 1 THEN m.valid_from ELSE m.valid_until END, $2,
+                  CASE s.state WHEN 1 THEN 'opened' ELSE 'ended' END,
+                  $4, '{}'::jsonb
+           FROM moved m, generate_series(m.before + 1, m.after) AS s(state)
+           RETURNING room_id""",
+        tx.tenant,
+        now,
+        list(room_ids),
+        SYSTEM_ACTOR,
+    )
+    moved = {row["room_id"] for row in rows}
+    for room_id in moved:
+        tx.touch(room_id)
+    return len(moved)
+
+
+async def purgeable_rooms(
+    pool: asyncpg.Pool, *, deleted_before: datetime, ended_before: datetime, limit: int
+) -> list[tuple[str, str]]:
+    """Rooms (tenant, room_id) deleted before `deleted_before` or ended before
+    `ended_before`. Reads all tenants; locks nothing."""
+    rows = await pool.fetch(
+        f"""{CROSS_TENANT_READ}
+            SELECT tenant, room_id FROM rooms WHERE delete_time < $1
+            UNION
+            SELECT tenant, room_id FROM rooms WHERE valid_until < $2
+            LIMIT $3""",
+        deleted_before,
+        ended_before,
+        limit,
+    )
+    return [(row["tenant"], row["room_id"]) for row in rows]
+
+
+async def purge_rooms(
+    tx: TenantTransaction,
+    room_ids: Sequence[str],
     *,
     deleted_before: datetime,
     ended_before: datetime,
-    events_before: datetime,
-    batch: int,
-) -> Purged:
-    """Purge one batch: tombstones deleted before `deleted_before` and rooms that ended
-    before `ended_before` (with their rosters, events and idempotency keys), and events
-    older than `events_before`. One transaction, one replica at a time."""
-    async with pool.acquire() as conn, conn.transaction():
-        if not await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", LIFECYCLE_LOCK_KEY):
-            return Purged(rooms=0, events=0, locked=True)
-        rooms = await conn.fetch(
-            """WITH gone AS (
-                   SELECT tenant, room_id FROM rooms
-                   WHERE delete_time < $1
-                   UNION
-                   SELECT tenant, room_id FROM rooms
-                   WHERE valid_until < $2
-                   LIMIT $3),
-               locked AS (
-                   SELECT r.tenant, r.room_id FROM rooms r JOIN gone g USING (tenant, room_id)
-                   FOR UPDATE OF r SKIP LOCKED),
-               keys AS (
-                   DELETE FROM idempotency_keys k USING locked l
-                   WHERE k.tenant = l.tenant AND k.room_id = l.room_id)
-               DELETE FROM rooms r USING locked l
-               WHERE r.tenant = l.tenant AND r.room_id = l.room_id
-               RETURNING r.room_id""",
-            deleted_before,
-            ended_before,
-            batch,
+) -> int:
+    """Delete those of `room_ids` (of `tx.tenant`) still past their grace, with their
+    rosters and events (by cascade) and their idempotency keys; return how many."""
+    gone = await tx.conn.fetch(
+        """DELETE FROM rooms
+           WHERE tenant = $1 AND room_id = ANY($2::text[])
+             AND (delete_time < $3 OR valid_until < $4)
+           RETURNING room_id""",
+        tx.tenant,
+        list(room_ids),
+        deleted_before,
+        ended_before,
+    )
+    if gone:
+        await tx.conn.execute(
+            "DELETE FROM idempotency_keys WHERE tenant = $1 AND room_id = ANY($2::text[])",
+            tx.tenant,
+            [row["room_id"] for row in gone],
         )
-        old_events = await conn.fetch(
-            """DELETE FROM room_events WHERE ctid = ANY(ARRAY(
-                   SELECT ctid FROM room_events WHERE record_time < $1 LIMIT $2))
-               RETURNING 1""",
-            events_before,
-            batch,
+    return len(gone)
+
+
+class OldEvents(NamedTuple):
+    """Up to which revision a room's history is past retention (in this batch)."""
+
+    tenant: str
+    room_id: str
+    up_to: int
+
+
+async def old_events(pool: asyncpg.Pool, *, before: datetime, limit: int) -> list[OldEvents]:
+    """The `limit` oldest events written before `before`, as one revision bound per
+    room. Reads all tenants; locks nothing."""
+    rows = await pool.fetch(
+        f"""{CROSS_TENANT_READ}
+            SELECT tenant, room_id, max(revision) AS up_to
+            FROM (SELECT tenant, room_id, revision FROM room_events
+                  WHERE record_time < $1 ORDER BY record_time LIMIT $2) AS old
+            GROUP BY tenant, room_id""",
+        before,
+        limit,
+    )
+    return [OldEvents(row["tenant"], row["room_id"], row["up_to"]) for row in rows]
+
+
+async def purge_events(tx: TenantTransaction, old: Sequence[OldEvents], before: datetime) -> int:
+    """Delete the events of `old` (all of `tx.tenant`) up to their bound and still
+    written before `before`; return how many."""
+    deleted = 0
+    for room in old:
+        if room.tenant != tx.tenant:
+            raise ValueError("purge_events works on the transaction's tenant only")
+        status = await tx.conn.execute(
+            """DELETE FROM room_events
+               WHERE tenant = $1 AND room_id = $2 AND revision <= $3 AND record_time < $4""",
+            tx.tenant,
+            room.room_id,
+            room.up_to,
+            before,
         )
-    return Purged(rooms=len(rooms), events=len(old_events), locked=False)
+        deleted += int(status.rpartition(" ")[2])
+    return deleted

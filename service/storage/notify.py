@@ -1,6 +1,10 @@
-"""Wakes watchers on this replica when any replica commits events for their room, via
-PostgreSQL LISTEN/NOTIFY on one dedicated connection (the trigger on room_events
-sends the notifications at commit)."""
+"""Both ends of the "room X may have news" hint, PostgreSQL LISTEN/NOTIFY on one channel.
+
+`notify_rooms` is the sending end: `tenant_transaction` (service/storage/transaction.py)
+calls it after its transaction commits, outside any transaction, so no write ever
+carries a NOTIFY (a distributed database cannot prepare a transaction that has one).
+`EventHub` is the receiving end: one LISTEN connection per process, fanned out to the
+watchers on this replica."""
 
 from __future__ import annotations
 
@@ -8,15 +12,34 @@ import asyncio
 import contextlib
 import logging
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import asyncpg
 
+from service.storage.db import Connection
+
 log = logging.getLogger(__name__)
 
 CHANNEL = "rooms_events"
+# Between tenant and room id in a payload: chr(31) in notify_rooms's SQL.
 _SEPARATOR = "\x1f"
+
+
+async def notify_rooms(conn: Connection, tenant: str, room_ids: Iterable[str]) -> None:
+    """Tell every replica's watchers that these rooms of `tenant` may have news. Must run
+    outside any transaction (one statement, its own implicit transaction)."""
+    rooms = sorted(set(room_ids))
+    if not rooms:
+        return
+    if conn.is_in_transaction():
+        raise RuntimeError("notify_rooms runs after the commit, never inside a transaction")
+    await conn.execute(
+        "SELECT pg_notify($1, $2 || chr(31) || r) FROM unnest($3::text[]) AS t(r)",
+        CHANNEL,
+        tenant,
+        rooms,
+    )
 
 
 class EventHub:

@@ -41,6 +41,7 @@ from service.domain.updates import UPDATABLE_FIELDS
 from service.storage import events as history_sql
 from service.storage.db import Connection
 from service.storage.events import append_events
+from service.storage.transaction import tenant_transaction
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -156,7 +157,8 @@ class PgRoomStore:
         request_hash: str,
         actor: str,
     ) -> Room:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
             if request_id:
                 replay = await self._claim_request_id(
                     conn, tenant, request_id, request_hash, room.room_id, now
@@ -203,7 +205,7 @@ class PgRoomStore:
             created = _room(row)
             history = [events.created(created)]
             history += [events.participant_added(e.user_id, e.role) for e in roster]
-            seq = await append_events(conn, tenant, room.room_id, history, actor, now)
+            seq = await append_events(tx, room.room_id, history, actor, now)
             return replace(created, last_event_revision=seq)
 
     async def _claim_request_id(
@@ -312,7 +314,8 @@ class PgRoomStore:
                     CASE WHEN {start}::timestamptz > $4::timestamptz THEN 0
                          WHEN {end}::timestamptz > $4::timestamptz THEN 1 ELSE 2 END)"""
         )
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
             row = await conn.fetchrow(
                 f"""UPDATE rooms SET {", ".join(assignments)}
                     WHERE tenant = $1 AND room_id = $2 AND revision = $3
@@ -324,7 +327,7 @@ class PgRoomStore:
                 return None
             updated = _room(row)
             seq = await append_events(
-                conn, tenant, room_id, [events.settings_changed(updated, changes)], actor, now
+                tx, room_id, [events.settings_changed(updated, changes)], actor, now
             )
         return replace(updated, last_event_revision=seq)
 
@@ -337,7 +340,8 @@ class PgRoomStore:
         now: datetime,
         actor: str,
     ) -> None:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
             row = await conn.fetchrow(
                 """SELECT revision, delete_time FROM rooms
                    WHERE tenant = $1 AND room_id = $2 FOR UPDATE""",
@@ -357,7 +361,7 @@ class PgRoomStore:
                 room_id,
                 now,
             )
-            await append_events(conn, tenant, room_id, [events.deleted()], actor, now)
+            await append_events(tx, room_id, [events.deleted()], actor, now)
 
     # ---- rosters --------------------------------------------------------
 
@@ -406,7 +410,8 @@ class PgRoomStore:
         actor: str,
     ) -> tuple[list[Participant], int]:
         user_ids = [entry.user_id for entry in roster]
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
             room = await self._lock_room(conn, tenant, room_id, expected_revision)
             revision: int = room["revision"]
             existing = {
@@ -453,7 +458,7 @@ class PgRoomStore:
                     now,
                 )
                 revision = await self._bump(conn, tenant, room_id, count, now)
-                await append_events(conn, tenant, room_id, history, actor, now)
+                await append_events(tx, room_id, history, actor, now)
         return result, revision
 
     @_translate_errors
@@ -466,7 +471,8 @@ class PgRoomStore:
         now: datetime,
         actor: str,
     ) -> tuple[int, int]:
-        async with self._pool.acquire() as conn, conn.transaction():
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
             room = await self._lock_room(conn, tenant, room_id, expected_revision)
             revision: int = room["revision"]
             removed = await conn.fetch(
@@ -485,7 +491,7 @@ class PgRoomStore:
                     events.participant_removed(row["user_id"], Role(row["role"]))
                     for row in sorted(removed, key=lambda r: order[r["user_id"]])
                 ]
-                await append_events(conn, tenant, room_id, history, actor, now)
+                await append_events(tx, room_id, history, actor, now)
         return len(removed), revision
 
     @_translate_errors
@@ -503,7 +509,7 @@ class PgRoomStore:
                LEFT JOIN LATERAL (
                    SELECT q.user_id, q.role, q.create_time, q.update_time
                    FROM participants q
-                   WHERE q.tenant = r.tenant AND q.room_id = r.room_id AND q.user_id > $3
+                   WHERE q.tenant = $1 AND q.room_id = r.room_id AND q.user_id > $3
                      AND ($4::text IS NULL OR q.role = $4)
                    ORDER BY q.user_id
                    LIMIT $5
