@@ -62,7 +62,7 @@ SECRETS = (ACME_LIVEKIT_SECRET, ACME_JITSI_SECRET, BETA_LIVEKIT_SECRET)
 ALL_SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]
 # role -> (canPublishSources, canSubscribe, canPublishData, roomAdmin): written out
 # here from the issue's grant table, not imported from the code under test.
-EXPECTED_LIVEKIT = {
+EXPECTED_LIVEKIT: dict[int, tuple[list[str], bool, bool, bool]] = {
     pp.ROLE_PRESENTER: (ALL_SOURCES, True, True, True),
     pp.ROLE_ATTENDEE: (["camera", "microphone"], True, True, False),
     pp.ROLE_CONSUMER: ([], True, True, False),
@@ -168,7 +168,10 @@ async def make_room(
         rs.CreateRoomRequest(
             room_id=room_id,
             room=room_pb2.Room(**room),
-            participants=[pp.Participant(user_id=u, role=r) for u, r in participants.items()],
+            participants=[
+                pp.Participant(user_id=u, role=pp.Role.ValueType(r))
+                for u, r in participants.items()
+            ],
         ),
         metadata=auth(tenant),
     )
@@ -178,7 +181,11 @@ async def make_room(
 async def authorize(
     tenant: Tenant, room_id: str, user_id: str, fmt: int, name: str | None = None
 ) -> rs.AuthorizeJoinResponse:
-    request = rs.AuthorizeJoinRequest(room_id=room_id, user_id=user_id, credential_format=fmt)
+    request = rs.AuthorizeJoinRequest(
+        room_id=room_id,
+        user_id=user_id,
+        credential_format=credentials_pb2.CredentialFormat.ValueType(fmt),
+    )
     if name is not None:
         request.display_name = name
     return await tenant.rooms.AuthorizeJoin(request, metadata=auth(tenant))
@@ -220,7 +227,7 @@ async def test_livekit_tokens_carry_exactly_the_grants_of_each_role(
     assert claims.sip == SIPGrants(call=dial_out and role == pp.ROLE_PRESENTER, admin=False)
     assert claims.identity == "u1"
     assert claims.name == "Dr. Who"
-    assert claims.attributes == {"rooms.role": pp.Role.Name(role)}
+    assert claims.attributes == {"rooms.role": pp.Role.Name(pp.Role.ValueType(role))}
 
     raw = jwt.decode(credential.token, options={"verify_signature": False})
     assert raw["iss"] == "APIacme"
@@ -442,7 +449,7 @@ async def tokens(tenant: Tenant, room_id: str, user_id: str) -> list[str]:
 
 async def reasons(tenant: Tenant, issued: list[str]) -> set[int]:
     """The reasons introspection gives for the tokens (`active` agreeing with each)."""
-    found = set()
+    found: set[int] = set()
     for token in issued:
         answer = await introspect(tenant, token)
         assert answer.active == (answer.reason == Reason.CREDENTIAL_STATUS_REASON_ACTIVE)
