@@ -1,4 +1,5 @@
-"""`python -m service`: run the rooms server; `python -m service keys create`: make a key."""
+"""`python -m service`: run the rooms server; `python -m service keys create`: make a key;
+`python -m service signing-keys rotate`: make a new credential signing key."""
 
 from __future__ import annotations
 
@@ -29,6 +30,40 @@ def _create_key(tenant: str, name: str) -> int:
     return 0
 
 
+def _rotate_signing_key(activate_in: float) -> int:
+    """Store a new signing key that signs from now + `activate_in` seconds."""
+    import asyncio
+    from datetime import timedelta
+
+    from service.domain.clock import SystemClock
+    from service.security.signing import SigningKeys
+    from service.storage.db import create_pool, migrate
+    from service.storage.repository import PgRoomStore
+
+    settings = Settings()
+    if settings.database_url is None:
+        print("error: set ROOMS_DATABASE_URL to the server's database", file=sys.stderr)
+        return 2
+
+    async def rotate() -> str:
+        assert settings.database_url is not None
+        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=1)
+        try:
+            async with pool.acquire() as connection:
+                await migrate(connection)
+            keys = SigningKeys(PgRoomStore(pool), settings.limits().credential_ttl)
+            return await keys.rotate(SystemClock().now(), timedelta(seconds=activate_in))
+        finally:
+            await pool.close()
+
+    key_id = asyncio.run(rotate())
+    print(f"new signing key {key_id}: signs from {activate_in:g} s from now; replicas pick it")
+    print(
+        f"up within ROOMS_SIGNING_KEY_REFRESH_SECONDS ({settings.signing_key_refresh_seconds:g} s)."
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="rooms-server", description="The rooms gRPC server.")
     commands = parser.add_subparsers(dest="command")
@@ -39,7 +74,22 @@ def main(argv: list[str] | None = None) -> None:
     create = keys.add_parser("create", help="create an API key and print its config entry")
     create.add_argument("--tenant", required=True, help="the tenant the key acts for")
     create.add_argument("--name", required=True, help="a name for the key (shown in logs)")
+    signing = commands.add_parser("signing-keys", help="manage the credential signing keys")
+    rotate = signing.add_subparsers(dest="action").add_parser(
+        "rotate", help="store a new signing key (older ones stay published until expiry)"
+    )
+    rotate.add_argument(
+        "--activate-in",
+        type=float,
+        default=0.0,
+        help="seconds until the new key signs; give replicas time to publish it first",
+    )
     args = parser.parse_args(argv)
+
+    if args.command == "signing-keys":
+        if args.action != "rotate":
+            parser.error("signing-keys: say 'rotate'")
+        raise SystemExit(_rotate_signing_key(args.activate_in))
 
     if args.command == "keys":
         if args.action != "create":

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(4 * 1024 * 1024, ge=1024)
     max_metadata_bytes: int = Field(16 * 1024, ge=1024)
 
+    # Join credentials (README "Use rooms with LiveKit" / "with Jitsi").
+    media_config_file: Path | None = None
+    credential_ttl_seconds: int = Field(int(_LIMITS.credential_ttl.total_seconds()), ge=1)
+    credential_issuer: str = Field("rooms", min_length=1)
+    credential_audience: str = Field("rooms", min_length=1)
+    signing_key_refresh_seconds: float = Field(60.0, gt=0)
+
     # The domain's limits; their defaults are those of `Limits`.
     default_window_days: int = Field(_LIMITS.default_window.days, ge=1)
     max_window_days: int = Field(_LIMITS.max_window.days, ge=1)
@@ -91,6 +98,7 @@ class Settings(BaseSettings):
             max_page_size=self.max_page_size,
             watch_max_lag=self.watch_max_lag,
             watch_poll_interval=timedelta(seconds=self.watch_poll_seconds),
+            credential_ttl=timedelta(seconds=self.credential_ttl_seconds),
         )
 
     def retention(self) -> Retention:

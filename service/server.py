@@ -14,6 +14,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from rooms.v1 import (
+    credentials_service_pb2,
+    credentials_service_pb2_grpc,
     participants_service_pb2,
     participants_service_pb2_grpc,
     rooms_service_pb2,
@@ -24,13 +26,17 @@ from service.config import Settings
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
 from service.lifecycle import Lifecycle
+from service.media_config import load_media_config
 from service.observability.interceptor import ObservingInterceptor
-from service.observability.metrics import observe_pool, start_exporter
+from service.observability.metrics import MetricsExporter, observe_pool, start_exporter
+from service.security.credentials import Credentials
 from service.security.exposure import check_exposure, load_keys, server_credentials
+from service.security.signing import SigningKeys
 from service.storage.db import create_pool, migrate, page_token_secret
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.transport.auth import AuthInterceptor
+from service.transport.credentials import CredentialsServicer
 from service.transport.participants import ParticipantsServicer
 from service.transport.rooms import RoomsServicer
 from service.usecases import RoomsUseCases
@@ -40,6 +46,7 @@ log = logging.getLogger(__name__)
 SERVICE_NAMES = (
     rooms_service_pb2.DESCRIPTOR.services_by_name["RoomsService"].full_name,
     participants_service_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
+    credentials_service_pb2.DESCRIPTOR.services_by_name["CredentialsService"].full_name,
 )
 _HEALTH_NAMES = ("", *SERVICE_NAMES)
 
@@ -55,6 +62,8 @@ class RunningServer:
     grace: float
     hub: EventHub
     lifecycle: Lifecycle
+    signing_keys: SigningKeys
+    exporter: MetricsExporter | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -69,6 +78,8 @@ class RunningServer:
                 await task
         await self.hub.stop()
         await self.pool.close()
+        if self.exporter is not None:
+            self.exporter.stop()
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()
@@ -109,6 +120,18 @@ async def _watch_database(dsn: str, health: HealthServicer, interval: float) -> 
             connection.terminate()
 
 
+async def _refresh_keys(keys: SigningKeys, interval: float) -> None:
+    """Pick up keys another replica (or `signing-keys rotate`) stored."""
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await keys.refresh()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # kept: the keys in memory stay good; retried
+            log.warning("reading the signing keys failed: %r", error)
+
+
 async def start_server(
     settings: Settings,
     dsn: str,
@@ -134,9 +157,20 @@ async def start_server(
         )
         clock = clock or SystemClock()
         store = PgRoomStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
+        limits = settings.limits()
+        media = load_media_config(settings.media_config_file)
+        signing_keys = SigningKeys(store, limits.credential_ttl)
+        await signing_keys.start(clock.now())
+        signer = Credentials(
+            media,
+            signing_keys,
+            clock,
+            issuer=settings.credential_issuer,
+            audience=settings.credential_audience,
+        )
         hub = EventHub(dsn)
         await hub.start()
-        usecases = RoomsUseCases(store, clock, settings.limits(), PageTokens(secret), hub)
+        usecases = RoomsUseCases(store, clock, limits, PageTokens(secret), hub, credentials=signer)
 
         keys = load_keys(settings)
         listen = address or settings.listen_address
@@ -161,6 +195,9 @@ async def start_server(
         participants_service_pb2_grpc.add_ParticipantsServiceServicer_to_server(
             ParticipantsServicer(usecases, clock), server
         )
+        credentials_service_pb2_grpc.add_CredentialsServiceServicer_to_server(
+            CredentialsServicer(usecases, signing_keys, clock), server
+        )
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(
@@ -180,6 +217,11 @@ async def start_server(
         except RuntimeError as error:
             raise RuntimeError(f"cannot listen on {listen}: {error}") from error
         await server.start()
+        exporter = start_exporter(
+            settings.metrics_address,
+            settings.worker_index,
+            jwks=lambda: signing_keys.jwks(clock.now()),
+        )
     except BaseException:
         if "hub" in locals():
             await hub.stop()
@@ -187,10 +229,21 @@ async def start_server(
         raise
     lifecycle = Lifecycle(pool, clock, settings.retention(), settings.lifecycle_batch_size)
     running = RunningServer(
-        server, port, pool, health, settings.shutdown_grace_seconds, hub, lifecycle
+        server,
+        port,
+        pool,
+        health,
+        settings.shutdown_grace_seconds,
+        hub,
+        lifecycle,
+        signing_keys,
+        exporter,
     )
     running._tasks.append(
         asyncio.create_task(_watch_database(dsn, health, settings.health_check_interval_seconds))
+    )
+    running._tasks.append(
+        asyncio.create_task(_refresh_keys(signing_keys, settings.signing_key_refresh_seconds))
     )
     if settings.lifecycle_interval_seconds > 0:
         running._tasks.append(
@@ -215,7 +268,6 @@ async def serve(settings: Settings) -> None:
         dsn, embedded = await asyncio.to_thread(start_embedded, settings.data_dir)
     try:
         running = await start_server(settings, dsn)
-        exporter = start_exporter(settings.metrics_address, settings.worker_index)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -223,8 +275,6 @@ async def serve(settings: Settings) -> None:
         await stop.wait()
         log.info("shutting down: finishing in-flight calls (grace %.1fs)", running.grace)
         await running.stop()
-        if exporter is not None:
-            exporter.stop()
         log.info("stopped")
     finally:
         if embedded is not None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
 from typing import cast
@@ -15,6 +16,16 @@ from typing import cast
 from service.domain import rules
 from service.domain.admission import JoinDecision, decide_join
 from service.domain.clock import Clock, epoch_micros, from_epoch_micros
+from service.domain.credentials import (
+    CredentialFormat,
+    CredentialGrant,
+    CredentialStatus,
+    IssuedCredential,
+    UnreadableClaims,
+    Verdict,
+    judge,
+    lifetime,
+)
 from service.domain.errors import (
     DomainError,
     ErrorReason,
@@ -41,7 +52,7 @@ from service.domain.models import (
     expected_revision,
 )
 from service.domain.paging import PageTokens
-from service.domain.ports import Notifier, Position, RoomStore
+from service.domain.ports import CredentialSigner, Notifier, Position, RoomStore
 from service.domain.updates import resolve_mask, resolve_update
 
 _UPDATE_ATTEMPTS = 5
@@ -57,7 +68,9 @@ class RoomsUseCases:
         limits: Limits,
         page_tokens: PageTokens,
         notifier: Notifier | None = None,
+        credentials: CredentialSigner | None = None,
     ) -> None:
+        self._credentials = credentials
         self._store = store
         self._notifier = notifier
         self._clock = clock
@@ -177,13 +190,85 @@ class RoomsUseCases:
 
     # ---- admission ------------------------------------------------------
 
-    async def authorize_join(self, caller: Caller, room_id: str, user_id: str) -> JoinDecision:
+    async def authorize_join(
+        self,
+        caller: Caller,
+        room_id: str,
+        user_id: str,
+        credential_format: CredentialFormat | None = None,
+        display_name: str = "",
+    ) -> tuple[JoinDecision, IssuedCredential | None]:
+        """The decision, and when it allows and a format was asked for, a credential
+        signed for it. One database round trip (with the ban check), one signature."""
         violations = Violations()
         rules.check_room_id(violations, "room_id", room_id)
         rules.check_user_id(violations, "user_id", user_id)
+        if len(display_name) > self._limits.max_display_name_length:
+            violations.add(
+                "display_name", f"must be at most {self._limits.max_display_name_length} characters"
+            )
+        elif display_name and not display_name.isprintable():
+            violations.add("display_name", "must be printable (no control characters)")
         violations.raise_if_any()
-        room, participant = await self._store.get_participant(caller.tenant, room_id, user_id)
-        return decide_join(room, participant.role if participant else None, self._clock.now())
+        signer = self._credentials
+        if credential_format is not None and (
+            signer is None or not signer.configured(caller.tenant, credential_format)
+        ):
+            raise _not_configured(credential_format)
+        room, participant, removal = await self._store.admission(caller.tenant, room_id, user_id)
+        now = self._clock.now()
+        decision = decide_join(
+            room,
+            participant.role if participant else None,
+            now,
+            banned=removal is not None and removal.banned,
+        )
+        if not decision.allowed or credential_format is None or room is None:
+            return decision, None
+        assert signer is not None and decision.role is not None
+        issue_time, expire_time = lifetime(now, room.valid_until, self._limits.credential_ttl)
+        grant = CredentialGrant(
+            tenant=caller.tenant,
+            room_id=room_id,
+            user_id=user_id,
+            role=decision.role,
+            capabilities=decision.capabilities,
+            issue_time=issue_time,
+            expire_time=expire_time,
+            revision=room.revision,
+            display_name=display_name,
+            credential_id=uuid.uuid4().hex,
+        )
+        credential = IssuedCredential(
+            format=credential_format,
+            token=signer.sign(credential_format, grant),
+            expire_time=expire_time,
+            server_url=signer.server_url(caller.tenant, credential_format),
+        )
+        return decision, credential
+
+    # ---- credentials ----------------------------------------------------
+
+    async def introspect_credential(
+        self, caller: Caller, token: str, credential_format: CredentialFormat | None
+    ) -> tuple[Verdict, CredentialFormat | None, CredentialGrant | None]:
+        """Whether a credential issued to the caller's tenant holds now. One round trip."""
+        if not token:
+            raise invalid("token", "must not be empty")
+        if self._credentials is None:
+            raise RuntimeError("introspection needs a credential signer")
+        try:
+            found, grant = self._credentials.read(caller.tenant, token, credential_format)
+        except UnreadableClaims:
+            invalid_token = Verdict(
+                CredentialStatus.INVALID, "Not a credential issued to this tenant."
+            )
+            return invalid_token, None, None
+        room, participant, removal = await self._store.admission(
+            caller.tenant, grant.room_id, grant.user_id
+        )
+        rostered = participant.role if participant else None
+        return judge(grant, self._clock.now(), room, rostered, removal), found, grant
 
     # ---- participants ---------------------------------------------------
 
@@ -207,7 +292,7 @@ class RoomsUseCases:
         return participants, etag_of(revision)
 
     async def remove_participants(
-        self, caller: Caller, room_id: str, user_ids: Sequence[str], etag: str
+        self, caller: Caller, room_id: str, user_ids: Sequence[str], etag: str, ban: bool = False
     ) -> tuple[int, str]:
         violations = Violations()
         rules.check_room_id(violations, "room_id", room_id)
@@ -221,6 +306,7 @@ class RoomsUseCases:
             expected_revision(etag),
             self._clock.now(),
             caller.key_name,
+            ban=ban,
         )
         return removed, etag_of(revision)
 
@@ -358,6 +444,15 @@ class RoomsUseCases:
                             "latest_revision": str(history.latest),
                         },
                     )
+
+
+def _not_configured(format: CredentialFormat) -> DomainError:
+    name = f"CREDENTIAL_FORMAT_{format.name}"
+    return DomainError(
+        ErrorReason.CREDENTIALS_NOT_CONFIGURED,
+        f"credential_format: {name} is not configured for this tenant",
+        metadata={"format": name, "field": "credential_format"},
+    )
 
 
 def _revision_expired(room_id: str, oldest: int) -> DomainError:

@@ -69,7 +69,9 @@ def _reset_clock(clock: ManualClock) -> None:
 @pytest.fixture
 async def clean(pool: asyncpg.Pool) -> None:
     """Start the test with no rooms at all."""
-    await pool.execute("TRUNCATE rooms, participants, room_events, idempotency_keys")
+    await pool.execute(
+        "TRUNCATE rooms, participants, room_events, idempotency_keys, participant_removals"
+    )
 
 
 ServerFactory = Callable[..., Awaitable[RunningServer]]

@@ -59,6 +59,7 @@ class JoinReason(StrEnum):
     NOT_YET_OPEN = "not_yet_open"
     ENDED = "ended"
     NOT_INVITED = "not_invited"
+    BANNED = "banned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,14 +88,25 @@ def humanize(delta: timedelta) -> str:
     return f"{seconds} second{'s' if seconds != 1 else ''}"
 
 
-def decide_join(room: Room | None, rostered_role: Role | None, now: datetime) -> JoinDecision:
+def decide_join(
+    room: Room | None, rostered_role: Role | None, now: datetime, *, banned: bool = False
+) -> JoinDecision:
     """The join decision for an identity whose roster entry (if any) is `rostered_role`.
 
-    Checks run in this order: the room exists, the identity is admitted by the
-    join policy, the window (with early entry for presenters and collaborators).
+    Checks run in this order: the room exists, the identity is not banned, the
+    identity is admitted by the join policy, the window (with early entry for
+    presenters and collaborators).
     """
     if room is None:
         return JoinDecision(False, JoinReason.ROOM_NOT_FOUND, "The room does not exist.")
+    if banned:
+        return JoinDecision(
+            False,
+            JoinReason.BANNED,
+            "You have been banned from this room.",
+            valid_from=room.valid_from,
+            valid_until=room.valid_until,
+        )
     role = rostered_role
     if role is None and room.join_policy is JoinPolicy.OPEN:
         role = room.open_join_role

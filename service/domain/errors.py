@@ -23,6 +23,7 @@ class ErrorKind(Enum):
     TIMEOUT = "timeout"
     UNAUTHENTICATED = "unauthenticated"
     OUT_OF_RANGE = "out_of_range"
+    FAILED_PRECONDITION = "failed_precondition"
 
 
 class ErrorReason(StrEnum):
@@ -44,6 +45,7 @@ class ErrorReason(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     REVISION_EXPIRED = "REVISION_EXPIRED"
     WATCH_TOO_SLOW = "WATCH_TOO_SLOW"
+    CREDENTIALS_NOT_CONFIGURED = "CREDENTIALS_NOT_CONFIGURED"
 
 
 KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
@@ -63,6 +65,7 @@ KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
     ErrorReason.UNAUTHENTICATED: ErrorKind.UNAUTHENTICATED,
     ErrorReason.REVISION_EXPIRED: ErrorKind.OUT_OF_RANGE,
     ErrorReason.WATCH_TOO_SLOW: ErrorKind.EXHAUSTED,
+    ErrorReason.CREDENTIALS_NOT_CONFIGURED: ErrorKind.FAILED_PRECONDITION,
 }
 
 

@@ -25,6 +25,8 @@ class EventType(StrEnum):
     DELETED = "deleted"
     OPENED = "opened"
     ENDED = "ended"
+    PARTICIPANT_BANNED = "participant_banned"
+    PARTICIPANT_UNBANNED = "participant_unbanned"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +114,14 @@ def participant_removed(user_id: str, previous: Role) -> NewEvent:
     return NewEvent(
         EventType.PARTICIPANT_REMOVED, {"user_id": user_id, "previous_role": previous.value}
     )
+
+
+def participant_banned(user_id: str) -> NewEvent:
+    return NewEvent(EventType.PARTICIPANT_BANNED, {"user_id": user_id})
+
+
+def participant_unbanned(user_id: str) -> NewEvent:
+    return NewEvent(EventType.PARTICIPANT_UNBANNED, {"user_id": user_id})
 
 
 def deleted() -> NewEvent:

@@ -29,3 +29,6 @@ class Limits:
     watch_batch_size: int = 100
     watch_max_lag: int = 10_000
     watch_poll_interval: timedelta = timedelta(seconds=5)
+    # Join credentials: the longest lifetime (never past the room's valid_until).
+    credential_ttl: timedelta = timedelta(seconds=600)
+    max_display_name_length: int = 256

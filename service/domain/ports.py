@@ -8,6 +8,12 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
+from service.domain.credentials import (
+    CredentialFormat,
+    CredentialGrant,
+    Removal,
+    StoredSigningKey,
+)
 from service.domain.events import EventType, History, RoomEvent
 from service.domain.models import (
     Membership,
@@ -100,8 +106,10 @@ class RoomStore(Protocol):
         expected_revision: int | None,
         now: datetime,
         actor: str,
+        ban: bool = False,
     ) -> tuple[int, int]:
-        """Remove identities; return how many were removed and the revision after."""
+        """Remove identities (and ban them, rostered or not, when `ban`); return how
+        many were on the roster and the revision after."""
         ...
 
     async def list_participants(
@@ -118,6 +126,13 @@ class RoomStore(Protocol):
     async def get_participant(
         self, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None]: ...
+
+    async def admission(
+        self, tenant: str, room_id: str, user_id: str
+    ) -> tuple[Room | None, Participant | None, Removal | None]:
+        """In one round trip: the live room, the identity's roster entry and its last
+        removal (with the ban)."""
+        ...
 
     async def list_memberships(
         self,
@@ -146,6 +161,38 @@ class RoomStore(Protocol):
         types: Sequence[EventType] = (),
     ) -> list[RoomEvent]:
         """Events after revision `after` (before it when newest first)."""
+        ...
+
+
+class SigningKeyStore(Protocol):
+    """Where the keys signing rooms' own credentials are kept, shared by replicas."""
+
+    async def signing_keys(self) -> list[StoredSigningKey]:
+        """Every stored key, newest activation first."""
+        ...
+
+    async def add_signing_key(self, key: StoredSigningKey, *, only_if_none: bool) -> bool:
+        """Store a key; with `only_if_none`, only when no key exists yet (the first
+        start of the first replica). Whether it was stored."""
+        ...
+
+
+class CredentialSigner(Protocol):
+    """Signs and reads join credentials (the formats' keys and secrets live behind it)."""
+
+    def configured(self, tenant: str, format: CredentialFormat) -> bool:
+        """Whether the tenant may be issued credentials of this format."""
+        ...
+
+    def server_url(self, tenant: str, format: CredentialFormat) -> str: ...
+
+    def sign(self, format: CredentialFormat, grant: CredentialGrant) -> str: ...
+
+    def read(
+        self, tenant: str, token: str, format: CredentialFormat | None
+    ) -> tuple[CredentialFormat, CredentialGrant]:
+        """The format and grant of a token with a good signature issued to `tenant`;
+        raises `UnreadableClaims` for any other token. Times are not checked."""
         ...
 
 

@@ -1,5 +1,6 @@
 """Prometheus metrics: per-method calls by status code, latency, calls in flight, and the
-database pool's usage; exported over HTTP on `ROOMS_METRICS_ADDRESS`.
+database pool's usage; exported over HTTP on `ROOMS_METRICS_ADDRESS`, which also serves
+the JSON Web Key Set of rooms' credentials at `/.well-known/jwks.json`.
 
 The metric objects live in the process-wide default registry (one set per process). With
 `ROOMS_WORKERS=N` every worker process exports its own figures, worker `i` on the
@@ -9,14 +10,17 @@ configured port + `i`, so a scraper sees each process.
 from __future__ import annotations
 
 import logging
+import socket
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from wsgiref.simple_server import WSGIServer
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import asyncpg
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import Counter, Gauge, Histogram, make_wsgi_app
 from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.exposition import ThreadingWSGIServer
 from prometheus_client.registry import REGISTRY, Collector
 
 log = logging.getLogger(__name__)
@@ -98,14 +102,54 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def start_exporter(address: str, worker: int = 0) -> MetricsExporter | None:
-    """Serve /metrics on `address` (its port + `worker`); None when `address` is empty."""
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """No access log lines on stderr."""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def _app(jwks: Callable[[], str] | None) -> Callable[..., Iterable[bytes]]:
+    metrics_app = make_wsgi_app()
+
+    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == JWKS_PATH and jwks is not None:
+            body = jwks().encode()
+            start_response(
+                "200 OK",
+                [
+                    ("Content-Type", "application/json"),
+                    ("Content-Length", str(len(body))),
+                    ("Cache-Control", "max-age=60"),
+                ],
+            )
+            return [body]
+        result: Iterable[bytes] = metrics_app(environ, start_response)
+        return result
+
+    return app
+
+
+def start_exporter(
+    address: str, worker: int = 0, jwks: Callable[[], str] | None = None
+) -> MetricsExporter | None:
+    """Serve /metrics (and, given `jwks`, /.well-known/jwks.json) on `address` (its
+    port + `worker`); None when `address` is empty."""
     if not address:
         return None
     host, port = split_address(address)
     if port:
         port += worker
-    server, thread = start_http_server(port, addr=host)
+
+    class Server(ThreadingWSGIServer):
+        address_family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+
+    server = make_server(host, port, _app(jwks), Server, handler_class=_QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
     bound: int = server.server_port
     log.info("metrics on http://%s:%d/metrics", host, bound)
     return MetricsExporter(server, thread, bound)

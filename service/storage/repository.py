@@ -17,6 +17,7 @@ import asyncpg
 
 from service import deadline
 from service.domain import events
+from service.domain.credentials import Removal, StoredSigningKey
 from service.domain.errors import (
     DomainError,
     ErrorReason,
@@ -444,6 +445,25 @@ class PgRoomStore:
                 count = room["participant_count"] + len(roster) - len(existing)
                 if count > max_roster_size:
                     raise roster_full(room_id, max_roster_size, count)
+                # Adding an identity lifts its ban (a banned identity is never rostered).
+                lifted = {
+                    row["user_id"]
+                    for row in await conn.fetch(
+                        """UPDATE participant_removals SET banned = false
+                           WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+                             AND banned
+                           RETURNING user_id""",
+                        tenant,
+                        room_id,
+                        [p.user_id for p in changed],
+                    )
+                }
+                if lifted:
+                    history = [
+                        events.participant_unbanned(e.user_id)
+                        for e in roster
+                        if e.user_id in lifted
+                    ] + history
                 await conn.execute(
                     """INSERT INTO participants AS p
                            (tenant, room_id, user_id, role, create_time, update_time)
@@ -470,27 +490,65 @@ class PgRoomStore:
         expected_revision: int | None,
         now: datetime,
         actor: str,
+        ban: bool = False,
     ) -> tuple[int, int]:
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             room = await self._lock_room(conn, tenant, room_id, expected_revision)
             revision: int = room["revision"]
-            removed = await conn.fetch(
-                """DELETE FROM participants
-                   WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-                   RETURNING user_id, role""",
-                tenant,
-                room_id,
-                list(user_ids),
-            )
-            if removed:
+            removed = {
+                row["user_id"]: Role(row["role"])
+                for row in await conn.fetch(
+                    """DELETE FROM participants
+                       WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+                       RETURNING user_id, role""",
+                    tenant,
+                    room_id,
+                    list(user_ids),
+                )
+            }
+            banned: set[str] = set()
+            if ban:
+                already = {
+                    row["user_id"]
+                    for row in await conn.fetch(
+                        """SELECT user_id FROM participant_removals
+                           WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+                             AND banned""",
+                        tenant,
+                        room_id,
+                        list(user_ids),
+                    )
+                }
+                banned = set(user_ids) - already
+            if removed or banned:
                 count = room["participant_count"] - len(removed)
                 revision = await self._bump(conn, tenant, room_id, count, now)
-                order = {user_id: index for index, user_id in enumerate(user_ids)}
-                history = [
-                    events.participant_removed(row["user_id"], Role(row["role"]))
-                    for row in sorted(removed, key=lambda r: order[r["user_id"]])
-                ]
+                history: list[NewEvent] = []
+                touched: list[str] = []
+                for user_id in user_ids:
+                    if user_id in removed:
+                        history.append(events.participant_removed(user_id, removed[user_id]))
+                    if user_id in banned:
+                        history.append(events.participant_banned(user_id))
+                    if user_id in removed or user_id in banned:
+                        touched.append(user_id)
+                # Remember the removal (and the ban): a credential issued before this
+                # revision no longer holds.
+                await conn.execute(
+                    """INSERT INTO participant_removals AS r
+                           (tenant, room_id, user_id, revision, remove_time, banned)
+                       SELECT $1, $2, u, $4, $5, $6 FROM unnest($3::text[]) AS t(u)
+                       ON CONFLICT (tenant, room_id, user_id) DO UPDATE
+                       SET revision = EXCLUDED.revision, remove_time = EXCLUDED.remove_time,
+                           banned = r.banned OR EXCLUDED.banned""",
+                    tenant,
+                    room_id,
+                    touched,
+                    revision,
+                    now,
+                    ban,
+                )
                 await append_events(tx, room_id, history, actor, now)
         return len(removed), revision
 
@@ -546,6 +604,66 @@ class PgRoomStore:
             return None, None
         participant = _participant(row, "p_") if row["p_user_id"] is not None else None
         return _room(row), participant
+
+    @_translate_errors
+    async def admission(
+        self, tenant: str, room_id: str, user_id: str
+    ) -> tuple[Room | None, Participant | None, Removal | None]:
+        """One round trip by primary keys: the hot path of AuthorizeJoin (with the ban
+        check) and of IntrospectCredential."""
+        row = await self._pool.fetchrow(
+            f"""SELECT {_R_ROOM_COLUMNS}, p.user_id AS p_user_id, p.role AS p_role,
+                       p.create_time AS p_create_time, p.update_time AS p_update_time,
+                       x.revision AS x_revision, x.banned AS x_banned
+                FROM rooms r
+                LEFT JOIN participants p
+                       ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
+                LEFT JOIN participant_removals x
+                       ON x.tenant = r.tenant AND x.room_id = r.room_id AND x.user_id = $3
+                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL""",
+            tenant,
+            room_id,
+            user_id,
+        )
+        if row is None:
+            return None, None, None
+        participant = _participant(row, "p_") if row["p_user_id"] is not None else None
+        removal = (
+            Removal(row["x_revision"], row["x_banned"]) if row["x_revision"] is not None else None
+        )
+        return _room(row), participant, removal
+
+    # ---- signing keys ---------------------------------------------------
+
+    @_translate_errors
+    async def signing_keys(self) -> list[StoredSigningKey]:
+        rows = await self._pool.fetch(
+            """SELECT key_id, algorithm, private_key, public_jwk, create_time, activate_time
+               FROM signing_keys ORDER BY activate_time DESC, key_id"""
+        )
+        return [StoredSigningKey(**dict(row)) for row in rows]
+
+    @_translate_errors
+    async def add_signing_key(self, key: StoredSigningKey, *, only_if_none: bool) -> bool:
+        async with self._pool.acquire() as conn, conn.transaction():
+            if only_if_none:
+                # Replicas starting together: one makes the first key, the others wait
+                # for its transaction and then see it.
+                await conn.execute("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
+                if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM signing_keys)"):
+                    return False
+            await conn.execute(
+                """INSERT INTO signing_keys
+                       (key_id, algorithm, private_key, public_jwk, create_time, activate_time)
+                   VALUES ($1, $2, $3, $4, $5, $6)""",
+                key.key_id,
+                key.algorithm,
+                key.private_key,
+                dict(key.public_jwk),
+                key.create_time,
+                key.activate_time,
+            )
+            return True
 
     @_translate_errors
     async def list_memberships(

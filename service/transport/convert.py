@@ -7,10 +7,25 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from google.protobuf import duration_pb2, timestamp_pb2
-from rooms.v1 import admission_pb2, events_pb2, participant_pb2, room_pb2, rooms_service_pb2
+from rooms.v1 import (
+    admission_pb2,
+    credentials_pb2,
+    credentials_service_pb2,
+    events_pb2,
+    participant_pb2,
+    room_pb2,
+    rooms_service_pb2,
+)
 
 from service.domain.admission import ROLE_CAPABILITIES, Capability, JoinDecision, JoinReason
 from service.domain.clock import epoch_micros
+from service.domain.credentials import (
+    CredentialFormat,
+    CredentialGrant,
+    CredentialStatus,
+    IssuedCredential,
+    Verdict,
+)
 from service.domain.errors import Violations
 from service.domain.events import EventType, RoomEvent
 from service.domain.models import (
@@ -234,7 +249,66 @@ def role_definitions() -> list[admission_pb2.RoleDefinition]:
     ]
 
 
-def decision_out(decision: JoinDecision) -> rooms_service_pb2.AuthorizeJoinResponse:
+FORMAT_TO_PROTO: dict[CredentialFormat, credentials_pb2.CredentialFormat.ValueType] = {
+    fmt: credentials_pb2.CredentialFormat.Value(f"CREDENTIAL_FORMAT_{fmt.name}")
+    for fmt in CredentialFormat
+}
+_FORMAT_FROM_PROTO: dict[int, CredentialFormat] = {
+    number: fmt for fmt, number in FORMAT_TO_PROTO.items()
+}
+_STATUS_TO_PROTO: dict[
+    CredentialStatus, credentials_service_pb2.CredentialStatusReason.ValueType
+] = {
+    status: credentials_service_pb2.CredentialStatusReason.Value(
+        f"CREDENTIAL_STATUS_REASON_{status.name}"
+    )
+    for status in CredentialStatus
+}
+
+
+def credential_format_in(
+    violations: Violations, field: str, number: int
+) -> CredentialFormat | None:
+    """A requested format; None for unspecified (no credential, or: recognise it)."""
+    if number == credentials_pb2.CREDENTIAL_FORMAT_UNSPECIFIED:
+        return None
+    found = _FORMAT_FROM_PROTO.get(number)
+    if found is None:
+        violations.add(field, f"unknown credential format number {number}")
+    return found
+
+
+def credential_out(credential: IssuedCredential) -> credentials_pb2.JoinCredential:
+    return credentials_pb2.JoinCredential(
+        format=FORMAT_TO_PROTO[credential.format],
+        token=credential.token,
+        expire_time=timestamp(credential.expire_time),
+        server_url=credential.server_url,
+    )
+
+
+def introspection_out(
+    verdict: Verdict, found: CredentialFormat | None, grant: CredentialGrant | None
+) -> credentials_service_pb2.IntrospectCredentialResponse:
+    response = credentials_service_pb2.IntrospectCredentialResponse(
+        active=verdict.active, reason=_STATUS_TO_PROTO[verdict.status], message=verdict.message
+    )
+    if found is not None:
+        response.format = FORMAT_TO_PROTO[found]
+    if grant is not None:
+        response.room_id = grant.room_id
+        response.user_id = grant.user_id
+        response.role = ROLE_TO_PROTO[grant.role]
+        response.capabilities.extend(capabilities_out(grant.capabilities))
+        response.issue_time.CopyFrom(timestamp(grant.issue_time))
+        response.expire_time.CopyFrom(timestamp(grant.expire_time))
+        response.credential_id = grant.credential_id
+    return response
+
+
+def decision_out(
+    decision: JoinDecision, credential: IssuedCredential | None = None
+) -> rooms_service_pb2.AuthorizeJoinResponse:
     response = rooms_service_pb2.AuthorizeJoinResponse(
         allowed=decision.allowed,
         reason=_REASON_TO_PROTO[decision.reason],
@@ -251,6 +325,8 @@ def decision_out(decision: JoinDecision) -> rooms_service_pb2.AuthorizeJoinRespo
         response.opens_at.CopyFrom(timestamp(decision.opens_at))
     if decision.opens_in is not None:
         response.opens_in.CopyFrom(_duration(decision.opens_in))
+    if credential is not None:
+        response.credential.CopyFrom(credential_out(credential))
     return response
 
 

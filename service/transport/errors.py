@@ -34,6 +34,7 @@ _CODE_OF_KIND: dict[ErrorKind, int] = {
     ErrorKind.TIMEOUT: code_pb2.DEADLINE_EXCEEDED,
     ErrorKind.UNAUTHENTICATED: code_pb2.UNAUTHENTICATED,
     ErrorKind.OUT_OF_RANGE: code_pb2.OUT_OF_RANGE,
+    ErrorKind.FAILED_PRECONDITION: code_pb2.FAILED_PRECONDITION,
 }
 
 

@@ -42,7 +42,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         self, request: ps.RemoveParticipantsRequest, context: Context
     ) -> ps.RemoveParticipantsResponse:
         removed, etag = await self._uc.remove_participants(
-            caller_of(context), request.room_id, list(request.user_ids), request.etag
+            caller_of(context), request.room_id, list(request.user_ids), request.etag, request.ban
         )
         return ps.RemoveParticipantsResponse(etag=etag, removed_count=removed)
 

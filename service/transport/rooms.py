@@ -88,10 +88,19 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def AuthorizeJoin(
         self, request: rooms_service_pb2.AuthorizeJoinRequest, context: Context
     ) -> rooms_service_pb2.AuthorizeJoinResponse:
-        decision = await self._uc.authorize_join(
-            caller_of(context), request.room_id, request.user_id
+        violations = Violations()
+        credential_format = convert.credential_format_in(
+            violations, "credential_format", request.credential_format
         )
-        return convert.decision_out(decision)
+        violations.raise_if_any()
+        decision, credential = await self._uc.authorize_join(
+            caller_of(context),
+            request.room_id,
+            request.user_id,
+            credential_format,
+            request.display_name,
+        )
+        return convert.decision_out(decision, credential)
 
     @answers_errors
     async def ListRoles(

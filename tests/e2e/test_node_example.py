@@ -9,15 +9,19 @@ import os
 import re
 import shutil
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import grpc
 import pytest
 import trustme
+from rooms.v1 import credentials_pb2, room_pb2, rooms_service_pb2_grpc
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
+from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from service.server import RunningServer
 from tests.conftest import ServerFactory
@@ -38,7 +42,8 @@ pytestmark = pytest.mark.skipif(
 @pytest.fixture(scope="module")
 def installed() -> Path:
     """The example's dependencies, installed from package-lock.json if missing."""
-    if not (EXAMPLE / "node_modules" / "@grpc" / "grpc-js").is_dir():
+    modules = EXAMPLE / "node_modules"
+    if not all((modules / name).is_dir() for name in ("@grpc/grpc-js", "livekit-server-sdk")):
         subprocess.run(
             ["npm", "ci", "--no-audit", "--no-fund"],
             cwd=EXAMPLE,
@@ -50,12 +55,12 @@ def installed() -> Path:
 
 
 async def run_example(
-    directory: Path, *args: str, env: dict[str, str] | None = None
+    directory: Path, *args: str, env: dict[str, str] | None = None, script: str = "index.js"
 ) -> subprocess.CompletedProcess[str]:
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("ROOMS_")}
     return await asyncio.to_thread(
         subprocess.run,
-        ["node", "index.js", *args],
+        ["node", script, *args],
         cwd=directory,
         capture_output=True,
         text=True,
@@ -132,3 +137,77 @@ async def test_tls_and_api_key(installed: Path, start: ServerFactory, tmp_path: 
     refused = await run_example(installed, address, env={"ROOMS_TLS_CA": str(ca_file)})
     assert refused.returncode == 1
     assert refused.stderr.startswith("error: UNAUTHENTICATED: ")
+
+
+LIVEKIT_SECRET = "node-livekit-secret-" + "n" * 24
+ALL_SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]
+# role -> (canPublishSources, canSubscribe, canPublishData, roomAdmin), from the
+# README's grant table.
+EXPECTED_GRANTS: dict[int, tuple[list[str], bool, bool, bool]] = {
+    pp.ROLE_PRESENTER: (ALL_SOURCES, True, True, True),
+    pp.ROLE_ATTENDEE: (["camera", "microphone"], True, True, False),
+    pp.ROLE_CONSUMER: ([], True, True, False),
+    pp.ROLE_COLLABORATOR: (ALL_SOURCES, True, True, False),
+}
+
+
+async def test_livekit_tokens_verify_with_livekits_node_sdk(
+    installed: Path, start: ServerFactory, clock: ManualClock, tmp_path: Path
+) -> None:
+    """livekit-server-sdk's TokenVerifier (npm) accepts the tokens, with the exact
+    grants of each role, with and without dial-out, and exp within the window."""
+    media = tmp_path / "media.toml"
+    media.write_text(
+        "[tenants.default.livekit]\n"
+        'url = "wss://livekit.example"\n'
+        'api_key = "APInode"\n'
+        f'api_secret = "{LIVEKIT_SECRET}"\n'
+    )
+    now = datetime.now(UTC).replace(microsecond=0)
+    clock.set(now)  # LiveKit's verifier reads the wall clock
+    running = await start(media_config_file=media)
+    env = {"LIVEKIT_API_KEY": "APInode", "LIVEKIT_API_SECRET": LIVEKIT_SECRET}
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+        for dial_out in (False, True):
+            for role, (sources, subscribe, data, admin) in EXPECTED_GRANTS.items():
+                room = await rooms.CreateRoom(
+                    rs.CreateRoomRequest(
+                        room=room_pb2.Room(pstn_dial_out_enabled=dial_out),
+                        participants=[pp.Participant(user_id="u1", role=pp.Role.ValueType(role))],
+                    )
+                )
+                answer = await rooms.AuthorizeJoin(
+                    rs.AuthorizeJoinRequest(
+                        room_id=room.room_id,
+                        user_id="u1",
+                        credential_format=credentials_pb2.CREDENTIAL_FORMAT_LIVEKIT,
+                        display_name="Node",
+                    )
+                )
+                done = await run_example(
+                    installed, answer.credential.token, env=env, script="verify-livekit.js"
+                )
+                assert done.returncode == 0, done.stderr
+                claims = json.loads(done.stdout)
+                assert claims["video"] == {
+                    "room": room.room_id,
+                    "roomJoin": True,
+                    "canPublish": bool(sources),
+                    "canPublishSources": sources,
+                    "canSubscribe": subscribe,
+                    "canPublishData": data,
+                    "canUpdateOwnMetadata": False,
+                    "roomAdmin": admin,
+                }
+                assert claims["sip"]["call"] is (dial_out and role == pp.ROLE_PRESENTER)
+                assert (claims["sub"], claims["iss"], claims["name"]) == ("u1", "APInode", "Node")
+                assert claims["exp"] <= room.valid_until.seconds
+                assert claims["nbf"] == int(now.timestamp())
+
+        # A token signed with another secret is refused by LiveKit's verifier.
+        wrong = {**env, "LIVEKIT_API_SECRET": "another-secret-" + "w" * 24}
+        refused = await run_example(
+            installed, answer.credential.token, env=wrong, script="verify-livekit.js"
+        )
+        assert refused.returncode == 1

@@ -29,6 +29,7 @@ from rooms.v1 import (
     room_pb2,
     rooms_service_pb2_grpc,
 )
+from rooms.v1 import credentials_service_pb2 as cs
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
@@ -775,6 +776,7 @@ def every_rpc(t: Tenant, metadata: Metadata, room_id: str) -> dict[str, Call]:
 SERVICES = (
     rs.DESCRIPTOR.services_by_name["RoomsService"],
     ps.DESCRIPTOR.services_by_name["ParticipantsService"],
+    cs.DESCRIPTOR.services_by_name["CredentialsService"],
 )
 
 

@@ -47,6 +47,9 @@ from google.protobuf import field_mask_pb2
 from rooms.errors import WatchTooSlow, from_rpc_error
 from rooms.v1 import (
     admission_pb2,
+    credentials_pb2,
+    credentials_service_pb2,
+    credentials_service_pb2_grpc,
     events_pb2,
     participant_pb2,
     participants_service_pb2,
@@ -77,6 +80,7 @@ DEFAULT_TIMEOUT = 10.0
 
 ROOMS_SERVICE = "rooms.v1.RoomsService"
 PARTICIPANTS_SERVICE = "rooms.v1.ParticipantsService"
+CREDENTIALS_SERVICE = "rooms.v1.CredentialsService"
 
 # The calls that may be sent twice without a second effect: the reads, CreateRoom
 # (this client always sends a request_id) and DeleteRoom (deleting a deleted room
@@ -92,6 +96,7 @@ IDEMPOTENT_METHODS: Mapping[str, tuple[str, ...]] = {
         "ListRoles",
     ),
     PARTICIPANTS_SERVICE: ("ListParticipants", "GetParticipant", "ListRoomsForParticipant"),
+    CREDENTIALS_SERVICE: ("GetSigningKeys", "IntrospectCredential"),
 }
 
 RoleLike: TypeAlias = "participant_pb2.Role.ValueType | int | str"
@@ -138,6 +143,14 @@ def join_policy_value(value: JoinPolicyLike) -> room_pb2.JoinPolicy.ValueType:
     """A join policy from its number or its name (`open`, `invite-only`)."""
     result: room_pb2.JoinPolicy.ValueType = _enum_value(
         room_pb2.JoinPolicy, "JOIN_POLICY_", "join policy", value
+    )
+    return result
+
+
+def credential_format_value(value: str | int) -> credentials_pb2.CredentialFormat.ValueType:
+    """A credential format from its number or its name (`livekit`, `jitsi`, `rooms`)."""
+    result: credentials_pb2.CredentialFormat.ValueType = _enum_value(
+        credentials_pb2.CredentialFormat, "CREDENTIAL_FORMAT_", "credential format", value
     )
     return result
 
@@ -272,6 +285,7 @@ class RoomsClient:
             )
         self._rooms = rooms_service_pb2_grpc.RoomsServiceStub(self.channel)
         self._participants = participants_service_pb2_grpc.ParticipantsServiceStub(self.channel)
+        self._credentials = credentials_service_pb2_grpc.CredentialsServiceStub(self.channel)
 
     async def __aenter__(self) -> Self:
         return self
@@ -426,11 +440,25 @@ class RoomsClient:
         await self._call(self._rooms.DeleteRoom, request, timeout)
 
     async def authorize_join(
-        self, room_id: str, user_id: str, *, timeout: float | None = None
+        self,
+        room_id: str,
+        user_id: str,
+        *,
+        credential_format: str | int = 0,
+        display_name: str | None = None,
+        timeout: float | None = None,
     ) -> rooms_service_pb2.AuthorizeJoinResponse:
         """May `user_id` join `room_id` now, as what, and if not, why and until when.
-        A refusal is an answer (`allowed` false), not an exception."""
-        request = rooms_service_pb2.AuthorizeJoinRequest(room_id=room_id, user_id=user_id)
+        A refusal is an answer (`allowed` false), not an exception. With
+        `credential_format` (`livekit`, `jitsi`, `rooms`) an allowed answer carries a
+        signed `credential`."""
+        request = rooms_service_pb2.AuthorizeJoinRequest(
+            room_id=room_id,
+            user_id=user_id,
+            credential_format=credential_format_value(credential_format),
+        )
+        if display_name is not None:
+            request.display_name = display_name
         return await self._call(self._rooms.AuthorizeJoin, request, timeout)
 
     async def list_roles(
@@ -441,6 +469,22 @@ class RoomsClient:
             self._rooms.ListRoles, rooms_service_pb2.ListRolesRequest(), timeout
         )
         return list(response.roles)
+
+    # ---- CredentialsService --------------------------------------------------
+
+    async def get_signing_keys(
+        self, *, timeout: float | None = None
+    ) -> credentials_service_pb2.GetSigningKeysResponse:
+        """The JSON Web Key Set that verifies rooms' own credentials."""
+        request = credentials_service_pb2.GetSigningKeysRequest()
+        return await self._call(self._credentials.GetSigningKeys, request, timeout)
+
+    async def introspect_credential(
+        self, token: str, *, timeout: float | None = None
+    ) -> credentials_service_pb2.IntrospectCredentialResponse:
+        """Whether a credential still holds now (`active`), and if not, why (`reason`)."""
+        request = credentials_service_pb2.IntrospectCredentialRequest(token=token)
+        return await self._call(self._credentials.IntrospectCredential, request, timeout)
 
     # ---- ParticipantsService -------------------------------------------------
 
@@ -465,11 +509,13 @@ class RoomsClient:
         user_ids: Iterable[str],
         *,
         etag: str = "",
+        ban: bool = False,
         timeout: float | None = None,
     ) -> participants_service_pb2.RemoveParticipantsResponse:
-        """Remove identities from the roster; absent ones are a no-op."""
+        """Remove identities from the roster; absent ones are a no-op. With `ban`,
+        they are refused until added again."""
         request = participants_service_pb2.RemoveParticipantsRequest(
-            room_id=room_id, user_ids=list(user_ids), etag=etag
+            room_id=room_id, user_ids=list(user_ids), etag=etag, ban=ban
         )
         return await self._call(self._participants.RemoveParticipants, request, timeout)
 

@@ -23,6 +23,7 @@ from grpc_status import rpc_status
 __all__ = [
     "DOMAIN",
     "BatchTooLarge",
+    "CredentialsNotConfigured",
     "DatabaseUnavailable",
     "DuplicateUserId",
     "EtagMismatch",
@@ -220,6 +221,13 @@ class WatchTooSlow(RoomsError):
     REASON = "WATCH_TOO_SLOW"
 
 
+class CredentialsNotConfigured(RoomsError):
+    """FAILED_PRECONDITION: a credential format was asked for that the caller's tenant
+    has not configured."""
+
+    REASON = "CREDENTIALS_NOT_CONFIGURED"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -239,6 +247,7 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         Unauthenticated,
         RevisionExpired,
         WatchTooSlow,
+        CredentialsNotConfigured,
     )
 }
 

@@ -106,6 +106,10 @@ class _JoinDecisionReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Jo
     """The room's window has ended."""
     JOIN_DECISION_REASON_NOT_INVITED: _JoinDecisionReason.ValueType  # 5
     """The room is invite-only and the identity is not on its roster."""
+    JOIN_DECISION_REASON_BANNED: _JoinDecisionReason.ValueType  # 6
+    """The identity is banned from the room (`RemoveParticipants` with `ban`);
+    `AddOrUpdateParticipants` of the identity lifts the ban.
+    """
 
 class JoinDecisionReason(_JoinDecisionReason, metaclass=_JoinDecisionReasonEnumTypeWrapper):
     """Why a join was allowed or refused."""
@@ -124,6 +128,10 @@ JOIN_DECISION_REASON_ENDED: JoinDecisionReason.ValueType  # 4
 """The room's window has ended."""
 JOIN_DECISION_REASON_NOT_INVITED: JoinDecisionReason.ValueType  # 5
 """The room is invite-only and the identity is not on its roster."""
+JOIN_DECISION_REASON_BANNED: JoinDecisionReason.ValueType  # 6
+"""The identity is banned from the room (`RemoveParticipants` with `ban`);
+`AddOrUpdateParticipants` of the identity lifts the ban.
+"""
 Global___JoinDecisionReason: _TypeAlias = JoinDecisionReason  # noqa: Y015
 
 @_typing.final

@@ -99,6 +99,11 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     Resume with WatchRoom from the last revision received.
     Metadata: `room_id`, `last_revision` (the last one sent), `latest_revision`.
     """
+    CREDENTIALS_NOT_CONFIGURED: _ErrorReason.ValueType  # 17
+    """FAILED_PRECONDITION: a credential format was asked for that the caller's
+    tenant has not configured (no LiveKit or Jitsi table for it in the media
+    configuration file). Metadata: `format` (the format's enum name).
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -184,5 +189,10 @@ WATCH_TOO_SLOW: ErrorReason.ValueType  # 16
 """RESOURCE_EXHAUSTED: a watcher fell too far behind the room's history.
 Resume with WatchRoom from the last revision received.
 Metadata: `room_id`, `last_revision` (the last one sent), `latest_revision`.
+"""
+CREDENTIALS_NOT_CONFIGURED: ErrorReason.ValueType  # 17
+"""FAILED_PRECONDITION: a credential format was asked for that the caller's
+tenant has not configured (no LiveKit or Jitsi table for it in the media
+configuration file). Metadata: `format` (the format's enum name).
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

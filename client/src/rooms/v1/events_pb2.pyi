@@ -46,6 +46,12 @@ class _RoomEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RoomEve
     """The room's window opened (the clock reached `valid_from`)."""
     ROOM_EVENT_TYPE_ENDED: _RoomEventType.ValueType  # 8
     """The room's window ended (the clock reached `valid_until`)."""
+    ROOM_EVENT_TYPE_PARTICIPANT_BANNED: _RoomEventType.ValueType  # 9
+    """An identity was banned (`RemoveParticipants` with `ban`); it follows the
+    identity's PARTICIPANT_REMOVED when it was on the roster.
+    """
+    ROOM_EVENT_TYPE_PARTICIPANT_UNBANNED: _RoomEventType.ValueType  # 10
+    """An identity's ban was lifted (by `AddOrUpdateParticipants`)."""
 
 class RoomEventType(_RoomEventType, metaclass=_RoomEventTypeEnumTypeWrapper):
     """The kinds of room events."""
@@ -68,6 +74,12 @@ ROOM_EVENT_TYPE_OPENED: RoomEventType.ValueType  # 7
 """The room's window opened (the clock reached `valid_from`)."""
 ROOM_EVENT_TYPE_ENDED: RoomEventType.ValueType  # 8
 """The room's window ended (the clock reached `valid_until`)."""
+ROOM_EVENT_TYPE_PARTICIPANT_BANNED: RoomEventType.ValueType  # 9
+"""An identity was banned (`RemoveParticipants` with `ban`); it follows the
+identity's PARTICIPANT_REMOVED when it was on the roster.
+"""
+ROOM_EVENT_TYPE_PARTICIPANT_UNBANNED: RoomEventType.ValueType  # 10
+"""An identity's ban was lifted (by `AddOrUpdateParticipants`)."""
 Global___RoomEventType: _TypeAlias = RoomEventType  # noqa: Y015
 
 class _EventOrder:
@@ -146,7 +158,7 @@ class RoomEvent(_message.Message):
     @_builtins.property
     def participant(self) -> _participant_pb2.Participant:
         """For the participant events: the identity, and its role after the change
-        (unspecified for `ROOM_EVENT_TYPE_PARTICIPANT_REMOVED`).
+        (unspecified for `ROOM_EVENT_TYPE_PARTICIPANT_REMOVED` and the ban events).
         """
 
     def __init__(

@@ -27,7 +27,7 @@ from rooms.v1 import participant_pb2 as rooms_dot_v1_dot_participant__pb2
 from rooms.v1 import room_pb2 as rooms_dot_v1_dot_room__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rooms/v1/participants_service.proto\x12\x08rooms.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\"l\n\x1e\x41\x64\x64OrUpdateParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12+\n\x0cparticipants\x18\x02 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"\\\n\x1f\x41\x64\x64OrUpdateParticipantsResponse\x12+\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"L\n\x19RemoveParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08user_ids\x18\x02 \x03(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"A\n\x1aRemoveParticipantsResponse\x12\x0c\n\x04\x65tag\x18\x01 \x01(\t\x12\x15\n\rremoved_count\x18\x02 \x01(\x05\"o\n\x17ListParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x1c\n\x04role\x18\x04 \x01(\x0e\x32\x0e.rooms.v1.Role\"`\n\x18ListParticipantsResponse\x12+\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x15GetParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"|\n\x1eListRoomsForParticipantRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\"\n\x05state\x18\x04 \x01(\x0e\x32\x13.rooms.v1.RoomState\"}\n\x0eRoomMembership\x12\x1c\n\x04room\x18\x01 \x01(\x0b\x32\x0e.rooms.v1.Room\x12\x1c\n\x04role\x18\x02 \x01(\x0e\x32\x0e.rooms.v1.Role\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x1fListRoomsForParticipantResponse\x12-\n\x0bmemberships\x18\x01 \x03(\x0b\x32\x18.rooms.v1.RoomMembership\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xfb\x03\n\x13ParticipantsService\x12n\n\x17\x41\x64\x64OrUpdateParticipants\x12(.rooms.v1.AddOrUpdateParticipantsRequest\x1a).rooms.v1.AddOrUpdateParticipantsResponse\x12_\n\x12RemoveParticipants\x12#.rooms.v1.RemoveParticipantsRequest\x1a$.rooms.v1.RemoveParticipantsResponse\x12Y\n\x10ListParticipants\x12!.rooms.v1.ListParticipantsRequest\x1a\".rooms.v1.ListParticipantsResponse\x12H\n\x0eGetParticipant\x12\x1f.rooms.v1.GetParticipantRequest\x1a\x15.rooms.v1.Participant\x12n\n\x17ListRoomsForParticipant\x12(.rooms.v1.ListRoomsForParticipantRequest\x1a).rooms.v1.ListRoomsForParticipantResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rooms/v1/participants_service.proto\x12\x08rooms.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\"l\n\x1e\x41\x64\x64OrUpdateParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12+\n\x0cparticipants\x18\x02 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"\\\n\x1f\x41\x64\x64OrUpdateParticipantsResponse\x12+\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"Y\n\x19RemoveParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08user_ids\x18\x02 \x03(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x0b\n\x03\x62\x61n\x18\x04 \x01(\x08\"A\n\x1aRemoveParticipantsResponse\x12\x0c\n\x04\x65tag\x18\x01 \x01(\t\x12\x15\n\rremoved_count\x18\x02 \x01(\x05\"o\n\x17ListParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x1c\n\x04role\x18\x04 \x01(\x0e\x32\x0e.rooms.v1.Role\"`\n\x18ListParticipantsResponse\x12+\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x15GetParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"|\n\x1eListRoomsForParticipantRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\"\n\x05state\x18\x04 \x01(\x0e\x32\x13.rooms.v1.RoomState\"}\n\x0eRoomMembership\x12\x1c\n\x04room\x18\x01 \x01(\x0b\x32\x0e.rooms.v1.Room\x12\x1c\n\x04role\x18\x02 \x01(\x0e\x32\x0e.rooms.v1.Role\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x1fListRoomsForParticipantResponse\x12-\n\x0bmemberships\x18\x01 \x03(\x0b\x32\x18.rooms.v1.RoomMembership\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xfb\x03\n\x13ParticipantsService\x12n\n\x17\x41\x64\x64OrUpdateParticipants\x12(.rooms.v1.AddOrUpdateParticipantsRequest\x1a).rooms.v1.AddOrUpdateParticipantsResponse\x12_\n\x12RemoveParticipants\x12#.rooms.v1.RemoveParticipantsRequest\x1a$.rooms.v1.RemoveParticipantsResponse\x12Y\n\x10ListParticipants\x12!.rooms.v1.ListParticipantsRequest\x1a\".rooms.v1.ListParticipantsResponse\x12H\n\x0eGetParticipant\x12\x1f.rooms.v1.GetParticipantRequest\x1a\x15.rooms.v1.Participant\x12n\n\x17ListRoomsForParticipant\x12(.rooms.v1.ListRoomsForParticipantRequest\x1a).rooms.v1.ListRoomsForParticipantResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,21 +39,21 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ADDORUPDATEPARTICIPANTSRESPONSE']._serialized_start=241
   _globals['_ADDORUPDATEPARTICIPANTSRESPONSE']._serialized_end=333
   _globals['_REMOVEPARTICIPANTSREQUEST']._serialized_start=335
-  _globals['_REMOVEPARTICIPANTSREQUEST']._serialized_end=411
-  _globals['_REMOVEPARTICIPANTSRESPONSE']._serialized_start=413
-  _globals['_REMOVEPARTICIPANTSRESPONSE']._serialized_end=478
-  _globals['_LISTPARTICIPANTSREQUEST']._serialized_start=480
-  _globals['_LISTPARTICIPANTSREQUEST']._serialized_end=591
-  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_start=593
-  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_end=689
-  _globals['_GETPARTICIPANTREQUEST']._serialized_start=691
-  _globals['_GETPARTICIPANTREQUEST']._serialized_end=748
-  _globals['_LISTROOMSFORPARTICIPANTREQUEST']._serialized_start=750
-  _globals['_LISTROOMSFORPARTICIPANTREQUEST']._serialized_end=874
-  _globals['_ROOMMEMBERSHIP']._serialized_start=876
-  _globals['_ROOMMEMBERSHIP']._serialized_end=1001
-  _globals['_LISTROOMSFORPARTICIPANTRESPONSE']._serialized_start=1003
-  _globals['_LISTROOMSFORPARTICIPANTRESPONSE']._serialized_end=1108
-  _globals['_PARTICIPANTSSERVICE']._serialized_start=1111
-  _globals['_PARTICIPANTSSERVICE']._serialized_end=1618
+  _globals['_REMOVEPARTICIPANTSREQUEST']._serialized_end=424
+  _globals['_REMOVEPARTICIPANTSRESPONSE']._serialized_start=426
+  _globals['_REMOVEPARTICIPANTSRESPONSE']._serialized_end=491
+  _globals['_LISTPARTICIPANTSREQUEST']._serialized_start=493
+  _globals['_LISTPARTICIPANTSREQUEST']._serialized_end=604
+  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_start=606
+  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_end=702
+  _globals['_GETPARTICIPANTREQUEST']._serialized_start=704
+  _globals['_GETPARTICIPANTREQUEST']._serialized_end=761
+  _globals['_LISTROOMSFORPARTICIPANTREQUEST']._serialized_start=763
+  _globals['_LISTROOMSFORPARTICIPANTREQUEST']._serialized_end=887
+  _globals['_ROOMMEMBERSHIP']._serialized_start=889
+  _globals['_ROOMMEMBERSHIP']._serialized_end=1014
+  _globals['_LISTROOMSFORPARTICIPANTRESPONSE']._serialized_start=1016
+  _globals['_LISTROOMSFORPARTICIPANTRESPONSE']._serialized_end=1121
+  _globals['_PARTICIPANTSSERVICE']._serialized_start=1124
+  _globals['_PARTICIPANTSSERVICE']._serialized_end=1631
 # @@protoc_insertion_point(module_scope)

@@ -92,11 +92,18 @@ class RemoveParticipantsRequest(_message.Message):
     ROOM_ID_FIELD_NUMBER: _builtins.int
     USER_IDS_FIELD_NUMBER: _builtins.int
     ETAG_FIELD_NUMBER: _builtins.int
+    BAN_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room's id."""
     etag: _builtins.str
     """If set, the change happens only if this matches the room's current etag
     (otherwise `ETAG_MISMATCH`).
+    """
+    ban: _builtins.bool
+    """Also ban the identities (whether on the roster or not): `AuthorizeJoin`
+    refuses them with `JOIN_DECISION_REASON_BANNED`, in open rooms too, and
+    their credentials stop being active, until an `AddOrUpdateParticipants`
+    of the identity lifts the ban.
     """
     @_builtins.property
     def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
@@ -108,10 +115,11 @@ class RemoveParticipantsRequest(_message.Message):
         room_id: _builtins.str = ...,
         user_ids: _abc.Iterable[_builtins.str] | None = ...,
         etag: _builtins.str = ...,
+        ban: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "room_id", b"room_id", "user_ids", b"user_ids"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["ban", b"ban", "etag", b"etag", "room_id", b"room_id", "user_ids", b"user_ids"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

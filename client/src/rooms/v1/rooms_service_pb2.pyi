@@ -11,6 +11,7 @@ from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from rooms.v1 import admission_pb2 as _admission_pb2
+from rooms.v1 import credentials_pb2 as _credentials_pb2
 from rooms.v1 import events_pb2 as _events_pb2
 from rooms.v1 import participant_pb2 as _participant_pb2
 from rooms.v1 import room_pb2 as _room_pb2
@@ -229,21 +230,34 @@ class AuthorizeJoinRequest(_message.Message):
 
     ROOM_ID_FIELD_NUMBER: _builtins.int
     USER_ID_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_FORMAT_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room the identity wants to join."""
     user_id: _builtins.str
     """The identity that wants to join."""
+    credential_format: _credentials_pb2.CredentialFormat.ValueType
+    """The credential to issue when the decision is `allowed`. Unspecified: no
+    credential. A format the caller's tenant has not configured is
+    FAILED_PRECONDITION, reason `CREDENTIALS_NOT_CONFIGURED`.
+    """
+    display_name: _builtins.str
+    """A name to show for the identity; recorded with a knock and carried in a credential."""
     def __init__(
         self,
         *,
         room_id: _builtins.str = ...,
         user_id: _builtins.str = ...,
+        credential_format: _credentials_pb2.CredentialFormat.ValueType = ...,
+        display_name: _builtins.str | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["_display_name", b"_display_name", "display_name", b"display_name"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["room_id", b"room_id", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_display_name", b"_display_name", "credential_format", b"credential_format", "display_name", b"display_name", "room_id", b"room_id", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
-    def WhichOneof(self, oneof_group: _Never) -> None: ...
+    _WhichOneofReturnType__display_name: _TypeAlias = _typing.Literal["display_name"]  # noqa: Y015
+    _WhichOneofArgType__display_name: _TypeAlias = _typing.Literal["_display_name", b"_display_name"]  # noqa: Y015
+    def WhichOneof(self, oneof_group: _WhichOneofArgType__display_name) -> _WhichOneofReturnType__display_name | None: ...
 
 Global___AuthorizeJoinRequest: _TypeAlias = AuthorizeJoinRequest  # noqa: Y015
 
@@ -262,6 +276,7 @@ class AuthorizeJoinResponse(_message.Message):
     OPENS_AT_FIELD_NUMBER: _builtins.int
     OPENS_IN_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
+    CREDENTIAL_FIELD_NUMBER: _builtins.int
     allowed: _builtins.bool
     """Whether the identity may join now."""
     reason: _admission_pb2.JoinDecisionReason.ValueType
@@ -294,6 +309,12 @@ class AuthorizeJoinResponse(_message.Message):
     def opens_in(self) -> _duration_pb2.Duration:
         """For `JOIN_DECISION_REASON_NOT_YET_OPEN`: how long until `opens_at`."""
 
+    @_builtins.property
+    def credential(self) -> _credentials_pb2.JoinCredential:
+        """The credential asked for with `credential_format`, when `allowed`. A
+        refusal never carries one.
+        """
+
     def __init__(
         self,
         *,
@@ -306,10 +327,11 @@ class AuthorizeJoinResponse(_message.Message):
         opens_at: _timestamp_pb2.Timestamp | None = ...,
         opens_in: _duration_pb2.Duration | None = ...,
         message: _builtins.str = ...,
+        credential: _credentials_pb2.JoinCredential | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["opens_at", b"opens_at", "opens_in", b"opens_in", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credential", b"credential", "opens_at", b"opens_at", "opens_in", b"opens_in", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed", b"allowed", "capabilities", b"capabilities", "message", b"message", "opens_at", b"opens_at", "opens_in", b"opens_in", "reason", b"reason", "role", b"role", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed", b"allowed", "capabilities", b"capabilities", "credential", b"credential", "message", b"message", "opens_at", b"opens_at", "opens_in", b"opens_in", "reason", b"reason", "role", b"role", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

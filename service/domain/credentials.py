@@ -1,0 +1,341 @@
+"""Join credentials: what a signed credential says, in each format, and whether one
+still holds.
+
+This module is the one place of the capability -> LiveKit grant table and the
+capability -> Jitsi feature/moderator table (the README shows them as tables), of the
+credential lifetime rule, and of the introspection verdict. It builds and reads claim
+sets only; signing and verifying signatures happen in `service.security.credentials`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from service.domain.admission import Capability, JoinReason, decide_join
+from service.domain.models import Role, Room
+
+
+class CredentialFormat(StrEnum):
+    """The kinds of credential (mirror `rooms.v1.CredentialFormat`)."""
+
+    LIVEKIT = "livekit"
+    JITSI = "jitsi"
+    ROOMS = "rooms"
+
+
+class CredentialStatus(StrEnum):
+    """Whether a credential holds now, and if not why (`rooms.v1.CredentialStatusReason`)."""
+
+    ACTIVE = "active"
+    INVALID = "invalid"
+    EXPIRED = "expired"
+    ROOM_DELETED = "room_deleted"
+    OUTSIDE_WINDOW = "outside_window"
+    REMOVED = "removed"
+    BANNED = "banned"
+    ROLE_CHANGED = "role_changed"
+    READDED = "readded"
+    NOT_ADMITTED = "not_admitted"
+
+
+# ---- the grant tables ------------------------------------------------------
+
+# LiveKit `canPublishSources` granted by each capability. `canPublish` is true exactly
+# when at least one source is granted: a Consumer publishes nothing.
+LIVEKIT_SOURCES: Mapping[Capability, tuple[str, ...]] = {
+    Capability.SPEAK: ("microphone",),
+    Capability.VIDEO: ("camera",),
+    Capability.SHARE_SCREEN: ("screen_share", "screen_share_audio"),
+}
+# The order LiveKit's sources are listed in a token.
+_SOURCE_ORDER = ("camera", "microphone", "screen_share", "screen_share_audio")
+# LiveKit `canSubscribe`.
+LIVEKIT_SUBSCRIBE = frozenset({Capability.RECEIVE_MEDIA})
+# LiveKit `canPublishData` (hand raises and reactions travel as data messages).
+LIVEKIT_DATA = frozenset({Capability.RAISE_HAND, Capability.REACT})
+# LiveKit `roomAdmin` (mute, remove).
+LIVEKIT_ADMIN = frozenset({Capability.MUTE_OTHERS, Capability.REMOVE_PARTICIPANTS})
+# LiveKit's `sip.call` grant (outbound calls).
+LIVEKIT_SIP_CALL = frozenset({Capability.DIAL_OUT})
+
+# Jitsi `context.features` granted by each capability; the other features are false.
+JITSI_FEATURES: Mapping[str, frozenset[Capability]] = {
+    "screen-sharing": frozenset({Capability.SHARE_SCREEN}),
+    "outbound-call": frozenset({Capability.DIAL_OUT}),
+    "livestreaming": frozenset(),
+    "recording": frozenset(),
+    "transcription": frozenset(),
+}
+# Jitsi `context.user.moderator`: roles that may mute or remove others.
+JITSI_MODERATOR = frozenset({Capability.MUTE_OTHERS, Capability.REMOVE_PARTICIPANTS})
+
+# The LiveKit participant attribute that carries the role.
+LIVEKIT_ROLE_ATTRIBUTE = "rooms.role"
+
+
+def role_name(role: Role) -> str:
+    """The wire (enum) name of a role: `ROLE_ATTENDEE`."""
+    return f"ROLE_{role.value.upper()}"
+
+
+def capability_name(capability: Capability) -> str:
+    """The wire (enum) name of a capability: `CAPABILITY_SPEAK`."""
+    return f"CAPABILITY_{capability.value.upper()}"
+
+
+_ROLE_BY_NAME = {role_name(role): role for role in Role}
+_CAPABILITY_BY_NAME = {capability_name(c): c for c in Capability}
+_CAPABILITY_ORDER = {capability: index for index, capability in enumerate(Capability)}
+
+
+def sorted_capabilities(capabilities: frozenset[Capability]) -> list[Capability]:
+    return sorted(capabilities, key=_CAPABILITY_ORDER.__getitem__)
+
+
+# ---- what a credential says ------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialGrant:
+    """Everything a credential carries, whatever its format."""
+
+    tenant: str
+    room_id: str
+    user_id: str
+    role: Role
+    capabilities: frozenset[Capability]
+    issue_time: datetime  # nbf: the decision's time, whole seconds
+    expire_time: datetime  # exp, whole seconds
+    # The room's revision when the decision was made: a removal recorded at a later
+    # revision happened after the credential was issued.
+    revision: int
+    display_name: str = ""
+    credential_id: str = ""  # jti (rooms format)
+
+
+def _seconds(moment: datetime) -> int:
+    return math.floor(moment.timestamp())
+
+
+def _moment(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def lifetime(now: datetime, valid_until: datetime, ttl: timedelta) -> tuple[datetime, datetime]:
+    """(nbf, exp) of a credential issued at `now`: nbf is the decision's time (never in
+    the future: rounded down to whole seconds), exp = min(now + ttl, valid_until)
+    rounded down, so a credential never outlives its room's window."""
+    return _moment(_seconds(now)), _moment(_seconds(min(now + ttl, valid_until)))
+
+
+def _common(grant: CredentialGrant) -> dict[str, Any]:
+    return {
+        "sub": grant.user_id,
+        "nbf": _seconds(grant.issue_time),
+        "exp": _seconds(grant.expire_time),
+        "role": role_name(grant.role),
+        "capabilities": [capability_name(c) for c in sorted_capabilities(grant.capabilities)],
+        "rev": grant.revision,
+    }
+
+
+def livekit_claims(grant: CredentialGrant, api_key: str) -> dict[str, Any]:
+    """The claims of a LiveKit access token (HS256 with the tenant's API secret).
+    Every permission is explicit: LiveKit treats a missing `canPublish`,
+    `canSubscribe` or `canPublishData` as true."""
+    caps = grant.capabilities
+    sources = {source for c in caps for source in LIVEKIT_SOURCES.get(c, ())}
+    claims = {
+        **_common(grant),
+        "iss": api_key,
+        "name": grant.display_name,
+        "kind": "standard",
+        "video": {
+            "room": grant.room_id,
+            "roomJoin": True,
+            "canPublish": bool(sources),
+            "canPublishSources": [s for s in _SOURCE_ORDER if s in sources],
+            "canSubscribe": bool(caps & LIVEKIT_SUBSCRIBE),
+            "canPublishData": bool(caps & LIVEKIT_DATA),
+            "canUpdateOwnMetadata": False,
+            "roomAdmin": bool(caps & LIVEKIT_ADMIN),
+        },
+        "sip": {"call": bool(caps & LIVEKIT_SIP_CALL), "admin": False},
+        "attributes": {LIVEKIT_ROLE_ATTRIBUTE: role_name(grant.role)},
+    }
+    return claims
+
+
+def jitsi_claims(
+    grant: CredentialGrant, app_id: str, audience: str, subject: str
+) -> dict[str, Any]:
+    """The claims of a Jitsi Meet token (prosody token authentication)."""
+    caps = grant.capabilities
+    return {
+        **_common(grant),
+        "iss": app_id,
+        "aud": audience,
+        "sub": subject,
+        "room": grant.room_id,
+        "context": {
+            "user": {
+                "id": grant.user_id,
+                "name": grant.display_name,
+                "moderator": bool(caps & JITSI_MODERATOR),
+            },
+            "features": {name: bool(caps & needs) for name, needs in JITSI_FEATURES.items()},
+        },
+    }
+
+
+def rooms_claims(grant: CredentialGrant, issuer: str, audience: str) -> dict[str, Any]:
+    """The claims of rooms' own token (ES256, verified with the published JWKS)."""
+    claims = {
+        **_common(grant),
+        "iss": issuer,
+        "aud": audience,
+        "iat": _seconds(grant.issue_time),
+        "jti": grant.credential_id,
+        "tenant": grant.tenant,
+        "room_id": grant.room_id,
+    }
+    if grant.display_name:
+        claims["name"] = grant.display_name
+    return claims
+
+
+class UnreadableClaims(ValueError):
+    """The claims are not those of a credential this service issues."""
+
+
+def grant_from_claims(
+    format: CredentialFormat, tenant: str, claims: Mapping[str, Any]
+) -> CredentialGrant:
+    """Read back the grant of a verified token's claims (the inverse of the builders)."""
+    try:
+        if format is CredentialFormat.LIVEKIT:
+            room_id = claims["video"]["room"]
+            user_id = claims["sub"]
+        elif format is CredentialFormat.JITSI:
+            room_id = claims["room"]
+            user_id = claims["context"]["user"]["id"]
+        else:
+            room_id = claims["room_id"]
+            user_id = claims["sub"]
+            if claims["tenant"] != tenant:
+                raise UnreadableClaims("another tenant's credential")
+        role = _ROLE_BY_NAME[claims["role"]]
+        capabilities = frozenset(_CAPABILITY_BY_NAME[name] for name in claims["capabilities"])
+        revision = claims["rev"]
+        nbf, exp = claims["nbf"], claims["exp"]
+        if not all(isinstance(v, int) for v in (revision, nbf, exp)):
+            raise UnreadableClaims("rev, nbf and exp must be integers")
+        if not (isinstance(room_id, str) and isinstance(user_id, str)):
+            raise UnreadableClaims("room and identity must be strings")
+        return CredentialGrant(
+            tenant=tenant,
+            room_id=room_id,
+            user_id=user_id,
+            role=role,
+            capabilities=capabilities,
+            issue_time=_moment(nbf),
+            expire_time=_moment(exp),
+            revision=revision,
+            display_name=str(claims.get("name", "")),
+            credential_id=str(claims.get("jti", "")),
+        )
+    except (KeyError, TypeError) as error:
+        raise UnreadableClaims(f"missing or malformed claim: {error}") from error
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSigningKey:
+    """A signing key as stored: the private key as PKCS#8 PEM, the public one as JWK."""
+
+    key_id: str
+    algorithm: str
+    private_key: str
+    public_jwk: Mapping[str, Any]
+    create_time: datetime
+    activate_time: datetime
+
+    def __repr__(self) -> str:
+        return f"StoredSigningKey(key_id={self.key_id!r}, activate_time={self.activate_time})"
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedCredential:
+    """A signed credential as AuthorizeJoin returns it."""
+
+    format: CredentialFormat
+    token: str
+    expire_time: datetime
+    server_url: str
+
+    def __repr__(self) -> str:
+        return f"IssuedCredential(format={self.format}, expire_time={self.expire_time})"
+
+
+# ---- does it still hold? ----------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Removal:
+    """The last removal of an identity from a room (whether or not it was rostered)."""
+
+    revision: int  # the room's revision after the removal
+    banned: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    status: CredentialStatus
+    message: str
+
+    @property
+    def active(self) -> bool:
+        return self.status is CredentialStatus.ACTIVE
+
+
+def judge(
+    grant: CredentialGrant,
+    now: datetime,
+    room: Room | None,
+    rostered_role: Role | None,
+    removal: Removal | None,
+) -> Verdict:
+    """Whether a credential with a good signature still holds at `now`, given the room,
+    the identity's roster entry and its last removal as they are now.
+
+    In order: expired; room deleted; banned; removed after issue (READDED when the
+    identity is back on the roster); the join decision as it would be now (not
+    admitted, outside the window); a different role or capabilities."""
+    if not grant.issue_time <= now < grant.expire_time:
+        return Verdict(CredentialStatus.EXPIRED, "The credential has expired.")
+    if room is None:
+        return Verdict(CredentialStatus.ROOM_DELETED, "The room no longer exists.")
+    if removal is not None and removal.banned:
+        return Verdict(CredentialStatus.BANNED, "The identity is banned from the room.")
+    if removal is not None and removal.revision > grant.revision:
+        if rostered_role is not None:
+            return Verdict(
+                CredentialStatus.READDED,
+                "The identity was removed and added again since the credential was issued.",
+            )
+        return Verdict(CredentialStatus.REMOVED, "The identity was removed from the room.")
+    decision = decide_join(room, rostered_role, now)
+    if decision.reason is JoinReason.NOT_INVITED:
+        return Verdict(CredentialStatus.NOT_ADMITTED, "The room no longer admits the identity.")
+    if not decision.allowed:
+        return Verdict(CredentialStatus.OUTSIDE_WINDOW, "The room is not open to the identity now.")
+    if decision.role != grant.role or decision.capabilities != grant.capabilities:
+        return Verdict(
+            CredentialStatus.ROLE_CHANGED,
+            "The identity's role or capabilities changed since the credential was issued.",
+        )
+    return Verdict(CredentialStatus.ACTIVE, "The credential is active.")

@@ -1,0 +1,57 @@
+"""rooms.v1.CredentialsService: convert, call the use case, convert."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import grpc
+from rooms.v1 import credentials_service_pb2 as cs
+from rooms.v1 import credentials_service_pb2_grpc
+
+from service.domain.clock import Clock
+from service.domain.errors import Violations
+from service.security.signing import SigningKeys
+from service.transport import convert
+from service.transport.auth import caller_of
+from service.transport.errors import answers_errors
+from service.usecases import RoomsUseCases
+
+Context = grpc.aio.ServicerContext[Any, Any]
+
+
+class CredentialsServicer(credentials_service_pb2_grpc.CredentialsServiceServicer):
+    def __init__(self, usecases: RoomsUseCases, keys: SigningKeys, clock: Clock) -> None:
+        self._uc = usecases
+        self._keys = keys
+        self._clock = clock
+
+    @answers_errors
+    async def GetSigningKeys(
+        self, request: cs.GetSigningKeysRequest, context: Context
+    ) -> cs.GetSigningKeysResponse:
+        caller_of(context)  # any authenticated caller; the keys are public
+        now = self._clock.now()
+        published = self._keys.published(now)
+        keys = []
+        for key in published:
+            entry = cs.SigningKey(
+                key_id=key.key_id,
+                algorithm=str(key.jwk["alg"]),
+                activate_time=convert.timestamp(key.activate_time),
+            )
+            if key.retire_time is not None:
+                entry.retire_time.CopyFrom(convert.timestamp(key.retire_time))
+            keys.append(entry)
+        return cs.GetSigningKeysResponse(jwks=self._keys.jwks(now), keys=keys)
+
+    @answers_errors
+    async def IntrospectCredential(
+        self, request: cs.IntrospectCredentialRequest, context: Context
+    ) -> cs.IntrospectCredentialResponse:
+        violations = Violations()
+        credential_format = convert.credential_format_in(violations, "format", request.format)
+        violations.raise_if_any()
+        verdict, found, grant = await self._uc.introspect_credential(
+            caller_of(context), request.token, credential_format
+        )
+        return convert.introspection_out(verdict, found, grant)
