@@ -8,12 +8,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import asyncpg
 
 from service.domain.clock import Clock
 from service.storage import events as history_sql
+from service.storage import seats as seats_sql
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,7 @@ class Pass:
     announced: int = 0
     purged_rooms: int = 0
     purged_events: int = 0
+    expired_seats: int = 0
 
 
 class Lifecycle:
@@ -53,6 +55,7 @@ class Lifecycle:
             announced += moved
             if moved < self._batch:
                 break
+        expired_seats = await self.expire_seats(now)
         while True:
             done = await history_sql.purge(
                 self._pool,
@@ -65,7 +68,19 @@ class Lifecycle:
             purged_events += done.events
             if done.locked or (done.rooms < self._batch and done.events < self._batch):
                 break
-        return Pass(announced, purged_rooms, purged_events)
+        return Pass(announced, purged_rooms, purged_events, expired_seats)
+
+    async def expire_seats(self, now: datetime) -> int:
+        """Free seats not renewed in time, announcing SEAT_EXPIRED: the rooms are found
+        without locks, then each is handled in a short transaction of its own tenant
+        (no cross-tenant lock, as a sharded database requires)."""
+        expired = 0
+        while True:
+            rooms = await seats_sql.rooms_with_expired_seats(self._pool, now, self._batch)
+            for tenant, room_id in rooms:
+                expired += await seats_sql.expire_room_seats(self._pool, tenant, room_id, now)
+            if len(rooms) < self._batch:
+                return expired
 
     async def run(self, interval: float) -> None:
         """Run a pass every `interval` seconds until cancelled."""

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import datetime
 from typing import cast
 
 from service.domain import rules
-from service.domain.admission import JoinDecision, decide_join
+from service.domain.admission import JoinDecision, JoinReason
 from service.domain.clock import Clock, epoch_micros, from_epoch_micros
 from service.domain.errors import (
     DomainError,
@@ -24,6 +25,7 @@ from service.domain.errors import (
     participant_not_found,
     room_not_found,
     roster_full,
+    seat_not_found,
 )
 from service.domain.events import EventType, RoomEvent
 from service.domain.limits import Limits
@@ -42,7 +44,14 @@ from service.domain.models import (
 )
 from service.domain.paging import PageTokens
 from service.domain.ports import Notifier, Position, RoomStore
+from service.domain.seats import Seat, check_seat_id
 from service.domain.updates import resolve_mask, resolve_update
+from service.domain.waiting_room import (
+    Knock,
+    KnockState,
+    check_display_name,
+    decide_with_waiting_room,
+)
 
 _UPDATE_ATTEMPTS = 5
 
@@ -177,13 +186,135 @@ class RoomsUseCases:
 
     # ---- admission ------------------------------------------------------
 
-    async def authorize_join(self, caller: Caller, room_id: str, user_id: str) -> JoinDecision:
+    async def authorize_join(
+        self,
+        caller: Caller,
+        room_id: str,
+        user_id: str,
+        display_name: str | None = None,
+        claim_seat: bool = False,
+    ) -> JoinDecision:
         violations = Violations()
         rules.check_room_id(violations, "room_id", room_id)
         rules.check_user_id(violations, "user_id", user_id)
+        check_display_name(violations, "display_name", display_name)
         violations.raise_if_any()
-        room, participant = await self._store.get_participant(caller.tenant, room_id, user_id)
-        return decide_join(room, participant.role if participant else None, self._clock.now())
+        room, participant, knock = await self._store.get_join_facts(caller.tenant, room_id, user_id)
+        now = self._clock.now()
+        decision = decide_with_waiting_room(
+            room, participant.role if participant else None, knock, now
+        )
+        if decision.reason is JoinReason.WAITING_FOR_ADMISSION and decision.role is not None:
+            await self._store.record_knock(
+                caller.tenant, room_id, user_id, decision.role, display_name, now, caller.key_name
+            )
+        elif decision.allowed and claim_seat and decision.role is not None:
+            decision = await self._claim_seat(caller, room_id, user_id, decision, now)
+        return decision
+
+    async def _claim_seat(
+        self, caller: Caller, room_id: str, user_id: str, decision: JoinDecision, now: datetime
+    ) -> JoinDecision:
+        """Take a seat for an allowed decision: the decision with its seat, or
+        ROOM_FULL naming the limit reached."""
+        assert decision.role is not None
+        taken = await self._store.claim_seat(
+            caller.tenant, room_id, user_id, decision.role, now, self._limits, caller.key_name
+        )
+        if isinstance(taken, Seat):
+            return replace(decision, seat=taken)
+        return JoinDecision(
+            False,
+            JoinReason.ROOM_FULL,
+            taken.message,
+            role=decision.role,
+            valid_from=decision.valid_from,
+            valid_until=decision.valid_until,
+            full=taken,
+        )
+
+    # ---- waiting room and seats -------------------------------------------
+
+    async def list_knocks(
+        self,
+        caller: Caller,
+        room_id: str,
+        page_size: int,
+        page_token: str,
+        state: KnockState | None,
+    ) -> tuple[Page[Knock], str]:
+        rules.require_room_id(room_id)
+        limit = rules.page_size(page_size, self._limits)
+        scope = ["knocks", caller.tenant, room_id, state or ""]
+        after = self._position(scope, page_token)
+        found = await self._store.list_knocks(caller.tenant, room_id, state, after, limit + 1)
+        if found is None:
+            raise room_not_found(room_id)
+        rows, revision = found
+        page = rows[:limit]
+        last = (page[-1].sort_time, page[-1].user_id) if page else None
+        return Page(page, self._next_token(scope, len(rows) > limit, last)), etag_of(revision)
+
+    async def decide_knock(
+        self,
+        caller: Caller,
+        room_id: str,
+        user_id: str,
+        state: KnockState,
+        role: Role | None,
+        etag: str,
+    ) -> tuple[Knock, str]:
+        """Admit (`state` ADMITTED, with a chosen role or None) or deny an identity."""
+        violations = Violations()
+        rules.check_room_id(violations, "room_id", room_id)
+        rules.check_user_id(violations, "user_id", user_id)
+        rules.check_etag(violations, "etag", etag)
+        violations.raise_if_any()
+        knock, revision = await self._store.decide_knock(
+            caller.tenant,
+            room_id,
+            user_id,
+            state,
+            role,
+            expected_revision(etag),
+            self._clock.now(),
+            caller.key_name,
+        )
+        return knock, etag_of(revision)
+
+    async def renew_seat(self, caller: Caller, seat_id: str) -> Seat:
+        violations = Violations()
+        check_seat_id(violations, "seat_id", seat_id)
+        violations.raise_if_any()
+        now = self._clock.now()
+        seat = await self._store.renew_seat(
+            caller.tenant, seat_id, now, now + self._limits.seat_ttl
+        )
+        if seat is None:
+            raise seat_not_found(seat_id)
+        return seat
+
+    async def release_seat(self, caller: Caller, seat_id: str) -> None:
+        violations = Violations()
+        check_seat_id(violations, "seat_id", seat_id)
+        violations.raise_if_any()
+        await self._store.release_seat(caller.tenant, seat_id, self._clock.now(), caller.key_name)
+
+    async def list_seats(
+        self, caller: Caller, room_id: str, page_size: int, page_token: str
+    ) -> Page[Seat]:
+        rules.require_room_id(room_id)
+        limit = rules.page_size(page_size, self._limits)
+        scope = ["seats", caller.tenant, room_id]
+        after = self._position(scope, page_token)
+        rows = await self._store.list_seats(
+            caller.tenant, room_id, self._clock.now(), after, limit + 1
+        )
+        if rows is None:
+            raise room_not_found(room_id)
+        page = rows[:limit]
+        last = (page[-1].create_time, page[-1].seat_id) if page else None
+        return Page(page, self._next_token(scope, len(rows) > limit, last))
 
     # ---- participants ---------------------------------------------------
 

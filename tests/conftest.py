@@ -69,7 +69,7 @@ def _reset_clock(clock: ManualClock) -> None:
 @pytest.fixture
 async def clean(pool: asyncpg.Pool) -> None:
     """Start the test with no rooms at all."""
-    await pool.execute("TRUNCATE rooms, participants, room_events, idempotency_keys")
+    await pool.execute("TRUNCATE rooms, participants, room_events, idempotency_keys, knocks, seats")
 
 
 ServerFactory = Callable[..., Awaitable[RunningServer]]

@@ -44,6 +44,8 @@ class ErrorReason(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     REVISION_EXPIRED = "REVISION_EXPIRED"
     WATCH_TOO_SLOW = "WATCH_TOO_SLOW"
+    SEAT_NOT_FOUND = "SEAT_NOT_FOUND"
+    INVALID_CAPACITY = "INVALID_CAPACITY"
 
 
 KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
@@ -63,6 +65,8 @@ KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
     ErrorReason.UNAUTHENTICATED: ErrorKind.UNAUTHENTICATED,
     ErrorReason.REVISION_EXPIRED: ErrorKind.OUT_OF_RANGE,
     ErrorReason.WATCH_TOO_SLOW: ErrorKind.EXHAUSTED,
+    ErrorReason.SEAT_NOT_FOUND: ErrorKind.NOT_FOUND,
+    ErrorReason.INVALID_CAPACITY: ErrorKind.INVALID,
 }
 
 
@@ -203,4 +207,12 @@ def bad_page_token(field: str = "page_token") -> DomainError:
                 field, "malformed, tampered, or from another call", ErrorReason.INVALID_PAGE_TOKEN
             )
         ],
+    )
+
+
+def seat_not_found(seat_id: str) -> DomainError:
+    return DomainError(
+        ErrorReason.SEAT_NOT_FOUND,
+        f"no live seat {seat_id!r}: it was released, expired or never existed",
+        metadata={"seat_id": seat_id},
     )

@@ -22,6 +22,9 @@ class Limits:
     max_metadata_entries: int = 32
     max_metadata_key_length: int = 64
     max_metadata_value_length: int = 512
+    # Seats: how long a seat lives unrenewed, and the most seats any room holds.
+    seat_ttl: timedelta = timedelta(seconds=60)
+    max_participants_ceiling: int = 350
     # Paging.
     default_page_size: int = 50
     max_page_size: int = 500

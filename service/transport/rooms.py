@@ -89,7 +89,11 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         self, request: rooms_service_pb2.AuthorizeJoinRequest, context: Context
     ) -> rooms_service_pb2.AuthorizeJoinResponse:
         decision = await self._uc.authorize_join(
-            caller_of(context), request.room_id, request.user_id
+            caller_of(context),
+            request.room_id,
+            request.user_id,
+            display_name=request.display_name if request.HasField("display_name") else None,
+            claim_seat=request.claim_seat,
         )
         return convert.decision_out(decision)
 

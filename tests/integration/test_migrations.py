@@ -65,6 +65,9 @@ async def test_migrations_from_empty_give_the_expected_schema(admin_url: str) ->
     )
 
 
-def test_migration_files_are_numbered_without_gaps() -> None:
+def test_migration_files_are_numbered_in_order() -> None:
+    # Parallel branches own fixed numbers (docs/decisions.md), so a branch may hold
+    # 0006 before 0003..0005 are merged: numbers are unique and increasing from 1.
     versions = [m.version for m in migrations()]
-    assert versions == list(range(1, len(versions) + 1))
+    assert versions[0] == 1
+    assert versions == sorted(set(versions))

@@ -28,6 +28,7 @@ __all__ = [
     "EtagMismatch",
     "FieldViolation",
     "InvalidArgument",
+    "InvalidCapacity",
     "InvalidPageToken",
     "InvalidWindow",
     "ParticipantNotFound",
@@ -38,6 +39,7 @@ __all__ = [
     "RoomNotFound",
     "RoomsError",
     "RosterFull",
+    "SeatNotFound",
     "Timeout",
     "Unauthenticated",
     "WatchTooSlow",
@@ -220,6 +222,20 @@ class WatchTooSlow(RoomsError):
     REASON = "WATCH_TOO_SLOW"
 
 
+class SeatNotFound(RoomsError):
+    """NOT_FOUND: no live seat has this id (released, expired, or its identity removed);
+    claim a new one with `authorize_join(..., claim_seat=True)`."""
+
+    REASON = "SEAT_NOT_FOUND"
+
+
+class InvalidCapacity(RoomsError):
+    """INVALID_ARGUMENT: `max_participants` or `role_capacity` breaks a rule
+    (`metadata["rule"]`)."""
+
+    REASON = "INVALID_CAPACITY"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -239,6 +255,8 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         Unauthenticated,
         RevisionExpired,
         WatchTooSlow,
+        SeatNotFound,
+        InvalidCapacity,
     )
 }
 

@@ -99,6 +99,20 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     Resume with WatchRoom from the last revision received.
     Metadata: `room_id`, `last_revision` (the last one sent), `latest_revision`.
     """
+    SEAT_NOT_FOUND: _ErrorReason.ValueType  # 20
+    """NOT_FOUND: no live seat has this id in the caller's tenant: it was
+    released, it expired (not renewed within the seat TTL), its identity was
+    removed, or it never existed. Claim a new one with
+    `AuthorizeJoin(claim_seat: true)`. Metadata: `seat_id`.
+    """
+    INVALID_CAPACITY: _ErrorReason.ValueType  # 21
+    """INVALID_ARGUMENT: the room's capacity settings break a rule:
+    `max_participants` above the server's ceiling, a role listed twice in
+    `role_capacity`, a negative number, more seats reserved for a role than
+    its maximum, or more seats reserved in all than the room holds.
+    Metadata: `field`, `rule` (one of `ABOVE_CEILING`, `DUPLICATE_ROLE`,
+    `NEGATIVE`, `RESERVED_ABOVE_MAX`, `RESERVED_ABOVE_ROOM`), `limit`.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -184,5 +198,19 @@ WATCH_TOO_SLOW: ErrorReason.ValueType  # 16
 """RESOURCE_EXHAUSTED: a watcher fell too far behind the room's history.
 Resume with WatchRoom from the last revision received.
 Metadata: `room_id`, `last_revision` (the last one sent), `latest_revision`.
+"""
+SEAT_NOT_FOUND: ErrorReason.ValueType  # 20
+"""NOT_FOUND: no live seat has this id in the caller's tenant: it was
+released, it expired (not renewed within the seat TTL), its identity was
+removed, or it never existed. Claim a new one with
+`AuthorizeJoin(claim_seat: true)`. Metadata: `seat_id`.
+"""
+INVALID_CAPACITY: ErrorReason.ValueType  # 21
+"""INVALID_ARGUMENT: the room's capacity settings break a rule:
+`max_participants` above the server's ceiling, a role listed twice in
+`role_capacity`, a negative number, more seats reserved for a role than
+its maximum, or more seats reserved in all than the room holds.
+Metadata: `field`, `rule` (one of `ABOVE_CEILING`, `DUPLICATE_ROLE`,
+`NEGATIVE`, `RESERVED_ABOVE_MAX`, `RESERVED_ABOVE_ROOM`), `limit`.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
