@@ -196,7 +196,7 @@ async def test_a_watcher_sees_a_knock_arrive_live_then_the_decision(
     assert admitted.participant.role == pp.ROLE_ATTENDEE
     await client.deny_participant(room_id, "walk-in")
     assert (await next_event()).type == T.ROOM_EVENT_TYPE_PARTICIPANT_DENIED
-    await stream.aclose()
+    await stream.aclose()  # type: ignore[attr-defined]
 
 
 async def test_removal_withdraws_an_admission(client: RoomsClient) -> None:

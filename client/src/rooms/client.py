@@ -109,7 +109,7 @@ RoomStateLike: TypeAlias = "room_pb2.RoomState.ValueType | int | str"
 JoinPolicyLike: TypeAlias = "room_pb2.JoinPolicy.ValueType | int | str"
 Participants: TypeAlias = "Mapping[str, RoleLike] | Iterable[str | participant_pb2.Participant]"
 # Per-role capacity: `{role: (max_participants, reserved)}`, or RoleCapacity messages.
-RoleCapacities: TypeAlias = "Mapping[str | int, tuple[int, int]] | Iterable[room_pb2.RoleCapacity]"
+RoleCapacities: TypeAlias = "Mapping[str, tuple[int, int]] | Iterable[room_pb2.RoleCapacity]"
 KnockStateLike: TypeAlias = "waiting_room_pb2.KnockState.ValueType | int | str"
 
 Req = TypeVar("Req")
