@@ -161,15 +161,14 @@ def check_capacity(
         )
     if total >= seats:
         return CapacityRefusal(CapacityLimit.ROOM, seats, f"The room is full ({seats} seats).")
-    held_back = sum(
-        max(0, entry.reserved - taken.get(entry.role, 0))
-        for entry in role_capacity
-        if entry.role is not role
-    )
+    others = [entry for entry in role_capacity if entry.role is not role]
+    held_back = sum(max(0, entry.reserved - taken.get(entry.role, 0)) for entry in others)
     if total + held_back >= seats:
+        # The limit reported: the seats not reserved for other roles.
+        open_seats = seats - sum(entry.reserved for entry in others)
         return CapacityRefusal(
             CapacityLimit.RESERVED,
-            seats - held_back,
+            open_seats,
             f"The seats left are reserved for other roles ({held_back} of {seats}).",
         )
     return None

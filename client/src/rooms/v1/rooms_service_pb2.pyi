@@ -294,7 +294,9 @@ class AuthorizeJoinResponse(_message.Message):
     capacity_limit: _waiting_room_pb2.CapacityLimit.ValueType
     """For `JOIN_DECISION_REASON_ROOM_FULL`: which limit was reached."""
     capacity: _builtins.int
-    """For `JOIN_DECISION_REASON_ROOM_FULL`: the number of seats of that limit."""
+    """For `JOIN_DECISION_REASON_ROOM_FULL`: the number of seats of that limit
+    (for `CAPACITY_LIMIT_RESERVED`: the seats not reserved for other roles).
+    """
     @_builtins.property
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[_admission_pb2.Capability.ValueType]:
         """The capabilities that role grants in this room. Empty unless allowed."""
