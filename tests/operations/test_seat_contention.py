@@ -9,6 +9,7 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 import asyncpg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -41,7 +42,7 @@ async def two_replicas(database_url: str) -> AsyncIterator[list[RoomsClient]]:
             client = RoomsClient(f"127.0.0.1:{port}", timeout=60)
             clients.append(client)
             await asyncio.wait_for(client.channel.channel_ready(), 60)
-            health = health_pb2_grpc.HealthStub(client.channel)  # type: ignore[no-untyped-call]
+            health: Any = health_pb2_grpc.HealthStub(client.channel)
             for _ in range(300):
                 answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=10)
                 if answer.status == health_pb2.HealthCheckResponse.SERVING:
