@@ -199,28 +199,54 @@ class RoomsUseCases:
         rules.check_user_id(violations, "user_id", user_id)
         check_display_name(violations, "display_name", display_name)
         violations.raise_if_any()
-        room, participant, knock = await self._store.get_join_facts(caller.tenant, room_id, user_id)
-        now = self._clock.now()
-        decision = decide_with_waiting_room(
-            room, participant.role if participant else None, knock, now
-        )
-        if decision.reason is JoinReason.WAITING_FOR_ADMISSION and decision.role is not None:
-            await self._store.record_knock(
-                caller.tenant, room_id, user_id, decision.role, display_name, now, caller.key_name
+        for _ in range(_UPDATE_ATTEMPTS):
+            room, participant, knock = await self._store.get_join_facts(
+                caller.tenant, room_id, user_id
             )
-        elif decision.allowed and claim_seat and decision.role is not None:
-            decision = await self._claim_seat(caller, room_id, user_id, decision, now)
-        return decision
+            now = self._clock.now()
+            decision = decide_with_waiting_room(
+                room, participant.role if participant else None, knock, now
+            )
+            if decision.reason is JoinReason.WAITING_FOR_ADMISSION and decision.role is not None:
+                await self._store.record_knock(
+                    caller.tenant,
+                    room_id,
+                    user_id,
+                    decision.role,
+                    display_name,
+                    now,
+                    caller.key_name,
+                )
+            if not (claim_seat and decision.allowed and room is not None):
+                return decision
+            claimed = await self._claim_seat(caller, room, user_id, decision, now)
+            if claimed is not None:
+                return claimed
+            # The room changed between the decision and the claim: decide again.
+        raise DomainError(
+            ErrorReason.ETAG_MISMATCH,
+            f"room {room_id!r} is changing too often to claim a seat; retry",
+            metadata={"room_id": room_id},
+        )
 
     async def _claim_seat(
-        self, caller: Caller, room_id: str, user_id: str, decision: JoinDecision, now: datetime
-    ) -> JoinDecision:
-        """Take a seat for an allowed decision: the decision with its seat, or
-        ROOM_FULL naming the limit reached."""
+        self, caller: Caller, room: Room, user_id: str, decision: JoinDecision, now: datetime
+    ) -> JoinDecision | None:
+        """Take a seat for an allowed decision: the decision with its seat, ROOM_FULL
+        naming the limit reached, or None if the room changed since it was read."""
         assert decision.role is not None
         taken = await self._store.claim_seat(
-            caller.tenant, room_id, user_id, decision.role, now, self._limits, caller.key_name
+            caller.tenant,
+            room.room_id,
+            user_id,
+            decision.role,
+            room.revision,
+            now,
+            self._limits,
+            caller.key_name,
         )
+        if taken is None:
+            return None
         if isinstance(taken, Seat):
             return replace(decision, seat=taken)
         return JoinDecision(

@@ -203,11 +203,13 @@ class RoomStore(Protocol):
         room_id: str,
         user_id: str,
         role: Role,
+        decided_at_revision: int,
         now: datetime,
         limits: Limits,
         actor: str,
-    ) -> Seat | CapacityRefusal:
-        """Take (or give back) the identity's seat, exactly within the capacity rules."""
+    ) -> Seat | CapacityRefusal | None:
+        """Take (or give back) the identity's seat, exactly within the capacity rules;
+        None if the room is no longer at `decided_at_revision`."""
         ...
 
     async def renew_seat(

@@ -816,11 +816,15 @@ class PgRoomStore:
         room_id: str,
         user_id: str,
         role: Role,
+        decided_at_revision: int,
         now: datetime,
         limits: Limits,
         actor: str,
-    ) -> Seat | CapacityRefusal:
-        """Take a seat for an allowed identity, or give back (and renew) its live one.
+    ) -> Seat | CapacityRefusal | None:
+        """Take a seat for an allowed identity, or give back (and renew) its live one;
+        None, taking nothing, if the room changed since the decision was read
+        (`decided_at_revision`: a removal, a denial, new settings), so that the caller
+        decides again.
 
         One transaction under the room's row lock, so the counts the capacity rules
         judge are exact whatever the number of replicas: expired seats are freed
@@ -828,13 +832,13 @@ class PgRoomStore:
         (SEAT_TAKEN) only if `seats.check_capacity` lets it in."""
         async with self._pool.acquire() as conn, conn.transaction():
             room = await conn.fetchrow(
-                """SELECT valid_until, max_participants, role_capacity FROM rooms
+                """SELECT revision, valid_until, max_participants, role_capacity FROM rooms
                    WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE""",
                 tenant,
                 room_id,
             )
-            if room is None:
-                raise room_not_found(room_id)
+            if room is None or room["revision"] != decided_at_revision:
+                return None
             history = await seats_sql.delete_expired(conn, tenant, room_id, now)
             expire_time = seat_expiry(now, room["valid_until"], limits)
             existing = await conn.fetchrow(

@@ -4,6 +4,7 @@ the real generated client (through `rooms.client`), real PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -300,3 +301,42 @@ async def test_authorize_join_without_claim_is_one_database_round_trip(
     calls.clear()
     await client.authorize_join(waiting_room, "guest")
     assert calls == ["fetchrow", "acquire", "execute", "acquire"]
+
+
+async def test_a_removal_between_the_decision_and_the_claim_takes_effect(
+    client: RoomsClient, pool: asyncpg.Pool
+) -> None:
+    """The claim checks under the room's lock that the room is still at the revision
+    the decision was read at; here a removal commits in between, so the claim decides
+    again and the removed identity gets no seat."""
+    room = await client.create_room(participants={"ann": "attendee"})
+    connection = await pool.acquire()
+    try:
+        transaction = connection.transaction()
+        await transaction.start()
+        await connection.execute("SELECT 1 FROM rooms WHERE room_id = $1 FOR UPDATE", room.room_id)
+        call = asyncio.ensure_future(claim(client, room.room_id, "ann"))
+        for _ in range(200):  # the claim has decided and now waits for our lock
+            waiting = await pool.fetchval(
+                """SELECT count(*) FROM pg_stat_activity
+                   WHERE wait_event_type = 'Lock' AND query LIKE '%max_participants%'"""
+            )
+            if waiting:
+                break
+            await asyncio.sleep(0.05)
+        assert waiting == 1
+        # What RemoveParticipants does, committed before the claim gets the lock.
+        await connection.execute(
+            "DELETE FROM participants WHERE room_id = $1 AND user_id = 'ann'", room.room_id
+        )
+        await connection.execute(
+            """UPDATE rooms SET revision = revision + 1, participant_count = 0
+               WHERE room_id = $1""",
+            room.room_id,
+        )
+        await transaction.commit()
+    finally:
+        await pool.release(connection)
+    answer = await call
+    assert (answer.allowed, answer.reason) == (False, ad.JOIN_DECISION_REASON_NOT_INVITED)
+    assert await seats(client, room.room_id) == []
