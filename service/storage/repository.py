@@ -370,6 +370,8 @@ class PgRoomStore:
                 room_id,
                 now,
             )
+            # Nobody is in a deleted room: its seats go with it (DELETED is the last event).
+            await seats_sql.free_all(conn, tenant, room_id)
             await append_events(conn, tenant, room_id, [events.deleted()], actor, now)
 
     # ---- rosters --------------------------------------------------------
@@ -925,11 +927,14 @@ class PgRoomStore:
             if room_id is None:
                 return
             # The room's lock first, as a claim takes it: no deadlock between the two.
-            await conn.execute(
-                "SELECT 1 FROM rooms WHERE tenant = $1 AND room_id = $2 FOR UPDATE",
+            live = await conn.fetchval(
+                """SELECT delete_time IS NULL FROM rooms
+                   WHERE tenant = $1 AND room_id = $2 FOR UPDATE""",
                 tenant,
                 room_id,
             )
+            if not live:  # a deleted room's seats went with it; nothing to announce
+                return
             row = await conn.fetchrow(
                 f"""DELETE FROM seats WHERE tenant = $1 AND seat_id = $2
                     RETURNING {seats_sql.SEAT_COLUMNS}""",

@@ -102,6 +102,11 @@ async def revoke_presence(
     return history, bool(revoked)
 
 
+async def free_all(conn: Connection, tenant: str, room_id: str) -> None:
+    """Free every seat of a room being deleted (the caller holds its row lock)."""
+    await conn.execute("DELETE FROM seats WHERE tenant = $1 AND room_id = $2", tenant, room_id)
+
+
 async def rooms_with_expired_seats(
     pool: asyncpg.Pool, now: datetime, batch: int
 ) -> list[tuple[str, str]]:
@@ -120,12 +125,16 @@ async def expire_room_seats(pool: asyncpg.Pool, tenant: str, room_id: str, now: 
     that room's row only. Safe on several replicas at once: a seat is deleted (and its
     SEAT_EXPIRED written) by exactly one of them."""
     async with pool.acquire() as conn, conn.transaction():
-        locked = await conn.fetchval(
-            "SELECT true FROM rooms WHERE tenant = $1 AND room_id = $2 FOR UPDATE",
+        live = await conn.fetchval(
+            """SELECT delete_time IS NULL FROM rooms
+               WHERE tenant = $1 AND room_id = $2 FOR UPDATE""",
             tenant,
             room_id,
         )
-        if not locked:
+        if live is None:
+            return 0
+        if not live:  # DELETED stays the room's last event
+            await free_all(conn, tenant, room_id)
             return 0
         history = await delete_expired(conn, tenant, room_id, now)
         if history:

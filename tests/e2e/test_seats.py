@@ -340,3 +340,18 @@ async def test_a_removal_between_the_decision_and_the_claim_takes_effect(
     answer = await call
     assert (answer.allowed, answer.reason) == (False, ad.JOIN_DECISION_REASON_NOT_INVITED)
     assert await seats(client, room.room_id) == []
+
+
+async def test_deleting_a_room_frees_its_seats_and_deleted_stays_last(
+    client: RoomsClient, clock: ManualClock, server: RunningServer
+) -> None:
+    room_id = await open_room(client)
+    seat = (await claim(client, room_id, "ann")).seat
+    await client.delete_room(room_id)
+    await client.release_seat(seat.seat_id)  # a success, and no event after DELETED
+    with pytest.raises(SeatNotFound):
+        await client.renew_seat(seat.seat_id)
+    clock.advance(timedelta(seconds=61))
+    await server.lifecycle.run_once()
+    history = [e async for e in client.list_room_events(room_id, newest_first=True, page_size=1)]
+    assert history[0].type == T.ROOM_EVENT_TYPE_DELETED
