@@ -82,6 +82,9 @@ class Settings(BaseSettings):
     max_metadata_value_length: int = Field(_LIMITS.max_metadata_value_length, ge=0)
     default_page_size: int = Field(_LIMITS.default_page_size, ge=1)
     max_page_size: int = Field(_LIMITS.max_page_size, ge=1)
+    # Seats (README "Waiting room and seats").
+    seat_ttl_seconds: float = Field(_LIMITS.seat_ttl.total_seconds(), gt=0)
+    max_participants: int = Field(_LIMITS.max_participants_ceiling, ge=1)
 
     def limits(self) -> Limits:
         return Limits(
@@ -99,6 +102,8 @@ class Settings(BaseSettings):
             watch_max_lag=self.watch_max_lag,
             watch_poll_interval=timedelta(seconds=self.watch_poll_seconds),
             credential_ttl=timedelta(seconds=self.credential_ttl_seconds),
+            seat_ttl=timedelta(seconds=self.seat_ttl_seconds),
+            max_participants_ceiling=self.max_participants,
         )
 
     def retention(self) -> Retention:

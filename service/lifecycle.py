@@ -12,13 +12,14 @@ import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TypeVar
 
 import asyncpg
 
 from service.domain.clock import Clock
 from service.storage import events as history_sql
+from service.storage import seats as seats_sql
 from service.storage.transaction import TenantTransaction, tenant_transaction
 
 log = logging.getLogger(__name__)
@@ -38,6 +39,7 @@ class Pass:
     announced: int = 0
     purged_rooms: int = 0
     purged_events: int = 0
+    expired_seats: int = 0
 
 
 _T = TypeVar("_T")
@@ -73,6 +75,7 @@ class Lifecycle:
             lambda tx, rooms: history_sql.announce_transitions(tx, [r for _, r in rooms], now),
             tenant_of=lambda room: room[0],
         )
+        expired_seats = await self.expire_seats(now)
         deleted_before = now - self._retention.deleted_rooms
         ended_before = now - self._retention.ended_rooms
         purged_rooms = await self._rounds(
@@ -96,7 +99,19 @@ class Lifecycle:
             lambda tx, old: history_sql.purge_events(tx, old, events_before),
             tenant_of=lambda old: old.tenant,
         )
-        return Pass(announced, purged_rooms, purged_events)
+        return Pass(announced, purged_rooms, purged_events, expired_seats)
+
+    async def expire_seats(self, now: datetime) -> int:
+        """Free seats not renewed in time, announcing SEAT_EXPIRED: the rooms are found
+        without locks, then each is handled in a short transaction of its own tenant
+        (no cross-tenant lock, as a sharded database requires)."""
+        expired = 0
+        while True:
+            rooms = await seats_sql.rooms_with_expired_seats(self._pool, now, self._batch)
+            for tenant, room_id in rooms:
+                expired += await seats_sql.expire_room_seats(self._pool, tenant, room_id, now)
+            if len(rooms) < self._batch:
+                return expired
 
     async def _rounds(
         self,

@@ -10,11 +10,12 @@ import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
+from datetime import datetime
 from typing import cast
 
 from service.domain import rules
-from service.domain.admission import JoinDecision, decide_join
+from service.domain.admission import JoinDecision, JoinReason
 from service.domain.clock import Clock, epoch_micros, from_epoch_micros
 from service.domain.credentials import (
     CredentialFormat,
@@ -35,6 +36,7 @@ from service.domain.errors import (
     participant_not_found,
     room_not_found,
     roster_full,
+    seat_not_found,
 )
 from service.domain.events import EventType, RoomEvent
 from service.domain.limits import Limits
@@ -53,7 +55,14 @@ from service.domain.models import (
 )
 from service.domain.paging import PageTokens
 from service.domain.ports import CredentialSigner, Notifier, Position, RoomStore
+from service.domain.seats import Seat, check_seat_id
 from service.domain.updates import resolve_mask, resolve_update
+from service.domain.waiting_room import (
+    Knock,
+    KnockState,
+    check_display_name,
+    decide_with_waiting_room,
+)
 
 _UPDATE_ATTEMPTS = 5
 
@@ -196,56 +205,209 @@ class RoomsUseCases:
         room_id: str,
         user_id: str,
         credential_format: CredentialFormat | None = None,
-        display_name: str = "",
+        display_name: str | None = None,
+        claim_seat: bool = False,
     ) -> tuple[JoinDecision, IssuedCredential | None]:
-        """The decision, and when it allows and a format was asked for, a credential
-        signed for it. One database round trip (with the ban check), one signature."""
+        """The decision; with `claim_seat`, a seat; and when it allows and a format was
+        asked for, a credential signed for it. Without `claim_seat`: one database round
+        trip (with the ban and waiting-room reads), one signature."""
         violations = Violations()
         rules.check_room_id(violations, "room_id", room_id)
         rules.check_user_id(violations, "user_id", user_id)
-        if len(display_name) > self._limits.max_display_name_length:
-            violations.add(
-                "display_name", f"must be at most {self._limits.max_display_name_length} characters"
-            )
-        elif display_name and not display_name.isprintable():
-            violations.add("display_name", "must be printable (no control characters)")
+        check_display_name(violations, "display_name", display_name)
         violations.raise_if_any()
         signer = self._credentials
         if credential_format is not None and (
             signer is None or not signer.configured(caller.tenant, credential_format)
         ):
             raise _not_configured(credential_format)
-        room, participant, removal = await self._store.admission(caller.tenant, room_id, user_id)
-        now = self._clock.now()
-        decision = decide_join(
-            room,
-            participant.role if participant else None,
-            now,
-            banned=removal is not None and removal.banned,
+        for _ in range(_UPDATE_ATTEMPTS):
+            room, participant, knock, removal = await self._store.get_join_facts(
+                caller.tenant, room_id, user_id
+            )
+            now = self._clock.now()
+            decision = decide_with_waiting_room(
+                room,
+                participant.role if participant else None,
+                knock,
+                now,
+                banned=removal is not None and removal.banned,
+            )
+            if decision.reason is JoinReason.WAITING_FOR_ADMISSION and decision.role is not None:
+                await self._store.record_knock(
+                    caller.tenant,
+                    room_id,
+                    user_id,
+                    decision.role,
+                    display_name,
+                    now,
+                    caller.key_name,
+                )
+            if claim_seat and decision.allowed and room is not None:
+                claimed = await self._claim_seat(caller, room, user_id, decision, now)
+                if claimed is None:
+                    continue  # the room changed between the decision and the claim
+                decision = claimed
+            if not decision.allowed or credential_format is None or room is None:
+                return decision, None
+            return decision, self._issue(
+                caller, room, user_id, decision, credential_format, display_name, now
+            )
+        raise DomainError(
+            ErrorReason.ETAG_MISMATCH,
+            f"room {room_id!r} is changing too often to claim a seat; retry",
+            metadata={"room_id": room_id},
         )
-        if not decision.allowed or credential_format is None or room is None:
-            return decision, None
+
+    def _issue(
+        self,
+        caller: Caller,
+        room: Room,
+        user_id: str,
+        decision: JoinDecision,
+        credential_format: CredentialFormat,
+        display_name: str | None,
+        now: datetime,
+    ) -> IssuedCredential:
+        """Sign a credential for an allowed decision. With a seat, the credential never
+        outlives the seat by more than one renewal."""
+        signer = self._credentials
         assert signer is not None and decision.role is not None
-        issue_time, expire_time = lifetime(now, room.valid_until, self._limits.credential_ttl)
+        until = room.valid_until
+        if decision.seat is not None:
+            until = min(until, decision.seat.expire_time + self._limits.seat_ttl)
+        issue_time, expire_time = lifetime(now, until, self._limits.credential_ttl)
         grant = CredentialGrant(
             tenant=caller.tenant,
-            room_id=room_id,
+            room_id=room.room_id,
             user_id=user_id,
             role=decision.role,
             capabilities=decision.capabilities,
             issue_time=issue_time,
             expire_time=expire_time,
             revision=room.revision,
-            display_name=display_name,
+            display_name=display_name or "",
             credential_id=uuid.uuid4().hex,
         )
-        credential = IssuedCredential(
+        return IssuedCredential(
             format=credential_format,
             token=signer.sign(credential_format, grant),
             expire_time=expire_time,
             server_url=signer.server_url(caller.tenant, credential_format),
         )
-        return decision, credential
+
+    async def _claim_seat(
+        self, caller: Caller, room: Room, user_id: str, decision: JoinDecision, now: datetime
+    ) -> JoinDecision | None:
+        """Take a seat for an allowed decision: the decision with its seat, ROOM_FULL
+        naming the limit reached, or None if the room changed since it was read."""
+        assert decision.role is not None
+        taken = await self._store.claim_seat(
+            caller.tenant,
+            room.room_id,
+            user_id,
+            decision.role,
+            room.revision,
+            now,
+            self._limits,
+            caller.key_name,
+        )
+        if taken is None:
+            return None
+        if isinstance(taken, Seat):
+            return replace(decision, seat=taken)
+        return JoinDecision(
+            False,
+            JoinReason.ROOM_FULL,
+            taken.message,
+            role=decision.role,
+            valid_from=decision.valid_from,
+            valid_until=decision.valid_until,
+            full=taken,
+        )
+
+    # ---- waiting room and seats -------------------------------------------
+
+    async def list_knocks(
+        self,
+        caller: Caller,
+        room_id: str,
+        page_size: int,
+        page_token: str,
+        state: KnockState | None,
+    ) -> tuple[Page[Knock], str]:
+        rules.require_room_id(room_id)
+        limit = rules.page_size(page_size, self._limits)
+        scope = ["knocks", caller.tenant, room_id, state or ""]
+        after = self._position(scope, page_token)
+        found = await self._store.list_knocks(caller.tenant, room_id, state, after, limit + 1)
+        if found is None:
+            raise room_not_found(room_id)
+        rows, revision = found
+        page = rows[:limit]
+        last = (page[-1].sort_time, page[-1].user_id) if page else None
+        return Page(page, self._next_token(scope, len(rows) > limit, last)), etag_of(revision)
+
+    async def decide_knock(
+        self,
+        caller: Caller,
+        room_id: str,
+        user_id: str,
+        state: KnockState,
+        role: Role | None,
+        etag: str,
+    ) -> tuple[Knock, str]:
+        """Admit (`state` ADMITTED, with a chosen role or None) or deny an identity."""
+        violations = Violations()
+        rules.check_room_id(violations, "room_id", room_id)
+        rules.check_user_id(violations, "user_id", user_id)
+        rules.check_etag(violations, "etag", etag)
+        violations.raise_if_any()
+        knock, revision = await self._store.decide_knock(
+            caller.tenant,
+            room_id,
+            user_id,
+            state,
+            role,
+            expected_revision(etag),
+            self._clock.now(),
+            caller.key_name,
+        )
+        return knock, etag_of(revision)
+
+    async def renew_seat(self, caller: Caller, seat_id: str) -> Seat:
+        violations = Violations()
+        check_seat_id(violations, "seat_id", seat_id)
+        violations.raise_if_any()
+        now = self._clock.now()
+        seat = await self._store.renew_seat(
+            caller.tenant, seat_id, now, now + self._limits.seat_ttl
+        )
+        if seat is None:
+            raise seat_not_found(seat_id)
+        return seat
+
+    async def release_seat(self, caller: Caller, seat_id: str) -> None:
+        violations = Violations()
+        check_seat_id(violations, "seat_id", seat_id)
+        violations.raise_if_any()
+        await self._store.release_seat(caller.tenant, seat_id, self._clock.now(), caller.key_name)
+
+    async def list_seats(
+        self, caller: Caller, room_id: str, page_size: int, page_token: str
+    ) -> Page[Seat]:
+        rules.require_room_id(room_id)
+        limit = rules.page_size(page_size, self._limits)
+        scope = ["seats", caller.tenant, room_id]
+        after = self._position(scope, page_token)
+        rows = await self._store.list_seats(
+            caller.tenant, room_id, self._clock.now(), after, limit + 1
+        )
+        if rows is None:
+            raise room_not_found(room_id)
+        page = rows[:limit]
+        last = (page[-1].create_time, page[-1].seat_id) if page else None
+        return Page(page, self._next_token(scope, len(rows) > limit, last))
 
     # ---- credentials ----------------------------------------------------
 
@@ -264,7 +426,7 @@ class RoomsUseCases:
                 CredentialStatus.INVALID, "Not a credential issued to this tenant."
             )
             return invalid_token, None, None
-        room, participant, removal = await self._store.admission(
+        room, participant, _, removal = await self._store.get_join_facts(
             caller.tenant, grant.room_id, grant.user_id
         )
         rostered = participant.role if participant else None

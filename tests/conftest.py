@@ -70,7 +70,8 @@ def _reset_clock(clock: ManualClock) -> None:
 async def clean(pool: asyncpg.Pool) -> None:
     """Start the test with no rooms at all."""
     await pool.execute(
-        "TRUNCATE rooms, participants, room_events, idempotency_keys, participant_removals"
+        "TRUNCATE rooms, participants, room_events, idempotency_keys, participant_removals,"
+        " knocks, seats"
     )
 
 

@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from service.domain.models import JoinPolicy, Role, Room
+from service.domain.seats import CapacityRefusal, Seat
 
 
 class Capability(StrEnum):
@@ -27,6 +28,7 @@ class Capability(StrEnum):
     RAISE_HAND = "raise_hand"
     REACT = "react"
     SPOTLIGHT_OTHERS = "spotlight_others"
+    ADMIT_PARTICIPANTS = "admit_participants"
 
 
 _EVERYONE = frozenset({Capability.RECEIVE_MEDIA, Capability.RAISE_HAND, Capability.REACT})
@@ -60,6 +62,9 @@ class JoinReason(StrEnum):
     ENDED = "ended"
     NOT_INVITED = "not_invited"
     BANNED = "banned"
+    WAITING_FOR_ADMISSION = "waiting_for_admission"
+    DENIED = "denied"
+    ROOM_FULL = "room_full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +80,9 @@ class JoinDecision:
     valid_until: datetime | None = None
     opens_at: datetime | None = None
     opens_in: timedelta | None = None
+    # With claim_seat: the seat taken (allowed), or the limit that refused one (ROOM_FULL).
+    seat: Seat | None = None
+    full: CapacityRefusal | None = None
 
 
 def humanize(delta: timedelta) -> str:

@@ -46,6 +46,8 @@ class ErrorReason(StrEnum):
     REVISION_EXPIRED = "REVISION_EXPIRED"
     WATCH_TOO_SLOW = "WATCH_TOO_SLOW"
     CREDENTIALS_NOT_CONFIGURED = "CREDENTIALS_NOT_CONFIGURED"
+    SEAT_NOT_FOUND = "SEAT_NOT_FOUND"
+    INVALID_CAPACITY = "INVALID_CAPACITY"
 
 
 KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
@@ -66,6 +68,8 @@ KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
     ErrorReason.REVISION_EXPIRED: ErrorKind.OUT_OF_RANGE,
     ErrorReason.WATCH_TOO_SLOW: ErrorKind.EXHAUSTED,
     ErrorReason.CREDENTIALS_NOT_CONFIGURED: ErrorKind.FAILED_PRECONDITION,
+    ErrorReason.SEAT_NOT_FOUND: ErrorKind.NOT_FOUND,
+    ErrorReason.INVALID_CAPACITY: ErrorKind.INVALID,
 }
 
 
@@ -206,4 +210,12 @@ def bad_page_token(field: str = "page_token") -> DomainError:
                 field, "malformed, tampered, or from another call", ErrorReason.INVALID_PAGE_TOKEN
             )
         ],
+    )
+
+
+def seat_not_found(seat_id: str) -> DomainError:
+    return DomainError(
+        ErrorReason.SEAT_NOT_FOUND,
+        f"no live seat {seat_id!r}: it was released, expired or never existed",
+        metadata={"seat_id": seat_id},
     )

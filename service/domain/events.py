@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from service.domain.models import JoinPolicy, Role, Room
+from service.domain.models import JoinPolicy, Role, RoleCapacity, Room
+from service.domain.seats import Seat
 from service.domain.updates import UPDATABLE_FIELDS
 
 SYSTEM_ACTOR = "system"
@@ -27,6 +28,13 @@ class EventType(StrEnum):
     ENDED = "ended"
     PARTICIPANT_BANNED = "participant_banned"
     PARTICIPANT_UNBANNED = "participant_unbanned"
+    PARTICIPANT_KNOCKED = "participant_knocked"
+    PARTICIPANT_ADMITTED = "participant_admitted"
+    PARTICIPANT_DENIED = "participant_denied"
+    SEAT_TAKEN = "seat_taken"
+    SEAT_RELEASED = "seat_released"
+    SEAT_EXPIRED = "seat_expired"
+    ADMISSION_REVOKED = "admission_revoked"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +48,9 @@ class Settings:
     metadata: Mapping[str, str]
     open_join_role: Role
     early_entry: timedelta
+    waiting_room_enabled: bool = False
+    max_participants: int = 0
+    role_capacity: tuple[RoleCapacity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +67,8 @@ class RoomEvent:
     user_id: str | None = None
     role: Role | None = None
     previous_role: Role | None = None
+    display_name: str | None = None
+    seat: Seat | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +97,21 @@ def _settings_data(room: Room) -> dict[str, Any]:
         "metadata": dict(room.metadata),
         "open_join_role": room.open_join_role.value,
         "early_entry_seconds": room.early_entry.total_seconds(),
+        "waiting_room_enabled": room.waiting_room_enabled,
+        "max_participants": room.max_participants,
+        "role_capacity": role_capacity_data(room.role_capacity),
     }
+
+
+def role_capacity_data(entries: Sequence[RoleCapacity]) -> list[dict[str, Any]]:
+    """Role capacity as stored (in `rooms.role_capacity` and in events)."""
+    return [
+        {"role": e.role.value, "max": e.max_participants, "reserved": e.reserved} for e in entries
+    ]
+
+
+def role_capacity_from(data: Sequence[Mapping[str, Any]]) -> tuple[RoleCapacity, ...]:
+    return tuple(RoleCapacity(Role(e["role"]), int(e["max"]), int(e["reserved"])) for e in data)
 
 
 def created(room: Room) -> NewEvent:
@@ -124,6 +151,52 @@ def participant_unbanned(user_id: str) -> NewEvent:
     return NewEvent(EventType.PARTICIPANT_UNBANNED, {"user_id": user_id})
 
 
+def participant_knocked(user_id: str, role: Role, display_name: str | None) -> NewEvent:
+    data: dict[str, Any] = {"user_id": user_id, "role": role.value}
+    if display_name:
+        data["display_name"] = display_name
+    return NewEvent(EventType.PARTICIPANT_KNOCKED, data)
+
+
+def participant_admitted(user_id: str, role: Role | None) -> NewEvent:
+    data: dict[str, Any] = {"user_id": user_id}
+    if role is not None:
+        data["role"] = role.value
+    return NewEvent(EventType.PARTICIPANT_ADMITTED, data)
+
+
+def participant_denied(user_id: str) -> NewEvent:
+    return NewEvent(EventType.PARTICIPANT_DENIED, {"user_id": user_id})
+
+
+def admission_revoked(user_id: str) -> NewEvent:
+    return NewEvent(EventType.ADMISSION_REVOKED, {"user_id": user_id})
+
+
+def _seat_data(seat: Seat) -> dict[str, Any]:
+    return {
+        "user_id": seat.user_id,
+        "role": seat.role.value,
+        "seat": {
+            "seat_id": seat.seat_id,
+            "create_time": seat.create_time.isoformat(),
+            "expire_time": seat.expire_time.isoformat(),
+        },
+    }
+
+
+def seat_taken(seat: Seat) -> NewEvent:
+    return NewEvent(EventType.SEAT_TAKEN, _seat_data(seat))
+
+
+def seat_released(seat: Seat) -> NewEvent:
+    return NewEvent(EventType.SEAT_RELEASED, _seat_data(seat))
+
+
+def seat_expired(seat: Seat) -> NewEvent:
+    return NewEvent(EventType.SEAT_EXPIRED, _seat_data(seat))
+
+
 def deleted() -> NewEvent:
     return NewEvent(EventType.DELETED)
 
@@ -148,6 +221,20 @@ def from_record(
             metadata=raw["metadata"],
             open_join_role=Role(raw["open_join_role"]),
             early_entry=timedelta(seconds=raw["early_entry_seconds"]),
+            waiting_room_enabled=raw.get("waiting_room_enabled", False),
+            max_participants=raw.get("max_participants", 0),
+            role_capacity=role_capacity_from(raw.get("role_capacity", ())),
+        )
+    seat = None
+    if "seat" in data:
+        raw_seat = data["seat"]
+        seat = Seat(
+            seat_id=raw_seat["seat_id"],
+            room_id=room_id,
+            user_id=data["user_id"],
+            role=Role(data["role"]),
+            create_time=datetime.fromisoformat(raw_seat["create_time"]),
+            expire_time=datetime.fromisoformat(raw_seat["expire_time"]),
         )
     return RoomEvent(
         room_id=room_id,
@@ -160,4 +247,6 @@ def from_record(
         user_id=data.get("user_id"),
         role=Role(data["role"]) if "role" in data else None,
         previous_role=Role(data["previous_role"]) if "previous_role" in data else None,
+        display_name=data.get("display_name"),
+        seat=seat,
     )

@@ -22,6 +22,9 @@ class Limits:
     max_metadata_entries: int = 32
     max_metadata_key_length: int = 64
     max_metadata_value_length: int = 512
+    # Seats: how long a seat lives unrenewed, and the most seats any room holds.
+    seat_ttl: timedelta = timedelta(seconds=60)
+    max_participants_ceiling: int = 350
     # Paging.
     default_page_size: int = 50
     max_page_size: int = 500
@@ -31,4 +34,3 @@ class Limits:
     watch_poll_interval: timedelta = timedelta(seconds=5)
     # Join credentials: the longest lifetime (never past the room's valid_until).
     credential_ttl: timedelta = timedelta(seconds=600)
-    max_display_name_length: int = 256

@@ -51,6 +51,16 @@ def state_at(valid_from: datetime, valid_until: datetime, now: datetime) -> Room
 
 
 @dataclass(frozen=True, slots=True)
+class RoleCapacity:
+    """The seats one role may hold in a room (0: no per-role limit), and the seats
+    reserved for it that other roles may not take."""
+
+    role: Role
+    max_participants: int = 0
+    reserved: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Caller:
     """Who makes a call: the tenant whose rooms it sees, and the key's name."""
 
@@ -75,6 +85,9 @@ class Room:
     revision: int
     participant_count: int
     last_event_revision: int = 0
+    waiting_room_enabled: bool = False
+    max_participants: int = 0
+    role_capacity: tuple[RoleCapacity, ...] = ()
 
     @property
     def etag(self) -> str:
@@ -138,6 +151,9 @@ class RoomSettings:
     metadata: Mapping[str, str] = field(default_factory=dict)
     open_join_role: Role = DEFAULT_ROLE
     early_entry: timedelta = timedelta(0)
+    waiting_room_enabled: bool = False
+    max_participants: int = 0
+    role_capacity: tuple[RoleCapacity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +168,9 @@ class NewRoom:
     metadata: Mapping[str, str]
     open_join_role: Role
     early_entry: timedelta
+    waiting_room_enabled: bool = False
+    max_participants: int = 0
+    role_capacity: tuple[RoleCapacity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

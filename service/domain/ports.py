@@ -15,6 +15,7 @@ from service.domain.credentials import (
     StoredSigningKey,
 )
 from service.domain.events import EventType, History, RoomEvent
+from service.domain.limits import Limits
 from service.domain.models import (
     Membership,
     NewRoom,
@@ -24,6 +25,8 @@ from service.domain.models import (
     RoomState,
     RosterEntry,
 )
+from service.domain.seats import CapacityRefusal, Seat
+from service.domain.waiting_room import Knock, KnockState
 
 # A keyset position: (timestamp, id) of the last item of the previous page.
 Position = tuple[datetime, str]
@@ -127,13 +130,6 @@ class RoomStore(Protocol):
         self, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None]: ...
 
-    async def admission(
-        self, tenant: str, room_id: str, user_id: str
-    ) -> tuple[Room | None, Participant | None, Removal | None]:
-        """In one round trip: the live room, the identity's roster entry and its last
-        removal (with the ban)."""
-        ...
-
     async def list_memberships(
         self,
         tenant: str,
@@ -161,6 +157,89 @@ class RoomStore(Protocol):
         types: Sequence[EventType] = (),
     ) -> list[RoomEvent]:
         """Events after revision `after` (before it when newest first)."""
+        ...
+
+    # ---- waiting room and seats ----
+
+    async def get_join_facts(
+        self, tenant: str, room_id: str, user_id: str
+    ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None]:
+        """In one round trip: the live room, the identity's roster entry, its knock and
+        its last removal (with the ban)."""
+        ...
+
+    async def record_knock(
+        self,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        role: Role,
+        display_name: str | None,
+        now: datetime,
+        actor: str,
+    ) -> None:
+        """Record a knock; the first one appends PARTICIPANT_KNOCKED."""
+        ...
+
+    async def decide_knock(
+        self,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        state: KnockState,
+        chosen_role: Role | None,
+        expected_revision: int | None,
+        now: datetime,
+        actor: str,
+    ) -> tuple[Knock, int]:
+        """Admit or deny; return the knock and the room's revision after."""
+        ...
+
+    async def list_knocks(
+        self,
+        tenant: str,
+        room_id: str,
+        state: KnockState | None,
+        after: Position | None,
+        limit: int,
+    ) -> tuple[list[Knock], int] | None:
+        """Knocks by (sort_time, user_id) and the room's revision; None if no room."""
+        ...
+
+    async def claim_seat(
+        self,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        role: Role,
+        decided_at_revision: int,
+        now: datetime,
+        limits: Limits,
+        actor: str,
+    ) -> Seat | CapacityRefusal | None:
+        """Take (or give back) the identity's seat, exactly within the capacity rules;
+        None if the room is no longer at `decided_at_revision`."""
+        ...
+
+    async def renew_seat(
+        self, tenant: str, seat_id: str, now: datetime, expire_time: datetime
+    ) -> Seat | None:
+        """Extend a live seat; None if there is none with this id."""
+        ...
+
+    async def release_seat(self, tenant: str, seat_id: str, now: datetime, actor: str) -> None:
+        """Free a seat; already free is a success."""
+        ...
+
+    async def list_seats(
+        self,
+        tenant: str,
+        room_id: str,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+    ) -> list[Seat] | None:
+        """Live seats by (create_time, seat_id); None if the room does not exist."""
         ...
 
 

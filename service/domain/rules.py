@@ -18,6 +18,7 @@ from typing import Any
 from service.domain.errors import ErrorReason, Violations
 from service.domain.limits import Limits
 from service.domain.models import NewRoom, RoomSettings, RosterEntry
+from service.domain.seats import check_capacity_settings
 
 ROOM_ID_MAX_LENGTH = 128
 USER_ID_MAX_LENGTH = 256
@@ -184,6 +185,9 @@ def resolve_new_room(
     check_window(violations, "room.", valid_from, valid_until, now, limits)
     check_metadata(violations, "room.metadata", settings.metadata, limits)
     check_early_entry(violations, "room.early_entry_duration", settings.early_entry, limits)
+    check_capacity_settings(
+        violations, "room.", settings.max_participants, settings.role_capacity, limits
+    )
     violations.raise_if_any()
     return NewRoom(
         room_id=room_id or new_room_id(),
@@ -194,6 +198,9 @@ def resolve_new_room(
         metadata=dict(settings.metadata),
         open_join_role=settings.open_join_role,
         early_entry=settings.early_entry,
+        waiting_room_enabled=settings.waiting_room_enabled,
+        max_participants=settings.max_participants,
+        role_capacity=tuple(settings.role_capacity),
     )
 
 

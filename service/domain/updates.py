@@ -10,6 +10,7 @@ from service.domain import rules
 from service.domain.errors import Violations
 from service.domain.limits import Limits
 from service.domain.models import Room, RoomSettings
+from service.domain.seats import check_capacity_settings
 
 # Update-mask path -> storage column. The mask speaks the API's field names.
 UPDATABLE_FIELDS: dict[str, str] = {
@@ -20,6 +21,9 @@ UPDATABLE_FIELDS: dict[str, str] = {
     "metadata": "metadata",
     "open_join_role": "open_join_role",
     "early_entry_duration": "early_entry",
+    "waiting_room_enabled": "waiting_room_enabled",
+    "max_participants": "max_participants",
+    "role_capacity": "role_capacity",
 }
 
 
@@ -79,5 +83,17 @@ def resolve_update(
     if "early_entry_duration" in fields:
         rules.check_early_entry(violations, "room.early_entry_duration", new.early_entry, limits)
         changes["early_entry"] = new.early_entry
+    if "waiting_room_enabled" in fields:
+        changes["waiting_room_enabled"] = new.waiting_room_enabled
+    if "max_participants" in fields or "role_capacity" in fields:
+        max_participants = (
+            new.max_participants if "max_participants" in fields else room.max_participants
+        )
+        role_capacity = new.role_capacity if "role_capacity" in fields else room.role_capacity
+        check_capacity_settings(violations, "room.", max_participants, role_capacity, limits)
+        if "max_participants" in fields:
+            changes["max_participants"] = max_participants
+        if "role_capacity" in fields:
+            changes["role_capacity"] = tuple(role_capacity)
     violations.raise_if_any()
     return changes

@@ -26,6 +26,7 @@ from service.domain.errors import (
     roster_full,
 )
 from service.domain.events import EventType, History, NewEvent, RoomEvent
+from service.domain.limits import Limits
 from service.domain.models import (
     JoinPolicy,
     Membership,
@@ -38,10 +39,14 @@ from service.domain.models import (
     etag_of,
 )
 from service.domain.ports import Position
+from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat_id, seat_expiry
 from service.domain.updates import UPDATABLE_FIELDS
+from service.domain.waiting_room import Knock, KnockState, would_be_role
 from service.storage import events as history_sql
+from service.storage import seats as seats_sql
 from service.storage.db import Connection
 from service.storage.events import append_events
+from service.storage.notify import notify_rooms
 from service.storage.transaction import tenant_transaction
 
 P = ParamSpec("P")
@@ -50,7 +55,7 @@ R = TypeVar("R")
 _ROOM_COLUMNS = (
     "room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled,"
     " join_policy, metadata, open_join_role, early_entry, revision, participant_count,"
-    " event_seq"
+    " event_seq, waiting_room_enabled, max_participants, role_capacity"
 )
 _R_ROOM_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _ROOM_COLUMNS.split(","))
 _PARTICIPANT_COLUMNS = "user_id, role, create_time, update_time"
@@ -125,6 +130,9 @@ def _room(record: asyncpg.Record) -> Room:
         revision=record["revision"],
         participant_count=record["participant_count"],
         last_event_revision=record["event_seq"],
+        waiting_room_enabled=record["waiting_room_enabled"],
+        max_participants=record["max_participants"],
+        role_capacity=events.role_capacity_from(record["role_capacity"]),
     )
 
 
@@ -169,8 +177,9 @@ class PgRoomStore:
             row = await conn.fetchrow(
                 f"""INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
                         valid_until, pstn_dial_out_enabled, join_policy, metadata,
-                        open_join_role, early_entry, participant_count)
-                    VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+                        open_join_role, early_entry, participant_count,
+                        waiting_room_enabled, max_participants, role_capacity)
+                    VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                     ON CONFLICT (tenant, room_id) DO NOTHING
                     RETURNING {_ROOM_COLUMNS}""",
                 tenant,
@@ -184,6 +193,9 @@ class PgRoomStore:
                 room.open_join_role.value,
                 room.early_entry,
                 len(roster),
+                room.waiting_room_enabled,
+                room.max_participants,
+                events.role_capacity_data(room.role_capacity),
             )
             if row is None:
                 raise DomainError(
@@ -298,6 +310,8 @@ class PgRoomStore:
         for column, value in changes.items():
             if column not in columns:
                 raise ValueError(f"not an updatable column: {column}")
+            if column == "role_capacity":
+                value = events.role_capacity_data(value)
             args.append(value.value if isinstance(value, Role | JoinPolicy) else value)
             assignments.append(f"{column} = ${len(args)}")
         # A window moved later makes the room scheduled (or open) again: forget the
@@ -362,6 +376,8 @@ class PgRoomStore:
                 room_id,
                 now,
             )
+            # Nobody is in a deleted room: its seats go with it (DELETED is the last event).
+            await seats_sql.free_all(conn, tenant, room_id)
             await append_events(tx, room_id, [events.deleted()], actor, now)
 
     # ---- rosters --------------------------------------------------------
@@ -550,6 +566,11 @@ class PgRoomStore:
                     ban,
                 )
                 await append_events(tx, room_id, history, actor, now)
+            presence, decided = await seats_sql.revoke_presence(conn, tenant, room_id, user_ids)
+            if presence:
+                if decided and not removed:
+                    revision = await self._bump_revision(conn, tenant, room_id, now)
+                await append_events(tx, room_id, presence, actor, now)
         return len(removed), revision
 
     @_translate_errors
@@ -604,34 +625,6 @@ class PgRoomStore:
             return None, None
         participant = _participant(row, "p_") if row["p_user_id"] is not None else None
         return _room(row), participant
-
-    @_translate_errors
-    async def admission(
-        self, tenant: str, room_id: str, user_id: str
-    ) -> tuple[Room | None, Participant | None, Removal | None]:
-        """One round trip by primary keys: the hot path of AuthorizeJoin (with the ban
-        check) and of IntrospectCredential."""
-        row = await self._pool.fetchrow(
-            f"""SELECT {_R_ROOM_COLUMNS}, p.user_id AS p_user_id, p.role AS p_role,
-                       p.create_time AS p_create_time, p.update_time AS p_update_time,
-                       x.revision AS x_revision, x.banned AS x_banned
-                FROM rooms r
-                LEFT JOIN participants p
-                       ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
-                LEFT JOIN participant_removals x
-                       ON x.tenant = r.tenant AND x.room_id = r.room_id AND x.user_id = $3
-                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL""",
-            tenant,
-            room_id,
-            user_id,
-        )
-        if row is None:
-            return None, None, None
-        participant = _participant(row, "p_") if row["p_user_id"] is not None else None
-        removal = (
-            Removal(row["x_revision"], row["x_banned"]) if row["x_revision"] is not None else None
-        )
-        return _room(row), participant, removal
 
     # ---- signing keys ---------------------------------------------------
 
@@ -716,3 +709,386 @@ class PgRoomStore:
         return await history_sql.read_events(
             self._pool, tenant, room_id, after, limit, newest_first=newest_first, types=types
         )
+
+    # ---- waiting room and seats -------------------------------------------
+
+    async def _bump_revision(
+        self, conn: Connection, tenant: str, room_id: str, now: datetime
+    ) -> int:
+        """A host's decision changes the room's etag, as a roster change does."""
+        revision: int = await conn.fetchval(
+            """UPDATE rooms SET update_time = $3, revision = revision + 1
+               WHERE tenant = $1 AND room_id = $2 RETURNING revision""",
+            tenant,
+            room_id,
+            now,
+        )
+        return revision
+
+    @_translate_errors
+    async def get_join_facts(
+        self, tenant: str, room_id: str, user_id: str
+    ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None]:
+        """The room, the identity's roster entry, its knock and its last removal (or
+        ban): one round trip by primary keys, the hot path of AuthorizeJoin and of
+        IntrospectCredential."""
+        knock_columns = ", ".join(
+            f"k.{c.strip()} AS k_{c.strip()}" for c in seats_sql.KNOCK_COLUMNS.split(",")
+        )
+        row = await self._pool.fetchrow(
+            f"""SELECT {_R_ROOM_COLUMNS}, p.user_id AS p_user_id, p.role AS p_role,
+                       p.create_time AS p_create_time, p.update_time AS p_update_time,
+                       {knock_columns},
+                       x.revision AS x_revision, x.banned AS x_banned
+                FROM rooms r
+                LEFT JOIN participants p
+                       ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
+                LEFT JOIN knocks k
+                       ON k.tenant = r.tenant AND k.room_id = r.room_id AND k.user_id = $3
+                LEFT JOIN participant_removals x
+                       ON x.tenant = r.tenant AND x.room_id = r.room_id AND x.user_id = $3
+                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL""",
+            tenant,
+            room_id,
+            user_id,
+        )
+        if row is None:
+            return None, None, None, None
+        participant = _participant(row, "p_") if row["p_user_id"] is not None else None
+        knock = seats_sql.knock_of(row, "k_") if row["k_user_id"] is not None else None
+        removal = (
+            Removal(row["x_revision"], row["x_banned"]) if row["x_revision"] is not None else None
+        )
+        return _room(row), participant, knock, removal
+
+    @_translate_errors
+    async def record_knock(
+        self,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        role: Role,
+        display_name: str | None,
+        now: datetime,
+        actor: str,
+    ) -> None:
+        """Record a knock in one statement: the first knock inserts the record and
+        appends PARTICIPANT_KNOCKED; later ones only move `last_knock_time` (and the
+        display name, when given). A decision taken meanwhile is kept."""
+        event = events.participant_knocked(user_id, role, display_name)
+        async with self._pool.acquire() as conn:
+            status = await conn.execute(
+                """WITH k AS (
+                       INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, display_name,
+                                                first_knock_time, last_knock_time, sort_time)
+                       VALUES ($1, $2, $3, 'waiting', $4, $5, $6, $6, $6)
+                       ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET
+                           last_knock_time = EXCLUDED.last_knock_time,
+                           first_knock_time =
+                               COALESCE(k.first_knock_time, EXCLUDED.first_knock_time),
+                           display_name = COALESCE(EXCLUDED.display_name, k.display_name),
+                           role = CASE WHEN k.role_chosen THEN k.role ELSE EXCLUDED.role END
+                       RETURNING (xmax = 0) AS inserted),
+                   seq AS (
+                       UPDATE rooms r SET event_seq = r.event_seq + 1
+                       FROM k WHERE k.inserted AND r.tenant = $1 AND r.room_id = $2
+                       RETURNING r.event_seq)
+                   INSERT INTO room_events
+                       (tenant, room_id, revision, event_time, record_time, type, actor, data)
+                   SELECT $1, $2, seq.event_seq, $6, $6, $7, $8, $9::jsonb FROM seq""",
+                tenant,
+                room_id,
+                user_id,
+                role.value,
+                display_name,
+                now,
+                event.type.value,
+                actor,
+                event.data,
+            )
+            if status.endswith(" 1"):  # the first knock appended its event
+                await notify_rooms(conn, tenant, [room_id])
+
+    @_translate_errors
+    async def decide_knock(
+        self,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        state: KnockState,
+        chosen_role: Role | None,
+        expected_revision: int | None,
+        now: datetime,
+        actor: str,
+    ) -> tuple[Knock, int]:
+        """Admit or deny an identity (knocked or not) under the room's row lock; a
+        change bumps the room's revision and appends its event. Deciding again the
+        same way changes nothing."""
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
+            row = await conn.fetchrow(
+                f"""SELECT {_R_ROOM_COLUMNS}, p.role AS p_role FROM rooms r
+                    LEFT JOIN participants p
+                           ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
+                    WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
+                    FOR UPDATE OF r""",
+                tenant,
+                room_id,
+                user_id,
+            )
+            if row is None:
+                raise room_not_found(room_id)
+            room = _room(row)
+            if expected_revision is not None and expected_revision != room.revision:
+                raise etag_mismatch(room_id, room.etag)
+            rostered = _ROLE[row["p_role"]] if row["p_role"] is not None else None
+            role = chosen_role or would_be_role(room, rostered)
+            before = await conn.fetchrow(
+                f"""SELECT {seats_sql.KNOCK_COLUMNS} FROM knocks
+                    WHERE tenant = $1 AND room_id = $2 AND user_id = $3""",
+                tenant,
+                room_id,
+                user_id,
+            )
+            if (
+                before is not None
+                and before["state"] == state.value
+                and before["role_chosen"] == (chosen_role is not None)
+                and (chosen_role is None or before["role"] == chosen_role.value)
+            ):
+                return seats_sql.knock_of(before), room.revision
+            after = await conn.fetchrow(
+                f"""INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
+                                             decide_time, sort_time)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+                    ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET
+                        state = EXCLUDED.state, role = EXCLUDED.role,
+                        role_chosen = EXCLUDED.role_chosen, decide_time = EXCLUDED.decide_time
+                    RETURNING {seats_sql.KNOCK_COLUMNS}""",
+                tenant,
+                room_id,
+                user_id,
+                state.value,
+                role.value if role is not None else None,
+                chosen_role is not None,
+                now,
+            )
+            assert after is not None  # an upsert always returns its row
+            revision = await self._bump_revision(conn, tenant, room_id, now)
+            event = (
+                events.participant_admitted(user_id, role)
+                if state is KnockState.ADMITTED
+                else events.participant_denied(user_id)
+            )
+            await append_events(tx, room_id, [event], actor, now)
+        return seats_sql.knock_of(after), revision
+
+    @_translate_errors
+    async def list_knocks(
+        self,
+        tenant: str,
+        room_id: str,
+        state: KnockState | None,
+        after: Position | None,
+        limit: int,
+    ) -> tuple[list[Knock], int] | None:
+        """A page of knocks by (sort_time, user_id), and the room's revision; None if
+        the room does not exist."""
+        knock_columns = ", ".join(f"k.{c.strip()}" for c in seats_sql.KNOCK_COLUMNS.split(","))
+        rows = await self._pool.fetch(
+            f"""SELECT r.revision AS room_revision, {knock_columns}
+                FROM rooms r
+                LEFT JOIN LATERAL (
+                    SELECT {seats_sql.KNOCK_COLUMNS} FROM knocks q
+                    WHERE q.tenant = r.tenant AND q.room_id = r.room_id
+                      AND ($3::text IS NULL OR q.state = $3)
+                      AND ($4::timestamptz IS NULL OR (q.sort_time, q.user_id) > ($4, $5))
+                    ORDER BY q.sort_time, q.user_id
+                    LIMIT $6
+                ) k ON true
+                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
+                ORDER BY k.sort_time, k.user_id""",
+            tenant,
+            room_id,
+            state.value if state is not None else None,
+            after[0] if after is not None else None,
+            after[1] if after is not None else "",
+            limit,
+        )
+        if not rows:
+            return None
+        knocks = [seats_sql.knock_of(row) for row in rows if row["user_id"] is not None]
+        return knocks, rows[0]["room_revision"]
+
+    @_translate_errors
+    async def claim_seat(
+        self,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        role: Role,
+        decided_at_revision: int,
+        now: datetime,
+        limits: Limits,
+        actor: str,
+    ) -> Seat | CapacityRefusal | None:
+        """Take a seat for an allowed identity, or give back (and renew) its live one;
+        None, taking nothing, if the room changed since the decision was read
+        (`decided_at_revision`: a removal, a denial, new settings), so that the caller
+        decides again.
+
+        One transaction under the room's row lock, so the counts the capacity rules
+        judge are exact whatever the number of replicas: expired seats are freed
+        (SEAT_EXPIRED), the live ones counted per role, and the seat inserted
+        (SEAT_TAKEN) only if `seats.check_capacity` lets it in."""
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
+            room = await conn.fetchrow(
+                """SELECT revision, valid_until, max_participants, role_capacity FROM rooms
+                   WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE""",
+                tenant,
+                room_id,
+            )
+            if room is None or room["revision"] != decided_at_revision:
+                return None
+            history = await seats_sql.delete_expired(conn, tenant, room_id, now)
+            expire_time = seat_expiry(now, room["valid_until"], limits)
+            existing = await conn.fetchrow(
+                f"""UPDATE seats SET expire_time = $4
+                    WHERE tenant = $1 AND room_id = $2 AND user_id = $3
+                    RETURNING {seats_sql.SEAT_COLUMNS}""",
+                tenant,
+                room_id,
+                user_id,
+                expire_time,
+            )
+            result: Seat | CapacityRefusal
+            if existing is not None:
+                result = seats_sql.seat_of(existing)
+            else:
+                taken = {
+                    _ROLE[row["role"]]: row["count"]
+                    for row in await conn.fetch(
+                        """SELECT role, count(*) AS count FROM seats
+                           WHERE tenant = $1 AND room_id = $2 GROUP BY role""",
+                        tenant,
+                        room_id,
+                    )
+                }
+                refusal = check_capacity(
+                    role,
+                    taken,
+                    room["max_participants"],
+                    events.role_capacity_from(room["role_capacity"]),
+                    limits,
+                )
+                if refusal is not None:
+                    result = refusal
+                else:
+                    result = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
+                    await conn.execute(
+                        """INSERT INTO seats
+                               (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
+                           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+                        tenant,
+                        result.seat_id,
+                        room_id,
+                        user_id,
+                        role.value,
+                        now,
+                        expire_time,
+                    )
+                    history.append(events.seat_taken(result))
+            if history:
+                await append_events(tx, room_id, history, actor, now)
+        return result
+
+    @_translate_errors
+    async def renew_seat(
+        self, tenant: str, seat_id: str, now: datetime, expire_time: datetime
+    ) -> Seat | None:
+        """Extend a live seat to `expire_time` (never past its room's `valid_until`);
+        None when no live seat has this id. One statement, locking the seat only: a
+        claim counting seats sees it either renewed or expired, never both."""
+        row = await self._pool.fetchrow(
+            """UPDATE seats s SET expire_time = LEAST($4::timestamptz, r.valid_until)
+               FROM rooms r
+               WHERE s.tenant = $1 AND s.seat_id = $2 AND s.expire_time > $3
+                 AND r.tenant = s.tenant AND r.room_id = s.room_id AND r.delete_time IS NULL
+               RETURNING s.seat_id, s.room_id, s.user_id, s.role, s.create_time,
+                         s.expire_time""",
+            tenant,
+            seat_id,
+            now,
+            expire_time,
+        )
+        return seats_sql.seat_of(row) if row is not None else None
+
+    @_translate_errors
+    async def release_seat(self, tenant: str, seat_id: str, now: datetime, actor: str) -> None:
+        """Free a seat (SEAT_RELEASED; SEAT_EXPIRED if it had already expired). A seat
+        already gone is a success."""
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
+            room_id = await conn.fetchval(
+                "SELECT room_id FROM seats WHERE tenant = $1 AND seat_id = $2",
+                tenant,
+                seat_id,
+            )
+            if room_id is None:
+                return
+            # The room's lock first, as a claim takes it: no deadlock between the two.
+            live = await conn.fetchval(
+                """SELECT delete_time IS NULL FROM rooms
+                   WHERE tenant = $1 AND room_id = $2 FOR UPDATE""",
+                tenant,
+                room_id,
+            )
+            if not live:  # a deleted room's seats went with it; nothing to announce
+                return
+            row = await conn.fetchrow(
+                f"""DELETE FROM seats WHERE tenant = $1 AND seat_id = $2
+                    RETURNING {seats_sql.SEAT_COLUMNS}""",
+                tenant,
+                seat_id,
+            )
+            if row is None:
+                return
+            seat = seats_sql.seat_of(row)
+            event = (
+                events.seat_released(seat) if seat.expire_time > now else events.seat_expired(seat)
+            )
+            await append_events(tx, room_id, [event], actor, now)
+
+    @_translate_errors
+    async def list_seats(
+        self,
+        tenant: str,
+        room_id: str,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+    ) -> list[Seat] | None:
+        """A page of the room's live seats by (create_time, seat_id); None if the room
+        does not exist."""
+        rows = await self._pool.fetch(
+            f"""SELECT s.* FROM rooms r
+                LEFT JOIN LATERAL (
+                    SELECT {seats_sql.SEAT_COLUMNS} FROM seats q
+                    WHERE q.tenant = r.tenant AND q.room_id = r.room_id AND q.expire_time > $3
+                      AND ($4::timestamptz IS NULL OR (q.create_time, q.seat_id) > ($4, $5))
+                    ORDER BY q.create_time, q.seat_id
+                    LIMIT $6
+                ) s ON true
+                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
+                ORDER BY s.create_time, s.seat_id""",
+            tenant,
+            room_id,
+            now,
+            after[0] if after is not None else None,
+            after[1] if after is not None else "",
+            limit,
+        )
+        if not rows:
+            return None
+        return [seats_sql.seat_of(row) for row in rows if row["seat_id"] is not None]

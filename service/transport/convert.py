@@ -15,6 +15,7 @@ from rooms.v1 import (
     participant_pb2,
     room_pb2,
     rooms_service_pb2,
+    waiting_room_pb2,
 )
 
 from service.domain.admission import ROLE_CAPABILITIES, Capability, JoinDecision, JoinReason
@@ -34,11 +35,14 @@ from service.domain.models import (
     JoinPolicy,
     Participant,
     Role,
+    RoleCapacity,
     Room,
     RoomSettings,
     RoomState,
     RosterEntry,
 )
+from service.domain.seats import CapacityLimit, Seat
+from service.domain.waiting_room import Knock, KnockState
 
 ROLE_TO_PROTO: dict[Role, participant_pb2.Role.ValueType] = {
     Role.PRESENTER: participant_pb2.ROLE_PRESENTER,
@@ -161,6 +165,16 @@ def room_settings_in(violations: Violations, prefix: str, room: room_pb2.Room) -
         early_entry=_duration_in(
             violations, prefix + "early_entry_duration", room.early_entry_duration
         ),
+        waiting_room_enabled=room.waiting_room_enabled,
+        max_participants=room.max_participants,
+        role_capacity=tuple(
+            RoleCapacity(
+                role_in(violations, f"{prefix}role_capacity[{index}].role", entry.role),
+                entry.max_participants,
+                entry.reserved,
+            )
+            for index, entry in enumerate(room.role_capacity)
+        ),
     )
 
 
@@ -211,6 +225,67 @@ def room_out(room: Room, now: datetime) -> room_pb2.Room:
         early_entry_duration=_duration(room.early_entry),
         participant_count=room.participant_count,
         last_event_revision=room.last_event_revision,
+        waiting_room_enabled=room.waiting_room_enabled,
+        max_participants=room.max_participants,
+        role_capacity=role_capacity_out(room.role_capacity),
+    )
+
+
+def role_capacity_out(entries: Iterable[RoleCapacity]) -> list[room_pb2.RoleCapacity]:
+    return [
+        room_pb2.RoleCapacity(
+            role=ROLE_TO_PROTO[e.role], max_participants=e.max_participants, reserved=e.reserved
+        )
+        for e in entries
+    ]
+
+
+_KNOCK_STATE_TO_PROTO: dict[KnockState, waiting_room_pb2.KnockState.ValueType] = {
+    state: waiting_room_pb2.KnockState.Value(f"KNOCK_STATE_{state.name}") for state in KnockState
+}
+_KNOCK_STATE_FROM_PROTO: dict[int, KnockState] = {
+    number: state for state, number in _KNOCK_STATE_TO_PROTO.items()
+}
+_CAPACITY_LIMIT_TO_PROTO: dict[CapacityLimit, waiting_room_pb2.CapacityLimit.ValueType] = {
+    limit: waiting_room_pb2.CapacityLimit.Value(f"CAPACITY_LIMIT_{limit.name}")
+    for limit in CapacityLimit
+}
+
+
+def knock_state_filter(violations: Violations, field: str, number: int) -> KnockState | None:
+    if number == waiting_room_pb2.KNOCK_STATE_UNSPECIFIED:
+        return None
+    state = _KNOCK_STATE_FROM_PROTO.get(number)
+    if state is None:
+        violations.add(field, f"unknown knock state number {number}")
+    return state
+
+
+def knock_out(knock: Knock) -> waiting_room_pb2.Knock:
+    message = waiting_room_pb2.Knock(
+        user_id=knock.user_id,
+        display_name=knock.display_name or "",
+        state=_KNOCK_STATE_TO_PROTO[knock.state],
+    )
+    if knock.role is not None:
+        message.role = ROLE_TO_PROTO[knock.role]
+    if knock.first_knock_time is not None:
+        message.first_knock_time.CopyFrom(timestamp(knock.first_knock_time))
+    if knock.last_knock_time is not None:
+        message.last_knock_time.CopyFrom(timestamp(knock.last_knock_time))
+    if knock.decide_time is not None:
+        message.decide_time.CopyFrom(timestamp(knock.decide_time))
+    return message
+
+
+def seat_out(seat: Seat) -> waiting_room_pb2.Seat:
+    return waiting_room_pb2.Seat(
+        seat_id=seat.seat_id,
+        room_id=seat.room_id,
+        user_id=seat.user_id,
+        role=ROLE_TO_PROTO[seat.role],
+        create_time=timestamp(seat.create_time),
+        expire_time=timestamp(seat.expire_time),
     )
 
 
@@ -327,6 +402,11 @@ def decision_out(
         response.opens_in.CopyFrom(_duration(decision.opens_in))
     if credential is not None:
         response.credential.CopyFrom(credential_out(credential))
+    if decision.seat is not None:
+        response.seat.CopyFrom(seat_out(decision.seat))
+    if decision.full is not None:
+        response.capacity_limit = _CAPACITY_LIMIT_TO_PROTO[decision.full.limit]
+        response.capacity = decision.full.capacity
     return response
 
 
@@ -377,6 +457,9 @@ def event_out(event: RoomEvent) -> events_pb2.RoomEvent:
                 metadata=dict(settings.metadata),
                 open_join_role=ROLE_TO_PROTO[settings.open_join_role],
                 early_entry_duration=_duration(settings.early_entry),
+                waiting_room_enabled=settings.waiting_room_enabled,
+                max_participants=settings.max_participants,
+                role_capacity=role_capacity_out(settings.role_capacity),
             )
         )
     if event.user_id is not None:
@@ -385,4 +468,8 @@ def event_out(event: RoomEvent) -> events_pb2.RoomEvent:
             message.participant.role = ROLE_TO_PROTO[event.role]
     if event.previous_role is not None:
         message.previous_role = ROLE_TO_PROTO[event.previous_role]
+    if event.display_name is not None:
+        message.display_name = event.display_name
+    if event.seat is not None:
+        message.seat.CopyFrom(seat_out(event.seat))
     return message

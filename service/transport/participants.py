@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import grpc
-from rooms.v1 import participant_pb2, participants_service_pb2_grpc
+from google.protobuf import empty_pb2
+from rooms.v1 import participant_pb2, participants_service_pb2_grpc, waiting_room_pb2
 from rooms.v1 import participants_service_pb2 as ps
 
 from service.domain.clock import Clock
 from service.domain.errors import Violations
+from service.domain.waiting_room import KnockState
 from service.transport import convert
 from service.transport.auth import caller_of
 from service.transport.errors import answers_errors
@@ -91,4 +93,76 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
                 for m in page.items
             ],
             next_page_token=page.next_page_token,
+        )
+
+    @answers_errors
+    async def ListKnocks(
+        self, request: ps.ListKnocksRequest, context: Context
+    ) -> ps.ListKnocksResponse:
+        violations = Violations()
+        state = convert.knock_state_filter(violations, "state", request.state)
+        violations.raise_if_any()
+        page, etag = await self._uc.list_knocks(
+            caller_of(context), request.room_id, request.page_size, request.page_token, state
+        )
+        return ps.ListKnocksResponse(
+            knocks=[convert.knock_out(k) for k in page.items],
+            next_page_token=page.next_page_token,
+            etag=etag,
+        )
+
+    @answers_errors
+    async def AdmitParticipant(
+        self, request: ps.AdmitParticipantRequest, context: Context
+    ) -> ps.AdmitParticipantResponse:
+        violations = Violations()
+        role = convert.role_filter(violations, "role", request.role)
+        violations.raise_if_any()
+        knock, etag = await self._uc.decide_knock(
+            caller_of(context),
+            request.room_id,
+            request.user_id,
+            KnockState.ADMITTED,
+            role,
+            request.etag,
+        )
+        return ps.AdmitParticipantResponse(knock=convert.knock_out(knock), etag=etag)
+
+    @answers_errors
+    async def DenyParticipant(
+        self, request: ps.DenyParticipantRequest, context: Context
+    ) -> ps.DenyParticipantResponse:
+        knock, etag = await self._uc.decide_knock(
+            caller_of(context),
+            request.room_id,
+            request.user_id,
+            KnockState.DENIED,
+            None,
+            request.etag,
+        )
+        return ps.DenyParticipantResponse(knock=convert.knock_out(knock), etag=etag)
+
+    @answers_errors
+    async def RenewSeat(
+        self, request: ps.RenewSeatRequest, context: Context
+    ) -> waiting_room_pb2.Seat:
+        seat = await self._uc.renew_seat(caller_of(context), request.seat_id)
+        return convert.seat_out(seat)
+
+    @answers_errors
+    async def ReleaseSeat(
+        self, request: ps.ReleaseSeatRequest, context: Context
+    ) -> empty_pb2.Empty:
+        await self._uc.release_seat(caller_of(context), request.seat_id)
+        return empty_pb2.Empty()
+
+    @answers_errors
+    async def ListSeats(
+        self, request: ps.ListSeatsRequest, context: Context
+    ) -> ps.ListSeatsResponse:
+        page = await self._uc.list_seats(
+            caller_of(context), request.room_id, request.page_size, request.page_token
+        )
+        return ps.ListSeatsResponse(
+            seats=[convert.seat_out(s) for s in page.items], next_page_token=page.next_page_token
         )

@@ -97,8 +97,9 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
             caller_of(context),
             request.room_id,
             request.user_id,
-            credential_format,
-            request.display_name,
+            credential_format=credential_format,
+            display_name=request.display_name if request.HasField("display_name") else None,
+            claim_seat=request.claim_seat,
         )
         return convert.decision_out(decision, credential)
 

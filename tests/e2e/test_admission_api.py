@@ -54,6 +54,7 @@ PRESENTER_CAPABILITIES = {
     ad.CAPABILITY_RAISE_HAND,
     ad.CAPABILITY_REACT,
     ad.CAPABILITY_SPOTLIGHT_OTHERS,
+    ad.CAPABILITY_ADMIT_PARTICIPANTS,
 }
 ATTENDEE_CAPABILITIES = {
     ad.CAPABILITY_SPEAK,
@@ -598,6 +599,7 @@ async def test_list_roles_matches_the_capability_table(rooms: Rooms) -> None:
                 ad.CAPABILITY_RAISE_HAND,
                 ad.CAPABILITY_REACT,
                 ad.CAPABILITY_SPOTLIGHT_OTHERS,
+                ad.CAPABILITY_ADMIT_PARTICIPANTS,
             },
         ),
         ATTENDEE: (

@@ -451,3 +451,45 @@ async def test_watch_and_events_commands(
     missing = await invoke("--address", address, "watch", "no-such-room")
     assert missing.exit_code == 1
     assert "ROOM_NOT_FOUND" in missing.output
+
+
+async def test_waiting_room_and_seats(rooms_cli: Cli) -> None:
+    room_id = unique("lobby")
+    created = fields(
+        await rooms_cli.ok(
+            "create", "--id", room_id, "--policy", "open", "--waiting-room",
+            "--max-participants", "2", "--reserve", "presenter=1", "--presenter", "dr-house",
+        )
+    )  # fmt: skip
+    assert created["waiting_room"] == "yes"
+    assert created["max_participants"] == "2"
+    assert created["role_capacity"] == "presenter max - reserved 1"
+    waiting = fields(await rooms_cli.ok("authorize", room_id, "guest", "--name", "Guest"))
+    assert (waiting["allowed"], waiting["reason"]) == ("no", "waiting-for-admission")
+    assert rows(await rooms_cli.ok("knocks", room_id))[1][:4] == [
+        "guest",
+        "Guest",
+        "waiting",
+        "attendee",
+    ]
+    admitted = await rooms_cli.ok("admit", room_id, "guest")
+    assert admitted.splitlines()[0] == "admitted guest as attendee"
+    await rooms_cli.ok("deny", room_id, "walk-in")
+    assert [row[0] for row in rows(await rooms_cli.ok("knocks", room_id, "--all"))[1:]] == [
+        "guest",
+        "walk-in",
+    ]
+    seated = fields(await rooms_cli.ok("authorize", room_id, "guest", "--claim-seat"))
+    assert seated["allowed"] == "yes" and seated["seat_id"]
+    await rooms_cli.ok("admit", room_id, "other")
+    full = fields(await rooms_cli.ok("authorize", room_id, "other", "--claim-seat"))
+    assert (full["reason"], full["capacity"]) == ("room-full", "reserved 1")
+    listed = await rooms_cli.json("seats", room_id)
+    assert [(s["userId"], s["seatId"]) for s in listed] == [("guest", seated["seat_id"])]
+    await rooms_cli.ok("release-seat", seated["seat_id"])
+    assert rows(await rooms_cli.ok("seats", room_id)) == [
+        ["USER_ID", "ROLE", "SINCE", "EXPIRES", "SEAT_ID"]
+    ]
+    events = await rooms_cli.ok("events", room_id)
+    assert "participant_knocked guest as attendee (Guest)" in events
+    assert f"seat_released guest as attendee seat {seated['seat_id']}" in events

@@ -10,6 +10,7 @@ UNAUTHENTICATED on every RPC, while health stays callable without one.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -872,3 +873,70 @@ async def test_no_key_or_a_wrong_key_is_unauthenticated_for_every_rpc(
         assert response.status == health_pb2.HealthCheckResponse.SERVING
     room = await a.rooms.GetRoom(rs.GetRoomRequest(room_id=room_id), metadata=a.metadata)
     assert room == before.rooms[room_id]
+
+
+async def test_seats_and_knocks_do_not_cross_tenants(tenants: Tenants) -> None:
+    a, b = tenants.a, tenants.b
+    room_id = unique("seated")
+    await a.rooms.CreateRoom(
+        rs.CreateRoomRequest(
+            room_id=room_id,
+            room=room_pb2.Room(join_policy=room_pb2.JOIN_POLICY_OPEN, waiting_room_enabled=True),
+            participants=[participant_pb2.Participant(user_id="host", role=PRESENTER)],
+        ),
+        metadata=a.metadata,
+    )
+    await a.rooms.AuthorizeJoin(
+        rs.AuthorizeJoinRequest(room_id=room_id, user_id="guest", display_name="Guest"),
+        metadata=a.metadata,
+    )
+    seat = (
+        await a.rooms.AuthorizeJoin(
+            rs.AuthorizeJoinRequest(room_id=room_id, user_id="host", claim_seat=True),
+            metadata=a.metadata,
+        )
+    ).seat
+    assert seat.seat_id
+
+    missing = unique("never")
+    by_room: tuple[Callable[[str], Awaitable[Any]], ...] = (
+        lambda r: b.participants.ListKnocks(ps.ListKnocksRequest(room_id=r), metadata=b.metadata),
+        lambda r: b.participants.ListSeats(ps.ListSeatsRequest(room_id=r), metadata=b.metadata),
+        lambda r: b.participants.AdmitParticipant(
+            ps.AdmitParticipantRequest(room_id=r, user_id="guest"), metadata=b.metadata
+        ),
+        lambda r: b.participants.DenyParticipant(
+            ps.DenyParticipantRequest(room_id=r, user_id="guest"), metadata=b.metadata
+        ),
+    )
+    for call in by_room:
+        theirs = await must_fail(functools.partial(call, room_id))
+        never = await must_fail(functools.partial(call, missing))
+        assert theirs == never.replacing(missing, room_id)
+        assert theirs.reason == "ROOM_NOT_FOUND"
+
+    other_seat = "a" * 26
+    theirs = await must_fail(
+        lambda: b.participants.RenewSeat(
+            ps.RenewSeatRequest(seat_id=seat.seat_id), metadata=b.metadata
+        )
+    )
+    never = await must_fail(
+        lambda: b.participants.RenewSeat(
+            ps.RenewSeatRequest(seat_id=other_seat), metadata=b.metadata
+        )
+    )
+    assert theirs == never.replacing(other_seat, seat.seat_id)
+    assert theirs.reason == "SEAT_NOT_FOUND"
+    # Releasing another tenant's seat "succeeds" as for any free seat, and frees nothing.
+    await b.participants.ReleaseSeat(
+        ps.ReleaseSeatRequest(seat_id=seat.seat_id), metadata=b.metadata
+    )
+    listed = await a.participants.ListSeats(
+        ps.ListSeatsRequest(room_id=room_id), metadata=a.metadata
+    )
+    assert [s.seat_id for s in listed.seats] == [seat.seat_id]
+    knocks = await a.participants.ListKnocks(
+        ps.ListKnocksRequest(room_id=room_id), metadata=a.metadata
+    )
+    assert [(k.user_id, k.display_name) for k in knocks.knocks] == [("guest", "Guest")]

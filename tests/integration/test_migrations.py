@@ -67,8 +67,7 @@ async def test_migrations_from_empty_give_the_expected_schema(admin_url: str) ->
 
 def test_migration_files_are_numbered_uniquely_in_order() -> None:
     # Numbers are handed out per issue to branches developed in parallel, so a branch
-    # may lack a number another branch holds (0004 here without 0003): unique, not
-    # gapless. Restore the gapless check once every branch is merged.
+    # may lack a number another branch holds: unique and increasing from 1, not gapless.
     versions = [m.version for m in migrations()]
     assert versions == sorted(set(versions))
     assert versions[0] == 1

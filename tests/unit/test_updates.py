@@ -26,6 +26,9 @@ ALL_PATHS = {
     "metadata",
     "open_join_role",
     "early_entry_duration",
+    "waiting_room_enabled",
+    "max_participants",
+    "role_capacity",
 }
 
 ROOM = Room(
@@ -155,6 +158,9 @@ def test_star_mask_with_empty_settings_resets_every_field_to_its_creation_defaul
         "metadata": {},
         "open_join_role": Role.ATTENDEE,
         "early_entry": timedelta(0),
+        "waiting_room_enabled": False,
+        "max_participants": 0,
+        "role_capacity": (),
     }
 
 

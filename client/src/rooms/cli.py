@@ -42,6 +42,7 @@ from rooms.v1 import (
     participants_service_pb2,
     room_pb2,
     rooms_service_pb2,
+    waiting_room_pb2,
 )
 
 T = TypeVar("T")
@@ -208,6 +209,16 @@ def room_fields(room: room_pb2.Room) -> list[tuple[str, str]]:
         ("early_entry", format_duration(room.early_entry_duration)),
         ("pstn_dial_out", "yes" if room.pstn_dial_out_enabled else "no"),
         ("participants", str(room.participant_count)),
+        ("waiting_room", "yes" if room.waiting_room_enabled else "no"),
+        ("max_participants", str(room.max_participants or "server ceiling")),
+        (
+            "role_capacity",
+            ", ".join(
+                f"{role_name(c.role)} max {c.max_participants or '-'} reserved {c.reserved}"
+                for c in room.role_capacity
+            )
+            or "-",
+        ),
         ("metadata", metadata or "-"),
         ("etag", room.etag),
         ("created", format_time(room.create_time)),
@@ -395,6 +406,15 @@ def cli(
 @click.option("--attendee", multiple=True, help="An attendee (repeatable).")
 @click.option("--consumer", multiple=True, help="A consumer (repeatable).")
 @click.option("--collaborator", multiple=True, help="A collaborator (repeatable).")
+@click.option("--waiting-room", is_flag=True, help="Guests wait until a host admits them.")
+@click.option(
+    "--max-participants",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Most seats at once [0: the server's ceiling].",
+)
+@click.option("--reserve", type=KEY_VALUE, multiple=True, help="Seats reserved for a role: ROLE=N.")
+@click.option("--role-max", type=KEY_VALUE, multiple=True, help="Most seats for a role: ROLE=N.")
 @click.option("--request-id", help="Idempotency key [a new UUID].")
 @json_option
 @click.pass_obj
@@ -412,10 +432,15 @@ def create(
     attendee: tuple[str, ...],
     consumer: tuple[str, ...],
     collaborator: tuple[str, ...],
+    waiting_room: bool,
+    max_participants: int,
+    reserve: tuple[tuple[str, str], ...],
+    role_max: tuple[tuple[str, str], ...],
     request_id: str | None,
     as_json_: bool,
 ) -> None:
     """Create a room, optionally with its first participants."""
+    capacity = _role_capacity(reserve, role_max)
     roster = [
         participant_pb2.Participant(user_id=user_id, role=participant_pb2.Role.Value(role))
         for role, users in (
@@ -437,10 +462,29 @@ def create(
             pstn_dial_out_enabled=dial_out,
             metadata=dict(meta),
             participants=roster,
+            waiting_room_enabled=waiting_room,
+            max_participants=max_participants,
+            role_capacity=capacity,
             request_id=request_id,
         )
     )
     echo_room(room, as_json_)
+
+
+def _role_capacity(
+    reserve: Sequence[tuple[str, str]], role_max: Sequence[tuple[str, str]]
+) -> dict[str, tuple[int, int]]:
+    """`--reserve ROLE=N` and `--role-max ROLE=N` as `{role: (max, reserved)}`."""
+    numbers: dict[str, list[int]] = {}
+    for index, given in ((1, reserve), (0, role_max)):
+        for role, text in given:
+            if role.lower() not in ROLES:
+                raise click.BadParameter(f"unknown role {role!r}; use one of {', '.join(ROLES)}")
+            try:
+                numbers.setdefault(role.lower(), [0, 0])[index] = int(text)
+            except ValueError:
+                raise click.BadParameter(f"{role}={text}: not a whole number") from None
+    return {role: (most, reserved) for role, (most, reserved) in numbers.items()}
 
 
 @cli.command()
@@ -558,12 +602,23 @@ def delete(connection: Connection, room_id: str, etag: str, as_json_: bool) -> N
 @cli.command()
 @click.argument("room_id")
 @click.argument("user_id")
+@click.option("--name", help="A name to show for the identity (with a knock).")
+@click.option("--claim-seat", is_flag=True, help="When allowed, also take a seat.")
 @json_option
 @click.pass_obj
-def authorize(connection: Connection, room_id: str, user_id: str, as_json_: bool) -> None:
+def authorize(
+    connection: Connection,
+    room_id: str,
+    user_id: str,
+    name: str | None,
+    claim_seat: bool,
+    as_json_: bool,
+) -> None:
     """May USER_ID join ROOM_ID now, as what, and if not, why and until when."""
     decision: rooms_service_pb2.AuthorizeJoinResponse = connection.run(
-        lambda client: client.authorize_join(room_id, user_id)
+        lambda client: client.authorize_join(
+            room_id, user_id, display_name=name, claim_seat=claim_seat
+        )
     )
     if as_json_:
         echo_json(as_json(decision))
@@ -581,6 +636,16 @@ def authorize(connection: Connection, room_id: str, user_id: str, as_json_: bool
             ("opens_at", format_time(decision.opens_at)),
             ("opens_in", format_duration(decision.opens_in)),
         ]
+    if decision.HasField("seat"):
+        fields += [
+            ("seat_id", decision.seat.seat_id),
+            ("seat_expires", format_time(decision.seat.expire_time)),
+        ]
+    if decision.capacity_limit:
+        limit = waiting_room_pb2.CapacityLimit.Name(decision.capacity_limit)
+        fields.append(
+            ("capacity", f"{limit.removeprefix('CAPACITY_LIMIT_').lower()} {decision.capacity}")
+        )
     fields.append(("message", decision.message or "-"))
     echo_fields(fields)
 
@@ -634,6 +699,132 @@ def events(
     else:
         for event in found:
             click.echo(describe_event(event))
+
+
+# ---- waiting room and seats -------------------------------------------------------
+
+KNOCK_STATES = _choices(waiting_room_pb2.KnockState, "KNOCK_STATE_")
+
+
+@cli.command()
+@click.argument("room_id")
+@click.option(
+    "--state",
+    type=click.Choice(KNOCK_STATES, case_sensitive=False),
+    default="waiting",
+    show_default=True,
+)
+@click.option("--all", "every", is_flag=True, help="Every state.")
+@limit_option
+@json_option
+@click.pass_obj
+def knocks(
+    connection: Connection,
+    room_id: str,
+    state: str,
+    every: bool,
+    limit: int | None,
+    as_json_: bool,
+) -> None:
+    """Who knocked on ROOM_ID's waiting room, oldest first."""
+    found = connection.run(
+        lambda client: _collect(client.list_knocks(room_id, state=None if every else state), limit)
+    )
+    if as_json_:
+        echo_json([as_json(knock) for knock in found])
+        return
+    echo_table(
+        ("USER_ID", "NAME", "STATE", "ROLE", "FIRST_KNOCK", "LAST_KNOCK"),
+        (
+            [
+                k.user_id,
+                k.display_name or "-",
+                waiting_room_pb2.KnockState.Name(k.state).removeprefix("KNOCK_STATE_").lower(),
+                role_name(k.role) if k.role else "-",
+                format_time(k.first_knock_time) if k.HasField("first_knock_time") else "-",
+                format_time(k.last_knock_time) if k.HasField("last_knock_time") else "-",
+            ]
+            for k in found
+        ),
+    )
+
+
+@cli.command()
+@click.argument("room_id")
+@click.argument("user_id")
+@click.option("--role", type=role_choice, help="The role to join with [the one it would have].")
+@etag_option
+@json_option
+@click.pass_obj
+def admit(
+    connection: Connection,
+    room_id: str,
+    user_id: str,
+    role: str | None,
+    etag: str,
+    as_json_: bool,
+) -> None:
+    """Let USER_ID into ROOM_ID."""
+    response = connection.run(
+        lambda client: client.admit_participant(room_id, user_id, role=role or 0, etag=etag)
+    )
+    if as_json_:
+        echo_json(as_json(response))
+    else:
+        role_text = role_name(response.knock.role) if response.knock.role else "-"
+        click.echo(f"admitted {user_id} as {role_text}")
+        click.echo(f"etag {response.etag}")
+
+
+@cli.command()
+@click.argument("room_id")
+@click.argument("user_id")
+@etag_option
+@json_option
+@click.pass_obj
+def deny(connection: Connection, room_id: str, user_id: str, etag: str, as_json_: bool) -> None:
+    """Keep USER_ID out of ROOM_ID until admitted."""
+    response = connection.run(lambda client: client.deny_participant(room_id, user_id, etag=etag))
+    if as_json_:
+        echo_json(as_json(response))
+    else:
+        click.echo(f"denied {user_id}")
+        click.echo(f"etag {response.etag}")
+
+
+@cli.command()
+@click.argument("room_id")
+@limit_option
+@json_option
+@click.pass_obj
+def seats(connection: Connection, room_id: str, limit: int | None, as_json_: bool) -> None:
+    """Who is in ROOM_ID now (its live seats)."""
+    found = connection.run(lambda client: _collect(client.list_seats(room_id), limit))
+    if as_json_:
+        echo_json([as_json(seat) for seat in found])
+        return
+    echo_table(
+        ("USER_ID", "ROLE", "SINCE", "EXPIRES", "SEAT_ID"),
+        (
+            [
+                s.user_id,
+                role_name(s.role),
+                format_time(s.create_time),
+                format_time(s.expire_time),
+                s.seat_id,
+            ]
+            for s in found
+        ),
+    )
+
+
+@cli.command("release-seat")
+@click.argument("seat_id")
+@click.pass_obj
+def release_seat(connection: Connection, seat_id: str) -> None:
+    """Free SEAT_ID."""
+    connection.run(lambda client: client.release_seat(seat_id))
+    click.echo(f"released {seat_id}")
 
 
 # ---- participants ------------------------------------------------------------------

@@ -57,6 +57,7 @@ from rooms.v1 import (
     room_pb2,
     rooms_service_pb2,
     rooms_service_pb2_grpc,
+    waiting_room_pb2,
 )
 
 __all__ = [
@@ -70,6 +71,7 @@ __all__ = [
     "RoomStateLike",
     "RoomsClient",
     "join_policy_value",
+    "knock_state_value",
     "role_value",
     "room_state_value",
     "service_config",
@@ -95,7 +97,15 @@ IDEMPOTENT_METHODS: Mapping[str, tuple[str, ...]] = {
         "AuthorizeJoin",
         "ListRoles",
     ),
-    PARTICIPANTS_SERVICE: ("ListParticipants", "GetParticipant", "ListRoomsForParticipant"),
+    PARTICIPANTS_SERVICE: (
+        "ListParticipants",
+        "GetParticipant",
+        "ListRoomsForParticipant",
+        "ListKnocks",
+        "ListSeats",
+        "RenewSeat",
+        "ReleaseSeat",
+    ),
     CREDENTIALS_SERVICE: ("GetSigningKeys", "IntrospectCredential"),
 }
 
@@ -103,6 +113,9 @@ RoleLike: TypeAlias = "participant_pb2.Role.ValueType | int | str"
 RoomStateLike: TypeAlias = "room_pb2.RoomState.ValueType | int | str"
 JoinPolicyLike: TypeAlias = "room_pb2.JoinPolicy.ValueType | int | str"
 Participants: TypeAlias = "Mapping[str, RoleLike] | Iterable[str | participant_pb2.Participant]"
+# Per-role capacity: `{role: (max_participants, reserved)}`, or RoleCapacity messages.
+RoleCapacities: TypeAlias = "Mapping[str, tuple[int, int]] | Iterable[room_pb2.RoleCapacity]"
+KnockStateLike: TypeAlias = "waiting_room_pb2.KnockState.ValueType | int | str"
 
 Req = TypeVar("Req")
 Resp = TypeVar("Resp")
@@ -153,6 +166,23 @@ def credential_format_value(value: str | int) -> credentials_pb2.CredentialForma
         credentials_pb2.CredentialFormat, "CREDENTIAL_FORMAT_", "credential format", value
     )
     return result
+
+
+def knock_state_value(value: KnockStateLike) -> waiting_room_pb2.KnockState.ValueType:
+    """A knock state from its number or its name (`waiting`, `KNOCK_STATE_ADMITTED`)."""
+    result: waiting_room_pb2.KnockState.ValueType = _enum_value(
+        waiting_room_pb2.KnockState, "KNOCK_STATE_", "knock state", value
+    )
+    return result
+
+
+def _role_capacity(values: RoleCapacities) -> list[room_pb2.RoleCapacity]:
+    if isinstance(values, Mapping):
+        return [
+            room_pb2.RoleCapacity(role=role_value(role), max_participants=most, reserved=reserved)
+            for role, (most, reserved) in values.items()
+        ]
+    return list(values)
 
 
 def _participants(values: Participants) -> list[participant_pb2.Participant]:
@@ -330,6 +360,9 @@ class RoomsClient:
         early_entry: timedelta | None = None,
         metadata: Mapping[str, str] | None = None,
         participants: Participants = (),
+        waiting_room_enabled: bool = False,
+        max_participants: int = 0,
+        role_capacity: RoleCapacities = (),
         request_id: str | None = None,
         timeout: float | None = None,
     ) -> room_pb2.Room:
@@ -342,6 +375,9 @@ class RoomsClient:
             open_join_role=role_value(open_join_role),
             pstn_dial_out_enabled=pstn_dial_out_enabled,
             metadata=dict(metadata or {}),
+            waiting_room_enabled=waiting_room_enabled,
+            max_participants=max_participants,
+            role_capacity=_role_capacity(role_capacity),
         )
         if valid_from is not None:
             room.valid_from.FromDatetime(valid_from)
@@ -397,6 +433,9 @@ class RoomsClient:
         pstn_dial_out_enabled: bool | None = None,
         early_entry: timedelta | None = None,
         metadata: Mapping[str, str] | None = None,
+        waiting_room_enabled: bool | None = None,
+        max_participants: int | None = None,
+        role_capacity: RoleCapacities | None = None,
         etag: str = "",
         timeout: float | None = None,
     ) -> room_pb2.Room:
@@ -425,6 +464,15 @@ class RoomsClient:
         if metadata is not None:
             room.metadata.update(metadata)
             paths.append("metadata")
+        if waiting_room_enabled is not None:
+            room.waiting_room_enabled = waiting_room_enabled
+            paths.append("waiting_room_enabled")
+        if max_participants is not None:
+            room.max_participants = max_participants
+            paths.append("max_participants")
+        if role_capacity is not None:
+            room.role_capacity.extend(_role_capacity(role_capacity))
+            paths.append("role_capacity")
         if not paths:
             raise ValueError("update_room: name at least one field to change")
         request = rooms_service_pb2.UpdateRoomRequest(
@@ -446,15 +494,19 @@ class RoomsClient:
         *,
         credential_format: str | int = 0,
         display_name: str | None = None,
+        claim_seat: bool = False,
         timeout: float | None = None,
     ) -> rooms_service_pb2.AuthorizeJoinResponse:
         """May `user_id` join `room_id` now, as what, and if not, why and until when.
-        A refusal is an answer (`allowed` false), not an exception. With
+        A refusal is an answer (`allowed` false), not an exception. In a room with a
+        waiting room the call knocks (`display_name` is shown to the hosts); with
+        `claim_seat` an allowed answer carries the identity's `seat`; with
         `credential_format` (`livekit`, `jitsi`, `rooms`) an allowed answer carries a
         signed `credential`."""
         request = rooms_service_pb2.AuthorizeJoinRequest(
             room_id=room_id,
             user_id=user_id,
+            claim_seat=claim_seat,
             credential_format=credential_format_value(credential_format),
         )
         if display_name is not None:
@@ -574,6 +626,86 @@ class RoomsClient:
             )
             for membership in response.memberships:
                 yield membership
+            token = response.next_page_token
+            if not token:
+                return
+
+    # ---- waiting room and seats ---------------------------------------------
+
+    async def list_knocks(
+        self,
+        room_id: str,
+        *,
+        state: KnockStateLike | None = None,
+        page_size: int = 0,
+        timeout: float | None = None,
+    ) -> AsyncIterator[waiting_room_pb2.Knock]:
+        """The room's knocks, oldest first (`state="waiting"`: the hosts' queue)."""
+        token = ""
+        while True:
+            request = participants_service_pb2.ListKnocksRequest(
+                room_id=room_id,
+                page_size=page_size,
+                page_token=token,
+                state=knock_state_value(state)
+                if state is not None
+                else waiting_room_pb2.KNOCK_STATE_UNSPECIFIED,
+            )
+            response = await self._call(self._participants.ListKnocks, request, timeout)
+            for knock in response.knocks:
+                yield knock
+            token = response.next_page_token
+            if not token:
+                return
+
+    async def admit_participant(
+        self,
+        room_id: str,
+        user_id: str,
+        *,
+        role: RoleLike = 0,
+        etag: str = "",
+        timeout: float | None = None,
+    ) -> participants_service_pb2.AdmitParticipantResponse:
+        """Let `user_id` in (with `role`, or the role it would have had)."""
+        request = participants_service_pb2.AdmitParticipantRequest(
+            room_id=room_id, user_id=user_id, role=role_value(role), etag=etag
+        )
+        return await self._call(self._participants.AdmitParticipant, request, timeout)
+
+    async def deny_participant(
+        self, room_id: str, user_id: str, *, etag: str = "", timeout: float | None = None
+    ) -> participants_service_pb2.DenyParticipantResponse:
+        """Keep `user_id` out until a host admits it."""
+        request = participants_service_pb2.DenyParticipantRequest(
+            room_id=room_id, user_id=user_id, etag=etag
+        )
+        return await self._call(self._participants.DenyParticipant, request, timeout)
+
+    async def renew_seat(
+        self, seat_id: str, *, timeout: float | None = None
+    ) -> waiting_room_pb2.Seat:
+        """Extend a seat by the server's seat TTL (`SeatNotFound` once it expired)."""
+        request = participants_service_pb2.RenewSeatRequest(seat_id=seat_id)
+        return await self._call(self._participants.RenewSeat, request, timeout)
+
+    async def release_seat(self, seat_id: str, *, timeout: float | None = None) -> None:
+        """Free a seat; releasing a free seat succeeds."""
+        request = participants_service_pb2.ReleaseSeatRequest(seat_id=seat_id)
+        await self._call(self._participants.ReleaseSeat, request, timeout)
+
+    async def list_seats(
+        self, room_id: str, *, page_size: int = 0, timeout: float | None = None
+    ) -> AsyncIterator[waiting_room_pb2.Seat]:
+        """Who is in the room now (its live seats), earliest first."""
+        token = ""
+        while True:
+            request = participants_service_pb2.ListSeatsRequest(
+                room_id=room_id, page_size=page_size, page_token=token
+            )
+            response = await self._call(self._participants.ListSeats, request, timeout)
+            for seat in response.seats:
+                yield seat
             token = response.next_page_token
             if not token:
                 return

@@ -29,6 +29,7 @@ __all__ = [
     "EtagMismatch",
     "FieldViolation",
     "InvalidArgument",
+    "InvalidCapacity",
     "InvalidPageToken",
     "InvalidWindow",
     "ParticipantNotFound",
@@ -39,6 +40,7 @@ __all__ = [
     "RoomNotFound",
     "RoomsError",
     "RosterFull",
+    "SeatNotFound",
     "Timeout",
     "Unauthenticated",
     "WatchTooSlow",
@@ -228,6 +230,20 @@ class CredentialsNotConfigured(RoomsError):
     REASON = "CREDENTIALS_NOT_CONFIGURED"
 
 
+class SeatNotFound(RoomsError):
+    """NOT_FOUND: no live seat has this id (released, expired, or its identity removed);
+    claim a new one with `authorize_join(..., claim_seat=True)`."""
+
+    REASON = "SEAT_NOT_FOUND"
+
+
+class InvalidCapacity(RoomsError):
+    """INVALID_ARGUMENT: `max_participants` or `role_capacity` breaks a rule
+    (`metadata["rule"]`)."""
+
+    REASON = "INVALID_CAPACITY"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -248,6 +264,8 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         RevisionExpired,
         WatchTooSlow,
         CredentialsNotConfigured,
+        SeatNotFound,
+        InvalidCapacity,
     )
 }
 

@@ -15,6 +15,10 @@ def describe_event(event: events_pb2.RoomEvent) -> str:
         if event.participant.role:
             role = participant_pb2.Role.Name(event.participant.role)
             detail += f" as {role.removeprefix('ROLE_').lower()}"
+    if event.display_name:
+        detail += f" ({event.display_name})"
+    if event.HasField("seat"):
+        detail += f" seat {event.seat.seat_id}"
     if event.changed_fields:
         detail = " " + ", ".join(event.changed_fields)
     return f"#{event.revision} {when} {kind}{detail} (by {event.actor})"

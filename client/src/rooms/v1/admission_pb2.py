@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from rooms.v1 import participant_pb2 as rooms_dot_v1_dot_participant__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18rooms/v1/admission.proto\x12\x08rooms.v1\x1a\x1arooms/v1/participant.proto\"h\n\x0eRoleDefinition\x12\x1c\n\x04role\x18\x01 \x01(\x0e\x32\x0e.rooms.v1.Role\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32\x14.rooms.v1.Capability*\xde\x02\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41PABILITY_SPEAK\x10\x01\x12\x14\n\x10\x43\x41PABILITY_VIDEO\x10\x02\x12\x1b\n\x17\x43\x41PABILITY_SHARE_SCREEN\x10\x03\x12\x1a\n\x16\x43\x41PABILITY_MUTE_OTHERS\x10\x04\x12\"\n\x1e\x43\x41PABILITY_REMOVE_PARTICIPANTS\x10\x05\x12\"\n\x1e\x43\x41PABILITY_INVITE_PARTICIPANTS\x10\x06\x12\x17\n\x13\x43\x41PABILITY_DIAL_OUT\x10\x07\x12\x1c\n\x18\x43\x41PABILITY_RECEIVE_MEDIA\x10\x08\x12\x19\n\x15\x43\x41PABILITY_RAISE_HAND\x10\t\x12\x14\n\x10\x43\x41PABILITY_REACT\x10\n\x12\x1f\n\x1b\x43\x41PABILITY_SPOTLIGHT_OTHERS\x10\x0b*\x93\x02\n\x12JoinDecisionReason\x12$\n JOIN_DECISION_REASON_UNSPECIFIED\x10\x00\x12 \n\x1cJOIN_DECISION_REASON_ALLOWED\x10\x01\x12\'\n#JOIN_DECISION_REASON_ROOM_NOT_FOUND\x10\x02\x12%\n!JOIN_DECISION_REASON_NOT_YET_OPEN\x10\x03\x12\x1e\n\x1aJOIN_DECISION_REASON_ENDED\x10\x04\x12$\n JOIN_DECISION_REASON_NOT_INVITED\x10\x05\x12\x1f\n\x1bJOIN_DECISION_REASON_BANNED\x10\x06\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18rooms/v1/admission.proto\x12\x08rooms.v1\x1a\x1arooms/v1/participant.proto\"h\n\x0eRoleDefinition\x12\x1c\n\x04role\x18\x01 \x01(\x0e\x32\x0e.rooms.v1.Role\x12\x0c\n\x04name\x18\x02 \x01(\t\x12*\n\x0c\x63\x61pabilities\x18\x03 \x03(\x0e\x32\x14.rooms.v1.Capability*\x81\x03\n\nCapability\x12\x1a\n\x16\x43\x41PABILITY_UNSPECIFIED\x10\x00\x12\x14\n\x10\x43\x41PABILITY_SPEAK\x10\x01\x12\x14\n\x10\x43\x41PABILITY_VIDEO\x10\x02\x12\x1b\n\x17\x43\x41PABILITY_SHARE_SCREEN\x10\x03\x12\x1a\n\x16\x43\x41PABILITY_MUTE_OTHERS\x10\x04\x12\"\n\x1e\x43\x41PABILITY_REMOVE_PARTICIPANTS\x10\x05\x12\"\n\x1e\x43\x41PABILITY_INVITE_PARTICIPANTS\x10\x06\x12\x17\n\x13\x43\x41PABILITY_DIAL_OUT\x10\x07\x12\x1c\n\x18\x43\x41PABILITY_RECEIVE_MEDIA\x10\x08\x12\x19\n\x15\x43\x41PABILITY_RAISE_HAND\x10\t\x12\x14\n\x10\x43\x41PABILITY_REACT\x10\n\x12\x1f\n\x1b\x43\x41PABILITY_SPOTLIGHT_OTHERS\x10\x0b\x12!\n\x1d\x43\x41PABILITY_ADMIT_PARTICIPANTS\x10\x0c*\x88\x03\n\x12JoinDecisionReason\x12$\n JOIN_DECISION_REASON_UNSPECIFIED\x10\x00\x12 \n\x1cJOIN_DECISION_REASON_ALLOWED\x10\x01\x12\'\n#JOIN_DECISION_REASON_ROOM_NOT_FOUND\x10\x02\x12%\n!JOIN_DECISION_REASON_NOT_YET_OPEN\x10\x03\x12\x1e\n\x1aJOIN_DECISION_REASON_ENDED\x10\x04\x12$\n JOIN_DECISION_REASON_NOT_INVITED\x10\x05\x12\x1f\n\x1bJOIN_DECISION_REASON_BANNED\x10\x06\x12.\n*JOIN_DECISION_REASON_WAITING_FOR_ADMISSION\x10\x07\x12\x1f\n\x1bJOIN_DECISION_REASON_DENIED\x10\x08\x12\"\n\x1eJOIN_DECISION_REASON_ROOM_FULL\x10\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,9 +33,9 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.admission_pb2', _g
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_CAPABILITY']._serialized_start=173
-  _globals['_CAPABILITY']._serialized_end=523
-  _globals['_JOINDECISIONREASON']._serialized_start=526
-  _globals['_JOINDECISIONREASON']._serialized_end=801
+  _globals['_CAPABILITY']._serialized_end=558
+  _globals['_JOINDECISIONREASON']._serialized_start=561
+  _globals['_JOINDECISIONREASON']._serialized_end=953
   _globals['_ROLEDEFINITION']._serialized_start=66
   _globals['_ROLEDEFINITION']._serialized_end=170
 # @@protoc_insertion_point(module_scope)

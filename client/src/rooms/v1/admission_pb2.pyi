@@ -52,6 +52,8 @@ class _CapabilityEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Capability
     """Send reactions."""
     CAPABILITY_SPOTLIGHT_OTHERS: _Capability.ValueType  # 11
     """Spotlight others and lower others' hands."""
+    CAPABILITY_ADMIT_PARTICIPANTS: _Capability.ValueType  # 12
+    """Admit or deny identities waiting in a room's waiting room."""
 
 class Capability(_Capability, metaclass=_CapabilityEnumTypeWrapper):
     """Something a participant may do in a room's call. The table of which role
@@ -84,6 +86,8 @@ CAPABILITY_REACT: Capability.ValueType  # 10
 """Send reactions."""
 CAPABILITY_SPOTLIGHT_OTHERS: Capability.ValueType  # 11
 """Spotlight others and lower others' hands."""
+CAPABILITY_ADMIT_PARTICIPANTS: Capability.ValueType  # 12
+"""Admit or deny identities waiting in a room's waiting room."""
 Global___Capability: _TypeAlias = Capability  # noqa: Y015
 
 class _JoinDecisionReason:
@@ -110,6 +114,16 @@ class _JoinDecisionReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Jo
     """The identity is banned from the room (`RemoveParticipants` with `ban`);
     `AddOrUpdateParticipants` of the identity lifts the ban.
     """
+    JOIN_DECISION_REASON_WAITING_FOR_ADMISSION: _JoinDecisionReason.ValueType  # 7
+    """The room has a waiting room and the identity has not been admitted yet:
+    the call recorded a knock. Ask again after a host admits it.
+    """
+    JOIN_DECISION_REASON_DENIED: _JoinDecisionReason.ValueType  # 8
+    """A host denied the identity entry (until a host admits it later)."""
+    JOIN_DECISION_REASON_ROOM_FULL: _JoinDecisionReason.ValueType  # 9
+    """`claim_seat` was asked and a capacity limit is reached; see
+    `capacity_limit` and `capacity`.
+    """
 
 class JoinDecisionReason(_JoinDecisionReason, metaclass=_JoinDecisionReasonEnumTypeWrapper):
     """Why a join was allowed or refused."""
@@ -131,6 +145,16 @@ JOIN_DECISION_REASON_NOT_INVITED: JoinDecisionReason.ValueType  # 5
 JOIN_DECISION_REASON_BANNED: JoinDecisionReason.ValueType  # 6
 """The identity is banned from the room (`RemoveParticipants` with `ban`);
 `AddOrUpdateParticipants` of the identity lifts the ban.
+"""
+JOIN_DECISION_REASON_WAITING_FOR_ADMISSION: JoinDecisionReason.ValueType  # 7
+"""The room has a waiting room and the identity has not been admitted yet:
+the call recorded a knock. Ask again after a host admits it.
+"""
+JOIN_DECISION_REASON_DENIED: JoinDecisionReason.ValueType  # 8
+"""A host denied the identity entry (until a host admits it later)."""
+JOIN_DECISION_REASON_ROOM_FULL: JoinDecisionReason.ValueType  # 9
+"""`claim_seat` was asked and a capacity limit is reached; see
+`capacity_limit` and `capacity`.
 """
 Global___JoinDecisionReason: _TypeAlias = JoinDecisionReason  # noqa: Y015
 

@@ -104,6 +104,20 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     tenant has not configured (no LiveKit or Jitsi table for it in the media
     configuration file). Metadata: `format` (the format's enum name).
     """
+    SEAT_NOT_FOUND: _ErrorReason.ValueType  # 20
+    """NOT_FOUND: no live seat has this id in the caller's tenant: it was
+    released, it expired (not renewed within the seat TTL), its identity was
+    removed, or it never existed. Claim a new one with
+    `AuthorizeJoin(claim_seat: true)`. Metadata: `seat_id`.
+    """
+    INVALID_CAPACITY: _ErrorReason.ValueType  # 21
+    """INVALID_ARGUMENT: the room's capacity settings break a rule:
+    `max_participants` above the server's ceiling, a role listed twice in
+    `role_capacity`, a negative number, more seats reserved for a role than
+    its maximum, or more seats reserved in all than the room holds.
+    Metadata: `field`, `rule` (one of `ABOVE_CEILING`, `DUPLICATE_ROLE`,
+    `NEGATIVE`, `RESERVED_ABOVE_MAX`, `RESERVED_ABOVE_ROOM`), `limit`.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -194,5 +208,19 @@ CREDENTIALS_NOT_CONFIGURED: ErrorReason.ValueType  # 17
 """FAILED_PRECONDITION: a credential format was asked for that the caller's
 tenant has not configured (no LiveKit or Jitsi table for it in the media
 configuration file). Metadata: `format` (the format's enum name).
+"""
+SEAT_NOT_FOUND: ErrorReason.ValueType  # 20
+"""NOT_FOUND: no live seat has this id in the caller's tenant: it was
+released, it expired (not renewed within the seat TTL), its identity was
+removed, or it never existed. Claim a new one with
+`AuthorizeJoin(claim_seat: true)`. Metadata: `seat_id`.
+"""
+INVALID_CAPACITY: ErrorReason.ValueType  # 21
+"""INVALID_ARGUMENT: the room's capacity settings break a rule:
+`max_participants` above the server's ceiling, a role listed twice in
+`role_capacity`, a negative number, more seats reserved for a role than
+its maximum, or more seats reserved in all than the room holds.
+Metadata: `field`, `rule` (one of `ABOVE_CEILING`, `DUPLICATE_ROLE`,
+`NEGATIVE`, `RESERVED_ABOVE_MAX`, `RESERVED_ABOVE_ROOM`), `limit`.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -25,19 +25,20 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from rooms.v1 import participant_pb2 as rooms_dot_v1_dot_participant__pb2
 from rooms.v1 import room_pb2 as rooms_dot_v1_dot_room__pb2
+from rooms.v1 import waiting_room_pb2 as rooms_dot_v1_dot_waiting__room__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15rooms/v1/events.proto\x12\x08rooms.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\"\x9d\x02\n\tRoomEvent\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\x12.\n\nevent_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04type\x18\x04 \x01(\x0e\x32\x17.rooms.v1.RoomEventType\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x1c\n\x04room\x18\x06 \x01(\x0b\x32\x0e.rooms.v1.Room\x12\x16\n\x0e\x63hanged_fields\x18\x07 \x03(\t\x12*\n\x0bparticipant\x18\x08 \x01(\x0b\x32\x15.rooms.v1.Participant\x12%\n\rprevious_role\x18\t \x01(\x0e\x32\x0e.rooms.v1.Role*\x8b\x03\n\rRoomEventType\x12\x1f\n\x1bROOM_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17ROOM_EVENT_TYPE_CREATED\x10\x01\x12$\n ROOM_EVENT_TYPE_SETTINGS_CHANGED\x10\x02\x12%\n!ROOM_EVENT_TYPE_PARTICIPANT_ADDED\x10\x03\x12 \n\x1cROOM_EVENT_TYPE_ROLE_CHANGED\x10\x04\x12\'\n#ROOM_EVENT_TYPE_PARTICIPANT_REMOVED\x10\x05\x12\x1b\n\x17ROOM_EVENT_TYPE_DELETED\x10\x06\x12\x1a\n\x16ROOM_EVENT_TYPE_OPENED\x10\x07\x12\x19\n\x15ROOM_EVENT_TYPE_ENDED\x10\x08\x12&\n\"ROOM_EVENT_TYPE_PARTICIPANT_BANNED\x10\t\x12(\n$ROOM_EVENT_TYPE_PARTICIPANT_UNBANNED\x10\n*e\n\nEventOrder\x12\x1b\n\x17\x45VENT_ORDER_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45VENT_ORDER_OLDEST_FIRST\x10\x01\x12\x1c\n\x18\x45VENT_ORDER_NEWEST_FIRST\x10\x02\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15rooms/v1/events.proto\x12\x08rooms.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\x1a\x1brooms/v1/waiting_room.proto\"\xd1\x02\n\tRoomEvent\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x03\x12.\n\nevent_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12%\n\x04type\x18\x04 \x01(\x0e\x32\x17.rooms.v1.RoomEventType\x12\r\n\x05\x61\x63tor\x18\x05 \x01(\t\x12\x1c\n\x04room\x18\x06 \x01(\x0b\x32\x0e.rooms.v1.Room\x12\x16\n\x0e\x63hanged_fields\x18\x07 \x03(\t\x12*\n\x0bparticipant\x18\x08 \x01(\x0b\x32\x15.rooms.v1.Participant\x12%\n\rprevious_role\x18\t \x01(\x0e\x32\x0e.rooms.v1.Role\x12\x14\n\x0c\x64isplay_name\x18\x0c \x01(\t\x12\x1c\n\x04seat\x18\r \x01(\x0b\x32\x0e.rooms.v1.Seat*\x92\x05\n\rRoomEventType\x12\x1f\n\x1bROOM_EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x1b\n\x17ROOM_EVENT_TYPE_CREATED\x10\x01\x12$\n ROOM_EVENT_TYPE_SETTINGS_CHANGED\x10\x02\x12%\n!ROOM_EVENT_TYPE_PARTICIPANT_ADDED\x10\x03\x12 \n\x1cROOM_EVENT_TYPE_ROLE_CHANGED\x10\x04\x12\'\n#ROOM_EVENT_TYPE_PARTICIPANT_REMOVED\x10\x05\x12\x1b\n\x17ROOM_EVENT_TYPE_DELETED\x10\x06\x12\x1a\n\x16ROOM_EVENT_TYPE_OPENED\x10\x07\x12\x19\n\x15ROOM_EVENT_TYPE_ENDED\x10\x08\x12&\n\"ROOM_EVENT_TYPE_PARTICIPANT_BANNED\x10\t\x12(\n$ROOM_EVENT_TYPE_PARTICIPANT_UNBANNED\x10\n\x12\'\n#ROOM_EVENT_TYPE_PARTICIPANT_KNOCKED\x10\x0b\x12(\n$ROOM_EVENT_TYPE_PARTICIPANT_ADMITTED\x10\x0c\x12&\n\"ROOM_EVENT_TYPE_PARTICIPANT_DENIED\x10\r\x12\x1e\n\x1aROOM_EVENT_TYPE_SEAT_TAKEN\x10\x0e\x12!\n\x1dROOM_EVENT_TYPE_SEAT_RELEASED\x10\x0f\x12 \n\x1cROOM_EVENT_TYPE_SEAT_EXPIRED\x10\x10\x12%\n!ROOM_EVENT_TYPE_ADMISSION_REVOKED\x10\x11*e\n\nEventOrder\x12\x1b\n\x17\x45VENT_ORDER_UNSPECIFIED\x10\x00\x12\x1c\n\x18\x45VENT_ORDER_OLDEST_FIRST\x10\x01\x12\x1c\n\x18\x45VENT_ORDER_NEWEST_FIRST\x10\x02\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.events_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROOMEVENTTYPE']._serialized_start=406
-  _globals['_ROOMEVENTTYPE']._serialized_end=801
-  _globals['_EVENTORDER']._serialized_start=803
-  _globals['_EVENTORDER']._serialized_end=904
-  _globals['_ROOMEVENT']._serialized_start=118
-  _globals['_ROOMEVENT']._serialized_end=403
+  _globals['_ROOMEVENTTYPE']._serialized_start=487
+  _globals['_ROOMEVENTTYPE']._serialized_end=1145
+  _globals['_EVENTORDER']._serialized_start=1147
+  _globals['_EVENTORDER']._serialized_end=1248
+  _globals['_ROOMEVENT']._serialized_start=147
+  _globals['_ROOMEVENT']._serialized_end=484
 # @@protoc_insertion_point(module_scope)

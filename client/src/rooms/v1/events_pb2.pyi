@@ -11,6 +11,7 @@ from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from rooms.v1 import participant_pb2 as _participant_pb2
 from rooms.v1 import room_pb2 as _room_pb2
+from rooms.v1 import waiting_room_pb2 as _waiting_room_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -52,6 +53,25 @@ class _RoomEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RoomEve
     """
     ROOM_EVENT_TYPE_PARTICIPANT_UNBANNED: _RoomEventType.ValueType  # 10
     """An identity's ban was lifted (by `AddOrUpdateParticipants`)."""
+    ROOM_EVENT_TYPE_PARTICIPANT_KNOCKED: _RoomEventType.ValueType  # 11
+    """An identity knocked on the room's waiting room (first knock, or first
+    after a decision was revoked); `participant` holds the identity and the
+    role it would have, `display_name` its name.
+    """
+    ROOM_EVENT_TYPE_PARTICIPANT_ADMITTED: _RoomEventType.ValueType  # 12
+    """A host admitted an identity; `participant.role` is the role it joins with."""
+    ROOM_EVENT_TYPE_PARTICIPANT_DENIED: _RoomEventType.ValueType  # 13
+    """A host denied an identity."""
+    ROOM_EVENT_TYPE_SEAT_TAKEN: _RoomEventType.ValueType  # 14
+    """An identity took a seat (`seat`)."""
+    ROOM_EVENT_TYPE_SEAT_RELEASED: _RoomEventType.ValueType  # 15
+    """A seat was released (ReleaseSeat, or its identity was removed)."""
+    ROOM_EVENT_TYPE_SEAT_EXPIRED: _RoomEventType.ValueType  # 16
+    """A seat was not renewed in time and freed itself."""
+    ROOM_EVENT_TYPE_ADMISSION_REVOKED: _RoomEventType.ValueType  # 17
+    """An identity's admission or denial was withdrawn because it was removed
+    with RemoveParticipants.
+    """
 
 class RoomEventType(_RoomEventType, metaclass=_RoomEventTypeEnumTypeWrapper):
     """The kinds of room events."""
@@ -80,6 +100,25 @@ identity's PARTICIPANT_REMOVED when it was on the roster.
 """
 ROOM_EVENT_TYPE_PARTICIPANT_UNBANNED: RoomEventType.ValueType  # 10
 """An identity's ban was lifted (by `AddOrUpdateParticipants`)."""
+ROOM_EVENT_TYPE_PARTICIPANT_KNOCKED: RoomEventType.ValueType  # 11
+"""An identity knocked on the room's waiting room (first knock, or first
+after a decision was revoked); `participant` holds the identity and the
+role it would have, `display_name` its name.
+"""
+ROOM_EVENT_TYPE_PARTICIPANT_ADMITTED: RoomEventType.ValueType  # 12
+"""A host admitted an identity; `participant.role` is the role it joins with."""
+ROOM_EVENT_TYPE_PARTICIPANT_DENIED: RoomEventType.ValueType  # 13
+"""A host denied an identity."""
+ROOM_EVENT_TYPE_SEAT_TAKEN: RoomEventType.ValueType  # 14
+"""An identity took a seat (`seat`)."""
+ROOM_EVENT_TYPE_SEAT_RELEASED: RoomEventType.ValueType  # 15
+"""A seat was released (ReleaseSeat, or its identity was removed)."""
+ROOM_EVENT_TYPE_SEAT_EXPIRED: RoomEventType.ValueType  # 16
+"""A seat was not renewed in time and freed itself."""
+ROOM_EVENT_TYPE_ADMISSION_REVOKED: RoomEventType.ValueType  # 17
+"""An identity's admission or denial was withdrawn because it was removed
+with RemoveParticipants.
+"""
 Global___RoomEventType: _TypeAlias = RoomEventType  # noqa: Y015
 
 class _EventOrder:
@@ -121,6 +160,8 @@ class RoomEvent(_message.Message):
     CHANGED_FIELDS_FIELD_NUMBER: _builtins.int
     PARTICIPANT_FIELD_NUMBER: _builtins.int
     PREVIOUS_ROLE_FIELD_NUMBER: _builtins.int
+    DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    SEAT_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room the event belongs to."""
     revision: _builtins.int
@@ -137,6 +178,8 @@ class RoomEvent(_message.Message):
     """For `ROOM_EVENT_TYPE_ROLE_CHANGED` and
     `ROOM_EVENT_TYPE_PARTICIPANT_REMOVED`: the role the identity had before.
     """
+    display_name: _builtins.str
+    """For `ROOM_EVENT_TYPE_PARTICIPANT_KNOCKED`: the name the identity gave."""
     @_builtins.property
     def event_time(self) -> _timestamp_pb2.Timestamp:
         """When the change happened. For `ROOM_EVENT_TYPE_OPENED` and
@@ -161,6 +204,10 @@ class RoomEvent(_message.Message):
         (unspecified for `ROOM_EVENT_TYPE_PARTICIPANT_REMOVED` and the ban events).
         """
 
+    @_builtins.property
+    def seat(self) -> _waiting_room_pb2.Seat:
+        """For the seat events: the seat (with its `expire_time` when taken)."""
+
     def __init__(
         self,
         *,
@@ -173,10 +220,12 @@ class RoomEvent(_message.Message):
         changed_fields: _abc.Iterable[_builtins.str] | None = ...,
         participant: _participant_pb2.Participant | None = ...,
         previous_role: _participant_pb2.Role.ValueType = ...,
+        display_name: _builtins.str = ...,
+        seat: _waiting_room_pb2.Seat | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "participant", b"participant", "room", b"room"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "participant", b"participant", "room", b"room", "seat", b"seat"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_fields", b"changed_fields", "event_time", b"event_time", "participant", b"participant", "previous_role", b"previous_role", "revision", b"revision", "room", b"room", "room_id", b"room_id", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_fields", b"changed_fields", "display_name", b"display_name", "event_time", b"event_time", "participant", b"participant", "previous_role", b"previous_role", "revision", b"revision", "room", b"room", "room_id", b"room_id", "seat", b"seat", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

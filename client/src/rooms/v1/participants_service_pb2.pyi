@@ -10,6 +10,7 @@ from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from rooms.v1 import participant_pb2 as _participant_pb2
 from rooms.v1 import room_pb2 as _room_pb2
+from rooms.v1 import waiting_room_pb2 as _waiting_room_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -20,6 +21,310 @@ else:
     from typing_extensions import TypeAlias as _TypeAlias, Never as _Never
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+@_typing.final
+class ListKnocksRequest(_message.Message):
+    """The request of `ParticipantsService.ListKnocks`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.str
+    """The room's id."""
+    page_size: _builtins.int
+    """The maximum number of knocks to return. 0 means 50; values above 500 are
+    treated as 500; negative values are rejected.
+    """
+    page_token: _builtins.str
+    """The `next_page_token` of a previous call with the same room and filter."""
+    state: _waiting_room_pb2.KnockState.ValueType
+    """Only knocks in this state (a host's queue: `KNOCK_STATE_WAITING`).
+    Unspecified means every state.
+    """
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+        state: _waiting_room_pb2.KnockState.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "room_id", b"room_id", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListKnocksRequest: _TypeAlias = ListKnocksRequest  # noqa: Y015
+
+@_typing.final
+class ListKnocksResponse(_message.Message):
+    """The response of `ParticipantsService.ListKnocks`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KNOCKS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty when there are no more knocks."""
+    etag: _builtins.str
+    """The room's etag when read: send it with AdmitParticipant or
+    DenyParticipant to decide only if nothing was decided meanwhile.
+    """
+    @_builtins.property
+    def knocks(self) -> _containers.RepeatedCompositeFieldContainer[_waiting_room_pb2.Knock]:
+        """The knocks, oldest first knock first (admitted or denied in advance:
+        by decision time), then by `user_id`.
+        """
+
+    def __init__(
+        self,
+        *,
+        knocks: _abc.Iterable[_waiting_room_pb2.Knock] | None = ...,
+        next_page_token: _builtins.str = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "knocks", b"knocks", "next_page_token", b"next_page_token"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListKnocksResponse: _TypeAlias = ListKnocksResponse  # noqa: Y015
+
+@_typing.final
+class AdmitParticipantRequest(_message.Message):
+    """The request of `ParticipantsService.AdmitParticipant`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ROLE_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.str
+    """The room's id."""
+    user_id: _builtins.str
+    """The identity to admit."""
+    role: _participant_pb2.Role.ValueType
+    """The role it joins with. Unspecified means the role it would have had (its
+    roster role, or the room's `open_join_role`).
+    """
+    etag: _builtins.str
+    """If set, the change happens only if this matches the room's current etag
+    (otherwise `ETAG_MISMATCH`).
+    """
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        role: _participant_pb2.Role.ValueType = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "role", b"role", "room_id", b"room_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdmitParticipantRequest: _TypeAlias = AdmitParticipantRequest  # noqa: Y015
+
+@_typing.final
+class AdmitParticipantResponse(_message.Message):
+    """The response of `ParticipantsService.AdmitParticipant`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KNOCK_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    etag: _builtins.str
+    """The room's etag after the change."""
+    @_builtins.property
+    def knock(self) -> _waiting_room_pb2.Knock:
+        """The knock as it is now."""
+
+    def __init__(
+        self,
+        *,
+        knock: _waiting_room_pb2.Knock | None = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["knock", b"knock"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "knock", b"knock"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___AdmitParticipantResponse: _TypeAlias = AdmitParticipantResponse  # noqa: Y015
+
+@_typing.final
+class DenyParticipantRequest(_message.Message):
+    """The request of `ParticipantsService.DenyParticipant`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.str
+    """The room's id."""
+    user_id: _builtins.str
+    """The identity to deny."""
+    etag: _builtins.str
+    """If set, the change happens only if this matches the room's current etag
+    (otherwise `ETAG_MISMATCH`).
+    """
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "room_id", b"room_id", "user_id", b"user_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DenyParticipantRequest: _TypeAlias = DenyParticipantRequest  # noqa: Y015
+
+@_typing.final
+class DenyParticipantResponse(_message.Message):
+    """The response of `ParticipantsService.DenyParticipant`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    KNOCK_FIELD_NUMBER: _builtins.int
+    ETAG_FIELD_NUMBER: _builtins.int
+    etag: _builtins.str
+    """The room's etag after the change."""
+    @_builtins.property
+    def knock(self) -> _waiting_room_pb2.Knock:
+        """The knock as it is now."""
+
+    def __init__(
+        self,
+        *,
+        knock: _waiting_room_pb2.Knock | None = ...,
+        etag: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["knock", b"knock"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["etag", b"etag", "knock", b"knock"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___DenyParticipantResponse: _TypeAlias = DenyParticipantResponse  # noqa: Y015
+
+@_typing.final
+class RenewSeatRequest(_message.Message):
+    """The request of `ParticipantsService.RenewSeat`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEAT_ID_FIELD_NUMBER: _builtins.int
+    seat_id: _builtins.str
+    """The seat's id, from `AuthorizeJoinResponse.seat`."""
+    def __init__(
+        self,
+        *,
+        seat_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["seat_id", b"seat_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RenewSeatRequest: _TypeAlias = RenewSeatRequest  # noqa: Y015
+
+@_typing.final
+class ReleaseSeatRequest(_message.Message):
+    """The request of `ParticipantsService.ReleaseSeat`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEAT_ID_FIELD_NUMBER: _builtins.int
+    seat_id: _builtins.str
+    """The seat's id."""
+    def __init__(
+        self,
+        *,
+        seat_id: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["seat_id", b"seat_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ReleaseSeatRequest: _TypeAlias = ReleaseSeatRequest  # noqa: Y015
+
+@_typing.final
+class ListSeatsRequest(_message.Message):
+    """The request of `ParticipantsService.ListSeats`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.str
+    """The room's id."""
+    page_size: _builtins.int
+    """The maximum number of seats to return. 0 means 50; values above 500 are
+    treated as 500; negative values are rejected.
+    """
+    page_token: _builtins.str
+    """The `next_page_token` of a previous call with the same room."""
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.str = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["page_size", b"page_size", "page_token", b"page_token", "room_id", b"room_id"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSeatsRequest: _TypeAlias = ListSeatsRequest  # noqa: Y015
+
+@_typing.final
+class ListSeatsResponse(_message.Message):
+    """The response of `ParticipantsService.ListSeats`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    SEATS_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty when there are no more seats."""
+    @_builtins.property
+    def seats(self) -> _containers.RepeatedCompositeFieldContainer[_waiting_room_pb2.Seat]:
+        """The live seats, by `create_time`, then `seat_id`."""
+
+    def __init__(
+        self,
+        *,
+        seats: _abc.Iterable[_waiting_room_pb2.Seat] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "seats", b"seats"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListSeatsResponse: _TypeAlias = ListSeatsResponse  # noqa: Y015
 
 @_typing.final
 class AddOrUpdateParticipantsRequest(_message.Message):

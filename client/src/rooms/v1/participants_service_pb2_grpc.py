@@ -3,8 +3,10 @@
 import grpc
 import warnings
 
+from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from rooms.v1 import participant_pb2 as rooms_dot_v1_dot_participant__pb2
 from rooms.v1 import participants_service_pb2 as rooms_dot_v1_dot_participants__service__pb2
+from rooms.v1 import waiting_room_pb2 as rooms_dot_v1_dot_waiting__room__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__
@@ -61,6 +63,36 @@ class ParticipantsServiceStub:
                 request_serializer=rooms_dot_v1_dot_participants__service__pb2.ListRoomsForParticipantRequest.SerializeToString,
                 response_deserializer=rooms_dot_v1_dot_participants__service__pb2.ListRoomsForParticipantResponse.FromString,
                 _registered_method=True)
+        self.ListKnocks = channel.unary_unary(
+                '/rooms.v1.ParticipantsService/ListKnocks',
+                request_serializer=rooms_dot_v1_dot_participants__service__pb2.ListKnocksRequest.SerializeToString,
+                response_deserializer=rooms_dot_v1_dot_participants__service__pb2.ListKnocksResponse.FromString,
+                _registered_method=True)
+        self.AdmitParticipant = channel.unary_unary(
+                '/rooms.v1.ParticipantsService/AdmitParticipant',
+                request_serializer=rooms_dot_v1_dot_participants__service__pb2.AdmitParticipantRequest.SerializeToString,
+                response_deserializer=rooms_dot_v1_dot_participants__service__pb2.AdmitParticipantResponse.FromString,
+                _registered_method=True)
+        self.DenyParticipant = channel.unary_unary(
+                '/rooms.v1.ParticipantsService/DenyParticipant',
+                request_serializer=rooms_dot_v1_dot_participants__service__pb2.DenyParticipantRequest.SerializeToString,
+                response_deserializer=rooms_dot_v1_dot_participants__service__pb2.DenyParticipantResponse.FromString,
+                _registered_method=True)
+        self.RenewSeat = channel.unary_unary(
+                '/rooms.v1.ParticipantsService/RenewSeat',
+                request_serializer=rooms_dot_v1_dot_participants__service__pb2.RenewSeatRequest.SerializeToString,
+                response_deserializer=rooms_dot_v1_dot_waiting__room__pb2.Seat.FromString,
+                _registered_method=True)
+        self.ReleaseSeat = channel.unary_unary(
+                '/rooms.v1.ParticipantsService/ReleaseSeat',
+                request_serializer=rooms_dot_v1_dot_participants__service__pb2.ReleaseSeatRequest.SerializeToString,
+                response_deserializer=google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
+        self.ListSeats = channel.unary_unary(
+                '/rooms.v1.ParticipantsService/ListSeats',
+                request_serializer=rooms_dot_v1_dot_participants__service__pb2.ListSeatsRequest.SerializeToString,
+                response_deserializer=rooms_dot_v1_dot_participants__service__pb2.ListSeatsResponse.FromString,
+                _registered_method=True)
 
 
 class ParticipantsServiceServicer:
@@ -103,6 +135,54 @@ class ParticipantsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListKnocks(self, request, context):
+        """Lists the identities that knocked on a room's waiting room (and those
+        admitted or denied), oldest knock first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def AdmitParticipant(self, request, context):
+        """Admits an identity: its next AuthorizeJoin is allowed (with the role
+        given, or the role it would have had) while the room's window lasts, or
+        until it is removed with RemoveParticipants. It need not have knocked.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def DenyParticipant(self, request, context):
+        """Denies an identity: AuthorizeJoin answers `JOIN_DECISION_REASON_DENIED`
+        until a host admits it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def RenewSeat(self, request, context):
+        """Extends a live seat by the seat TTL from now (never past the room's
+        `valid_until`). An expired or released seat is `SEAT_NOT_FOUND`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ReleaseSeat(self, request, context):
+        """Frees a seat. Releasing a seat that is already free succeeds.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListSeats(self, request, context):
+        """Lists the live seats of a room: who is in the call now, with role and
+        since when, earliest first.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ParticipantsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -130,6 +210,36 @@ def add_ParticipantsServiceServicer_to_server(servicer, server):
                     servicer.ListRoomsForParticipant,
                     request_deserializer=rooms_dot_v1_dot_participants__service__pb2.ListRoomsForParticipantRequest.FromString,
                     response_serializer=rooms_dot_v1_dot_participants__service__pb2.ListRoomsForParticipantResponse.SerializeToString,
+            ),
+            'ListKnocks': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListKnocks,
+                    request_deserializer=rooms_dot_v1_dot_participants__service__pb2.ListKnocksRequest.FromString,
+                    response_serializer=rooms_dot_v1_dot_participants__service__pb2.ListKnocksResponse.SerializeToString,
+            ),
+            'AdmitParticipant': grpc.unary_unary_rpc_method_handler(
+                    servicer.AdmitParticipant,
+                    request_deserializer=rooms_dot_v1_dot_participants__service__pb2.AdmitParticipantRequest.FromString,
+                    response_serializer=rooms_dot_v1_dot_participants__service__pb2.AdmitParticipantResponse.SerializeToString,
+            ),
+            'DenyParticipant': grpc.unary_unary_rpc_method_handler(
+                    servicer.DenyParticipant,
+                    request_deserializer=rooms_dot_v1_dot_participants__service__pb2.DenyParticipantRequest.FromString,
+                    response_serializer=rooms_dot_v1_dot_participants__service__pb2.DenyParticipantResponse.SerializeToString,
+            ),
+            'RenewSeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenewSeat,
+                    request_deserializer=rooms_dot_v1_dot_participants__service__pb2.RenewSeatRequest.FromString,
+                    response_serializer=rooms_dot_v1_dot_waiting__room__pb2.Seat.SerializeToString,
+            ),
+            'ReleaseSeat': grpc.unary_unary_rpc_method_handler(
+                    servicer.ReleaseSeat,
+                    request_deserializer=rooms_dot_v1_dot_participants__service__pb2.ReleaseSeatRequest.FromString,
+                    response_serializer=google_dot_protobuf_dot_empty__pb2.Empty.SerializeToString,
+            ),
+            'ListSeats': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListSeats,
+                    request_deserializer=rooms_dot_v1_dot_participants__service__pb2.ListSeatsRequest.FromString,
+                    response_serializer=rooms_dot_v1_dot_participants__service__pb2.ListSeatsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -268,6 +378,168 @@ class ParticipantsService:
             '/rooms.v1.ParticipantsService/ListRoomsForParticipant',
             rooms_dot_v1_dot_participants__service__pb2.ListRoomsForParticipantRequest.SerializeToString,
             rooms_dot_v1_dot_participants__service__pb2.ListRoomsForParticipantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListKnocks(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rooms.v1.ParticipantsService/ListKnocks',
+            rooms_dot_v1_dot_participants__service__pb2.ListKnocksRequest.SerializeToString,
+            rooms_dot_v1_dot_participants__service__pb2.ListKnocksResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AdmitParticipant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rooms.v1.ParticipantsService/AdmitParticipant',
+            rooms_dot_v1_dot_participants__service__pb2.AdmitParticipantRequest.SerializeToString,
+            rooms_dot_v1_dot_participants__service__pb2.AdmitParticipantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def DenyParticipant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rooms.v1.ParticipantsService/DenyParticipant',
+            rooms_dot_v1_dot_participants__service__pb2.DenyParticipantRequest.SerializeToString,
+            rooms_dot_v1_dot_participants__service__pb2.DenyParticipantResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenewSeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rooms.v1.ParticipantsService/RenewSeat',
+            rooms_dot_v1_dot_participants__service__pb2.RenewSeatRequest.SerializeToString,
+            rooms_dot_v1_dot_waiting__room__pb2.Seat.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ReleaseSeat(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rooms.v1.ParticipantsService/ReleaseSeat',
+            rooms_dot_v1_dot_participants__service__pb2.ReleaseSeatRequest.SerializeToString,
+            google_dot_protobuf_dot_empty__pb2.Empty.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListSeats(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rooms.v1.ParticipantsService/ListSeats',
+            rooms_dot_v1_dot_participants__service__pb2.ListSeatsRequest.SerializeToString,
+            rooms_dot_v1_dot_participants__service__pb2.ListSeatsResponse.FromString,
             options,
             channel_credentials,
             insecure,

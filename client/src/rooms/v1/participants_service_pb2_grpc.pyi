@@ -4,9 +4,11 @@ isort:skip_file
 """
 
 from collections import abc as _abc
+from google.protobuf import empty_pb2 as _empty_pb2
 from grpc import aio as _aio
 from rooms.v1 import participant_pb2 as _participant_pb2
 from rooms.v1 import participants_service_pb2 as _participants_service_pb2
+from rooms.v1 import waiting_room_pb2 as _waiting_room_pb2
 import abc as _abc_1
 import grpc as _grpc
 import sys
@@ -46,6 +48,29 @@ class ParticipantsServiceStub:
     """Returns one participant of a room."""
     ListRoomsForParticipant: _grpc.UnaryUnaryMultiCallable[_participants_service_pb2.ListRoomsForParticipantRequest, _participants_service_pb2.ListRoomsForParticipantResponse]
     """Lists the rooms whose roster holds an identity, soonest first."""
+    ListKnocks: _grpc.UnaryUnaryMultiCallable[_participants_service_pb2.ListKnocksRequest, _participants_service_pb2.ListKnocksResponse]
+    """Lists the identities that knocked on a room's waiting room (and those
+    admitted or denied), oldest knock first.
+    """
+    AdmitParticipant: _grpc.UnaryUnaryMultiCallable[_participants_service_pb2.AdmitParticipantRequest, _participants_service_pb2.AdmitParticipantResponse]
+    """Admits an identity: its next AuthorizeJoin is allowed (with the role
+    given, or the role it would have had) while the room's window lasts, or
+    until it is removed with RemoveParticipants. It need not have knocked.
+    """
+    DenyParticipant: _grpc.UnaryUnaryMultiCallable[_participants_service_pb2.DenyParticipantRequest, _participants_service_pb2.DenyParticipantResponse]
+    """Denies an identity: AuthorizeJoin answers `JOIN_DECISION_REASON_DENIED`
+    until a host admits it.
+    """
+    RenewSeat: _grpc.UnaryUnaryMultiCallable[_participants_service_pb2.RenewSeatRequest, _waiting_room_pb2.Seat]
+    """Extends a live seat by the seat TTL from now (never past the room's
+    `valid_until`). An expired or released seat is `SEAT_NOT_FOUND`.
+    """
+    ReleaseSeat: _grpc.UnaryUnaryMultiCallable[_participants_service_pb2.ReleaseSeatRequest, _empty_pb2.Empty]
+    """Frees a seat. Releasing a seat that is already free succeeds."""
+    ListSeats: _grpc.UnaryUnaryMultiCallable[_participants_service_pb2.ListSeatsRequest, _participants_service_pb2.ListSeatsResponse]
+    """Lists the live seats of a room: who is in the call now, with role and
+    since when, earliest first.
+    """
 
 @_typing.type_check_only
 class ParticipantsServiceAsyncStub(ParticipantsServiceStub):
@@ -64,6 +89,29 @@ class ParticipantsServiceAsyncStub(ParticipantsServiceStub):
     """Returns one participant of a room."""
     ListRoomsForParticipant: _aio.UnaryUnaryMultiCallable[_participants_service_pb2.ListRoomsForParticipantRequest, _participants_service_pb2.ListRoomsForParticipantResponse]  # type: ignore[assignment]
     """Lists the rooms whose roster holds an identity, soonest first."""
+    ListKnocks: _aio.UnaryUnaryMultiCallable[_participants_service_pb2.ListKnocksRequest, _participants_service_pb2.ListKnocksResponse]  # type: ignore[assignment]
+    """Lists the identities that knocked on a room's waiting room (and those
+    admitted or denied), oldest knock first.
+    """
+    AdmitParticipant: _aio.UnaryUnaryMultiCallable[_participants_service_pb2.AdmitParticipantRequest, _participants_service_pb2.AdmitParticipantResponse]  # type: ignore[assignment]
+    """Admits an identity: its next AuthorizeJoin is allowed (with the role
+    given, or the role it would have had) while the room's window lasts, or
+    until it is removed with RemoveParticipants. It need not have knocked.
+    """
+    DenyParticipant: _aio.UnaryUnaryMultiCallable[_participants_service_pb2.DenyParticipantRequest, _participants_service_pb2.DenyParticipantResponse]  # type: ignore[assignment]
+    """Denies an identity: AuthorizeJoin answers `JOIN_DECISION_REASON_DENIED`
+    until a host admits it.
+    """
+    RenewSeat: _aio.UnaryUnaryMultiCallable[_participants_service_pb2.RenewSeatRequest, _waiting_room_pb2.Seat]  # type: ignore[assignment]
+    """Extends a live seat by the seat TTL from now (never past the room's
+    `valid_until`). An expired or released seat is `SEAT_NOT_FOUND`.
+    """
+    ReleaseSeat: _aio.UnaryUnaryMultiCallable[_participants_service_pb2.ReleaseSeatRequest, _empty_pb2.Empty]  # type: ignore[assignment]
+    """Frees a seat. Releasing a seat that is already free succeeds."""
+    ListSeats: _aio.UnaryUnaryMultiCallable[_participants_service_pb2.ListSeatsRequest, _participants_service_pb2.ListSeatsResponse]  # type: ignore[assignment]
+    """Lists the live seats of a room: who is in the call now, with role and
+    since when, earliest first.
+    """
 
 class ParticipantsServiceServicer(metaclass=_abc_1.ABCMeta):
     """Manages the roster of a room, and finds the rooms an identity is invited to."""
@@ -109,5 +157,64 @@ class ParticipantsServiceServicer(metaclass=_abc_1.ABCMeta):
         context: _ServicerContext,
     ) -> _typing.Union[_participants_service_pb2.ListRoomsForParticipantResponse, _abc.Awaitable[_participants_service_pb2.ListRoomsForParticipantResponse]]:
         """Lists the rooms whose roster holds an identity, soonest first."""
+
+    @_abc_1.abstractmethod
+    def ListKnocks(
+        self,
+        request: _participants_service_pb2.ListKnocksRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participants_service_pb2.ListKnocksResponse, _abc.Awaitable[_participants_service_pb2.ListKnocksResponse]]:
+        """Lists the identities that knocked on a room's waiting room (and those
+        admitted or denied), oldest knock first.
+        """
+
+    @_abc_1.abstractmethod
+    def AdmitParticipant(
+        self,
+        request: _participants_service_pb2.AdmitParticipantRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participants_service_pb2.AdmitParticipantResponse, _abc.Awaitable[_participants_service_pb2.AdmitParticipantResponse]]:
+        """Admits an identity: its next AuthorizeJoin is allowed (with the role
+        given, or the role it would have had) while the room's window lasts, or
+        until it is removed with RemoveParticipants. It need not have knocked.
+        """
+
+    @_abc_1.abstractmethod
+    def DenyParticipant(
+        self,
+        request: _participants_service_pb2.DenyParticipantRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participants_service_pb2.DenyParticipantResponse, _abc.Awaitable[_participants_service_pb2.DenyParticipantResponse]]:
+        """Denies an identity: AuthorizeJoin answers `JOIN_DECISION_REASON_DENIED`
+        until a host admits it.
+        """
+
+    @_abc_1.abstractmethod
+    def RenewSeat(
+        self,
+        request: _participants_service_pb2.RenewSeatRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_waiting_room_pb2.Seat, _abc.Awaitable[_waiting_room_pb2.Seat]]:
+        """Extends a live seat by the seat TTL from now (never past the room's
+        `valid_until`). An expired or released seat is `SEAT_NOT_FOUND`.
+        """
+
+    @_abc_1.abstractmethod
+    def ReleaseSeat(
+        self,
+        request: _participants_service_pb2.ReleaseSeatRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_empty_pb2.Empty, _abc.Awaitable[_empty_pb2.Empty]]:
+        """Frees a seat. Releasing a seat that is already free succeeds."""
+
+    @_abc_1.abstractmethod
+    def ListSeats(
+        self,
+        request: _participants_service_pb2.ListSeatsRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participants_service_pb2.ListSeatsResponse, _abc.Awaitable[_participants_service_pb2.ListSeatsResponse]]:
+        """Lists the live seats of a room: who is in the call now, with role and
+        since when, earliest first.
+        """
 
 def add_ParticipantsServiceServicer_to_server(servicer: ParticipantsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -121,6 +121,9 @@ class Room(_message.Message):
     EARLY_ENTRY_DURATION_FIELD_NUMBER: _builtins.int
     PARTICIPANT_COUNT_FIELD_NUMBER: _builtins.int
     LAST_EVENT_REVISION_FIELD_NUMBER: _builtins.int
+    WAITING_ROOM_ENABLED_FIELD_NUMBER: _builtins.int
+    MAX_PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    ROLE_CAPACITY_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room's identifier, unique within the caller's tenant. Either chosen by
     the caller at creation (1 to 128 characters from `A-Z a-z 0-9 . _ ~ -`,
@@ -148,6 +151,16 @@ class Room(_message.Message):
     last_event_revision: _builtins.int
     """The revision of the room's latest event. Watch with this as
     `after_revision` to receive what happens after this read. Output only.
+    """
+    waiting_room_enabled: _builtins.bool
+    """Whether identities must be admitted by a host before they may join: an
+    identity whose role lacks `CAPABILITY_ADMIT_PARTICIPANTS` and that no host
+    admitted gets `JOIN_DECISION_REASON_WAITING_FOR_ADMISSION` (and knocks).
+    """
+    max_participants: _builtins.int
+    """The most seats (identities present at once, see `claim_seat`) the room
+    holds. 0 means the server's ceiling (350 unless configured); larger
+    values than the ceiling are rejected.
     """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
@@ -182,6 +195,12 @@ class Room(_message.Message):
         means no early entry. At most 24 hours (configurable).
         """
 
+    @_builtins.property
+    def role_capacity(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoleCapacity]:
+        """Per-role capacity: a maximum of seats for a role and a number of seats
+        reserved for it that other roles may not take. Each role at most once.
+        """
+
     def __init__(
         self,
         *,
@@ -199,11 +218,46 @@ class Room(_message.Message):
         early_entry_duration: _duration_pb2.Duration | None = ...,
         participant_count: _builtins.int = ...,
         last_event_revision: _builtins.int = ...,
+        waiting_room_enabled: _builtins.bool = ...,
+        max_participants: _builtins.int = ...,
+        role_capacity: _abc.Iterable[Global___RoleCapacity] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "early_entry_duration", b"early_entry_duration", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "early_entry_duration", b"early_entry_duration", "etag", b"etag", "join_policy", b"join_policy", "last_event_revision", b"last_event_revision", "metadata", b"metadata", "open_join_role", b"open_join_role", "participant_count", b"participant_count", "pstn_dial_out_enabled", b"pstn_dial_out_enabled", "room_id", b"room_id", "state", b"state", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "early_entry_duration", b"early_entry_duration", "etag", b"etag", "join_policy", b"join_policy", "last_event_revision", b"last_event_revision", "max_participants", b"max_participants", "metadata", b"metadata", "open_join_role", b"open_join_role", "participant_count", b"participant_count", "pstn_dial_out_enabled", b"pstn_dial_out_enabled", "role_capacity", b"role_capacity", "room_id", b"room_id", "state", b"state", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until", "waiting_room_enabled", b"waiting_room_enabled"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Room: _TypeAlias = Room  # noqa: Y015
+
+@_typing.final
+class RoleCapacity(_message.Message):
+    """The seats one role may hold in a room, and the seats reserved for it."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROLE_FIELD_NUMBER: _builtins.int
+    MAX_PARTICIPANTS_FIELD_NUMBER: _builtins.int
+    RESERVED_FIELD_NUMBER: _builtins.int
+    role: _participant_pb2.Role.ValueType
+    """The role."""
+    max_participants: _builtins.int
+    """The most seats this role may hold at once. 0 means no per-role limit."""
+    reserved: _builtins.int
+    """Seats only this role may take: other roles are refused a seat when the
+    free seats left are needed for this role's unfilled reservation.
+    """
+    def __init__(
+        self,
+        *,
+        role: _participant_pb2.Role.ValueType = ...,
+        max_participants: _builtins.int = ...,
+        reserved: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["max_participants", b"max_participants", "reserved", b"reserved", "role", b"role"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___RoleCapacity: _TypeAlias = RoleCapacity  # noqa: Y015

@@ -31,41 +31,42 @@ from rooms.v1 import credentials_pb2 as rooms_dot_v1_dot_credentials__pb2
 from rooms.v1 import events_pb2 as rooms_dot_v1_dot_events__pb2
 from rooms.v1 import participant_pb2 as rooms_dot_v1_dot_participant__pb2
 from rooms.v1 import room_pb2 as rooms_dot_v1_dot_room__pb2
+from rooms.v1 import waiting_room_pb2 as rooms_dot_v1_dot_waiting__room__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1crooms/v1/rooms_service.proto\x12\x08rooms.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18rooms/v1/admission.proto\x1a\x1arooms/v1/credentials.proto\x1a\x15rooms/v1/events.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\"\x83\x01\n\x11\x43reateRoomRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x1c\n\x04room\x18\x03 \x01(\x0b\x32\x0e.rooms.v1.Room\x12+\n\x0cparticipants\x18\x04 \x03(\x0b\x32\x15.rooms.v1.Participant\"!\n\x0eGetRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"]\n\x10ListRoomsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.rooms.v1.RoomState\"K\n\x11ListRoomsResponse\x12\x1d\n\x05rooms\x18\x01 \x03(\x0b\x32\x0e.rooms.v1.Room\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x11UpdateRoomRequest\x12\x1c\n\x04room\x18\x01 \x01(\x0b\x32\x0e.rooms.v1.Room\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"2\n\x11\x44\x65leteRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\x9b\x01\n\x14\x41uthorizeJoinRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x35\n\x11\x63redential_format\x18\x03 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormat\x12\x19\n\x0c\x64isplay_name\x18\x04 \x01(\tH\x00\x88\x01\x01\x42\x0f\n\r_display_name\"\x9b\x03\n\x15\x41uthorizeJoinResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12,\n\x06reason\x18\x02 \x01(\x0e\x32\x1c.rooms.v1.JoinDecisionReason\x12\x1c\n\x04role\x18\x03 \x01(\x0e\x32\x0e.rooms.v1.Role\x12*\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x14.rooms.v1.Capability\x12.\n\nvalid_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08opens_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08opens_in\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\t \x01(\t\x12,\n\ncredential\x18\n \x01(\x0b\x32\x18.rooms.v1.JoinCredential\"\x12\n\x10ListRolesRequest\"<\n\x11ListRolesResponse\x12\'\n\x05roles\x18\x01 \x03(\x0b\x32\x18.rooms.v1.RoleDefinition\";\n\x10WatchRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_revision\x18\x02 \x01(\x03\"\x9c\x01\n\x15ListRoomEventsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12#\n\x05order\x18\x04 \x01(\x0e\x32\x14.rooms.v1.EventOrder\x12&\n\x05types\x18\x05 \x03(\x0e\x32\x17.rooms.v1.RoomEventType\"V\n\x16ListRoomEventsResponse\x12#\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x13.rooms.v1.RoomEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xef\x04\n\x0cRoomsService\x12\x39\n\nCreateRoom\x12\x1b.rooms.v1.CreateRoomRequest\x1a\x0e.rooms.v1.Room\x12\x33\n\x07GetRoom\x12\x18.rooms.v1.GetRoomRequest\x1a\x0e.rooms.v1.Room\x12\x44\n\tListRooms\x12\x1a.rooms.v1.ListRoomsRequest\x1a\x1b.rooms.v1.ListRoomsResponse\x12\x39\n\nUpdateRoom\x12\x1b.rooms.v1.UpdateRoomRequest\x1a\x0e.rooms.v1.Room\x12\x41\n\nDeleteRoom\x12\x1b.rooms.v1.DeleteRoomRequest\x1a\x16.google.protobuf.Empty\x12P\n\rAuthorizeJoin\x12\x1e.rooms.v1.AuthorizeJoinRequest\x1a\x1f.rooms.v1.AuthorizeJoinResponse\x12\x44\n\tListRoles\x12\x1a.rooms.v1.ListRolesRequest\x1a\x1b.rooms.v1.ListRolesResponse\x12>\n\tWatchRoom\x12\x1a.rooms.v1.WatchRoomRequest\x1a\x13.rooms.v1.RoomEvent0\x01\x12S\n\x0eListRoomEvents\x12\x1f.rooms.v1.ListRoomEventsRequest\x1a .rooms.v1.ListRoomEventsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1crooms/v1/rooms_service.proto\x12\x08rooms.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18rooms/v1/admission.proto\x1a\x1arooms/v1/credentials.proto\x1a\x15rooms/v1/events.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\x1a\x1brooms/v1/waiting_room.proto\"\x83\x01\n\x11\x43reateRoomRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x1c\n\x04room\x18\x03 \x01(\x0b\x32\x0e.rooms.v1.Room\x12+\n\x0cparticipants\x18\x04 \x03(\x0b\x32\x15.rooms.v1.Participant\"!\n\x0eGetRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"]\n\x10ListRoomsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.rooms.v1.RoomState\"K\n\x11ListRoomsResponse\x12\x1d\n\x05rooms\x18\x01 \x03(\x0b\x32\x0e.rooms.v1.Room\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x11UpdateRoomRequest\x12\x1c\n\x04room\x18\x01 \x01(\x0b\x32\x0e.rooms.v1.Room\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"2\n\x11\x44\x65leteRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\xaf\x01\n\x14\x41uthorizeJoinRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x35\n\x11\x63redential_format\x18\x03 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormat\x12\x19\n\x0c\x64isplay_name\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x12\n\nclaim_seat\x18\x05 \x01(\x08\x42\x0f\n\r_display_name\"\xfc\x03\n\x15\x41uthorizeJoinResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12,\n\x06reason\x18\x02 \x01(\x0e\x32\x1c.rooms.v1.JoinDecisionReason\x12\x1c\n\x04role\x18\x03 \x01(\x0e\x32\x0e.rooms.v1.Role\x12*\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x14.rooms.v1.Capability\x12.\n\nvalid_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08opens_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08opens_in\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\t \x01(\t\x12,\n\ncredential\x18\n \x01(\x0b\x32\x18.rooms.v1.JoinCredential\x12\x1c\n\x04seat\x18\x0b \x01(\x0b\x32\x0e.rooms.v1.Seat\x12/\n\x0e\x63\x61pacity_limit\x18\x0c \x01(\x0e\x32\x17.rooms.v1.CapacityLimit\x12\x10\n\x08\x63\x61pacity\x18\r \x01(\x05\"\x12\n\x10ListRolesRequest\"<\n\x11ListRolesResponse\x12\'\n\x05roles\x18\x01 \x03(\x0b\x32\x18.rooms.v1.RoleDefinition\";\n\x10WatchRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_revision\x18\x02 \x01(\x03\"\x9c\x01\n\x15ListRoomEventsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12#\n\x05order\x18\x04 \x01(\x0e\x32\x14.rooms.v1.EventOrder\x12&\n\x05types\x18\x05 \x03(\x0e\x32\x17.rooms.v1.RoomEventType\"V\n\x16ListRoomEventsResponse\x12#\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x13.rooms.v1.RoomEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xef\x04\n\x0cRoomsService\x12\x39\n\nCreateRoom\x12\x1b.rooms.v1.CreateRoomRequest\x1a\x0e.rooms.v1.Room\x12\x33\n\x07GetRoom\x12\x18.rooms.v1.GetRoomRequest\x1a\x0e.rooms.v1.Room\x12\x44\n\tListRooms\x12\x1a.rooms.v1.ListRoomsRequest\x1a\x1b.rooms.v1.ListRoomsResponse\x12\x39\n\nUpdateRoom\x12\x1b.rooms.v1.UpdateRoomRequest\x1a\x0e.rooms.v1.Room\x12\x41\n\nDeleteRoom\x12\x1b.rooms.v1.DeleteRoomRequest\x1a\x16.google.protobuf.Empty\x12P\n\rAuthorizeJoin\x12\x1e.rooms.v1.AuthorizeJoinRequest\x1a\x1f.rooms.v1.AuthorizeJoinResponse\x12\x44\n\tListRoles\x12\x1a.rooms.v1.ListRolesRequest\x1a\x1b.rooms.v1.ListRolesResponse\x12>\n\tWatchRoom\x12\x1a.rooms.v1.WatchRoomRequest\x1a\x13.rooms.v1.RoomEvent0\x01\x12S\n\x0eListRoomEvents\x12\x1f.rooms.v1.ListRoomEventsRequest\x1a .rooms.v1.ListRoomEventsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.rooms_service_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_CREATEROOMREQUEST']._serialized_start=297
-  _globals['_CREATEROOMREQUEST']._serialized_end=428
-  _globals['_GETROOMREQUEST']._serialized_start=430
-  _globals['_GETROOMREQUEST']._serialized_end=463
-  _globals['_LISTROOMSREQUEST']._serialized_start=465
-  _globals['_LISTROOMSREQUEST']._serialized_end=558
-  _globals['_LISTROOMSRESPONSE']._serialized_start=560
-  _globals['_LISTROOMSRESPONSE']._serialized_end=635
-  _globals['_UPDATEROOMREQUEST']._serialized_start=637
-  _globals['_UPDATEROOMREQUEST']._serialized_end=735
-  _globals['_DELETEROOMREQUEST']._serialized_start=737
-  _globals['_DELETEROOMREQUEST']._serialized_end=787
-  _globals['_AUTHORIZEJOINREQUEST']._serialized_start=790
-  _globals['_AUTHORIZEJOINREQUEST']._serialized_end=945
-  _globals['_AUTHORIZEJOINRESPONSE']._serialized_start=948
-  _globals['_AUTHORIZEJOINRESPONSE']._serialized_end=1359
-  _globals['_LISTROLESREQUEST']._serialized_start=1361
-  _globals['_LISTROLESREQUEST']._serialized_end=1379
-  _globals['_LISTROLESRESPONSE']._serialized_start=1381
-  _globals['_LISTROLESRESPONSE']._serialized_end=1441
-  _globals['_WATCHROOMREQUEST']._serialized_start=1443
-  _globals['_WATCHROOMREQUEST']._serialized_end=1502
-  _globals['_LISTROOMEVENTSREQUEST']._serialized_start=1505
-  _globals['_LISTROOMEVENTSREQUEST']._serialized_end=1661
-  _globals['_LISTROOMEVENTSRESPONSE']._serialized_start=1663
-  _globals['_LISTROOMEVENTSRESPONSE']._serialized_end=1749
-  _globals['_ROOMSSERVICE']._serialized_start=1752
-  _globals['_ROOMSSERVICE']._serialized_end=2375
+  _globals['_CREATEROOMREQUEST']._serialized_start=326
+  _globals['_CREATEROOMREQUEST']._serialized_end=457
+  _globals['_GETROOMREQUEST']._serialized_start=459
+  _globals['_GETROOMREQUEST']._serialized_end=492
+  _globals['_LISTROOMSREQUEST']._serialized_start=494
+  _globals['_LISTROOMSREQUEST']._serialized_end=587
+  _globals['_LISTROOMSRESPONSE']._serialized_start=589
+  _globals['_LISTROOMSRESPONSE']._serialized_end=664
+  _globals['_UPDATEROOMREQUEST']._serialized_start=666
+  _globals['_UPDATEROOMREQUEST']._serialized_end=764
+  _globals['_DELETEROOMREQUEST']._serialized_start=766
+  _globals['_DELETEROOMREQUEST']._serialized_end=816
+  _globals['_AUTHORIZEJOINREQUEST']._serialized_start=819
+  _globals['_AUTHORIZEJOINREQUEST']._serialized_end=994
+  _globals['_AUTHORIZEJOINRESPONSE']._serialized_start=997
+  _globals['_AUTHORIZEJOINRESPONSE']._serialized_end=1505
+  _globals['_LISTROLESREQUEST']._serialized_start=1507
+  _globals['_LISTROLESREQUEST']._serialized_end=1525
+  _globals['_LISTROLESRESPONSE']._serialized_start=1527
+  _globals['_LISTROLESRESPONSE']._serialized_end=1587
+  _globals['_WATCHROOMREQUEST']._serialized_start=1589
+  _globals['_WATCHROOMREQUEST']._serialized_end=1648
+  _globals['_LISTROOMEVENTSREQUEST']._serialized_start=1651
+  _globals['_LISTROOMEVENTSREQUEST']._serialized_end=1807
+  _globals['_LISTROOMEVENTSRESPONSE']._serialized_start=1809
+  _globals['_LISTROOMEVENTSRESPONSE']._serialized_end=1895
+  _globals['_ROOMSSERVICE']._serialized_start=1898
+  _globals['_ROOMSSERVICE']._serialized_end=2521
 # @@protoc_insertion_point(module_scope)

@@ -15,6 +15,7 @@ from rooms.v1 import credentials_pb2 as _credentials_pb2
 from rooms.v1 import events_pb2 as _events_pb2
 from rooms.v1 import participant_pb2 as _participant_pb2
 from rooms.v1 import room_pb2 as _room_pb2
+from rooms.v1 import waiting_room_pb2 as _waiting_room_pb2
 import builtins as _builtins
 import sys
 import typing as _typing
@@ -47,7 +48,8 @@ class CreateRoomRequest(_message.Message):
     @_builtins.property
     def room(self) -> _room_pb2.Room:
         """The room's settings: `valid_from`, `valid_until`, `pstn_dial_out_enabled`,
-        `join_policy`, `metadata`, `open_join_role` and `early_entry_duration`.
+        `join_policy`, `metadata`, `open_join_role`, `early_entry_duration`,
+        `waiting_room_enabled`, `max_participants` and `role_capacity`.
         Output-only fields are ignored.
         """
 
@@ -176,7 +178,8 @@ class UpdateRoomRequest(_message.Message):
     def update_mask(self) -> _field_mask_pb2.FieldMask:
         """The fields to change: any of `valid_from`, `valid_until`,
         `pstn_dial_out_enabled`, `join_policy`, `metadata`, `open_join_role`,
-        `early_entry_duration`; `*` means all of them. Empty means every one of
+        `early_entry_duration`, `waiting_room_enabled`, `max_participants`,
+        `role_capacity`; `*` means all of them. Empty means every one of
         those fields that is set to a non-default value in `room`.
         """
 
@@ -232,6 +235,7 @@ class AuthorizeJoinRequest(_message.Message):
     USER_ID_FIELD_NUMBER: _builtins.int
     CREDENTIAL_FORMAT_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
+    CLAIM_SEAT_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room the identity wants to join."""
     user_id: _builtins.str
@@ -243,6 +247,11 @@ class AuthorizeJoinRequest(_message.Message):
     """
     display_name: _builtins.str
     """A name to show for the identity; recorded with a knock and carried in a credential."""
+    claim_seat: _builtins.bool
+    """When allowed, also take a seat (or get back the identity's live seat) and
+    return it in `seat`; refused with `JOIN_DECISION_REASON_ROOM_FULL` when a
+    capacity limit is reached. Without it the answer counts nobody.
+    """
     def __init__(
         self,
         *,
@@ -250,10 +259,11 @@ class AuthorizeJoinRequest(_message.Message):
         user_id: _builtins.str = ...,
         credential_format: _credentials_pb2.CredentialFormat.ValueType = ...,
         display_name: _builtins.str | None = ...,
+        claim_seat: _builtins.bool = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["_display_name", b"_display_name", "display_name", b"display_name"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["_display_name", b"_display_name", "credential_format", b"credential_format", "display_name", b"display_name", "room_id", b"room_id", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["_display_name", b"_display_name", "claim_seat", b"claim_seat", "credential_format", b"credential_format", "display_name", b"display_name", "room_id", b"room_id", "user_id", b"user_id"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     _WhichOneofReturnType__display_name: _TypeAlias = _typing.Literal["display_name"]  # noqa: Y015
     _WhichOneofArgType__display_name: _TypeAlias = _typing.Literal["_display_name", b"_display_name"]  # noqa: Y015
@@ -277,6 +287,9 @@ class AuthorizeJoinResponse(_message.Message):
     OPENS_IN_FIELD_NUMBER: _builtins.int
     MESSAGE_FIELD_NUMBER: _builtins.int
     CREDENTIAL_FIELD_NUMBER: _builtins.int
+    SEAT_FIELD_NUMBER: _builtins.int
+    CAPACITY_LIMIT_FIELD_NUMBER: _builtins.int
+    CAPACITY_FIELD_NUMBER: _builtins.int
     allowed: _builtins.bool
     """Whether the identity may join now."""
     reason: _admission_pb2.JoinDecisionReason.ValueType
@@ -287,6 +300,12 @@ class AuthorizeJoinResponse(_message.Message):
     """
     message: _builtins.str
     """A short English sentence for people, such as "The room opens in 3 hours." """
+    capacity_limit: _waiting_room_pb2.CapacityLimit.ValueType
+    """For `JOIN_DECISION_REASON_ROOM_FULL`: which limit was reached."""
+    capacity: _builtins.int
+    """For `JOIN_DECISION_REASON_ROOM_FULL`: the number of seats of that limit
+    (for `CAPACITY_LIMIT_RESERVED`: the seats not reserved for other roles).
+    """
     @_builtins.property
     def capabilities(self) -> _containers.RepeatedScalarFieldContainer[_admission_pb2.Capability.ValueType]:
         """The capabilities that role grants in this room. Empty unless allowed."""
@@ -315,6 +334,12 @@ class AuthorizeJoinResponse(_message.Message):
         refusal never carries one.
         """
 
+    @_builtins.property
+    def seat(self) -> _waiting_room_pb2.Seat:
+        """With `claim_seat` and allowed: the identity's seat. Renew it every half
+        of the seat TTL with `ParticipantsService.RenewSeat`.
+        """
+
     def __init__(
         self,
         *,
@@ -328,10 +353,13 @@ class AuthorizeJoinResponse(_message.Message):
         opens_in: _duration_pb2.Duration | None = ...,
         message: _builtins.str = ...,
         credential: _credentials_pb2.JoinCredential | None = ...,
+        seat: _waiting_room_pb2.Seat | None = ...,
+        capacity_limit: _waiting_room_pb2.CapacityLimit.ValueType = ...,
+        capacity: _builtins.int = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["credential", b"credential", "opens_at", b"opens_at", "opens_in", b"opens_in", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["credential", b"credential", "opens_at", b"opens_at", "opens_in", b"opens_in", "seat", b"seat", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed", b"allowed", "capabilities", b"capabilities", "credential", b"credential", "message", b"message", "opens_at", b"opens_at", "opens_in", b"opens_in", "reason", b"reason", "role", b"role", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["allowed", b"allowed", "capabilities", b"capabilities", "capacity", b"capacity", "capacity_limit", b"capacity_limit", "credential", b"credential", "message", b"message", "opens_at", b"opens_at", "opens_in", b"opens_in", "reason", b"reason", "role", b"role", "seat", b"seat", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

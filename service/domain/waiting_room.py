@@ -1,0 +1,115 @@
+"""The waiting room: who must knock, and what a host's admit or deny means for the
+next join decision. The decision builds on `admission.decide_join` and changes only
+answers that would otherwise be "allowed"."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import StrEnum
+
+from service.domain.admission import (
+    ROLE_CAPABILITIES,
+    Capability,
+    JoinDecision,
+    JoinReason,
+    decide_join,
+)
+from service.domain.errors import Violations
+from service.domain.models import JoinPolicy, Role, Room
+
+DISPLAY_NAME_MAX_LENGTH = 256
+
+
+class KnockState(StrEnum):
+    """Where a knock stands (stored names; mirror `rooms.v1.KnockState`)."""
+
+    WAITING = "waiting"
+    ADMITTED = "admitted"
+    DENIED = "denied"
+
+
+@dataclass(frozen=True, slots=True)
+class Knock:
+    """An identity that knocked on a room, or was admitted or denied (in advance or not).
+
+    `role` is the admitted role when `role_chosen`, else the role the identity would
+    have had when the record was last written."""
+
+    user_id: str
+    state: KnockState
+    role: Role | None
+    role_chosen: bool
+    display_name: str | None
+    first_knock_time: datetime | None
+    last_knock_time: datetime | None
+    decide_time: datetime | None
+    sort_time: datetime
+
+
+def would_be_role(room: Room, rostered_role: Role | None) -> Role | None:
+    """The role an identity would join with, absent a host's choice: its roster role,
+    else the open room's `open_join_role`; None off the roster of an invite-only room."""
+    if rostered_role is not None:
+        return rostered_role
+    return room.open_join_role if room.join_policy is JoinPolicy.OPEN else None
+
+
+def check_display_name(violations: Violations, field: str, name: str | None) -> None:
+    if name is None:
+        return
+    if len(name) > DISPLAY_NAME_MAX_LENGTH:
+        violations.add(field, f"must be at most {DISPLAY_NAME_MAX_LENGTH} characters")
+    elif not name.isprintable():
+        violations.add(field, "must be printable (no control or invisible separator characters)")
+
+
+def may_admit(role: Role) -> bool:
+    """Whether a role lets its holder skip the waiting room (and admit others)."""
+    return Capability.ADMIT_PARTICIPANTS in ROLE_CAPABILITIES[role]
+
+
+def decide_with_waiting_room(
+    room: Room | None,
+    rostered_role: Role | None,
+    knock: Knock | None,
+    now: datetime,
+    *,
+    banned: bool = False,
+) -> JoinDecision:
+    """The join decision in a room that may have a waiting room.
+
+    The room, its join policy and its window decide first (`decide_join`): an
+    invite-only room still answers NOT_INVITED to identities off the roster, and
+    nobody knocks before the room opens (early entry aside) or after it ends. Then,
+    in a room with its waiting room on, an identity whose role lacks
+    ADMIT_PARTICIPANTS is allowed only once admitted (with the admitted role when a
+    host chose one), is DENIED after a denial, and otherwise WAITING_FOR_ADMISSION:
+    the caller records a knock."""
+    admitted = knock is not None and knock.state is KnockState.ADMITTED
+    chosen = knock.role if admitted and knock is not None and knock.role_chosen else None
+    decision = decide_join(room, rostered_role, now, banned=banned)
+    if room is None or not room.waiting_room_enabled or decision.role is None:
+        return decision
+    if chosen is not None and chosen is not decision.role:
+        # The host chose the role: the window (early entry) is judged for that role.
+        decision = decide_join(room, chosen, now)
+    role = decision.role
+    if not decision.allowed or role is None or may_admit(role) or admitted:
+        return decision
+    if knock is not None and knock.state is KnockState.DENIED:
+        return JoinDecision(
+            False,
+            JoinReason.DENIED,
+            "A host denied you entry to this room.",
+            role=role,
+            valid_from=room.valid_from,
+            valid_until=room.valid_until,
+        )
+    return replace(
+        decision,
+        allowed=False,
+        reason=JoinReason.WAITING_FOR_ADMISSION,
+        message="Please wait: a host will let you in.",
+        capabilities=frozenset(),
+    )

@@ -1,0 +1,145 @@
+"""Seats and knocks in PostgreSQL: the statements shared by the store and the lifecycle
+task. Every statement here touches one room of one tenant, under that room's row
+lock (taken by the caller), except `rooms_with_expired_seats`, which locks nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import asyncpg
+
+from service.domain import events
+from service.domain.events import SYSTEM_ACTOR, NewEvent
+from service.domain.models import Role
+from service.domain.seats import Seat
+from service.domain.waiting_room import Knock, KnockState
+from service.storage.db import Connection
+from service.storage.events import CROSS_TENANT_READ, append_events
+from service.storage.transaction import tenant_transaction
+
+SEAT_COLUMNS = "seat_id, room_id, user_id, role, create_time, expire_time"
+KNOCK_COLUMNS = (
+    "user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time,"
+    " decide_time, sort_time"
+)
+
+_ROLE = {role.value: role for role in Role}
+_KNOCK_STATE = {state.value: state for state in KnockState}
+
+
+def seat_of(record: asyncpg.Record, prefix: str = "") -> Seat:
+    return Seat(
+        seat_id=record[prefix + "seat_id"],
+        room_id=record[prefix + "room_id"],
+        user_id=record[prefix + "user_id"],
+        role=_ROLE[record[prefix + "role"]],
+        create_time=record[prefix + "create_time"],
+        expire_time=record[prefix + "expire_time"],
+    )
+
+
+def knock_of(record: asyncpg.Record, prefix: str = "") -> Knock:
+    role = record[prefix + "role"]
+    return Knock(
+        user_id=record[prefix + "user_id"],
+        state=_KNOCK_STATE[record[prefix + "state"]],
+        role=_ROLE[role] if role is not None else None,
+        role_chosen=record[prefix + "role_chosen"],
+        display_name=record[prefix + "display_name"],
+        first_knock_time=record[prefix + "first_knock_time"],
+        last_knock_time=record[prefix + "last_knock_time"],
+        decide_time=record[prefix + "decide_time"],
+        sort_time=record[prefix + "sort_time"],
+    )
+
+
+async def delete_expired(
+    conn: Connection, tenant: str, room_id: str, now: datetime
+) -> list[NewEvent]:
+    """Free the room's seats that expired by `now` (the caller holds the room's row
+    lock); return their SEAT_EXPIRED events for the caller to append."""
+    rows = await conn.fetch(
+        f"""DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND expire_time <= $3
+            RETURNING {SEAT_COLUMNS}""",
+        tenant,
+        room_id,
+        now,
+    )
+    expired = sorted((seat_of(row) for row in rows), key=lambda s: (s.expire_time, s.seat_id))
+    return [events.seat_expired(seat) for seat in expired]
+
+
+async def revoke_presence(
+    conn: Connection, tenant: str, room_id: str, user_ids: Sequence[str]
+) -> tuple[list[NewEvent], bool]:
+    """Withdraw the admissions (or denials) and free the seats of removed identities
+    (the caller holds the room's row lock). Returns the events, and whether a host's
+    decision was withdrawn (which changes the room's etag)."""
+    gone = await conn.fetch(
+        """DELETE FROM knocks WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+           RETURNING user_id, state""",
+        tenant,
+        room_id,
+        list(user_ids),
+    )
+    revoked = [row for row in gone if row["state"] != KnockState.WAITING.value]
+    freed = await conn.fetch(
+        f"""DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+            RETURNING {SEAT_COLUMNS}""",
+        tenant,
+        room_id,
+        list(user_ids),
+    )
+    order = {user_id: index for index, user_id in enumerate(user_ids)}
+    history = [
+        events.admission_revoked(row["user_id"])
+        for row in sorted(revoked, key=lambda r: order[r["user_id"]])
+    ]
+    history += [
+        events.seat_released(seat)
+        for seat in sorted((seat_of(row) for row in freed), key=lambda s: order[s.user_id])
+    ]
+    return history, bool(revoked)
+
+
+async def free_all(conn: Connection, tenant: str, room_id: str) -> None:
+    """Free every seat of a room being deleted (the caller holds its row lock)."""
+    await conn.execute("DELETE FROM seats WHERE tenant = $1 AND room_id = $2", tenant, room_id)
+
+
+async def rooms_with_expired_seats(
+    pool: asyncpg.Pool, now: datetime, batch: int
+) -> list[tuple[str, str]]:
+    """Rooms holding seats that expired by `now`. Reads without locks, across tenants;
+    each room is then freed in a transaction of its own (`expire_room_seats`)."""
+    rows = await pool.fetch(
+        f"""{CROSS_TENANT_READ}
+            SELECT DISTINCT tenant, room_id FROM seats WHERE expire_time <= $1 LIMIT $2""",
+        now,
+        batch,
+    )
+    return [(row["tenant"], row["room_id"]) for row in rows]
+
+
+async def expire_room_seats(pool: asyncpg.Pool, tenant: str, room_id: str, now: datetime) -> int:
+    """Free one room's expired seats and announce them: one short transaction locking
+    that room's row only. Safe on several replicas at once: a seat is deleted (and its
+    SEAT_EXPIRED written) by exactly one of them."""
+    async with tenant_transaction(pool, tenant) as tx:
+        conn = tx.conn
+        live = await conn.fetchval(
+            """SELECT delete_time IS NULL FROM rooms
+               WHERE tenant = $1 AND room_id = $2 FOR UPDATE""",
+            tenant,
+            room_id,
+        )
+        if live is None:
+            return 0
+        if not live:  # DELETED stays the room's last event
+            await free_all(conn, tenant, room_id)
+            return 0
+        history = await delete_expired(conn, tenant, room_id, now)
+        if history:
+            await append_events(tx, room_id, history, SYSTEM_ACTOR, now)
+    return len(history)
