@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import urllib.parse
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -20,17 +21,18 @@ from rooms.v1 import (
     rooms_service_pb2_grpc,
 )
 
-from service.config import Settings
+from service.config import ConfigError, Settings
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
 from service.lifecycle import Lifecycle
 from service.observability.interceptor import ObservingInterceptor
 from service.observability.metrics import observe_pool, start_exporter
-from service.security.exposure import check_exposure, load_keys, server_credentials
+from service.security.exposure import check_configuration
 from service.storage.db import create_pool, migrate, page_token_secret
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.transport.auth import AuthInterceptor
+from service.transport.guard import CallGuard
 from service.transport.participants import ParticipantsServicer
 from service.transport.rooms import RoomsServicer
 from service.usecases import RoomsUseCases
@@ -55,15 +57,21 @@ class RunningServer:
     grace: float
     hub: EventHub
     lifecycle: Lifecycle
+    guard: CallGuard
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float | None = None) -> None:
-        """Health goes NOT_SERVING, new calls are refused, in-flight calls get
-        `grace` seconds to finish, then the database pool closes."""
+        """Health goes NOT_SERVING; open streams end and new calls are refused, both with
+        UNAVAILABLE; unary calls in flight get `grace` seconds to finish and then end
+        with UNAVAILABLE too; then the server stops and the database pool closes."""
+        grace = self.grace if grace is None else grace
         await self.health.enter_graceful_shutdown()
         for task in self._tasks:
             task.cancel()
-        await self.server.stop(self.grace if grace is None else grace)
+        await self.guard.drain(grace)
+        # Nothing of ours is running any more: this returns as soon as gRPC has sent
+        # the last answers.
+        await self.server.stop(grace)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -109,6 +117,30 @@ async def _watch_database(dsn: str, health: HealthServicer, interval: float) -> 
             connection.terminate()
 
 
+async def _connect(dsn: str, settings: Settings) -> asyncpg.Pool:
+    """The database pool; ConfigError naming ROOMS_DATABASE_URL when the database cannot
+    be reached or refuses us (without the URL, which may hold a password)."""
+    try:
+        return await create_pool(
+            dsn,
+            min_size=settings.db_pool_min_size,
+            max_size=settings.db_pool_max_size,
+            command_timeout=settings.db_command_timeout_seconds,
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
+        problem = f"cannot connect to the database: {type(error).__name__}: {error}"
+        for secret in (dsn, _password_of(dsn)):
+            if secret:
+                problem = problem.replace(secret, "***")
+        raise ConfigError("ROOMS_DATABASE_URL", problem) from None
+
+
+def _password_of(dsn: str) -> str:
+    with contextlib.suppress(ValueError):
+        return urllib.parse.urlsplit(dsn).password or ""
+    return ""
+
+
 async def start_server(
     settings: Settings,
     dsn: str,
@@ -116,13 +148,12 @@ async def start_server(
     clock: Clock | None = None,
     address: str | None = None,
 ) -> RunningServer:
-    """Connect, migrate, and start serving on `address` (default: the settings')."""
-    pool = await create_pool(
-        dsn,
-        min_size=settings.db_pool_min_size,
-        max_size=settings.db_pool_max_size,
-        command_timeout=settings.db_command_timeout_seconds,
-    )
+    """Check the configuration, connect, migrate, and start serving on `address`
+    (default: the settings'). A bad configuration raises ConfigError before anything
+    is started."""
+    listen = address or settings.listen_address
+    keys, credentials = check_configuration(settings, listen)
+    pool = await _connect(dsn, settings)
     observe_pool(pool)
     try:
         async with pool.acquire() as connection:
@@ -138,9 +169,6 @@ async def start_server(
         await hub.start()
         usecases = RoomsUseCases(store, clock, settings.limits(), PageTokens(secret), hub)
 
-        keys = load_keys(settings)
-        listen = address or settings.listen_address
-        check_exposure(settings, keys, listen)
         server = grpc.aio.server(
             interceptors=[
                 # First, so that calls refused by authentication are counted and logged.
@@ -155,6 +183,10 @@ async def start_server(
                 ("grpc.max_metadata_size", settings.max_metadata_bytes),
             ],
         )
+        # Before any service is registered: every handler registered on the server,
+        # of every service, parses its own request body and is ended at shutdown.
+        guard = CallGuard()
+        guard.install(server)
         rooms_service_pb2_grpc.add_RoomsServiceServicer_to_server(
             RoomsServicer(usecases, clock), server
         )
@@ -172,13 +204,14 @@ async def start_server(
             server,
         )
         try:
-            credentials = server_credentials(settings)
             if credentials is None:
                 port = server.add_insecure_port(listen)
             else:
                 port = server.add_secure_port(listen, credentials)
         except RuntimeError as error:
-            raise RuntimeError(f"cannot listen on {listen}: {error}") from error
+            raise ConfigError(
+                "ROOMS_LISTEN_ADDRESS", f"cannot listen on {listen}: {error}"
+            ) from None
         await server.start()
     except BaseException:
         if "hub" in locals():
@@ -187,7 +220,7 @@ async def start_server(
         raise
     lifecycle = Lifecycle(pool, clock, settings.retention(), settings.lifecycle_batch_size)
     running = RunningServer(
-        server, port, pool, health, settings.shutdown_grace_seconds, hub, lifecycle
+        server, port, pool, health, settings.shutdown_grace_seconds, hub, lifecycle, guard
     )
     running._tasks.append(
         asyncio.create_task(_watch_database(dsn, health, settings.health_check_interval_seconds))

@@ -44,6 +44,7 @@ class ErrorReason(StrEnum):
     UNAUTHENTICATED = "UNAUTHENTICATED"
     REVISION_EXPIRED = "REVISION_EXPIRED"
     WATCH_TOO_SLOW = "WATCH_TOO_SLOW"
+    SHUTTING_DOWN = "SHUTTING_DOWN"
 
 
 KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
@@ -63,6 +64,7 @@ KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
     ErrorReason.UNAUTHENTICATED: ErrorKind.UNAUTHENTICATED,
     ErrorReason.REVISION_EXPIRED: ErrorKind.OUT_OF_RANGE,
     ErrorReason.WATCH_TOO_SLOW: ErrorKind.EXHAUSTED,
+    ErrorReason.SHUTTING_DOWN: ErrorKind.UNAVAILABLE,
 }
 
 

@@ -147,7 +147,10 @@ async def test_a_180_day_window_and_a_slightly_past_start_are_accepted(rooms: St
         (rs.CreateRoomRequest(room=room_pb2.Room(join_policy=7)), "room.join_policy"),  # type: ignore[arg-type]
         (rs.CreateRoomRequest(room=room_pb2.Room(open_join_role=42)), "room.open_join_role"),  # type: ignore[arg-type]
         (rs.CreateRoomRequest(room=room_pb2.Room(metadata={"": "x"})), "room.metadata['']"),
-        (rs.CreateRoomRequest(participants=[pp.Participant(user_id="a b")]), "participants[0].user_id"),
+        (
+            rs.CreateRoomRequest(participants=[pp.Participant(user_id="a b")]),
+            "participants[0].user_id",
+        ),
         (
             rs.CreateRoomRequest(
                 room=room_pb2.Room(valid_from=timestamp_pb2.Timestamp(seconds=-(10**12)))

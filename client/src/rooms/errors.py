@@ -38,6 +38,7 @@ __all__ = [
     "RoomNotFound",
     "RoomsError",
     "RosterFull",
+    "ShuttingDown",
     "Timeout",
     "Unauthenticated",
     "WatchTooSlow",
@@ -220,6 +221,12 @@ class WatchTooSlow(RoomsError):
     REASON = "WATCH_TOO_SLOW"
 
 
+class ShuttingDown(RoomsError):
+    """UNAVAILABLE: the server is shutting down; retry on another replica."""
+
+    REASON = "SHUTTING_DOWN"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -239,6 +246,7 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         Unauthenticated,
         RevisionExpired,
         WatchTooSlow,
+        ShuttingDown,
     )
 }
 
