@@ -27,7 +27,7 @@ from service.domain.paging import PageTokens
 from service.lifecycle import Lifecycle
 from service.observability.interceptor import ObservingInterceptor
 from service.observability.metrics import observe_pool, start_exporter
-from service.security.exposure import check_configuration
+from service.security.exposure import check_configuration, log_exposure
 from service.storage.db import create_pool, migrate, page_token_secret
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
@@ -44,6 +44,7 @@ SERVICE_NAMES = (
     participants_service_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
 )
 _HEALTH_NAMES = ("", *SERVICE_NAMES)
+_HEALTH_WATCH_TURNS = 5
 
 
 @dataclass
@@ -68,6 +69,11 @@ class RunningServer:
         await self.health.enter_graceful_shutdown()
         for task in self._tasks:
             task.cancel()
+        # A few turns of the event loop let each Health.Watch stream, just woken, hand
+        # its NOT_SERVING to gRPC before the stream is ended (best effort: a watcher
+        # that misses it sees the stream end with UNAVAILABLE, which says as much).
+        for _ in range(_HEALTH_WATCH_TURNS):
+            await asyncio.sleep(0)
         await self.guard.drain(grace)
         # Nothing of ours is running any more: this returns as soon as gRPC has sent
         # the last answers.
@@ -229,6 +235,7 @@ async def start_server(
         running._tasks.append(
             asyncio.create_task(lifecycle.run(settings.lifecycle_interval_seconds))
         )
+    log_exposure(settings, keys, listen)
     log.info("serving rooms.v1 on %s (port %d)", listen, port)
     return running
 

@@ -68,6 +68,11 @@ def check_exposure(settings: Settings, keys: KeyRing, listen: str) -> None:
             f"no API keys configured, and ROOMS_LISTEN_ADDRESS {listen} is not a loopback"
             " address; configure keys, or set ROOMS_ALLOW_INSECURE=true to accept the risk",
         )
+
+
+def log_exposure(settings: Settings, keys: KeyRing, listen: str) -> None:
+    """Say how the server is exposed (logged once it serves, so that a configuration
+    error is the only line printed)."""
     if keys:
         log.info("API keys: %d configured; every call needs one", len(keys))
         if settings.tls_cert_file is None and not is_loopback(listen):
@@ -91,18 +96,15 @@ def server_credentials(settings: Settings) -> grpc.ServerCredentials | None:
         raise ConfigError("ROOMS_TLS_CERT_FILE", "is needed with ROOMS_TLS_KEY_FILE")
     if settings.tls_key_file is None:
         raise ConfigError("ROOMS_TLS_KEY_FILE", "is needed with ROOMS_TLS_CERT_FILE")
+    cert = _read(settings.tls_cert_file, "ROOMS_TLS_CERT_FILE")
+    key = _read(settings.tls_key_file, "ROOMS_TLS_KEY_FILE")
     client_ca = (
         _read(settings.tls_client_ca_file, "ROOMS_TLS_CLIENT_CA_FILE")
         if settings.tls_client_ca_file
         else None
     )
     return grpc.ssl_server_credentials(
-        [
-            (
-                _read(settings.tls_key_file, "ROOMS_TLS_KEY_FILE"),
-                _read(settings.tls_cert_file, "ROOMS_TLS_CERT_FILE"),
-            )
-        ],
+        [(key, cert)],
         root_certificates=client_ca,
         require_client_auth=client_ca is not None,
     )
