@@ -40,7 +40,9 @@ async def outcomes(database_url: str) -> dict[str, tuple[int | None, str]]:
 
     async def run(env: dict[str, str]) -> tuple[int | None, str]:
         env = {name: value.replace("{free}", str(free_port())) for name, value in env.items()}
-        process = await spawn_server(database_url, free_port(), **env)
+        process = await spawn_server(
+            database_url, free_port(), output=asyncio.subprocess.PIPE, **env
+        )
         output, _ = await asyncio.wait_for(process.communicate(), 60)
         return process.returncode, output.decode()
 
