@@ -90,8 +90,9 @@ class RunningServer:
 
 async def _watch_database(dsn: str, health: HealthServicer, interval: float) -> None:
     """SERVING only while the database answers. The check has a connection of its own,
-    so a pool busy with calls never makes a healthy replica look down."""
-    serving: bool | None = None
+    so a pool busy with calls never makes a healthy replica look down. (The server
+    starts SERVING: it has just connected and migrated.)"""
+    serving: bool | None = True
     connection: asyncpg.Connection[asyncpg.Record] | None = None
     try:
         while True:
@@ -200,6 +201,8 @@ async def start_server(
             ParticipantsServicer(usecases, clock), server
         )
         health = HealthServicer()
+        for name in _HEALTH_NAMES:
+            await health.set(name, health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(
             (

@@ -54,10 +54,6 @@ _END_TIMEOUT = 1.0
 _MAX_CACHED_METHODS = 1000
 
 
-class _Unparsable(Exception):
-    """A request body that is not a message of the method's request type."""
-
-
 class _Call:
     """One call in flight: whether it is a stream, and (for a stream yielding its
     responses) whether a response is being sent and whether it should end after it."""
@@ -127,16 +123,16 @@ class CallGuard:
         invalid = _invalid_body(method, parse)
         serializer = {"response_serializer": handler.response_serializer}
         if handler.unary_unary is not None:
-            behavior = self._wrap(handler.unary_unary, _one(parse), invalid, stream=False)
+            behavior = self._wrap(handler.unary_unary, parse, invalid, many=False, stream=False)
             make = grpc.unary_unary_rpc_method_handler
         elif handler.unary_stream is not None:
-            behavior = self._wrap(handler.unary_stream, _one(parse), invalid, stream=True)
+            behavior = self._wrap(handler.unary_stream, parse, invalid, many=False, stream=True)
             make = grpc.unary_stream_rpc_method_handler
         elif handler.stream_unary is not None:
-            behavior = self._wrap(handler.stream_unary, _many(parse, invalid), None, stream=False)
+            behavior = self._wrap(handler.stream_unary, parse, invalid, many=True, stream=False)
             make = grpc.stream_unary_rpc_method_handler
         elif handler.stream_stream is not None:
-            behavior = self._wrap(handler.stream_stream, _many(parse, invalid), None, stream=True)
+            behavior = self._wrap(handler.stream_stream, parse, invalid, many=True, stream=True)
             make = grpc.stream_stream_rpc_method_handler
         else:  # pragma: no cover - a handler always has one behavior
             return handler
@@ -147,19 +143,21 @@ class CallGuard:
     def _wrap(
         self,
         behavior: Callable[..., Any],
-        prepare: Callable[[Any, Context], Any],
-        invalid: grpc.Status | None,
+        parse: Parse,
+        invalid: grpc.Status,
         *,
+        many: bool,
         stream: bool,
     ) -> Callable[..., Any] | None:
+        """The guarded behavior; `many`: the request is a stream of bodies."""
         if inspect.isasyncgenfunction(behavior):
-            return self._generator(behavior, prepare, invalid)
+            return self._generator(behavior, parse, invalid, many)
         if inspect.iscoroutinefunction(behavior):
-            return self._coroutine(behavior, prepare, invalid, _WRITER if stream else _UNARY)
+            return self._coroutine(behavior, parse, invalid, many, _WRITER if stream else _UNARY)
         if not stream:
             # A synchronous unary behavior (such as a generated base class's stub that
             # answers UNIMPLEMENTED) runs as it would have, after the parse.
-            return self._coroutine(_awaitable(behavior), prepare, invalid, _UNARY)
+            return self._coroutine(_awaitable(behavior), parse, invalid, many, _UNARY)
         return None
 
     # ---- the guarded behaviors ----------------------------------------------------
@@ -167,8 +165,9 @@ class CallGuard:
     def _coroutine(
         self,
         behavior: Callable[..., Any],
-        prepare: Callable[[Any, Context], Any],
-        invalid: grpc.Status | None,
+        parse: Parse,
+        invalid: grpc.Status,
+        many: bool,
         shape: _Call,
     ) -> Callable[..., Any]:
         calls, ended = self._calls, self._ended
@@ -176,11 +175,13 @@ class CallGuard:
         async def guarded(request: Any, context: Context) -> Any:
             if self._closing:
                 await context.abort_with_status(SHUTTING_DOWN)
-            try:
-                message = prepare(request, context)
-            except _Unparsable:
-                assert invalid is not None
-                await context.abort_with_status(invalid)
+            if many:
+                message = _messages(request, parse, invalid, context)
+            else:
+                try:
+                    message = parse(request)
+                except Exception:  # any parse failure: DecodeError, invalid UTF-8...
+                    await context.abort_with_status(invalid)
             task: asyncio.Task[Any] = asyncio.current_task()  # type: ignore[assignment]
             calls[task] = shape
             try:
@@ -191,26 +192,31 @@ class CallGuard:
                 task.uncancel()
                 await context.abort_with_status(SHUTTING_DOWN)
             finally:
-                self._done(task)
+                del calls[task]
+                if self._closing:
+                    self._finished(task)
 
         return guarded
 
     def _generator(
         self,
         behavior: Callable[..., AsyncIterator[Any]],
-        prepare: Callable[[Any, Context], Any],
-        invalid: grpc.Status | None,
+        parse: Parse,
+        invalid: grpc.Status,
+        many: bool,
     ) -> Callable[..., AsyncIterator[Any]]:
         calls, ended = self._calls, self._ended
 
         async def guarded(request: Any, context: Context) -> AsyncIterator[Any]:
             if self._closing:
                 await context.abort_with_status(SHUTTING_DOWN)
-            try:
-                message = prepare(request, context)
-            except _Unparsable:
-                assert invalid is not None
-                await context.abort_with_status(invalid)
+            if many:
+                message = _messages(request, parse, invalid, context)
+            else:
+                try:
+                    message = parse(request)
+                except Exception:
+                    await context.abort_with_status(invalid)
             task: asyncio.Task[Any] = asyncio.current_task()  # type: ignore[assignment]
             call = calls[task] = _Call(stream=True)
             responses = behavior(message, context)
@@ -229,17 +235,18 @@ class CallGuard:
                 task.uncancel()
                 await context.abort_with_status(SHUTTING_DOWN)
             finally:
-                self._done(task)
+                del calls[task]
+                if self._closing:
+                    self._finished(task)
                 await responses.aclose()  # type: ignore[attr-defined]
 
         return guarded
 
-    def _done(self, task: asyncio.Task[Any]) -> None:
-        del self._calls[task]
-        if self._closing:
-            self._ended.discard(task)
-            if not self._calls:
-                self._idle.set()
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        """A call has finished during the shutdown."""
+        self._ended.discard(task)
+        if not self._calls:
+            self._idle.set()
 
     # ---- shutdown -----------------------------------------------------------------
 
@@ -285,34 +292,17 @@ def _awaitable(behavior: Callable[..., Any]) -> Callable[..., Any]:
     return call
 
 
-def _one(parse: Parse) -> Callable[[Any, Context], Any]:
-    """The request of a unary-request call: its body, parsed."""
-
-    def prepare(body: Any, context: Context) -> Any:
-        try:
-            return parse(body)
-        except Exception as error:  # any parse failure: DecodeError, invalid UTF-8...
-            raise _Unparsable from error
-
-    return prepare
-
-
-def _many(parse: Parse, invalid: grpc.Status) -> Callable[[Any, Context], Any]:
-    """The requests of a streaming-request call: each body parsed as it arrives; one
+async def _messages(
+    bodies: AsyncIterator[Any], parse: Parse, invalid: grpc.Status, context: Context
+) -> AsyncIterator[Any]:
+    """The requests of a streaming-request call, each body parsed as it arrives; one
     that does not parse ends the call with INVALID_ARGUMENT."""
-
-    def prepare(bodies: AsyncIterator[Any], context: Context) -> AsyncIterator[Any]:
-        async def messages() -> AsyncIterator[Any]:
-            async for body in bodies:
-                try:
-                    message = parse(body)
-                except Exception:
-                    await context.abort_with_status(invalid)
-                yield message
-
-        return messages()
-
-    return prepare
+    async for body in bodies:
+        try:
+            message = parse(body)
+        except Exception:
+            await context.abort_with_status(invalid)
+        yield message
 
 
 class _GuardedGenericHandler(grpc.GenericRpcHandler):
