@@ -12,13 +12,18 @@ of the tenant must still work afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import json
 import logging
 import pkgutil
+import shutil
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
@@ -235,6 +240,7 @@ class Target:
     channel: grpc.aio.Channel
     auth: tuple[tuple[str, str], ...]
     room_id: str
+    port: int
 
 
 class _Errors(logging.Handler):
@@ -263,7 +269,7 @@ async def target(start: ServerFactory) -> AsyncIterator[Target]:
             ),
             metadata=auth,
         )
-        yield Target(channel, auth, room.room_id)
+        yield Target(channel, auth, room.room_id, running.port)
     await running.stop(0)
 
 
@@ -351,6 +357,49 @@ async def test_edge_timestamps_in_real_writes(target: Target, server_errors: _Er
     assert outcome.info.metadata["field"] == "room.valid_from"
     assert "1970-01-01T00:00:00Z" in outcome.details
     assert not server_errors.records, [r.getMessage() for r in server_errors.records]
+
+
+GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or shutil.which("grpcurl")
+
+
+async def grpcurl(target: Target, method: str, body: str) -> tuple[int, str]:
+    """grpcurl (a client that is not ours, learning the API through reflection)."""
+    assert GRPCURL is not None
+    process = await asyncio.create_subprocess_exec(
+        GRPCURL,
+        "-plaintext",
+        "-format-error",
+        "-H",
+        f"{target.auth[0][0]}: {target.auth[0][1]}",
+        "-d",
+        body,
+        f"127.0.0.1:{target.port}",
+        method,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, output.decode()
+
+
+@pytest.mark.skipif(GRPCURL is None, reason="grpcurl not installed (make venv installs it)")
+@pytest.mark.parametrize(
+    "instant",
+    ["0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z", "9999-01-01T00:00:00Z"],
+)
+async def test_grpcurl_edge_timestamps_are_named_and_leave_the_tenant_readable(
+    target: Target, instant: str
+) -> None:
+    for field in ("validFrom", "validUntil"):
+        status, output = await grpcurl(
+            target, "rooms.v1.RoomsService/CreateRoom", json.dumps({"room": {field: instant}})
+        )
+        assert status != 0, output
+        assert '"code": 3' in output, output  # INVALID_ARGUMENT
+        assert "google.rpc.ErrorInfo" in output, output
+        assert f"room.{field[:5]}_{field[5:].lower()}" in output, output
+    status, output = await grpcurl(target, "rooms.v1.RoomsService/ListRooms", "{}")
+    assert status == 0, output
 
 
 async def test_afterwards_health_is_serving_and_every_read_of_the_tenant_works(
