@@ -9,11 +9,15 @@ import sys
 
 import uvloop
 
-from service.config import Settings
+from service.config import ConfigError, load_settings
 from service.observability.logging import configure as configure_logging
 from service.security.keys import new_key
 from service.server import serve
 from service.workers import run_workers
+
+# Exit statuses (README "Exit statuses"): 0 after a clean stop, 2 for a configuration
+# the server cannot run with; anything else is a failure (with its traceback).
+EXIT_CONFIG_ERROR = 2
 
 
 def _create_key(tenant: str, name: str) -> int:
@@ -40,7 +44,11 @@ def _rotate_signing_key(activate_in: float) -> int:
     from service.storage.db import create_pool, migrate
     from service.storage.repository import PgRoomStore
 
-    settings = Settings()
+    try:
+        settings = load_settings()
+    except ConfigError as error:
+        print(f"rooms: configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     if settings.database_url is None:
         print("error: set ROOMS_DATABASE_URL to the server's database", file=sys.stderr)
         return 2
@@ -96,15 +104,20 @@ def main(argv: list[str] | None = None) -> None:
             parser.error("keys: say 'create'")
         raise SystemExit(_create_key(args.tenant, args.name))
 
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format, sys.stderr)
-    worker = getattr(args, "worker", None)
-    if worker is not None:
-        settings = settings.model_copy(update={"worker_index": worker})
-    elif settings.workers > 1:
-        raise SystemExit(run_workers(settings))
-    with contextlib.suppress(KeyboardInterrupt):
-        uvloop.run(serve(settings))
+    try:
+        settings = load_settings()
+        configure_logging(settings.log_level, settings.log_format, sys.stderr)
+        worker = getattr(args, "worker", None)
+        if worker is not None:
+            settings = settings.model_copy(update={"worker_index": worker})
+        elif settings.workers > 1:
+            raise SystemExit(run_workers(settings))
+        with contextlib.suppress(KeyboardInterrupt):
+            uvloop.run(serve(settings))
+    except ConfigError as error:
+        # One line, no traceback: the operator fixes the variable it names.
+        print(f"rooms: configuration error: {error}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG_ERROR) from None
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.domain.limits import Limits
@@ -17,12 +17,26 @@ _LIMITS = Limits()
 _RETENTION = Retention()
 _DAY = timedelta(days=1)
 _MINUTE = timedelta(minutes=1)
+ENV_PREFIX = "ROOMS_"
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+class ConfigError(Exception):
+    """A configuration the server cannot run with, naming the environment variable.
+
+    `python -m service` prints it as one line and exits with status 2 (README "Exit
+    statuses"); its text never holds a secret's value."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+        self.problem = problem
 
 
 class Settings(BaseSettings):
     """Every setting; the README's configuration table lists them with these defaults."""
 
-    model_config = SettingsConfigDict(env_prefix="ROOMS_", extra="ignore")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="ignore")
 
     listen_address: str = "127.0.0.1:50051"
     database_url: SecretStr | None = None
@@ -86,6 +100,13 @@ class Settings(BaseSettings):
     seat_ttl_seconds: float = Field(_LIMITS.seat_ttl.total_seconds(), gt=0)
     max_participants: int = Field(_LIMITS.max_participants_ceiling, ge=1)
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        if value.upper() not in _LOG_LEVELS:
+            raise ValueError("must be one of " + ", ".join(_LOG_LEVELS))
+        return value
+
     def limits(self) -> Limits:
         return Limits(
             default_window=timedelta(days=self.default_window_days),
@@ -112,3 +133,23 @@ class Settings(BaseSettings):
             ended_rooms=timedelta(days=self.ended_room_retention_days),
             events=timedelta(days=self.event_retention_days),
         )
+
+
+def variable_of(field: str) -> str:
+    """The environment variable of a setting: `workers` -> `ROOMS_WORKERS`."""
+    return ENV_PREFIX + field.upper()
+
+
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value raises ConfigError naming every
+    bad variable (never echoing a value, which may be a secret)."""
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = [
+            (variable_of(str(e["loc"][0])) if e["loc"] else "ROOMS_*", e["msg"])
+            for e in error.errors(include_url=False, include_input=False)
+        ]
+        variable = problems[0][0]
+        text = "; ".join(f"{name}: {message}" for name, message in problems)
+        raise ConfigError(variable, text.removeprefix(f"{variable}: ")) from None

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import urllib.parse
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -22,21 +23,22 @@ from rooms.v1 import (
     rooms_service_pb2_grpc,
 )
 
-from service.config import Settings
+from service.config import ConfigError, Settings
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
 from service.lifecycle import Lifecycle
-from service.media_config import load_media_config
+from service.media_config import MediaConfigError, load_media_config
 from service.observability.interceptor import ObservingInterceptor
 from service.observability.metrics import MetricsExporter, observe_pool, start_exporter
 from service.security.credentials import Credentials
-from service.security.exposure import check_exposure, load_keys, server_credentials
+from service.security.exposure import check_configuration, log_exposure
 from service.security.signing import SigningKeys
 from service.storage.db import create_pool, migrate, page_token_secret
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.transport.auth import AuthInterceptor
 from service.transport.credentials import CredentialsServicer
+from service.transport.guard import CallGuard
 from service.transport.participants import ParticipantsServicer
 from service.transport.rooms import RoomsServicer
 from service.usecases import RoomsUseCases
@@ -49,6 +51,7 @@ SERVICE_NAMES = (
     credentials_service_pb2.DESCRIPTOR.services_by_name["CredentialsService"].full_name,
 )
 _HEALTH_NAMES = ("", *SERVICE_NAMES)
+_HEALTH_WATCH_TURNS = 5
 
 
 @dataclass
@@ -63,16 +66,27 @@ class RunningServer:
     hub: EventHub
     lifecycle: Lifecycle
     signing_keys: SigningKeys
+    guard: CallGuard
     exporter: MetricsExporter | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float | None = None) -> None:
-        """Health goes NOT_SERVING, new calls are refused, in-flight calls get
-        `grace` seconds to finish, then the database pool closes."""
+        """Health goes NOT_SERVING; open streams end and new calls are refused, both with
+        UNAVAILABLE; unary calls in flight get `grace` seconds to finish and then end
+        with UNAVAILABLE too; then the server stops and the database pool closes."""
+        grace = self.grace if grace is None else grace
         await self.health.enter_graceful_shutdown()
         for task in self._tasks:
             task.cancel()
-        await self.server.stop(self.grace if grace is None else grace)
+        # A few turns of the event loop let each Health.Watch stream, just woken, hand
+        # its NOT_SERVING to gRPC before the stream is ended (best effort: a watcher
+        # that misses it sees the stream end with UNAVAILABLE, which says as much).
+        for _ in range(_HEALTH_WATCH_TURNS):
+            await asyncio.sleep(0)
+        await self.guard.drain(grace)
+        # Nothing of ours is running any more: this returns as soon as gRPC has sent
+        # the last answers.
+        await self.server.stop(grace)
         for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
@@ -87,8 +101,9 @@ class RunningServer:
 
 async def _watch_database(dsn: str, health: HealthServicer, interval: float) -> None:
     """SERVING only while the database answers. The check has a connection of its own,
-    so a pool busy with calls never makes a healthy replica look down."""
-    serving: bool | None = None
+    so a pool busy with calls never makes a healthy replica look down. (The server
+    starts SERVING: it has just connected and migrated.)"""
+    serving: bool | None = True
     connection: asyncpg.Connection[asyncpg.Record] | None = None
     try:
         while True:
@@ -132,6 +147,30 @@ async def _refresh_keys(keys: SigningKeys, interval: float) -> None:
             log.warning("reading the signing keys failed: %r", error)
 
 
+async def _connect(dsn: str, settings: Settings) -> asyncpg.Pool:
+    """The database pool; ConfigError naming ROOMS_DATABASE_URL when the database cannot
+    be reached or refuses us (without the URL, which may hold a password)."""
+    try:
+        return await create_pool(
+            dsn,
+            min_size=settings.db_pool_min_size,
+            max_size=settings.db_pool_max_size,
+            command_timeout=settings.db_command_timeout_seconds,
+        )
+    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
+        problem = f"cannot connect to the database: {type(error).__name__}: {error}"
+        for secret in (dsn, _password_of(dsn)):
+            if secret:
+                problem = problem.replace(secret, "***")
+        raise ConfigError("ROOMS_DATABASE_URL", problem) from None
+
+
+def _password_of(dsn: str) -> str:
+    with contextlib.suppress(ValueError):
+        return urllib.parse.urlsplit(dsn).password or ""
+    return ""
+
+
 async def start_server(
     settings: Settings,
     dsn: str,
@@ -139,13 +178,16 @@ async def start_server(
     clock: Clock | None = None,
     address: str | None = None,
 ) -> RunningServer:
-    """Connect, migrate, and start serving on `address` (default: the settings')."""
-    pool = await create_pool(
-        dsn,
-        min_size=settings.db_pool_min_size,
-        max_size=settings.db_pool_max_size,
-        command_timeout=settings.db_command_timeout_seconds,
-    )
+    """Check the configuration, connect, migrate, and start serving on `address`
+    (default: the settings'). A bad configuration raises ConfigError before anything
+    is started."""
+    listen = address or settings.listen_address
+    keys, credentials = check_configuration(settings, listen)
+    try:
+        media = load_media_config(settings.media_config_file)
+    except MediaConfigError as error:
+        raise ConfigError("ROOMS_MEDIA_CONFIG_FILE", str(error)) from None
+    pool = await _connect(dsn, settings)
     observe_pool(pool)
     try:
         async with pool.acquire() as connection:
@@ -158,7 +200,6 @@ async def start_server(
         clock = clock or SystemClock()
         store = PgRoomStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
         limits = settings.limits()
-        media = load_media_config(settings.media_config_file)
         signing_keys = SigningKeys(store, limits.credential_ttl)
         await signing_keys.start(clock.now())
         signer = Credentials(
@@ -172,9 +213,6 @@ async def start_server(
         await hub.start()
         usecases = RoomsUseCases(store, clock, limits, PageTokens(secret), hub, credentials=signer)
 
-        keys = load_keys(settings)
-        listen = address or settings.listen_address
-        check_exposure(settings, keys, listen)
         server = grpc.aio.server(
             interceptors=[
                 # First, so that calls refused by authentication are counted and logged.
@@ -189,6 +227,10 @@ async def start_server(
                 ("grpc.max_metadata_size", settings.max_metadata_bytes),
             ],
         )
+        # Before any service is registered: every handler registered on the server,
+        # of every service, parses its own request body and is ended at shutdown.
+        guard = CallGuard()
+        guard.install(server)
         rooms_service_pb2_grpc.add_RoomsServiceServicer_to_server(
             RoomsServicer(usecases, clock), server
         )
@@ -199,6 +241,8 @@ async def start_server(
             CredentialsServicer(usecases, signing_keys, clock), server
         )
         health = HealthServicer()
+        for name in _HEALTH_NAMES:
+            await health.set(name, health_pb2.HealthCheckResponse.SERVING)
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(
             (
@@ -209,13 +253,14 @@ async def start_server(
             server,
         )
         try:
-            credentials = server_credentials(settings)
             if credentials is None:
                 port = server.add_insecure_port(listen)
             else:
                 port = server.add_secure_port(listen, credentials)
         except RuntimeError as error:
-            raise RuntimeError(f"cannot listen on {listen}: {error}") from error
+            raise ConfigError(
+                "ROOMS_LISTEN_ADDRESS", f"cannot listen on {listen}: {error}"
+            ) from None
         await server.start()
         exporter = start_exporter(
             settings.metrics_address,
@@ -237,6 +282,7 @@ async def start_server(
         hub,
         lifecycle,
         signing_keys,
+        guard,
         exporter,
     )
     running._tasks.append(
@@ -249,6 +295,7 @@ async def start_server(
         running._tasks.append(
             asyncio.create_task(lifecycle.run(settings.lifecycle_interval_seconds))
         )
+    log_exposure(settings, keys, listen)
     log.info("serving rooms.v1 on %s (port %d)", listen, port)
     return running
 

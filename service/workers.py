@@ -22,7 +22,8 @@ import time
 from types import FrameType
 from typing import Any
 
-from service.config import Settings
+from service.config import ConfigError, Settings
+from service.security.exposure import check_configuration
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,9 @@ def run_workers(settings: Settings) -> int:
     """Run `settings.workers` server processes until SIGTERM/SIGINT; the exit status."""
     _, _, port = settings.listen_address.rpartition(":")
     if port in ("", "0"):
-        raise SystemExit("ROOMS_WORKERS > 1 needs a fixed port in ROOMS_LISTEN_ADDRESS")
+        raise ConfigError("ROOMS_LISTEN_ADDRESS", "ROOMS_WORKERS > 1 needs a fixed port")
+    # What can be checked without serving is checked once here, not once per worker.
+    check_configuration(settings, settings.listen_address)
     env = dict(os.environ)
     embedded: Any = None
     if settings.database_url is None:

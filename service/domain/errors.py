@@ -48,6 +48,7 @@ class ErrorReason(StrEnum):
     CREDENTIALS_NOT_CONFIGURED = "CREDENTIALS_NOT_CONFIGURED"
     SEAT_NOT_FOUND = "SEAT_NOT_FOUND"
     INVALID_CAPACITY = "INVALID_CAPACITY"
+    SHUTTING_DOWN = "SHUTTING_DOWN"
 
 
 KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
@@ -70,6 +71,7 @@ KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
     ErrorReason.CREDENTIALS_NOT_CONFIGURED: ErrorKind.FAILED_PRECONDITION,
     ErrorReason.SEAT_NOT_FOUND: ErrorKind.NOT_FOUND,
     ErrorReason.INVALID_CAPACITY: ErrorKind.INVALID,
+    ErrorReason.SHUTTING_DOWN: ErrorKind.UNAVAILABLE,
 }
 
 

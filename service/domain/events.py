@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
+from service.domain import instants
 from service.domain.models import JoinPolicy, Role, RoleCapacity, Room
 from service.domain.seats import Seat
 from service.domain.updates import UPDATABLE_FIELDS
@@ -214,8 +215,8 @@ def from_record(
     if "settings" in data:
         raw = data["settings"]
         settings = Settings(
-            valid_from=datetime.fromisoformat(raw["valid_from"]),
-            valid_until=datetime.fromisoformat(raw["valid_until"]),
+            valid_from=instants.readable(datetime.fromisoformat(raw["valid_from"])),
+            valid_until=instants.readable(datetime.fromisoformat(raw["valid_until"])),
             pstn_dial_out_enabled=raw["pstn_dial_out_enabled"],
             join_policy=JoinPolicy(raw["join_policy"]),
             metadata=raw["metadata"],

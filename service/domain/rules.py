@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
+from service.domain import instants
 from service.domain.errors import ErrorReason, Violations
 from service.domain.limits import Limits
 from service.domain.models import NewRoom, RoomSettings, RosterEntry
@@ -182,7 +183,12 @@ def resolve_new_room(
     valid_until = (
         settings.valid_until if settings.valid_until is not None else now + limits.default_window
     )
-    check_window(violations, "room.", valid_from, valid_until, now, limits)
+    in_range = [
+        instants.check(violations, "room.valid_from", valid_from),
+        instants.check(violations, "room.valid_until", valid_until),
+    ]
+    if all(in_range):
+        check_window(violations, "room.", valid_from, valid_until, now, limits)
     check_metadata(violations, "room.metadata", settings.metadata, limits)
     check_early_entry(violations, "room.early_entry_duration", settings.early_entry, limits)
     check_capacity_settings(
@@ -205,9 +211,15 @@ def resolve_new_room(
 
 
 def check_roster_batch(
-    violations: Violations, field: str, user_ids: Sequence[str], limits: Limits
+    violations: Violations,
+    field: str,
+    user_ids: Sequence[str],
+    limits: Limits,
+    entry_field: str = "",
 ) -> None:
-    """A batch of identities: bounded, each valid, none twice."""
+    """A batch of identities: bounded, each valid, none twice. The identity at `index`
+    is the field `{field}[{index}]{entry_field}` (AIP-193: `participants[0].user_id`
+    for a list of participants, `user_ids[0]` for a list of identities)."""
     if len(user_ids) > limits.max_batch_size:
         violations.add(
             field,
@@ -219,10 +231,11 @@ def check_roster_batch(
         return
     seen: set[str] = set()
     for index, user_id in enumerate(user_ids):
-        check_user_id(violations, f"{field}[{index}]", user_id)
+        path = f"{field}[{index}]{entry_field}"
+        check_user_id(violations, path, user_id)
         if user_id in seen:
             violations.add(
-                f"{field}[{index}]",
+                path,
                 "appears more than once in the batch",
                 ErrorReason.DUPLICATE_USER_ID,
                 user_id=user_id,
@@ -233,7 +246,7 @@ def check_roster_batch(
 def check_roster(
     violations: Violations, field: str, entries: Sequence[RosterEntry], limits: Limits
 ) -> None:
-    check_roster_batch(violations, field, [entry.user_id for entry in entries], limits)
+    check_roster_batch(violations, field, [entry.user_id for entry in entries], limits, ".user_id")
 
 
 def page_size(requested: int, limits: Limits, field: str = "page_size") -> int:

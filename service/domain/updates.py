@@ -6,7 +6,7 @@ from collections.abc import Collection
 from datetime import datetime
 from typing import Any
 
-from service.domain import rules
+from service.domain import instants, rules
 from service.domain.errors import Violations
 from service.domain.limits import Limits
 from service.domain.models import Room, RoomSettings
@@ -62,7 +62,9 @@ def resolve_update(
         changes["valid_until"] = (
             new.valid_until if new.valid_until is not None else now + limits.default_window
         )
-    if changes:
+    # Every window field is checked (a list, not a generator: all are reported).
+    in_range = [instants.check(violations, f"room.{name}", v) for name, v in changes.items()]
+    if changes and all(in_range):
         rules.check_window(
             violations,
             "room.",

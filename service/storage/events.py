@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import asyncpg
 
-from service.domain import events
+from service.domain import events, instants
 from service.domain.events import SYSTEM_ACTOR, EventType, History, NewEvent, RoomEvent
 from service.storage.transaction import TenantTransaction
 
@@ -57,7 +57,12 @@ async def append_events(
 
 def _event(row: asyncpg.Record) -> RoomEvent:
     return events.from_record(
-        row["room_id"], row["revision"], row["event_time"], row["type"], row["actor"], row["data"]
+        row["room_id"],
+        row["revision"],
+        instants.readable(row["event_time"]),
+        row["type"],
+        row["actor"],
+        row["data"],
     )
 
 

@@ -16,11 +16,12 @@ from typing import Any, ParamSpec, TypeVar
 import asyncpg
 
 from service import deadline
-from service.domain import events
+from service.domain import events, instants
 from service.domain.credentials import Removal, StoredSigningKey
 from service.domain.errors import (
     DomainError,
     ErrorReason,
+    FieldViolation,
     etag_mismatch,
     room_not_found,
     roster_full,
@@ -113,15 +114,17 @@ def _translate_errors(
 # Enum lookups by value through a dict: Enum(value) is slow on the hot path.
 _POLICY = {policy.value: policy for policy in JoinPolicy}
 _ROLE = {role.value: role for role in Role}
+# Whatever a row holds (an infinity, an instant from before the accepted range), it reads.
+_instant = instants.readable
 
 
 def _room(record: asyncpg.Record) -> Room:
     return Room(
         room_id=record["room_id"],
-        create_time=record["create_time"],
-        update_time=record["update_time"],
-        valid_from=record["valid_from"],
-        valid_until=record["valid_until"],
+        create_time=_instant(record["create_time"]),
+        update_time=_instant(record["update_time"]),
+        valid_from=_instant(record["valid_from"]),
+        valid_until=_instant(record["valid_until"]),
         pstn_dial_out_enabled=record["pstn_dial_out_enabled"],
         join_policy=_POLICY[record["join_policy"]],
         metadata=record["metadata"],
@@ -140,8 +143,8 @@ def _participant(record: asyncpg.Record, prefix: str = "") -> Participant:
     return Participant(
         user_id=record[prefix + "user_id"],
         role=_ROLE[record[prefix + "role"]],
-        create_time=record[prefix + "create_time"],
-        update_time=record[prefix + "update_time"],
+        create_time=_instant(record[prefix + "create_time"]),
+        update_time=_instant(record[prefix + "update_time"]),
     )
 
 
@@ -255,6 +258,13 @@ class PgRoomStore:
                 ErrorReason.REQUEST_ID_REUSED,
                 f"request_id {request_id!r} was used before with a different request",
                 metadata={"request_id": request_id, "field": "request_id"},
+                field_violations=[
+                    FieldViolation(
+                        "request_id",
+                        "was used before with a different request",
+                        ErrorReason.REQUEST_ID_REUSED,
+                    )
+                ],
             )
         if earlier["room_id"] is None:
             raise room_not_found(room_id)
@@ -685,7 +695,11 @@ class PgRoomStore:
             *args,
         )
         return [
-            Membership(room=_room(row), role=Role(row["p_role"]), create_time=row["p_create_time"])
+            Membership(
+                room=_room(row),
+                role=Role(row["p_role"]),
+                create_time=_instant(row["p_create_time"]),
+            )
             for row in rows
         ]
 

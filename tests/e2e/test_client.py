@@ -355,7 +355,7 @@ async def test_invalid_window_carries_the_field_and_rule(client: RoomsClient) ->
 async def test_invalid_argument_names_every_field(client: RoomsClient) -> None:
     with pytest.raises(InvalidArgument) as caught:
         await client.create_room(room_id="-bad", participants=["a b"], metadata={"ok": "\x00"})
-    assert set(caught.value.fields) == {"room_id", "participants[0]", "room.metadata['ok']"}
+    assert set(caught.value.fields) == {"room_id", "participants[0].user_id", "room.metadata['ok']"}
     line = caught.value.one_line()
     assert line.startswith("INVALID_ARGUMENT (INVALID_ARGUMENT): ")
     assert "room_id: " in line and "\n" not in line

@@ -307,8 +307,8 @@ async def test_malformed_identity_names_the_field(
         INVALID,
         "INVALID_ARGUMENT",
     )
-    assert error.fields == ["participants[1]"]
-    assert error.metadata["field"] == "participants[1]"
+    assert error.fields == ["participants[1].user_id"]
+    assert error.metadata["field"] == "participants[1].user_id"
     # Nothing of the batch was applied.
     assert await roster(participants, room.room_id) == {}
     assert await etag_of(rooms, room.room_id) == room.etag
@@ -344,8 +344,8 @@ async def test_duplicate_identity_in_one_batch(rooms: Rooms, participants: Peopl
         INVALID,
         "DUPLICATE_USER_ID",
     )
-    assert error.fields == ["participants[2]"]
-    assert error.metadata == {"field": "participants[2]", "user_id": "a"}
+    assert error.fields == ["participants[2].user_id"]
+    assert error.metadata == {"field": "participants[2].user_id", "user_id": "a"}
     assert await roster(participants, room.room_id) == {}
 
 

@@ -18,6 +18,7 @@ from rooms.v1 import participant_pb2, participants_service_pb2_grpc, rooms_servi
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
+from service.config import ConfigError
 from service.security.keys import KeyRing, new_key, parse_entries
 from tests.conftest import ServerFactory
 from tests.database import ROOT
@@ -114,7 +115,7 @@ async def test_the_key_command_prints_a_working_key(start: ServerFactory) -> Non
 
 
 async def test_without_keys_only_loopback_unless_insecure_is_allowed(start: ServerFactory) -> None:
-    with pytest.raises(RuntimeError, match="ROOMS_ALLOW_INSECURE"):
+    with pytest.raises(ConfigError, match="ROOMS_ALLOW_INSECURE"):
         await start(listen_address="0.0.0.0:0")
     running = await start(listen_address="0.0.0.0:0", allow_insecure=True)
     assert running.port > 0

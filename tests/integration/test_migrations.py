@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import asyncpg
+import pytest
 
 from service.storage.db import migrate, migrations
 from tests.database import scratch_database
@@ -65,9 +66,54 @@ async def test_migrations_from_empty_give_the_expected_schema(admin_url: str) ->
     )
 
 
-def test_migration_files_are_numbered_uniquely_in_order() -> None:
-    # Numbers are handed out per issue to branches developed in parallel, so a branch
-    # may lack a number another branch holds: unique and increasing from 1, not gapless.
+def test_migration_files_are_numbered_without_gaps() -> None:
     versions = [m.version for m in migrations()]
-    assert versions == sorted(set(versions))
-    assert versions[0] == 1
+    assert versions == list(range(1, len(versions) + 1))
+
+
+async def test_migration_0003_repairs_instants_stored_as_infinity(admin_url: str) -> None:
+    """Rows written before the accepted range existed: the window's infinities (and an
+    opened event's) become the ends of the range, and can no longer be written."""
+    async with scratch_database(admin_url, "rooms_migrate_0003") as dsn:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(
+                """CREATE TABLE schema_migrations (version integer PRIMARY KEY,
+                       name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"""
+            )
+            for migration in migrations():
+                if migration.version < 3:
+                    await connection.execute(migration.sql)
+                    await connection.execute(
+                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                        migration.version,
+                        migration.name,
+                    )
+            await connection.execute(
+                """INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
+                       valid_until)
+                   VALUES ('t', 'past', now(), now(), '-infinity', now() + interval '1 day'),
+                          ('t', 'future', now(), now(), now(), 'infinity'),
+                          ('t', 'fine', now(), now(), '2026-01-01Z', '2026-02-01Z');
+                   INSERT INTO room_events (tenant, room_id, revision, event_time,
+                       record_time, type, actor)
+                   VALUES ('t', 'past', 1, '-infinity', now(), 'opened', 'system')"""
+            )
+            assert await migrate(connection) == [m.version for m in migrations()][2:]
+            rows = await connection.fetch(
+                """SELECT room_id, valid_from::text AS f, valid_until::text AS u FROM rooms
+                   ORDER BY room_id"""
+            )
+            event_time = await connection.fetchval("SELECT event_time::text FROM room_events")
+            with pytest.raises(asyncpg.CheckViolationError):
+                await connection.execute("UPDATE rooms SET valid_from = '-infinity'")
+        finally:
+            await connection.close()
+    by_id = {row["room_id"]: row for row in rows}
+    assert by_id["past"]["f"] == "1970-01-01 00:00:00+00"
+    assert by_id["future"]["u"] == "9999-01-01 00:00:00+00"
+    assert (by_id["fine"]["f"], by_id["fine"]["u"]) == (
+        "2026-01-01 00:00:00+00",
+        "2026-02-01 00:00:00+00",
+    )
+    assert event_time == "1970-01-01 00:00:00+00"

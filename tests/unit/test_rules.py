@@ -564,7 +564,7 @@ def test_check_roster_checks_the_entries_user_ids() -> None:
     entries = [RosterEntry("alice", Role.PRESENTER), RosterEntry("bob"), RosterEntry("alice")]
     error = error_of(lambda v: rules.check_roster(v, "participants", entries, LIMITS))
     assert error.reason is ErrorReason.DUPLICATE_USER_ID
-    assert fields_of(error) == ["participants[2]"]
+    assert fields_of(error) == ["participants[2].user_id"]
     assert passes(
         lambda v: rules.check_roster(
             v, "participants", [RosterEntry("a"), RosterEntry("A")], LIMITS

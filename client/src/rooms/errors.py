@@ -41,6 +41,7 @@ __all__ = [
     "RoomsError",
     "RosterFull",
     "SeatNotFound",
+    "ShuttingDown",
     "Timeout",
     "Unauthenticated",
     "WatchTooSlow",
@@ -244,6 +245,12 @@ class InvalidCapacity(RoomsError):
     REASON = "INVALID_CAPACITY"
 
 
+class ShuttingDown(RoomsError):
+    """UNAVAILABLE: the server is shutting down; retry on another replica."""
+
+    REASON = "SHUTTING_DOWN"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -266,6 +273,7 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         CredentialsNotConfigured,
         SeatNotFound,
         InvalidCapacity,
+        ShuttingDown,
     )
 }
 

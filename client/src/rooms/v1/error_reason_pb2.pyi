@@ -29,7 +29,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     empty or malformed identifier, an unknown enum number, too long a string,
     an invalid metadata entry, a negative page size, an unknown field in an
     update mask...). The `BadRequest` names every offending field.
-    Metadata: `field` (the first offending field).
+    Metadata: `field` (the first offending field). A request body that is not
+    a valid message of the method's request type (undecodable bytes, invalid
+    UTF-8 in a string field) carries no field and no `BadRequest`; its
+    metadata is `method` (for example `/rooms.v1.RoomsService/GetRoom`).
     """
     INVALID_WINDOW: _ErrorReason.ValueType  # 2
     """INVALID_ARGUMENT: the validity window breaks a rule: longer than the
@@ -118,6 +121,13 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     Metadata: `field`, `rule` (one of `ABOVE_CEILING`, `DUPLICATE_ROLE`,
     `NEGATIVE`, `RESERVED_ABOVE_MAX`, `RESERVED_ABOVE_ROOM`), `limit`.
     """
+    SHUTTING_DOWN: _ErrorReason.ValueType  # 30
+    """UNAVAILABLE: the server is shutting down. A stream (WatchRoom, Health.Watch)
+    open at shutdown ends with it at once, and so does a call that arrives during
+    the shutdown or is still running when the grace period ends. Retry on another
+    replica; a watcher resumes from the last revision received.
+    Metadata: none.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -134,7 +144,10 @@ INVALID_ARGUMENT: ErrorReason.ValueType  # 1
 empty or malformed identifier, an unknown enum number, too long a string,
 an invalid metadata entry, a negative page size, an unknown field in an
 update mask...). The `BadRequest` names every offending field.
-Metadata: `field` (the first offending field).
+Metadata: `field` (the first offending field). A request body that is not
+a valid message of the method's request type (undecodable bytes, invalid
+UTF-8 in a string field) carries no field and no `BadRequest`; its
+metadata is `method` (for example `/rooms.v1.RoomsService/GetRoom`).
 """
 INVALID_WINDOW: ErrorReason.ValueType  # 2
 """INVALID_ARGUMENT: the validity window breaks a rule: longer than the
@@ -222,5 +235,12 @@ INVALID_CAPACITY: ErrorReason.ValueType  # 21
 its maximum, or more seats reserved in all than the room holds.
 Metadata: `field`, `rule` (one of `ABOVE_CEILING`, `DUPLICATE_ROLE`,
 `NEGATIVE`, `RESERVED_ABOVE_MAX`, `RESERVED_ABOVE_ROOM`), `limit`.
+"""
+SHUTTING_DOWN: ErrorReason.ValueType  # 30
+"""UNAVAILABLE: the server is shutting down. A stream (WatchRoom, Health.Watch)
+open at shutdown ends with it at once, and so does a call that arrives during
+the shutdown or is still running when the grace period ends. Retry on another
+replica; a watcher resumes from the last revision received.
+Metadata: none.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

@@ -1,0 +1,327 @@
+"""What every call of every service gets, whichever servicer registered it.
+
+`CallGuard.install(server)` wraps each method handler registered on the server from
+then on: the generated `add_*Servicer_to_server` functions, health, reflection, and any
+service added later the same way. Each wrapped handler
+
+- **has its request body parsed by our code.** grpc.aio parses a body before any of our
+  code runs and answers one that does not parse (random bytes, invalid UTF-8 in a
+  string field) with UNKNOWN, no `ErrorInfo`, and an ERROR traceback in the log. Here
+  the handler is registered with a pass-through deserializer, so the body arrives as
+  bytes, and the guard parses it: a body that does not parse is INVALID_ARGUMENT with
+  `ErrorInfo` reason `INVALID_ARGUMENT` and metadata `method`, like any other bad
+  input. Interceptors run before any handler, so a call without a valid key is
+  UNAUTHENTICATED first and its body is never parsed.
+- **is ended with UNAVAILABLE at shutdown** (`ErrorInfo` reason `SHUTTING_DOWN`). On
+  `close()`, open streams (WatchRoom, Health.Watch, reflection) end at once, and calls
+  that arrive from then on are refused; `drain(grace)` lets the unary calls in flight
+  finish for up to `grace` seconds and ends the rest. gRPC itself would wait the whole
+  grace period for streams and then cancel every call left, and a CANCELLED is not
+  retried by gRPC retry policies; UNAVAILABLE is.
+
+A handler must take its request from its `request` argument (or request iterator), not
+from `context.read()`, which would return the raw bytes.
+
+The cost on a unary call: one coroutine frame, a set insertion and removal, and the
+parse that grpc.aio would have done anyway. The wrapping itself happens once per method
+(the registered handlers when they are registered, generic ones on first use).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from typing import Any, TypeAlias
+
+import grpc
+
+from service.domain.errors import DomainError, ErrorReason
+from service.transport.errors import to_status
+
+Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
+Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
+Parse: TypeAlias = Callable[[bytes], Any]
+
+SHUTTING_DOWN = to_status(
+    DomainError(ErrorReason.SHUTTING_DOWN, "the server is shutting down; retry on another replica")
+)
+
+# How long ended calls get to send their UNAVAILABLE before the server stops anyway.
+_END_TIMEOUT = 1.0
+# Generic handlers wrap the methods they serve on first use; at most this many are kept.
+_MAX_CACHED_METHODS = 1000
+
+
+class _Call:
+    """One call in flight: whether it is a stream, and (for a stream yielding its
+    responses) whether a response is being sent and whether it should end after it."""
+
+    __slots__ = ("ending", "sending", "stream")
+
+    def __init__(self, stream: bool) -> None:
+        self.stream = stream
+        self.sending = False
+        self.ending = False
+
+
+# Calls whose behavior is one coroutine hold no state of their own.
+_UNARY = _Call(stream=False)
+_WRITER = _Call(stream=True)  # a stream whose coroutine writes with context.write()
+
+
+def _invalid_body(method: str, parse: Parse) -> grpc.Status:
+    message_type = getattr(getattr(parse, "__self__", None), "DESCRIPTOR", None)
+    name = getattr(message_type, "full_name", "request")
+    return to_status(
+        DomainError(
+            ErrorReason.INVALID_ARGUMENT,
+            f"the request body is not a valid {name} message",
+            metadata={"method": method},
+        )
+    )
+
+
+class CallGuard:
+    """Parses request bodies and ends calls at shutdown; see the module's docstring."""
+
+    def __init__(self) -> None:
+        self._closing = False
+        self._calls: dict[asyncio.Task[Any], _Call] = {}
+        self._ended: set[asyncio.Task[Any]] = set()
+        self._idle = asyncio.Event()
+
+    # ---- registration -------------------------------------------------------------
+
+    def install(self, server: grpc.aio.Server) -> None:
+        """Guard every handler registered on `server` from now on."""
+        add_generic = server.add_generic_rpc_handlers
+        add_registered = server.add_registered_method_handlers
+
+        def add_generic_rpc_handlers(handlers: Iterable[grpc.GenericRpcHandler]) -> None:
+            add_generic(tuple(_GuardedGenericHandler(handler, self) for handler in handlers))
+
+        def add_registered_method_handlers(service: str, handlers: Mapping[str, Handler]) -> None:
+            add_registered(
+                service,
+                {name: self.guard(f"/{service}/{name}", h) for name, h in handlers.items()},
+            )
+
+        # On this server object only: the registration functions generated for any
+        # service call these two methods.
+        vars(server)["add_generic_rpc_handlers"] = add_generic_rpc_handlers
+        vars(server)["add_registered_method_handlers"] = add_registered_method_handlers
+
+    def guard(self, method: str, handler: Handler) -> Handler:
+        """`handler` with a pass-through deserializer, its body parsed and its call
+        tracked by the guard. A handler without a deserializer or with a synchronous
+        behavior is served as it is."""
+        parse: Parse | None = handler.request_deserializer
+        if parse is None:
+            return handler
+        invalid = _invalid_body(method, parse)
+        serializer = {"response_serializer": handler.response_serializer}
+        if handler.unary_unary is not None:
+            behavior = self._wrap(handler.unary_unary, parse, invalid, many=False, stream=False)
+            make = grpc.unary_unary_rpc_method_handler
+        elif handler.unary_stream is not None:
+            behavior = self._wrap(handler.unary_stream, parse, invalid, many=False, stream=True)
+            make = grpc.unary_stream_rpc_method_handler
+        elif handler.stream_unary is not None:
+            behavior = self._wrap(handler.stream_unary, parse, invalid, many=True, stream=False)
+            make = grpc.stream_unary_rpc_method_handler
+        elif handler.stream_stream is not None:
+            behavior = self._wrap(handler.stream_stream, parse, invalid, many=True, stream=True)
+            make = grpc.stream_stream_rpc_method_handler
+        else:  # pragma: no cover - a handler always has one behavior
+            return handler
+        if behavior is None:
+            return handler
+        return make(behavior, request_deserializer=None, **serializer)
+
+    def _wrap(
+        self,
+        behavior: Callable[..., Any],
+        parse: Parse,
+        invalid: grpc.Status,
+        *,
+        many: bool,
+        stream: bool,
+    ) -> Callable[..., Any] | None:
+        """The guarded behavior; `many`: the request is a stream of bodies."""
+        if inspect.isasyncgenfunction(behavior):
+            return self._generator(behavior, parse, invalid, many)
+        if inspect.iscoroutinefunction(behavior):
+            return self._coroutine(behavior, parse, invalid, many, _WRITER if stream else _UNARY)
+        if not stream:
+            # A synchronous unary behavior (such as a generated base class's stub that
+            # answers UNIMPLEMENTED) runs as it would have, after the parse.
+            return self._coroutine(_awaitable(behavior), parse, invalid, many, _UNARY)
+        return None
+
+    # ---- the guarded behaviors ----------------------------------------------------
+
+    def _coroutine(
+        self,
+        behavior: Callable[..., Any],
+        parse: Parse,
+        invalid: grpc.Status,
+        many: bool,
+        shape: _Call,
+    ) -> Callable[..., Any]:
+        calls, ended = self._calls, self._ended
+
+        async def guarded(request: Any, context: Context) -> Any:
+            if self._closing:
+                await context.abort_with_status(SHUTTING_DOWN)
+            if many:
+                message = _messages(request, parse, invalid, context)
+            else:
+                try:
+                    message = parse(request)
+                except Exception:  # any parse failure: DecodeError, invalid UTF-8...
+                    await context.abort_with_status(invalid)
+            task: asyncio.Task[Any] = asyncio.current_task()  # type: ignore[assignment]
+            calls[task] = shape
+            try:
+                return await behavior(message, context)
+            except asyncio.CancelledError:
+                if task not in ended:
+                    raise
+                task.uncancel()
+                await context.abort_with_status(SHUTTING_DOWN)
+            finally:
+                del calls[task]
+                if self._closing:
+                    self._finished(task)
+
+        return guarded
+
+    def _generator(
+        self,
+        behavior: Callable[..., AsyncIterator[Any]],
+        parse: Parse,
+        invalid: grpc.Status,
+        many: bool,
+    ) -> Callable[..., AsyncIterator[Any]]:
+        calls, ended = self._calls, self._ended
+
+        async def guarded(request: Any, context: Context) -> AsyncIterator[Any]:
+            if self._closing:
+                await context.abort_with_status(SHUTTING_DOWN)
+            if many:
+                message = _messages(request, parse, invalid, context)
+            else:
+                try:
+                    message = parse(request)
+                except Exception:
+                    await context.abort_with_status(invalid)
+            task: asyncio.Task[Any] = asyncio.current_task()  # type: ignore[assignment]
+            call = calls[task] = _Call(stream=True)
+            responses = behavior(message, context)
+            try:
+                async for response in responses:
+                    # While the response is sent, this generator is not running: the
+                    # guard must not cancel the task then (gRPC would answer CANCELLED).
+                    call.sending = True
+                    yield response
+                    call.sending = False
+                    if call.ending:
+                        await context.abort_with_status(SHUTTING_DOWN)
+            except asyncio.CancelledError:
+                if task not in ended:
+                    raise
+                task.uncancel()
+                await context.abort_with_status(SHUTTING_DOWN)
+            finally:
+                del calls[task]
+                if self._closing:
+                    self._finished(task)
+                await responses.aclose()  # type: ignore[attr-defined]
+
+        return guarded
+
+    def _finished(self, task: asyncio.Task[Any]) -> None:
+        """A call has finished during the shutdown."""
+        self._ended.discard(task)
+        if not self._calls:
+            self._idle.set()
+
+    # ---- shutdown -----------------------------------------------------------------
+
+    def _end(self, task: asyncio.Task[Any], call: _Call) -> None:
+        if call.sending:
+            call.ending = True  # ended as soon as the response is sent
+        elif task not in self._ended:
+            self._ended.add(task)
+            task.cancel()
+
+    def close(self) -> None:
+        """Refuse new calls and end every open stream now, with UNAVAILABLE."""
+        self._closing = True
+        for task, call in list(self._calls.items()):
+            if call.stream:
+                self._end(task, call)
+        if not self._calls:
+            self._idle.set()
+
+    async def drain(self, grace: float) -> None:
+        """`close()`, then wait up to `grace` seconds for the calls in flight to finish;
+        end those still running with UNAVAILABLE."""
+        self.close()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await self._idle.wait()
+        for task, call in list(self._calls.items()):
+            self._end(task, call)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(_END_TIMEOUT):
+                await self._idle.wait()
+
+
+def _awaitable(behavior: Callable[..., Any]) -> Callable[..., Any]:
+    async def call(request: Any, context: Context) -> Any:
+        try:
+            return behavior(request, context)
+        except NotImplementedError:
+            # A generated stub (Health.List of grpcio-health-checking's aio servicer):
+            # UNIMPLEMENTED, as for a method the server does not know, not a traceback.
+            await context.abort(grpc.StatusCode.UNIMPLEMENTED, "method not implemented")
+
+    return call
+
+
+async def _messages(
+    bodies: AsyncIterator[Any], parse: Parse, invalid: grpc.Status, context: Context
+) -> AsyncIterator[Any]:
+    """The requests of a streaming-request call, each body parsed as it arrives; one
+    that does not parse ends the call with INVALID_ARGUMENT."""
+    async for body in bodies:
+        try:
+            message = parse(body)
+        except Exception:
+            await context.abort_with_status(invalid)
+        yield message
+
+
+class _GuardedGenericHandler(grpc.GenericRpcHandler):
+    """A generic handler whose method handlers are guarded, each wrapped once."""
+
+    def __init__(self, inner: grpc.GenericRpcHandler, guard: CallGuard) -> None:
+        self._inner = inner
+        self._guard = guard
+        self._seen: dict[str, tuple[Handler, Handler]] = {}
+
+    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
+        handler = self._inner.service(handler_call_details)
+        if handler is None:
+            return None
+        method: str = handler_call_details.method
+        seen = self._seen.get(method)
+        if seen is not None and seen[0] is handler:
+            return seen[1]
+        guarded = self._guard.guard(method, handler)
+        if len(self._seen) < _MAX_CACHED_METHODS:
+            self._seen[method] = (handler, guarded)
+        return guarded
