@@ -18,28 +18,40 @@ from rooms.v1 import (
     participants_service_pb2_grpc,
     rooms_service_pb2,
     rooms_service_pb2_grpc,
+    webhooks_service_pb2,
+    webhooks_service_pb2_grpc,
 )
 
 from service.config import Settings
+from service.delivery import livekit as livekit_sink
+from service.delivery.engine import DeliveryEngine
+from service.delivery.http import HttpClient
+from service.delivery.webhook import WebhookSink
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
 from service.lifecycle import Lifecycle
+from service.media_config import MediaConfig
 from service.observability.interceptor import ObservingInterceptor
 from service.observability.metrics import observe_pool, start_exporter
 from service.security.exposure import check_exposure, load_keys, server_credentials
+from service.storage import delivery as delivery_sql
 from service.storage.db import create_pool, migrate, page_token_secret
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
+from service.storage.webhooks import PgWebhookStore
 from service.transport.auth import AuthInterceptor
 from service.transport.participants import ParticipantsServicer
 from service.transport.rooms import RoomsServicer
+from service.transport.webhooks import WebhooksServicer
 from service.usecases import RoomsUseCases
+from service.usecases_webhooks import WebhooksUseCases
 
 log = logging.getLogger(__name__)
 
 SERVICE_NAMES = (
     rooms_service_pb2.DESCRIPTOR.services_by_name["RoomsService"].full_name,
     participants_service_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
+    webhooks_service_pb2.DESCRIPTOR.services_by_name["WebhooksService"].full_name,
 )
 _HEALTH_NAMES = ("", *SERVICE_NAMES)
 
@@ -55,6 +67,8 @@ class RunningServer:
     grace: float
     hub: EventHub
     lifecycle: Lifecycle
+    delivery: DeliveryEngine
+    http: HttpClient
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -68,6 +82,7 @@ class RunningServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.hub.stop()
+        await self.http.close()
         await self.pool.close()
 
     async def wait_for_termination(self) -> None:
@@ -137,6 +152,36 @@ async def start_server(
         hub = EventHub(dsn)
         await hub.start()
         usecases = RoomsUseCases(store, clock, settings.limits(), PageTokens(secret), hub)
+        webhook_store = PgWebhookStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
+        webhook_usecases = WebhooksUseCases(
+            webhook_store,
+            clock,
+            settings.limits(),
+            PageTokens(secret),
+            allowed_http_hosts=settings.allowed_http_hosts(),
+            max_webhooks=settings.max_webhooks_per_tenant,
+        )
+        media = MediaConfig.load(settings.media_config_file)
+        # Only the tenants configured now get LiveKit pushes (every replica reads the
+        # same file, so they agree).
+        await delivery_sql.sync_sink(
+            pool,
+            livekit_sink.SINK,
+            livekit_sink.DESTINATION,
+            media.livekit_tenants(),
+            clock.now(),
+        )
+        http = HttpClient(settings.http_limits())
+        delivery = DeliveryEngine(
+            pool,
+            clock,
+            [
+                WebhookSink(webhook_store, http, settings.allowed_http_hosts()),
+                livekit_sink.LiveKitSink(media.livekit_for, http),
+            ],
+            settings.delivery(),
+            wake=hub.subscribe_all,
+        )
 
         keys = load_keys(settings)
         listen = address or settings.listen_address
@@ -161,6 +206,9 @@ async def start_server(
         participants_service_pb2_grpc.add_ParticipantsServiceServicer_to_server(
             ParticipantsServicer(usecases, clock), server
         )
+        webhooks_service_pb2_grpc.add_WebhooksServiceServicer_to_server(
+            WebhooksServicer(webhook_usecases), server
+        )
         health = HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(health, server)
         reflection.enable_server_reflection(
@@ -183,11 +231,13 @@ async def start_server(
     except BaseException:
         if "hub" in locals():
             await hub.stop()
+        if "http" in locals():
+            await http.close()
         await pool.close()
         raise
     lifecycle = Lifecycle(pool, clock, settings.retention(), settings.lifecycle_batch_size)
     running = RunningServer(
-        server, port, pool, health, settings.shutdown_grace_seconds, hub, lifecycle
+        server, port, pool, health, settings.shutdown_grace_seconds, hub, lifecycle, delivery, http
     )
     running._tasks.append(
         asyncio.create_task(_watch_database(dsn, health, settings.health_check_interval_seconds))
@@ -196,6 +246,8 @@ async def start_server(
         running._tasks.append(
             asyncio.create_task(lifecycle.run(settings.lifecycle_interval_seconds))
         )
+    if settings.delivery_poll_seconds > 0:
+        running._tasks.append(asyncio.create_task(delivery.run()))
     log.info("serving rooms.v1 on %s (port %d)", listen, port)
     return running
 

@@ -73,17 +73,17 @@ _UNAVAILABLE = (
 )
 
 
-def _translate_errors(
+def translate_errors(
     method: Callable[P, Coroutine[Any, Any, R]],
 ) -> Callable[P, Coroutine[Any, Any, R]]:
     """Bound the database work by the call's deadline (and the server's ceiling), and
-    turn driver failures into DomainErrors the transport knows how to answer."""
+    turn driver failures into DomainErrors the transport knows how to answer. For
+    methods of stores that have a `statement_ceiling` (seconds)."""
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        store = args[0]
-        assert isinstance(store, PgRoomStore)
-        budget = deadline.remaining(store.statement_ceiling)
+        ceiling: float = getattr(args[0], "statement_ceiling")  # noqa: B009
+        budget = deadline.remaining(ceiling)
         if budget <= 0:
             raise DomainError(ErrorReason.TIMEOUT, "the call's deadline has passed")
         try:
@@ -145,7 +145,7 @@ class PgRoomStore:
 
     # ---- rooms ----------------------------------------------------------
 
-    @_translate_errors
+    @translate_errors
     async def create_room(
         self,
         tenant: str,
@@ -245,7 +245,7 @@ class PgRoomStore:
             raise room_not_found(room_id)
         return _room(earlier)
 
-    @_translate_errors
+    @translate_errors
     async def get_room(self, tenant: str, room_id: str) -> Room | None:
         row = await self._pool.fetchrow(
             f"""SELECT {_ROOM_COLUMNS} FROM rooms
@@ -255,7 +255,7 @@ class PgRoomStore:
         )
         return _room(row) if row is not None else None
 
-    @_translate_errors
+    @translate_errors
     async def list_rooms(
         self,
         tenant: str,
@@ -279,7 +279,7 @@ class PgRoomStore:
         )
         return [_room(row) for row in rows]
 
-    @_translate_errors
+    @translate_errors
     async def update_room(
         self,
         tenant: str,
@@ -328,7 +328,7 @@ class PgRoomStore:
             )
         return replace(updated, last_event_revision=seq)
 
-    @_translate_errors
+    @translate_errors
     async def delete_room(
         self,
         tenant: str,
@@ -394,7 +394,7 @@ class PgRoomStore:
         )
         return revision
 
-    @_translate_errors
+    @translate_errors
     async def upsert_participants(
         self,
         tenant: str,
@@ -456,7 +456,7 @@ class PgRoomStore:
                 await append_events(conn, tenant, room_id, history, actor, now)
         return result, revision
 
-    @_translate_errors
+    @translate_errors
     async def remove_participants(
         self,
         tenant: str,
@@ -488,7 +488,7 @@ class PgRoomStore:
                 await append_events(conn, tenant, room_id, history, actor, now)
         return len(removed), revision
 
-    @_translate_errors
+    @translate_errors
     async def list_participants(
         self,
         tenant: str,
@@ -520,7 +520,7 @@ class PgRoomStore:
             return None
         return [_participant(row) for row in rows if row["user_id"] is not None]
 
-    @_translate_errors
+    @translate_errors
     async def get_participant(
         self, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None]:
@@ -541,7 +541,7 @@ class PgRoomStore:
         participant = _participant(row, "p_") if row["p_user_id"] is not None else None
         return _room(row), participant
 
-    @_translate_errors
+    @translate_errors
     async def list_memberships(
         self,
         tenant: str,
@@ -574,11 +574,11 @@ class PgRoomStore:
 
     # ---- history --------------------------------------------------------
 
-    @_translate_errors
+    @translate_errors
     async def history(self, tenant: str, room_id: str) -> History | None:
         return await history_sql.history(self._pool, tenant, room_id)
 
-    @_translate_errors
+    @translate_errors
     async def read_events(
         self,
         tenant: str,
