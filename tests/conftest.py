@@ -69,7 +69,9 @@ def _reset_clock(clock: ManualClock) -> None:
 @pytest.fixture
 async def clean(pool: asyncpg.Pool) -> None:
     """Start the test with no rooms at all."""
-    await pool.execute("TRUNCATE rooms, participants, room_events, idempotency_keys")
+    await pool.execute(
+        "TRUNCATE rooms, participants, room_events, idempotency_keys, delivery_cursors"
+    )
 
 
 ServerFactory = Callable[..., Awaitable[RunningServer]]
@@ -86,8 +88,10 @@ async def start(database_url: str, clock: ManualClock) -> AsyncIterator[ServerFa
             **{
                 "health_check_interval_seconds": 0.2,
                 "shutdown_grace_seconds": 2,
-                # Tests run lifecycle passes themselves (running.lifecycle.run_once()).
+                # Tests run lifecycle passes themselves (running.lifecycle.run_once()),
+                # and delivery passes too (running.delivery.run_once()).
                 "lifecycle_interval_seconds": 0,
+                "delivery_poll_seconds": 0,
                 **overrides,
             },
         )
