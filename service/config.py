@@ -6,7 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.delivery.engine import EngineConfig
@@ -91,6 +91,16 @@ class Settings(BaseSettings):
     max_metadata_value_length: int = Field(_LIMITS.max_metadata_value_length, ge=0)
     default_page_size: int = Field(_LIMITS.default_page_size, ge=1)
     max_page_size: int = Field(_LIMITS.max_page_size, ge=1)
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_request(self) -> Settings:
+        # A lease must outlast one outbound request, or a slow receiver would see a
+        # second replica send the same event while the first still waits.
+        if self.delivery_lease_seconds <= 2 * self.webhook_timeout_seconds:
+            raise ValueError(
+                "ROOMS_DELIVERY_LEASE_SECONDS must be more than twice ROOMS_WEBHOOK_TIMEOUT_SECONDS"
+            )
+        return self
 
     def limits(self) -> Limits:
         return Limits(

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import random
@@ -78,6 +79,7 @@ class DeliveryEngine:
         self._wake = wake
         self._rng = rng or random.Random()
         self.owner = _owner()
+        self._passes = itertools.count(1)
         self._stats_at = 0.0
 
     async def run_once(self) -> PassResult:
@@ -88,7 +90,7 @@ class DeliveryEngine:
             claims = await sql.claim(
                 self._pool,
                 tenant,
-                self.owner,
+                f"{self.owner}/{next(self._passes)}",
                 now,
                 now + self._config.lease,
                 self._config.claim_batch,
@@ -169,7 +171,7 @@ class DeliveryEngine:
                 error,
             )
             with contextlib.suppress(Exception):
-                await sql.release(self._pool, claim, self.owner)
+                await sql.release(self._pool, claim)
             return 0, 0
 
     async def _deliver(self, claim: sql.Claim) -> tuple[int, int]:
@@ -215,7 +217,7 @@ class DeliveryEngine:
                 return delivered, 0  # another replica has the cursor now
         if position > recorded and not await self._advance(claim, position, False):
             return delivered, 0
-        await sql.release(self._pool, claim, self.owner)
+        await sql.release(self._pool, claim)
         return delivered, 0
 
     async def _send(self, target: Target, event: RoomEvent, message_id: str) -> str | None:
@@ -232,7 +234,6 @@ class DeliveryEngine:
         return await sql.advance(
             self._pool,
             claim,
-            self.owner,
             revision,
             now + self._config.lease,
             now if success else None,
@@ -252,7 +253,6 @@ class DeliveryEngine:
         await sql.fail(
             self._pool,
             claim,
-            self.owner,
             attempts=attempts,
             first_failure_time=first,
             next_attempt_time=now + retry.delay(attempts, self._rng),

@@ -27,6 +27,7 @@ class Claim:
     destination: str
     sink: str
     room_id: str
+    owner: str  # the lease's holder: unique per claim, so a lapsed lease stays lapsed
     delivered: int
     latest: int
     attempts: int
@@ -89,6 +90,7 @@ async def claim(
             destination=row["destination"],
             sink=row["sink"],
             room_id=row["room_id"],
+            owner=owner,
             delivered=row["delivered_revision"],
             latest=row["latest_revision"],
             attempts=row["attempts"],
@@ -130,7 +132,6 @@ async def read_events(
 async def advance(
     pool: asyncpg.Pool,
     claim: Claim,
-    owner: str,
     revision: int,
     lease_until: datetime,
     success_time: datetime | None,
@@ -157,7 +158,7 @@ async def advance(
         claim.tenant,
         claim.destination,
         claim.room_id,
-        owner,
+        claim.owner,
         revision,
         lease_until,
         success_time,
@@ -168,7 +169,6 @@ async def advance(
 async def fail(
     pool: asyncpg.Pool,
     claim: Claim,
-    owner: str,
     *,
     attempts: int,
     first_failure_time: datetime,
@@ -194,7 +194,7 @@ async def fail(
         claim.tenant,
         claim.destination,
         claim.room_id,
-        owner,
+        claim.owner,
         attempts,
         first_failure_time,
         next_attempt_time,
@@ -204,14 +204,14 @@ async def fail(
     )
 
 
-async def release(pool: asyncpg.Pool, claim: Claim, owner: str) -> None:
+async def release(pool: asyncpg.Pool, claim: Claim) -> None:
     await pool.execute(
         """UPDATE delivery_cursors SET leased_until = NULL, lease_owner = NULL
            WHERE tenant = $1 AND destination = $2 AND room_id = $3 AND lease_owner = $4""",
         claim.tenant,
         claim.destination,
         claim.room_id,
-        owner,
+        claim.owner,
     )
 
 

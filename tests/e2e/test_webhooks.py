@@ -16,6 +16,7 @@ import pytest
 from google.protobuf import field_mask_pb2
 from prometheus_client import REGISTRY
 from rooms.v1 import events_pb2 as ev
+from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import (
     participants_service_pb2_grpc,
@@ -56,7 +57,7 @@ class Api:
     async def add(self, room_id: str, *users: str) -> None:
         await self.participants.AddOrUpdateParticipants(
             ps.AddOrUpdateParticipantsRequest(
-                room_id=room_id, participants=[{"user_id": u} for u in users]
+                room_id=room_id, participants=[pp.Participant(user_id=u) for u in users]
             ),
             metadata=self.metadata,
         )
