@@ -41,7 +41,9 @@ class _WebhookTarget:
         self._allowed = allowed
 
     def wants(self, event: RoomEvent) -> bool:
-        return not self._stored.event_types or event.type in self._stored.event_types
+        # The room filter also applies here: it may have changed since the cursor began.
+        types, rooms = self._stored.event_types, self._stored.room_ids
+        return (not types or event.type in types) and (not rooms or event.room_id in rooms)
 
     async def send(self, event: RoomEvent, delivery_id: str) -> str | None:
         url = self._stored.url

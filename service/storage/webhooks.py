@@ -43,7 +43,8 @@ class Target:
 
     url: str
     secret: str
-    event_types: frozenset[EventType]
+    event_types: frozenset[EventType]  # empty: every type
+    room_ids: frozenset[str]  # empty: every room
 
 
 async def _webhook(conn: Connection, tenant: str, row: asyncpg.Record, now: datetime) -> Webhook:
@@ -219,7 +220,7 @@ class PgWebhookStore:
     async def target(self, tenant: str, destination: str) -> Target | None:
         """For the webhook sink: where and how to send (None: the webhook is gone)."""
         row = await self._pool.fetchrow(
-            """SELECT url, secret, event_types FROM webhooks
+            """SELECT url, secret, event_types, room_ids FROM webhooks
                WHERE tenant = $1 AND webhook_id = $2""",
             tenant,
             webhook_id_of(destination),
@@ -230,4 +231,5 @@ class PgWebhookStore:
             url=row["url"],
             secret=row["secret"],
             event_types=frozenset(EventType(t) for t in row["event_types"]),
+            room_ids=frozenset(row["room_ids"]),
         )

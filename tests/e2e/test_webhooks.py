@@ -407,6 +407,19 @@ async def test_filters_by_event_type_and_room(
     assert [d.payload["type"] for d in receiver.deliveries] == ["room.participant_added"] * 2
     assert (await api.get_webhook(webhook.webhook_id)).delivery.pending_events == 0
 
+    # A room taken out of the filter gets nothing more, though its cursor exists.
+    await api.webhooks.UpdateWebhook(
+        ws.UpdateWebhookRequest(
+            webhook=ws.Webhook(webhook_id=webhook.webhook_id, room_ids=["ignored"]),
+            update_mask=field_mask_pb2.FieldMask(paths=["room_ids"]),
+        ),
+        metadata=api.metadata,
+    )
+    await api.add("wanted", "z")
+    await api.add("ignored", "z")
+    await drain(api, clock)
+    assert [(d.room_id, d.revision) for d in receiver.deliveries[2:]] == [("ignored", 4)]
+
 
 async def test_events_before_the_webhook_existed_are_not_sent(
     api: Api, receiver: WebhookReceiver, clock: ManualClock
