@@ -38,6 +38,8 @@ from service.storage import delivery as sql
 
 log = logging.getLogger(__name__)
 
+_COALESCE_SECONDS = 0.01
+
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
@@ -52,6 +54,7 @@ class EngineConfig:
 
 @dataclass(frozen=True, slots=True)
 class PassResult:
+    tenants: int = 0  # tenants with a destination that is delivering
     claimed: int = 0
     delivered: int = 0
     failed: int = 0
@@ -85,7 +88,8 @@ class DeliveryEngine:
     async def run_once(self) -> PassResult:
         """One pass: lease what is due in every tenant and deliver it."""
         claimed = delivered = failed = 0
-        for tenant in await sql.tenants_with_destinations(self._pool):
+        tenants = await sql.tenants_with_destinations(self._pool)
+        for tenant in tenants:
             now = self._clock.now()
             claims = await sql.claim(
                 self._pool,
@@ -103,7 +107,7 @@ class DeliveryEngine:
             for sent, lost in await asyncio.gather(*(self._gated(gate, c) for c in claims)):
                 delivered += sent
                 failed += lost
-        return PassResult(claimed, delivered, failed)
+        return PassResult(len(tenants), claimed, delivered, failed)
 
     async def run(self) -> None:
         """Pass after pass until cancelled; between passes with nothing to do, wait for
@@ -121,9 +125,15 @@ class DeliveryEngine:
                     log.warning("delivery pass failed: %r", error)
                 if result.claimed:
                     continue
+                if not result.tenants:
+                    # Nobody to deliver to: notifications are not worth a pass.
+                    await asyncio.sleep(self._config.poll_interval)
+                    continue
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._config.poll_interval):
                         await signal.wait()
+                # Let a burst of commits gather into one pass.
+                await asyncio.sleep(_COALESCE_SECONDS)
 
     @contextlib.contextmanager
     def _subscription(self) -> Iterator[asyncio.Event]:
