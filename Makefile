@@ -8,7 +8,7 @@ BUF    := .tools/node_modules/.bin/buf
 PROTOS := $(wildcard protos/rooms/v1/*.proto)
 GEN_DIR := client/src
 
-.PHONY: help venv run test gen check-gen lint buf-lint key clean bench bench-big soak
+.PHONY: help venv run test gen check-gen lint buf-lint key clean bench bench-big bench-delivery soak
 
 help:
 	@echo "make run        serve (embedded PostgreSQL unless ROOMS_DATABASE_URL is set)"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench      benchmark a real server and database (BENCH_SCALE=both adds 1M rooms)"
 	@echo "make bench-big  the benchmark at 1,000 and 1,000,000 rooms"
 	@echo "make soak       only the 60-second soak at a fixed mixed rate"
+	@echo "make bench-delivery  webhook delivery throughput and lag"
 
 $(STAMP): pyproject.toml client/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -44,6 +45,10 @@ bench: $(STAMP)
 
 bench-big: $(STAMP)
 	$(PY) -m bench --scale both --write-doc docs/performance.md $(BENCH_ARGS)
+
+# Webhook delivery: events per second delivered and lag (p50, p99) to a local receiver.
+bench-delivery: $(STAMP)
+	$(PY) -m bench.delivery $(BENCH_ARGS)
 
 soak: $(STAMP)
 	$(PY) -m bench --soak-only --soak 60 $(BENCH_ARGS)

@@ -6,15 +6,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from service.delivery.engine import EngineConfig
+from service.delivery.http import HttpLimits
+from service.domain.delivery import RetryPolicy
 from service.domain.limits import Limits
 from service.lifecycle import Retention
 
 # Defaults of the domain's rules live in Limits and Retention; settings only expose them.
 _LIMITS = Limits()
 _RETENTION = Retention()
+_RETRY = RetryPolicy()
+_HTTP = HttpLimits()
 _DAY = timedelta(days=1)
 _MINUTE = timedelta(minutes=1)
 ENV_PREFIX = "ROOMS_"
@@ -83,6 +88,15 @@ class Settings(BaseSettings):
     credential_issuer: str = Field("rooms", min_length=1)
     credential_audience: str = Field("rooms", min_length=1)
     signing_key_refresh_seconds: float = Field(60.0, gt=0)
+    # Delivery of events to webhooks and media servers (README "Webhooks").
+    delivery_poll_seconds: float = Field(1.0, ge=0)
+    delivery_lease_seconds: float = Field(60.0, gt=0)
+    webhook_retry_period_seconds: float = Field(_RETRY.period.total_seconds(), gt=0)
+    webhook_max_backoff_seconds: float = Field(_RETRY.max_delay.total_seconds(), gt=0)
+    webhook_timeout_seconds: float = Field(_HTTP.timeout, gt=0)
+    webhook_max_response_bytes: int = Field(_HTTP.max_response_bytes, ge=0)
+    webhook_allowed_http_hosts: str = ""
+    max_webhooks_per_tenant: int = Field(20, ge=1)
 
     # The domain's limits; their defaults are those of `Limits`.
     default_window_days: int = Field(_LIMITS.default_window.days, ge=1)
@@ -106,6 +120,16 @@ class Settings(BaseSettings):
         if value.upper() not in _LOG_LEVELS:
             raise ValueError("must be one of " + ", ".join(_LOG_LEVELS))
         return value
+
+    @model_validator(mode="after")
+    def _lease_outlasts_a_request(self) -> Settings:
+        # A lease must outlast one outbound request, or a slow receiver would see a
+        # second replica send the same event while the first still waits.
+        if self.delivery_lease_seconds <= 2 * self.webhook_timeout_seconds:
+            raise ValueError(
+                "ROOMS_DELIVERY_LEASE_SECONDS must be more than twice ROOMS_WEBHOOK_TIMEOUT_SECONDS"
+            )
+        return self
 
     def limits(self) -> Limits:
         return Limits(
@@ -133,6 +157,25 @@ class Settings(BaseSettings):
             ended_rooms=timedelta(days=self.ended_room_retention_days),
             events=timedelta(days=self.event_retention_days),
         )
+
+    def delivery(self) -> EngineConfig:
+        return EngineConfig(
+            poll_interval=self.delivery_poll_seconds,
+            lease=timedelta(seconds=self.delivery_lease_seconds),
+            retry=RetryPolicy(
+                period=timedelta(seconds=self.webhook_retry_period_seconds),
+                max_delay=timedelta(seconds=self.webhook_max_backoff_seconds),
+            ),
+        )
+
+    def http_limits(self) -> HttpLimits:
+        return HttpLimits(
+            timeout=self.webhook_timeout_seconds,
+            max_response_bytes=self.webhook_max_response_bytes,
+        )
+
+    def allowed_http_hosts(self) -> list[str]:
+        return [h.strip().lower() for h in self.webhook_allowed_http_hosts.split(",") if h.strip()]
 
 
 def variable_of(field: str) -> str:

@@ -113,6 +113,10 @@ class MediaConfig:
         """The tenant's own Jitsi configuration, or None."""
         return self.jitsi.get(tenant)
 
+    def livekit_tenants(self) -> list[str]:
+        """Every tenant with a LiveKit configuration (they get removals pushed)."""
+        return sorted(self.livekit)
+
 
 _LIVEKIT_KEYS = {"url", "api_key", "api_secret", "api_secret_file"}
 _JITSI_KEYS = {"url", "app_id", "secret", "secret_file", "audience", "subject"}

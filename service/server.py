@@ -21,9 +21,15 @@ from rooms.v1 import (
     participants_service_pb2_grpc,
     rooms_service_pb2,
     rooms_service_pb2_grpc,
+    webhooks_service_pb2,
+    webhooks_service_pb2_grpc,
 )
 
 from service.config import ConfigError, Settings
+from service.delivery import livekit as livekit_sink
+from service.delivery.engine import DeliveryEngine
+from service.delivery.http import HttpClient
+from service.delivery.webhook import WebhookSink
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
 from service.lifecycle import Lifecycle
@@ -33,15 +39,19 @@ from service.observability.metrics import MetricsExporter, observe_pool, start_e
 from service.security.credentials import Credentials
 from service.security.exposure import check_configuration, log_exposure
 from service.security.signing import SigningKeys
+from service.storage import delivery as delivery_sql
 from service.storage.db import create_pool, migrate, page_token_secret
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
+from service.storage.webhooks import PgWebhookStore
 from service.transport.auth import AuthInterceptor
 from service.transport.credentials import CredentialsServicer
 from service.transport.guard import CallGuard
 from service.transport.participants import ParticipantsServicer
 from service.transport.rooms import RoomsServicer
+from service.transport.webhooks import WebhooksServicer
 from service.usecases import RoomsUseCases
+from service.usecases_webhooks import WebhooksUseCases
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +59,7 @@ SERVICE_NAMES = (
     rooms_service_pb2.DESCRIPTOR.services_by_name["RoomsService"].full_name,
     participants_service_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
     credentials_service_pb2.DESCRIPTOR.services_by_name["CredentialsService"].full_name,
+    webhooks_service_pb2.DESCRIPTOR.services_by_name["WebhooksService"].full_name,
 )
 _HEALTH_NAMES = ("", *SERVICE_NAMES)
 _HEALTH_WATCH_TURNS = 5
@@ -67,6 +78,8 @@ class RunningServer:
     lifecycle: Lifecycle
     signing_keys: SigningKeys
     guard: CallGuard
+    delivery: DeliveryEngine
+    http: HttpClient
     exporter: MetricsExporter | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
@@ -91,6 +104,7 @@ class RunningServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.hub.stop()
+        await self.http.close()
         await self.pool.close()
         if self.exporter is not None:
             self.exporter.stop()
@@ -212,6 +226,35 @@ async def start_server(
         hub = EventHub(dsn)
         await hub.start()
         usecases = RoomsUseCases(store, clock, limits, PageTokens(secret), hub, credentials=signer)
+        webhook_store = PgWebhookStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
+        webhook_usecases = WebhooksUseCases(
+            webhook_store,
+            clock,
+            limits,
+            PageTokens(secret),
+            allowed_http_hosts=settings.allowed_http_hosts(),
+            max_webhooks=settings.max_webhooks_per_tenant,
+        )
+        # Only the tenants configured now get LiveKit pushes (every replica reads the
+        # same file, so they agree).
+        await delivery_sql.sync_sink(
+            pool,
+            livekit_sink.SINK,
+            livekit_sink.DESTINATION,
+            media.livekit_tenants(),
+            clock.now(),
+        )
+        http = HttpClient(settings.http_limits())
+        delivery = DeliveryEngine(
+            pool,
+            clock,
+            [
+                WebhookSink(webhook_store, http, settings.allowed_http_hosts()),
+                livekit_sink.LiveKitSink(media.livekit_for, http),
+            ],
+            settings.delivery(),
+            wake=hub.subscribe_all,
+        )
 
         server = grpc.aio.server(
             interceptors=[
@@ -239,6 +282,9 @@ async def start_server(
         )
         credentials_service_pb2_grpc.add_CredentialsServiceServicer_to_server(
             CredentialsServicer(usecases, signing_keys, clock), server
+        )
+        webhooks_service_pb2_grpc.add_WebhooksServiceServicer_to_server(
+            WebhooksServicer(webhook_usecases), server
         )
         health = HealthServicer()
         for name in _HEALTH_NAMES:
@@ -270,6 +316,8 @@ async def start_server(
     except BaseException:
         if "hub" in locals():
             await hub.stop()
+        if "http" in locals():
+            await http.close()
         await pool.close()
         raise
     lifecycle = Lifecycle(pool, clock, settings.retention(), settings.lifecycle_batch_size)
@@ -283,6 +331,8 @@ async def start_server(
         lifecycle,
         signing_keys,
         guard,
+        delivery,
+        http,
         exporter,
     )
     running._tasks.append(
@@ -295,6 +345,8 @@ async def start_server(
         running._tasks.append(
             asyncio.create_task(lifecycle.run(settings.lifecycle_interval_seconds))
         )
+    if settings.delivery_poll_seconds > 0:
+        running._tasks.append(asyncio.create_task(delivery.run()))
     log_exposure(settings, keys, listen)
     log.info("serving rooms.v1 on %s (port %d)", listen, port)
     return running

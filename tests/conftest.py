@@ -71,7 +71,7 @@ async def clean(pool: asyncpg.Pool) -> None:
     """Start the test with no rooms at all."""
     await pool.execute(
         "TRUNCATE rooms, participants, room_events, idempotency_keys, participant_removals,"
-        " knocks, seats"
+        " knocks, seats, delivery_cursors"
     )
 
 
@@ -89,8 +89,10 @@ async def start(database_url: str, clock: ManualClock) -> AsyncIterator[ServerFa
             **{
                 "health_check_interval_seconds": 0.2,
                 "shutdown_grace_seconds": 2,
-                # Tests run lifecycle passes themselves (running.lifecycle.run_once()).
+                # Tests run lifecycle passes themselves (running.lifecycle.run_once()),
+                # and delivery passes too (running.delivery.run_once()).
                 "lifecycle_interval_seconds": 0,
+                "delivery_poll_seconds": 0,
                 **overrides,
             },
         )

@@ -10,7 +10,7 @@ sets only; signing and verifying signatures happen in `service.security.credenti
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -141,6 +141,19 @@ def _common(grant: CredentialGrant) -> dict[str, Any]:
         "role": role_name(grant.role),
         "capabilities": [capability_name(c) for c in sorted_capabilities(grant.capabilities)],
         "rev": grant.revision,
+    }
+
+
+def livekit_permission(capabilities: Collection[Capability]) -> dict[str, Any]:
+    """LiveKit's `ParticipantPermission` (server API, proto field names) for a set of
+    capabilities: the same table as a join token's grant, for pushing a role change."""
+    caps = frozenset(capabilities)
+    sources = {source for c in caps for source in LIVEKIT_SOURCES.get(c, ())}
+    return {
+        "can_subscribe": bool(caps & LIVEKIT_SUBSCRIBE),
+        "can_publish": bool(sources),
+        "can_publish_data": bool(caps & LIVEKIT_DATA),
+        "can_publish_sources": [s.upper() for s in _SOURCE_ORDER if s in sources],
     }
 
 

@@ -49,6 +49,10 @@ class ErrorReason(StrEnum):
     SEAT_NOT_FOUND = "SEAT_NOT_FOUND"
     INVALID_CAPACITY = "INVALID_CAPACITY"
     SHUTTING_DOWN = "SHUTTING_DOWN"
+    WEBHOOK_NOT_FOUND = "WEBHOOK_NOT_FOUND"
+    WEBHOOK_ALREADY_EXISTS = "WEBHOOK_ALREADY_EXISTS"
+    WEBHOOK_URL_NOT_ALLOWED = "WEBHOOK_URL_NOT_ALLOWED"
+    TOO_MANY_WEBHOOKS = "TOO_MANY_WEBHOOKS"
 
 
 KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
@@ -72,6 +76,10 @@ KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
     ErrorReason.SEAT_NOT_FOUND: ErrorKind.NOT_FOUND,
     ErrorReason.INVALID_CAPACITY: ErrorKind.INVALID,
     ErrorReason.SHUTTING_DOWN: ErrorKind.UNAVAILABLE,
+    ErrorReason.WEBHOOK_NOT_FOUND: ErrorKind.NOT_FOUND,
+    ErrorReason.WEBHOOK_ALREADY_EXISTS: ErrorKind.ALREADY_EXISTS,
+    ErrorReason.WEBHOOK_URL_NOT_ALLOWED: ErrorKind.INVALID,
+    ErrorReason.TOO_MANY_WEBHOOKS: ErrorKind.EXHAUSTED,
 }
 
 
@@ -143,6 +151,22 @@ def etag_mismatch(room_id: str, current_etag: str) -> DomainError:
         precondition_violations=[
             PreconditionViolation(
                 "ETAG", f"rooms/{room_id}", "the etag sent does not match the room's etag"
+            )
+        ],
+    )
+
+
+def etag_mismatch_of(key: str, resource_id: str, current_etag: str, collection: str) -> DomainError:
+    """ETAG_MISMATCH for another resource than a room (metadata `key`, e.g. `webhook_id`)."""
+    return DomainError(
+        ErrorReason.ETAG_MISMATCH,
+        f"{collection[:-1]} {resource_id!r} changed since it was read: etag is now {current_etag}",
+        metadata={key: resource_id, "etag": current_etag},
+        precondition_violations=[
+            PreconditionViolation(
+                "ETAG",
+                f"{collection}/{resource_id}",
+                "the etag sent does not match the current etag",
             )
         ],
     )

@@ -33,17 +33,32 @@ async def append_events(
     watchers are told after the transaction commits."""
     if not new:
         raise ValueError("append_events needs at least one event")
+    # The same statement makes the events due at every delivery destination of the
+    # tenant (the transactional outbox, see service/delivery): a room's cursor there
+    # learns the new latest revision, or is created just before the first new event.
     rows = await tx.conn.fetch(
         """WITH seq AS (
                UPDATE rooms SET event_seq = event_seq + cardinality($3::text[])
                WHERE tenant = $1 AND room_id = $2
-               RETURNING event_seq)
-           INSERT INTO room_events
-               (tenant, room_id, revision, event_time, record_time, type, actor, data)
-           SELECT $1, $2, seq.event_seq - cardinality($3::text[]) + t.ord, $5, $5, t.type, $6,
-                  t.data::jsonb
-           FROM seq, unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(type, data, ord)
-           RETURNING revision""",
+               RETURNING event_seq),
+           written AS (
+               INSERT INTO room_events
+                   (tenant, room_id, revision, event_time, record_time, type, actor, data)
+               SELECT $1, $2, seq.event_seq - cardinality($3::text[]) + t.ord, $5, $5,
+                      t.type, $6, t.data::jsonb
+               FROM seq, unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(type, data, ord)
+               RETURNING revision),
+           outbox AS (
+               INSERT INTO delivery_cursors
+                   (tenant, destination, room_id, delivered_revision, latest_revision)
+               SELECT $1, d.destination, $2, seq.event_seq - cardinality($3::text[]),
+                      seq.event_seq
+               FROM seq, delivery_destinations d
+               WHERE d.tenant = $1
+                 AND (cardinality(d.room_ids) = 0 OR $2 = ANY(d.room_ids))
+               ON CONFLICT (tenant, destination, room_id)
+               DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+           SELECT revision FROM written""",
         tx.tenant,
         room_id,
         [event.type.value for event in new],
@@ -163,15 +178,28 @@ async def announce_transitions(
                SET announced_state = d.after, event_seq = r.event_seq + (d.after - d.before)
                FROM due d WHERE r.tenant = $1 AND r.room_id = d.room_id
                RETURNING r.room_id, r.event_seq, r.valid_from, r.valid_until,
-                         d.before, d.after)
-           INSERT INTO room_events
-               (tenant, room_id, revision, event_time, record_time, type, actor, data)
-           SELECT $1, m.room_id, m.event_seq - (m.after - s.state),
-                  CASE s.state WHEN 1 THEN m.valid_from ELSE m.valid_until END, $2,
-                  CASE s.state WHEN 1 THEN 'opened' ELSE 'ended' END,
-                  $4, '{}'::jsonb
-           FROM moved m, generate_series(m.before + 1, m.after) AS s(state)
-           RETURNING room_id""",
+                         d.before, d.after),
+           written AS (
+               INSERT INTO room_events
+                   (tenant, room_id, revision, event_time, record_time, type, actor, data)
+               SELECT $1, m.room_id, m.event_seq - (m.after - s.state),
+                      CASE s.state WHEN 1 THEN m.valid_from ELSE m.valid_until END, $2,
+                      CASE s.state WHEN 1 THEN 'opened' ELSE 'ended' END,
+                      $4, '{}'::jsonb
+               FROM moved m, generate_series(m.before + 1, m.after) AS s(state)
+               RETURNING room_id),
+           -- Due at every delivery destination of the tenant, as in append_events.
+           outbox AS (
+               INSERT INTO delivery_cursors
+                   (tenant, destination, room_id, delivered_revision, latest_revision)
+               SELECT $1, d.destination, m.room_id,
+                      m.event_seq - (m.after - m.before), m.event_seq
+               FROM moved m, delivery_destinations d
+               WHERE d.tenant = $1
+                 AND (cardinality(d.room_ids) = 0 OR m.room_id = ANY(d.room_ids))
+               ON CONFLICT (tenant, destination, room_id)
+               DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+           SELECT room_id FROM written""",
         tx.tenant,
         now,
         list(room_ids),

@@ -54,6 +54,7 @@ class EventHub:
         self._dsn = dsn
         self._reconnect_delay = reconnect_delay
         self._subscribers: dict[tuple[str, str], set[asyncio.Event]] = defaultdict(set)
+        self._everything: set[asyncio.Event] = set()
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
 
@@ -83,14 +84,24 @@ class EventHub:
             if not self._subscribers[key]:
                 del self._subscribers[key]
 
+    @contextlib.contextmanager
+    def subscribe_all(self) -> Iterator[asyncio.Event]:
+        """An event set whenever any room may have new events (the delivery engine)."""
+        signal = asyncio.Event()
+        self._everything.add(signal)
+        try:
+            yield signal
+        finally:
+            self._everything.discard(signal)
+
     def _wake_all(self) -> None:
-        for signals in self._subscribers.values():
+        for signals in (*self._subscribers.values(), self._everything):
             for signal in signals:
                 signal.set()
 
     def _on_notify(self, connection: Any, pid: int, channel: str, payload: object) -> None:
         tenant, _, room_id = str(payload).partition(_SEPARATOR)
-        for signal in self._subscribers.get((tenant, room_id), ()):
+        for signal in (*self._subscribers.get((tenant, room_id), ()), *self._everything):
             signal.set()
 
     async def _run(self) -> None:

@@ -81,17 +81,17 @@ _UNAVAILABLE = (
 )
 
 
-def _translate_errors(
+def translate_errors(
     method: Callable[P, Coroutine[Any, Any, R]],
 ) -> Callable[P, Coroutine[Any, Any, R]]:
     """Bound the database work by the call's deadline (and the server's ceiling), and
-    turn driver failures into DomainErrors the transport knows how to answer."""
+    turn driver failures into DomainErrors the transport knows how to answer. For
+    methods of stores that have a `statement_ceiling` (seconds)."""
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        store = args[0]
-        assert isinstance(store, PgRoomStore)
-        budget = deadline.remaining(store.statement_ceiling)
+        ceiling: float = getattr(args[0], "statement_ceiling")  # noqa: B009
+        budget = deadline.remaining(ceiling)
         if budget <= 0:
             raise DomainError(ErrorReason.TIMEOUT, "the call's deadline has passed")
         try:
@@ -158,7 +158,7 @@ class PgRoomStore:
 
     # ---- rooms ----------------------------------------------------------
 
-    @_translate_errors
+    @translate_errors
     async def create_room(
         self,
         tenant: str,
@@ -270,7 +270,7 @@ class PgRoomStore:
             raise room_not_found(room_id)
         return _room(earlier)
 
-    @_translate_errors
+    @translate_errors
     async def get_room(self, tenant: str, room_id: str) -> Room | None:
         row = await self._pool.fetchrow(
             f"""SELECT {_ROOM_COLUMNS} FROM rooms
@@ -280,7 +280,7 @@ class PgRoomStore:
         )
         return _room(row) if row is not None else None
 
-    @_translate_errors
+    @translate_errors
     async def list_rooms(
         self,
         tenant: str,
@@ -304,7 +304,7 @@ class PgRoomStore:
         )
         return [_room(row) for row in rows]
 
-    @_translate_errors
+    @translate_errors
     async def update_room(
         self,
         tenant: str,
@@ -356,7 +356,7 @@ class PgRoomStore:
             )
         return replace(updated, last_event_revision=seq)
 
-    @_translate_errors
+    @translate_errors
     async def delete_room(
         self,
         tenant: str,
@@ -425,7 +425,7 @@ class PgRoomStore:
         )
         return revision
 
-    @_translate_errors
+    @translate_errors
     async def upsert_participants(
         self,
         tenant: str,
@@ -507,7 +507,7 @@ class PgRoomStore:
                 await append_events(tx, room_id, history, actor, now)
         return result, revision
 
-    @_translate_errors
+    @translate_errors
     async def remove_participants(
         self,
         tenant: str,
@@ -583,7 +583,7 @@ class PgRoomStore:
                 await append_events(tx, room_id, presence, actor, now)
         return len(removed), revision
 
-    @_translate_errors
+    @translate_errors
     async def list_participants(
         self,
         tenant: str,
@@ -615,7 +615,7 @@ class PgRoomStore:
             return None
         return [_participant(row) for row in rows if row["user_id"] is not None]
 
-    @_translate_errors
+    @translate_errors
     async def get_participant(
         self, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None]:
@@ -638,7 +638,7 @@ class PgRoomStore:
 
     # ---- signing keys ---------------------------------------------------
 
-    @_translate_errors
+    @translate_errors
     async def signing_keys(self) -> list[StoredSigningKey]:
         rows = await self._pool.fetch(
             """SELECT key_id, algorithm, private_key, public_jwk, create_time, activate_time
@@ -646,7 +646,7 @@ class PgRoomStore:
         )
         return [StoredSigningKey(**dict(row)) for row in rows]
 
-    @_translate_errors
+    @translate_errors
     async def add_signing_key(self, key: StoredSigningKey, *, only_if_none: bool) -> bool:
         async with self._pool.acquire() as conn, conn.transaction():
             if only_if_none:
@@ -668,7 +668,7 @@ class PgRoomStore:
             )
             return True
 
-    @_translate_errors
+    @translate_errors
     async def list_memberships(
         self,
         tenant: str,
@@ -705,11 +705,11 @@ class PgRoomStore:
 
     # ---- history --------------------------------------------------------
 
-    @_translate_errors
+    @translate_errors
     async def history(self, tenant: str, room_id: str) -> History | None:
         return await history_sql.history(self._pool, tenant, room_id)
 
-    @_translate_errors
+    @translate_errors
     async def read_events(
         self,
         tenant: str,
@@ -739,7 +739,7 @@ class PgRoomStore:
         )
         return revision
 
-    @_translate_errors
+    @translate_errors
     async def get_join_facts(
         self, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None]:
@@ -775,7 +775,7 @@ class PgRoomStore:
         )
         return _room(row), participant, knock, removal
 
-    @_translate_errors
+    @translate_errors
     async def record_knock(
         self,
         tenant: str,
@@ -823,7 +823,7 @@ class PgRoomStore:
             if status.endswith(" 1"):  # the first knock appended its event
                 await notify_rooms(conn, tenant, [room_id])
 
-    @_translate_errors
+    @translate_errors
     async def decide_knock(
         self,
         tenant: str,
@@ -897,7 +897,7 @@ class PgRoomStore:
             await append_events(tx, room_id, [event], actor, now)
         return seats_sql.knock_of(after), revision
 
-    @_translate_errors
+    @translate_errors
     async def list_knocks(
         self,
         tenant: str,
@@ -934,7 +934,7 @@ class PgRoomStore:
         knocks = [seats_sql.knock_of(row) for row in rows if row["user_id"] is not None]
         return knocks, rows[0]["room_revision"]
 
-    @_translate_errors
+    @translate_errors
     async def claim_seat(
         self,
         tenant: str,
@@ -1017,7 +1017,7 @@ class PgRoomStore:
                 await append_events(tx, room_id, history, actor, now)
         return result
 
-    @_translate_errors
+    @translate_errors
     async def renew_seat(
         self, tenant: str, seat_id: str, now: datetime, expire_time: datetime
     ) -> Seat | None:
@@ -1038,7 +1038,7 @@ class PgRoomStore:
         )
         return seats_sql.seat_of(row) if row is not None else None
 
-    @_translate_errors
+    @translate_errors
     async def release_seat(self, tenant: str, seat_id: str, now: datetime, actor: str) -> None:
         """Free a seat (SEAT_RELEASED; SEAT_EXPIRED if it had already expired). A seat
         already gone is a success."""
@@ -1074,7 +1074,7 @@ class PgRoomStore:
             )
             await append_events(tx, room_id, [event], actor, now)
 
-    @_translate_errors
+    @translate_errors
     async def list_seats(
         self,
         tenant: str,

@@ -414,6 +414,7 @@ _EVENT_TYPE_TO_PROTO: dict[EventType, events_pb2.RoomEventType.ValueType] = {
     event_type: events_pb2.RoomEventType.Value(f"ROOM_EVENT_TYPE_{event_type.name}")
     for event_type in EventType
 }
+EVENT_TYPE_TO_PROTO = _EVENT_TYPE_TO_PROTO
 _EVENT_TYPE_FROM_PROTO: dict[int, EventType] = {
     number: event_type for event_type, number in _EVENT_TYPE_TO_PROTO.items()
 }

@@ -66,7 +66,7 @@ async def test_migrations_from_empty_give_the_expected_schema(admin_url: str) ->
     )
 
 
-def test_migration_files_are_numbered_without_gaps() -> None:
+def test_migration_files_are_numbered_once_each_from_one() -> None:
     versions = [m.version for m in migrations()]
     assert versions == list(range(1, len(versions) + 1))
 

@@ -43,8 +43,12 @@ __all__ = [
     "SeatNotFound",
     "ShuttingDown",
     "Timeout",
+    "TooManyWebhooks",
     "Unauthenticated",
     "WatchTooSlow",
+    "WebhookAlreadyExists",
+    "WebhookNotFound",
+    "WebhookUrlNotAllowed",
     "error_class",
     "from_rpc_error",
 ]
@@ -251,6 +255,30 @@ class ShuttingDown(RoomsError):
     REASON = "SHUTTING_DOWN"
 
 
+class WebhookNotFound(RoomsError):
+    """NOT_FOUND: no webhook with this id in the caller's tenant."""
+
+    REASON = "WEBHOOK_NOT_FOUND"
+
+
+class WebhookAlreadyExists(RoomsError):
+    """ALREADY_EXISTS: the requested `webhook_id` is taken."""
+
+    REASON = "WEBHOOK_ALREADY_EXISTS"
+
+
+class WebhookUrlNotAllowed(RoomsError):
+    """INVALID_ARGUMENT: the webhook URL is not https (or an allowed http host), or malformed."""
+
+    REASON = "WEBHOOK_URL_NOT_ALLOWED"
+
+
+class TooManyWebhooks(RoomsError):
+    """RESOURCE_EXHAUSTED: the tenant has the most webhooks allowed."""
+
+    REASON = "TOO_MANY_WEBHOOKS"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -274,6 +302,10 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         SeatNotFound,
         InvalidCapacity,
         ShuttingDown,
+        WebhookNotFound,
+        WebhookAlreadyExists,
+        WebhookUrlNotAllowed,
+        TooManyWebhooks,
     )
 }
 

@@ -74,7 +74,8 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     ETAG_MISMATCH: _ErrorReason.ValueType  # 10
     """ABORTED: the `etag` sent does not match the room's current etag: the room
     changed since it was read. Read it again and retry.
-    Metadata: `room_id`, `etag` (the current one).
+    Metadata: `room_id`, `etag` (the current one); for a webhook, `webhook_id`
+    instead of `room_id`.
     """
     ROSTER_FULL: _ErrorReason.ValueType  # 11
     """RESOURCE_EXHAUSTED: the change would make the roster larger than allowed.
@@ -127,6 +128,24 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     the shutdown or is still running when the grace period ends. Retry on another
     replica; a watcher resumes from the last revision received.
     Metadata: none.
+    """
+    WEBHOOK_NOT_FOUND: _ErrorReason.ValueType  # 25
+    """NOT_FOUND: no webhook with this id exists in the caller's tenant.
+    Metadata: `webhook_id`.
+    """
+    WEBHOOK_ALREADY_EXISTS: _ErrorReason.ValueType  # 26
+    """ALREADY_EXISTS: a webhook with the requested `webhook_id` already exists.
+    Metadata: `webhook_id`.
+    """
+    WEBHOOK_URL_NOT_ALLOWED: _ErrorReason.ValueType  # 27
+    """INVALID_ARGUMENT: the webhook URL is not one the server sends to: not
+    `https` (plain `http` only for hosts in `ROOMS_WEBHOOK_ALLOWED_HTTP_HOSTS`),
+    malformed, with user information or a fragment, or too long.
+    Metadata: `field`, `rule` (one of `SCHEME`, `MALFORMED`, `TOO_LONG`).
+    """
+    TOO_MANY_WEBHOOKS: _ErrorReason.ValueType  # 28
+    """RESOURCE_EXHAUSTED: the tenant already has the most webhooks allowed.
+    Metadata: `limit`.
     """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
@@ -189,7 +208,8 @@ existed and was deleted; ids are not reused). Metadata: `room_id`.
 ETAG_MISMATCH: ErrorReason.ValueType  # 10
 """ABORTED: the `etag` sent does not match the room's current etag: the room
 changed since it was read. Read it again and retry.
-Metadata: `room_id`, `etag` (the current one).
+Metadata: `room_id`, `etag` (the current one); for a webhook, `webhook_id`
+instead of `room_id`.
 """
 ROSTER_FULL: ErrorReason.ValueType  # 11
 """RESOURCE_EXHAUSTED: the change would make the roster larger than allowed.
@@ -242,5 +262,23 @@ open at shutdown ends with it at once, and so does a call that arrives during
 the shutdown or is still running when the grace period ends. Retry on another
 replica; a watcher resumes from the last revision received.
 Metadata: none.
+"""
+WEBHOOK_NOT_FOUND: ErrorReason.ValueType  # 25
+"""NOT_FOUND: no webhook with this id exists in the caller's tenant.
+Metadata: `webhook_id`.
+"""
+WEBHOOK_ALREADY_EXISTS: ErrorReason.ValueType  # 26
+"""ALREADY_EXISTS: a webhook with the requested `webhook_id` already exists.
+Metadata: `webhook_id`.
+"""
+WEBHOOK_URL_NOT_ALLOWED: ErrorReason.ValueType  # 27
+"""INVALID_ARGUMENT: the webhook URL is not one the server sends to: not
+`https` (plain `http` only for hosts in `ROOMS_WEBHOOK_ALLOWED_HTTP_HOSTS`),
+malformed, with user information or a fragment, or too long.
+Metadata: `field`, `rule` (one of `SCHEME`, `MALFORMED`, `TOO_LONG`).
+"""
+TOO_MANY_WEBHOOKS: ErrorReason.ValueType  # 28
+"""RESOURCE_EXHAUSTED: the tenant already has the most webhooks allowed.
+Metadata: `limit`.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

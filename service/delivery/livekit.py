@@ -1,0 +1,134 @@
+"""The LiveKit sink: pushes removals, role changes and room ends to the tenant's
+LiveKit through its RoomService (Twirp over HTTP, JSON bodies, an admin token), so a
+LiveKit token handed out before a removal stops working for reconnects.
+
+  PARTICIPANT_REMOVED         -> RemoveParticipant {room, identity}
+  ROLE_CHANGED                -> UpdateParticipant {room, identity, permission}
+  DELETED, ENDED              -> DeleteRoom {room}
+
+LiveKit's `not_found` (no such participant or room) counts as done.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from service.delivery.http import HttpClient, HttpFailure
+from service.delivery.sink import Target
+from service.domain.admission import ROLE_CAPABILITIES
+from service.domain.credentials import livekit_permission
+from service.domain.events import EventType, RoomEvent
+from service.domain.models import Role
+from service.media_config import LiveKitConfig
+
+SINK = "livekit"
+# The one destination of this sink per tenant with a LiveKit configuration.
+DESTINATION = "livekit"
+ADMIN_TOKEN_TTL = 600  # seconds
+_SERVICE = "livekit.RoomService"
+
+# Events that evict an identity from the call. A ban (when bans exist) belongs here.
+REMOVAL_EVENTS = frozenset({EventType.PARTICIPANT_REMOVED, EventType.PARTICIPANT_BANNED})
+ROOM_END_EVENTS = frozenset({EventType.DELETED, EventType.ENDED})
+
+
+def livekit_room(room_id: str) -> str:
+    """The LiveKit room name of a room (the name its join tokens carry)."""
+    return room_id
+
+
+def permission(role: Role) -> dict[str, Any]:
+    """LiveKit's ParticipantPermission for a role (the grant table of join tokens)."""
+    return livekit_permission(ROLE_CAPABILITIES[role])
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """One RoomService request: its method, JSON body and the admin grant it needs."""
+
+    method: str
+    body: dict[str, Any]
+    grant: dict[str, Any]
+
+
+def call_for(event: RoomEvent) -> Call | None:
+    """The LiveKit call that mirrors `event`; None for events LiveKit need not know."""
+    room = livekit_room(event.room_id)
+    admin = {"roomAdmin": True, "room": room}
+    if event.type in REMOVAL_EVENTS and event.user_id is not None:
+        return Call("RemoveParticipant", {"room": room, "identity": event.user_id}, admin)
+    if event.type is EventType.ROLE_CHANGED and event.user_id and event.role is not None:
+        body = {"room": room, "identity": event.user_id, "permission": permission(event.role)}
+        return Call("UpdateParticipant", body, admin)
+    if event.type in ROOM_END_EVENTS:
+        return Call("DeleteRoom", {"room": room}, {"roomCreate": True})
+    return None
+
+
+def admin_token(config: LiveKitConfig, grant: dict[str, Any], now: int) -> str:
+    """A LiveKit access token (HS256 with the API secret) carrying `grant`. Its times
+    are the wall clock's: LiveKit checks them against its own."""
+    claims = {"iss": config.api_key, "sub": "rooms", "nbf": now, "exp": now + ADMIN_TOKEN_TTL}
+    return jwt.encode({**claims, "video": grant}, config.api_secret.reveal(), algorithm="HS256")
+
+
+def _base_url(url: str) -> str:
+    for scheme, http in (("wss://", "https://"), ("ws://", "http://")):
+        if url.startswith(scheme):
+            url = http + url.removeprefix(scheme)
+    return url.rstrip("/")
+
+
+def _not_found(body: bytes) -> bool:
+    try:
+        return bool(json.loads(body).get("code") == "not_found")
+    except (ValueError, AttributeError):
+        return False
+
+
+class _LiveKitTarget:
+    def __init__(self, config: LiveKitConfig, http: HttpClient) -> None:
+        self._config = config
+        self._http = http
+
+    def wants(self, event: RoomEvent) -> bool:
+        return call_for(event) is not None
+
+    async def send(self, event: RoomEvent, delivery_id: str) -> str | None:
+        call = call_for(event)
+        if call is None:
+            return None
+        token = admin_token(self._config, call.grant, int(time.time()))
+        url = f"{_base_url(self._config.url)}/twirp/{_SERVICE}/{call.method}"
+        headers = {
+            "authorization": f"Bearer {token}",
+            "content-type": "application/json",
+            "user-agent": "rooms-livekit/1",
+        }
+        try:
+            answer = await self._http.post(url, json.dumps(call.body).encode(), headers)
+        except HttpFailure as failure:
+            return str(failure)
+        if 200 <= answer.status < 300 or (answer.status == 404 and _not_found(answer.body)):
+            return None
+        return f"LiveKit {call.method}: HTTP {answer.status}"
+
+
+class LiveKitSink:
+    name = SINK
+
+    def __init__(
+        self, livekit_for: Callable[[str], LiveKitConfig | None], http: HttpClient
+    ) -> None:
+        self._livekit_for = livekit_for
+        self._http = http
+
+    async def target(self, tenant: str, destination: str) -> Target | None:
+        config = self._livekit_for(tenant)
+        return None if config is None else _LiveKitTarget(config, http=self._http)

@@ -1,0 +1,216 @@
+"""Webhooks: the resource's rules (URL, filters, secret) and its delivery state."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from service.domain import rules
+from service.domain.errors import DomainError, ErrorReason, Violations
+from service.domain.events import EventType
+from service.domain.models import etag_of
+
+URL_MAX_LENGTH = 2048
+MAX_ROOM_FILTER = 100
+SECRET_PREFIX = "whsec_"
+# Update-mask paths of a webhook.
+UPDATABLE_FIELDS = ("url", "event_types", "room_ids")
+
+
+class UrlRule:
+    """The names sent in `ErrorInfo.metadata["rule"]` for WEBHOOK_URL_NOT_ALLOWED."""
+
+    SCHEME = "SCHEME"
+    MALFORMED = "MALFORMED"
+    TOO_LONG = "TOO_LONG"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookSettings:
+    """What a caller sets on a webhook."""
+
+    url: str
+    event_types: tuple[EventType, ...] = ()
+    room_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryState:
+    """How delivery to one destination is going."""
+
+    failing_since: datetime | None = None
+    last_success_time: datetime | None = None
+    last_error: str = ""
+    last_error_time: datetime | None = None
+    pending_events: int = 0
+    oldest_pending_age: timedelta | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Webhook:
+    webhook_id: str
+    url: str
+    event_types: tuple[EventType, ...]
+    room_ids: tuple[str, ...]
+    create_time: datetime
+    update_time: datetime
+    revision: int
+    delivery: DeliveryState
+    # Only set on the webhook returned by a create.
+    secret: str = ""
+
+    @property
+    def etag(self) -> str:
+        return etag_of(self.revision)
+
+
+def new_secret() -> str:
+    """A Standard Webhooks signing secret: `whsec_` + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signature(secret: str, message_id: str, timestamp: int, body: bytes) -> str:
+    """The Standard Webhooks `webhook-signature` value: `v1,` and base64 of the
+    HMAC-SHA256, keyed with the decoded secret, of `<id>.<timestamp>.<body>`."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    signed = f"{message_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest()).decode()
+
+
+def url_violation(url: str, allowed_http_hosts: Collection[str]) -> tuple[str, str] | None:
+    """Why the server would not send to `url` (rule, description); None when it would."""
+    if len(url) > URL_MAX_LENGTH:
+        return UrlRule.TOO_LONG, f"must be at most {URL_MAX_LENGTH} characters"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError for a bad port
+    except ValueError:
+        return UrlRule.MALFORMED, "is not a valid URL"
+    if not url.isprintable() or any(ch.isspace() for ch in url):
+        return UrlRule.MALFORMED, "must not contain whitespace or control characters"
+    if parts.scheme not in ("https", "http") or not host:
+        return UrlRule.SCHEME, "must be an https URL with a host"
+    if parts.username is not None or parts.password is not None or parts.fragment:
+        return UrlRule.MALFORMED, "must not carry user information or a fragment"
+    if parts.scheme == "http" and host.lower() not in allowed_http_hosts:
+        return UrlRule.SCHEME, "must be https (plain http is not allowed for this host)"
+    return None
+
+
+def check_url(
+    violations: Violations, field: str, url: str, allowed_http_hosts: Collection[str]
+) -> None:
+    if not url:
+        violations.add(field, "must not be empty")
+        return
+    found = url_violation(url, allowed_http_hosts)
+    if found is not None:
+        rule, description = found
+        violations.add(field, description, ErrorReason.WEBHOOK_URL_NOT_ALLOWED, rule=rule)
+
+
+def check_settings(
+    violations: Violations,
+    prefix: str,
+    settings: WebhookSettings,
+    fields: Collection[str],
+    allowed_http_hosts: Collection[str],
+) -> None:
+    """Check the `fields` of `settings` (paths as in an update mask)."""
+    if "url" in fields:
+        check_url(violations, f"{prefix}url", settings.url, allowed_http_hosts)
+    if "room_ids" in fields:
+        if len(settings.room_ids) > MAX_ROOM_FILTER:
+            violations.add(f"{prefix}room_ids", f"must name at most {MAX_ROOM_FILTER} rooms")
+        for index, room_id in enumerate(settings.room_ids[:MAX_ROOM_FILTER]):
+            rules.check_room_id(violations, f"{prefix}room_ids[{index}]", room_id)
+
+
+def resolve_mask(paths: Sequence[str], settings: WebhookSettings) -> set[str]:
+    """The fields an update changes: `*` is all; empty is those set (AIP-134)."""
+    if not paths:
+        populated = {
+            "url": bool(settings.url),
+            "event_types": bool(settings.event_types),
+            "room_ids": bool(settings.room_ids),
+        }
+        return {path for path, present in populated.items() if present}
+    violations = Violations()
+    for index, path in enumerate(paths):
+        if path != "*" and path not in UPDATABLE_FIELDS:
+            violations.add(
+                f"update_mask.paths[{index}]",
+                f"{path[:64]!r} is not an updatable field; use one of "
+                + ", ".join(UPDATABLE_FIELDS),
+            )
+    violations.raise_if_any()
+    return set(UPDATABLE_FIELDS) if "*" in paths else set(paths)
+
+
+def webhook_not_found(webhook_id: str) -> DomainError:
+    return DomainError(
+        ErrorReason.WEBHOOK_NOT_FOUND,
+        f"webhook {webhook_id!r} not found",
+        metadata={"webhook_id": webhook_id},
+    )
+
+
+def webhook_already_exists(webhook_id: str) -> DomainError:
+    return DomainError(
+        ErrorReason.WEBHOOK_ALREADY_EXISTS,
+        f"webhook {webhook_id!r} already exists",
+        metadata={"webhook_id": webhook_id},
+    )
+
+
+def too_many_webhooks(limit: int) -> DomainError:
+    return DomainError(
+        ErrorReason.TOO_MANY_WEBHOOKS,
+        f"a tenant may have at most {limit} webhooks",
+        metadata={"limit": str(limit)},
+    )
+
+
+class WebhookStore(Protocol):
+    """Webhooks in storage, scoped by tenant (the PostgreSQL one is in service.storage)."""
+
+    async def create(
+        self,
+        tenant: str,
+        webhook_id: str,
+        settings: WebhookSettings,
+        secret: str,
+        now: datetime,
+        max_webhooks: int,
+    ) -> Webhook:
+        """Store a webhook; WEBHOOK_ALREADY_EXISTS, TOO_MANY_WEBHOOKS."""
+        ...
+
+    async def get(self, tenant: str, webhook_id: str, now: datetime) -> Webhook | None: ...
+
+    async def list(
+        self, tenant: str, after_id: str | None, limit: int, now: datetime
+    ) -> list[Webhook]: ...
+
+    async def update(
+        self,
+        tenant: str,
+        webhook_id: str,
+        expected_revision: int | None,
+        changes: Mapping[str, Any],
+        now: datetime,
+    ) -> Webhook:
+        """Apply `changes` and resume delivery; WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
+        ...
+
+    async def delete(self, tenant: str, webhook_id: str, expected_revision: int | None) -> None:
+        """WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
+        ...

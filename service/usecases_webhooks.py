@@ -1,0 +1,95 @@
+"""The use cases of rooms.v1.WebhooksService (no grpc, no asyncpg)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from typing import Any, cast
+
+from service.domain import rules, webhooks
+from service.domain.clock import Clock
+from service.domain.errors import Violations
+from service.domain.limits import Limits
+from service.domain.models import Caller, Page, expected_revision
+from service.domain.paging import PageTokens
+from service.domain.webhooks import Webhook, WebhookSettings, WebhookStore
+
+
+class WebhooksUseCases:
+    def __init__(
+        self,
+        store: WebhookStore,
+        clock: Clock,
+        limits: Limits,
+        page_tokens: PageTokens,
+        *,
+        allowed_http_hosts: Collection[str],
+        max_webhooks: int,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._limits = limits
+        self._tokens = page_tokens
+        self._allowed = frozenset(host.lower() for host in allowed_http_hosts)
+        self._max = max_webhooks
+
+    async def create(self, caller: Caller, webhook_id: str, settings: WebhookSettings) -> Webhook:
+        violations = Violations()
+        if webhook_id:
+            rules.check_room_id(violations, "webhook_id", webhook_id)
+        webhooks.check_settings(
+            violations, "webhook.", settings, webhooks.UPDATABLE_FIELDS, self._allowed
+        )
+        violations.raise_if_any()
+        return await self._store.create(
+            caller.tenant,
+            webhook_id or rules.new_room_id(),
+            settings,
+            webhooks.new_secret(),
+            self._clock.now(),
+            self._max,
+        )
+
+    async def get(self, caller: Caller, webhook_id: str) -> Webhook:
+        rules.require_room_id(webhook_id, "webhook_id")
+        found = await self._store.get(caller.tenant, webhook_id, self._clock.now())
+        if found is None:
+            raise webhooks.webhook_not_found(webhook_id)
+        return found
+
+    async def list(self, caller: Caller, page_size: int, page_token: str) -> Page[Webhook]:
+        limit = rules.page_size(page_size, self._limits)
+        scope = ["webhooks", caller.tenant]
+        after: str | None = None
+        if page_token:
+            after = cast(str, self._tokens.decode(scope, page_token, shape=(str,))[0])
+        rows = await self._store.list(caller.tenant, after, limit + 1, self._clock.now())
+        page = rows[:limit]
+        token = self._tokens.encode(scope, [page[-1].webhook_id]) if len(rows) > limit else ""
+        return Page(page, token)
+
+    async def update(
+        self,
+        caller: Caller,
+        webhook_id: str,
+        etag: str,
+        settings: WebhookSettings,
+        paths: Sequence[str],
+    ) -> Webhook:
+        violations = Violations()
+        rules.check_room_id(violations, "webhook.webhook_id", webhook_id)
+        rules.check_etag(violations, "webhook.etag", etag)
+        violations.raise_if_any()
+        fields = webhooks.resolve_mask(paths, settings)
+        webhooks.check_settings(violations, "webhook.", settings, fields, self._allowed)
+        violations.raise_if_any()
+        changes: dict[str, Any] = {name: getattr(settings, name) for name in fields}
+        return await self._store.update(
+            caller.tenant, webhook_id, expected_revision(etag), changes, self._clock.now()
+        )
+
+    async def delete(self, caller: Caller, webhook_id: str, etag: str) -> None:
+        violations = Violations()
+        rules.check_room_id(violations, "webhook_id", webhook_id)
+        rules.check_etag(violations, "etag", etag)
+        violations.raise_if_any()
+        await self._store.delete(caller.tenant, webhook_id, expected_revision(etag))
