@@ -99,7 +99,8 @@ class _Observer:
 def _outcome(error: BaseException, context: grpc.aio.ServicerContext[Any, Any]) -> str:
     if isinstance(error, grpc.aio.AbortError):
         return _code_name(context)
-    if isinstance(error, asyncio.CancelledError):
+    if isinstance(error, asyncio.CancelledError | GeneratorExit):
+        # GeneratorExit: a stream the client cancelled, closed by gRPC mid-iteration.
         return "CANCELLED"
     return "UNKNOWN"
 

@@ -17,6 +17,7 @@ import asyncpg
 from service.domain import events
 from service.domain.events import RoomEvent
 from service.storage.db import Connection
+from service.storage.events import CROSS_TENANT_READ
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,8 @@ class StoredEvent:
 async def tenants_with_destinations(pool: asyncpg.Pool) -> list[str]:
     """Tenants that have a destination still delivering (a read; no locks)."""
     rows = await pool.fetch(
-        "SELECT DISTINCT tenant FROM delivery_destinations WHERE failing_since IS NULL"
+        f"""{CROSS_TENANT_READ}
+            SELECT DISTINCT tenant FROM delivery_destinations WHERE failing_since IS NULL"""
     )
     return [row["tenant"] for row in rows]
 
@@ -64,7 +66,7 @@ async def claim(
            FROM (SELECT c2.destination, c2.room_id, d.sink
                  FROM delivery_cursors c2
                  JOIN delivery_destinations d
-                   ON d.tenant = c2.tenant AND d.destination = c2.destination
+                   ON d.tenant = $1 AND d.destination = c2.destination
                  WHERE c2.tenant = $1
                    AND c2.latest_revision > c2.delivered_revision
                    AND (c2.next_attempt_time IS NULL OR c2.next_attempt_time <= $2)
@@ -271,7 +273,8 @@ async def sync_sink(
         for tenant in tenants:
             await add_destination(conn, tenant, destination, sink, (), now)
         rows = await conn.fetch(
-            "SELECT tenant FROM delivery_destinations WHERE sink = $1 AND destination = $2",
+            f"""{CROSS_TENANT_READ}
+                SELECT tenant FROM delivery_destinations WHERE sink = $1 AND destination = $2""",
             sink,
             destination,
         )
@@ -303,9 +306,9 @@ async def destination_state(
                            min(e.record_time) AS oldest
                     FROM delivery_cursors c
                     LEFT JOIN room_events e
-                      ON e.tenant = c.tenant AND e.room_id = c.room_id
+                      ON e.tenant = $1 AND e.room_id = c.room_id
                      AND e.revision = c.delivered_revision + 1
-                    WHERE c.tenant = d.tenant AND c.destination = d.destination
+                    WHERE c.tenant = $1 AND c.destination = d.destination
                       AND c.latest_revision > c.delivered_revision) p
            WHERE d.tenant = $1 AND d.destination = $2""",
         tenant,
@@ -333,7 +336,8 @@ class SinkStats:
 async def sink_stats(pool: asyncpg.Pool) -> dict[str, SinkStats]:
     """Figures per sink for the metrics (a read over every tenant; no locks)."""
     rows = await pool.fetch(
-        """SELECT d.sink,
+        f"""{CROSS_TENANT_READ}
+           SELECT d.sink,
                   count(*) FILTER (WHERE d.failing_since IS NOT NULL) AS failing,
                   COALESCE(sum(p.pending), 0) AS pending, min(p.oldest) AS oldest
            FROM delivery_destinations d,

@@ -914,7 +914,7 @@ class PgRoomStore:
                 FROM rooms r
                 LEFT JOIN LATERAL (
                     SELECT {seats_sql.KNOCK_COLUMNS} FROM knocks q
-                    WHERE q.tenant = r.tenant AND q.room_id = r.room_id
+                    WHERE q.tenant = $1 AND q.room_id = r.room_id
                       AND ($3::text IS NULL OR q.state = $3)
                       AND ($4::timestamptz IS NULL OR (q.sort_time, q.user_id) > ($4, $5))
                     ORDER BY q.sort_time, q.user_id
@@ -1028,7 +1028,7 @@ class PgRoomStore:
             """UPDATE seats s SET expire_time = LEAST($4::timestamptz, r.valid_until)
                FROM rooms r
                WHERE s.tenant = $1 AND s.seat_id = $2 AND s.expire_time > $3
-                 AND r.tenant = s.tenant AND r.room_id = s.room_id AND r.delete_time IS NULL
+                 AND r.tenant = $1 AND r.room_id = s.room_id AND r.delete_time IS NULL
                RETURNING s.seat_id, s.room_id, s.user_id, s.role, s.create_time,
                          s.expire_time""",
             tenant,
@@ -1089,7 +1089,7 @@ class PgRoomStore:
             f"""SELECT s.* FROM rooms r
                 LEFT JOIN LATERAL (
                     SELECT {seats_sql.SEAT_COLUMNS} FROM seats q
-                    WHERE q.tenant = r.tenant AND q.room_id = r.room_id AND q.expire_time > $3
+                    WHERE q.tenant = $1 AND q.room_id = r.room_id AND q.expire_time > $3
                       AND ($4::timestamptz IS NULL OR (q.create_time, q.seat_id) > ($4, $5))
                     ORDER BY q.create_time, q.seat_id
                     LIMIT $6

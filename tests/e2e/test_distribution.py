@@ -22,7 +22,16 @@ from google.protobuf import field_mask_pb2, timestamp_pb2
 from rooms.v1 import events_pb2 as ev
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, room_pb2, rooms_service_pb2_grpc
+from rooms.v1 import (
+    credentials_pb2,
+    credentials_service_pb2,
+    credentials_service_pb2_grpc,
+    participants_service_pb2_grpc,
+    room_pb2,
+    rooms_service_pb2_grpc,
+    webhooks_service_pb2,
+    webhooks_service_pb2_grpc,
+)
 from rooms.v1 import rooms_service_pb2 as rs
 
 import service.server
@@ -37,7 +46,9 @@ from tests.helpers import expect_error
 from tests.statements import StatementLog, check_statements
 
 if TYPE_CHECKING:
+    from rooms.v1.credentials_service_pb2_grpc import CredentialsServiceAsyncStub
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
+    from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
 
 
@@ -99,6 +110,12 @@ async def test_writes_notify_after_commit_and_every_transaction_has_one_tenant(
             rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
             roster: ParticipantsServiceAsyncStub = (
                 participants_service_pb2_grpc.ParticipantsServiceStub(channel)
+            )
+            credentials: CredentialsServiceAsyncStub = (
+                credentials_service_pb2_grpc.CredentialsServiceStub(channel)
+            )
+            webhooks: WebhooksServiceAsyncStub = webhooks_service_pb2_grpc.WebhooksServiceStub(
+                channel
             )
             for tenant, key in keys.items():
                 auth = (("authorization", f"Bearer {key}"),)
@@ -162,6 +179,95 @@ async def test_writes_notify_after_commit_and_every_transaction_has_one_tenant(
                     metadata=auth,
                 )
                 assert await heard.get() == f"{tenant}\x1fsame-name"
+                # The features built on the same rules: bans, the waiting room, seats,
+                # credentials and webhooks.
+                await roster.RemoveParticipants(
+                    ps.RemoveParticipantsRequest(room_id=room.room_id, user_ids=["eve"], ban=True),
+                    metadata=auth,
+                )
+                assert await heard.get() == f"{tenant}\x1fsame-name"
+                await rooms.UpdateRoom(
+                    rs.UpdateRoomRequest(
+                        room=room_pb2.Room(
+                            room_id=room.room_id,
+                            join_policy=room_pb2.JOIN_POLICY_OPEN,
+                            waiting_room_enabled=True,
+                        ),
+                        update_mask=field_mask_pb2.FieldMask(
+                            paths=["join_policy", "waiting_room_enabled"]
+                        ),
+                    ),
+                    metadata=auth,
+                )
+                assert await heard.get() == f"{tenant}\x1fsame-name"
+                knock = await rooms.AuthorizeJoin(
+                    rs.AuthorizeJoinRequest(room_id=room.room_id, user_id="guest"), metadata=auth
+                )
+                assert not knock.allowed
+                assert await heard.get() == f"{tenant}\x1fsame-name"
+                await roster.ListKnocks(ps.ListKnocksRequest(room_id=room.room_id), metadata=auth)
+                await roster.AdmitParticipant(
+                    ps.AdmitParticipantRequest(room_id=room.room_id, user_id="guest"),
+                    metadata=auth,
+                )
+                assert await heard.get() == f"{tenant}\x1fsame-name"
+                await roster.DenyParticipant(
+                    ps.DenyParticipantRequest(room_id=room.room_id, user_id="other"),
+                    metadata=auth,
+                )
+                assert await heard.get() == f"{tenant}\x1fsame-name"
+                seated = await rooms.AuthorizeJoin(
+                    rs.AuthorizeJoinRequest(
+                        room_id=room.room_id,
+                        user_id="doc",
+                        claim_seat=True,
+                        credential_format=credentials_pb2.CREDENTIAL_FORMAT_ROOMS,
+                    ),
+                    metadata=auth,
+                )
+                assert seated.allowed and seated.seat.seat_id and seated.credential.token
+                assert await heard.get() == f"{tenant}\x1fsame-name"
+                await roster.RenewSeat(
+                    ps.RenewSeatRequest(seat_id=seated.seat.seat_id), metadata=auth
+                )
+                await roster.ListSeats(ps.ListSeatsRequest(room_id=room.room_id), metadata=auth)
+                await roster.ReleaseSeat(
+                    ps.ReleaseSeatRequest(seat_id=seated.seat.seat_id), metadata=auth
+                )
+                assert await heard.get() == f"{tenant}\x1fsame-name"
+                introspected = await credentials.IntrospectCredential(
+                    credentials_service_pb2.IntrospectCredentialRequest(
+                        token=seated.credential.token
+                    ),
+                    metadata=auth,
+                )
+                assert introspected.active
+                hook = await webhooks.CreateWebhook(
+                    webhooks_service_pb2.CreateWebhookRequest(
+                        webhook=webhooks_service_pb2.Webhook(url="https://hooks.example/rooms")
+                    ),
+                    metadata=auth,
+                )
+                await webhooks.GetWebhook(
+                    webhooks_service_pb2.GetWebhookRequest(webhook_id=hook.webhook_id),
+                    metadata=auth,
+                )
+                await webhooks.ListWebhooks(
+                    webhooks_service_pb2.ListWebhooksRequest(), metadata=auth
+                )
+                await webhooks.UpdateWebhook(
+                    webhooks_service_pb2.UpdateWebhookRequest(
+                        webhook=webhooks_service_pb2.Webhook(
+                            webhook_id=hook.webhook_id, room_ids=[room.room_id]
+                        ),
+                        update_mask=field_mask_pb2.FieldMask(paths=["room_ids"]),
+                    ),
+                    metadata=auth,
+                )
+                await webhooks.DeleteWebhook(
+                    webhooks_service_pb2.DeleteWebhookRequest(webhook_id=hook.webhook_id),
+                    metadata=auth,
+                )
                 # Reads, for the one-tenant rule.
                 await rooms.GetRoom(rs.GetRoomRequest(room_id=room.room_id), metadata=auth)
                 await rooms.ListRooms(rs.ListRoomsRequest(), metadata=auth)
@@ -197,7 +303,9 @@ async def test_writes_notify_after_commit_and_every_transaction_has_one_tenant(
         if any("INSERT INTO room_events" in s.query for s in t.statements)
     ]
     committed = [t for t in writes if t.outcome == "COMMIT"]
-    assert len(committed) == 2 * 5  # create, add, update, remove, delete; per tenant
+    # Per tenant: create, add, update, remove, ban, update, admit, deny, claim a seat,
+    # release it, delete (a knock is one statement in no transaction block).
+    assert len(committed) == 2 * 11
     for transaction in committed:
         assert transaction.next_statement is not None
         assert transaction.next_statement.is_notify
