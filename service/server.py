@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import grpc
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from rooms.v1 import (
+    error_reason_pb2,
     participants_service_pb2,
     participants_service_pb2_grpc,
     rooms_service_pb2,
@@ -42,6 +44,14 @@ SERVICE_NAMES = (
     participants_service_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
 )
 _HEALTH_NAMES = ("", *SERVICE_NAMES)
+# Reflection answers from the default descriptor pool, which holds the files of the
+# imported modules: these put the error vocabulary there (rooms.v1.ErrorReason and the
+# google.rpc detail types), so `grpcurl describe rooms.v1.ErrorReason` works.
+DESCRIBED_BY_REFLECTION = (
+    error_reason_pb2.DESCRIPTOR,
+    status_pb2.DESCRIPTOR,
+    error_details_pb2.DESCRIPTOR,
+)
 
 
 @dataclass
