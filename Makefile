@@ -27,7 +27,8 @@ $(STAMP): pyproject.toml client/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ./client -e '.[dev]'
+	ROOMS_CLIENT_REQUIREMENT=rooms-client \
+	  $(PY) -m pip install --quiet -e './client[cli,typing]' -e '.[dev]'
 	@touch $@
 
 venv: $(STAMP)
@@ -83,10 +84,12 @@ buf-breaking: $(BUF)
 buf-baseline: $(BUF)
 	$(BUF) build protos -o $(BASELINE)
 
+# Each sdist, then its wheel built from that sdist (so the server's wheel depends on
+# rooms-client by version). Install with: pip install --find-links dist rooms-service
 dist: $(STAMP)
 	rm -rf dist
-	$(PY) -m build --wheel --sdist --outdir dist ./client
-	$(PY) -m build --wheel --sdist --outdir dist .
+	$(PY) -m build --outdir dist ./client
+	$(PY) -m build --outdir dist .
 
 lint: $(STAMP) buf-lint buf-breaking
 	$(PY) -m ruff check .

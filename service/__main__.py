@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import sys
-
-import uvloop
+from collections.abc import Coroutine
+from typing import Any
 
 from service.config import Settings
 from service.observability.logging import configure as configure_logging
@@ -54,7 +55,17 @@ def main(argv: list[str] | None = None) -> None:
     elif settings.workers > 1:
         raise SystemExit(run_workers(settings))
     with contextlib.suppress(KeyboardInterrupt):
-        uvloop.run(serve(settings))
+        _run(serve(settings))
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it is installed (not on Windows: see its platform marker), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 if __name__ == "__main__":
