@@ -11,6 +11,7 @@ from typing import Any
 
 from service.config import Settings
 from service.observability.logging import configure as configure_logging
+from service.observability.tracing import configure_tracing
 from service.security.keys import new_key
 from service.server import serve
 from service.workers import run_workers
@@ -54,6 +55,7 @@ def main(argv: list[str] | None = None) -> None:
         settings = settings.model_copy(update={"worker_index": worker})
     elif settings.workers > 1:
         raise SystemExit(run_workers(settings))
+    configure_tracing()  # each serving process (every worker) traces for itself
     with contextlib.suppress(KeyboardInterrupt):
         _run(serve(settings))
 
