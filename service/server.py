@@ -26,6 +26,7 @@ from service.config import Settings
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
 from service.lifecycle import Lifecycle
+from service.observability import metrics
 from service.observability.interceptor import ObservingInterceptor
 from service.observability.metrics import observe_pool, start_exporter
 from service.security.exposure import check_exposure, load_keys, server_credentials
@@ -202,6 +203,8 @@ async def start_server(
     running._tasks.append(
         asyncio.create_task(_watch_database(dsn, health, settings.health_check_interval_seconds))
     )
+    if metrics.MULTIPROCESS:
+        running._tasks.append(asyncio.create_task(metrics.publish_pools()))
     if settings.lifecycle_interval_seconds > 0:
         running._tasks.append(
             asyncio.create_task(lifecycle.run(settings.lifecycle_interval_seconds))
@@ -225,7 +228,7 @@ async def serve(settings: Settings) -> None:
         dsn, embedded = await asyncio.to_thread(start_embedded, settings.data_dir)
     try:
         running = await start_server(settings, dsn)
-        exporter = start_exporter(settings.metrics_address, settings.worker_index)
+        exporter = start_exporter(settings.metrics_address)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):

@@ -2,20 +2,30 @@
 database pool's usage; exported over HTTP on `ROOMS_METRICS_ADDRESS`.
 
 The metric objects live in the process-wide default registry (one set per process). With
-`ROOMS_WORKERS=N` every worker process exports its own figures, worker `i` on the
-configured port + `i`, so a scraper sees each process.
+`ROOMS_WORKERS=N` the parent sets `PROMETHEUS_MULTIPROC_DIR` for its workers
+(prometheus-client's multiprocess mode): each worker writes its figures to files there,
+and the parent alone serves them, summed over the workers, on the one metrics address.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from wsgiref.simple_server import WSGIServer
 
 import asyncpg
-from prometheus_client import Counter, Gauge, Histogram, start_http_server
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    multiprocess,
+    start_http_server,
+)
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import REGISTRY, Collector
 
@@ -32,7 +42,15 @@ LATENCY = Histogram(
     ["method"],
     buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
-IN_FLIGHT = Gauge("rooms_grpc_calls_in_flight", "Calls being handled now.", ["method"])
+# Set (by the parent of ROOMS_WORKERS=N) before this module is imported: a worker.
+MULTIPROCESS = bool(os.environ.get("PROMETHEUS_MULTIPROC_DIR"))
+
+IN_FLIGHT = Gauge(
+    "rooms_grpc_calls_in_flight",
+    "Calls being handled now.",
+    ["method"],
+    multiprocess_mode="livesum",
+)
 
 
 class _PoolCollector(Collector):
@@ -68,12 +86,44 @@ class _PoolCollector(Collector):
 
 
 _POOLS = _PoolCollector()
-REGISTRY.register(_POOLS)
+if MULTIPROCESS:
+    # A worker cannot be asked at scrape time: it publishes its pools' figures every
+    # second into gauges that the parent sums over the live workers.
+    _POOL_GAUGES = {
+        family.name: Gauge(family.name, family.documentation, multiprocess_mode="livesum")
+        for family in _POOLS.collect()
+    }
+else:
+    REGISTRY.register(_POOLS)
 
 
 def observe_pool(pool: asyncpg.Pool) -> None:
     """Report this pool's usage in the `rooms_db_pool_*` gauges."""
     _POOLS.add(pool)
+
+
+async def publish_pools(interval: float = 1.0) -> None:
+    """In a worker of ROOMS_WORKERS=N: keep the pool gauges current (runs until cancelled)."""
+    while True:
+        for family in _POOLS.collect():
+            _POOL_GAUGES[family.name].set(family.samples[0].value)
+        await asyncio.sleep(interval)
+
+
+def start_multiprocess_exporter(address: str, directory: str) -> MetricsExporter:
+    """In the parent of ROOMS_WORKERS=N: serve every worker's metrics, from `directory`."""
+    registry = CollectorRegistry()
+    multiprocess.MultiProcessCollector(registry, path=directory)  # type: ignore[no-untyped-call]
+    host, port = split_address(address)
+    server, thread = start_http_server(port, addr=host, registry=registry)
+    bound: int = server.server_port
+    log.info("metrics of all workers on http://%s:%d/metrics", host, bound)
+    return MetricsExporter(server, thread, bound)
+
+
+def worker_exited(pid: int, directory: str) -> None:
+    """Forget a dead worker's live gauges (its counters stay in the sums)."""
+    multiprocess.mark_process_dead(pid, directory)  # type: ignore[no-untyped-call]
 
 
 @dataclass
@@ -98,13 +148,12 @@ def split_address(address: str) -> tuple[str, int]:
     return host.strip("[]") or "0.0.0.0", int(port)
 
 
-def start_exporter(address: str, worker: int = 0) -> MetricsExporter | None:
-    """Serve /metrics on `address` (its port + `worker`); None when `address` is empty."""
-    if not address:
+def start_exporter(address: str) -> MetricsExporter | None:
+    """Serve /metrics on `address`; None when `address` is empty or this process is a
+    worker of ROOMS_WORKERS=N (whose parent serves the metrics of all workers)."""
+    if not address or MULTIPROCESS:
         return None
     host, port = split_address(address)
-    if port:
-        port += worker
     server, thread = start_http_server(port, addr=host)
     bound: int = server.server_port
     log.info("metrics on http://%s:%d/metrics", host, bound)
