@@ -8,14 +8,16 @@ BUF    := .tools/node_modules/.bin/buf
 PROTOS := $(wildcard protos/rooms/v1/*.proto)
 GEN_DIR := client/src
 
-.PHONY: help venv run test gen check-gen lint buf-lint key clean bench bench-big bench-delivery soak
+.PHONY: help venv run test gen check-gen lint buf-lint buf-breaking tools dist key clean bench bench-big bench-delivery soak
 
 help:
 	@echo "make run        serve (embedded PostgreSQL unless ROOMS_DATABASE_URL is set)"
 	@echo "make test       run the test suite on a real PostgreSQL"
 	@echo "make gen        regenerate the client stubs from protos/"
 	@echo "make check-gen  fail if regenerating changes anything"
-	@echo "make lint       ruff, mypy --strict, buf lint"
+	@echo "make lint       ruff, mypy --strict, buf lint, buf breaking"
+	@echo "make tools      buf into .tools/ (the README's buf curl session uses it)"
+	@echo "make dist       build the wheels and sdists of rooms-client and rooms-service into dist/"
 	@echo "make key TENANT=acme NAME=billing   create an API key"
 	@echo "make bench      benchmark a real server and database (BENCH_SCALE=both adds 1M rooms)"
 	@echo "make bench-big  the benchmark at 1,000 and 1,000,000 rooms"
@@ -26,7 +28,8 @@ $(STAMP): pyproject.toml client/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ./client -e '.[dev]'
+	ROOMS_CLIENT_REQUIREMENT=rooms-client \
+	  $(PY) -m pip install --quiet -e './client[cli,typing]' -e '.[dev]'
 	@touch $@
 
 venv: $(STAMP)
@@ -72,10 +75,28 @@ check-gen: gen
 $(BUF):
 	npm install --silent --no-audit --no-fund --prefix .tools @bufbuild/buf@$(BUF_VERSION)
 
+tools: $(BUF)
+
 buf-lint: $(BUF)
 	$(BUF) lint
 
-lint: $(STAMP) buf-lint
+# rooms.v1 never breaks its clients: compare with the image recorded from the last
+# released contract (refresh it only for a new major version: make buf-baseline).
+BASELINE := protos/baseline/rooms-v1.binpb
+buf-breaking: $(BUF)
+	$(BUF) breaking protos --against $(BASELINE)
+
+buf-baseline: $(BUF)
+	$(BUF) build protos -o $(BASELINE)
+
+# Each sdist, then its wheel built from that sdist (so the server's wheel depends on
+# rooms-client by version). Install with: pip install --find-links dist rooms-service
+dist: $(STAMP)
+	rm -rf dist
+	$(PY) -m build --outdir dist ./client
+	$(PY) -m build --outdir dist .
+
+lint: $(STAMP) buf-lint buf-breaking
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import sys
-
-import uvloop
+from collections.abc import Coroutine
+from typing import Any
 
 from service.config import ConfigError, load_settings
 from service.observability.logging import configure as configure_logging
+from service.observability.tracing import configure_tracing
 from service.security.keys import new_key
 from service.server import serve
 from service.workers import run_workers
@@ -112,12 +114,23 @@ def main(argv: list[str] | None = None) -> None:
             settings = settings.model_copy(update={"worker_index": worker})
         elif settings.workers > 1:
             raise SystemExit(run_workers(settings))
+        configure_tracing()  # each serving process (every worker) traces for itself
         with contextlib.suppress(KeyboardInterrupt):
-            uvloop.run(serve(settings))
+            _run(serve(settings))
     except ConfigError as error:
         # One line, no traceback: the operator fixes the variable it names.
         print(f"rooms: configuration error: {error}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG_ERROR) from None
+
+
+def _run(main: Coroutine[Any, Any, None]) -> None:
+    """uvloop where it is installed (not on Windows: see its platform marker), else asyncio."""
+    try:
+        import uvloop
+    except ImportError:
+        asyncio.run(main)
+    else:
+        uvloop.run(main)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,14 @@ from dataclasses import dataclass, field
 
 import asyncpg
 import grpc
+from google.rpc import error_details_pb2, status_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from rooms.v1 import (
     credentials_service_pb2,
     credentials_service_pb2_grpc,
+    error_reason_pb2,
     participants_service_pb2,
     participants_service_pb2_grpc,
     rooms_service_pb2,
@@ -34,6 +36,7 @@ from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
 from service.lifecycle import Lifecycle
 from service.media_config import MediaConfigError, load_media_config
+from service.observability import metrics
 from service.observability.interceptor import ObservingInterceptor
 from service.observability.metrics import MetricsExporter, observe_pool, start_exporter
 from service.security.credentials import Credentials
@@ -63,6 +66,14 @@ SERVICE_NAMES = (
 )
 _HEALTH_NAMES = ("", *SERVICE_NAMES)
 _HEALTH_WATCH_TURNS = 5
+# Reflection answers from the default descriptor pool, which holds the files of the
+# imported modules: these put the error vocabulary there (rooms.v1.ErrorReason and the
+# google.rpc detail types), so `grpcurl describe rooms.v1.ErrorReason` works.
+DESCRIBED_BY_REFLECTION = (
+    error_reason_pb2.DESCRIPTOR,
+    status_pb2.DESCRIPTOR,
+    error_details_pb2.DESCRIPTOR,
+)
 
 
 @dataclass
@@ -149,9 +160,12 @@ async def _watch_database(dsn: str, health: HealthServicer, interval: float) -> 
             connection.terminate()
 
 
-async def _refresh_keys(keys: SigningKeys, interval: float) -> None:
-    """Pick up keys another replica (or `signing-keys rotate`) stored."""
+async def _refresh_keys(keys: SigningKeys, clock: Clock, interval: float) -> None:
+    """Pick up keys another replica (or `signing-keys rotate`) stored. A worker of
+    ROOMS_WORKERS=N also hands the JWKS to its parent, which serves it."""
     while True:
+        if metrics.MULTIPROCESS:
+            metrics.publish_jwks(keys.jwks(clock.now()))
         await asyncio.sleep(interval)
         try:
             await keys.refresh()
@@ -309,9 +323,7 @@ async def start_server(
             ) from None
         await server.start()
         exporter = start_exporter(
-            settings.metrics_address,
-            settings.worker_index,
-            jwks=lambda: signing_keys.jwks(clock.now()),
+            settings.metrics_address, jwks=lambda: signing_keys.jwks(clock.now())
         )
     except BaseException:
         if "hub" in locals():
@@ -339,8 +351,12 @@ async def start_server(
         asyncio.create_task(_watch_database(dsn, health, settings.health_check_interval_seconds))
     )
     running._tasks.append(
-        asyncio.create_task(_refresh_keys(signing_keys, settings.signing_key_refresh_seconds))
+        asyncio.create_task(
+            _refresh_keys(signing_keys, clock, settings.signing_key_refresh_seconds)
+        )
     )
+    if metrics.MULTIPROCESS:
+        running._tasks.append(asyncio.create_task(metrics.publish_pools()))
     if settings.lifecycle_interval_seconds > 0:
         running._tasks.append(
             asyncio.create_task(lifecycle.run(settings.lifecycle_interval_seconds))

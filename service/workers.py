@@ -6,7 +6,9 @@ starts N children (`python -m service serve --worker I`) that listen on the same
 address with `grpc.so_reuseport`, so the kernel spreads connections over them, forwards
 SIGTERM and SIGINT to them, and waits. If a worker dies on its own, the others are
 stopped and the parent exits non-zero, so a supervisor sees the failure. Each child runs
-the migrations under the advisory lock, so only the first applies them.
+the migrations under the advisory lock, so only the first applies them. With
+ROOMS_METRICS_ADDRESS, the parent serves the metrics of all workers there
+(prometheus-client's multiprocess mode, in a temporary PROMETHEUS_MULTIPROC_DIR).
 """
 
 from __future__ import annotations
@@ -15,9 +17,11 @@ import contextlib
 import ctypes
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from types import FrameType
 from typing import Any
@@ -54,6 +58,13 @@ def run_workers(settings: Settings) -> int:
         )
         dsn, embedded = start_embedded(settings.data_dir)
         env["ROOMS_DATABASE_URL"] = dsn
+    metrics_dir = exporter = None
+    if settings.metrics_address:
+        from service.observability import metrics
+
+        metrics_dir = tempfile.mkdtemp(prefix="rooms-metrics-")
+        env["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
+        exporter = metrics.start_multiprocess_exporter(settings.metrics_address, metrics_dir)
     children: list[subprocess.Popen[bytes]] = []
     stopping = False
 
@@ -80,6 +91,8 @@ def run_workers(settings: Settings) -> int:
         while any(child.poll() is None for child in children):
             for child in children:
                 code = child.poll()
+                if code is not None and metrics_dir is not None:
+                    metrics.worker_exited(child.pid, metrics_dir)
                 if code is not None and not stopping:
                     log.error("worker %d exited with %d: stopping the others", child.pid, code)
                     status = code or 1
@@ -96,5 +109,9 @@ def run_workers(settings: Settings) -> int:
             signal.signal(signum, handler)
         if embedded is not None:
             embedded.cleanup()
+        if exporter is not None:
+            exporter.stop()
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     log.info("stopped")
     return status

@@ -24,6 +24,8 @@ class RichError:
     metadata: dict[str, str]
     fields: list[str]
     preconditions: list[error_details_pb2.PreconditionFailure.Violation]
+    request_id: str
+    retry_delay_seconds: float | None
 
 
 def rich_error(error: grpc.aio.AioRpcError) -> RichError:
@@ -33,6 +35,7 @@ def rich_error(error: grpc.aio.AioRpcError) -> RichError:
     details = status_details(status)
     info, bad_request, precondition = details.info, details.bad_request, details.precondition
     assert details.has_info, "every error must carry an ErrorInfo"
+    assert details.request_info.request_id, "every error must carry its request id"
     return RichError(
         code=error.code(),
         message=status.message,
@@ -41,6 +44,12 @@ def rich_error(error: grpc.aio.AioRpcError) -> RichError:
         metadata=dict(info.metadata),
         fields=[v.field for v in bad_request.field_violations],
         preconditions=list(precondition.violations),
+        request_id=details.request_info.request_id,
+        retry_delay_seconds=(
+            details.retry_info.retry_delay.ToTimedelta().total_seconds()
+            if details.retry_info is not None
+            else None
+        ),
     )
 
 

@@ -1,12 +1,14 @@
 // The rooms.v1 API from Node.js: load ../../protos with @grpc/proto-loader, create a
-// room, add a participant, and ask whether they may join.
+// room, add a participant, ask whether they may join, and read a room that does not
+// exist to show an error's google.rpc.ErrorInfo (decoded by ./status.js).
 //
 //   npm ci
 //   node index.js [host:port]        (or ROOMS_ADDRESS; default 127.0.0.1:50051)
 //
 // Optional: ROOMS_API_KEY (sent as "authorization: Bearer <key>"), ROOMS_TLS_CA (a PEM
 // file to trust; turns TLS on), ROOMS_TLS_CERT and ROOMS_TLS_KEY (mutual TLS).
-// Prints each result as JSON and exits non-zero if any call fails.
+// Prints each result as JSON and exits non-zero if any call fails (the one expected
+// NOT_FOUND aside), printing the error's details.
 "use strict";
 
 const crypto = require("node:crypto");
@@ -14,6 +16,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 const grpc = require("@grpc/grpc-js");
 const protoLoader = require("@grpc/proto-loader");
+const { statusDetails } = require("./status");
 
 const PROTOS = path.resolve(__dirname, "..", "..", "protos");
 const DEADLINE_MS = 10_000;
@@ -86,6 +89,16 @@ async function main() {
       userId: "patient-7",
     });
     show("decision", decision);
+
+    // Every error carries a google.rpc.Status with an ErrorInfo: branch on its reason.
+    try {
+      await call(rooms, "GetRoom", { roomId: `${room.roomId}-gone` });
+      throw new Error("expected ROOM_NOT_FOUND");
+    } catch (error) {
+      if (error.code !== grpc.status.NOT_FOUND) throw error;
+      const info = statusDetails(error).find((d) => d["@type"] === "google.rpc.ErrorInfo");
+      show("error", info);
+    }
   } finally {
     rooms.close();
     participants.close();
@@ -94,6 +107,8 @@ async function main() {
 
 main().catch((error) => {
   const code = error.code !== undefined ? grpc.status[error.code] || error.code : "";
-  console.error(`error: ${code ? `${code}: ` : ""}${error.details || error.message}`);
+  const info = statusDetails(error).find((d) => d["@type"] === "google.rpc.ErrorInfo");
+  const reason = info ? ` (${info.reason})` : "";
+  console.error(`error: ${code ? `${code}: ` : ""}${error.details || error.message}${reason}`);
   process.exit(1);
 });

@@ -105,6 +105,11 @@ def _outcome(error: BaseException, context: grpc.aio.ServicerContext[Any, Any]) 
     return "UNKNOWN"
 
 
+async def _send_request_id(context: grpc.aio.ServicerContext[Any, Any]) -> None:
+    """The call's request id goes back to the caller as the `x-request-id` header."""
+    await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id.get()),))
+
+
 def _wrap_unary(
     behavior: Callable[..., Awaitable[Any]], observer: _Observer
 ) -> Callable[..., Awaitable[Any]]:
@@ -112,6 +117,7 @@ def _wrap_unary(
         observer.in_flight.inc()
         started = time.perf_counter()
         try:
+            await _send_request_id(context)
             response = await behavior(request, context)
         except BaseException as error:
             observer.finish(context, started, _outcome(error, context))
@@ -129,6 +135,7 @@ def _wrap_stream(
         observer.in_flight.inc()
         started = time.perf_counter()
         try:
+            await _send_request_id(context)
             async for item in behavior(request, context):
                 yield item
         except BaseException as error:

@@ -37,22 +37,24 @@ def _bearer(metadata: Any) -> str | None:
     return None
 
 
-_REFUSED = to_status(
-    DomainError(
-        ErrorReason.UNAUTHENTICATED,
-        "missing or unknown API key: send 'authorization: Bearer <key>'",
+def _refused() -> grpc.Status:
+    """Built per call: the status carries the call's request id."""
+    return to_status(
+        DomainError(
+            ErrorReason.UNAUTHENTICATED,
+            "missing or unknown API key: send 'authorization: Bearer <key>'",
+        )
     )
-)
 
 
 async def _deny(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-    await context.abort_with_status(_REFUSED)
+    await context.abort_with_status(_refused())
 
 
 async def _deny_stream(
     request: Any, context: grpc.aio.ServicerContext[Any, Any]
 ) -> AsyncIterator[Any]:
-    await context.abort_with_status(_REFUSED)
+    await context.abort_with_status(_refused())
     yield  # pragma: no cover - abort raises
 
 

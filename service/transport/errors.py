@@ -1,4 +1,6 @@
-"""DomainError -> `google.rpc.Status` with ErrorInfo, BadRequest and PreconditionFailure."""
+"""DomainError -> `google.rpc.Status` with ErrorInfo, BadRequest, PreconditionFailure,
+RetryInfo (for DATABASE_UNAVAILABLE) and, on every error, RequestInfo with the call's
+request id (the one in the `x-request-id` response header and in the logs)."""
 
 from __future__ import annotations
 
@@ -8,12 +10,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from service.deadline import set_remaining
-from service.domain.errors import DomainError, ErrorKind
+from service.domain.errors import DomainError, ErrorKind, ErrorReason
+from service.observability.logging import request_id
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +39,11 @@ _CODE_OF_KIND: dict[ErrorKind, int] = {
     ErrorKind.OUT_OF_RANGE: code_pb2.OUT_OF_RANGE,
     ErrorKind.FAILED_PRECONDITION: code_pb2.FAILED_PRECONDITION,
 }
+
+
+# How long a caller should wait before retrying, by reason (google.rpc.RetryInfo). The
+# pool reconnects by itself and health re-checks every couple of seconds.
+RETRY_DELAY_SECONDS: dict[ErrorReason, int] = {ErrorReason.DATABASE_UNAVAILABLE: 1}
 
 
 def _pack(message: Any) -> any_pb2.Any:
@@ -82,10 +90,22 @@ def to_status(error: DomainError) -> grpc.Status:
                 )
             )
         )
+    delay = RETRY_DELAY_SECONDS.get(error.reason)
+    if delay is not None:
+        details.append(
+            _pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=delay)))
+        )
+    details.extend(_request_info())
     status = status_pb2.Status(
         code=_CODE_OF_KIND[error.kind], message=error.message, details=details
     )
     return rpc_status.to_status(status)
+
+
+def _request_info() -> list[any_pb2.Any]:
+    """The call's request id as a google.rpc.RequestInfo, if the call has one."""
+    current = request_id.get()
+    return [_pack(error_details_pb2.RequestInfo(request_id=current))] if current else []
 
 
 Req = TypeVar("Req")
@@ -93,9 +113,10 @@ Resp = TypeVar("Resp")
 Handler = Callable[[Any, Req, grpc.aio.ServicerContext[Req, Resp]], Awaitable[Resp]]
 
 
-_INTERNAL = rpc_status.to_status(
-    status_pb2.Status(code=code_pb2.INTERNAL, message="internal error")
-)
+def _internal() -> grpc.Status:
+    return rpc_status.to_status(
+        status_pb2.Status(code=code_pb2.INTERNAL, message="internal error", details=_request_info())
+    )
 
 
 def status_of(error: Exception, where: str) -> grpc.Status:
@@ -104,7 +125,7 @@ def status_of(error: Exception, where: str) -> grpc.Status:
     if isinstance(error, DomainError):
         return to_status(error)
     log.error("unexpected error in %s", where, exc_info=error)
-    return _INTERNAL
+    return _internal()
 
 
 def answers_errors(method: Handler[Req, Resp]) -> Handler[Req, Resp]:

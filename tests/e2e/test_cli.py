@@ -287,13 +287,19 @@ async def test_authorize(rooms_cli: Cli) -> None:
     room_id = (
         await rooms_cli.json("create", "--from", iso(timedelta(hours=3)), "--attendee", "pat")
     )["roomId"]
-    waiting = fields(await rooms_cli.ok("authorize", room_id, "pat"))
+    refused = await rooms_cli("authorize", room_id, "pat")
+    assert refused.exit_code == 3, "a refusal exits with status 3, for scripts"
+    assert refused.stderr == ""
+    waiting = fields(refused.stdout)
     assert waiting["allowed"] == "no"
     assert waiting["reason"] == "not-yet-open"
     assert waiting["role"] == "attendee"
     assert waiting["opens_at"] == iso(timedelta(hours=3))
     assert waiting["opens_in"] == "3h"
     assert waiting["message"] == "The room opens in 3 hours."
+    as_json_ = await rooms_cli("authorize", room_id, "pat", "--json")
+    assert as_json_.exit_code == 3
+    assert json.loads(as_json_.stdout)["reason"] == "JOIN_DECISION_REASON_NOT_YET_OPEN"
 
     open_id = (await rooms_cli.json("create", "--presenter", "host"))["roomId"]
     decision = await rooms_cli.json("authorize", open_id, "host")
@@ -303,6 +309,29 @@ async def test_authorize(rooms_cli: Cli) -> None:
     allowed = fields(await rooms_cli.ok("authorize", open_id, "host"))
     assert allowed["allowed"] == "yes"
     assert "share-screen" in allowed["capabilities"]
+
+
+async def test_etag_as_printed_with_or_without_quotes(rooms_cli: Cli) -> None:
+    room_id = (await rooms_cli.json("create"))["roomId"]
+    printed = fields(await rooms_cli.ok("show", room_id))["etag"]
+    assert printed.startswith('"') and printed.endswith('"')
+    await rooms_cli.ok("update", room_id, "--dial-out", "--etag", printed)
+    bare = fields(await rooms_cli.ok("show", room_id))["etag"].strip('"')
+    await rooms_cli.ok("update", room_id, "--meta", "a=b", "--etag", bare)
+    stale = await rooms_cli.fails("update", room_id, "--meta", "a=c", "--etag", bare)
+    assert stale.startswith("error: ETAG_MISMATCH (ABORTED)")
+
+
+async def test_usage_errors_are_one_line_with_status_2(rooms_cli: Cli) -> None:
+    for args in (("create", "--from", "tomorrow-ish"), ("show",), ("no-such-command",)):
+        result = await rooms_cli(*args)
+        assert result.exit_code == 2, (args, result.stderr)
+        assert result.stdout == ""
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+        assert "--help" in lines[0]
+    helped = await rooms_cli("--help")
+    assert helped.exit_code == 0 and "Usage:" in helped.stdout
 
 
 async def test_roles(rooms_cli: Cli) -> None:

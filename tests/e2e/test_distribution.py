@@ -19,9 +19,6 @@ import asyncpg
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2, timestamp_pb2
-from rooms.v1 import events_pb2 as ev
-from rooms.v1 import participant_pb2 as pp
-from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import (
     credentials_pb2,
     credentials_service_pb2,
@@ -32,6 +29,9 @@ from rooms.v1 import (
     webhooks_service_pb2,
     webhooks_service_pb2_grpc,
 )
+from rooms.v1 import events_pb2 as ev
+from rooms.v1 import participant_pb2 as pp
+from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 import service.server
@@ -48,8 +48,8 @@ from tests.statements import StatementLog, check_statements
 if TYPE_CHECKING:
     from rooms.v1.credentials_service_pb2_grpc import CredentialsServiceAsyncStub
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
-    from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+    from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
 
 
 def ts(delta: timedelta) -> timestamp_pb2.Timestamp:

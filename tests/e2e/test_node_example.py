@@ -71,7 +71,7 @@ async def run_example(
 
 def sections(stdout: str) -> dict[str, Any]:
     """The example prints `label: <JSON>` blocks."""
-    parts = re.split(r"^(room|participants|decision): ", stdout, flags=re.MULTILINE)
+    parts = re.split(r"^(room|participants|decision|error): ", stdout, flags=re.MULTILINE)
     return {label: json.loads(body) for label, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
@@ -92,6 +92,12 @@ async def test_creates_a_room_adds_a_participant_and_authorizes_a_join(
     assert decision["reason"] == "JOIN_DECISION_REASON_ALLOWED"
     assert decision["role"] == "ROLE_ATTENDEE"
     assert "CAPABILITY_SPEAK" in decision["capabilities"]
+    # The example decodes grpc-status-details-bin (google-proto-files + protobufjs).
+    error_info = printed["error"]
+    assert error_info["@type"] == "google.rpc.ErrorInfo"
+    assert error_info["domain"] == "rooms.v1"
+    assert error_info["reason"] == "ROOM_NOT_FOUND"
+    assert error_info["metadata"]["room_id"] == f"{room_id}-gone"
 
     # The server really holds what the example made.
     room = await rooms.GetRoom(rs.GetRoomRequest(room_id=room_id))

@@ -1,5 +1,6 @@
-"""`ROOMS_WORKERS=2`: two server processes on one port, each with its own metrics port,
-both answering, and all of them stopping cleanly on SIGTERM to the parent."""
+"""`ROOMS_WORKERS=2`: two server processes on one port, both answering, one metrics
+endpoint (the parent's) summing both workers, and all of them stopping cleanly on
+SIGTERM to the parent."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import urllib.request
 from typing import Any
 
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import rooms_service_pb2_grpc
@@ -16,15 +18,29 @@ from rooms.v1 import rooms_service_pb2_grpc
 from tests.processes import free_port, spawn_server
 
 
-def _calls(url: str) -> float:
-    """How many GetRoom calls the worker exporting `url` answered NOT_FOUND."""
+def _scrape(url: str) -> dict[str, float]:
+    """The samples of the metrics endpoint, by name with labels."""
     with urllib.request.urlopen(url, timeout=10) as response:
         text = response.read().decode()
-    calls = 0.0
+    samples = {}
     for line in text.splitlines():
-        if line.startswith('rooms_grpc_calls_total{code="NOT_FOUND",method="/rooms.v1.RoomsSe'):
-            calls += float(line.split()[1])
-    return calls
+        if line and not line.startswith("#"):
+            name, _, value = line.rpartition(" ")
+            samples[name] = float(value)
+    return samples
+
+
+NOT_FOUND = 'rooms_grpc_calls_total{code="NOT_FOUND",method="/rooms.v1.RoomsService/GetRoom"}'
+POOL_MAX = "rooms_db_pool_connections_max"
+
+
+async def _scrape_when_up(url: str) -> dict[str, float]:
+    for _ in range(600):
+        try:
+            return await asyncio.to_thread(_scrape, url)
+        except OSError:
+            await asyncio.sleep(0.1)
+    raise AssertionError(f"{url} never answered")
 
 
 async def test_two_workers_share_one_port_and_stop_together(database_url: str) -> None:
@@ -37,16 +53,16 @@ async def test_two_workers_share_one_port_and_stop_together(database_url: str) -
         ROOMS_ACCESS_LOG="off",
     )
     try:
-        urls = [f"http://127.0.0.1:{metrics_port + i}/metrics" for i in range(2)]
-        for url in urls:  # each worker exports its own metrics once it is up
-            for _ in range(300):
-                try:
-                    await asyncio.to_thread(_calls, url)
-                    break
-                except OSError:
-                    await asyncio.sleep(0.1)
+        url = f"http://127.0.0.1:{metrics_port}/metrics"
+        # Both workers are up once each publishes its pool (10 connections at most)
+        # into the one endpoint, which sums the live workers.
+        for _ in range(600):  # polling another process's endpoint: no event to wait on
+            if (await _scrape_when_up(url)).get(POOL_MAX, 0) >= 20:
+                break
+            await asyncio.sleep(0.1)
         # Separate connections are spread over the workers by the kernel.
-        for _ in range(20):
+        calls = 20
+        for _ in range(calls):
             options = [("grpc.use_local_subchannel_pool", 1)]
             async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=options) as ch:
                 health: Any = health_pb2_grpc.HealthStub(ch)
@@ -59,10 +75,11 @@ async def test_two_workers_share_one_port_and_stop_together(database_url: str) -
                     )
                 except grpc.aio.AioRpcError as error:
                     assert error.code() == grpc.StatusCode.NOT_FOUND
-            seen = [await asyncio.to_thread(_calls, url) for url in urls]
-            if all(calls > 0 for calls in seen):
-                break
-        assert all(calls > 0 for calls in seen), seen
+        scraped = await asyncio.to_thread(_scrape, url)
+        assert scraped[NOT_FOUND] == calls, "every worker's calls, at one endpoint"
+        assert scraped[POOL_MAX] == 20
+        with pytest.raises(OSError):  # no per-worker endpoints any more
+            await asyncio.to_thread(_scrape, f"http://127.0.0.1:{metrics_port + 1}/metrics")
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 60)
     finally:

@@ -124,7 +124,9 @@ async def test_a_database_restart_under_load_fails_fast_and_recovers_by_itself(
                         )
                     except grpc.aio.AioRpcError as error:
                         assert error.code() == grpc.StatusCode.UNAVAILABLE, error
-                        assert rich_error(error).reason == "DATABASE_UNAVAILABLE"
+                        unavailable = rich_error(error)
+                        assert unavailable.reason == "DATABASE_UNAVAILABLE"
+                        assert unavailable.retry_delay_seconds == 1, "with a RetryInfo"
                     else:
                         raise AssertionError("a read succeeded with the database down")
                 down = sum(load.failures.values())

@@ -10,7 +10,9 @@
 Tables by default, `--json` for scripts. The address, the TLS files and the API key
 come from flags or from ROOMS_ADDRESS, ROOMS_TLS_CA, ROOMS_TLS_CERT, ROOMS_TLS_KEY and
 ROOMS_API_KEY. A failure prints one line, `error: REASON (CODE): message [details]`,
-on stderr and exits with status 1.
+on stderr and exits with status 1; a usage error prints one line `error: ...` and
+exits with status 2; `rooms authorize` exits with status 3 when the join is refused.
+Shell completion: `eval "$(_ROOMS_COMPLETE=bash_source rooms)"` (zsh_source, fish_source).
 """
 
 from __future__ import annotations
@@ -47,6 +49,10 @@ from rooms.v1 import (
 
 T = TypeVar("T")
 V = TypeVar("V")
+
+EXIT_ERROR = 1  # the server or the connection answered with an error
+EXIT_USAGE = 2  # bad flags or arguments (click's own convention)
+EXIT_REFUSED = 3  # `rooms authorize`: the answer is that the join is refused
 
 
 def _choices(enum: Any, prefix: str) -> tuple[str, ...]:
@@ -122,6 +128,17 @@ def _key_value(text: str) -> tuple[str, str]:
 
 
 KEY_VALUE = _Parsed("key=value", _key_value)
+
+
+def parse_etag(text: str) -> str:
+    """The etag as `rooms show` prints it (`"3"`), or without its quotes (`3`)."""
+    text = text.strip()
+    if not text or (len(text) >= 2 and text.startswith('"') and text.endswith('"')):
+        return text
+    return f'"{text}"'
+
+
+ETAG = _Parsed("etag", parse_etag)
 
 # ---- output ------------------------------------------------------------------------
 
@@ -294,13 +311,13 @@ class Connection:
             return asyncio.run(main())
         except RoomsError as error:
             click.echo(f"error: {error.one_line()}", err=True)
-            raise click.exceptions.Exit(1) from None
+            raise click.exceptions.Exit(EXIT_ERROR) from None
         except ValueError as error:  # bad TLS material, a bad value caught by the client
             click.echo(f"error: {error}", err=True)
-            raise click.exceptions.Exit(1) from None
+            raise click.exceptions.Exit(EXIT_ERROR) from None
         except OSError as error:  # an unreadable TLS file
             click.echo(f"error: {error}", err=True)
-            raise click.exceptions.Exit(1) from None
+            raise click.exceptions.Exit(EXIT_ERROR) from None
 
 
 async def _collect(items: AsyncIterator[T], limit: int | None) -> list[T]:
@@ -316,7 +333,10 @@ async def _collect(items: AsyncIterator[T], limit: int | None) -> list[T]:
 
 json_option = click.option("--json", "as_json_", is_flag=True, help="Print JSON for scripts.")
 etag_option = click.option(
-    "--etag", default="", help="Only if the room's etag is still this (else ETAG_MISMATCH)."
+    "--etag",
+    type=ETAG,
+    default="",
+    help="Only if the room's etag is still this, quoted as printed or not (else ETAG_MISMATCH).",
 )
 limit_option = click.option(
     "--limit", type=click.IntRange(min=0), default=None, help="At most this many [all]."
@@ -325,7 +345,27 @@ role_choice = click.Choice(ROLES, case_sensitive=False)
 state_choice = click.Choice(STATES, case_sensitive=False)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """The root command: a usage error is one line on stderr, like every other error."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as error:
+            hint = f" (see '{error.ctx.command_path} --help')" if error.ctx else ""
+            click.echo(f"error: {error.format_message()}{hint}", err=True)
+            sys.exit(EXIT_USAGE)
+        except click.ClickException as error:
+            click.echo(f"error: {error.format_message()}", err=True)
+            sys.exit(error.exit_code)
+        except click.Abort:
+            click.echo("error: aborted", err=True)
+            sys.exit(EXIT_ERROR)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--address",
     envvar="ROOMS_ADDRESS",
@@ -614,7 +654,9 @@ def authorize(
     claim_seat: bool,
     as_json_: bool,
 ) -> None:
-    """May USER_ID join ROOM_ID now, as what, and if not, why and until when."""
+    """May USER_ID join ROOM_ID now, as what, and if not, why and until when.
+
+    Exits with status 3 when the join is refused (the decision is still printed)."""
     decision: rooms_service_pb2.AuthorizeJoinResponse = connection.run(
         lambda client: client.authorize_join(
             room_id, user_id, display_name=name, claim_seat=claim_seat
@@ -622,7 +664,13 @@ def authorize(
     )
     if as_json_:
         echo_json(as_json(decision))
-        return
+    else:
+        _echo_decision(decision)
+    if not decision.allowed:
+        raise click.exceptions.Exit(EXIT_REFUSED)
+
+
+def _echo_decision(decision: rooms_service_pb2.AuthorizeJoinResponse) -> None:
     fields = [
         ("allowed", "yes" if decision.allowed else "no"),
         ("reason", reason_name(decision.reason)),
@@ -671,10 +719,18 @@ def roles(connection: Connection, as_json_: bool) -> None:
 @json_option
 @click.pass_obj
 def watch(connection: Connection, room_id: str, after: int, as_json_: bool) -> None:
-    """Print ROOM_ID's changes live (its retained history first) until it is deleted."""
+    """Print ROOM_ID's changes live (its retained history first) until it is deleted.
+
+    Reconnects by itself when the stream breaks, and says so on stderr."""
+
+    def resuming(error: RoomsError, last: int) -> None:
+        click.echo(
+            f"reconnecting after {error.reason or error.code.name}; resuming after #{last}",
+            err=True,
+        )
 
     async def follow(client: RoomsClient) -> None:
-        async for event in client.watch_room(room_id, after_revision=after):
+        async for event in client.watch_room(room_id, after_revision=after, on_resume=resuming):
             click.echo(json.dumps(as_json(event)) if as_json_ else describe_event(event))
 
     with contextlib.suppress(KeyboardInterrupt):

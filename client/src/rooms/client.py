@@ -35,7 +35,7 @@ import asyncio
 import json
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import TracebackType
@@ -44,7 +44,7 @@ from typing import Any, Self, TypeAlias, TypeVar
 import grpc
 from google.protobuf import field_mask_pb2
 
-from rooms.errors import WatchTooSlow, from_rpc_error
+from rooms.errors import RoomsError, WatchTooSlow, from_rpc_error
 from rooms.v1 import (
     admission_pb2,
     credentials_pb2,
@@ -740,7 +740,12 @@ class RoomsClient:
                 return
 
     async def watch_room(
-        self, room_id: str, *, after_revision: int = 0, resume_delay: float = 1.0
+        self,
+        room_id: str,
+        *,
+        after_revision: int = 0,
+        resume_delay: float = 1.0,
+        on_resume: Callable[[RoomsError, int], None] | None = None,
     ) -> AsyncIterator[events_pb2.RoomEvent]:
         """Every event after `after_revision`, then live ones, until the room is deleted.
 
@@ -748,6 +753,7 @@ class RoomsClient:
         (UNAVAILABLE) or the server says the watcher fell behind (`WatchTooSlow`), so
         the caller sees each event once, in order. Other errors are raised, among them
         `RevisionExpired` (re-read the room, then watch from its last_event_revision).
+        `on_resume(error, last_revision)` is called before each reconnection.
         """
         last = after_revision
         while True:
@@ -769,6 +775,8 @@ class RoomsClient:
                     and error.code() != grpc.StatusCode.UNAVAILABLE
                 ):
                     raise failure from error
+                if on_resume is not None:
+                    on_resume(failure, last)
             finally:
                 stream.cancel()
             await asyncio.sleep(resume_delay)

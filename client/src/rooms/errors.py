@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import ClassVar, cast
 
 import grpc
@@ -80,6 +81,8 @@ class RoomsError(Exception):
     `rooms.v1.ErrorReason` name, or "" when the error carries no ErrorInfo),
     `metadata` the `ErrorInfo.metadata`, `field_violations` the fields named by a
     `BadRequest`, and `precondition_violations` those of a `PreconditionFailure`.
+    `request_id` is the server's id of the call (its `RequestInfo`; quote it when
+    reporting a problem), and `retry_delay` the wait a `RetryInfo` asks for, if any.
     """
 
     REASON: ClassVar[str] = ""
@@ -103,6 +106,8 @@ class RoomsError(Exception):
         self.metadata: dict[str, str] = dict(metadata or {})
         self.field_violations: list[FieldViolation] = list(field_violations)
         self.precondition_violations: list[PreconditionViolation] = list(precondition_violations)
+        self.request_id = ""
+        self.retry_delay: timedelta | None = None
 
     @property
     def fields(self) -> list[str]:
@@ -323,20 +328,29 @@ class StatusDetails:
     bad_request: error_details_pb2.BadRequest
     precondition: error_details_pb2.PreconditionFailure
     has_info: bool
+    request_info: error_details_pb2.RequestInfo
+    retry_info: error_details_pb2.RetryInfo | None
 
 
 def status_details(status: status_pb2.Status) -> StatusDetails:
-    """Unpack the ErrorInfo, BadRequest and PreconditionFailure of a status."""
+    """Unpack the ErrorInfo, BadRequest, PreconditionFailure, RequestInfo and RetryInfo
+    of a status."""
     info = error_details_pb2.ErrorInfo()
     bad_request = error_details_pb2.BadRequest()
     precondition = error_details_pb2.PreconditionFailure()
-    has_info = False
+    request_info = error_details_pb2.RequestInfo()
+    retry = error_details_pb2.RetryInfo()
+    has_info = has_retry = False
     for detail in status.details:  # Unpack fills the message only when the type matches
         if detail.Unpack(info):
             has_info = True
-        elif not detail.Unpack(bad_request):
-            detail.Unpack(precondition)
-    return StatusDetails(info, bad_request, precondition, has_info)
+        elif detail.Unpack(retry):
+            has_retry = True
+        elif not detail.Unpack(bad_request) and not detail.Unpack(precondition):
+            detail.Unpack(request_info)
+    return StatusDetails(
+        info, bad_request, precondition, has_info, request_info, retry if has_retry else None
+    )
 
 
 def from_rpc_error(error: grpc.aio.AioRpcError | grpc.RpcError) -> RoomsError:
@@ -353,7 +367,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError | grpc.RpcError) -> RoomsError:
     details = status_details(status)
     info, bad_request, precondition = details.info, details.bad_request, details.precondition
     cls = error_class(info.reason) if info.domain in ("", DOMAIN) else RoomsError
-    return cls(
+    failure = cls(
         status.message or message,
         code=code,
         reason=info.reason,
@@ -366,3 +380,7 @@ def from_rpc_error(error: grpc.aio.AioRpcError | grpc.RpcError) -> RoomsError:
             PreconditionViolation(v.type, v.subject, v.description) for v in precondition.violations
         ],
     )
+    failure.request_id = details.request_info.request_id
+    if details.retry_info is not None:
+        failure.retry_delay = details.retry_info.retry_delay.ToTimedelta()
+    return failure
