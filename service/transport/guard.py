@@ -44,9 +44,16 @@ Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 Parse: TypeAlias = Callable[[bytes], Any]
 
-SHUTTING_DOWN = to_status(
-    DomainError(ErrorReason.SHUTTING_DOWN, "the server is shutting down; retry on another replica")
-)
+
+def shutting_down() -> grpc.Status:
+    """The answer of a call ended by the shutdown (built per call: it carries the
+    call's request id, like every error)."""
+    return to_status(
+        DomainError(
+            ErrorReason.SHUTTING_DOWN, "the server is shutting down; retry on another replica"
+        )
+    )
+
 
 # How long ended calls get to send their UNAVAILABLE before the server stops anyway.
 _END_TIMEOUT = 1.0
@@ -174,7 +181,7 @@ class CallGuard:
 
         async def guarded(request: Any, context: Context) -> Any:
             if self._closing:
-                await context.abort_with_status(SHUTTING_DOWN)
+                await context.abort_with_status(shutting_down())
             if many:
                 message = _messages(request, parse, invalid, context)
             else:
@@ -190,7 +197,7 @@ class CallGuard:
                 if task not in ended:
                     raise
                 task.uncancel()
-                await context.abort_with_status(SHUTTING_DOWN)
+                await context.abort_with_status(shutting_down())
             finally:
                 del calls[task]
                 if self._closing:
@@ -209,7 +216,7 @@ class CallGuard:
 
         async def guarded(request: Any, context: Context) -> AsyncIterator[Any]:
             if self._closing:
-                await context.abort_with_status(SHUTTING_DOWN)
+                await context.abort_with_status(shutting_down())
             if many:
                 message = _messages(request, parse, invalid, context)
             else:
@@ -228,12 +235,12 @@ class CallGuard:
                     yield response
                     call.sending = False
                     if call.ending:
-                        await context.abort_with_status(SHUTTING_DOWN)
+                        await context.abort_with_status(shutting_down())
             except asyncio.CancelledError:
                 if task not in ended:
                     raise
                 task.uncancel()
-                await context.abort_with_status(SHUTTING_DOWN)
+                await context.abort_with_status(shutting_down())
             finally:
                 del calls[task]
                 if self._closing:

@@ -72,6 +72,12 @@ class Cli:
         assert result.stderr == ""
         return result.stdout
 
+    async def refused(self, *args: str) -> str:
+        """`rooms authorize` of a refused join: the decision, and exit status 3."""
+        result = await self(*args)
+        assert result.exit_code == 3, (result.stdout, result.stderr, result.exception)
+        return result.stdout
+
     async def json(self, *args: str) -> Any:
         return json.loads(await self.ok(*args, "--json"))
 
@@ -493,7 +499,7 @@ async def test_waiting_room_and_seats(rooms_cli: Cli) -> None:
     assert created["waiting_room"] == "yes"
     assert created["max_participants"] == "2"
     assert created["role_capacity"] == "presenter max - reserved 1"
-    waiting = fields(await rooms_cli.ok("authorize", room_id, "guest", "--name", "Guest"))
+    waiting = fields(await rooms_cli.refused("authorize", room_id, "guest", "--name", "Guest"))
     assert (waiting["allowed"], waiting["reason"]) == ("no", "waiting-for-admission")
     assert rows(await rooms_cli.ok("knocks", room_id))[1][:4] == [
         "guest",
@@ -511,7 +517,7 @@ async def test_waiting_room_and_seats(rooms_cli: Cli) -> None:
     seated = fields(await rooms_cli.ok("authorize", room_id, "guest", "--claim-seat"))
     assert seated["allowed"] == "yes" and seated["seat_id"]
     await rooms_cli.ok("admit", room_id, "other")
-    full = fields(await rooms_cli.ok("authorize", room_id, "other", "--claim-seat"))
+    full = fields(await rooms_cli.refused("authorize", room_id, "other", "--claim-seat"))
     assert (full["reason"], full["capacity"]) == ("room-full", "reserved 1")
     listed = await rooms_cli.json("seats", room_id)
     assert [(s["userId"], s["seatId"]) for s in listed] == [("guest", seated["seat_id"])]
