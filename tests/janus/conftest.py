@@ -3,6 +3,7 @@ participant's signalling written with plain HTTP (what a WebRTC client sends).""
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,8 @@ ONE_HOUR = timedelta(hours=1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    if JANUS is None and os.environ.get("ROOMS_TEST_REQUIRE_JANUS") == "1":
+        raise pytest.UsageError(MISSING + ", and ROOMS_TEST_REQUIRE_JANUS=1 forbids skipping")
     if JANUS is None:
         for item in items:
             if "tests/janus/" in str(item.path).replace("\\", "/"):
