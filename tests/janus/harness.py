@@ -3,7 +3,7 @@ temporary folder. HTTP transport only, on a free loopback port; token auth on wi
 generated secret; only the VideoRoom plugin (with a generated admin_key); every other
 plugin, transport, logger and event handler listed in a `disable` setting.
 
-Readiness is Janus's own log line "HTTP webserver started", read from its output; the
+Readiness is Janus's own last start-up line, read from its output; the
 process is stopped with SIGTERM (Janus's clean shutdown) and can be started again on the
 same port, which is how tests restart it in the middle.
 """
@@ -19,6 +19,8 @@ import shutil
 import signal
 from pathlib import Path
 
+import httpx
+
 from tests.processes import free_port
 
 JANUS = shutil.which("janus")
@@ -31,7 +33,9 @@ _LIB_PATTERNS = (
     "/usr/local/lib/janus",
     "/opt/janus/lib/janus",
 )
-_READY = "HTTP webserver started"
+# The HTTP transport's last start-up line: Janus has loaded everything by then (a signal
+# that arrives earlier, half-way through start-up, can leave Janus 1.1.2 hanging).
+_READY = "JANUS REST (HTTP/HTTPS) transport plugin initialized"
 _START_TIMEOUT = 60.0
 _STOP_TIMEOUT = 30.0
 
@@ -61,6 +65,7 @@ class JanusServer:
         self.admin_key = secrets.token_urlsafe(24)
         self.process: asyncio.subprocess.Process | None = None
         self.log: list[str] = []
+        self.returncode: int | None = None
         self._drain: asyncio.Task[None] | None = None
         self._write_config()
 
@@ -148,10 +153,12 @@ admin: {{
         )
         try:
             await asyncio.wait_for(self._until_ready(), _START_TIMEOUT)
+            await self._answers_info()
         except BaseException:
             await self.stop()
             raise
-        self._drain = asyncio.create_task(self._read_rest())
+        assert self.process.stdout is not None
+        self._drain = asyncio.create_task(self._read_rest(self.process.stdout))
 
     async def _until_ready(self) -> None:
         assert self.process is not None and self.process.stdout is not None
@@ -164,13 +171,22 @@ admin: {{
             if _READY in text:
                 return
 
-    async def _read_rest(self) -> None:
-        assert self.process is not None and self.process.stdout is not None
-        while line := await self.process.stdout.readline():
+    async def _answers_info(self) -> None:
+        """Janus's API answers: `info` needs no token even with token auth on."""
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            response = await http.get(f"{self.url}/info")
+            response.raise_for_status()
+            if response.json().get("janus") != "server_info":
+                raise RuntimeError(f"Janus answered {response.text!r} to info")
+
+    async def _read_rest(self, stdout: asyncio.StreamReader) -> None:
+        """Keep reading Janus's output, so it never blocks writing to a full pipe."""
+        while line := await stdout.readline():
             self.log.append(line.decode(errors="replace").rstrip())
 
     async def stop(self) -> None:
-        """Stop Janus cleanly (SIGTERM); kill it if it does not stop in time."""
+        """Stop Janus cleanly (SIGTERM); kill it if it does not stop in time. The exit
+        status is kept in `returncode` (0 after a clean stop)."""
         process, self.process = self.process, None
         if process is None:
             return
@@ -183,6 +199,7 @@ admin: {{
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(process.pid, signal.SIGKILL)
                 await process.wait()
+        self.returncode = process.returncode
         if self._drain is not None:
             with contextlib.suppress(Exception):
                 await self._drain

@@ -250,6 +250,7 @@ async def test_janus_restarted_in_the_middle_reconcile_restores_the_room(
         assert await janus.exists(plan.number)
 
         await server.restart()
+        assert server.returncode == 0, "Janus did not stop cleanly:\n" + "\n".join(server.log)
 
         # Janus forgot the room, and rooms' own session with it (the client makes a new one).
         assert not await janus.exists(plan.number)
