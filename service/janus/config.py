@@ -1,0 +1,139 @@
+"""A tenant's Janus configuration: the `[tenants.<tenant>.janus]` table of the media
+configuration file (ROOMS_MEDIA_CONFIG_FILE).
+
+    [tenants.acme.janus]
+    url = "http://127.0.0.1:8088/janus"        # Janus's HTTP API (base_path included)
+    token_auth_secret_file = "/etc/rooms/janus-token-secret"   # or token_auth_secret = "..."
+    room_secret_file = "/etc/rooms/janus-room-secret"          # or room_secret = "..."
+    admin_key = "..."                          # optional: the VideoRoom admin_key
+
+The parser takes the already-parsed TOML document, so the loader of the whole file
+(issue 12's `service/media_config.py`) can call it for the `janus` tables. Secrets are
+`SecretStr` (their repr is `**********`); errors name the key, never its value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from pydantic import SecretStr
+
+_KEYS = frozenset(
+    {
+        "url",
+        "token_auth_secret",
+        "token_auth_secret_file",
+        "room_secret",
+        "room_secret_file",
+        "admin_key",
+        "admin_key_file",
+    }
+)
+
+
+class JanusConfigError(ValueError):
+    """A `janus` table that cannot be used. The message names the key, never a secret."""
+
+
+@dataclass(frozen=True, slots=True)
+class JanusConfig:
+    """How rooms reaches one tenant's Janus."""
+
+    url: str
+    """Janus's HTTP API, with its base path (e.g. `http://127.0.0.1:8088/janus`)."""
+    token_auth_secret: SecretStr
+    """Janus's `token_auth_secret`: signs the core tokens of rooms and of clients."""
+    room_secret: SecretStr
+    """The tenant's secret from which every room's VideoRoom `secret` and every join token
+    is derived."""
+    admin_key: SecretStr | None = None
+    """The VideoRoom plugin's `admin_key`, when Janus is configured with one."""
+
+    def __post_init__(self) -> None:
+        if not self.token_auth_secret.get_secret_value():
+            raise JanusConfigError("token_auth_secret must not be empty")
+        if not self.room_secret.get_secret_value():
+            raise JanusConfigError("room_secret must not be empty")
+
+
+def _secret(
+    table: Mapping[str, Any], where: str, key: str, base_dir: Path | None, *, required: bool
+) -> SecretStr | None:
+    inline, path = table.get(key), table.get(f"{key}_file")
+    if inline is not None and path is not None:
+        raise JanusConfigError(f"{where}: set {key} or {key}_file, not both")
+    if inline is None and path is None:
+        if required:
+            raise JanusConfigError(f"{where}: {key} (or {key}_file) is required")
+        return None
+    if inline is not None:
+        if not isinstance(inline, str) or not inline:
+            raise JanusConfigError(f"{where}.{key} must be a non-empty string")
+        return SecretStr(inline)
+    if not isinstance(path, str) or not path:
+        raise JanusConfigError(f"{where}.{key}_file must be a file path")
+    file = Path(path)
+    if not file.is_absolute() and base_dir is not None:
+        file = base_dir / file
+    try:
+        value = file.read_text().strip()
+    except OSError as error:
+        raise JanusConfigError(
+            f"{where}.{key}_file: cannot read {file}: {error.strerror}"
+        ) from None
+    if not value:
+        raise JanusConfigError(f"{where}.{key}_file: {file} is empty")
+    return SecretStr(value)
+
+
+def parse_janus_table(
+    table: Mapping[str, Any], *, where: str, base_dir: Path | None = None
+) -> JanusConfig:
+    """One `[tenants.<tenant>.janus]` table. `where` names it in errors; relative `*_file`
+    paths are read from `base_dir` (the configuration file's folder)."""
+    unknown = sorted(set(table) - _KEYS)
+    if unknown:
+        raise JanusConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
+    url = table.get("url")
+    if not isinstance(url, str) or not url:
+        raise JanusConfigError(f"{where}.url is required (Janus's HTTP API, e.g. .../janus)")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise JanusConfigError(f"{where}.url must be an http:// or https:// URL")
+    if parts.username or parts.password or parts.query or parts.fragment:
+        raise JanusConfigError(f"{where}.url must carry no credentials, query or fragment")
+    token_auth_secret = _secret(table, where, "token_auth_secret", base_dir, required=True)
+    room_secret = _secret(table, where, "room_secret", base_dir, required=True)
+    admin_key = _secret(table, where, "admin_key", base_dir, required=False)
+    assert token_auth_secret is not None and room_secret is not None
+    return JanusConfig(
+        url=url.rstrip("/"),
+        token_auth_secret=token_auth_secret,
+        room_secret=room_secret,
+        admin_key=admin_key,
+    )
+
+
+def parse_janus_tenants(
+    document: Mapping[str, Any], *, base_dir: Path | None = None
+) -> dict[str, JanusConfig]:
+    """Every tenant's `janus` table of a parsed media configuration document."""
+    tenants = document.get("tenants", {})
+    if not isinstance(tenants, Mapping):
+        raise JanusConfigError("tenants must be a table")
+    configs: dict[str, JanusConfig] = {}
+    for tenant, servers in tenants.items():
+        if not isinstance(servers, Mapping):
+            raise JanusConfigError(f"tenants.{tenant} must be a table")
+        table = servers.get("janus")
+        if table is None:
+            continue
+        where = f"tenants.{tenant}.janus"
+        if not isinstance(table, Mapping):
+            raise JanusConfigError(f"{where} must be a table")
+        configs[tenant] = parse_janus_table(table, where=where, base_dir=base_dir)
+    return configs

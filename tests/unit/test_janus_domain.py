@@ -1,0 +1,111 @@
+"""The values rooms derives for Janus. Whether Janus accepts them is proven against a
+real Janus in tests/janus; these pin their shape and stability."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+
+import pytest
+
+from service.domain.admission import ROLE_CAPABILITIES, Capability
+from service.domain.janus import (
+    VIDEOROOM_PLUGIN,
+    JanusPermissions,
+    core_token,
+    join_token,
+    participant_id,
+    permissions_for,
+    plan_room,
+    role_permissions,
+    room_number,
+    room_secret,
+)
+from service.domain.models import Role
+
+MAX_SAFE = 2**53 - 1
+
+
+def test_room_numbers_are_stable_53_bit_and_distinct_per_tenant() -> None:
+    # Pinned: a changed derivation would orphan every VideoRoom already created.
+    assert room_number("acme", "standup") == 7389801998690522
+    assert participant_id("acme", "standup", "alice") == 2742866492209304
+    assert room_number("acme", "standup") != room_number("globex", "standup")
+    # Parts are length-prefixed, so shifting a separator gives another room.
+    assert room_number("ac", "me/standup") != room_number("ac/me", "standup")
+    numbers = {room_number("acme", f"room-{i}") for i in range(2000)}
+    assert len(numbers) == 2000
+    assert all(1 <= n <= MAX_SAFE for n in numbers)
+
+
+def test_join_tokens_change_with_epoch_user_room_tenant_and_secret() -> None:
+    base = join_token(b"k", "acme", "standup", "alice", 0)
+    assert base == join_token(b"k", "acme", "standup", "alice", 0)
+    others = {
+        join_token(b"k", "acme", "standup", "alice", 1),
+        join_token(b"k", "acme", "standup", "bob", 0),
+        join_token(b"k", "acme", "retro", "alice", 0),
+        join_token(b"k", "globex", "standup", "alice", 0),
+        join_token(b"other", "acme", "standup", "alice", 0),
+    }
+    assert base not in others and len(others) == 5
+    assert "alice" not in base and "acme" not in base  # opaque
+    with pytest.raises(ValueError):
+        join_token(b"k", "acme", "standup", "alice", -1)
+
+
+def test_room_secrets_differ_per_room() -> None:
+    assert room_secret(b"k", "acme", "a") != room_secret(b"k", "acme", "b")
+    assert room_secret(b"k", "acme", "a") != join_token(b"k", "acme", "a", "", 0)
+
+
+def test_core_token_has_janus_format_and_never_outlives_its_expiry() -> None:
+    token = core_token(b"s", datetime(2030, 1, 1, 0, 0, 0, 999_999, tzinfo=UTC))
+    data, signature = token.split(":")
+    assert data == f"1893456000,janus,{VIDEOROOM_PLUGIN}"
+    assert len(signature) == 28  # base64 of a 20-byte HMAC-SHA1
+    other_zone = datetime(2030, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=1)))
+    assert core_token(b"s", other_zone) == core_token(b"s", datetime(2030, 1, 1, tzinfo=UTC))
+    two = core_token(b"s", datetime(2030, 1, 1, tzinfo=UTC), ["a.b", "c.d"])
+    assert two.startswith("1893456000,janus,a.b,c.d:")
+    with pytest.raises(ValueError):
+        core_token(b"s", datetime(2030, 1, 1))
+    with pytest.raises(ValueError):
+        core_token(b"s", datetime(2030, 1, 1, tzinfo=UTC), ["bad,name"])
+    with pytest.raises(ValueError):
+        core_token(b"s", datetime(2030, 1, 1, tzinfo=UTC), [])
+
+
+def test_a_consumer_subscribes_only_and_publishers_follow_the_capability_table() -> None:
+    consumer = role_permissions(Role.CONSUMER)
+    assert consumer == JanusPermissions(
+        subscribe=True, publish_audio=False, publish_video=False, publish_screen=False
+    )
+    assert consumer.ptypes == {"subscriber"} and not consumer.publish
+    assert role_permissions(Role.ATTENDEE) == JanusPermissions(True, True, True, False)
+    assert role_permissions(Role.COLLABORATOR) == JanusPermissions(True, True, True, True)
+    assert role_permissions(Role.PRESENTER) == JanusPermissions(True, True, True, True)
+    for role in Role:
+        permissions = role_permissions(role)
+        capabilities = ROLE_CAPABILITIES[role]
+        assert permissions.publish_audio == (Capability.SPEAK in capabilities)
+        assert permissions.publish_video == (Capability.VIDEO in capabilities)
+        assert permissions.publish_screen == (Capability.SHARE_SCREEN in capabilities)
+        assert permissions.subscribe == (Capability.RECEIVE_MEDIA in capabilities)
+    assert permissions_for([Capability.SPEAK]).ptypes == {"publisher"}
+
+
+def test_a_plan_holds_every_admitted_identity_in_order() -> None:
+    plan = plan_room(
+        b"k", "acme", "standup", {"bob": (Role.CONSUMER, 2), "alice": (Role.PRESENTER, 0)}
+    )
+    assert [m.user_id for m in plan.members] == ["alice", "bob"]
+    assert plan.number == room_number("acme", "standup")
+    assert plan.secret == room_secret(b"k", "acme", "standup")
+    assert plan.allowed == {
+        join_token(b"k", "acme", "standup", "alice", 0),
+        join_token(b"k", "acme", "standup", "bob", 2),
+    }
+    bob = plan.member("bob")
+    assert bob is not None and not bob.permissions.publish
+    assert plan.member("carol") is None
+    assert "acme" not in plan.description
