@@ -107,6 +107,14 @@ def translate_errors(
             raise DomainError(
                 ErrorReason.DATABASE_UNAVAILABLE, "the database is unavailable; retry later"
             ) from error
+        except asyncpg.IntegrityConstraintViolationError as error:
+            # The domain's rules run first, so this is a rule the domain lacks: still a
+            # refusal of the input (named by the constraint), never INTERNAL.
+            raise DomainError(
+                ErrorReason.INVALID_ARGUMENT,
+                f"the request breaks the stored rule {error.constraint_name or 'unnamed'}",
+                metadata={"constraint": error.constraint_name or ""},
+            ) from error
 
     return wrapper
 
