@@ -12,11 +12,10 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, replace
 from datetime import datetime
-from typing import cast
 
 from service.domain import rules
 from service.domain.admission import JoinDecision, JoinReason
-from service.domain.clock import Clock, epoch_micros, from_epoch_micros
+from service.domain.clock import Clock
 from service.domain.credentials import (
     CredentialFormat,
     CredentialGrant,
@@ -53,7 +52,7 @@ from service.domain.models import (
     etag_of,
     expected_revision,
 )
-from service.domain.paging import PageTokens
+from service.domain.paging import Pager, PageTokens, by_key, by_number, by_time_and_key
 from service.domain.ports import CredentialSigner, Notifier, Position, RoomStore
 from service.domain.seats import Seat, check_seat_id
 from service.domain.updates import resolve_mask, resolve_update
@@ -84,21 +83,7 @@ class RoomsUseCases:
         self._notifier = notifier
         self._clock = clock
         self._limits = limits
-        self._tokens = page_tokens
-
-    # ---- paging helpers -------------------------------------------------
-
-    def _position(self, scope: Sequence[str], token: str) -> Position | None:
-        if not token:
-            return None
-        micros, key = self._tokens.decode(scope, token, shape=(int, str))
-        return from_epoch_micros(cast(int, micros)), cast(str, key)
-
-    def _next_token(self, scope: Sequence[str], more: bool, position: Position | None) -> str:
-        """The token after `position`, or "" when there is nothing more."""
-        if not more or position is None:
-            return ""
-        return self._tokens.encode(scope, [epoch_micros(position[0]), position[1]])
+        self._pages = Pager(page_tokens, limits)
 
     # ---- rooms ----------------------------------------------------------
 
@@ -139,15 +124,16 @@ class RoomsUseCases:
     async def list_rooms(
         self, caller: Caller, page_size: int, page_token: str, state: RoomState | None
     ) -> Page[Room]:
-        limit = rules.page_size(page_size, self._limits)
-        scope = ["rooms", caller.tenant, state or ""]
-        after = self._position(scope, page_token)
-        rooms = await self._store.list_rooms(
-            caller.tenant, state, self._clock.now(), after, limit + 1
+        now = self._clock.now()
+        page = await self._pages.page(
+            ["rooms", caller.tenant, state or ""],
+            page_size,
+            page_token,
+            by_time_and_key(lambda room: (room.create_time, room.room_id)),
+            lambda after, n: self._store.list_rooms(caller.tenant, state, now, after, n),
         )
-        page = rooms[:limit]
-        last = (page[-1].create_time, page[-1].room_id) if page else None
-        return Page(page, self._next_token(scope, len(rooms) > limit, last))
+        assert page is not None  # the list of rooms always exists
+        return page
 
     async def update_room(
         self,
@@ -337,16 +323,26 @@ class RoomsUseCases:
         state: KnockState | None,
     ) -> tuple[Page[Knock], str]:
         rules.require_room_id(room_id)
-        limit = rules.page_size(page_size, self._limits)
-        scope = ["knocks", caller.tenant, room_id, state or ""]
-        after = self._position(scope, page_token)
-        found = await self._store.list_knocks(caller.tenant, room_id, state, after, limit + 1)
-        if found is None:
+        revision = 0
+
+        async def fetch(after: Position | None, n: int) -> list[Knock] | None:
+            nonlocal revision
+            found = await self._store.list_knocks(caller.tenant, room_id, state, after, n)
+            if found is None:
+                return None
+            rows, revision = found
+            return rows
+
+        page = await self._pages.page(
+            ["knocks", caller.tenant, room_id, state or ""],
+            page_size,
+            page_token,
+            by_time_and_key(lambda knock: (knock.sort_time, knock.user_id)),
+            fetch,
+        )
+        if page is None:
             raise room_not_found(room_id)
-        rows, revision = found
-        page = rows[:limit]
-        last = (page[-1].sort_time, page[-1].user_id) if page else None
-        return Page(page, self._next_token(scope, len(rows) > limit, last)), etag_of(revision)
+        return page, etag_of(revision)
 
     async def decide_knock(
         self,
@@ -397,17 +393,17 @@ class RoomsUseCases:
         self, caller: Caller, room_id: str, page_size: int, page_token: str
     ) -> Page[Seat]:
         rules.require_room_id(room_id)
-        limit = rules.page_size(page_size, self._limits)
-        scope = ["seats", caller.tenant, room_id]
-        after = self._position(scope, page_token)
-        rows = await self._store.list_seats(
-            caller.tenant, room_id, self._clock.now(), after, limit + 1
+        now = self._clock.now()
+        page = await self._pages.page(
+            ["seats", caller.tenant, room_id],
+            page_size,
+            page_token,
+            by_time_and_key(lambda seat: (seat.create_time, seat.seat_id)),
+            lambda after, n: self._store.list_seats(caller.tenant, room_id, now, after, n),
         )
-        if rows is None:
+        if page is None:
             raise room_not_found(room_id)
-        page = rows[:limit]
-        last = (page[-1].create_time, page[-1].seat_id) if page else None
-        return Page(page, self._next_token(scope, len(rows) > limit, last))
+        return page
 
     # ---- credentials ----------------------------------------------------
 
@@ -476,17 +472,16 @@ class RoomsUseCases:
         self, caller: Caller, room_id: str, page_size: int, page_token: str, role: Role | None
     ) -> Page[Participant]:
         rules.require_room_id(room_id)
-        limit = rules.page_size(page_size, self._limits)
-        scope = ["participants", caller.tenant, room_id, role or ""]
-        after: str | None = None
-        if page_token:
-            after = cast(str, self._tokens.decode(scope, page_token, shape=(str,))[0])
-        rows = await self._store.list_participants(caller.tenant, room_id, role, after, limit + 1)
-        if rows is None:
+        page = await self._pages.page(
+            ["participants", caller.tenant, room_id, role or ""],
+            page_size,
+            page_token,
+            by_key(lambda participant: participant.user_id),
+            lambda after, n: self._store.list_participants(caller.tenant, room_id, role, after, n),
+        )
+        if page is None:
             raise room_not_found(room_id)
-        page = rows[:limit]
-        token = self._tokens.encode(scope, [page[-1].user_id]) if len(rows) > limit else ""
-        return Page(page, token)
+        return page
 
     async def get_participant(self, caller: Caller, room_id: str, user_id: str) -> Participant:
         violations = Violations()
@@ -511,15 +506,18 @@ class RoomsUseCases:
         violations = Violations()
         rules.check_user_id(violations, "user_id", user_id)
         violations.raise_if_any()
-        limit = rules.page_size(page_size, self._limits)
-        scope = ["memberships", caller.tenant, user_id, state or ""]
-        after = self._position(scope, page_token)
-        rows = await self._store.list_memberships(
-            caller.tenant, user_id, state, self._clock.now(), after, limit + 1
+        now = self._clock.now()
+        page = await self._pages.page(
+            ["memberships", caller.tenant, user_id, state or ""],
+            page_size,
+            page_token,
+            by_time_and_key(lambda m: (m.room.valid_from, m.room.room_id)),
+            lambda after, n: self._store.list_memberships(
+                caller.tenant, user_id, state, now, after, n
+            ),
         )
-        page = rows[:limit]
-        last = (page[-1].room.valid_from, page[-1].room.room_id) if page else None
-        return Page(page, self._next_token(scope, len(rows) > limit, last))
+        assert page is not None  # an identity's list of rooms always exists
+        return page
 
     # ---- history --------------------------------------------------------
 
@@ -533,21 +531,22 @@ class RoomsUseCases:
         types: Sequence[EventType],
     ) -> Page[RoomEvent]:
         rules.require_room_id(room_id)
-        limit = rules.page_size(page_size, self._limits)
-        scope = ["events", caller.tenant, room_id, str(newest_first), *sorted(types)]
+        rules.page_size(page_size, self._limits)  # a bad page size first, as elsewhere
         history = await self._store.history(caller.tenant, room_id)
         if history is None:
             raise room_not_found(room_id)
-        after = history.latest + 1 if newest_first else 0
-        if page_token:
-            after = cast(int, self._tokens.decode(scope, page_token, shape=(int,))[0])
-        found = await self._store.read_events(
-            caller.tenant, room_id, after, limit + 1, newest_first=newest_first, types=types
+        page = await self._pages.page(
+            ["events", caller.tenant, room_id, str(newest_first), *sorted(types)],
+            page_size,
+            page_token,
+            by_number(lambda event: event.revision),
+            lambda after, n: self._store.read_events(
+                caller.tenant, room_id, after or 0, n, newest_first=newest_first, types=types
+            ),
+            start=history.latest + 1 if newest_first else 0,
         )
-        page = found[:limit]
-        more = len(found) > limit
-        token = self._tokens.encode(scope, [page[-1].revision]) if more else ""
-        return Page(page, token)
+        assert page is not None  # the room's history was found above
+        return page
 
     async def watch_room(
         self, caller: Caller, room_id: str, after_revision: int

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any, cast
+from typing import Any
 
 from service.domain import rules, webhooks
 from service.domain.clock import Clock
 from service.domain.errors import Violations
 from service.domain.limits import Limits
 from service.domain.models import Caller, Page, expected_revision
-from service.domain.paging import PageTokens
+from service.domain.paging import Pager, PageTokens, by_key
 from service.domain.webhooks import Webhook, WebhookSettings, WebhookStore
 
 
@@ -28,7 +28,7 @@ class WebhooksUseCases:
         self._store = store
         self._clock = clock
         self._limits = limits
-        self._tokens = page_tokens
+        self._pages = Pager(page_tokens, limits)
         self._allowed = frozenset(host.lower() for host in allowed_http_hosts)
         self._max = max_webhooks
 
@@ -57,15 +57,16 @@ class WebhooksUseCases:
         return found
 
     async def list(self, caller: Caller, page_size: int, page_token: str) -> Page[Webhook]:
-        limit = rules.page_size(page_size, self._limits)
-        scope = ["webhooks", caller.tenant]
-        after: str | None = None
-        if page_token:
-            after = cast(str, self._tokens.decode(scope, page_token, shape=(str,))[0])
-        rows = await self._store.list(caller.tenant, after, limit + 1, self._clock.now())
-        page = rows[:limit]
-        token = self._tokens.encode(scope, [page[-1].webhook_id]) if len(rows) > limit else ""
-        return Page(page, token)
+        now = self._clock.now()
+        page = await self._pages.page(
+            ["webhooks", caller.tenant],
+            page_size,
+            page_token,
+            by_key(lambda webhook: webhook.webhook_id),
+            lambda after, n: self._store.list(caller.tenant, after, n, now),
+        )
+        assert page is not None  # a tenant's list of webhooks always exists
+        return page
 
     async def update(
         self,

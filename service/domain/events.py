@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Any, get_origin
 
 from service.domain import instants
-from service.domain.models import JoinPolicy, Role, RoleCapacity, Room
+from service.domain.models import (
+    SETTING_DEFAULTS,
+    SETTING_TYPES,
+    ResolvedSettings,
+    Role,
+    RoleCapacity,
+    api_name,
+)
 from service.domain.seats import Seat
-from service.domain.updates import UPDATABLE_FIELDS
 
 SYSTEM_ACTOR = "system"
 
@@ -39,22 +45,6 @@ class EventType(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
-class Settings:
-    """A room's settings as an event records them."""
-
-    valid_from: datetime
-    valid_until: datetime
-    pstn_dial_out_enabled: bool
-    join_policy: JoinPolicy
-    metadata: Mapping[str, str]
-    open_join_role: Role
-    early_entry: timedelta
-    waiting_room_enabled: bool = False
-    max_participants: int = 0
-    role_capacity: tuple[RoleCapacity, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
 class RoomEvent:
     """One stored event."""
 
@@ -63,7 +53,7 @@ class RoomEvent:
     event_time: datetime
     type: EventType
     actor: str
-    settings: Settings | None = None
+    settings: ResolvedSettings | None = None
     changed_fields: tuple[str, ...] = ()
     user_id: str | None = None
     role: Role | None = None
@@ -89,21 +79,6 @@ class NewEvent:
     data: dict[str, Any] = field(default_factory=dict)
 
 
-def _settings_data(room: Room) -> dict[str, Any]:
-    return {
-        "valid_from": room.valid_from.isoformat(),
-        "valid_until": room.valid_until.isoformat(),
-        "pstn_dial_out_enabled": room.pstn_dial_out_enabled,
-        "join_policy": room.join_policy.value,
-        "metadata": dict(room.metadata),
-        "open_join_role": room.open_join_role.value,
-        "early_entry_seconds": room.early_entry.total_seconds(),
-        "waiting_room_enabled": room.waiting_room_enabled,
-        "max_participants": room.max_participants,
-        "role_capacity": role_capacity_data(room.role_capacity),
-    }
-
-
 def role_capacity_data(entries: Sequence[RoleCapacity]) -> list[dict[str, Any]]:
     """Role capacity as stored (in `rooms.role_capacity` and in events)."""
     return [
@@ -115,15 +90,58 @@ def role_capacity_from(data: Sequence[Mapping[str, Any]]) -> tuple[RoleCapacity,
     return tuple(RoleCapacity(Role(e["role"]), int(e["max"]), int(e["reserved"])) for e in data)
 
 
-def created(room: Room) -> NewEvent:
-    return NewEvent(EventType.CREATED, {"settings": _settings_data(room)})
+# ---- the settings codec for event payloads ----------------------------------------
+# Each setting is stored under its name (but for the few below), encoded by its type;
+# a setting an older event does not record reads as its default.
+
+_PAYLOAD_KEYS = {"early_entry": "early_entry_seconds"}
+Codec = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 
 
-def settings_changed(room: Room, columns: Collection[str]) -> NewEvent:
-    """`columns` are the storage columns that changed; the event names API fields."""
-    fields = sorted(path for path, column in UPDATABLE_FIELDS.items() if column in columns)
+def _codec(kind: Any) -> Codec:
+    if kind is datetime:
+        return datetime.isoformat, lambda raw: instants.readable(datetime.fromisoformat(raw))
+    if kind is timedelta:
+        return timedelta.total_seconds, lambda raw: timedelta(seconds=raw)
+    if isinstance(kind, type) and issubclass(kind, StrEnum):
+        return (lambda value: value.value), kind
+    if kind == tuple[RoleCapacity, ...]:
+        return role_capacity_data, role_capacity_from
+    if get_origin(kind) is Mapping:
+        return dict, lambda raw: raw
+    if kind in (bool, int, str):
+        return (lambda value: value), (lambda raw: raw)
+    raise TypeError(f"no event payload codec for a setting of type {kind}")
+
+
+_CODECS: dict[str, Codec] = {name: _codec(kind) for name, kind in SETTING_TYPES.items()}
+
+
+def settings_data(settings: ResolvedSettings) -> dict[str, Any]:
+    """A room's settings as an event payload records them (JSON-ready)."""
+    return {
+        _PAYLOAD_KEYS.get(name, name): encode(getattr(settings, name))
+        for name, (encode, _) in _CODECS.items()
+    }
+
+
+def settings_from_data(raw: Mapping[str, Any]) -> ResolvedSettings:
+    values = {}
+    for name, (_, decode) in _CODECS.items():
+        key = _PAYLOAD_KEYS.get(name, name)
+        values[name] = decode(raw[key]) if key in raw else SETTING_DEFAULTS[name]
+    return ResolvedSettings(**values)
+
+
+def created(room: ResolvedSettings) -> NewEvent:
+    return NewEvent(EventType.CREATED, {"settings": settings_data(room)})
+
+
+def settings_changed(room: ResolvedSettings, changed: Collection[str]) -> NewEvent:
+    """`changed` are the settings that changed (domain names); the event names API fields."""
+    fields = sorted(api_name(name) for name in changed)
     return NewEvent(
-        EventType.SETTINGS_CHANGED, {"settings": _settings_data(room), "changed_fields": fields}
+        EventType.SETTINGS_CHANGED, {"settings": settings_data(room), "changed_fields": fields}
     )
 
 
@@ -211,21 +229,7 @@ def from_record(
     data: Mapping[str, Any],
 ) -> RoomEvent:
     """Rebuild a stored event."""
-    settings = None
-    if "settings" in data:
-        raw = data["settings"]
-        settings = Settings(
-            valid_from=instants.readable(datetime.fromisoformat(raw["valid_from"])),
-            valid_until=instants.readable(datetime.fromisoformat(raw["valid_until"])),
-            pstn_dial_out_enabled=raw["pstn_dial_out_enabled"],
-            join_policy=JoinPolicy(raw["join_policy"]),
-            metadata=raw["metadata"],
-            open_join_role=Role(raw["open_join_role"]),
-            early_entry=timedelta(seconds=raw["early_entry_seconds"]),
-            waiting_room_enabled=raw.get("waiting_room_enabled", False),
-            max_participants=raw.get("max_participants", 0),
-            role_capacity=role_capacity_from(raw.get("role_capacity", ())),
-        )
+    settings = settings_from_data(data["settings"]) if "settings" in data else None
     seat = None
     if "seat" in data:
         raw_seat = data["seat"]

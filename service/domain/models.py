@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, get_type_hints
 
 T = TypeVar("T")
 
@@ -69,32 +69,81 @@ class Caller:
 
 
 @dataclass(frozen=True, slots=True)
-class Room:
-    """A stored room."""
+class RoomSettings:
+    """A room's settable fields: the one list of them.
 
-    room_id: str
-    create_time: datetime
-    update_time: datetime
-    valid_from: datetime
-    valid_until: datetime
-    pstn_dial_out_enabled: bool
-    join_policy: JoinPolicy
-    metadata: Mapping[str, str]
-    open_join_role: Role
-    early_entry: timedelta
-    revision: int
-    participant_count: int
-    last_event_revision: int = 0
+    As a request carries them, an unset window is `None` (the rules give it its
+    default: `rules.resolve_window`); `ResolvedSettings`, `NewRoom` and `Room` extend
+    this value with the window set. The codecs (protobuf in `service/transport/convert.py`,
+    event payloads in `service/domain/events.py`, rows in `service/storage/rows.py`)
+    walk these fields by name and type, so a new setting of a known type needs no
+    codec edit: add it here, give it its rule in `rules.check_settings`, and add it
+    to the proto and a migration.
+    """
+
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    pstn_dial_out_enabled: bool = False
+    join_policy: JoinPolicy = DEFAULT_JOIN_POLICY
+    metadata: Mapping[str, str] = field(default_factory=dict)
+    open_join_role: Role = DEFAULT_ROLE
+    early_entry: timedelta = timedelta(0)
     waiting_room_enabled: bool = False
     max_participants: int = 0
     role_capacity: tuple[RoleCapacity, ...] = ()
 
-    @property
-    def etag(self) -> str:
-        return etag_of(self.revision)
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResolvedSettings(RoomSettings):
+    """A room's settings with every default resolved: what a room holds and what an
+    event records."""
+
+    valid_from: datetime
+    valid_until: datetime
 
     def state(self, now: datetime) -> RoomState:
         return state_at(self.valid_from, self.valid_until, now)
+
+
+SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RoomSettings))
+# Each setting's type (window set), which the codecs dispatch on.
+SETTING_TYPES: Mapping[str, Any] = {
+    name: kind for name, kind in get_type_hints(ResolvedSettings).items() if name in SETTING_NAMES
+}
+SETTING_DEFAULTS: Mapping[str, Any] = {
+    f.name: f.default_factory() if f.default_factory is not MISSING else f.default
+    for f in fields(RoomSettings)
+}
+
+# The API's name for a setting where it differs from the domain's (the proto field,
+# the update-mask path, the name in `changed_fields`).
+API_NAMES: Mapping[str, str] = {"early_entry": "early_entry_duration"}
+
+
+def api_name(setting: str) -> str:
+    return API_NAMES.get(setting, setting)
+
+
+def settings_of(value: RoomSettings) -> ResolvedSettings:
+    """Only the settings of a room (or of a new room), without its identity."""
+    resolved = {name: getattr(value, name) for name in SETTING_NAMES}
+    return ResolvedSettings(**resolved)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Room(ResolvedSettings):
+    """A stored room: its settings, identity and counters."""
+
+    room_id: str
+    create_time: datetime
+    update_time: datetime
+    revision: int
+    participant_count: int
+    last_event_revision: int = 0
+
+    @property
+    def etag(self) -> str:
+        return etag_of(self.revision)
 
 
 def etag_of(revision: int) -> str:
@@ -140,37 +189,11 @@ class Membership:
     create_time: datetime
 
 
-@dataclass(frozen=True, slots=True)
-class RoomSettings:
-    """The caller-settable fields of a room. `None` means "not given"."""
-
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-    pstn_dial_out_enabled: bool = False
-    join_policy: JoinPolicy = DEFAULT_JOIN_POLICY
-    metadata: Mapping[str, str] = field(default_factory=dict)
-    open_join_role: Role = DEFAULT_ROLE
-    early_entry: timedelta = timedelta(0)
-    waiting_room_enabled: bool = False
-    max_participants: int = 0
-    role_capacity: tuple[RoleCapacity, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class NewRoom:
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewRoom(ResolvedSettings):
     """A room ready to be stored: every default resolved, every rule checked."""
 
     room_id: str
-    valid_from: datetime
-    valid_until: datetime
-    pstn_dial_out_enabled: bool
-    join_policy: JoinPolicy
-    metadata: Mapping[str, str]
-    open_join_role: Role
-    early_entry: timedelta
-    waiting_room_enabled: bool = False
-    max_participants: int = 0
-    role_capacity: tuple[RoleCapacity, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,14 +11,21 @@ import hashlib
 import json
 import re
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from service.domain import instants
 from service.domain.errors import ErrorReason, Violations
 from service.domain.limits import Limits
-from service.domain.models import NewRoom, RoomSettings, RosterEntry
+from service.domain.models import (
+    SETTING_NAMES,
+    NewRoom,
+    ResolvedSettings,
+    RoomSettings,
+    RosterEntry,
+    api_name,
+)
 from service.domain.seats import check_capacity_settings
 
 ROOM_ID_MAX_LENGTH = 128
@@ -166,6 +173,59 @@ def check_window(
         )
 
 
+WINDOW = ("valid_from", "valid_until")
+
+
+def resolve_window(
+    valid_from: datetime | None, valid_until: datetime | None, now: datetime, limits: Limits
+) -> tuple[datetime, datetime]:
+    """The window defaults, the one place they are applied: an unset `valid_from` is
+    now, an unset `valid_until` now + `Limits.default_window`."""
+    return (
+        valid_from if valid_from is not None else now,
+        valid_until if valid_until is not None else now + limits.default_window,
+    )
+
+
+def check_settings(
+    violations: Violations,
+    settings: ResolvedSettings,
+    changed: Collection[str],
+    now: datetime,
+    limits: Limits,
+) -> None:
+    """Each setting's rule, for the settings named in `changed` (all of them for a new
+    room, the masked ones for an update); the window rules and the capacity rules
+    look at the resulting pair. Violations name the API's fields (`room.<field>`)."""
+    window = [name for name in WINDOW if name in changed]
+    # A list, not a generator: every window field is reported.
+    in_range = [
+        instants.check(violations, f"room.{name}", getattr(settings, name)) for name in window
+    ]
+    if window and all(in_range):
+        check_window(violations, "room.", settings.valid_from, settings.valid_until, now, limits)
+    if "metadata" in changed:
+        check_metadata(violations, "room.metadata", settings.metadata, limits)
+    if "early_entry" in changed:
+        check_early_entry(
+            violations, "room." + api_name("early_entry"), settings.early_entry, limits
+        )
+    if "max_participants" in changed or "role_capacity" in changed:
+        check_capacity_settings(
+            violations, "room.", settings.max_participants, settings.role_capacity, limits
+        )
+
+
+def owned(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Setting values the caller cannot change afterwards (copies of mutable ones)."""
+    owned = dict(values)
+    if "metadata" in owned:
+        owned["metadata"] = dict(owned["metadata"])
+    if "role_capacity" in owned:
+        owned["role_capacity"] = tuple(owned["role_capacity"])
+    return owned
+
+
 def resolve_new_room(
     room_id: str,
     settings: RoomSettings,
@@ -173,41 +233,19 @@ def resolve_new_room(
     limits: Limits,
     violations: Violations | None = None,
 ) -> NewRoom:
-    """Apply the defaults (valid_from = now, valid_until = now + default window) and
-    every rule; raise one error naming every bad field, together with any already in
-    `violations`."""
+    """Apply the defaults (`resolve_window`) and every rule; raise one error naming
+    every bad field, together with any already in `violations`."""
     violations = violations if violations is not None else Violations()
     if room_id:
         check_room_id(violations, "room_id", room_id)
-    valid_from = settings.valid_from if settings.valid_from is not None else now
-    valid_until = (
-        settings.valid_until if settings.valid_until is not None else now + limits.default_window
+    values = owned({name: getattr(settings, name) for name in SETTING_NAMES})
+    values["valid_from"], values["valid_until"] = resolve_window(
+        settings.valid_from, settings.valid_until, now, limits
     )
-    in_range = [
-        instants.check(violations, "room.valid_from", valid_from),
-        instants.check(violations, "room.valid_until", valid_until),
-    ]
-    if all(in_range):
-        check_window(violations, "room.", valid_from, valid_until, now, limits)
-    check_metadata(violations, "room.metadata", settings.metadata, limits)
-    check_early_entry(violations, "room.early_entry_duration", settings.early_entry, limits)
-    check_capacity_settings(
-        violations, "room.", settings.max_participants, settings.role_capacity, limits
-    )
+    new_room = NewRoom(room_id=room_id or new_room_id(), **values)
+    check_settings(violations, new_room, SETTING_NAMES, now, limits)
     violations.raise_if_any()
-    return NewRoom(
-        room_id=room_id or new_room_id(),
-        valid_from=valid_from,
-        valid_until=valid_until,
-        pstn_dial_out_enabled=settings.pstn_dial_out_enabled,
-        join_policy=settings.join_policy,
-        metadata=dict(settings.metadata),
-        open_join_role=settings.open_join_role,
-        early_entry=settings.early_entry,
-        waiting_room_enabled=settings.waiting_room_enabled,
-        max_participants=settings.max_participants,
-        role_capacity=tuple(settings.role_capacity),
-    )
+    return new_room
 
 
 def check_roster_batch(

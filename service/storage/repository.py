@@ -29,7 +29,6 @@ from service.domain.errors import (
 from service.domain.events import EventType, History, NewEvent, RoomEvent
 from service.domain.limits import Limits
 from service.domain.models import (
-    JoinPolicy,
     Membership,
     NewRoom,
     Participant,
@@ -44,6 +43,7 @@ from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat
 from service.domain.updates import UPDATABLE_FIELDS
 from service.domain.waiting_room import Knock, KnockState, would_be_role
 from service.storage import events as history_sql
+from service.storage import rows
 from service.storage import seats as seats_sql
 from service.storage.db import Connection
 from service.storage.events import append_events
@@ -107,12 +107,19 @@ def translate_errors(
             raise DomainError(
                 ErrorReason.DATABASE_UNAVAILABLE, "the database is unavailable; retry later"
             ) from error
+        except asyncpg.IntegrityConstraintViolationError as error:
+            # The domain's rules run first, so this is a rule the domain lacks: still a
+            # refusal of the input (named by the constraint), never INTERNAL.
+            raise DomainError(
+                ErrorReason.INVALID_ARGUMENT,
+                f"the request breaks the stored rule {error.constraint_name or 'unnamed'}",
+                metadata={"constraint": error.constraint_name or ""},
+            ) from error
 
     return wrapper
 
 
 # Enum lookups by value through a dict: Enum(value) is slow on the hot path.
-_POLICY = {policy.value: policy for policy in JoinPolicy}
 _ROLE = {role.value: role for role in Role}
 # Whatever a row holds (an infinity, an instant from before the accepted range), it reads.
 _instant = instants.readable
@@ -123,19 +130,10 @@ def _room(record: asyncpg.Record) -> Room:
         room_id=record["room_id"],
         create_time=_instant(record["create_time"]),
         update_time=_instant(record["update_time"]),
-        valid_from=_instant(record["valid_from"]),
-        valid_until=_instant(record["valid_until"]),
-        pstn_dial_out_enabled=record["pstn_dial_out_enabled"],
-        join_policy=_POLICY[record["join_policy"]],
-        metadata=record["metadata"],
-        open_join_role=_ROLE[record["open_join_role"]],
-        early_entry=record["early_entry"],
         revision=record["revision"],
         participant_count=record["participant_count"],
         last_event_revision=record["event_seq"],
-        waiting_room_enabled=record["waiting_room_enabled"],
-        max_participants=record["max_participants"],
-        role_capacity=events.role_capacity_from(record["role_capacity"]),
+        **rows.settings_from_row(record),
     )
 
 
@@ -320,9 +318,7 @@ class PgRoomStore:
         for column, value in changes.items():
             if column not in columns:
                 raise ValueError(f"not an updatable column: {column}")
-            if column == "role_capacity":
-                value = events.role_capacity_data(value)
-            args.append(value.value if isinstance(value, Role | JoinPolicy) else value)
+            args.append(rows.column_value(column, value))
             assignments.append(f"{column} = ${len(args)}")
         # A window moved later makes the room scheduled (or open) again: forget the
         # transitions announced for the old window, so they are announced anew.

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
+from typing import Any, get_origin
 
 from google.protobuf import duration_pb2, timestamp_pb2
 from rooms.v1 import (
@@ -18,12 +19,11 @@ from rooms.v1 import (
     waiting_room_pb2,
 )
 
-from service.domain.admission import ROLE_CAPABILITIES, Capability, JoinDecision, JoinReason
+from service.domain.admission import ROLE_CAPABILITIES, Capability, JoinDecision
 from service.domain.clock import epoch_micros
 from service.domain.credentials import (
     CredentialFormat,
     CredentialGrant,
-    CredentialStatus,
     IssuedCredential,
     Verdict,
 )
@@ -32,52 +32,36 @@ from service.domain.events import EventType, RoomEvent
 from service.domain.models import (
     DEFAULT_JOIN_POLICY,
     DEFAULT_ROLE,
+    SETTING_TYPES,
     JoinPolicy,
     Participant,
+    ResolvedSettings,
     Role,
     RoleCapacity,
     Room,
     RoomSettings,
     RoomState,
     RosterEntry,
+    api_name,
 )
-from service.domain.seats import CapacityLimit, Seat
+from service.domain.seats import Seat
 from service.domain.waiting_room import Knock, KnockState
+from service.transport.vocabulary import (
+    CAPABILITIES,
+    CAPACITY_LIMITS,
+    CREDENTIAL_FORMATS,
+    CREDENTIAL_STATUSES,
+    EVENT_TYPES,
+    JOIN_POLICIES,
+    JOIN_REASONS,
+    KNOCK_STATES,
+    ROLES,
+    ROOM_STATES,
+)
 
-ROLE_TO_PROTO: dict[Role, participant_pb2.Role.ValueType] = {
-    Role.PRESENTER: participant_pb2.ROLE_PRESENTER,
-    Role.ATTENDEE: participant_pb2.ROLE_ATTENDEE,
-    Role.CONSUMER: participant_pb2.ROLE_CONSUMER,
-    Role.COLLABORATOR: participant_pb2.ROLE_COLLABORATOR,
-}
-_ROLE_FROM_PROTO: dict[int, Role] = {number: role for role, number in ROLE_TO_PROTO.items()}
-
-_POLICY_TO_PROTO: dict[JoinPolicy, room_pb2.JoinPolicy.ValueType] = {
-    JoinPolicy.INVITE_ONLY: room_pb2.JOIN_POLICY_INVITE_ONLY,
-    JoinPolicy.OPEN: room_pb2.JOIN_POLICY_OPEN,
-}
-_POLICY_FROM_PROTO: dict[int, JoinPolicy] = {
-    number: policy for policy, number in _POLICY_TO_PROTO.items()
-}
-
-_STATE_TO_PROTO: dict[RoomState, room_pb2.RoomState.ValueType] = {
-    RoomState.SCHEDULED: room_pb2.ROOM_STATE_SCHEDULED,
-    RoomState.OPEN: room_pb2.ROOM_STATE_OPEN,
-    RoomState.ENDED: room_pb2.ROOM_STATE_ENDED,
-}
-_STATE_FROM_PROTO: dict[int, RoomState] = {
-    number: state for state, number in _STATE_TO_PROTO.items()
-}
-
-CAPABILITY_TO_PROTO: dict[Capability, admission_pb2.Capability.ValueType] = {
-    capability: admission_pb2.Capability.Value(f"CAPABILITY_{capability.name}")
-    for capability in Capability
-}
-
-_REASON_TO_PROTO: dict[JoinReason, admission_pb2.JoinDecisionReason.ValueType] = {
-    reason: admission_pb2.JoinDecisionReason.Value(f"JOIN_DECISION_REASON_{reason.name}")
-    for reason in JoinReason
-}
+# The vocabularies, mapped by name (service/transport/vocabulary.py).
+ROLE_TO_PROTO = ROLES.to_proto
+EVENT_TYPE_TO_PROTO = EVENT_TYPES.to_proto
 
 # The largest and smallest instants a google.protobuf.Timestamp may hold.
 _MIN_SECONDS = -62_135_596_800
@@ -89,47 +73,21 @@ _MAX_SECONDS = 253_402_300_799
 
 def role_in(violations: Violations, field: str, number: int) -> Role:
     """An input role: unspecified means the default (Attendee)."""
-    if number == participant_pb2.ROLE_UNSPECIFIED:
-        return DEFAULT_ROLE
-    role = _ROLE_FROM_PROTO.get(number)
-    if role is None:
-        violations.add(field, f"unknown role number {number}")
-        return DEFAULT_ROLE
-    return role
+    return ROLES.value_in(violations, field, number, DEFAULT_ROLE)
 
 
 def role_filter(violations: Violations, field: str, number: int) -> Role | None:
     """A role filter: unspecified means any role."""
-    if number == participant_pb2.ROLE_UNSPECIFIED:
-        return None
-    return role_in(violations, field, number)
+    return ROLES.optional_in(violations, field, number)
 
 
 def state_filter(violations: Violations, field: str, number: int) -> RoomState | None:
-    if number == room_pb2.ROOM_STATE_UNSPECIFIED:
-        return None
-    state = _STATE_FROM_PROTO.get(number)
-    if state is None:
-        violations.add(field, f"unknown room state number {number}")
-    return state
-
-
-def _policy_in(violations: Violations, field: str, number: int) -> JoinPolicy:
-    if number == room_pb2.JOIN_POLICY_UNSPECIFIED:
-        return DEFAULT_JOIN_POLICY
-    policy = _POLICY_FROM_PROTO.get(number)
-    if policy is None:
-        violations.add(field, f"unknown join policy number {number}")
-        return DEFAULT_JOIN_POLICY
-    return policy
+    return ROOM_STATES.optional_in(violations, field, number)
 
 
 def _timestamp_in(
-    violations: Violations, field: str, message: room_pb2.Room, name: str
+    violations: Violations, field: str, value: timestamp_pb2.Timestamp
 ) -> datetime | None:
-    if not message.HasField(name):  # type: ignore[arg-type]
-        return None
-    value: timestamp_pb2.Timestamp = getattr(message, name)
     if not (_MIN_SECONDS <= value.seconds <= _MAX_SECONDS and 0 <= value.nanos < 1_000_000_000):
         violations.add(field, "is not a valid timestamp (years 1 to 9999)")
         return None
@@ -151,31 +109,6 @@ def _duration_in(violations: Violations, field: str, value: duration_pb2.Duratio
     except OverflowError:
         violations.add(field, "is out of range")
         return timedelta(0)
-
-
-def room_settings_in(violations: Violations, prefix: str, room: room_pb2.Room) -> RoomSettings:
-    """The settable fields of a Room message, each checked for wire validity."""
-    return RoomSettings(
-        valid_from=_timestamp_in(violations, prefix + "valid_from", room, "valid_from"),
-        valid_until=_timestamp_in(violations, prefix + "valid_until", room, "valid_until"),
-        pstn_dial_out_enabled=room.pstn_dial_out_enabled,
-        join_policy=_policy_in(violations, prefix + "join_policy", room.join_policy),
-        metadata=dict(room.metadata),
-        open_join_role=role_in(violations, prefix + "open_join_role", room.open_join_role),
-        early_entry=_duration_in(
-            violations, prefix + "early_entry_duration", room.early_entry_duration
-        ),
-        waiting_room_enabled=room.waiting_room_enabled,
-        max_participants=room.max_participants,
-        role_capacity=tuple(
-            RoleCapacity(
-                role_in(violations, f"{prefix}role_capacity[{index}].role", entry.role),
-                entry.max_participants,
-                entry.reserved,
-            )
-            for index, entry in enumerate(room.role_capacity)
-        ),
-    )
 
 
 def populated_fields(room: room_pb2.Room) -> list[str]:
@@ -209,66 +142,108 @@ def _duration(value: timedelta) -> duration_pb2.Duration:
     return duration_pb2.Duration(seconds=sign * seconds, nanos=sign * rest * 1000)
 
 
-def room_out(room: Room, now: datetime) -> room_pb2.Room:
-    return room_pb2.Room(
-        room_id=room.room_id,
-        create_time=timestamp(room.create_time),
-        update_time=timestamp(room.update_time),
-        valid_from=timestamp(room.valid_from),
-        valid_until=timestamp(room.valid_until),
-        pstn_dial_out_enabled=room.pstn_dial_out_enabled,
-        join_policy=_POLICY_TO_PROTO[room.join_policy],
-        state=_STATE_TO_PROTO[room.state(now)],
-        etag=room.etag,
-        metadata=dict(room.metadata),
-        open_join_role=ROLE_TO_PROTO[room.open_join_role],
-        early_entry_duration=_duration(room.early_entry),
-        participant_count=room.participant_count,
-        last_event_revision=room.last_event_revision,
-        waiting_room_enabled=room.waiting_room_enabled,
-        max_participants=room.max_participants,
-        role_capacity=role_capacity_out(room.role_capacity),
-    )
-
-
 def role_capacity_out(entries: Iterable[RoleCapacity]) -> list[room_pb2.RoleCapacity]:
     return [
         room_pb2.RoleCapacity(
-            role=ROLE_TO_PROTO[e.role], max_participants=e.max_participants, reserved=e.reserved
+            role=ROLES.to_proto[e.role], max_participants=e.max_participants, reserved=e.reserved
         )
         for e in entries
     ]
 
 
-_KNOCK_STATE_TO_PROTO: dict[KnockState, waiting_room_pb2.KnockState.ValueType] = {
-    state: waiting_room_pb2.KnockState.Value(f"KNOCK_STATE_{state.name}") for state in KnockState
+# ---- the settings codec: a Room message's settable fields <-> RoomSettings ----------
+# Each setting is the Room field of its API name (`models.api_name`), converted by the
+# setting's type; a new setting of a type listed here needs no edit.
+
+_SettingIn = Callable[[Violations, str, Any], Any]
+_SettingOut = Callable[[Any], Any]
+
+
+def _role_capacity_in(
+    violations: Violations, field: str, entries: Iterable[room_pb2.RoleCapacity]
+) -> tuple[RoleCapacity, ...]:
+    return tuple(
+        RoleCapacity(
+            role_in(violations, f"{field}[{index}].role", entry.role),
+            entry.max_participants,
+            entry.reserved,
+        )
+        for index, entry in enumerate(entries)
+    )
+
+
+def _plain_in(violations: Violations, field: str, value: Any) -> Any:
+    return value
+
+
+def _setting_codec(kind: Any) -> tuple[_SettingIn, _SettingOut]:
+    if kind is datetime:
+        return _timestamp_in, timestamp
+    if kind is timedelta:
+        return _duration_in, _duration
+    if kind is Role:
+        return role_in, ROLES.out
+    if kind is JoinPolicy:
+        return (
+            lambda v, f, n: JOIN_POLICIES.value_in(v, f, n, DEFAULT_JOIN_POLICY),
+            JOIN_POLICIES.out,
+        )
+    if kind == tuple[RoleCapacity, ...]:
+        return _role_capacity_in, role_capacity_out
+    if get_origin(kind) is Mapping:
+        return (lambda v, f, value: dict(value)), dict
+    if kind in (bool, int, str):
+        return _plain_in, lambda value: value
+    raise TypeError(f"no protobuf codec for a setting of type {kind}")
+
+
+_SETTINGS: dict[str, tuple[str, _SettingIn, _SettingOut]] = {
+    name: (api_name(name), *_setting_codec(kind)) for name, kind in SETTING_TYPES.items()
 }
-_KNOCK_STATE_FROM_PROTO: dict[int, KnockState] = {
-    number: state for state, number in _KNOCK_STATE_TO_PROTO.items()
-}
-_CAPACITY_LIMIT_TO_PROTO: dict[CapacityLimit, waiting_room_pb2.CapacityLimit.ValueType] = {
-    limit: waiting_room_pb2.CapacityLimit.Value(f"CAPACITY_LIMIT_{limit.name}")
-    for limit in CapacityLimit
-}
+
+
+def room_settings_in(violations: Violations, prefix: str, room: room_pb2.Room) -> RoomSettings:
+    """The settable fields of a Room message, each checked for wire validity. An unset
+    window field is None (the domain gives it its default)."""
+    values: dict[str, Any] = {}
+    for name, (wire, decode, _) in _SETTINGS.items():
+        if SETTING_TYPES[name] is datetime and not room.HasField(wire):  # type: ignore[arg-type]
+            values[name] = None
+        else:
+            values[name] = decode(violations, prefix + wire, getattr(room, wire))
+    return RoomSettings(**values)
+
+
+def settings_out(settings: ResolvedSettings) -> dict[str, Any]:
+    """A room's settings as the keyword arguments of a Room message."""
+    return {wire: encode(getattr(settings, name)) for name, (wire, _, encode) in _SETTINGS.items()}
+
+
+def room_out(room: Room, now: datetime) -> room_pb2.Room:
+    return room_pb2.Room(
+        room_id=room.room_id,
+        create_time=timestamp(room.create_time),
+        update_time=timestamp(room.update_time),
+        state=ROOM_STATES.out(room.state(now)),
+        etag=room.etag,
+        participant_count=room.participant_count,
+        last_event_revision=room.last_event_revision,
+        **settings_out(room),
+    )
 
 
 def knock_state_filter(violations: Violations, field: str, number: int) -> KnockState | None:
-    if number == waiting_room_pb2.KNOCK_STATE_UNSPECIFIED:
-        return None
-    state = _KNOCK_STATE_FROM_PROTO.get(number)
-    if state is None:
-        violations.add(field, f"unknown knock state number {number}")
-    return state
+    return KNOCK_STATES.optional_in(violations, field, number)
 
 
 def knock_out(knock: Knock) -> waiting_room_pb2.Knock:
     message = waiting_room_pb2.Knock(
         user_id=knock.user_id,
         display_name=knock.display_name or "",
-        state=_KNOCK_STATE_TO_PROTO[knock.state],
+        state=KNOCK_STATES.out(knock.state),
     )
     if knock.role is not None:
-        message.role = ROLE_TO_PROTO[knock.role]
+        message.role = ROLES.to_proto[knock.role]
     if knock.first_knock_time is not None:
         message.first_knock_time.CopyFrom(timestamp(knock.first_knock_time))
     if knock.last_knock_time is not None:
@@ -283,7 +258,7 @@ def seat_out(seat: Seat) -> waiting_room_pb2.Seat:
         seat_id=seat.seat_id,
         room_id=seat.room_id,
         user_id=seat.user_id,
-        role=ROLE_TO_PROTO[seat.role],
+        role=ROLES.to_proto[seat.role],
         create_time=timestamp(seat.create_time),
         expire_time=timestamp(seat.expire_time),
     )
@@ -292,7 +267,7 @@ def seat_out(seat: Seat) -> waiting_room_pb2.Seat:
 def participant_out(participant: Participant) -> participant_pb2.Participant:
     return participant_pb2.Participant(
         user_id=participant.user_id,
-        role=ROLE_TO_PROTO[participant.role],
+        role=ROLES.to_proto[participant.role],
         create_time=timestamp(participant.create_time),
         update_time=timestamp(participant.update_time),
     )
@@ -302,7 +277,7 @@ def participant_out(participant: Participant) -> participant_pb2.Participant:
 def _sorted_capabilities(
     capabilities: frozenset[Capability],
 ) -> tuple[admission_pb2.Capability.ValueType, ...]:
-    return tuple(sorted(CAPABILITY_TO_PROTO[c] for c in capabilities))
+    return tuple(sorted(CAPABILITIES.out(c) for c in capabilities))
 
 
 def capabilities_out(
@@ -316,7 +291,7 @@ def capabilities_out(
 def role_definitions() -> list[admission_pb2.RoleDefinition]:
     return [
         admission_pb2.RoleDefinition(
-            role=ROLE_TO_PROTO[role],
+            role=ROLES.to_proto[role],
             name=role.value,
             capabilities=capabilities_out(capabilities),
         )
@@ -324,38 +299,16 @@ def role_definitions() -> list[admission_pb2.RoleDefinition]:
     ]
 
 
-FORMAT_TO_PROTO: dict[CredentialFormat, credentials_pb2.CredentialFormat.ValueType] = {
-    fmt: credentials_pb2.CredentialFormat.Value(f"CREDENTIAL_FORMAT_{fmt.name}")
-    for fmt in CredentialFormat
-}
-_FORMAT_FROM_PROTO: dict[int, CredentialFormat] = {
-    number: fmt for fmt, number in FORMAT_TO_PROTO.items()
-}
-_STATUS_TO_PROTO: dict[
-    CredentialStatus, credentials_service_pb2.CredentialStatusReason.ValueType
-] = {
-    status: credentials_service_pb2.CredentialStatusReason.Value(
-        f"CREDENTIAL_STATUS_REASON_{status.name}"
-    )
-    for status in CredentialStatus
-}
-
-
 def credential_format_in(
     violations: Violations, field: str, number: int
 ) -> CredentialFormat | None:
     """A requested format; None for unspecified (no credential, or: recognise it)."""
-    if number == credentials_pb2.CREDENTIAL_FORMAT_UNSPECIFIED:
-        return None
-    found = _FORMAT_FROM_PROTO.get(number)
-    if found is None:
-        violations.add(field, f"unknown credential format number {number}")
-    return found
+    return CREDENTIAL_FORMATS.optional_in(violations, field, number)
 
 
 def credential_out(credential: IssuedCredential) -> credentials_pb2.JoinCredential:
     return credentials_pb2.JoinCredential(
-        format=FORMAT_TO_PROTO[credential.format],
+        format=CREDENTIAL_FORMATS.to_proto[credential.format],
         token=credential.token,
         expire_time=timestamp(credential.expire_time),
         server_url=credential.server_url,
@@ -366,14 +319,16 @@ def introspection_out(
     verdict: Verdict, found: CredentialFormat | None, grant: CredentialGrant | None
 ) -> credentials_service_pb2.IntrospectCredentialResponse:
     response = credentials_service_pb2.IntrospectCredentialResponse(
-        active=verdict.active, reason=_STATUS_TO_PROTO[verdict.status], message=verdict.message
+        active=verdict.active,
+        reason=CREDENTIAL_STATUSES.out(verdict.status),
+        message=verdict.message,
     )
     if found is not None:
-        response.format = FORMAT_TO_PROTO[found]
+        response.format = CREDENTIAL_FORMATS.to_proto[found]
     if grant is not None:
         response.room_id = grant.room_id
         response.user_id = grant.user_id
-        response.role = ROLE_TO_PROTO[grant.role]
+        response.role = ROLES.to_proto[grant.role]
         response.capabilities.extend(capabilities_out(grant.capabilities))
         response.issue_time.CopyFrom(timestamp(grant.issue_time))
         response.expire_time.CopyFrom(timestamp(grant.expire_time))
@@ -386,12 +341,12 @@ def decision_out(
 ) -> rooms_service_pb2.AuthorizeJoinResponse:
     response = rooms_service_pb2.AuthorizeJoinResponse(
         allowed=decision.allowed,
-        reason=_REASON_TO_PROTO[decision.reason],
+        reason=JOIN_REASONS.out(decision.reason),
         capabilities=capabilities_out(decision.capabilities),
         message=decision.message,
     )
     if decision.role is not None:
-        response.role = ROLE_TO_PROTO[decision.role]
+        response.role = ROLES.to_proto[decision.role]
     if decision.valid_from is not None:
         response.valid_from.CopyFrom(timestamp(decision.valid_from))
     if decision.valid_until is not None:
@@ -405,28 +360,16 @@ def decision_out(
     if decision.seat is not None:
         response.seat.CopyFrom(seat_out(decision.seat))
     if decision.full is not None:
-        response.capacity_limit = _CAPACITY_LIMIT_TO_PROTO[decision.full.limit]
+        response.capacity_limit = CAPACITY_LIMITS.out(decision.full.limit)
         response.capacity = decision.full.capacity
     return response
-
-
-_EVENT_TYPE_TO_PROTO: dict[EventType, events_pb2.RoomEventType.ValueType] = {
-    event_type: events_pb2.RoomEventType.Value(f"ROOM_EVENT_TYPE_{event_type.name}")
-    for event_type in EventType
-}
-EVENT_TYPE_TO_PROTO = _EVENT_TYPE_TO_PROTO
-_EVENT_TYPE_FROM_PROTO: dict[int, EventType] = {
-    number: event_type for event_type, number in _EVENT_TYPE_TO_PROTO.items()
-}
 
 
 def event_types_in(violations: Violations, field: str, numbers: Iterable[int]) -> list[EventType]:
     found = []
     for index, number in enumerate(numbers):
-        event_type = _EVENT_TYPE_FROM_PROTO.get(number)
-        if event_type is None:
-            violations.add(f"{field}[{index}]", f"unknown event type number {number}")
-        else:
+        event_type = EVENT_TYPES.optional_in(violations, f"{field}[{index}]", number)
+        if event_type is not None:
             found.append(event_type)
     return found
 
@@ -442,33 +385,18 @@ def event_out(event: RoomEvent) -> events_pb2.RoomEvent:
         room_id=event.room_id,
         revision=event.revision,
         event_time=timestamp(event.event_time),
-        type=_EVENT_TYPE_TO_PROTO[event.type],
+        type=EVENT_TYPES.out(event.type),
         actor=event.actor,
         changed_fields=event.changed_fields,
     )
     if event.settings is not None:
-        settings = event.settings
-        message.room.CopyFrom(
-            room_pb2.Room(
-                room_id=event.room_id,
-                valid_from=timestamp(settings.valid_from),
-                valid_until=timestamp(settings.valid_until),
-                pstn_dial_out_enabled=settings.pstn_dial_out_enabled,
-                join_policy=_POLICY_TO_PROTO[settings.join_policy],
-                metadata=dict(settings.metadata),
-                open_join_role=ROLE_TO_PROTO[settings.open_join_role],
-                early_entry_duration=_duration(settings.early_entry),
-                waiting_room_enabled=settings.waiting_room_enabled,
-                max_participants=settings.max_participants,
-                role_capacity=role_capacity_out(settings.role_capacity),
-            )
-        )
+        message.room.CopyFrom(room_pb2.Room(room_id=event.room_id, **settings_out(event.settings)))
     if event.user_id is not None:
         message.participant.user_id = event.user_id
         if event.role is not None:
-            message.participant.role = ROLE_TO_PROTO[event.role]
+            message.participant.role = ROLES.to_proto[event.role]
     if event.previous_role is not None:
-        message.previous_role = ROLE_TO_PROTO[event.previous_role]
+        message.previous_role = ROLES.to_proto[event.previous_role]
     if event.display_name is not None:
         message.display_name = event.display_name
     if event.seat is not None:

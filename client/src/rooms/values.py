@@ -1,0 +1,136 @@
+"""The client's inputs: enum values by name or number, rosters, role capacities, and
+the one helper that writes a room's settings into a Room message."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, TypeAlias
+
+from rooms.v1 import credentials_pb2, participant_pb2, room_pb2, waiting_room_pb2
+
+RoleLike: TypeAlias = "participant_pb2.Role.ValueType | int | str"
+RoomStateLike: TypeAlias = "room_pb2.RoomState.ValueType | int | str"
+JoinPolicyLike: TypeAlias = "room_pb2.JoinPolicy.ValueType | int | str"
+Participants: TypeAlias = "Mapping[str, RoleLike] | Iterable[str | participant_pb2.Participant]"
+# Per-role capacity: `{role: (max_participants, reserved)}`, or RoleCapacity messages.
+RoleCapacities: TypeAlias = "Mapping[str, tuple[int, int]] | Iterable[room_pb2.RoleCapacity]"
+KnockStateLike: TypeAlias = "waiting_room_pb2.KnockState.ValueType | int | str"
+
+
+def _enum_name(value: str, prefix: str) -> str:
+    name = value.strip().upper().replace("-", "_").replace(" ", "_")
+    return name if name.startswith(prefix) else prefix + name
+
+
+def _enum_value(enum: Any, prefix: str, kind: str, value: str | int) -> Any:
+    """An enum value from its number or its name (`open`, `invite-only`, `ROLE_PRESENTER`)."""
+    if isinstance(value, str):
+        try:
+            return enum.Value(_enum_name(value, prefix))
+        except ValueError:
+            raise ValueError(f"unknown {kind} {value!r}") from None
+    return enum.ValueType(value)
+
+
+def role_value(value: RoleLike) -> participant_pb2.Role.ValueType:
+    """A role from its number or its name (`presenter`, `ROLE_PRESENTER`)."""
+    result: participant_pb2.Role.ValueType = _enum_value(
+        participant_pb2.Role, "ROLE_", "role", value
+    )
+    return result
+
+
+def room_state_value(value: RoomStateLike) -> room_pb2.RoomState.ValueType:
+    """A room state from its number or its name (`open`, `ROOM_STATE_OPEN`)."""
+    result: room_pb2.RoomState.ValueType = _enum_value(
+        room_pb2.RoomState, "ROOM_STATE_", "room state", value
+    )
+    return result
+
+
+def join_policy_value(value: JoinPolicyLike) -> room_pb2.JoinPolicy.ValueType:
+    """A join policy from its number or its name (`open`, `invite-only`)."""
+    result: room_pb2.JoinPolicy.ValueType = _enum_value(
+        room_pb2.JoinPolicy, "JOIN_POLICY_", "join policy", value
+    )
+    return result
+
+
+def credential_format_value(value: str | int) -> credentials_pb2.CredentialFormat.ValueType:
+    """A credential format from its number or its name (`livekit`, `jitsi`, `rooms`)."""
+    result: credentials_pb2.CredentialFormat.ValueType = _enum_value(
+        credentials_pb2.CredentialFormat, "CREDENTIAL_FORMAT_", "credential format", value
+    )
+    return result
+
+
+def knock_state_value(value: KnockStateLike) -> waiting_room_pb2.KnockState.ValueType:
+    """A knock state from its number or its name (`waiting`, `KNOCK_STATE_ADMITTED`)."""
+    result: waiting_room_pb2.KnockState.ValueType = _enum_value(
+        waiting_room_pb2.KnockState, "KNOCK_STATE_", "knock state", value
+    )
+    return result
+
+
+def role_capacities(values: RoleCapacities) -> list[room_pb2.RoleCapacity]:
+    if isinstance(values, Mapping):
+        return [
+            room_pb2.RoleCapacity(role=role_value(role), max_participants=most, reserved=reserved)
+            for role, (most, reserved) in values.items()
+        ]
+    return list(values)
+
+
+def roster(values: Participants) -> list[participant_pb2.Participant]:
+    if isinstance(values, Mapping):
+        return [
+            participant_pb2.Participant(user_id=user_id, role=role_value(role))
+            for user_id, role in values.items()
+        ]
+    return [
+        participant_pb2.Participant(user_id=value) if isinstance(value, str) else value
+        for value in values
+    ]
+
+
+# A setting (as the client's keyword arguments name it) -> how it is written into a
+# Room message, and its update-mask path. Settings not listed are plain fields of
+# the same name.
+_WRITERS: dict[str, tuple[str, Any]] = {
+    "valid_from": ("valid_from", lambda room, value: room.valid_from.FromDatetime(value)),
+    "valid_until": ("valid_until", lambda room, value: room.valid_until.FromDatetime(value)),
+    "early_entry": (
+        "early_entry_duration",
+        lambda room, value: room.early_entry_duration.FromTimedelta(value),
+    ),
+    "join_policy": (
+        "join_policy",
+        lambda room, value: setattr(room, "join_policy", join_policy_value(value)),
+    ),
+    "open_join_role": (
+        "open_join_role",
+        lambda room, value: setattr(room, "open_join_role", role_value(value)),
+    ),
+    "metadata": ("metadata", lambda room, value: room.metadata.update(value)),
+    "role_capacity": (
+        "role_capacity",
+        lambda room, value: room.role_capacity.extend(role_capacities(value)),
+    ),
+}
+
+
+def write_settings(room: room_pb2.Room, **settings: Any) -> list[str]:
+    """Write each setting given (not None) into `room`; return their update-mask paths.
+    The one place the client turns settings into a Room message, for CreateRoom and
+    UpdateRoom alike."""
+    paths: list[str] = []
+    for name, value in settings.items():
+        if value is None:
+            continue
+        path, write = _WRITERS.get(name, (name, None))
+        if write is None:
+            setattr(room, name, value)
+        else:
+            write(room, value)
+        paths.append(path)
+    return paths
