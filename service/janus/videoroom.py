@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import httpx
-
+from service.delivery.http import HttpClient
 from service.domain.clock import Clock
 from service.domain.janus import JanusRoomPlan
 from service.janus.client import JanusClient, VideoRoomError
@@ -58,7 +57,7 @@ class JanusVideoRooms:
         config: JanusConfig,
         *,
         clock: Clock | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: HttpClient | None = None,
         max_publishers: int = DEFAULT_MAX_PUBLISHERS,
     ) -> None:
         self._client = JanusClient(
