@@ -112,6 +112,15 @@ class JanusVideoRooms:
         data = await self._client.videoroom(body)
         return {str(token) for token in data.get("allowed", [])}
 
+    async def allowed_tokens(self, number: int, secret: str) -> set[str] | None:
+        """The room's `allowed` list now; None when the room does not exist."""
+        try:
+            return await self._allowed(number, secret, "enable", [])
+        except VideoRoomError as error:
+            if error.code == NO_SUCH_ROOM:
+                return None
+            raise
+
     async def ensure_room(self, plan: JanusRoomPlan) -> bool:
         """Make the room exist with (at least) the plan's join tokens allowed; True when it
         was created now. Tokens allowed before stay: `reconcile` removes strays."""
