@@ -8,6 +8,7 @@ against its own clock."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import secrets
 from collections.abc import AsyncIterator
@@ -38,6 +39,7 @@ from tests.conftest import ServerFactory
 from tests.helpers import expect_error
 from tests.janus.conftest import Signalling, janus_config, started
 from tests.janus.harness import JanusServer
+from tests.processes import free_port, spawn_server
 
 NOT_ALLOWED = 433
 FORBIDDEN = 403
@@ -187,6 +189,16 @@ async def join_with(
     return client, answer
 
 
+async def own_leaving(client: Signalling) -> dict[str, Any]:
+    """The participant's own `leaving` event, past notifications about others (a
+    participant also hears `{"kicked": <id>}` when someone else is kicked)."""
+    for _ in range(10):
+        event = await client.event()
+        if "leaving" in event or event.get("videoroom") == "destroyed":
+            return event
+    raise AssertionError("no leaving event")
+
+
 async def test_a_rostered_identity_joins_and_one_off_the_roster_cannot(
     rooms_and_janus: Deployment, clock: ManualClock
 ) -> None:
@@ -253,7 +265,7 @@ async def test_a_removed_or_banned_participant_is_kicked_and_cannot_rejoin(
     await d.running.lifecycle.run_once()
     await d.deliver()
 
-    left = await alice.event()
+    left = await own_leaving(alice)
     assert left.get("leaving") == "ok" and left.get("reason") == "kicked", left
     participants = await d.adapter.participants(d.number(room_id))
     assert [p.id for p in participants] == [derive.participant_id(d.tenant, room_id, "dave")]
@@ -288,7 +300,7 @@ async def test_a_role_change_that_forbids_publishing_kicks_and_changes_the_token
     await d.roster(room_id, erin=pp.ROLE_CONSUMER)
     await d.deliver()
 
-    left = await erin.event()
+    left = await own_leaving(erin)
     assert left.get("reason") == "kicked", left
     again, refused = await join_with(d, old)
     assert refused.get("error_code") == NOT_ALLOWED, refused
@@ -330,7 +342,7 @@ async def test_when_the_window_ends_the_videoroom_is_gone(
     await d.running.lifecycle.run_once()  # OPENED and ENDED
     await d.deliver()
 
-    assert (await gina.event()).get("videoroom") == "destroyed"
+    assert (await own_leaving(gina)).get("videoroom") == "destroyed"
     assert not await d.adapter.exists(d.number(room_id))
     await gina.aclose()
     # Asking again: the room has ended, no credential.
@@ -397,3 +409,132 @@ async def test_janus_restarted_in_the_middle_gets_its_rooms_back(
             ]
     finally:
         await own.stop()
+
+
+async def test_two_server_processes_drive_janus_as_one_would(
+    database_url: str, janus: JanusServer, tmp_path: Path
+) -> None:
+    """Two real `python -m service` processes on one database and one Janus, each with
+    its own delivery engine: every change, through either, reaches Janus once and in
+    order, exactly as with one process."""
+    tenant = f"jp-{secrets.token_hex(3)}"
+    config = janus_config(janus)
+    media = write_media_config(tmp_path, tenant, config)
+    key, entry = new_key(tenant, "tests")
+    metadata = (("authorization", f"Bearer {key}"),)
+    processes = []
+    channels = []
+    adapter = JanusVideoRooms(config)
+    clients: list[Signalling] = []
+    try:
+        for _ in range(2):
+            port = free_port()
+            processes.append(
+                await spawn_server(
+                    database_url,
+                    port,
+                    output=asyncio.subprocess.DEVNULL,
+                    ROOMS_API_KEYS=entry.line(),
+                    ROOMS_MEDIA_CONFIG_FILE=str(media),
+                    ROOMS_DELIVERY_POLL_SECONDS="0.2",
+                    # No restart checks: Janus changes only through deliveries and
+                    # AuthorizeJoin here, so its state is exactly predictable.
+                    ROOMS_JANUS_CHECK_SECONDS="0",
+                    ROOMS_ACCESS_LOG="off",
+                )
+            )
+            channels.append(grpc.aio.insecure_channel(f"127.0.0.1:{port}"))
+        for channel in channels:
+            await asyncio.wait_for(channel.channel_ready(), 60)
+        rooms = [rooms_service_pb2_grpc.RoomsServiceStub(c) for c in channels]
+        people = [participants_service_pb2_grpc.ParticipantsServiceStub(c) for c in channels]
+        a, b = 0, 1
+
+        room_id = f"r-{secrets.token_hex(4)}"
+        now = datetime.now(UTC)
+        roster = {
+            "alice": pp.ROLE_PRESENTER,
+            "bob": pp.ROLE_ATTENDEE,
+            "carol": pp.ROLE_ATTENDEE,
+            "dave": pp.ROLE_ATTENDEE,
+        }
+        await rooms[a].CreateRoom(
+            rs.CreateRoomRequest(
+                room_id=room_id,
+                room=room_pb2.Room(valid_until=ts(now + timedelta(hours=1))),
+                participants=[pp.Participant(user_id=u, role=r) for u, r in roster.items()],
+            ),
+            metadata=metadata,
+        )
+        credentials = {}
+        joined = {}
+        for index, user in enumerate(roster):
+            answer = await rooms[index % 2].AuthorizeJoin(
+                rs.AuthorizeJoinRequest(room_id=room_id, user_id=user, credential_format=JANUS),
+                metadata=metadata,
+            )
+            credentials[user] = answer.credential
+            client = Signalling(answer.credential.server_url, answer.credential.token)
+            clients.append(client)
+            await client.attach()
+            reply = await client.join(
+                answer.credential.janus.room,
+                answer.credential.janus.join_token,
+                answer.credential.janus.participant_id,
+            )
+            assert reply.get("videoroom") == "joined", reply
+            joined[user] = client
+
+        # Changes through both processes: a removal, a ban, a role change that takes
+        # publishing away, and one that does not concern Janus.
+        await people[b].RemoveParticipants(
+            ps.RemoveParticipantsRequest(room_id=room_id, user_ids=["bob"]), metadata=metadata
+        )
+        await people[a].RemoveParticipants(
+            ps.RemoveParticipantsRequest(room_id=room_id, user_ids=["carol"], ban=True),
+            metadata=metadata,
+        )
+        await people[b].AddOrUpdateParticipants(
+            ps.AddOrUpdateParticipantsRequest(
+                room_id=room_id,
+                participants=[
+                    pp.Participant(user_id="alice", role=pp.ROLE_CONSUMER),
+                    pp.Participant(user_id="erin", role=pp.ROLE_ATTENDEE),
+                ],
+            ),
+            metadata=metadata,
+        )
+
+        # Janus tells each evicted participant; dave stays.
+        async with asyncio.timeout(60):
+            for user in ("bob", "carol", "alice"):
+                left = await own_leaving(joined[user])
+                assert left.get("reason") == "kicked", (user, left)
+        number = derive.room_number(tenant, room_id)
+        room_key = config.room_secret.get_secret_value().encode()
+        participants = await adapter.participants(number)
+        assert [p.id for p in participants] == [derive.participant_id(tenant, room_id, "dave")]
+        allowed = await adapter.allowed_tokens(
+            number, derive.room_secret(room_key, tenant, room_id)
+        )
+        assert allowed == {credentials["dave"].janus.join_token}
+        for user in ("alice", "bob", "carol"):
+            again = Signalling(credentials[user].server_url, credentials[user].token)
+            clients.append(again)
+            await again.attach()
+            refused = await again.join(
+                credentials[user].janus.room,
+                credentials[user].janus.join_token,
+                credentials[user].janus.participant_id,
+            )
+            assert refused.get("error_code") == NOT_ALLOWED, (user, refused)
+    finally:
+        for client in clients:
+            await client.aclose()
+        await adapter.aclose()
+        for channel in channels:
+            await channel.close()
+        for process in processes:
+            if process.returncode is None:
+                process.terminate()
+            await process.wait()
