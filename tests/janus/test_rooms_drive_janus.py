@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 import secrets
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -350,8 +351,9 @@ async def test_when_the_window_ends_the_videoroom_is_gone(
 
 
 async def test_janus_restarted_in_the_middle_gets_its_rooms_back(
-    start: ServerFactory, tmp_path: Path, clock: ManualClock
+    start: ServerFactory, tmp_path: Path, clock: ManualClock, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     own = await started(tmp_path / "janus")  # restarted here: not the shared one
     try:
         async for d in deploy(start, own, tmp_path, clock):
@@ -407,6 +409,20 @@ async def test_janus_restarted_in_the_middle_gets_its_rooms_back(
             assert [p.id for p in participants] == [
                 derive.participant_id(d.tenant, room_id, "hank")
             ]
+
+            # Janus's secrets, the room's secret and the join tokens stay out of the logs
+            # (of the failures above too).
+            assert "Janus of tenant" in caplog.text  # the outage was logged
+            for secret in (
+                d.config.token_auth_secret.get_secret_value(),
+                d.config.room_secret.get_secret_value(),
+                own.admin_key,
+                d.secret(room_id),
+                hank.janus.join_token,
+                ivy.janus.join_token,
+                hank.token.rsplit(":", 1)[1],
+            ):
+                assert secret not in caplog.text
     finally:
         await own.stop()
 
