@@ -96,6 +96,9 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(_HTTP.timeout, gt=0)
     webhook_max_response_bytes: int = Field(_HTTP.max_response_bytes, ge=0)
     webhook_allowed_http_hosts: str = ""
+    # Janus (docs/janus.md): seconds between checks that each tenant's Janus still holds
+    # its rooms (a restart forgets them; the check then reconciles). 0: never.
+    janus_check_seconds: float = Field(5.0, ge=0)
     max_webhooks_per_tenant: int = Field(20, ge=1)
 
     # The domain's limits; their defaults are those of `Limits`.

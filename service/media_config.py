@@ -14,8 +14,15 @@ TOML, one table per tenant and media server:
     audience = "jitsi"                               # optional, default "jitsi"
     subject = "meet.acme.example"                    # optional, default: the url's host
 
+    [tenants.acme.janus]                             # see docs/janus.md
+    url = "http://127.0.0.1:8088/janus"
+    token_auth_secret_file = "/run/secrets/acme-janus-token"   # or: token_auth_secret
+    room_secret_file = "/run/secrets/acme-janus-rooms"         # or: room_secret
+    admin_key_file = "/run/secrets/acme-janus-admin"           # optional; or: admin_key
+
 A relative `*_file` path is read relative to the configuration file. A tenant only
-ever gets its own tables (`livekit_for(tenant)`, `jitsi_for(tenant)`). Secrets are
+ever gets its own tables (`livekit_for(tenant)`, `jitsi_for(tenant)`,
+`janus_for(tenant)`; the `janus` table is parsed by `service.janus.config`). Secrets are
 `Secret` values: their `repr` and `str` hide them, so they never reach a log line,
 an error message or a response.
 """
@@ -29,7 +36,10 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from service.janus.config import JanusConfig, JanusConfigError, parse_janus_table
+
 __all__ = [
+    "JanusConfig",
     "JitsiConfig",
     "LiveKitConfig",
     "MediaConfig",
@@ -104,6 +114,7 @@ class MediaConfig:
 
     livekit: Mapping[str, LiveKitConfig] = field(default_factory=dict)
     jitsi: Mapping[str, JitsiConfig] = field(default_factory=dict)
+    janus: Mapping[str, JanusConfig] = field(default_factory=dict)
 
     def livekit_for(self, tenant: str) -> LiveKitConfig | None:
         """The tenant's own LiveKit configuration, or None."""
@@ -113,9 +124,17 @@ class MediaConfig:
         """The tenant's own Jitsi configuration, or None."""
         return self.jitsi.get(tenant)
 
+    def janus_for(self, tenant: str) -> JanusConfig | None:
+        """The tenant's own Janus configuration, or None."""
+        return self.janus.get(tenant)
+
     def livekit_tenants(self) -> list[str]:
         """Every tenant with a LiveKit configuration (they get removals pushed)."""
         return sorted(self.livekit)
+
+    def janus_tenants(self) -> list[str]:
+        """Every tenant with a Janus configuration (rooms drives its VideoRooms)."""
+        return sorted(self.janus)
 
 
 _LIVEKIT_KEYS = {"url", "api_key", "api_secret", "api_secret_file"}
@@ -177,9 +196,10 @@ def parse_media_config(text: str, base: Path, source: str = "media config") -> M
         raise MediaConfigError(f"{source}: 'tenants' must be a table")
     livekit: dict[str, LiveKitConfig] = {}
     jitsi: dict[str, JitsiConfig] = {}
+    janus: dict[str, JanusConfig] = {}
     for tenant, servers in tenants.items():
         where = f"{source}: tenants.{tenant}"
-        servers = _check_keys(servers, {"livekit", "jitsi"}, where)
+        servers = _check_keys(servers, {"livekit", "jitsi", "janus"}, where)
         if "livekit" in servers:
             at = f"{where}.livekit"
             table = _check_keys(servers["livekit"], _LIVEKIT_KEYS, at)
@@ -199,7 +219,16 @@ def parse_media_config(text: str, base: Path, source: str = "media config") -> M
                 audience=_text(table, "audience", at, "jitsi"),
                 subject=_text(table, "subject", at, urlsplit(url).hostname or url),
             )
-    return MediaConfig(livekit=livekit, jitsi=jitsi)
+        if "janus" in servers:
+            if not isinstance(servers["janus"], dict):
+                raise MediaConfigError(f"{where}.janus must be a table")
+            try:
+                janus[tenant] = parse_janus_table(
+                    servers["janus"], where=f"{where}.janus", base_dir=base
+                )
+            except JanusConfigError as error:  # names the key, never a value
+                raise MediaConfigError(str(error)) from None
+    return MediaConfig(livekit=livekit, jitsi=jitsi, janus=janus)
 
 
 def load_media_config(path: Path | None) -> MediaConfig:

@@ -28,12 +28,15 @@ from rooms.v1 import (
 )
 
 from service.config import ConfigError, Settings
+from service.delivery import janus as janus_sink
 from service.delivery import livekit as livekit_sink
 from service.delivery.engine import DeliveryEngine
 from service.delivery.http import HttpClient
+from service.delivery.sink import Sink
 from service.delivery.webhook import WebhookSink
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
+from service.janus.control import JanusControl
 from service.lifecycle import Lifecycle
 from service.media_config import MediaConfigError, load_media_config
 from service.observability import metrics
@@ -92,6 +95,7 @@ class RunningServer:
     delivery: DeliveryEngine
     http: HttpClient
     exporter: MetricsExporter | None = None
+    janus: JanusControl | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -115,6 +119,8 @@ class RunningServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.hub.stop()
+        if self.janus is not None:
+            await self.janus.close()
         await self.http.close()
         await self.pool.close()
         if self.exporter is not None:
@@ -173,6 +179,18 @@ async def _refresh_keys(keys: SigningKeys, clock: Clock, interval: float) -> Non
             raise
         except Exception as error:  # kept: the keys in memory stay good; retried
             log.warning("reading the signing keys failed: %r", error)
+
+
+async def _check_janus(janus: JanusControl, interval: float) -> None:
+    """Every `interval`: does each tenant's Janus still hold its rooms? (docs/janus.md)"""
+    while True:
+        try:
+            await janus.check_once()
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:  # the database may be away: try again later
+            log.warning("Janus check failed: %r", error)
+        await asyncio.sleep(interval)
 
 
 async def _connect(dsn: str, settings: Settings) -> asyncpg.Pool:
@@ -239,7 +257,15 @@ async def start_server(
         )
         hub = EventHub(dsn)
         await hub.start()
-        usecases = RoomsUseCases(store, clock, limits, PageTokens(secret), hub, credentials=signer)
+        http = HttpClient(settings.http_limits())
+        janus = (
+            JanusControl(pool, clock, media.janus_for, media.janus_tenants(), http)
+            if media.janus_tenants()
+            else None
+        )
+        usecases = RoomsUseCases(
+            store, clock, limits, PageTokens(secret), hub, credentials=signer, media=janus
+        )
         webhook_store = PgWebhookStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
         webhook_usecases = WebhooksUseCases(
             webhook_store,
@@ -258,14 +284,20 @@ async def start_server(
             media.livekit_tenants(),
             clock.now(),
         )
-        http = HttpClient(settings.http_limits())
+        # Likewise the tenants with a Janus: their VideoRooms follow the history.
+        await delivery_sql.sync_sink(
+            pool, janus_sink.SINK, janus_sink.DESTINATION, media.janus_tenants(), clock.now()
+        )
+        sinks: list[Sink] = [
+            WebhookSink(webhook_store, http, settings.allowed_http_hosts()),
+            livekit_sink.LiveKitSink(media.livekit_for, http),
+        ]
+        if janus is not None:
+            sinks.append(janus_sink.JanusSink(janus))
         delivery = DeliveryEngine(
             pool,
             clock,
-            [
-                WebhookSink(webhook_store, http, settings.allowed_http_hosts()),
-                livekit_sink.LiveKitSink(media.livekit_for, http),
-            ],
+            sinks,
             settings.delivery(),
             wake=hub.subscribe_all,
         )
@@ -328,6 +360,8 @@ async def start_server(
     except BaseException:
         if "hub" in locals():
             await hub.stop()
+        if "janus" in locals() and janus is not None:
+            await janus.close()
         if "http" in locals():
             await http.close()
         await pool.close()
@@ -346,6 +380,7 @@ async def start_server(
         delivery,
         http,
         exporter,
+        janus,
     )
     running._tasks.append(
         asyncio.create_task(_watch_database(dsn, health, settings.health_check_interval_seconds))
@@ -363,6 +398,10 @@ async def start_server(
         )
     if settings.delivery_poll_seconds > 0:
         running._tasks.append(asyncio.create_task(delivery.run()))
+    if janus is not None and settings.janus_check_seconds > 0:
+        running._tasks.append(
+            asyncio.create_task(_check_janus(janus, settings.janus_check_seconds))
+        )
     log_exposure(settings, keys, listen)
     log.info("serving rooms.v1 on %s (port %d)", listen, port)
     return running

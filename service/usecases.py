@@ -53,7 +53,13 @@ from service.domain.models import (
     expected_revision,
 )
 from service.domain.paging import Pager, PageTokens, by_key, by_number, by_time_and_key
-from service.domain.ports import CredentialSigner, Notifier, Position, RoomStore
+from service.domain.ports import (
+    CredentialSigner,
+    MediaControl,
+    Notifier,
+    Position,
+    RoomStore,
+)
 from service.domain.seats import Seat, check_seat_id
 from service.domain.updates import resolve_mask, resolve_update
 from service.domain.waiting_room import (
@@ -77,8 +83,10 @@ class RoomsUseCases:
         page_tokens: PageTokens,
         notifier: Notifier | None = None,
         credentials: CredentialSigner | None = None,
+        media: MediaControl | None = None,
     ) -> None:
         self._credentials = credentials
+        self._media = media
         self._store = store
         self._notifier = notifier
         self._clock = clock
@@ -196,7 +204,9 @@ class RoomsUseCases:
     ) -> tuple[JoinDecision, IssuedCredential | None]:
         """The decision; with `claim_seat`, a seat; and when it allows and a format was
         asked for, a credential signed for it. Without `claim_seat`: one database round
-        trip (with the ban and waiting-room reads), one signature."""
+        trip (with the ban and waiting-room reads), one signature. A Janus credential
+        also puts the join token in the VideoRoom's allowed list first, then records the
+        admission (a second round trip), see `_admit_to_janus`."""
         violations = Violations()
         rules.check_room_id(violations, "room_id", room_id)
         rules.check_user_id(violations, "user_id", user_id)
@@ -207,8 +217,10 @@ class RoomsUseCases:
             signer is None or not signer.configured(caller.tenant, credential_format)
         ):
             raise _not_configured(credential_format)
+        if credential_format is CredentialFormat.JANUS and self._media is None:
+            raise _not_configured(credential_format)
         for _ in range(_UPDATE_ATTEMPTS):
-            room, participant, knock, removal = await self._store.get_join_facts(
+            room, participant, knock, removal, epoch = await self._store.get_join_facts(
                 caller.tenant, room_id, user_id
             )
             now = self._clock.now()
@@ -236,9 +248,14 @@ class RoomsUseCases:
                 decision = claimed
             if not decision.allowed or credential_format is None or room is None:
                 return decision, None
-            return decision, self._issue(
-                caller, room, user_id, decision, credential_format, display_name, now
+            issued = self._issue(
+                caller, room, user_id, decision, credential_format, display_name, now, epoch
             )
+            if credential_format is CredentialFormat.JANUS and not await self._admit_to_janus(
+                caller, room, user_id, decision, epoch, now
+            ):
+                continue  # the room changed meanwhile: decide again
+            return decision, issued
         raise DomainError(
             ErrorReason.ETAG_MISMATCH,
             f"room {room_id!r} is changing too often to claim a seat; retry",
@@ -254,6 +271,7 @@ class RoomsUseCases:
         credential_format: CredentialFormat,
         display_name: str | None,
         now: datetime,
+        epoch: int = 0,
     ) -> IssuedCredential:
         """Sign a credential for an allowed decision. With a seat, the credential never
         outlives the seat by more than one renewal."""
@@ -275,12 +293,42 @@ class RoomsUseCases:
             display_name=display_name or "",
             credential_id=uuid.uuid4().hex,
         )
+        janus = (
+            signer.janus_join(caller.tenant, room.room_id, user_id, decision.role, epoch)
+            if credential_format is CredentialFormat.JANUS
+            else None
+        )
         return IssuedCredential(
             format=credential_format,
             token=signer.sign(credential_format, grant),
             expire_time=expire_time,
             server_url=signer.server_url(caller.tenant, credential_format),
+            janus=janus,
         )
+
+    async def _admit_to_janus(
+        self,
+        caller: Caller,
+        room: Room,
+        user_id: str,
+        decision: JoinDecision,
+        epoch: int,
+        now: datetime,
+    ) -> bool:
+        """Put the identity's join token (of `epoch`) in the VideoRoom's allowed list,
+        then record the admission if the room is still as the decision saw it. False
+        (the token taken out again) when it changed: a removal, ban, role change or end
+        committed meanwhile, whose delivery might otherwise run before the token was
+        added and leave it there."""
+        media = self._media
+        assert media is not None and decision.role is not None
+        await media.admit(caller.tenant, room.room_id, user_id, decision.role, epoch)
+        if await self._store.record_janus_admission(
+            caller.tenant, room.room_id, user_id, room.revision, now
+        ):
+            return True
+        await media.retract(caller.tenant, room.room_id, user_id, epoch)
+        return False
 
     async def _claim_seat(
         self, caller: Caller, room: Room, user_id: str, decision: JoinDecision, now: datetime
@@ -422,7 +470,7 @@ class RoomsUseCases:
                 CredentialStatus.INVALID, "Not a credential issued to this tenant."
             )
             return invalid_token, None, None
-        room, participant, _, removal = await self._store.get_join_facts(
+        room, participant, _, removal, _ = await self._store.get_join_facts(
             caller.tenant, grant.room_id, grant.user_id
         )
         rostered = participant.role if participant else None

@@ -40,12 +40,22 @@ class HttpClient:
             )
         return self._session
 
-    async def post(self, url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: dict[str, str],
+        *,
+        max_response_bytes: int | None = None,
+    ) -> Answer:
+        """POST `body`; the status and at most `max_response_bytes` (default: the
+        limits') of the answer."""
+        limit = max_response_bytes or self._limits.max_response_bytes
         try:
             async with self._open().post(
                 url, data=body, headers=headers, allow_redirects=False
             ) as response:
-                head = await response.content.read(self._limits.max_response_bytes)
+                head = await response.content.read(limit)
                 return Answer(response.status, head)
         except TimeoutError as error:
             raise HttpFailure(f"timed out after {self._limits.timeout:g} s") from error

@@ -26,6 +26,7 @@ class CredentialFormat(StrEnum):
     LIVEKIT = "livekit"
     JITSI = "jitsi"
     ROOMS = "rooms"
+    JANUS = "janus"
 
 
 class CredentialStatus(StrEnum):
@@ -282,6 +283,19 @@ class StoredSigningKey:
 
 
 @dataclass(frozen=True, slots=True)
+class JanusJoin:
+    """What a Janus client's VideoRoom `join` carries (see service.domain.janus)."""
+
+    room: int
+    participant_id: int
+    join_token: str
+    may_publish: bool
+
+    def __repr__(self) -> str:
+        return f"JanusJoin(room={self.room}, participant_id={self.participant_id})"
+
+
+@dataclass(frozen=True, slots=True)
 class IssuedCredential:
     """A signed credential as AuthorizeJoin returns it."""
 
@@ -289,6 +303,7 @@ class IssuedCredential:
     token: str
     expire_time: datetime
     server_url: str
+    janus: JanusJoin | None = None
 
     def __repr__(self) -> str:
         return f"IssuedCredential(format={self.format}, expire_time={self.expire_time})"

@@ -25,7 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from service.domain.admission import ROLE_CAPABILITIES, Capability
-from service.domain.models import Role
+from service.domain.models import Role, Room
+from service.domain.waiting_room import Knock, decide_with_waiting_room
 
 VIDEOROOM_PLUGIN = "janus.plugin.videoroom"
 """The one Janus plugin rooms drives; its name is what a core token grants."""
@@ -80,6 +81,13 @@ def participant_id(tenant: str, room_id: str, user_id: str) -> int:
     """The VideoRoom participant id an identity joins with. Not a secret: every participant
     of the room sees the ids of the others. Fixed per identity, so rooms can kick it."""
     return _id53("rooms/janus/participant", tenant, room_id, user_id)
+
+
+def sentinel_number(tenant: str) -> int:
+    """The number of the tenant's sentinel VideoRoom: rooms creates it (admitting nobody)
+    after it has reconciled every open room, so finding it missing tells that Janus
+    restarted (Janus forgets every room created over its API)."""
+    return _id53("rooms/janus/sentinel", tenant)
 
 
 def room_secret(tenant_secret: bytes, tenant: str, room_id: str) -> str:
@@ -189,3 +197,50 @@ def plan_room(
         description=f"rooms {room_number(tenant, room_id)}",
         members=members,
     )
+
+
+def forbids_publishing(before: Role, after: Role) -> bool:
+    """Whether a role change takes the right to publish away (a new membership epoch)."""
+    return role_permissions(before).publish and not role_permissions(after).publish
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    """An identity that may be in a room's VideoRoom: on the roster, or issued a Janus
+    credential at its current epoch (admitted by an open join policy or a host)."""
+
+    user_id: str
+    rostered_role: Role | None
+    epoch: int
+    knock: Knock | None = None
+    banned: bool = False
+
+
+def admitted_now(
+    room: Room, candidates: Iterable[Candidate], now: datetime
+) -> dict[str, tuple[Role, int]]:
+    """Who the VideoRoom should admit at `now`: each candidate the join decision allows
+    now (roster, join policy, ban, waiting room, window), with its role and epoch. The
+    input of `plan_room`, so a reconcile keeps exactly the identities AuthorizeJoin
+    would admit."""
+    admitted: dict[str, tuple[Role, int]] = {}
+    for candidate in candidates:
+        decision = decide_with_waiting_room(
+            room, candidate.rostered_role, candidate.knock, now, banned=candidate.banned
+        )
+        if decision.allowed and decision.role is not None:
+            admitted[candidate.user_id] = (decision.role, candidate.epoch)
+    return admitted
+
+
+def stale_tokens(
+    tenant_secret: bytes, tenant: str, room_id: str, user_id: str, epoch: int, *, keep: bool
+) -> list[str]:
+    """The join tokens of `user_id`'s earlier epochs (the last 64 of them; each bump
+    removes the one before, so older ones are gone already), and its current one unless
+    `keep` (it is still admitted)."""
+    last = epoch if keep else epoch + 1
+    return [
+        join_token(tenant_secret, tenant, room_id, user_id, e)
+        for e in range(max(0, last - 64), last)
+    ]

@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from service.domain.credentials import (
     CredentialFormat,
     CredentialGrant,
+    JanusJoin,
     Removal,
     StoredSigningKey,
 )
@@ -163,9 +164,17 @@ class RoomStore(Protocol):
 
     async def get_join_facts(
         self, tenant: str, room_id: str, user_id: str
-    ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None]:
-        """In one round trip: the live room, the identity's roster entry, its knock and
-        its last removal (with the ban)."""
+    ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None, int]:
+        """In one round trip: the live room, the identity's roster entry, its knock,
+        its last removal (with the ban) and its membership epoch (0 if never bumped)."""
+        ...
+
+    async def record_janus_admission(
+        self, tenant: str, room_id: str, user_id: str, revision: int, now: datetime
+    ) -> bool:
+        """Note that the identity was issued a Janus credential, if the room is still at
+        `revision` (so its epoch, roster and settings are those the decision saw), live
+        and not ended; False (nothing written) otherwise."""
         ...
 
     async def record_knock(
@@ -267,11 +276,31 @@ class CredentialSigner(Protocol):
 
     def sign(self, format: CredentialFormat, grant: CredentialGrant) -> str: ...
 
+    def janus_join(
+        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int
+    ) -> JanusJoin:
+        """The VideoRoom values of a Janus credential (tenant configured for Janus)."""
+        ...
+
     def read(
         self, tenant: str, token: str, format: CredentialFormat | None
     ) -> tuple[CredentialFormat, CredentialGrant]:
         """The format and grant of a token with a good signature issued to `tenant`;
         raises `UnreadableClaims` for any other token. Times are not checked."""
+        ...
+
+
+class MediaControl(Protocol):
+    """The media server rooms drives (Janus): what AuthorizeJoin must do there before it
+    answers with a credential."""
+
+    async def admit(self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int) -> None:
+        """Put the identity's join token in the room's allowed list (creating the
+        VideoRoom if it is missing). Raises DomainError MEDIA_SERVER_UNAVAILABLE."""
+        ...
+
+    async def retract(self, tenant: str, room_id: str, user_id: str, epoch: int) -> None:
+        """Take the token out again (best effort: a failure is logged, not raised)."""
         ...
 
 

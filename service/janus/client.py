@@ -3,20 +3,22 @@ requests): one Janus session with one plugin handle, made on first use and made 
 when Janus has forgotten it (session timeout, restart).
 
 Every request carries a fresh core token signed with the deployment's token_auth_secret
-(in the JSON body, never in a URL), so nothing secret reaches httpx's request log.
+(in the JSON body, never in a URL), so nothing secret reaches a request log. The HTTP
+calls go through the delivery's `HttpClient` (aiohttp: bounded in time and size, no
+redirects, no proxies from the environment).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
 
-import httpx
-
+from service.delivery.http import HttpClient, HttpFailure, HttpLimits
 from service.domain.clock import Clock, SystemClock
 from service.domain.janus import VIDEOROOM_PLUGIN, core_token
 
@@ -26,6 +28,8 @@ HANDLE_NOT_FOUND = 459
 
 # The lifetime of the core tokens rooms signs for its own requests.
 OWN_TOKEN_LIFETIME = timedelta(minutes=2)
+# An answer listing a big room's participants or tokens is a few hundred kB at most.
+MAX_ANSWER_BYTES = 4 * 1024 * 1024
 
 
 class JanusUnavailable(Exception):
@@ -59,13 +63,13 @@ class JanusClient:
         token_auth_secret: bytes,
         *,
         clock: Clock | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: HttpClient | None = None,
         timeout: float = 5.0,
     ) -> None:
         self._url = url.rstrip("/")
         self._secret = token_auth_secret
         self._clock = clock or SystemClock()
-        self._http = http or httpx.AsyncClient(timeout=timeout)
+        self._http = http or HttpClient(HttpLimits(timeout=timeout))
         self._owns_http = http is None
         self._path: str | None = None  # "/<session>/<handle>" once attached
         self._lock = asyncio.Lock()
@@ -79,13 +83,18 @@ class JanusClient:
     async def _post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         payload = {**body, "transaction": secrets.token_hex(8), "token": self._token()}
         try:
-            response = await self._http.post(self._url + path, json=payload)
-        except httpx.HTTPError as error:
-            raise JanusUnavailable(f"Janus at {self._url}: {type(error).__name__}") from None
-        if response.status_code != 200:
-            raise JanusUnavailable(f"Janus at {self._url}: HTTP {response.status_code}")
+            response = await self._http.post(
+                self._url + path,
+                json.dumps(payload).encode(),
+                {"content-type": "application/json", "user-agent": "rooms-janus/1"},
+                max_response_bytes=MAX_ANSWER_BYTES,
+            )
+        except HttpFailure as error:
+            raise JanusUnavailable(f"Janus at {self._url}: {error}") from None
+        if response.status != 200:
+            raise JanusUnavailable(f"Janus at {self._url}: HTTP {response.status}")
         try:
-            answer = response.json()
+            answer = json.loads(response.body)
         except ValueError:
             raise JanusUnavailable(f"Janus at {self._url}: not JSON") from None
         if not isinstance(answer, dict):
@@ -140,4 +149,4 @@ class JanusClient:
                     await self._post(f"/{session}", {"janus": "destroy"})
         finally:
             if self._owns_http:
-                await self._http.aclose()
+                await self._http.close()

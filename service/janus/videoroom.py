@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-import httpx
-
+from service.delivery.http import HttpClient
 from service.domain.clock import Clock
 from service.domain.janus import JanusRoomPlan
 from service.janus.client import JanusClient, VideoRoomError
@@ -58,7 +57,7 @@ class JanusVideoRooms:
         config: JanusConfig,
         *,
         clock: Clock | None = None,
-        http: httpx.AsyncClient | None = None,
+        http: HttpClient | None = None,
         max_publishers: int = DEFAULT_MAX_PUBLISHERS,
     ) -> None:
         self._client = JanusClient(
@@ -112,6 +111,15 @@ class JanusVideoRooms:
             body["allowed"] = tokens
         data = await self._client.videoroom(body)
         return {str(token) for token in data.get("allowed", [])}
+
+    async def allowed_tokens(self, number: int, secret: str) -> set[str] | None:
+        """The room's `allowed` list now; None when the room does not exist."""
+        try:
+            return await self._allowed(number, secret, "enable", [])
+        except VideoRoomError as error:
+            if error.code == NO_SUCH_ROOM:
+                return None
+            raise
 
     async def ensure_room(self, plan: JanusRoomPlan) -> bool:
         """Make the room exist with (at least) the plan's join tokens allowed; True when it

@@ -1,6 +1,8 @@
 """Signing and reading join credentials with PyJWT: LiveKit and Jitsi tokens (HS256 with
 the tenant's own secret from the media configuration), and rooms' own tokens (ES256
 with the signing keys). The claims themselves come from `service.domain.credentials`.
+Janus credentials are Janus core tokens (HMAC-SHA1, `service.domain.janus`), with the
+VideoRoom values derived from the tenant's Janus room secret.
 """
 
 from __future__ import annotations
@@ -10,16 +12,19 @@ from typing import Any
 import jwt
 from jwt.types import Options
 
+from service.domain import janus
 from service.domain.clock import Clock
 from service.domain.credentials import (
     CredentialFormat,
     CredentialGrant,
+    JanusJoin,
     UnreadableClaims,
     grant_from_claims,
     jitsi_claims,
     livekit_claims,
     rooms_claims,
 )
+from service.domain.models import Role
 from service.media_config import MediaConfig
 from service.security.signing import ALGORITHM, SigningKeys
 
@@ -57,6 +62,8 @@ class Credentials:
             return self._media.livekit_for(tenant) is not None
         if format is CredentialFormat.JITSI:
             return self._media.jitsi_for(tenant) is not None
+        if format is CredentialFormat.JANUS:
+            return self._media.janus_for(tenant) is not None
         return True
 
     def server_url(self, tenant: str, format: CredentialFormat) -> str:
@@ -66,6 +73,9 @@ class Credentials:
         if format is CredentialFormat.JITSI:
             jitsi = self._media.jitsi_for(tenant)
             return jitsi.url if jitsi else ""
+        if format is CredentialFormat.JANUS:
+            config = self._media.janus_for(tenant)
+            return config.url if config else ""
         return ""
 
     def sign(self, format: CredentialFormat, grant: CredentialGrant) -> str:
@@ -79,10 +89,28 @@ class Credentials:
             assert jitsi is not None, "checked by configured()"
             claims = jitsi_claims(grant, jitsi.app_id, jitsi.audience, jitsi.subject)
             return jwt.encode(claims, jitsi.secret.reveal(), algorithm="HS256")
+        if format is CredentialFormat.JANUS:
+            config = self._media.janus_for(grant.tenant)
+            assert config is not None, "checked by configured()"
+            secret = config.token_auth_secret.get_secret_value().encode()
+            return janus.core_token(secret, grant.expire_time)
         key = self._keys.signer(self._clock.now())
         claims = rooms_claims(grant, self.issuer, self.audience)
         return jwt.encode(
             claims, key.private, algorithm=ALGORITHM, headers={"kid": key.key_id, "typ": "JWT"}
+        )
+
+    def janus_join(
+        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int
+    ) -> JanusJoin:
+        config = self._media.janus_for(tenant)
+        assert config is not None, "checked by configured()"
+        secret = config.room_secret.get_secret_value().encode()
+        return JanusJoin(
+            room=janus.room_number(tenant, room_id),
+            participant_id=janus.participant_id(tenant, room_id, user_id),
+            join_token=janus.join_token(secret, tenant, room_id, user_id, epoch),
+            may_publish=janus.role_permissions(role).publish,
         )
 
     def _recognise(self, token: str) -> CredentialFormat:
@@ -97,6 +125,10 @@ class Credentials:
         raise UnreadableClaims("not a credential format this service issues")
 
     def _verify(self, tenant: str, token: str, format: CredentialFormat) -> dict[str, Any]:
+        if format is CredentialFormat.JANUS:
+            # A core token names no room and no identity: Janus judges it (its expiry)
+            # and the VideoRoom's allowed list judges the join token.
+            raise UnreadableClaims("a Janus core token is checked by Janus itself")
         if format is CredentialFormat.LIVEKIT:
             livekit = self._media.livekit_for(tenant)
             if livekit is None:

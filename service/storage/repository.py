@@ -27,6 +27,7 @@ from service.domain.errors import (
     roster_full,
 )
 from service.domain.events import EventType, History, NewEvent, RoomEvent
+from service.domain.janus import forbids_publishing
 from service.domain.limits import Limits
 from service.domain.models import (
     Membership,
@@ -143,6 +144,23 @@ def _participant(record: asyncpg.Record, prefix: str = "") -> Participant:
         role=_ROLE[record[prefix + "role"]],
         create_time=_instant(record[prefix + "create_time"]),
         update_time=_instant(record[prefix + "update_time"]),
+    )
+
+
+async def bump_epochs(conn: Connection, tenant: str, room_id: str, user_ids: Sequence[str]) -> None:
+    """Start a new membership epoch for each of `user_ids` (a removal, a ban, a denial,
+    a role change that takes publishing away), in the writer's transaction: their Janus
+    join tokens change, and a Janus admission of the old epoch no longer counts."""
+    if not user_ids:
+        return
+    await conn.execute(
+        """INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
+           SELECT $1, $2, u, 1 FROM unnest($3::text[]) AS t(u)
+           ON CONFLICT (tenant, room_id, user_id)
+           DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL""",
+        tenant,
+        room_id,
+        sorted(set(user_ids)),
     )
 
 
@@ -450,6 +468,7 @@ class PgRoomStore:
             result: list[Participant] = []
             changed: list[Participant] = []
             history: list[NewEvent] = []
+            silenced: list[str] = []
             for entry in roster:
                 before = existing.get(entry.user_id)
                 if before is None:
@@ -458,6 +477,8 @@ class PgRoomStore:
                 elif before.role != entry.role:
                     after = replace(before, role=entry.role, update_time=now)
                     history.append(events.role_changed(entry.user_id, entry.role, before.role))
+                    if forbids_publishing(before.role, entry.role):
+                        silenced.append(entry.user_id)
                 else:
                     result.append(before)
                     continue
@@ -500,6 +521,7 @@ class PgRoomStore:
                     now,
                 )
                 revision = await self._bump(conn, tenant, room_id, count, now)
+                await bump_epochs(conn, tenant, room_id, silenced)
                 await append_events(tx, room_id, history, actor, now)
         return result, revision
 
@@ -571,11 +593,22 @@ class PgRoomStore:
                     now,
                     ban,
                 )
+                await bump_epochs(conn, tenant, room_id, touched)
                 await append_events(tx, room_id, history, actor, now)
             presence, decided = await seats_sql.revoke_presence(conn, tenant, room_id, user_ids)
             if presence:
                 if decided and not removed:
                     revision = await self._bump_revision(conn, tenant, room_id, now)
+                # A withdrawn admission ends that membership too (unless the removal
+                # above already started a new one).
+                revoked = [
+                    e.data["user_id"]
+                    for e in presence
+                    if e.type is EventType.ADMISSION_REVOKED
+                    and e.data["user_id"] not in removed
+                    and e.data["user_id"] not in banned
+                ]
+                await bump_epochs(conn, tenant, room_id, revoked)
                 await append_events(tx, room_id, presence, actor, now)
         return len(removed), revision
 
@@ -738,10 +771,10 @@ class PgRoomStore:
     @translate_errors
     async def get_join_facts(
         self, tenant: str, room_id: str, user_id: str
-    ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None]:
-        """The room, the identity's roster entry, its knock and its last removal (or
-        ban): one round trip by primary keys, the hot path of AuthorizeJoin and of
-        IntrospectCredential."""
+    ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None, int]:
+        """The room, the identity's roster entry, its knock, its last removal (or ban)
+        and its membership epoch: one round trip by primary keys, the hot path of
+        AuthorizeJoin and of IntrospectCredential."""
         knock_columns = ", ".join(
             f"k.{c.strip()} AS k_{c.strip()}" for c in seats_sql.KNOCK_COLUMNS.split(",")
         )
@@ -749,7 +782,8 @@ class PgRoomStore:
             f"""SELECT {_R_ROOM_COLUMNS}, p.user_id AS p_user_id, p.role AS p_role,
                        p.create_time AS p_create_time, p.update_time AS p_update_time,
                        {knock_columns},
-                       x.revision AS x_revision, x.banned AS x_banned
+                       x.revision AS x_revision, x.banned AS x_banned,
+                       m.epoch AS m_epoch
                 FROM rooms r
                 LEFT JOIN participants p
                        ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
@@ -757,19 +791,48 @@ class PgRoomStore:
                        ON k.tenant = r.tenant AND k.room_id = r.room_id AND k.user_id = $3
                 LEFT JOIN participant_removals x
                        ON x.tenant = r.tenant AND x.room_id = r.room_id AND x.user_id = $3
+                LEFT JOIN membership_epochs m
+                       ON m.tenant = r.tenant AND m.room_id = r.room_id AND m.user_id = $3
                 WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL""",
             tenant,
             room_id,
             user_id,
         )
         if row is None:
-            return None, None, None, None
+            return None, None, None, None, 0
         participant = _participant(row, "p_") if row["p_user_id"] is not None else None
         knock = seats_sql.knock_of(row, "k_") if row["k_user_id"] is not None else None
         removal = (
             Removal(row["x_revision"], row["x_banned"]) if row["x_revision"] is not None else None
         )
-        return _room(row), participant, knock, removal
+        return _room(row), participant, knock, removal, row["m_epoch"] or 0
+
+    @translate_errors
+    async def record_janus_admission(
+        self, tenant: str, room_id: str, user_id: str, revision: int, now: datetime
+    ) -> bool:
+        """Note a Janus credential issued at the identity's current epoch, if the room
+        is still at `revision`, live and not announced ended (one statement; a bump of
+        the epoch bumps the revision too, so the epoch is the one the decision saw)."""
+        async with tenant_transaction(self._pool, tenant) as tx:
+            written = await tx.conn.fetchval(
+                """WITH room AS (
+                       SELECT 1 FROM rooms
+                       WHERE tenant = $1 AND room_id = $2 AND revision = $4
+                         AND delete_time IS NULL AND announced_state < 2
+                       FOR SHARE)
+                   INSERT INTO membership_epochs AS m (tenant, room_id, user_id, admit_time)
+                   SELECT $1, $2, $3, $5 FROM room
+                   ON CONFLICT (tenant, room_id, user_id)
+                   DO UPDATE SET admit_time = EXCLUDED.admit_time
+                   RETURNING true""",
+                tenant,
+                room_id,
+                user_id,
+                revision,
+                now,
+            )
+        return bool(written)
 
     @translate_errors
     async def record_knock(
@@ -885,6 +948,8 @@ class PgRoomStore:
             )
             assert after is not None  # an upsert always returns its row
             revision = await self._bump_revision(conn, tenant, room_id, now)
+            if state is KnockState.DENIED:
+                await bump_epochs(conn, tenant, room_id, [user_id])
             event = (
                 events.participant_admitted(user_id, role)
                 if state is KnockState.ADMITTED

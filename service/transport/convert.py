@@ -307,11 +307,22 @@ def credential_format_in(
 
 
 def credential_out(credential: IssuedCredential) -> credentials_pb2.JoinCredential:
+    janus = credential.janus
     return credentials_pb2.JoinCredential(
         format=CREDENTIAL_FORMATS.to_proto[credential.format],
         token=credential.token,
         expire_time=timestamp(credential.expire_time),
         server_url=credential.server_url,
+        janus=(
+            credentials_pb2.JanusJoin(
+                room=janus.room,
+                participant_id=janus.participant_id,
+                join_token=janus.join_token,
+                may_publish=janus.may_publish,
+            )
+            if janus is not None
+            else None
+        ),
     )
 
 

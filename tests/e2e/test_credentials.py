@@ -282,6 +282,13 @@ async def test_an_unconfigured_format_is_a_failed_precondition(setup: Setup) -> 
         "CREDENTIALS_NOT_CONFIGURED",
     )
     assert error.metadata["format"] == "CREDENTIAL_FORMAT_JITSI"
+    # Janus likewise: no tenant here has a `janus` table.
+    janus = await expect_error(
+        authorize(setup.acme, room_id, "u1", credentials_pb2.CREDENTIAL_FORMAT_JANUS),
+        grpc.StatusCode.FAILED_PRECONDITION,
+        "CREDENTIALS_NOT_CONFIGURED",
+    )
+    assert janus.metadata["format"] == "CREDENTIAL_FORMAT_JANUS"
     # An unknown format number is bad input.
     bad = await expect_error(
         authorize(setup.beta, room_id, "u1", 99),

@@ -305,7 +305,8 @@ async def test_no_secret_reaches_the_logs(
         plan.secret,
         *plan.allowed,
     ]
+    # Requests go through aiohttp (the delivery's HttpClient), which logs none: what is
+    # checked is whatever the adapter and its libraries log at DEBUG, and the reprs.
     logged = caplog.text + repr(config) + repr(janus)
-    assert caplog.records, "httpx logs every request at DEBUG/INFO"
     for value in secrets_used:
         assert value not in logged

@@ -77,3 +77,49 @@ def test_a_bad_file_names_the_problem_but_never_a_secret(
         parse_media_config(text, tmp_path, "media.toml")
     assert needle in str(caught.value)
     assert SECRET not in str(caught.value)
+
+
+def test_a_janus_table_is_read_with_the_janus_parser(tmp_path: Path) -> None:
+    (tmp_path / "token.secret").write_text(SECRET + "\n")
+    config = parse_media_config(
+        f"""
+[tenants.acme.janus]
+url = "http://127.0.0.1:8088/janus/"
+token_auth_secret_file = "token.secret"
+room_secret = "{SECRET}-rooms"
+""",
+        tmp_path,
+        "media.toml",
+    )
+    janus = config.janus_for("acme")
+    assert janus is not None
+    assert janus.url == "http://127.0.0.1:8088/janus"
+    assert janus.token_auth_secret.get_secret_value() == SECRET
+    assert janus.admin_key is None
+    assert config.janus_for("globex") is None
+    assert config.janus_tenants() == ["acme"]
+    assert SECRET not in repr(config)
+
+
+@pytest.mark.parametrize(
+    ("table", "needle"),
+    [
+        (f'url = "http://j/janus"\nroom_secret = "{SECRET}"', "token_auth_secret"),
+        (
+            f'url = "http://j/janus"\ntoken_auth_secret = "{SECRET}"\nroom_secret = "{SECRET}"'
+            f'\npassword = "{SECRET}"',
+            "unknown key(s) password",
+        ),
+        (
+            f'url = "ftp://j"\ntoken_auth_secret = "{SECRET}"\nroom_secret = "{SECRET}"',
+            "tenants.acme.janus.url",
+        ),
+    ],
+)
+def test_a_bad_janus_table_names_the_key_never_the_secret(
+    tmp_path: Path, table: str, needle: str
+) -> None:
+    with pytest.raises(MediaConfigError) as caught:
+        parse_media_config(f"[tenants.acme.janus]\n{table}\n", tmp_path, "media.toml")
+    assert needle in str(caught.value)
+    assert SECRET not in str(caught.value)

@@ -33,6 +33,7 @@ __all__ = [
     "InvalidCapacity",
     "InvalidPageToken",
     "InvalidWindow",
+    "MediaServerUnavailable",
     "ParticipantNotFound",
     "PreconditionViolation",
     "RequestIdReused",
@@ -284,6 +285,13 @@ class TooManyWebhooks(RoomsError):
     REASON = "TOO_MANY_WEBHOOKS"
 
 
+class MediaServerUnavailable(RoomsError):
+    """UNAVAILABLE: the tenant's Janus could not admit the identity; no credential was
+    issued; retry later."""
+
+    REASON = "MEDIA_SERVER_UNAVAILABLE"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -311,6 +319,7 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         WebhookAlreadyExists,
         WebhookUrlNotAllowed,
         TooManyWebhooks,
+        MediaServerUnavailable,
     )
 }
 

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arooms/v1/credentials.proto\x12\x08rooms.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\x01\n\x0eJoinCredential\x12*\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormat\x12\r\n\x05token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nserver_url\x18\x04 \x01(\t*\x8e\x01\n\x10\x43redentialFormat\x12!\n\x1d\x43REDENTIAL_FORMAT_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43REDENTIAL_FORMAT_LIVEKIT\x10\x01\x12\x1b\n\x17\x43REDENTIAL_FORMAT_JITSI\x10\x02\x12\x1b\n\x17\x43REDENTIAL_FORMAT_ROOMS\x10\x03\x42S\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arooms/v1/credentials.proto\x12\x08rooms.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb4\x01\n\x0eJoinCredential\x12*\n\x06\x66ormat\x18\x01 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormat\x12\r\n\x05token\x18\x02 \x01(\t\x12/\n\x0b\x65xpire_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nserver_url\x18\x04 \x01(\t\x12\"\n\x05janus\x18\x05 \x01(\x0b\x32\x13.rooms.v1.JanusJoin\"Z\n\tJanusJoin\x12\x0c\n\x04room\x18\x01 \x01(\x04\x12\x16\n\x0eparticipant_id\x18\x02 \x01(\x04\x12\x12\n\njoin_token\x18\x03 \x01(\t\x12\x13\n\x0bmay_publish\x18\x04 \x01(\x08*\xab\x01\n\x10\x43redentialFormat\x12!\n\x1d\x43REDENTIAL_FORMAT_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x43REDENTIAL_FORMAT_LIVEKIT\x10\x01\x12\x1b\n\x17\x43REDENTIAL_FORMAT_JITSI\x10\x02\x12\x1b\n\x17\x43REDENTIAL_FORMAT_ROOMS\x10\x03\x12\x1b\n\x17\x43REDENTIAL_FORMAT_JANUS\x10\x04\x42S\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +33,10 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.credentials_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\010rooms.v1P\001Z\035rooms/gen/go/rooms/v1;roomsv1\242\002\003RVX\252\002\010Rooms.V1\312\002\010Rooms\\V1\352\002\tRooms::V1'
-  _globals['_CREDENTIALFORMAT']._serialized_start=221
-  _globals['_CREDENTIALFORMAT']._serialized_end=363
+  _globals['_CREDENTIALFORMAT']._serialized_start=349
+  _globals['_CREDENTIALFORMAT']._serialized_end=520
   _globals['_JOINCREDENTIAL']._serialized_start=74
-  _globals['_JOINCREDENTIAL']._serialized_end=218
+  _globals['_JOINCREDENTIAL']._serialized_end=254
+  _globals['_JANUSJOIN']._serialized_start=256
+  _globals['_JANUSJOIN']._serialized_end=346
 # @@protoc_insertion_point(module_scope)

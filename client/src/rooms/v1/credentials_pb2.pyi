@@ -39,6 +39,12 @@ class _CredentialFormatEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_Cred
     keys published by `CredentialsService.GetSigningKeys` and at
     `/.well-known/jwks.json`.
     """
+    CREDENTIAL_FORMAT_JANUS: _CredentialFormat.ValueType  # 4
+    """A Janus core token (`<expiry>,janus,janus.plugin.videoroom:<HMAC-SHA1>`,
+    signed with the tenant's Janus `token_auth_secret`) in `token`, and in
+    `janus` what the VideoRoom `join` needs. Janus itself refuses the token
+    once it expires and the join token once rooms removes it from the room.
+    """
 
 class CredentialFormat(_CredentialFormat, metaclass=_CredentialFormatEnumTypeWrapper):
     """The kind of signed credential `RoomsService.AuthorizeJoin` issues with an
@@ -60,6 +66,12 @@ CREDENTIAL_FORMAT_ROOMS: CredentialFormat.ValueType  # 3
 keys published by `CredentialsService.GetSigningKeys` and at
 `/.well-known/jwks.json`.
 """
+CREDENTIAL_FORMAT_JANUS: CredentialFormat.ValueType  # 4
+"""A Janus core token (`<expiry>,janus,janus.plugin.videoroom:<HMAC-SHA1>`,
+signed with the tenant's Janus `token_auth_secret`) in `token`, and in
+`janus` what the VideoRoom `join` needs. Janus itself refuses the token
+once it expires and the join token once rooms removes it from the room.
+"""
 Global___CredentialFormat: _TypeAlias = CredentialFormat  # noqa: Y015
 
 @_typing.final
@@ -72,6 +84,7 @@ class JoinCredential(_message.Message):
     TOKEN_FIELD_NUMBER: _builtins.int
     EXPIRE_TIME_FIELD_NUMBER: _builtins.int
     SERVER_URL_FIELD_NUMBER: _builtins.int
+    JANUS_FIELD_NUMBER: _builtins.int
     format: Global___CredentialFormat.ValueType
     """The credential's format."""
     token: _builtins.str
@@ -80,12 +93,20 @@ class JoinCredential(_message.Message):
     """
     server_url: _builtins.str
     """The media server to connect to with the token (the tenant's configured
-    LiveKit or Jitsi URL). Empty for `CREDENTIAL_FORMAT_ROOMS`.
+    LiveKit or Jitsi URL, or Janus's HTTP API URL). Empty for
+    `CREDENTIAL_FORMAT_ROOMS`.
     """
     @_builtins.property
     def expire_time(self) -> _timestamp_pb2.Timestamp:
         """When the token expires: at most `ROOMS_CREDENTIAL_TTL_SECONDS` after the
         decision, and never after the room's `valid_until`.
+        """
+
+    @_builtins.property
+    def janus(self) -> Global___JanusJoin:
+        """With `CREDENTIAL_FORMAT_JANUS` only: the VideoRoom `join` request's
+        values. `token` above is the core token every Janus request (and every
+        long-poll) carries.
         """
 
     def __init__(
@@ -95,11 +116,56 @@ class JoinCredential(_message.Message):
         token: _builtins.str = ...,
         expire_time: _timestamp_pb2.Timestamp | None = ...,
         server_url: _builtins.str = ...,
+        janus: Global___JanusJoin | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "janus", b"janus"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "format", b"format", "server_url", b"server_url", "token", b"token"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["expire_time", b"expire_time", "format", b"format", "janus", b"janus", "server_url", b"server_url", "token", b"token"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___JoinCredential: _TypeAlias = JoinCredential  # noqa: Y015
+
+@_typing.final
+class JanusJoin(_message.Message):
+    """What a Janus client puts in its VideoRoom `join` request
+    (`{"request": "join", "room": room, "id": participant_id, "token":
+    join_token, "ptype": ...}`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_FIELD_NUMBER: _builtins.int
+    PARTICIPANT_ID_FIELD_NUMBER: _builtins.int
+    JOIN_TOKEN_FIELD_NUMBER: _builtins.int
+    MAY_PUBLISH_FIELD_NUMBER: _builtins.int
+    room: _builtins.int
+    """The VideoRoom room number (at most 2^53 - 1, safe in JavaScript)."""
+    participant_id: _builtins.int
+    """The participant id to join with (`id`), fixed per identity and room, at
+    most 2^53 - 1. A participant that joins with another id is kicked.
+    """
+    join_token: _builtins.str
+    """The VideoRoom join token (`token`). A secret: it changes when the
+    identity is removed, banned or loses the right to publish, so a token
+    handed out before that never works again.
+    """
+    may_publish: _builtins.bool
+    """Whether the role may publish media (`ptype: "publisher"`); when false (a
+    Consumer) the identity joins as a subscriber only.
+    """
+    def __init__(
+        self,
+        *,
+        room: _builtins.int = ...,
+        participant_id: _builtins.int = ...,
+        join_token: _builtins.str = ...,
+        may_publish: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["join_token", b"join_token", "may_publish", b"may_publish", "participant_id", b"participant_id", "room", b"room"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___JanusJoin: _TypeAlias = JanusJoin  # noqa: Y015

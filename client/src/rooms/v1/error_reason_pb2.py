@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brooms/v1/error_reason.proto\x12\x08rooms.v1*\xc6\x04\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n\x10INVALID_ARGUMENT\x10\x01\x12\x12\n\x0eINVALID_WINDOW\x10\x02\x12\x16\n\x12INVALID_PAGE_TOKEN\x10\x03\x12\x15\n\x11REQUEST_ID_REUSED\x10\x04\x12\x13\n\x0f\x42\x41TCH_TOO_LARGE\x10\x05\x12\x15\n\x11\x44UPLICATE_USER_ID\x10\x06\x12\x12\n\x0eROOM_NOT_FOUND\x10\x07\x12\x19\n\x15PARTICIPANT_NOT_FOUND\x10\x08\x12\x17\n\x13ROOM_ALREADY_EXISTS\x10\t\x12\x11\n\rETAG_MISMATCH\x10\n\x12\x0f\n\x0bROSTER_FULL\x10\x0b\x12\x18\n\x14\x44\x41TABASE_UNAVAILABLE\x10\x0c\x12\x0b\n\x07TIMEOUT\x10\r\x12\x13\n\x0fUNAUTHENTICATED\x10\x0e\x12\x14\n\x10REVISION_EXPIRED\x10\x0f\x12\x12\n\x0eWATCH_TOO_SLOW\x10\x10\x12\x1e\n\x1a\x43REDENTIALS_NOT_CONFIGURED\x10\x11\x12\x12\n\x0eSEAT_NOT_FOUND\x10\x14\x12\x14\n\x10INVALID_CAPACITY\x10\x15\x12\x11\n\rSHUTTING_DOWN\x10\x1e\x12\x15\n\x11WEBHOOK_NOT_FOUND\x10\x19\x12\x1a\n\x16WEBHOOK_ALREADY_EXISTS\x10\x1a\x12\x1b\n\x17WEBHOOK_URL_NOT_ALLOWED\x10\x1b\x12\x15\n\x11TOO_MANY_WEBHOOKS\x10\x1c\x42S\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1brooms/v1/error_reason.proto\x12\x08rooms.v1*\xe4\x04\n\x0b\x45rrorReason\x12\x1c\n\x18\x45RROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n\x10INVALID_ARGUMENT\x10\x01\x12\x12\n\x0eINVALID_WINDOW\x10\x02\x12\x16\n\x12INVALID_PAGE_TOKEN\x10\x03\x12\x15\n\x11REQUEST_ID_REUSED\x10\x04\x12\x13\n\x0f\x42\x41TCH_TOO_LARGE\x10\x05\x12\x15\n\x11\x44UPLICATE_USER_ID\x10\x06\x12\x12\n\x0eROOM_NOT_FOUND\x10\x07\x12\x19\n\x15PARTICIPANT_NOT_FOUND\x10\x08\x12\x17\n\x13ROOM_ALREADY_EXISTS\x10\t\x12\x11\n\rETAG_MISMATCH\x10\n\x12\x0f\n\x0bROSTER_FULL\x10\x0b\x12\x18\n\x14\x44\x41TABASE_UNAVAILABLE\x10\x0c\x12\x0b\n\x07TIMEOUT\x10\r\x12\x13\n\x0fUNAUTHENTICATED\x10\x0e\x12\x14\n\x10REVISION_EXPIRED\x10\x0f\x12\x12\n\x0eWATCH_TOO_SLOW\x10\x10\x12\x1e\n\x1a\x43REDENTIALS_NOT_CONFIGURED\x10\x11\x12\x12\n\x0eSEAT_NOT_FOUND\x10\x14\x12\x14\n\x10INVALID_CAPACITY\x10\x15\x12\x11\n\rSHUTTING_DOWN\x10\x1e\x12\x15\n\x11WEBHOOK_NOT_FOUND\x10\x19\x12\x1a\n\x16WEBHOOK_ALREADY_EXISTS\x10\x1a\x12\x1b\n\x17WEBHOOK_URL_NOT_ALLOWED\x10\x1b\x12\x15\n\x11TOO_MANY_WEBHOOKS\x10\x1c\x12\x1c\n\x18MEDIA_SERVER_UNAVAILABLE\x10\x1f\x42S\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,5 +33,5 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\010rooms.v1P\001Z\035rooms/gen/go/rooms/v1;roomsv1\242\002\003RVX\252\002\010Rooms.V1\312\002\010Rooms\\V1\352\002\tRooms::V1'
   _globals['_ERRORREASON']._serialized_start=42
-  _globals['_ERRORREASON']._serialized_end=624
+  _globals['_ERRORREASON']._serialized_end=654
 # @@protoc_insertion_point(module_scope)

@@ -147,6 +147,12 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     """RESOURCE_EXHAUSTED: the tenant already has the most webhooks allowed.
     Metadata: `limit`.
     """
+    MEDIA_SERVER_UNAVAILABLE: _ErrorReason.ValueType  # 31
+    """UNAVAILABLE: `AuthorizeJoin` with `CREDENTIAL_FORMAT_JANUS` could not put
+    the identity's join token in the room's VideoRoom `allowed` list: the
+    tenant's Janus did not answer, or refused the request. No credential was
+    issued; retry later. Metadata: `room_id`.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -280,5 +286,11 @@ Metadata: `field`, `rule` (one of `SCHEME`, `MALFORMED`, `TOO_LONG`).
 TOO_MANY_WEBHOOKS: ErrorReason.ValueType  # 28
 """RESOURCE_EXHAUSTED: the tenant already has the most webhooks allowed.
 Metadata: `limit`.
+"""
+MEDIA_SERVER_UNAVAILABLE: ErrorReason.ValueType  # 31
+"""UNAVAILABLE: `AuthorizeJoin` with `CREDENTIAL_FORMAT_JANUS` could not put
+the identity's join token in the room's VideoRoom `allowed` list: the
+tenant's Janus did not answer, or refused the request. No credential was
+issued; retry later. Metadata: `room_id`.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
