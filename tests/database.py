@@ -76,7 +76,9 @@ def admin_dsn(
             return
     from service.embedded import start_embedded
 
-    dsn, server = start_embedded(embedded_dir, database="postgres")
+    # The suite runs many servers at once (each with its pool, watcher and health
+    # connections): more than PostgreSQL's default 100 connections.
+    dsn, server = start_embedded(embedded_dir, database="postgres", max_connections=400)
     try:
         yield dsn, "embedded PostgreSQL (pgserver)"
     finally:
