@@ -419,6 +419,9 @@ def test_service_config_retries_only_idempotent_calls_on_unavailable() -> None:
     assert ("rooms.v1.RoomsService", "UpdateRoom") not in names
     assert ("rooms.v1.ParticipantsService", "AddOrUpdateParticipants") not in names
     assert ("rooms.v1.ParticipantsService", "RemoveParticipants") not in names
+    assert {("rooms.v1.WebhooksService", m) for m in ("GetWebhook", "ListWebhooks")} <= names
+    for method in ("CreateWebhook", "UpdateWebhook", "DeleteWebhook"):
+        assert ("rooms.v1.WebhooksService", method) not in names
     policy = method_config["retryPolicy"]
     assert policy["retryableStatusCodes"] == ["UNAVAILABLE"]
     assert policy["maxAttempts"] == 4
