@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import inspect
 import json
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -131,6 +132,52 @@ async def room_row_locked(pool: asyncpg.Pool, room_id: str) -> AsyncIterator[Non
     finally:
         await transaction.rollback()
         await pool.release(connection)
+
+
+# ---- waiting for a condition -------------------------------------------------------------
+
+
+async def eventually(
+    condition: Callable[[], Awaitable[bool] | bool],
+    *,
+    within: float = 20.0,
+    what: str = "the condition",
+) -> None:
+    """Poll `condition` (plain or async) until it holds, failing the test after
+    `within` seconds. The test waits for a state it can observe, never for a length of
+    time; the deadline only bounds a hang."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+
+    async def holds() -> bool:
+        result = condition()
+        return await result if inspect.isawaitable(result) else result
+
+    while not await holds():
+        assert loop.time() < deadline, f"{what} did not happen within {within} s"
+        await asyncio.sleep(0.01)
+
+
+async def waiting_for_a_lock(pool: asyncpg.Pool, query_like: str = "%") -> bool:
+    """Whether a statement (its text LIKE `query_like`) of this database is waiting
+    for a lock: a call held by `room_row_locked` has reached PostgreSQL."""
+    waiting: int = await pool.fetchval(
+        """SELECT count(*) FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND datname = current_database()
+             AND query LIKE $1""",
+        query_like,
+    )
+    return waiting > 0
+
+
+def subscribed(hub: Any, tenant: str, room_id: str) -> Callable[[], Awaitable[bool]]:
+    """A condition for `eventually`: some WatchRoom of the room has subscribed to the
+    server's change notifications (so it will see what is written next)."""
+
+    async def check() -> bool:
+        return (tenant, room_id) in hub._subscribers
+
+    return check
 
 
 # ---- the CLI ---------------------------------------------------------------------------
