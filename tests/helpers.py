@@ -1,18 +1,61 @@
-"""Reading rich gRPC errors in tests."""
+"""The one home of the tests' small helpers: ids and times, rich gRPC errors, a
+held row lock, and the `rooms` CLI run in-process."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable
+import inspect
+import json
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any, cast
 
 import asyncpg
 import grpc
 import pytest
+from click.testing import CliRunner, Result
+from google.protobuf import duration_pb2, timestamp_pb2
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
+from rooms.cli import cli
 from rooms.errors import status_details
+
+from tests.conftest import T0
+
+# ---- ids and times -------------------------------------------------------------------
+
+
+def unique(prefix: str) -> str:
+    """An id no other test (or run) uses: `prefix-` and 12 hex digits."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def timestamp(moment: datetime) -> timestamp_pb2.Timestamp:
+    value = timestamp_pb2.Timestamp()
+    value.FromDatetime(moment)
+    return value
+
+
+def ts(delta: timedelta = timedelta(0)) -> timestamp_pb2.Timestamp:
+    """The tests' fixed instant T0 moved by `delta`, as a protobuf Timestamp."""
+    return timestamp(T0 + delta)
+
+
+def duration(value: timedelta) -> duration_pb2.Duration:
+    message = duration_pb2.Duration()
+    message.FromTimedelta(value)
+    return message
+
+
+def iso(delta: timedelta = timedelta(0)) -> str:
+    """T0 moved by `delta` as the CLI prints times (`2026-06-01T12:00:00Z`)."""
+    return (T0 + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+# ---- rich errors ---------------------------------------------------------------------
 
 
 @dataclass
@@ -53,6 +96,20 @@ def rich_error(error: grpc.aio.AioRpcError) -> RichError:
     )
 
 
+def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | None:
+    """The ErrorInfo of a failed call, or None if it carries none (for tests that
+    check that hostile input never goes without one)."""
+    status = rpc_status.from_call(cast(grpc.Call, error))
+    if status is None:
+        return None
+    for detail in status.details:
+        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
+            info = error_details_pb2.ErrorInfo()
+            detail.Unpack(info)
+            return info
+    return None
+
+
 async def expect_error(call: Awaitable[Any], code: grpc.StatusCode, reason: str) -> RichError:
     """Await a call that must fail with `code` and ErrorInfo `reason`."""
     with pytest.raises(grpc.aio.AioRpcError) as caught:
@@ -75,3 +132,121 @@ async def room_row_locked(pool: asyncpg.Pool, room_id: str) -> AsyncIterator[Non
     finally:
         await transaction.rollback()
         await pool.release(connection)
+
+
+# ---- waiting for a condition -------------------------------------------------------------
+
+
+async def eventually(
+    condition: Callable[[], Awaitable[bool] | bool],
+    *,
+    within: float = 20.0,
+    what: str = "the condition",
+) -> None:
+    """Poll `condition` (plain or async) until it holds, failing the test after
+    `within` seconds. The test waits for a state it can observe, never for a length of
+    time; the deadline only bounds a hang."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+
+    async def holds() -> bool:
+        result = condition()
+        return await result if inspect.isawaitable(result) else result
+
+    while not await holds():
+        assert loop.time() < deadline, f"{what} did not happen within {within} s"
+        await asyncio.sleep(0.01)
+
+
+async def waiting_for_a_lock(pool: asyncpg.Pool, query_like: str = "%") -> bool:
+    """Whether a statement (its text LIKE `query_like`) of this database is waiting
+    for a lock: a call held by `room_row_locked` has reached PostgreSQL."""
+    waiting: int = await pool.fetchval(
+        """SELECT count(*) FROM pg_stat_activity
+           WHERE wait_event_type = 'Lock' AND datname = current_database()
+             AND query LIKE $1""",
+        query_like,
+    )
+    return waiting > 0
+
+
+def subscribed(hub: Any, tenant: str, room_id: str) -> Callable[[], Awaitable[bool]]:
+    """A condition for `eventually`: some WatchRoom of the room has subscribed to the
+    server's change notifications (so it will see what is written next)."""
+
+    async def check() -> bool:
+        return (tenant, room_id) in hub._subscribers
+
+    return check
+
+
+# ---- the CLI ---------------------------------------------------------------------------
+
+# Settings from the environment of whoever runs the tests must not leak in.
+NO_ROOMS_ENV: dict[str, str | None] = {
+    name: None
+    for name in (
+        "ROOMS_ADDRESS",
+        "ROOMS_API_KEY",
+        "ROOMS_TLS_CA",
+        "ROOMS_TLS_CERT",
+        "ROOMS_TLS_KEY",
+        "ROOMS_TLS_SERVER_NAME",
+    )
+}
+
+
+async def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
+    """`rooms ARGS` in-process with click's CliRunner, in a worker thread: the command
+    runs its own event loop while the server keeps serving on the test's loop."""
+    runner = CliRunner()
+    return await asyncio.to_thread(
+        runner.invoke, cli, list(args), env={**NO_ROOMS_ENV, **(env or {})}
+    )
+
+
+class Cli:
+    """`rooms --address <the test server> ...` (with `--api-key` if given)."""
+
+    def __init__(self, port: int, api_key: str | None = None) -> None:
+        self.address = f"127.0.0.1:{port}"
+        self.api_key = api_key
+
+    async def __call__(self, *args: str) -> Result:
+        key = ("--api-key", self.api_key) if self.api_key else ()
+        return await invoke("--address", self.address, *key, *args)
+
+    async def ok(self, *args: str) -> str:
+        result = await self(*args)
+        assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
+        assert result.stderr == ""
+        return result.stdout
+
+    async def refused(self, *args: str) -> str:
+        """`rooms authorize` of a refused join: the decision, and exit status 3."""
+        result = await self(*args)
+        assert result.exit_code == 3, (result.stdout, result.stderr, result.exception)
+        return result.stdout
+
+    async def json(self, *args: str) -> Any:
+        return json.loads(await self.ok(*args, "--json"))
+
+    async def fails(self, *args: str) -> str:
+        """The one error line of a failing command."""
+        result = await self(*args)
+        assert result.exit_code == 1, (result.stdout, result.stderr)
+        assert result.stdout == ""
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        return lines[0]
+
+
+def fields(table: str) -> dict[str, str]:
+    """A `name  value` listing as a dict."""
+    pairs = (line.split(None, 1) for line in table.strip().splitlines())
+    return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
+
+
+def rows(table: str) -> list[list[str]]:
+    """A table's rows (header first), split on runs of spaces."""
+    return [line.split() for line in table.strip().splitlines()]

@@ -3,14 +3,13 @@ generated client, real PostgreSQL, and the shared manual clock."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 import pytest
-from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
+from google.protobuf import field_mask_pb2
 from rooms.v1 import admission_pb2 as ad
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
@@ -19,7 +18,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
 from tests.conftest import T0
-from tests.helpers import expect_error
+from tests.helpers import duration, expect_error, ts, unique
 
 if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
     Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
@@ -81,22 +80,6 @@ PRESENTER_NO_DIAL_OUT = PRESENTER_CAPABILITIES - {ad.CAPABILITY_DIAL_OUT}
 
 
 # ---- helpers ------------------------------------------------------------------
-
-
-def ts(delta: timedelta = timedelta(0)) -> timestamp_pb2.Timestamp:
-    value = timestamp_pb2.Timestamp()
-    value.FromDatetime(T0 + delta)
-    return value
-
-
-def duration(value: timedelta) -> duration_pb2.Duration:
-    message = duration_pb2.Duration()
-    message.FromTimedelta(value)
-    return message
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def person(user_id: str, role: Role = pp.ROLE_UNSPECIFIED) -> pp.Participant:

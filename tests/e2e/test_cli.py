@@ -13,93 +13,19 @@ import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import trustme
-from click.testing import CliRunner, Result
-from rooms.cli import cli, parse_duration, parse_time
+from rooms.cli import parse_duration, parse_time
 
 from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from service.server import RunningServer
 from tests.conftest import T0, ServerFactory
-
-# Settings from the environment of whoever runs the tests must not leak in.
-NO_ROOMS_ENV: dict[str, str | None] = {
-    name: None
-    for name in (
-        "ROOMS_ADDRESS",
-        "ROOMS_API_KEY",
-        "ROOMS_TLS_CA",
-        "ROOMS_TLS_CERT",
-        "ROOMS_TLS_KEY",
-        "ROOMS_TLS_SERVER_NAME",
-    )
-}
-
-
-def iso(delta: timedelta = timedelta(0)) -> str:
-    return (T0 + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
-
-
-async def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
-    runner = CliRunner()
-    return await asyncio.to_thread(
-        runner.invoke, cli, list(args), env={**NO_ROOMS_ENV, **(env or {})}
-    )
-
-
-class Cli:
-    """`rooms --address <the test server> ...`."""
-
-    def __init__(self, port: int) -> None:
-        self.address = f"127.0.0.1:{port}"
-
-    async def __call__(self, *args: str) -> Result:
-        return await invoke("--address", self.address, *args)
-
-    async def ok(self, *args: str) -> str:
-        result = await self(*args)
-        assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-        assert result.stderr == ""
-        return result.stdout
-
-    async def refused(self, *args: str) -> str:
-        """`rooms authorize` of a refused join: the decision, and exit status 3."""
-        result = await self(*args)
-        assert result.exit_code == 3, (result.stdout, result.stderr, result.exception)
-        return result.stdout
-
-    async def json(self, *args: str) -> Any:
-        return json.loads(await self.ok(*args, "--json"))
-
-    async def fails(self, *args: str) -> str:
-        """The one error line of a failing command."""
-        result = await self(*args)
-        assert result.exit_code == 1, (result.stdout, result.stderr)
-        assert result.stdout == ""
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        return lines[0]
-
-
-def fields(table: str) -> dict[str, str]:
-    """A `name  value` listing as a dict."""
-    pairs = (line.split(None, 1) for line in table.strip().splitlines())
-    return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
-
-
-def rows(table: str) -> list[list[str]]:
-    """A table's rows (header first), split on runs of spaces."""
-    return [line.split() for line in table.strip().splitlines()]
+from tests.helpers import Cli, eventually, fields, invoke, iso, rows, subscribed, unique
 
 
 @pytest.fixture
@@ -465,7 +391,7 @@ async def test_watch_and_events_commands(
     )
     address = f"127.0.0.1:{server.port}"
     watching = asyncio.ensure_future(invoke("--address", address, "watch", room.room_id))
-    await asyncio.sleep(0.5)
+    await eventually(subscribed(server.hub, "default", room.room_id), what="the watch")
     await rooms.DeleteRoom(rs.DeleteRoomRequest(room_id=room.room_id))
     watched = await asyncio.wait_for(watching, 20)
     assert watched.exit_code == 0, watched.output

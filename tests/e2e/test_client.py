@@ -42,6 +42,7 @@ from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from service.server import RunningServer
 from tests.conftest import T0, ServerFactory
+from tests.helpers import unique
 
 CREATE = "/rooms.v1.RoomsService/CreateRoom"
 GET = "/rooms.v1.RoomsService/GetRoom"
@@ -51,10 +52,6 @@ ADD = "/rooms.v1.ParticipantsService/AddOrUpdateParticipants"
 
 # Retries quickly, so the tests that provoke them stay fast.
 FAST_RETRY = RetryPolicy(max_attempts=4, initial_backoff=0.01, max_backoff=0.05)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 # ---- a recording, failure-injecting proxy in front of the real server -------------
@@ -419,6 +416,9 @@ def test_service_config_retries_only_idempotent_calls_on_unavailable() -> None:
     assert ("rooms.v1.RoomsService", "UpdateRoom") not in names
     assert ("rooms.v1.ParticipantsService", "AddOrUpdateParticipants") not in names
     assert ("rooms.v1.ParticipantsService", "RemoveParticipants") not in names
+    assert {("rooms.v1.WebhooksService", m) for m in ("GetWebhook", "ListWebhooks")} <= names
+    for method in ("CreateWebhook", "UpdateWebhook", "DeleteWebhook"):
+        assert ("rooms.v1.WebhooksService", method) not in names
     policy = method_config["retryPolicy"]
     assert policy["retryableStatusCodes"] == ["UNAVAILABLE"]
     assert policy["maxAttempts"] == 4
@@ -604,13 +604,16 @@ async def test_watch_room_follows_until_delete_and_lists_history(server: Any) ->
     async with RoomsClient(f"127.0.0.1:{server.port}") as client:
         room = await client.create_room(participants={"ann": "presenter"})
         seen: list[events_pb2.RoomEvent] = []
+        caught_up = asyncio.Event()
 
         async def follow() -> None:
             async for event in client.watch_room(room.room_id):
                 seen.append(event)
+                if len(seen) == 2:  # the history: created, ann added
+                    caught_up.set()
 
         watching = asyncio.ensure_future(follow())
-        await asyncio.sleep(0.3)
+        await asyncio.wait_for(caught_up.wait(), 10)  # the watch is live: delete now
         await client.delete_room(room.room_id)
         await asyncio.wait_for(watching, 10)
         assert [e.revision for e in seen] == [1, 2, 3]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import grpc
 import jwt
 import pytest
-from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf import field_mask_pb2
 from livekit.api import SIPGrants, TokenVerifier, VideoGrants
 from rooms.v1 import (
     admission_pb2,
@@ -41,7 +41,7 @@ from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from service.server import RunningServer
 from tests.conftest import ServerFactory
-from tests.helpers import expect_error
+from tests.helpers import expect_error, timestamp
 
 if TYPE_CHECKING:
     from rooms.v1.credentials_service_pb2_grpc import CredentialsServiceAsyncStub
@@ -154,12 +154,6 @@ def auth(tenant: Tenant) -> tuple[tuple[str, str]]:
     return (("authorization", f"Bearer {tenant.key}"),)
 
 
-def ts(moment: datetime) -> timestamp_pb2.Timestamp:
-    stamp = timestamp_pb2.Timestamp()
-    stamp.FromDatetime(moment)
-    return stamp
-
-
 async def make_room(
     tenant: Tenant, participants: dict[str, int], **room: Any
 ) -> tuple[str, room_pb2.Room]:
@@ -239,12 +233,12 @@ async def test_livekit_tokens_carry_exactly_the_grants_of_each_role(
 
 async def test_a_credential_never_outlives_the_window(setup: Setup, wall_clock: datetime) -> None:
     until = wall_clock + timedelta(seconds=90)
-    room_id, _ = await make_room(setup.acme, {"u1": pp.ROLE_ATTENDEE}, valid_until=ts(until))
+    room_id, _ = await make_room(setup.acme, {"u1": pp.ROLE_ATTENDEE}, valid_until=timestamp(until))
     for fmt in (LIVEKIT, JITSI, ROOMS):
         answer = await authorize(setup.acme, room_id, "u1", fmt)
         raw = jwt.decode(answer.credential.token, options={"verify_signature": False})
         assert raw["exp"] == int(until.timestamp())
-        assert answer.credential.expire_time == ts(until)
+        assert answer.credential.expire_time == timestamp(until)
 
 
 async def test_early_entry_yields_a_credential_early_for_those_it_admits(
@@ -254,7 +248,7 @@ async def test_early_entry_yields_a_credential_early_for_those_it_admits(
     room_id, _ = await make_room(
         setup.acme,
         {"host": pp.ROLE_PRESENTER, "guest": pp.ROLE_ATTENDEE},
-        valid_from=ts(opens),
+        valid_from=timestamp(opens),
         early_entry_duration={"seconds": 3600},
     )
     host = await authorize(setup.acme, room_id, "host", LIVEKIT)
@@ -431,7 +425,7 @@ async def test_rooms_tokens_verify_with_the_published_keys_across_a_rotation(
     ).keys
     assert keys[0].key_id == new_kid and not keys[0].HasField("retire_time")
     retired = next(k for k in keys if k.key_id == old_kid)
-    assert retired.retire_time == ts(wall_clock)
+    assert retired.retire_time == timestamp(wall_clock)
     assert (await introspect(setup.acme, before.token)).active
     assert (await introspect(setup.acme, after.token)).active
 
@@ -474,8 +468,8 @@ async def test_introspection_reads_back_what_was_issued(setup: Setup, wall_clock
         assert seen.format == fmt
         assert (seen.room_id, seen.user_id, seen.role) == (room_id, "u1", pp.ROLE_ATTENDEE)
         assert admission_pb2.CAPABILITY_SPEAK in seen.capabilities
-        assert seen.issue_time == ts(wall_clock)
-        assert seen.expire_time == ts(wall_clock + timedelta(seconds=600))
+        assert seen.issue_time == timestamp(wall_clock)
+        assert seen.expire_time == timestamp(wall_clock + timedelta(seconds=600))
     for garbage in ("not-a-token", "a.b.c", jwt.encode({"sub": "x"}, "k" * 32)):
         seen = await introspect(setup.acme, garbage)
         assert (seen.active, seen.reason) == (False, Reason.CREDENTIAL_STATUS_REASON_INVALID)
@@ -530,7 +524,9 @@ async def test_introspection_flips_on_role_change_window_shortening_and_deletion
     # Shorten the window so that it ends in a minute, then let the minute pass.
     await setup.acme.rooms.UpdateRoom(
         rs.UpdateRoomRequest(
-            room=room_pb2.Room(room_id=room_id, valid_until=ts(wall_clock + timedelta(minutes=1))),
+            room=room_pb2.Room(
+                room_id=room_id, valid_until=timestamp(wall_clock + timedelta(minutes=1))
+            ),
             update_mask=field_mask_pb2.FieldMask(paths=["valid_until"]),
         ),
         metadata=auth(setup.acme),

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf import field_mask_pb2
 from rooms.v1 import (
     credentials_pb2,
     credentials_service_pb2,
@@ -42,7 +42,7 @@ from service.storage.db import create_pool
 from service.storage.events import LIFECYCLE_LOCK_KEY
 from service.storage.notify import CHANNEL
 from tests.conftest import T0, ServerFactory
-from tests.helpers import expect_error
+from tests.helpers import expect_error, ts
 from tests.statements import StatementLog, check_statements
 
 if TYPE_CHECKING:
@@ -50,12 +50,6 @@ if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
     from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
-
-
-def ts(delta: timedelta) -> timestamp_pb2.Timestamp:
-    value = timestamp_pb2.Timestamp()
-    value.FromDatetime(T0 + delta)
-    return value
 
 
 async def test_the_schema_has_no_triggers_and_no_notifying_functions(

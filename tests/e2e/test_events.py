@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 import grpc
 import pytest
-from google.protobuf import field_mask_pb2, timestamp_pb2
+from google.protobuf import field_mask_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.v1 import events_pb2 as ev
 from rooms.v1 import participant_pb2 as pp
@@ -23,7 +23,7 @@ from service.lifecycle import Lifecycle, Retention
 from service.security.keys import new_key
 from tests.conftest import T0, ServerFactory
 from tests.database import ROOT
-from tests.helpers import expect_error
+from tests.helpers import eventually, expect_error, ts
 from tests.processes import free_port, spawn_server
 
 if TYPE_CHECKING:
@@ -32,12 +32,6 @@ if TYPE_CHECKING:
 
 Rooms = "RoomsServiceAsyncStub"
 T = ev.RoomEventType
-
-
-def ts(delta: timedelta) -> timestamp_pb2.Timestamp:
-    value = timestamp_pb2.Timestamp()
-    value.FromDatetime(T0 + delta)
-    return value
 
 
 async def history(rooms: RoomsServiceAsyncStub, room_id: str) -> list[ev.RoomEvent]:
@@ -455,10 +449,12 @@ async def test_a_change_through_one_replica_reaches_a_watcher_on_another(databas
         for channel in channels:
             await asyncio.wait_for(channel.channel_ready(), 30)
             health: Any = health_pb2_grpc.HealthStub(channel)
-            for _ in range(100):
-                if (await health.Check(health_pb2.HealthCheckRequest())).status == 1:
-                    break
-                await asyncio.sleep(0.1)
+
+            async def serving(health: Any = health) -> bool:
+                answer = await health.Check(health_pb2.HealthCheckRequest())
+                return bool(answer.status == health_pb2.HealthCheckResponse.SERVING)
+
+            await eventually(serving, what="health SERVING")
         writer: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channels[0])
         watcher: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channels[1])
         roster: ParticipantsServiceAsyncStub = (
@@ -468,7 +464,13 @@ async def test_a_change_through_one_replica_reaches_a_watcher_on_another(databas
         stream = watcher.WatchRoom(
             rs.WatchRoomRequest(room_id=room.room_id, after_revision=room.last_event_revision)
         )
-        await asyncio.sleep(0.3)  # the watcher is connected and caught up
+        # A first change, read from the stream: the watcher is connected and caught up.
+        await roster.AddOrUpdateParticipants(
+            ps.AddOrUpdateParticipantsRequest(
+                room_id=room.room_id, participants=[pp.Participant(user_id="w")]
+            )
+        )
+        assert (await read(stream, 1, within=10))[0].participant.user_id == "w"
         await roster.AddOrUpdateParticipants(
             ps.AddOrUpdateParticipantsRequest(
                 room_id=room.room_id, participants=[pp.Participant(user_id="x")]

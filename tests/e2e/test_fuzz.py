@@ -54,6 +54,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.security.keys import new_key
 from tests.conftest import T0, ServerFactory
+from tests.helpers import error_info, ts
 
 if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
@@ -261,12 +262,6 @@ async def fuzz(start: ServerFactory) -> AsyncIterator[Fuzz]:
 
 
 # ---- strategies ---------------------------------------------------------------------------
-
-
-def ts(delta: timedelta) -> timestamp_pb2.Timestamp:
-    value = timestamp_pb2.Timestamp()
-    value.FromDatetime(T0 + delta)
-    return value
 
 
 SQL = [
@@ -763,12 +758,9 @@ def _error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
     status = rpc_status.from_call(cast(grpc.Call, error))
     assert status is not None, f"no google.rpc.Status on {error.code()}: {error.details()}"
     assert status.code == error.code().value[0]
-    for detail in status.details:
-        info = error_details_pb2.ErrorInfo()
-        if detail.Is(info.DESCRIPTOR):
-            detail.Unpack(info)
-            return info
-    raise AssertionError(f"no ErrorInfo on {error.code()}: {error.details()}")
+    info = error_info(error)
+    assert info is not None, f"no ErrorInfo on {error.code()}: {error.details()}"
+    return info
 
 
 async def run(rpc: str, call: Awaitable[T], env: Envelope) -> T | None:

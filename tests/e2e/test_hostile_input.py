@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import grpc
@@ -36,13 +36,13 @@ from google.protobuf.message_factory import GetMessageClass
 from google.rpc import error_details_pb2
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2
-from grpc_status import rpc_status
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.security.keys import new_key
 from tests.conftest import T0, ServerFactory
+from tests.helpers import error_info
 
 Code = grpc.StatusCode
 NEVER = {Code.UNKNOWN, Code.INTERNAL, Code.DATA_LOSS}
@@ -205,20 +205,8 @@ async def call(
             unary: Any = channel.unary_unary(rpc.path)
             await unary(body, metadata=metadata, timeout=10)
     except grpc.aio.AioRpcError as error:
-        return Outcome(error.code(), _info(error), error.details() or "")
+        return Outcome(error.code(), error_info(error), error.details() or "")
     return Outcome(Code.OK, None, "")
-
-
-def _info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | None:
-    status = rpc_status.from_call(cast(grpc.Call, error))
-    if status is None:
-        return None
-    for detail in status.details:
-        info = error_details_pb2.ErrorInfo()
-        if detail.Is(info.DESCRIPTOR):
-            detail.Unpack(info)
-            return info
-    return None
 
 
 def check(rpc: Rpc, outcome: Outcome, what: str) -> None:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 import pytest
-from google.protobuf import timestamp_pb2
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import participants_service_pb2_grpc, room_pb2, rooms_service_pb2_grpc
@@ -18,7 +16,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
 from tests.conftest import T0, ServerFactory
-from tests.helpers import expect_error, rich_error
+from tests.helpers import expect_error, rich_error, ts, unique
 
 if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
     Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
@@ -40,16 +38,6 @@ SMALL_BATCH = 2
 
 
 # ---- helpers ------------------------------------------------------------------
-
-
-def ts(delta: timedelta = timedelta(0)) -> timestamp_pb2.Timestamp:
-    value = timestamp_pb2.Timestamp()
-    value.FromDatetime(T0 + delta)
-    return value
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def person(user_id: str, role: Role = pp.ROLE_UNSPECIFIED) -> pp.Participant:

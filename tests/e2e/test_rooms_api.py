@@ -16,18 +16,12 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
 from tests.conftest import T0
-from tests.helpers import expect_error
+from tests.helpers import expect_error, ts
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 
 if TYPE_CHECKING:
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub as Stub
-
-
-def ts(delta: timedelta = timedelta(0)) -> timestamp_pb2.Timestamp:
-    value = timestamp_pb2.Timestamp()
-    value.FromDatetime(T0 + delta)
-    return value
 
 
 def window(start: timedelta, end: timedelta) -> room_pb2.Room:

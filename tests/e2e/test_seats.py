@@ -23,6 +23,7 @@ from rooms.v1 import waiting_room_pb2 as wr
 from service.domain.clock import ManualClock
 from service.server import RunningServer
 from tests.conftest import T0, ServerFactory
+from tests.helpers import eventually, waiting_for_a_lock
 
 ROOM_FULL = ad.JOIN_DECISION_REASON_ROOM_FULL
 T = ev.RoomEventType
@@ -317,15 +318,10 @@ async def test_a_removal_between_the_decision_and_the_claim_takes_effect(
         await transaction.start()
         await connection.execute("SELECT 1 FROM rooms WHERE room_id = $1 FOR UPDATE", room.room_id)
         call = asyncio.ensure_future(claim(client, room.room_id, "ann"))
-        for _ in range(200):  # the claim has decided and now waits for our lock
-            waiting = await pool.fetchval(
-                """SELECT count(*) FROM pg_stat_activity
-                   WHERE wait_event_type = 'Lock' AND query LIKE '%max_participants%'"""
-            )
-            if waiting:
-                break
-            await asyncio.sleep(0.05)
-        assert waiting == 1
+        # The claim has decided and now waits for our lock.
+        await eventually(
+            lambda: waiting_for_a_lock(pool, "%max_participants%"), what="the claim waiting"
+        )
         # What RemoveParticipants does, committed before the claim gets the lock.
         await connection.execute(
             "DELETE FROM participants WHERE room_id = $1 AND user_id = 'ann'", room.room_id

@@ -22,7 +22,7 @@ from service.config import ConfigError
 from service.security.keys import KeyRing, new_key, parse_entries
 from tests.conftest import ServerFactory
 from tests.database import ROOT
-from tests.helpers import expect_error, room_row_locked
+from tests.helpers import eventually, expect_error, room_row_locked
 
 if TYPE_CHECKING:
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
@@ -220,6 +220,10 @@ async def _activity(pool: asyncpg.Pool, room_id: str) -> int:
     return count
 
 
+async def _activity_is(pool: asyncpg.Pool, room_id: str, expected: int) -> bool:
+    return await _activity(pool, room_id) == expected
+
+
 @pytest.mark.parametrize("how", ["deadline", "cancel"])
 async def test_database_work_stops_with_the_call(server: Any, pool: asyncpg.Pool, how: str) -> None:
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
@@ -231,17 +235,18 @@ async def test_database_work_stops_with_the_call(server: Any, pool: asyncpg.Pool
                 room_id=room.room_id, participants=[participant_pb2.Participant(user_id="u")]
             )
             call = roster.AddOrUpdateParticipants(request, timeout=1.0 if how == "deadline" else 30)
-            await asyncio.sleep(0.5)
-            assert await _activity(pool, room.room_id) == 1  # waiting on our lock
+            # Waiting on our lock.
+            await eventually(
+                lambda: _activity_is(pool, room.room_id, 1), what="the statement waiting"
+            )
             if how == "cancel":
                 call.cancel()
             with pytest.raises((grpc.aio.AioRpcError, asyncio.CancelledError)):
                 await call
-            for _ in range(50):  # the server cancels the statement promptly
-                if await _activity(pool, room.room_id) == 0:
-                    break
-                await asyncio.sleep(0.1)
-            assert await _activity(pool, room.room_id) == 0
+            # The server cancels the statement.
+            await eventually(
+                lambda: _activity_is(pool, room.room_id, 0), what="the statement cancelled"
+            )
         # Nothing was half-applied.
         got = await rooms.GetRoom(rs.GetRoomRequest(room_id=room.room_id))
         assert got.participant_count == 0 and got.etag == room.etag

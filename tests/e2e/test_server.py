@@ -25,7 +25,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.server import RunningServer
 from tests.conftest import ServerFactory
 from tests.database import ROOT
-from tests.helpers import room_row_locked
+from tests.helpers import eventually, room_row_locked, waiting_for_a_lock
 from tests.processes import free_port, spawn_server
 
 
@@ -181,7 +181,7 @@ async def test_graceful_shutdown_finishes_in_flight_calls(
                     )
                 )
             )
-            await asyncio.sleep(0.3)
+            await eventually(lambda: waiting_for_a_lock(pool), what="the call waiting")
             assert not in_flight.done()
             stopping = asyncio.ensure_future(running.stop(grace=10))
             # Health turns NOT_SERVING as soon as the shutdown starts.

@@ -18,7 +18,7 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.conftest import ServerFactory
-from tests.helpers import rich_error, room_row_locked
+from tests.helpers import eventually, rich_error, room_row_locked, waiting_for_a_lock
 from tests.processes import free_port, spawn_server
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -71,13 +71,8 @@ async def test_calls_racing_the_shutdown_get_unavailable(
                     )
                 )
             )
-            # Until PostgreSQL shows the call waiting for the lock (a condition polled
-            # in another system, not a sleep standing in for one).
-            while not await pool.fetchval(  # noqa: ASYNC110
-                """SELECT count(*) FROM pg_stat_activity
-                   WHERE wait_event_type = 'Lock' AND datname = current_database()"""
-            ):
-                await asyncio.sleep(0.01)
+            # Until PostgreSQL shows the call waiting for the lock.
+            await eventually(lambda: waiting_for_a_lock(pool), what="the call waiting")
             stopping = asyncio.ensure_future(running.stop(grace=0.2))
             # A call sent during the shutdown is refused.
             with pytest.raises(grpc.aio.AioRpcError) as refused:

@@ -36,7 +36,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.security.keys import hash_key, new_key
 from tests.conftest import ServerFactory
-from tests.helpers import expect_error
+from tests.helpers import expect_error, unique
 
 if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
@@ -54,10 +54,6 @@ CONSUMER = participant_pb2.ROLE_CONSUMER
 
 def bearer(key: str) -> Metadata:
     return (("authorization", f"Bearer {key}"),)
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,8 @@ async with RoomsClient("127.0.0.1:50051", api_key="rk_...") as client:
     decision = await client.authorize_join(room.room_id, "patient-7")
     async for room in client.list_rooms(state="open"):
         ...
+    webhook = await client.create_webhook("https://hooks.example.com/rooms")
+    print(webhook.secret)  # shown by this answer only
 ```
 
 - One method per RPC, keyword arguments, a default deadline (`timeout`, 10 s) for
@@ -39,25 +41,30 @@ from rooms.credentials_service import CredentialsMethods
 from rooms.participants_service import ParticipantsMethods
 from rooms.rooms_service import RoomsMethods
 from rooms.values import (
+    EventTypeLike,
     JoinPolicyLike,
     RoleLike,
     RoomStateLike,
+    event_type_value,
     join_policy_value,
     knock_state_value,
     role_value,
     room_state_value,
 )
+from rooms.webhooks_service import WebhooksMethods
 
 __all__ = [
     "DEFAULT_ADDRESS",
     "DEFAULT_TIMEOUT",
     "IDEMPOTENT_METHODS",
     "TLS",
+    "EventTypeLike",
     "JoinPolicyLike",
     "RetryPolicy",
     "RoleLike",
     "RoomStateLike",
     "RoomsClient",
+    "event_type_value",
     "join_policy_value",
     "knock_state_value",
     "role_value",
@@ -66,8 +73,8 @@ __all__ = [
 ]
 
 
-class RoomsClient(RoomsMethods, ParticipantsMethods, CredentialsMethods):
+class RoomsClient(RoomsMethods, ParticipantsMethods, CredentialsMethods, WebhooksMethods):
     """The rooms.v1 API over one gRPC channel: one method per RPC, grouped by service
-    (rooms_service.py, participants_service.py, credentials_service.py) over the
-    shared channel (connection.py). Use it as an async context manager, or call
-    `close()`."""
+    (rooms_service.py, participants_service.py, credentials_service.py,
+    webhooks_service.py) over the shared channel (connection.py). Use it as an async
+    context manager, or call `close()`."""

@@ -21,6 +21,7 @@ from rooms.v1 import (
     credentials_service_pb2_grpc,
     participants_service_pb2_grpc,
     rooms_service_pb2_grpc,
+    webhooks_service_pb2_grpc,
 )
 
 DEFAULT_ADDRESS = "127.0.0.1:50051"
@@ -29,11 +30,15 @@ DEFAULT_TIMEOUT = 10.0
 ROOMS_SERVICE = "rooms.v1.RoomsService"
 PARTICIPANTS_SERVICE = "rooms.v1.ParticipantsService"
 CREDENTIALS_SERVICE = "rooms.v1.CredentialsService"
+WEBHOOKS_SERVICE = "rooms.v1.WebhooksService"
 
 # The calls that may be sent twice without a second effect: the reads, CreateRoom
 # (this client always sends a request_id) and DeleteRoom (deleting a deleted room
 # succeeds). UpdateRoom and the roster changes are not retried: repeated after a lost
-# answer, their etag-conditional forms would fail with ETAG_MISMATCH.
+# answer, their etag-conditional forms would fail with ETAG_MISMATCH. Of the webhook
+# calls only the reads are: CreateWebhook has no request id (a repeat would make a
+# second webhook, or WEBHOOK_ALREADY_EXISTS), and DeleteWebhook of a deleted webhook
+# is WEBHOOK_NOT_FOUND.
 IDEMPOTENT_METHODS: Mapping[str, tuple[str, ...]] = {
     ROOMS_SERVICE: (
         "CreateRoom",
@@ -53,6 +58,7 @@ IDEMPOTENT_METHODS: Mapping[str, tuple[str, ...]] = {
         "ReleaseSeat",
     ),
     CREDENTIALS_SERVICE: ("GetSigningKeys", "IntrospectCredential"),
+    WEBHOOKS_SERVICE: ("GetWebhook", "ListWebhooks"),
 }
 
 
@@ -191,6 +197,7 @@ class Channel:
         self._rooms = rooms_service_pb2_grpc.RoomsServiceStub(self.channel)
         self._participants = participants_service_pb2_grpc.ParticipantsServiceStub(self.channel)
         self._credentials = credentials_service_pb2_grpc.CredentialsServiceStub(self.channel)
+        self._webhooks = webhooks_service_pb2_grpc.WebhooksServiceStub(self.channel)
 
     async def __aenter__(self) -> Self:
         return self

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, TypeAlias
 
-from rooms.v1 import credentials_pb2, participant_pb2, room_pb2, waiting_room_pb2
+from rooms.v1 import credentials_pb2, events_pb2, participant_pb2, room_pb2, waiting_room_pb2
 
 RoleLike: TypeAlias = "participant_pb2.Role.ValueType | int | str"
 RoomStateLike: TypeAlias = "room_pb2.RoomState.ValueType | int | str"
@@ -15,6 +15,7 @@ Participants: TypeAlias = "Mapping[str, RoleLike] | Iterable[str | participant_p
 # Per-role capacity: `{role: (max_participants, reserved)}`, or RoleCapacity messages.
 RoleCapacities: TypeAlias = "Mapping[str, tuple[int, int]] | Iterable[room_pb2.RoleCapacity]"
 KnockStateLike: TypeAlias = "waiting_room_pb2.KnockState.ValueType | int | str"
+EventTypeLike: TypeAlias = "events_pb2.RoomEventType.ValueType | int | str"
 
 
 def _enum_name(value: str, prefix: str) -> str:
@@ -68,6 +69,15 @@ def knock_state_value(value: KnockStateLike) -> waiting_room_pb2.KnockState.Valu
     """A knock state from its number or its name (`waiting`, `KNOCK_STATE_ADMITTED`)."""
     result: waiting_room_pb2.KnockState.ValueType = _enum_value(
         waiting_room_pb2.KnockState, "KNOCK_STATE_", "knock state", value
+    )
+    return result
+
+
+def event_type_value(value: EventTypeLike) -> events_pb2.RoomEventType.ValueType:
+    """A room event type from its number or its name (`participant_removed`,
+    `ROOM_EVENT_TYPE_DELETED`)."""
+    result: events_pb2.RoomEventType.ValueType = _enum_value(
+        events_pb2.RoomEventType, "ROOM_EVENT_TYPE_", "event type", value
     )
     return result
 

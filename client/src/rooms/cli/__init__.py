@@ -6,6 +6,7 @@
     rooms list --state open
     rooms participants add visit-42 nurse-1 --role collaborator
     rooms authorize visit-42 patient-7
+    rooms webhooks create https://hooks.example.com/rooms --event participant-removed
 
 Tables by default, `--json` for scripts. The address, the TLS files and the API key
 come from flags or from ROOMS_ADDRESS, ROOMS_TLS_CA, ROOMS_TLS_CERT, ROOMS_TLS_KEY and
@@ -18,7 +19,7 @@ Shell completion: `eval "$(_ROOMS_COMPLETE=bash_source rooms)"` (zsh_source, fis
 from __future__ import annotations
 
 # Importing a command module registers its commands on the root group.
-from rooms.cli import history, join, participant, room, waiting_room  # noqa: F401
+from rooms.cli import history, join, participant, room, waiting_room, webhook  # noqa: F401
 from rooms.cli.common import cli, parse_duration, parse_time
 
 __all__ = ["cli", "main", "parse_duration", "parse_time"]
