@@ -28,7 +28,14 @@ TOLERANT_METADATA = 4 * 1024 * 1024
 
 # The package's modules in the order they run (one not listed runs after these), and
 # the one that runs last.
-ORDER = ["test_rooms", "test_participants", "test_concurrency", "test_literals", "test_errors"]
+ORDER = [
+    "test_rooms",
+    "test_participants",
+    "test_lists",
+    "test_concurrency",
+    "test_literals",
+    "test_errors",
+]
 LAST = "test_afterwards"
 HERE = Path(__file__).parent
 
