@@ -4,7 +4,6 @@ tests (RoomsService first, so later cases aim at rooms the fuzzing created; the
 
 from __future__ import annotations
 
-import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -20,7 +19,7 @@ from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.fuzz.harness import Fuzz, stubs
 from tests.e2e.fuzz.strategies import MAX_BATCH, MAX_ROSTER, SEED_ROOMS, SEED_USERS
-from tests.helpers import ts
+from tests.helpers import logged_errors, ts
 
 # Large response trailers, so that the fuzzing can read (and check) errors naming many
 # fields; test_errors.py shows that a client with gRPC's default limits reads them too.
@@ -105,19 +104,15 @@ async def fuzz(start: ServerFactory) -> AsyncIterator[Fuzz]:
         health_check_interval_seconds=2,
     )
     target = f"127.0.0.1:{running.port}"
-    logger = logging.getLogger("service")
-    async with grpc.aio.insecure_channel(
-        target, options=[("grpc.max_metadata_size", TOLERANT_METADATA)]
-    ) as channel:
-        state = Fuzz(
-            entry.caller.tenant,
-            ("authorization", f"Bearer {key}"),
-            *stubs(channel),
-            channel,
-            target,
-        )
-        logger.addHandler(state.server_errors)
-        try:
+    with logged_errors("service") as server_errors:
+        async with grpc.aio.insecure_channel(
+            target, options=[("grpc.max_metadata_size", TOLERANT_METADATA)]
+        ) as channel:
+            auth = ("authorization", f"Bearer {key}")
+            rooms, participants = stubs(channel)
+            state = Fuzz(
+                entry.caller.tenant, auth, rooms, participants, channel, target, server_errors
+            )
             await seed(state, key, len(SEED_ROOMS))
             await seed(state, other_key, 3)
             for room_id in SEED_ROOMS:
@@ -125,7 +120,5 @@ async def fuzz(start: ServerFactory) -> AsyncIterator[Fuzz]:
             for user_id in SEED_USERS:
                 state.remember("users", user_id)
             yield state
-        finally:
-            logger.removeHandler(state.server_errors)
             print("\n" + state.report())
     await running.stop(0)

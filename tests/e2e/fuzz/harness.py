@@ -4,19 +4,17 @@ answer checked, and a tally of what ran."""
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import grpc
-from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 from hypothesis import note
 from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 
 from tests.e2e.fuzz.strategies import BUCKET_SIZE, Known, Later, Sending
-from tests.helpers import error_info
+from tests.helpers import LoggedErrors, RichError, rich_error
 
 if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
@@ -67,25 +65,13 @@ class Envelope:
     refusal: str  # "never", "may", "must"
 
 
-class ServerErrors(logging.Handler):
-    """What the server logged at ERROR or above while fuzzing."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
-def checked_error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo:
-    """The ErrorInfo of a failed call, which must carry a google.rpc.Status with it."""
+def checked_error(error: grpc.aio.AioRpcError) -> RichError:
+    """The details of a failed call: a google.rpc.Status of the call's code, with an
+    ErrorInfo and a RequestInfo (`rich_error` fails the test without them)."""
     status = rpc_status.from_call(cast(grpc.Call, error))
     assert status is not None, f"no google.rpc.Status on {error.code()}: {error.details()}"
     assert status.code == error.code().value[0]
-    info = error_info(error)
-    assert info is not None, f"no ErrorInfo on {error.code()}: {error.details()}"
-    return info
+    return rich_error(error)
 
 
 def stubs(channel: grpc.aio.Channel) -> tuple[RoomsServiceAsyncStub, ParticipantsServiceAsyncStub]:
@@ -106,6 +92,7 @@ class Fuzz:
     participants: ParticipantsServiceAsyncStub
     channel: grpc.aio.Channel
     target: str
+    server_errors: LoggedErrors  # what the server logs at ERROR while fuzzing
     # Seeds first (they are never evicted), then what the fuzzing learnt.
     known: dict[str, list[str]] = field(
         default_factory=lambda: {"rooms": [], "users": [], "tokens": [], "deleted": []}
@@ -113,7 +100,6 @@ class Fuzz:
     cases: Counter[str] = field(default_factory=Counter)
     outcomes: Counter[str] = field(default_factory=Counter)
     error_fields: Counter[str] = field(default_factory=Counter)  # "rpc field" of errors
-    server_errors: ServerErrors = field(default_factory=ServerErrors)
 
     def __repr__(self) -> str:  # as hypothesis shows the fixture with a failing example
         sizes = ", ".join(f"{bucket}: {len(values)}" for bucket, values in self.known.items())
@@ -177,7 +163,7 @@ class Fuzz:
             assert code in allowed, f"{rpc} answered {code.name}: {error.details()}"
             if env.refusal == "must":
                 assert code == Code.UNAUTHENTICATED, f"{rpc} answered {code.name} without a key"
-            info = checked_error_info(error)
+            info = checked_error(error)
             assert info.domain == "rooms.v1", info
             assert info.reason in REASONS[code], f"{rpc}: reason {info.reason} with {code.name}"
             self.outcomes[info.reason] += 1

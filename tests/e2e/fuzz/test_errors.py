@@ -12,7 +12,7 @@ from rooms.v1 import participant_pb2
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
-from tests.e2e.fuzz.harness import Code, Fuzz, checked_error_info, stubs
+from tests.e2e.fuzz.harness import Code, Fuzz, checked_error, stubs
 from tests.e2e.fuzz.strategies import MAX_BATCH
 
 
@@ -76,7 +76,7 @@ async def test_an_error_naming_many_fields_is_readable_by_a_default_client(fuzz:
                 if error.code() != Code.INVALID_ARGUMENT or status is None:
                     unreadable.append(f"{label}: {error.code().name}: {error.details()}")
                     continue
-                info = checked_error_info(error)
+                info = checked_error(error)
                 assert info.reason == reason, (label, info)
             else:
                 raise AssertionError(f"{label}: accepted")
