@@ -18,7 +18,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.fuzz.harness import Fuzz, stubs
-from tests.e2e.fuzz.strategies import MAX_BATCH, MAX_ROSTER, SEED_ROOMS, SEED_USERS
+from tests.e2e.fuzz.references import SEED_ROOMS, SEED_USERS
+from tests.e2e.fuzz.strategies import MAX_BATCH, MAX_ROSTER
 from tests.helpers import logged_errors, ts
 
 # Large response trailers, so that the fuzzing can read (and check) errors naming many

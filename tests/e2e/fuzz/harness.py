@@ -13,7 +13,8 @@ from grpc_status import rpc_status
 from hypothesis import note
 from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 
-from tests.e2e.fuzz.strategies import BUCKET_SIZE, Known, Later, Sending
+from tests.e2e.fuzz.references import BUCKET_SIZE, Known, Later
+from tests.e2e.fuzz.sending import Sending
 from tests.helpers import LoggedErrors, RichError, rich_error
 
 if TYPE_CHECKING:

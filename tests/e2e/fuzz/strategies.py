@@ -1,14 +1,12 @@
-"""What the fuzzing sends: hypothesis strategies for ids, texts, times, page tokens,
-rooms, participant batches, update masks and call metadata.
+"""What the fuzzing sends: the hypothesis profile, and strategies for ids, times, page
+tokens and etags, rooms, participant batches and update masks (texts in texts.py, call
+metadata in sending.py).
 
 No strategy reads state that changes while fuzzing. A value the fuzzing learns along
 the way (a room it created, an identity it added, a page token it received, a room it
 deleted) is drawn as a reference, `Known("rooms", 3)`, and looked up only when the call
-is made (`Fuzz.resolve`); a value built around one is drawn as `Later(...)`, built then.
-So every draw is a function of hypothesis' choices alone: a failure shrinks (an index
-shrinks towards 0, the first seed, which never changes) and replays from its blob.
-The seeded rooms and identities have fixed ids (`SEED_ROOMS`, `SEED_USERS`): the fuzz
-tenant is new on every run, so the same ids name the same seeds each time.
+is made (`Fuzz.resolve`); a value built around one is drawn as `Later(...)`, built then
+(references.py).
 """
 
 from __future__ import annotations
@@ -16,9 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from google.protobuf import duration_pb2, field_mask_pb2, timestamp_pb2
 from hypothesis import HealthCheck, settings
@@ -27,8 +23,17 @@ from rooms.v1 import participant_pb2, room_pb2
 
 from service.domain.updates import UPDATABLE_FIELDS
 from tests.conftest import T0
-
-T = TypeVar("T")
+from tests.e2e.fuzz.references import SEED_ROOMS, Later, known, later
+from tests.e2e.fuzz.texts import (
+    SQL,
+    huge_text,
+    mostly,
+    optional,
+    small_weird,
+    token_text,
+    weighted,
+    weird,
+)
 
 EXAMPLES = int(os.environ.get("ROOMS_FUZZ_EXAMPLES", "100"))
 settings.register_profile(
@@ -51,171 +56,6 @@ FUZZ = settings(settings.get_profile("rooms-fuzz"))
 # Limits of the fuzzed server: a small roster limit so ROSTER_FULL is reachable.
 MAX_ROSTER = 800
 MAX_BATCH = 1000
-
-# The seeds (conftest.py creates them): rooms with rosters of user-0, user-1, ...
-SEED_ROOMS = [f"seed-{index}" for index in range(6)]
-SEED_USERS = [f"user-{n}" for n in range(20)]
-# How many values of each kind the fuzzing keeps (seeds first); a drawn index wraps.
-BUCKET_SIZE = 200
-
-# ---- references, looked up at call time ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Known:
-    """The `index`-th value of a bucket the fuzzing keeps ("rooms", "users", "tokens",
-    "deleted"), looked up when the call is made. Shown as `rooms[3]`."""
-
-    bucket: str
-    index: int
-
-    def __repr__(self) -> str:
-        return f"{self.bucket}[{self.index}]"
-
-
-@dataclass(frozen=True, eq=False)
-class Later(Generic[T]):
-    """`build(**fields)`, called when the call is made, once the references among the
-    fields are looked up. Shown as the call it stands for."""
-
-    build: Callable[..., T]
-    fields: dict[str, Any]
-
-    def __repr__(self) -> str:
-        named = ", ".join(f"{name}={value!r}" for name, value in self.fields.items())
-        return f"{getattr(self.build, '__name__', self.build)}({named})"
-
-
-def known(bucket: str) -> st.SearchStrategy[Known]:
-    return st.integers(0, BUCKET_SIZE - 1).map(lambda index: Known(bucket, index))
-
-
-def later(build: Callable[..., T], **fields: st.SearchStrategy[Any]) -> st.SearchStrategy[Later[T]]:
-    return st.fixed_dictionaries(fields).map(lambda values: Later(build, values))
-
-
-# ---- texts ---------------------------------------------------------------------------------
-
-SQL = [
-    "'; DROP TABLE rooms; --",
-    "%",
-    "_",
-    "\\",
-    "%_\\",
-    "' OR '1'='1",
-    '" OR ""="',
-    "1; DELETE FROM participants",
-    "$1",
-    "$$;$$",
-    "E'\\x00'",
-    "\\x00",
-    "');TRUNCATE rooms;--",
-    "NULL",
-    "*/ /*",
-    "%%",
-    "\\'",
-]
-SPECIAL = [
-    "",
-    " ",
-    "\x00",
-    "a\x00b",
-    "\x00" * 10,
-    "\t",
-    "\n",
-    "\r\n",
-    "\x7f",
-    "\x1b[31m",
-    "\x08",
-    "\u0085",
-    "\u00a0",
-    "\u200b",
-    "\u200e",
-    "\u202e",
-    "\u2028",
-    "\ufeff",
-    "\uffff",
-    "\U0010ffff",
-    "\U000e0001",
-    "\u0645\u0631\u062d\u0628\u0627",
-    "\u05e9\u05dc\u05d5\u05dd",
-    "\u202egnp.exe",
-    "e\u0301",
-    "a" + "\u0301" * 50,
-    "Z\u0364\u0314\u0351a\u0308\u0356\u0347l\u036e\u0312g\u030c\u0317o\u0319",
-    "\U0001d518\U0001d52b\U0001d526\U0001d520\U0001d52c\U0001d521\U0001d522",
-    "\U0001f600",
-    "\U0001f469\u200d\U0001f469\u200d\U0001f467\u200d\U0001f466",
-    "\U0001f3f3\ufe0f\u200d\U0001f308",
-    "\U0001d400",
-    "null",
-    "None",
-    "{}",
-    '{"a":1}',
-    "*",
-    "../../etc/passwd",
-    "%00",
-    "%s%s%n",
-    "${jndi:ldap://x}",
-    "<script>alert(1)</script>",
-    "0",
-    "-1",
-    "9" * 40,
-    "A" * 128,
-    "A" * 129,
-    "A" * 256,
-    "A" * 257,
-    "A" * 512,
-    "A" * 513,
-    "A" * 1025,
-    "\u00e9" * 256,
-    "\u00e9" * 257,
-    "\U0001f600" * 256,
-    "\U0001f600" * 257,
-    *SQL,
-]
-
-any_text = st.text(max_size=60)  # every code point but surrogates: valid UTF-8
-# Printable, no whitespace or control characters: often a valid identity.
-token_text = st.text(
-    alphabet=st.characters(categories=["L", "N", "P", "S", "M"]), min_size=1, max_size=40
-)
-huge_text = st.builds(
-    lambda ch, n: ch * n,
-    st.sampled_from(["a", "\u00e9", "\U0001f600", "\x00", " ", "%", "\u202e"]),
-    st.integers(1_000, 200_000),
-)
-small_weird = st.one_of(
-    st.sampled_from(SPECIAL),
-    any_text,
-    st.builds(lambda a, b: a + b, st.sampled_from(SPECIAL), any_text),
-)
-weird = st.one_of(small_weird, huge_text)
-
-
-def weighted(*choices: tuple[int, st.SearchStrategy[Any]]) -> st.SearchStrategy[Any]:
-    """One of the strategies, each with its weight (`st.one_of` flattens nested
-    choices, so repeating a branch does not weigh it reliably)."""
-    total = sum(weight for weight, _ in choices)
-
-    def choose(roll: int) -> st.SearchStrategy[Any]:
-        for weight, strategy in choices:
-            if roll < weight:
-                return strategy
-            roll -= weight
-        raise AssertionError(roll)
-
-    return st.integers(0, total - 1).flatmap(choose)
-
-
-def mostly(usual: st.SearchStrategy[T], rare: st.SearchStrategy[T]) -> st.SearchStrategy[T]:
-    """`usual` about five times out of six."""
-    return weighted((5, usual), (1, rare))
-
-
-def optional(strategy: st.SearchStrategy[T]) -> st.SearchStrategy[T | None]:
-    return st.one_of(st.none(), strategy)
-
 
 # ---- ids -----------------------------------------------------------------------------------
 
@@ -542,70 +382,4 @@ masks = st.one_of(
             max_size=10,
         ),
     ),
-)
-
-# ---- call metadata -------------------------------------------------------------------------
-
-# Legal keys (lower case), printable ASCII values, binary `-bin` entries.
-_header_keys = st.one_of(
-    st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,40}", fullmatch=True).filter(
-        lambda k: not k.endswith("-bin") and k != "authorization"
-    ),
-    st.sampled_from(
-        [
-            "x-request-id",
-            "user-agent",
-            "content-type",
-            "te",
-            "host",
-            "x-forwarded-for",
-            "cookie",
-            "tenant",
-            "x-tenant",
-            "x-api-key",
-            "grpc-foo",
-            "authorization2",
-        ]
-    ),
-)
-_header_values = st.one_of(
-    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=200),
-    st.sampled_from(["", " ", "default", "'; DROP TABLE rooms; --", "Bearer x", "%00", "\\"]),
-)
-_binary_entries = st.tuples(
-    st.from_regex(r"[a-z0-9][a-z0-9_.-]{0,20}", fullmatch=True).map(lambda k: k + "-bin"),
-    st.binary(max_size=300),
-)
-call_metadata = st.lists(
-    st.one_of(st.tuples(_header_keys, _header_values), _binary_entries), max_size=6
-)
-# How the authorization header is sent: mostly right, sometimes broken.
-_junk_authorization = st.one_of(
-    st.sampled_from(
-        ["", "Bearer", "Bearer ", "Basic abc", "bearer rk_nope", "Bearer rk_" + "a" * 32]
-    ),
-    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=100),
-)
-auth_modes = weighted(
-    (85, st.just(("valid", ""))),
-    (
-        15,
-        st.tuples(st.sampled_from(["after", "before", "instead", "missing"]), _junk_authorization),
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Sending:
-    """How one case is sent: extra call metadata, and where the key goes ("valid": the
-    key alone; "after"/"before": a junk authorization after or before it; "instead":
-    only the junk; "missing": no authorization at all)."""
-
-    extra: tuple[tuple[str, str | bytes], ...] = ()
-    how: str = "valid"
-    junk: str = ""
-
-
-sendings = st.tuples(call_metadata, auth_modes).map(
-    lambda drawn: Sending(tuple(drawn[0]), *drawn[1])
 )

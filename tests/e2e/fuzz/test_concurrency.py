@@ -12,7 +12,8 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.fuzz.harness import CALL_TIMEOUT, Fuzz
-from tests.e2e.fuzz.strategies import FUZZ, Known, known_room, roster_changes
+from tests.e2e.fuzz.references import Known
+from tests.e2e.fuzz.strategies import FUZZ, known_room, roster_changes
 
 
 @FUZZ

@@ -19,18 +19,17 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.fuzz.harness import Fuzz
+from tests.e2e.fuzz.sending import Sending, sendings
 from tests.e2e.fuzz.strategies import (
     FUZZ,
-    SQL,
-    Sending,
     page_sizes,
     page_tokens,
     roles,
     room_ids,
     room_states,
-    sendings,
     user_ids,
 )
+from tests.e2e.fuzz.texts import SQL
 
 
 @dataclass(frozen=True)

@@ -12,16 +12,8 @@ from rooms.v1 import participant_pb2
 from rooms.v1 import participants_service_pb2 as ps
 
 from tests.e2e.fuzz.harness import Fuzz
-from tests.e2e.fuzz.strategies import (
-    FUZZ,
-    Sending,
-    batches,
-    etags,
-    room_ids,
-    sendings,
-    user_id_batches,
-    user_ids,
-)
+from tests.e2e.fuzz.sending import Sending, sendings
+from tests.e2e.fuzz.strategies import FUZZ, batches, etags, room_ids, user_id_batches, user_ids
 
 
 @FUZZ

@@ -17,20 +17,10 @@ from rooms.v1 import admission_pb2, participant_pb2, room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.fuzz.harness import CALL_TIMEOUT, ROLES, Fuzz
-from tests.e2e.fuzz.strategies import (
-    FUZZ,
-    SEED_USERS,
-    Sending,
-    batches,
-    etags,
-    masks,
-    optional,
-    room_ids,
-    rooms_in,
-    sendings,
-    user_ids,
-    weird,
-)
+from tests.e2e.fuzz.references import SEED_USERS
+from tests.e2e.fuzz.sending import Sending, sendings
+from tests.e2e.fuzz.strategies import FUZZ, batches, etags, masks, room_ids, rooms_in, user_ids
+from tests.e2e.fuzz.texts import optional, weird
 
 
 @FUZZ
