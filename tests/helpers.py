@@ -7,8 +7,9 @@ import asyncio
 import contextlib
 import inspect
 import json
+import logging
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
@@ -118,6 +119,30 @@ async def expect_error(call: Awaitable[Any], code: grpc.StatusCode, reason: str)
     assert (error.code, error.reason) == (code, reason), error
     assert error.domain == "rooms.v1"
     return error
+
+
+class LoggedErrors(logging.Handler):
+    """The records logged at ERROR or above while attached (see `logged_errors`)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@contextlib.contextmanager
+def logged_errors(*loggers: str) -> Iterator[LoggedErrors]:
+    """Collect what the named loggers (and their children) log at ERROR or above."""
+    handler = LoggedErrors()
+    for name in loggers:
+        logging.getLogger(name).addHandler(handler)
+    try:
+        yield handler
+    finally:
+        for name in loggers:
+            logging.getLogger(name).removeHandler(handler)
 
 
 @contextlib.asynccontextmanager

@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import importlib
 import json
-import logging
 import pkgutil
 import shutil
 import sys
@@ -42,7 +41,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.security.keys import new_key
 from tests.conftest import T0, ServerFactory
-from tests.helpers import error_info
+from tests.helpers import LoggedErrors, error_info, logged_errors
 
 Code = grpc.StatusCode
 NEVER = {Code.UNKNOWN, Code.INTERNAL, Code.DATA_LOSS}
@@ -231,15 +230,6 @@ class Target:
     port: int
 
 
-class _Errors(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.ERROR)
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.records.append(record)
-
-
 @pytest.fixture(scope="module")
 async def target(start: ServerFactory) -> AsyncIterator[Target]:
     key, entry = new_key(f"hostile-{uuid.uuid4().hex[:8]}", "k1")
@@ -262,13 +252,9 @@ async def target(start: ServerFactory) -> AsyncIterator[Target]:
 
 
 @pytest.fixture
-def server_errors() -> Iterator[_Errors]:
-    handler = _Errors()
-    for name in ("service", "grpc", "rooms"):
-        logging.getLogger(name).addHandler(handler)
-    yield handler
-    for name in ("service", "grpc", "rooms"):
-        logging.getLogger(name).removeHandler(handler)
+def server_errors() -> Iterator[LoggedErrors]:
+    with logged_errors("service", "grpc", "rooms") as handler:
+        yield handler
 
 
 def test_every_rpc_is_discovered() -> None:
@@ -281,7 +267,7 @@ def test_every_rpc_is_discovered() -> None:
 
 @pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.path)
 async def test_an_undecodable_body_is_invalid_argument_naming_the_method(
-    target: Target, rpc: Rpc, server_errors: _Errors
+    target: Target, rpc: Rpc, server_errors: LoggedErrors
 ) -> None:
     for body in UNDECODABLE:
         outcome = await call(target.channel, rpc, body, target.auth)
@@ -295,7 +281,7 @@ async def test_an_undecodable_body_is_invalid_argument_naming_the_method(
 
 @pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.path)
 async def test_without_a_key_an_undecodable_body_is_unauthenticated(
-    target: Target, rpc: Rpc, server_errors: _Errors
+    target: Target, rpc: Rpc, server_errors: LoggedErrors
 ) -> None:
     for auth in ((), (("authorization", "Bearer not-a-key"),)):
         outcome = await call(target.channel, rpc, b"\xff\xff", auth)
@@ -307,7 +293,7 @@ async def test_without_a_key_an_undecodable_body_is_unauthenticated(
 
 @pytest.mark.parametrize("rpc", RPCS, ids=lambda rpc: rpc.path)
 async def test_invalid_utf8_unknown_fields_and_edge_timestamps(
-    target: Target, rpc: Rpc, server_errors: _Errors
+    target: Target, rpc: Rpc, server_errors: LoggedErrors
 ) -> None:
     for body in invalid_utf8_bodies(rpc):
         outcome = await call(target.channel, rpc, body, target.auth)
@@ -320,7 +306,7 @@ async def test_invalid_utf8_unknown_fields_and_edge_timestamps(
     assert not server_errors.records, [r.getMessage() for r in server_errors.records]
 
 
-async def test_edge_timestamps_in_real_writes(target: Target, server_errors: _Errors) -> None:
+async def test_edge_timestamps_in_real_writes(target: Target, server_errors: LoggedErrors) -> None:
     """The timestamps reach the rules and the database: a create and an update of a
     real room, with every edge value in each window field."""
     by_path = {rpc.path: rpc for rpc in RPCS}
@@ -439,7 +425,7 @@ async def assert_tenant_reads(
 
 
 async def test_rows_stored_as_infinity_are_read(
-    target: Target, pool: asyncpg.Pool, server_errors: _Errors
+    target: Target, pool: asyncpg.Pool, server_errors: LoggedErrors
 ) -> None:
     """A room written before the range existed, with -infinity / infinity in its window
     and an opened event at -infinity, reads like one at the ends of the range."""
