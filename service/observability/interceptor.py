@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import itertools
 import logging
 import os
 import re
@@ -31,8 +32,15 @@ _VALID_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 _SERIOUS = frozenset({"UNKNOWN", "INTERNAL", "DATA_LOSS"})
 
 
+# A made-up id is this process's random prefix and a counter: 16 hex digits, unique
+# per process (and, with 32 random bits per process, across replicas in practice),
+# for a fraction of the cost of reading the OS's random source on every call.
+_PREFIX = os.urandom(4).hex()
+_COUNTER = itertools.count(int.from_bytes(os.urandom(4), "big"))
+
+
 def _new_request_id() -> str:
-    return os.urandom(8).hex()
+    return f"{_PREFIX}{next(_COUNTER) & 0xFFFFFFFF:08x}"
 
 
 def _request_id_of(metadata: Any) -> str:

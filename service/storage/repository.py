@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
@@ -48,16 +49,13 @@ from service.storage import seats as seats_sql
 from service.storage.db import Connection
 from service.storage.events import append_events
 from service.storage.notify import notify_rooms
+from service.storage.reads import ROOM_COLUMNS, CoalescingReader
 from service.storage.transaction import tenant_transaction
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_ROOM_COLUMNS = (
-    "room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled,"
-    " join_policy, metadata, open_join_role, early_entry, revision, participant_count,"
-    " event_seq, waiting_room_enabled, max_participants, role_capacity"
-)
+_ROOM_COLUMNS = ROOM_COLUMNS
 _R_ROOM_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _ROOM_COLUMNS.split(","))
 _PARTICIPANT_COLUMNS = "user_id, role, create_time, update_time"
 
@@ -155,6 +153,7 @@ class PgRoomStore:
         self._pool = pool
         # The longest any one operation may take, whatever the caller's deadline.
         self.statement_ceiling = statement_ceiling
+        self._reads = CoalescingReader(pool, statement_ceiling)
 
     # ---- rooms ----------------------------------------------------------
 
@@ -177,14 +176,58 @@ class PgRoomStore:
                 )
                 if replay is not None:
                     return replay
-            row = await conn.fetchrow(
-                f"""INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
-                        valid_until, pstn_dial_out_enabled, join_policy, metadata,
-                        open_join_role, early_entry, participant_count,
-                        waiting_room_enabled, max_participants, role_capacity)
-                    VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                    ON CONFLICT (tenant, room_id) DO NOTHING
-                    RETURNING {_ROOM_COLUMNS}""",
+            # Everything a create writes in ONE statement (one round trip, and the room's
+            # row written once: its event_seq is set here rather than bumped after).
+            created = Room(
+                room_id=room.room_id,
+                create_time=now,
+                update_time=now,
+                valid_from=_instant(room.valid_from.astimezone(UTC)),
+                valid_until=_instant(room.valid_until.astimezone(UTC)),
+                pstn_dial_out_enabled=room.pstn_dial_out_enabled,
+                join_policy=room.join_policy,
+                metadata=dict(room.metadata),
+                open_join_role=room.open_join_role,
+                early_entry=room.early_entry,
+                revision=1,
+                participant_count=len(roster),
+                waiting_room_enabled=room.waiting_room_enabled,
+                max_participants=room.max_participants,
+                role_capacity=room.role_capacity,
+            )
+            history = [events.created(created)]
+            history += [events.participant_added(e.user_id, e.role) for e in roster]
+            inserted = await conn.fetchval(
+                """WITH room AS (
+                       INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
+                           valid_until, pstn_dial_out_enabled, join_policy, metadata,
+                           open_join_role, early_entry, participant_count,
+                           waiting_room_enabled, max_participants, role_capacity, event_seq)
+                       VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                               cardinality($17::text[]))
+                       ON CONFLICT (tenant, room_id) DO NOTHING
+                       RETURNING room_id),
+                   roster AS (
+                       INSERT INTO participants
+                           (tenant, room_id, user_id, role, create_time, update_time)
+                       SELECT $1, room.room_id, t.u, t.r, $3, $3
+                       FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
+                   written AS (
+                       INSERT INTO room_events
+                           (tenant, room_id, revision, event_time, record_time, type, actor, data)
+                       SELECT $1, room.room_id, t.ord, $3, $3, t.type, $19, t.data::jsonb
+                       FROM room,
+                            unnest($17::text[], $18::text[]) WITH ORDINALITY AS t(type, data, ord)),
+                   outbox AS (
+                       INSERT INTO delivery_cursors
+                           (tenant, destination, room_id, delivered_revision, latest_revision)
+                       SELECT $1, d.destination, room.room_id, 0, cardinality($17::text[])
+                       FROM room, delivery_destinations d
+                       WHERE d.tenant = $1
+                         AND (cardinality(d.room_ids) = 0 OR $2 = ANY(d.room_ids))
+                       ON CONFLICT (tenant, destination, room_id)
+                       DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+                   SELECT count(*) FROM room""",
                 tenant,
                 room.room_id,
                 now,
@@ -199,30 +242,20 @@ class PgRoomStore:
                 room.waiting_room_enabled,
                 room.max_participants,
                 events.role_capacity_data(room.role_capacity),
+                [entry.user_id for entry in roster],
+                [entry.role.value for entry in roster],
+                [event.type.value for event in history],
+                [json.dumps(event.data) for event in history],
+                actor,
             )
-            if row is None:
+            if not inserted:
                 raise DomainError(
                     ErrorReason.ROOM_ALREADY_EXISTS,
                     f"a room with id {room.room_id!r} already exists",
                     metadata={"room_id": room.room_id},
                 )
-            if roster:
-                await conn.execute(
-                    """INSERT INTO participants
-                           (tenant, room_id, user_id, role, create_time, update_time)
-                       SELECT $1, $2, u, r, $5, $5
-                       FROM unnest($3::text[], $4::text[]) AS t(u, r)""",
-                    tenant,
-                    room.room_id,
-                    [entry.user_id for entry in roster],
-                    [entry.role.value for entry in roster],
-                    now,
-                )
-            created = _room(row)
-            history = [events.created(created)]
-            history += [events.participant_added(e.user_id, e.role) for e in roster]
-            seq = await append_events(tx, room.room_id, history, actor, now)
-            return replace(created, last_event_revision=seq)
+            tx.touch(room.room_id)
+            return replace(created, last_event_revision=len(history))
 
     async def _claim_request_id(
         self,
@@ -270,14 +303,10 @@ class PgRoomStore:
             raise room_not_found(room_id)
         return _room(earlier)
 
-    @translate_errors
     async def get_room(self, tenant: str, room_id: str) -> Room | None:
-        row = await self._pool.fetchrow(
-            f"""SELECT {_ROOM_COLUMNS} FROM rooms
-                WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL""",
-            tenant,
-            room_id,
-        )
+        """Coalesced with the other primary-key reads of this event-loop turn
+        (service/storage/reads.py); read-your-writes holds."""
+        row = await self._reads.room(tenant, room_id)
         return _room(row) if row is not None else None
 
     @translate_errors
@@ -739,33 +768,14 @@ class PgRoomStore:
         )
         return revision
 
-    @translate_errors
     async def get_join_facts(
         self, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None]:
         """The room, the identity's roster entry, its knock and its last removal (or
         ban): one round trip by primary keys, the hot path of AuthorizeJoin and of
-        IntrospectCredential."""
-        knock_columns = ", ".join(
-            f"k.{c.strip()} AS k_{c.strip()}" for c in seats_sql.KNOCK_COLUMNS.split(",")
-        )
-        row = await self._pool.fetchrow(
-            f"""SELECT {_R_ROOM_COLUMNS}, p.user_id AS p_user_id, p.role AS p_role,
-                       p.create_time AS p_create_time, p.update_time AS p_update_time,
-                       {knock_columns},
-                       x.revision AS x_revision, x.banned AS x_banned
-                FROM rooms r
-                LEFT JOIN participants p
-                       ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
-                LEFT JOIN knocks k
-                       ON k.tenant = r.tenant AND k.room_id = r.room_id AND k.user_id = $3
-                LEFT JOIN participant_removals x
-                       ON x.tenant = r.tenant AND x.room_id = r.room_id AND x.user_id = $3
-                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL""",
-            tenant,
-            room_id,
-            user_id,
-        )
+        IntrospectCredential, coalesced with the other reads of this event-loop turn
+        (service/storage/reads.py); read-your-writes holds."""
+        row = await self._reads.join_facts(tenant, room_id, user_id)
         if row is None:
             return None, None, None, None
         participant = _participant(row, "p_") if row["p_user_id"] is not None else None
