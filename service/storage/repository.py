@@ -47,9 +47,9 @@ from service.domain.waiting_room import Knock, KnockState, would_be_role
 from service.storage import events as history_sql
 from service.storage import seats as seats_sql
 from service.storage.db import Connection
-from service.storage.events import append_events
+from service.storage.events import append_events, events_and_outbox
 from service.storage.notify import notify_rooms
-from service.storage.reads import ROOM_COLUMNS, CoalescingReader
+from service.storage.reads import ROOM_COLUMNS, UNAVAILABLE, CoalescingReader
 from service.storage.transaction import tenant_transaction
 
 P = ParamSpec("P")
@@ -67,16 +67,7 @@ _STATE_CONDITION = {
 }
 
 # Driver failures that mean "the database is not reachable right now".
-_UNAVAILABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    # A connection the server has just closed can be handed out again before asyncpg
-    # notices the close (its protocol still mid-error): "cannot switch to state".
-    asyncpg.InternalClientError,
-)
+_UNAVAILABLE = UNAVAILABLE
 
 
 def translate_errors(
@@ -198,7 +189,7 @@ class PgRoomStore:
             history = [events.created(created)]
             history += [events.participant_added(e.user_id, e.role) for e in roster]
             inserted = await conn.fetchval(
-                """WITH room AS (
+                f"""WITH room AS (
                        INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
                            valid_until, pstn_dial_out_enabled, join_policy, metadata,
                            open_join_role, early_entry, participant_count,
@@ -206,27 +197,13 @@ class PgRoomStore:
                        VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                                cardinality($17::text[]))
                        ON CONFLICT (tenant, room_id) DO NOTHING
-                       RETURNING room_id),
+                       RETURNING room_id, event_seq),
                    roster AS (
                        INSERT INTO participants
                            (tenant, room_id, user_id, role, create_time, update_time)
                        SELECT $1, room.room_id, t.u, t.r, $3, $3
                        FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
-                   written AS (
-                       INSERT INTO room_events
-                           (tenant, room_id, revision, event_time, record_time, type, actor, data)
-                       SELECT $1, room.room_id, t.ord, $3, $3, t.type, $19, t.data::jsonb
-                       FROM room,
-                            unnest($17::text[], $18::text[]) WITH ORDINALITY AS t(type, data, ord)),
-                   outbox AS (
-                       INSERT INTO delivery_cursors
-                           (tenant, destination, room_id, delivered_revision, latest_revision)
-                       SELECT $1, d.destination, room.room_id, 0, cardinality($17::text[])
-                       FROM room, delivery_destinations d
-                       WHERE d.tenant = $1
-                         AND (cardinality(d.room_ids) = 0 OR $2 = ANY(d.room_ids))
-                       ON CONFLICT (tenant, destination, room_id)
-                       DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+                   {events_and_outbox("room", types="$17", data="$18", now="$3", actor="$19")}
                    SELECT count(*) FROM room""",
                 tenant,
                 room.room_id,
@@ -470,16 +447,25 @@ class PgRoomStore:
             conn = tx.conn
             room = await self._lock_room(conn, tenant, room_id, expected_revision)
             revision: int = room["revision"]
-            existing = {
-                row["user_id"]: _participant(row)
-                for row in await conn.fetch(
-                    f"""SELECT {_PARTICIPANT_COLUMNS} FROM participants
-                        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])""",
-                    tenant,
-                    room_id,
-                    user_ids,
-                )
-            }
+            # Under the room's lock: the entries as they are, and which identities are
+            # banned, in one statement.
+            existing: dict[str, Participant] = {}
+            banned: set[str] = set()
+            for row in await conn.fetch(
+                f"""SELECT false AS ban, {_PARTICIPANT_COLUMNS} FROM participants
+                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+                    UNION ALL
+                    SELECT true, user_id, NULL, NULL, NULL FROM participant_removals
+                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+                      AND banned""",
+                tenant,
+                room_id,
+                user_ids,
+            ):
+                if row["ban"]:
+                    banned.add(row["user_id"])
+                else:
+                    existing[row["user_id"]] = _participant(row)
             result: list[Participant] = []
             changed: list[Participant] = []
             history: list[NewEvent] = []
@@ -501,39 +487,48 @@ class PgRoomStore:
                 if count > max_roster_size:
                     raise roster_full(room_id, max_roster_size, count)
                 # Adding an identity lifts its ban (a banned identity is never rostered).
-                lifted = {
-                    row["user_id"]
-                    for row in await conn.fetch(
-                        """UPDATE participant_removals SET banned = false
-                           WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-                             AND banned
-                           RETURNING user_id""",
-                        tenant,
-                        room_id,
-                        [p.user_id for p in changed],
-                    )
-                }
+                lifted = {p.user_id for p in changed} & banned
                 if lifted:
                     history = [
                         events.participant_unbanned(e.user_id)
                         for e in roster
                         if e.user_id in lifted
                     ] + history
-                await conn.execute(
-                    """INSERT INTO participants AS p
-                           (tenant, room_id, user_id, role, create_time, update_time)
-                       SELECT $1, $2, u, r, $5, $5
-                       FROM unnest($3::text[], $4::text[]) AS t(u, r)
-                       ON CONFLICT (tenant, room_id, user_id)
-                       DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time""",
+                # The whole change in one statement: bans lifted, entries upserted, the
+                # room's count, revision and event numbers bumped in ONE update of its
+                # row, the events appended and made due at the tenant's destinations.
+                revision = await conn.fetchval(
+                    f"""WITH lifted AS (
+                           UPDATE participant_removals SET banned = false
+                           WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
+                             AND banned),
+                       upserted AS (
+                           INSERT INTO participants AS p
+                               (tenant, room_id, user_id, role, create_time, update_time)
+                           SELECT $1, $2, u, r, $5, $5
+                           FROM unnest($3::text[], $4::text[]) AS t(u, r)
+                           ON CONFLICT (tenant, room_id, user_id)
+                           DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time),
+                       seq AS (
+                           UPDATE rooms SET participant_count = $7, update_time = $5,
+                                  revision = revision + 1,
+                                  event_seq = event_seq + cardinality($8::text[])
+                           WHERE tenant = $1 AND room_id = $2
+                           RETURNING room_id, revision, event_seq),
+                       {events_and_outbox("seq", types="$8", data="$9", now="$5", actor="$10")}
+                       SELECT revision FROM seq""",
                     tenant,
                     room_id,
                     [p.user_id for p in changed],
                     [p.role.value for p in changed],
                     now,
+                    sorted(lifted),
+                    count,
+                    [event.type.value for event in history],
+                    [json.dumps(event.data) for event in history],
+                    actor,
                 )
-                revision = await self._bump(conn, tenant, room_id, count, now)
-                await append_events(tx, room_id, history, actor, now)
+                tx.touch(room_id)
         return result, revision
 
     @translate_errors
