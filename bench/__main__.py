@@ -177,7 +177,7 @@ def _wait_serving(server: Server, log_path: Path) -> None:
     threading.Thread(target=server.sample, daemon=True).start()
 
 
-def start_ours(dsn: str, workers: int, log_path: Path) -> Server:
+def start_ours(dsn: str, workers: int, log_path: Path, root: Path = ROOT) -> Server:
     port, metrics_port = free_port(), free_port()
     env = {
         **os.environ,
@@ -192,7 +192,7 @@ def start_ours(dsn: str, workers: int, log_path: Path) -> Server:
         env.pop(name, None)  # default settings: no keys (tenant "default"), access log default
     with log_path.open("ab") as out:
         process = subprocess.Popen(
-            [sys.executable, "-m", "service"], env=env, cwd=ROOT, stdout=out, stderr=out
+            [sys.executable, "-m", "service"], env=env, cwd=root, stdout=out, stderr=out
         )
     server = Server(process, port, f"http://127.0.0.1:{metrics_port}/metrics", workers)
     _wait_serving(server, log_path)
@@ -530,6 +530,8 @@ def run_scale(
         ) -> dict[str, dict[str, Any]]:
             out: dict[str, dict[str, Any]] = {}
             for name, path, bodies in plan:
+                if args.only and not any(word in name for word in args.only):
+                    continue
                 for n in flights:
                     runs = [
                         measure(
@@ -568,7 +570,9 @@ def run_scale(
             results["references"] = references
         workers_list = [1, 2] if rooms == SCALES["small"] and not args.one_worker else [1]
         for workers in workers_list:
-            server = start_ours(dsn, workers, WORK / f"server-{rooms}-{workers}.log")
+            server = start_ours(
+                dsn, workers, WORK / f"server-{rooms}-{workers}.log", args.server_root
+            )
             try:
                 plan = fixed_cells(rooms, server.target)
                 if rooms != SCALES["small"]:
@@ -597,6 +601,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=1, help="runs per cell (median kept)")
     parser.add_argument("--one-worker", action="store_true", help="skip ROOMS_WORKERS=2")
     parser.add_argument("--write-doc", type=Path, help="rewrite the results block of this file")
+    parser.add_argument(
+        "--only", nargs="*", default=[], help="only the cells whose name contains a word"
+    )
+    parser.add_argument(
+        "--server-root",
+        type=Path,
+        default=ROOT,
+        help="run `python -m service` from this directory (e.g. an older tree from"
+        " `git archive`, for an A/B comparison on the same machine state)",
+    )
     args = parser.parse_args(argv)
     if shutil.which("h2load") is None:
         sys.exit("h2load is missing: apt-get install nghttp2-client (make bench does)")
