@@ -1,19 +1,21 @@
-"""Reads by primary key that arrive in the same turn of the event loop share one statement.
+"""Primary-key reads that arrive while earlier ones are in flight share one statement.
 
 The hot reads (GetRoom's room, AuthorizeJoin's and IntrospectCredential's join facts)
-are each one primary-key lookup. Under load many of them arrive together: the calls
-whose requests were read in one turn of the event loop all reach their read in that same
-turn. Instead of one pool acquire, one statement and one round trip each, the reads of a
-turn are collected and sent, at the start of the next turn, as ONE statement per kind and
-tenant (`room_id = ANY($2)`, or `unnest($2, $3)` for (room, user) pairs); each caller gets
-its own row back. Alone (one call in flight) a read is the same single-row statement it
-always was, through `Pool.fetchrow`.
+are each one primary-key lookup. Alone, a read is sent at once as the single-row
+statement it always was (`Pool.fetchrow`): at one call in flight nothing changes, and
+nothing waits. Under load, reads of one kind and tenant have at most `concurrency`
+statements in flight; a read arriving while that many are out waits for the next one,
+which carries every read queued meanwhile as ONE statement (`room_id = ANY($2)`, or
+`unnest($2, $3)` for (room, user) pairs), each caller getting its own row back. So the
+more calls are in flight, the fewer statements, pool acquires and round trips per call
+(adaptive batching, as a database's group commit does), with no timer and no added
+latency when the database keeps up.
 
-Consistency: strict read-your-writes, as without batching. A read only ever joins a batch
-that has not been SENT yet, and every batch is one autocommit statement whose snapshot is
-taken when PostgreSQL starts it, i.e. after every read in it began. So a read that starts
-after a write was acknowledged (committed) sees that write: nothing is served from a
-result computed before the read began, and nothing is cached.
+Consistency: strict read-your-writes, as without batching. A read only ever joins a
+statement that has not been SENT yet, and every statement is one autocommit statement
+whose snapshot is taken when PostgreSQL starts it, i.e. after every read in it began. So
+a read that starts after a write was acknowledged (committed) sees that write: nothing is
+served from a result computed before the read began, and nothing is cached.
 
 Cancellation: a caller that goes away (deadline, client cancel) only abandons its own
 future; the statement still answers the others. Failures reach every caller of the batch
@@ -120,17 +122,26 @@ ROOM = _Kind(ROOM_ONE, ROOM_MANY, lambda row: (row["room_id"],))
 JOIN = _Kind(JOIN_ONE, JOIN_MANY, lambda row: (row["room_id"], row["q_user_id"]))
 
 
-class CoalescingReader:
-    """Primary-key reads of one process, batched per event-loop turn (see the module)."""
+class _Group:
+    """The reads of one kind and tenant: those waiting, and the statements out."""
 
-    def __init__(self, pool: asyncpg.Pool, statement_ceiling: float) -> None:
+    __slots__ = ("pending", "running")
+
+    def __init__(self) -> None:
+        self.pending: list[_Waiter] = []
+        self.running = 0
+
+
+class CoalescingReader:
+    """Primary-key reads of one process, batched while the database is busy (see the
+    module). `concurrency`: statements in flight per kind and tenant."""
+
+    def __init__(self, pool: asyncpg.Pool, statement_ceiling: float, concurrency: int = 1) -> None:
         self._pool = pool
         self._ceiling = statement_ceiling
-        # (kind, tenant) -> the reads waiting for the next flush, and their budget.
-        self._pending: dict[tuple[_Kind, str], list[_Waiter]] = {}
-        self._budget = 0.0
-        self._flush_scheduled = False
-        self._running: set[asyncio.Future[None]] = set()
+        self._concurrency = concurrency
+        self._groups: dict[tuple[_Kind, str], _Group] = {}
+        self._drains: set[asyncio.Future[None]] = set()
 
     async def room(self, tenant: str, room_id: str) -> asyncpg.Record | None:
         return await self._read(ROOM, tenant, (room_id,))
@@ -138,30 +149,49 @@ class CoalescingReader:
     async def join_facts(self, tenant: str, room_id: str, user_id: str) -> asyncpg.Record | None:
         return await self._read(JOIN, tenant, (room_id, user_id))
 
-    def _read(self, kind: _Kind, tenant: str, key: Key) -> asyncio.Future[asyncpg.Record | None]:
+    async def _read(self, kind: _Kind, tenant: str, key: Key) -> asyncpg.Record | None:
         left = budget(self._ceiling)
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[asyncpg.Record | None] = loop.create_future()
-        waiting = self._pending.get((kind, tenant))
-        if waiting is None:
-            waiting = self._pending[(kind, tenant)] = []
-        waiting.append((key, future))
-        self._budget = max(self._budget, left)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            # Runs once every callback already due in this turn has run: the reads of
-            # every call woken in this turn have joined by then.
-            loop.call_soon(self._flush)
-        return future
+        group = self._groups.get((kind, tenant))
+        if group is None:
+            if len(self._groups) > 10_000:  # tenants come and go: forget the idle ones
+                self._groups = {k: g for k, g in self._groups.items() if g.running}
+            group = self._groups[(kind, tenant)] = _Group()
+        if group.running < self._concurrency and not group.pending:
+            # Nothing queued and room for one more statement: this read goes now, alone.
+            group.running += 1
+            try:
+                row: asyncpg.Record | None = await self._pool.fetchrow(
+                    kind.one, tenant, *key, timeout=left
+                )
+            except Exception as error:
+                failure = translate(error)
+                if failure is error:
+                    raise
+                raise failure from error
+            finally:
+                group.running -= 1
+                self._drain_if_waiting(kind, tenant, group)
+            return row
+        future: asyncio.Future[asyncpg.Record | None] = asyncio.get_running_loop().create_future()
+        group.pending.append((key, future))
+        self._drain_if_waiting(kind, tenant, group)
+        return await future
 
-    def _flush(self) -> None:
-        pending, self._pending = self._pending, {}
-        timeout, self._budget = self._budget, 0.0
-        self._flush_scheduled = False
-        for (kind, tenant), waiters in pending.items():
-            task = asyncio.ensure_future(self._run(kind, tenant, waiters, timeout))
-            self._running.add(task)
-            task.add_done_callback(self._running.discard)
+    def _drain_if_waiting(self, kind: _Kind, tenant: str, group: _Group) -> None:
+        if group.pending and group.running < self._concurrency:
+            group.running += 1
+            drain = asyncio.ensure_future(self._drain(kind, tenant, group))
+            self._drains.add(drain)
+            drain.add_done_callback(self._drains.discard)
+
+    async def _drain(self, kind: _Kind, tenant: str, group: _Group) -> None:
+        """Send what is queued as one statement; again while more was queued meanwhile."""
+        try:
+            while group.pending:
+                waiters, group.pending = group.pending, []
+                await self._run(kind, tenant, waiters, self._ceiling)
+        finally:
+            group.running -= 1
 
     async def _run(
         self, kind: _Kind, tenant: str, waiters: Sequence[_Waiter], seconds: float
