@@ -246,6 +246,8 @@ class Cell:
     pg_cpu_us: float = 0.0
     errors: int = 0
     codes: dict[str, float] = field(default_factory=dict)
+    # Each server process's share of the server CPU (how evenly workers share calls).
+    cpu_split: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -345,7 +347,9 @@ def measure(
 ) -> Cell:
     pg_pids = backend_pids(*pg) if pg else []
     codes_before = server.codes()
-    cpu_before = cpu_seconds(server.pids())
+    pids = server.pids()
+    per_pid_before = [cpu_seconds([pid]) for pid in pids]
+    cpu_before = sum(per_pid_before)
     pg_before = cpu_seconds(pg_pids)
     if python_load is None:
         calls, seconds, latencies = run_h2load(server, path, bodies, in_flight, duration)
@@ -355,9 +359,12 @@ def measure(
         calls, seconds = result.ok + sum(result.errors.values()), result.elapsed
         latencies = [x * 1000 for x in result.latencies]
         client_errors = sum(result.errors.values())
+    per_pid = [cpu_seconds([pid]) - b for pid, b in zip(pids, per_pid_before, strict=True)]
     server_cpu = cpu_seconds(server.pids()) - cpu_before
     pg_cpu = cpu_seconds(backend_pids(*pg) if pg else []) - pg_before
     cell = Cell(name, calls, seconds)
+    if server.workers > 1 and server_cpu > 0:
+        cell.cpu_split = [round(x / server_cpu, 2) for x in per_pid]
     if latencies:
         latencies.sort()
         cell.p50_ms = latencies[len(latencies) // 2]
@@ -552,6 +559,7 @@ def run_scale(
                         f" p50 {cell.p50_ms:.2f} ms p99 {cell.p99_ms:.2f} ms"
                         f" server {cell.server_cpu_us:.0f} µs/call pg {cell.pg_cpu_us:.0f} µs/call"
                         f" errors {cell.errors} codes {cell.codes}"
+                        + (f" cpu split {cell.cpu_split}" if cell.cpu_split else "")
                     )
                     out[f"{name} @{n}"] = cell.__dict__ | {"rate": cell.rate, "in_flight": n}
             return out

@@ -74,6 +74,18 @@ def render(results: dict[str, Any]) -> str:
             out.append("")
             out += _table(config["cells"], references if workers == "1" else {})
             out.append("")
+            splits = [
+                f"{name.rsplit(' @', 1)[0]} {cell['cpu_split']}"
+                for name, cell in config["cells"].items()
+                if cell.get("cpu_split") and name.endswith("@64")
+            ]
+            if splits:
+                out.append(
+                    "Share of the server CPU per process (the parent first) @64: "
+                    + "; ".join(splits)
+                    + "."
+                )
+                out.append("")
             out.append(
                 "Server RSS max per process (MB): "
                 + ", ".join(_f(v, 1) for v in config["rss_max_mb"])
