@@ -199,11 +199,13 @@ def start_ours(dsn: str, workers: int, log_path: Path, root: Path = ROOT) -> Ser
     return server
 
 
-def start_reference(dsn: str | None, log_path: Path) -> Server:
+def start_reference(dsn: str | None, log_path: Path, header: bool = False) -> Server:
     port = free_port()
     command = [sys.executable, "-m", "bench.reference", "--port", str(port)]
     if dsn:
         command += ["--dsn", dsn]
+    if header:
+        command += ["--header"]
     with log_path.open("ab") as out:
         process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out)
     server = Server(process, port, None, 1)
@@ -566,11 +568,12 @@ def run_scale(
 
         if rooms == SCALES["small"]:
             references = {}
-            for label, with_db in (
-                ("minimal grpc.aio + uvloop server", False),
-                ("minimal server + one asyncpg fetchrow", True),
+            for label, with_db, header in (
+                ("minimal grpc.aio + uvloop server", False, False),
+                ("minimal server + x-request-id header", False, True),
+                ("minimal server + one asyncpg fetchrow", True, False),
             ):
-                ref = start_reference(dsn if with_db else None, WORK / "reference.log")
+                ref = start_reference(dsn if with_db else None, WORK / "reference.log", header)
                 try:
                     references |= cells_of(ref, [(label, HEALTH, [b""])], concurrency)
                 finally:

@@ -2,6 +2,7 @@
 
     python -m bench.reference --port P               # constant reply, nothing else
     python -m bench.reference --port P --dsn DSN     # the same plus one asyncpg fetchrow
+    python -m bench.reference --port P --header      # the same plus an x-request-id header
 
 A minimal grpc.aio server on uvloop with one generic method (any path), no interceptors,
 no request parsing, a constant pre-serialized reply (a SERVING HealthCheckResponse): the
@@ -31,11 +32,13 @@ class _Any(grpc.GenericRpcHandler):
         return self._handler
 
 
-async def serve(port: int, dsn: str | None) -> None:
+async def serve(port: int, dsn: str | None, header: bool = False) -> None:
     reply = REPLY.SerializeToString()
     pool = await asyncpg.create_pool(dsn, min_size=10, max_size=10) if dsn else None
 
     async def constant(request: bytes, context: Any) -> bytes:
+        if header:  # what sending our x-request-id header costs, alone
+            await context.send_initial_metadata((("x-request-id", "0123456789abcdef"),))
         return reply
 
     async def one_query(request: bytes, context: Any) -> bytes:
@@ -55,8 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--dsn")
+    parser.add_argument("--header", action="store_true")
     args = parser.parse_args()
-    uvloop.run(serve(args.port, args.dsn))
+    uvloop.run(serve(args.port, args.dsn, args.header))
 
 
 if __name__ == "__main__":
