@@ -1,11 +1,17 @@
-"""`python -m bench`: start a real server and database, seed, drive load, report.
+"""`python -m bench`: a real server and database, load from h2load, a report.
 
-    python -m bench                       # 1,000 rooms; workers 1 and 2; 60 s soak
-    python -m bench --scale both          # also 1,000,000 rooms / 5,000,000 participants
-    python -m bench --soak 0 --duration 2 # a quick look
+    python -m bench                        # every cell, 1 and 2 workers, 1,000 rooms
+    python -m bench --scale both           # also AuthorizeJoin/GetRoom at 1,000,000 rooms
+    python -m bench --duration 3           # shorter cells
+    python -m bench --repeat 3             # each cell 3 times; the median is reported
 
-The database is a fresh one on ROOMS_BENCH_ADMIN_URL, else on the PostgreSQL at
-127.0.0.1:5432 (user postgres), else on the embedded PostgreSQL; it is dropped at the end.
+Load: h2load (Debian's `nghttp2-client`, a load generator written in C) with gRPC frames
+encoded in advance, for every call whose body can stay the same; a Python (grpc.aio)
+generator only for AddOrUpdateParticipants, whose every call needs another body. Every
+cell is checked against the server's own `rooms_grpc_calls_total` (h2load sees HTTP
+status 200 for every gRPC answer, error or not). The two references (bench/reference.py)
+are measured in the same run. The database is a fresh one on ROOMS_BENCH_ADMIN_URL, else
+the PostgreSQL at 127.0.0.1:5432, else an embedded one; it is dropped at the end.
 """
 
 from __future__ import annotations
@@ -13,97 +19,66 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import inspect
 import json
 import os
 import platform
+import random
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from rooms.v1 import participant_pb2, room_pb2
+from rooms.v1 import credentials_pb2, participant_pb2
+from rooms.v1 import credentials_service_pb2 as cs
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
-from bench.load import LoadGenerator, Mixed, Result
-from bench.seed import TENANT, room_id, seed, user_id
-from service.domain.models import JoinPolicy, NewRoom, Role, RosterEntry
-from service.storage.db import create_pool, migrate
-from service.storage.repository import PgRoomStore
-from tests import database as test_database
-from tests.database import with_database
-from tests.processes import free_port
+from bench.load import LoadGenerator
+from bench.seed import room_id, seed, user_id
+from service.storage.db import migrate
+from support.database import admin_dsn as choose_admin_dsn
+from support.database import with_database
+from support.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / ".data" / "bench"
 PER_ROOM = 5
 SCALES = {"small": 1_000, "big": 1_000_000}
-PAGE_SIZE = 50
-DEEP_PAGE = 1_000
+H2LOAD_PROCESSES = 8  # at 64 in flight: 8 h2load processes x 1 connection x 8 streams
 
 HEALTH = "/grpc.health.v1.Health/Check"
 AUTHORIZE = "/rooms.v1.RoomsService/AuthorizeJoin"
 GET_ROOM = "/rooms.v1.RoomsService/GetRoom"
-LIST_ROOMS = "/rooms.v1.RoomsService/ListRooms"
 CREATE = "/rooms.v1.RoomsService/CreateRoom"
-LIST_PARTICIPANTS = "/rooms.v1.ParticipantsService/ListParticipants"
 UPSERT = "/rooms.v1.ParticipantsService/AddOrUpdateParticipants"
-DEEP_LISTS = [LIST_ROOMS + " page 1", LIST_ROOMS + " deep"]
+INTROSPECT = "/rooms.v1.CredentialsService/IntrospectCredential"
 
 
 def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-# ---- database -------------------------------------------------------------------
+def frame(message: bytes) -> bytes:
+    """One gRPC message as it goes on the wire: not compressed, its length, itself."""
+    return b"\x00" + len(message).to_bytes(4, "big") + message
 
 
-def admin_dsn() -> contextlib.AbstractContextManager[tuple[str, str]]:
-    """The benchmark's PostgreSQL: ROOMS_BENCH_ADMIN_URL, else the local server, else an
-    embedded one (the tests' chooser, without containers)."""
-    return test_database.admin_dsn("ROOMS_BENCH_ADMIN_URL", WORK / "embedded", containers=False)
+# ---- processes and their CPU ---------------------------------------------------------
 
-
-@contextlib.contextmanager
-def fresh_database(admin: str) -> Iterator[str]:
-    name = f"rooms_bench_{secrets.token_hex(4)}"
-
-    async def run(sql: str) -> None:
-        connection = await asyncpg.connect(admin)
-        try:
-            await connection.execute(sql)
-        finally:
-            await connection.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield with_database(admin, name)
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _prepare(dsn: str, rooms: int, now: datetime) -> None:
-    connection = await asyncpg.connect(dsn)
-    try:
-        await migrate(connection)
-    finally:
-        await connection.close()
-    await seed(dsn, rooms, PER_ROOM, now)
-
-
-# ---- server process and memory --------------------------------------------------
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def _children(pid: int) -> list[int]:
@@ -117,7 +92,16 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _rss_mb(pid: int) -> float:
+def cpu_seconds(pids: list[int]) -> float:
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / _TICK
+    return total
+
+
+def rss_mb(pid: int) -> float:
     with contextlib.suppress(OSError):
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmRSS:"):
@@ -125,48 +109,42 @@ def _rss_mb(pid: int) -> float:
     return 0.0
 
 
-def _cpu_seconds(pid: int) -> float:
-    with contextlib.suppress(OSError, IndexError, ValueError):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return 0.0
-
-
 @dataclass
 class Server:
+    """A server process (ours or a reference) on a loopback port."""
+
     process: subprocess.Popen[bytes]
-    target: str
-    metrics: list[str]
+    port: int
+    metrics_url: str | None
     workers: int
     rss_max: dict[int, float] = field(default_factory=dict)
     _sampling: bool = True
-    _thread: threading.Thread | None = None
+
+    @property
+    def target(self) -> str:
+        return f"127.0.0.1:{self.port}"
 
     def pids(self) -> list[int]:
-        if self.workers == 1:
-            return [self.process.pid]
-        return _children(self.process.pid)
+        return [self.process.pid, *_children(self.process.pid)]
 
     def sample(self) -> None:
         while self._sampling:
             for pid in self.pids():
-                self.rss_max[pid] = max(self.rss_max.get(pid, 0.0), _rss_mb(pid))
+                self.rss_max[pid] = max(self.rss_max.get(pid, 0.0), rss_mb(pid))
             time.sleep(0.25)
 
-    def cpu_seconds(self) -> float:
-        return sum(_cpu_seconds(pid) for pid in self.pids())
-
-    def server_side_codes(self) -> dict[str, float]:
-        """Calls by status code, summed over the workers' /metrics."""
-        codes: dict[str, float] = {}
-        for url in self.metrics:
-            with urllib.request.urlopen(url, timeout=5) as response:
-                for line in response.read().decode().splitlines():
-                    if line.startswith("rooms_grpc_calls_total{"):
-                        labels, value = line.rsplit(" ", 1)
-                        code = labels.split('code="', 1)[1].split('"', 1)[0]
-                        codes[code] = codes.get(code, 0.0) + float(value)
-        return codes
+    def codes(self) -> dict[str, float]:
+        """Finished calls by status code, from the server's own /metrics."""
+        found: dict[str, float] = {}
+        if self.metrics_url is None:
+            return found
+        with urllib.request.urlopen(self.metrics_url, timeout=10) as response:
+            for line in response.read().decode().splitlines():
+                if line.startswith("rooms_grpc_calls_total{"):
+                    labels, value = line.rsplit(" ", 1)
+                    code = labels.split('code="', 1)[1].split('"', 1)[0]
+                    found[code] = found.get(code, 0.0) + float(value)
+        return found
 
     def stop(self) -> None:
         self._sampling = False
@@ -179,37 +157,12 @@ class Server:
                 self.process.wait()
 
 
-def start_server(dsn: str, workers: int, log_path: Path) -> Server:
-    port, metrics_port = free_port(), free_port()
-    while workers > 1 and metrics_port + 1 == port:
-        metrics_port = free_port()
-    env = {
-        **os.environ,
-        "ROOMS_DATABASE_URL": dsn,
-        "ROOMS_LISTEN_ADDRESS": f"127.0.0.1:{port}",
-        "ROOMS_WORKERS": str(workers),
-        "ROOMS_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
-        "ROOMS_LOG_FORMAT": "json",
-    }
-    env.pop("ROOMS_API_KEYS", None)
-    env.pop("ROOMS_API_KEYS_FILE", None)
-    log_file = log_path.open("ab")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "service"], env=env, cwd=ROOT, stdout=log_file, stderr=log_file
-    )
-    log_file.close()
-    target = f"127.0.0.1:{port}"
-    server = Server(
-        process,
-        target,
-        [f"http://127.0.0.1:{metrics_port + i}/metrics" for i in range(workers)],
-        workers,
-    )
+def _wait_serving(server: Server, log_path: Path) -> None:
     deadline = time.monotonic() + 90
-    with grpc.insecure_channel(target) as channel:
+    with grpc.insecure_channel(server.target) as channel:
         health: Any = health_pb2_grpc.HealthStub(channel)
         while True:
-            if process.poll() is not None:
+            if server.process.poll() is not None:
                 raise RuntimeError(f"the server exited; see {log_path}")
             try:
                 if health.Check(health_pb2.HealthCheckRequest(), timeout=2).status == 1:
@@ -220,455 +173,490 @@ def start_server(dsn: str, workers: int, log_path: Path) -> Server:
                 server.stop()
                 raise RuntimeError(f"the server did not become SERVING; see {log_path}")
             time.sleep(0.2)
-    time.sleep(0.5 * workers)  # let every worker finish starting
-    server._thread = threading.Thread(target=server.sample, daemon=True)
-    server._thread.start()
+    time.sleep(0.5 * server.workers)  # let every worker finish starting
+    threading.Thread(target=server.sample, daemon=True).start()
+
+
+def start_ours(dsn: str, workers: int, log_path: Path, root: Path = ROOT) -> Server:
+    port, metrics_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "ROOMS_DATABASE_URL": dsn,
+        "ROOMS_LISTEN_ADDRESS": f"127.0.0.1:{port}",
+        "ROOMS_WORKERS": str(workers),
+        "ROOMS_METRICS_ADDRESS": f"127.0.0.1:{metrics_port}",
+        "ROOMS_LOG_FORMAT": "json",
+        "ROOMS_LIFECYCLE_INTERVAL_SECONDS": "0",
+    }
+    for name in ("ROOMS_API_KEYS", "ROOMS_API_KEYS_FILE", "ROOMS_ACCESS_LOG"):
+        env.pop(name, None)  # default settings: no keys (tenant "default"), access log default
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service"], env=env, cwd=root, stdout=out, stderr=out
+        )
+    server = Server(process, port, f"http://127.0.0.1:{metrics_port}/metrics", workers)
+    _wait_serving(server, log_path)
     return server
 
 
-# ---- requests --------------------------------------------------------------------
+def start_reference(dsn: str | None, log_path: Path, header: bool = False) -> Server:
+    port = free_port()
+    command = [sys.executable, "-m", "bench.reference", "--port", str(port)]
+    if dsn:
+        command += ["--dsn", dsn]
+    if header:
+        command += ["--header"]
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(command, cwd=ROOT, stdout=out, stderr=out)
+    server = Server(process, port, None, 1)
+    _wait_serving(server, log_path)
+    return server
 
 
-def _bodies(rooms: int) -> dict[str, list[bytes]]:
-    import random
-
-    rng = random.Random(7)
-    picks = [rng.randrange(1, rooms + 1) for _ in range(4096)]
-    roles = list(participant_pb2.Role.values())[1:]
-    return {
-        HEALTH: [health_pb2.HealthCheckRequest().SerializeToString()],
-        AUTHORIZE: [
-            rs.AuthorizeJoinRequest(
-                room_id=room_id(i), user_id=user_id(i, rng.randrange(1, PER_ROOM + 1))
-            ).SerializeToString()
-            for i in picks
-        ],
-        GET_ROOM: [rs.GetRoomRequest(room_id=room_id(i)).SerializeToString() for i in picks],
-        LIST_PARTICIPANTS: [
-            ps.ListParticipantsRequest(room_id=room_id(i)).SerializeToString() for i in picks
-        ],
-        CREATE: [
-            rs.CreateRoomRequest(
-                participants=[
-                    participant_pb2.Participant(user_id="host", role=participant_pb2.ROLE_PRESENTER)
-                ]
-            ).SerializeToString()
-        ],
-        UPSERT: [
-            ps.AddOrUpdateParticipantsRequest(
-                room_id=room_id(i),
-                participants=[
-                    participant_pb2.Participant(
-                        user_id=f"bench-{rng.randrange(50)}", role=rng.choice(roles)
-                    )
-                ],
-            ).SerializeToString()
-            for i in picks
-        ],
-    }
+# ---- PostgreSQL's share --------------------------------------------------------------
 
 
-def _deep_token(target: str, page: int) -> tuple[bytes, int]:
-    """The request for page `page` of ListRooms (or the last page), by walking there."""
-    token = ""
-    reached = 1
+async def _backend_pids(admin: str, database: str) -> list[int]:
+    connection = await asyncpg.connect(admin)
+    try:
+        rows = await connection.fetch(
+            "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()",
+            database,
+        )
+    finally:
+        await connection.close()
+    return [row["pid"] for row in rows]
+
+
+def backend_pids(admin: str, database: str) -> list[int]:
+    """The PostgreSQL backends serving our database (their CPU is readable when the
+    server runs on this machine; 0 otherwise)."""
+    return asyncio.run(_backend_pids(admin, database))
+
+
+# ---- load ----------------------------------------------------------------------------
+
+
+@dataclass
+class Cell:
+    name: str
+    calls: int = 0
+    seconds: float = 0.0
+    p50_ms: float = 0.0
+    p99_ms: float = 0.0
+    server_cpu_us: float = 0.0
+    pg_cpu_us: float = 0.0
+    errors: int = 0
+    codes: dict[str, float] = field(default_factory=dict)
+    # Each server process's share of the server CPU (how evenly workers share calls).
+    cpu_split: list[float] = field(default_factory=list)
+
+    @property
+    def rate(self) -> float:
+        return self.calls / self.seconds if self.seconds else 0.0
+
+
+def _h2load_command(
+    target: str, path: str, data: Path, streams: int, calls: int, log_file: Path | None
+) -> list[str]:
+    """h2load with one connection, `streams` calls in flight on it, `calls` calls in all
+    (a count, not a duration: a timed run would cut the calls in flight at its end, and
+    the server would count them CANCELLED)."""
+    command = ["h2load", "-n", str(calls), "-c1", f"-m{streams}", "-t1"]
+    if log_file is not None:
+        command += ["--log-file", str(log_file)]
+    return [
+        *command,
+        "-H",
+        "content-type: application/grpc",
+        "-H",
+        "te: trailers",
+        "-d",
+        str(data),
+        f"http://{target}{path}",
+    ]
+
+
+def _h2load_done(output: str) -> int:
+    for line in output.splitlines():
+        if line.startswith("requests:"):
+            # requests: N total, N started, N done, N succeeded, N failed, N errored, ...
+            parts = [p.strip() for p in line.split(":", 1)[1].split(",")]
+            return int(parts[2].split()[0])
+    raise RuntimeError(f"no request count in h2load's output:\n{output}")
+
+
+def run_h2load(
+    server: Server, path: str, bodies: list[bytes], in_flight: int, duration: float
+) -> tuple[int, float, list[float]]:
+    """`in_flight` calls outstanding: 1 h2load process x 1 stream, or 8 processes x 1
+    connection x 8 streams, each with its own body. Returns calls, seconds, latencies."""
+    processes = 1 if in_flight == 1 else H2LOAD_PROCESSES
+    streams = max(1, in_flight // processes)
+    with tempfile.TemporaryDirectory(prefix="rooms-bench-") as scratch:
+        files = []
+        for i in range(processes):
+            data = Path(scratch) / f"body-{i}"
+            data.write_bytes(frame(bodies[i % len(bodies)]))
+            files.append(data)
+        # Warm-up (connections, prepared statements, caches), which also tells how
+        # many calls fill the duration.
+        warm_calls = max(streams * 25, 100)
+        began = time.perf_counter()
+        warm = [
+            subprocess.Popen(
+                _h2load_command(server.target, path, f, streams, warm_calls, None),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for f in files
+        ]
+        for process in warm:
+            process.wait()
+        per_process = warm_calls / (time.perf_counter() - began) * duration
+        count = max(streams * 10, int(per_process) // streams * streams)
+        logs = [Path(scratch) / f"log-{i}" for i in range(processes)]
+        began = time.perf_counter()
+        running = [
+            subprocess.Popen(
+                _h2load_command(server.target, path, f, streams, count, lf),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+            for f, lf in zip(files, logs, strict=True)
+        ]
+        calls = sum(_h2load_done(p.communicate()[0]) for p in running)
+        seconds = time.perf_counter() - began
+        latencies: list[float] = []
+        for lf in logs:
+            for line in lf.read_text().splitlines():
+                parts = line.split("\t")
+                if len(parts) >= 3:
+                    latencies.append(int(parts[2]) / 1000.0)
+    return calls, seconds, latencies
+
+
+def measure(
+    server: Server,
+    name: str,
+    path: str,
+    bodies: list[bytes],
+    in_flight: int,
+    duration: float,
+    pg: tuple[str, str] | None,
+    python_load: LoadGenerator | None = None,
+) -> Cell:
+    pg_pids = backend_pids(*pg) if pg else []
+    codes_before = server.codes()
+    pids = server.pids()
+    per_pid_before = [cpu_seconds([pid]) for pid in pids]
+    cpu_before = sum(per_pid_before)
+    pg_before = cpu_seconds(pg_pids)
+    if python_load is None:
+        calls, seconds, latencies = run_h2load(server, path, bodies, in_flight, duration)
+        client_errors = 0
+    else:
+        result = python_load.closed(server.target, path, bodies, in_flight, duration)
+        calls, seconds = result.ok + sum(result.errors.values()), result.elapsed
+        latencies = [x * 1000 for x in result.latencies]
+        client_errors = sum(result.errors.values())
+    per_pid = [cpu_seconds([pid]) - b for pid, b in zip(pids, per_pid_before, strict=True)]
+    server_cpu = cpu_seconds(server.pids()) - cpu_before
+    pg_cpu = cpu_seconds(backend_pids(*pg) if pg else []) - pg_before
+    cell = Cell(name, calls, seconds)
+    if server.workers > 1 and server_cpu > 0:
+        cell.cpu_split = [round(x / server_cpu, 2) for x in per_pid]
+    if latencies:
+        latencies.sort()
+        cell.p50_ms = latencies[len(latencies) // 2]
+        cell.p99_ms = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))]
+    # The Python generator's warm-up calls (one per connection) are counted server-side.
+    if calls:
+        cell.server_cpu_us = server_cpu / calls * 1e6
+        cell.pg_cpu_us = pg_cpu / calls * 1e6
+    if server.metrics_url is not None:
+        after = server.codes()
+        cell.codes = {
+            code: after.get(code, 0.0) - codes_before.get(code, 0.0)
+            for code in after
+            if after.get(code, 0.0) != codes_before.get(code, 0.0)
+        }
+        not_ok = sum(v for c, v in cell.codes.items() if c != "OK")
+        # Every call h2load finished must be an OK call on the server (warm-up calls
+        # included: every warm-up call too).
+        ok = cell.codes.get("OK", 0.0)
+        cell.errors = int(not_ok) + client_errors + (0 if ok >= calls else int(calls - ok))
+    else:
+        cell.errors = client_errors
+    return cell
+
+
+# ---- requests ------------------------------------------------------------------------
+
+
+def _credential_token(target: str) -> str:
     with grpc.insecure_channel(target) as channel:
         call: Any = channel.unary_unary(
-            LIST_ROOMS, response_deserializer=rs.ListRoomsResponse.FromString
+            AUTHORIZE, response_deserializer=rs.AuthorizeJoinResponse.FromString
         )
-        while reached < page:
-            response = call(
-                rs.ListRoomsRequest(page_size=PAGE_SIZE, page_token=token).SerializeToString(),
-                timeout=10,
-            )
-            if not response.next_page_token:
-                break
-            token = response.next_page_token
-            reached += 1
-    return rs.ListRoomsRequest(page_size=PAGE_SIZE, page_token=token).SerializeToString(), reached
-
-
-async def _repeat(operation: Callable[[], Awaitable[Any]], end: float) -> int:
-    done = 0
-    while time.perf_counter() < end:
-        await operation()
-        done += 1
-    return done
-
-
-# ---- the storage layer alone (same SQL, no gRPC) -----------------------------------
-
-
-async def _storage_rates(
-    dsn: str, rooms: int, duration: float, in_flights: list[int]
-) -> dict[tuple[str, int], dict[str, float]]:
-    import random
-
-    pool = await create_pool(dsn, min_size=10, max_size=10, command_timeout=10)
-    store = PgRoomStore(pool)
-    now = datetime.now(UTC)
-    deep_offset = min(PAGE_SIZE * (DEEP_PAGE - 1), rooms - PAGE_SIZE)
-    cursor = await pool.fetchrow(
-        """SELECT create_time, room_id FROM rooms WHERE tenant = $1 AND delete_time IS NULL
-           ORDER BY create_time DESC, room_id DESC OFFSET $2 LIMIT 1""",
-        TENANT,
-        deep_offset - 1,
-    )
-    assert cursor is not None
-    deep = (cursor["create_time"], cursor["room_id"])
-    rng = random.Random(3)
-
-    def with_actor(method: Callable[..., Any], **kwargs: Any) -> Awaitable[Any]:
-        if "actor" in inspect.signature(method).parameters:
-            kwargs["actor"] = "bench"
-        result: Awaitable[Any] = method(**kwargs)
-        return result
-
-    def pick() -> int:
-        return rng.randrange(1, rooms + 1)
-
-    def new_room() -> Awaitable[Any]:
-        return with_actor(
-            store.create_room,
-            tenant=TENANT,
-            room=NewRoom(
-                room_id=secrets.token_hex(13),
-                valid_from=now,
-                valid_until=now + timedelta(days=30),
-                pstn_dial_out_enabled=False,
-                join_policy=JoinPolicy.INVITE_ONLY,
-                metadata={},
-                open_join_role=Role.ATTENDEE,
-                early_entry=timedelta(0),
-            ),
-            roster=[RosterEntry("host", Role.PRESENTER)],
-            now=now,
-            request_id="",
-            request_hash="",
+        response = call(
+            rs.AuthorizeJoinRequest(
+                room_id=room_id(1),
+                user_id=user_id(1, 1),
+                credential_format=credentials_pb2.CREDENTIAL_FORMAT_ROOMS,
+            ).SerializeToString(),
+            timeout=10,
         )
-
-    def upsert() -> Awaitable[Any]:
-        return with_actor(
-            store.upsert_participants,
-            tenant=TENANT,
-            room_id=room_id(pick()),
-            roster=[RosterEntry(f"bench-{rng.randrange(50)}", rng.choice(list(Role)))],
-            expected_revision=None,
-            max_roster_size=10_000,
-            now=now,
-        )
-
-    operations: dict[str, Callable[[], Awaitable[Any]]] = {
-        AUTHORIZE: lambda: store.get_participant(
-            TENANT, room_id(i := pick()), user_id(i, rng.randrange(1, PER_ROOM + 1))
-        ),
-        GET_ROOM: lambda: store.get_room(TENANT, room_id(pick())),
-        LIST_PARTICIPANTS: lambda: store.list_participants(
-            TENANT, room_id(pick()), None, None, PAGE_SIZE + 1
-        ),
-        LIST_ROOMS + " page 1": lambda: store.list_rooms(TENANT, None, now, None, PAGE_SIZE + 1),
-        LIST_ROOMS + " deep": lambda: store.list_rooms(TENANT, None, now, deep, PAGE_SIZE + 1),
-        CREATE: new_room,
-        UPSERT: upsert,
-    }
-    rates: dict[tuple[str, int], dict[str, float]] = {}
-    try:
-        for name, operation in operations.items():
-            for in_flight in in_flights:
-                began = time.perf_counter()
-                counts = await asyncio.gather(
-                    *(_repeat(operation, began + duration) for _ in range(in_flight))
-                )
-                done = sum(counts)
-                rates[(name, in_flight)] = {"rps": done / (time.perf_counter() - began)}
-    finally:
-        await pool.close()
-    return rates
+        token: str = response.credential.token
+        return token
 
 
-# ---- measuring ---------------------------------------------------------------------
+def fixed_cells(rooms: int, target: str) -> list[tuple[str, str, list[bytes]]]:
+    """(name, method, bodies): one body per h2load process, each another room/user."""
+    rng = random.Random(7)
+    picks = [(rng.randrange(1, rooms + 1), rng.randrange(1, PER_ROOM + 1)) for _ in range(8)]
 
-
-def summarize(result: Result) -> dict[str, float]:
-    latencies = sorted(result.latencies)
-
-    def quantile(q: float) -> float:
-        if not latencies:
-            return float("nan")
-        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000
-
-    return {
-        "rps": result.ok / result.elapsed if result.elapsed else 0.0,
-        "p50_ms": quantile(0.50),
-        "p99_ms": quantile(0.99),
-        "calls": float(result.ok),
-        "errors": float(sum(result.errors.values())),
-        "error_codes": dict(result.errors),  # type: ignore[dict-item]
-    }
-
-
-def measure_config(
-    load: LoadGenerator,
-    dsn: str,
-    rooms: int,
-    workers: int,
-    in_flights: list[int],
-    duration: float,
-    methods: list[str] | None,
-) -> dict[str, Any]:
-    log_path = WORK / f"server-{rooms}-w{workers}.log"
-    server = start_server(dsn, workers, log_path)
-    out: dict[str, Any] = {"rooms": rooms, "workers": workers, "cells": {}}
-    try:
-        bodies = _bodies(rooms)
-        deep_body, deep_page = _deep_token(server.target, DEEP_PAGE)
-        out["deep_page"] = deep_page
-        bodies[LIST_ROOMS + " page 1"] = [
-            rs.ListRoomsRequest(page_size=PAGE_SIZE).SerializeToString()
+    def authorize(**more: Any) -> list[bytes]:
+        return [
+            rs.AuthorizeJoinRequest(
+                room_id=room_id(i), user_id=user_id(i, k), **more
+            ).SerializeToString()
+            for i, k in picks
         ]
-        bodies[LIST_ROOMS + " deep"] = [deep_body]
-        order = [
+
+    token = _credential_token(target)
+    return [
+        (
+            "Health/Check (our empty call)",
             HEALTH,
+            [health_pb2.HealthCheckRequest().SerializeToString()],
+        ),
+        ("AuthorizeJoin", AUTHORIZE, authorize()),
+        (
+            "AuthorizeJoin + credential (ROOMS)",
             AUTHORIZE,
+            authorize(credential_format=credentials_pb2.CREDENTIAL_FORMAT_ROOMS),
+        ),
+        ("AuthorizeJoin + claim_seat", AUTHORIZE, authorize(claim_seat=True)),
+        (
+            "IntrospectCredential",
+            INTROSPECT,
+            [cs.IntrospectCredentialRequest(token=token).SerializeToString()],
+        ),
+        (
+            "GetRoom",
             GET_ROOM,
-            LIST_PARTICIPANTS,
-            LIST_ROOMS + " page 1",
-            LIST_ROOMS + " deep",
+            [rs.GetRoomRequest(room_id=room_id(i)).SerializeToString() for i, _ in picks],
+        ),
+        (
+            "CreateRoom (1 presenter)",
             CREATE,
-            UPSERT,
-        ]
-        before = server.server_side_codes()
-        for name in order:
-            if methods is not None and name not in methods and name != HEALTH:
-                continue
-            method = name.split(" ")[0]
-            for in_flight in in_flights:
-                cpu = server.cpu_seconds()
-                result = load.closed(server.target, method, bodies[name], in_flight, duration)
-                cpu = server.cpu_seconds() - cpu
-                cell = summarize(result)
-                # Server CPU per call: steadier than req/s on a shared machine (it
-                # includes the warm-up calls, a few per connection).
-                cell["server_cpu_us"] = cpu / max(1.0, cell["calls"]) * 1e6
-                out["cells"][f"{name}@{in_flight}"] = cell
-                log(
-                    f"{rooms} rooms, {workers} worker(s), {name} x{in_flight}: "
-                    f"{cell['rps']:.0f}/s p50 {cell['p50_ms']:.2f} ms "
-                    f"p99 {cell['p99_ms']:.2f} ms errors {cell['errors']:.0f} "
-                    f"server CPU/call {cell['server_cpu_us']:.0f} us"
-                )
-        after = server.server_side_codes()
-        out["server_codes"] = {k: after.get(k, 0) - before.get(k, 0) for k in after}
-    finally:
-        server.stop()
-        out["rss_mb"] = {str(pid): round(mb, 1) for pid, mb in server.rss_max.items()}
-    log(f"server RSS max (MB): {out['rss_mb']}, server-side codes {out.get('server_codes')}")
-    return out
-
-
-def soak(load: LoadGenerator, dsn: str, rooms: int, duration: float, rate: float) -> dict[str, Any]:
-    import random
-
-    rng = random.Random(11)
-    log_path = WORK / f"server-soak-{rooms}.log"
-    server = start_server(dsn, 1, log_path)
-    run = secrets.token_hex(3)
-    creates = int(duration * rate * 0.15) + 100
-    picks = [rng.randrange(1, rooms + 1) for _ in range(4096)]
-    mix = [
-        Mixed(
-            AUTHORIZE,
-            40,
-            tuple(
-                rs.AuthorizeJoinRequest(
-                    room_id=room_id(i), user_id=user_id(i, 1 + i % PER_ROOM)
-                ).SerializeToString()
-                for i in picks
-            ),
-        ),
-        Mixed(
-            GET_ROOM,
-            20,
-            tuple(rs.GetRoomRequest(room_id=room_id(i)).SerializeToString() for i in picks),
-        ),
-        Mixed(
-            LIST_PARTICIPANTS,
-            10,
-            tuple(
-                ps.ListParticipantsRequest(room_id=room_id(i)).SerializeToString() for i in picks
-            ),
-        ),
-        Mixed(LIST_ROOMS, 5, (rs.ListRoomsRequest(page_size=PAGE_SIZE).SerializeToString(),)),
-        Mixed(
-            CREATE,
-            15,
-            tuple(
+            [
                 rs.CreateRoomRequest(
-                    request_id=f"soak-{run}-{n}",
-                    room_id=f"soak-{run}-{n}",
-                    room=room_pb2.Room(metadata={"n": str(n)}),
-                    participants=[participant_pb2.Participant(user_id=f"host-{n}")],
+                    participants=[
+                        participant_pb2.Participant(
+                            user_id="host", role=participant_pb2.ROLE_PRESENTER
+                        )
+                    ]
                 ).SerializeToString()
-                for n in range(creates)
-            ),
-            acknowledge=True,
+            ],
         ),
-        Mixed(
-            UPSERT,
-            10,
-            tuple(
-                ps.AddOrUpdateParticipantsRequest(
-                    room_id=room_id(i),
-                    participants=[participant_pb2.Participant(user_id=f"soak-{run}-{n}")],
-                ).SerializeToString()
-                for n, i in enumerate(picks)
-            ),
-            acknowledge=True,
-        ),
-    ]
-    out: dict[str, Any] = {"rate": rate, "duration": duration}
-    try:
-        log(f"soak: {rate:.0f} calls/s for {duration:.0f} s")
-        results = load.open(server.target, mix, rate, duration)
-        out["methods"] = {method: summarize(result) for method, result in results.items()}
-        out["server_codes"] = server.server_side_codes()
-    finally:
-        server.stop()
-        out["rss_mb"] = {str(pid): round(mb, 1) for pid, mb in server.rss_max.items()}
-    created = [rs.CreateRoomRequest.FromString(b).room_id for b in results[CREATE].acknowledged]
-    upserted = [
-        (r.room_id, r.participants[0].user_id)
-        for r in map(ps.AddOrUpdateParticipantsRequest.FromString, results[UPSERT].acknowledged)
     ]
 
-    async def readable() -> tuple[int, int]:
-        connection = await asyncpg.connect(dsn)
+
+def upsert_bodies(rooms: int) -> list[bytes]:
+    rng = random.Random(11)
+    roles = list(participant_pb2.Role.values())[1:]
+    return [
+        ps.AddOrUpdateParticipantsRequest(
+            room_id=room_id(rng.randrange(1, rooms + 1)),
+            participants=[
+                participant_pb2.Participant(
+                    user_id=f"bench-{rng.randrange(50)}", role=rng.choice(roles)
+                )
+            ],
+        ).SerializeToString()
+        for _ in range(4096)
+    ]
+
+
+# ---- the run -------------------------------------------------------------------------
+
+
+def _median_cell(cells: list[Cell]) -> Cell:
+    """The repetition with the median server CPU per call (its other figures with it)."""
+    ordered = sorted(cells, key=lambda c: c.server_cpu_us)
+    chosen = ordered[len(ordered) // 2]
+    chosen.errors = sum(c.errors for c in cells)
+    return chosen
+
+
+@contextlib.contextmanager
+def fresh_database(admin: str) -> Iterator[tuple[str, str]]:
+    name = f"rooms_bench_{secrets.token_hex(4)}"
+
+    async def run(sql: str) -> None:
+        connection = await asyncpg.connect(admin)
         try:
-            rooms_found = await connection.fetchval(
-                """SELECT count(*) FROM rooms
-                   WHERE tenant = $1 AND room_id = ANY($2::text[]) AND delete_time IS NULL""",
-                TENANT,
-                created,
-            )
-            members_found = await connection.fetchval(
-                """SELECT count(*) FROM participants p
-                   JOIN unnest($2::text[], $3::text[]) AS t(r, u)
-                     ON p.room_id = t.r AND p.user_id = t.u
-                   WHERE p.tenant = $1""",
-                TENANT,
-                [r for r, _ in upserted],
-                [u for _, u in upserted],
-            )
-            return int(rooms_found), int(members_found)
+            await connection.execute(sql)
         finally:
             await connection.close()
 
-    rooms_found, members_found = asyncio.run(readable())
-    out.update(
-        creates_acknowledged=len(created),
-        creates_readable=rooms_found,
-        upserts_acknowledged=len(upserted),
-        upserts_readable=members_found,
-        errors=sum(m["errors"] for m in out["methods"].values()),
-    )
-    log(
-        f"soak: errors {out['errors']:.0f}; creates acknowledged {len(created)}, readable "
-        f"{rooms_found}; upserts acknowledged {len(upserted)}, readable {members_found}; "
-        f"RSS max {out['rss_mb']}"
-    )
-    return out
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield with_database(admin, name), name
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
-# ---- report ----------------------------------------------------------------------
+async def _prepare(dsn: str, rooms: int) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await migrate(connection)
+    finally:
+        await connection.close()
+    await seed(dsn, rooms, PER_ROOM, datetime.now(UTC))
 
 
-def report(results: dict[str, Any]) -> str:
-    from bench.report import render
+def run_scale(
+    admin: str, rooms: int, args: argparse.Namespace, load: LoadGenerator
+) -> dict[str, Any]:
+    results: dict[str, Any] = {"rooms": rooms, "configs": {}}
+    with fresh_database(admin) as (dsn, database):
+        began = time.monotonic()
+        asyncio.run(_prepare(dsn, rooms))
+        results["seed_seconds"] = time.monotonic() - began
+        log(f"seeded {rooms:,} rooms in {results['seed_seconds']:.1f} s")
+        pg = (admin, database)
+        concurrency = [1, 64]
 
-    return render(results)
+        def cells_of(
+            server: Server,
+            plan: list[tuple[str, str, list[bytes]]],
+            flights: list[int],
+            python: bool = False,
+        ) -> dict[str, dict[str, Any]]:
+            out: dict[str, dict[str, Any]] = {}
+            for name, path, bodies in plan:
+                if args.only and not any(word in name for word in args.only):
+                    continue
+                for n in flights:
+                    runs = [
+                        measure(
+                            server,
+                            name,
+                            path,
+                            bodies,
+                            n,
+                            args.duration,
+                            pg,
+                            load if python else None,
+                        )
+                        for _ in range(args.repeat)
+                    ]
+                    cell = _median_cell(runs)
+                    log(
+                        f"{name} @{n}: {cell.rate:,.0f}/s"
+                        f" p50 {cell.p50_ms:.2f} ms p99 {cell.p99_ms:.2f} ms"
+                        f" server {cell.server_cpu_us:.0f} µs/call pg {cell.pg_cpu_us:.0f} µs/call"
+                        f" errors {cell.errors} codes {cell.codes}"
+                        + (f" cpu split {cell.cpu_split}" if cell.cpu_split else "")
+                    )
+                    out[f"{name} @{n}"] = cell.__dict__ | {"rate": cell.rate, "in_flight": n}
+            return out
+
+        if rooms == SCALES["small"]:
+            references = {}
+            for label, with_db, header in (
+                ("minimal grpc.aio + uvloop server", False, False),
+                ("minimal server + x-request-id header", False, True),
+                ("minimal server + one asyncpg fetchrow", True, False),
+            ):
+                ref = start_reference(dsn if with_db else None, WORK / "reference.log", header)
+                try:
+                    references |= cells_of(ref, [(label, HEALTH, [b""])], concurrency)
+                finally:
+                    ref.stop()
+            results["references"] = references
+        workers_list = [1, 2] if rooms == SCALES["small"] and not args.one_worker else [1]
+        for workers in workers_list:
+            server = start_ours(
+                dsn, workers, WORK / f"server-{rooms}-{workers}.log", args.server_root
+            )
+            try:
+                plan = fixed_cells(rooms, server.target)
+                if rooms != SCALES["small"]:
+                    big = ("Health/Check (our empty call)", "AuthorizeJoin", "GetRoom")
+                    plan = [c for c in plan if c[0] in big]
+                cells = cells_of(server, plan, concurrency)
+                if rooms == SCALES["small"]:
+                    cells |= cells_of(
+                        server,
+                        [("AddOrUpdateParticipants (Python load)", UPSERT, upsert_bodies(rooms))],
+                        concurrency,
+                        python=True,
+                    )
+                results["configs"][str(workers)] = {
+                    "cells": cells,
+                    "rss_max_mb": sorted(server.rss_max.values(), reverse=True)[: workers + 1],
+                }
+            finally:
+                server.stop()
+    return results
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench")
+    parser.add_argument("--scale", choices=["small", "big", "both"], default="small")
+    parser.add_argument("--duration", type=float, default=4.0, help="seconds per cell")
+    parser.add_argument("--repeat", type=int, default=1, help="runs per cell (median kept)")
+    parser.add_argument("--one-worker", action="store_true", help="skip ROOMS_WORKERS=2")
+    parser.add_argument("--write-doc", type=Path, help="rewrite the results block of this file")
     parser.add_argument(
-        "--scale",
-        choices=["small", "big", "both"],
-        default=os.environ.get("BENCH_SCALE", "small"),
-        help="small: 1,000 rooms; big: 1,000,000 rooms and 5,000,000 participants",
+        "--only", nargs="*", default=[], help="only the cells whose name contains a word"
     )
-    parser.add_argument("--workers", default="1,2", help="server processes to compare")
-    parser.add_argument("--duration", type=float, default=4.0, help="seconds per measurement")
-    parser.add_argument("--soak", type=float, default=60.0, help="soak seconds (0: none)")
-    parser.add_argument("--soak-rate", type=float, default=300.0, help="soak calls per second")
-    parser.add_argument("--soak-only", action="store_true", help="run only the soak")
-    parser.add_argument("--processes", type=int, default=2, help="load generator processes")
-    parser.add_argument("--write-doc", type=Path, default=None, help="update this markdown file")
+    parser.add_argument(
+        "--server-root",
+        type=Path,
+        default=ROOT,
+        help="run `python -m service` from this directory (e.g. an older tree from"
+        " `git archive`, for an A/B comparison on the same machine state)",
+    )
     args = parser.parse_args(argv)
+    if shutil.which("h2load") is None:
+        sys.exit("h2load is missing: apt-get install nghttp2-client (make bench does)")
     WORK.mkdir(parents=True, exist_ok=True)
-    workers_list = [int(w) for w in args.workers.split(",")]
     scales = ["small", "big"] if args.scale == "both" else [args.scale]
-    in_flights = [1, 64]
+    load = LoadGenerator(processes=2)
     results: dict[str, Any] = {
-        "started": datetime.now(UTC).isoformat(timespec="seconds"),
-        "machine": f"{os.cpu_count()} cores, Python {platform.python_version()}",
-        "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "command": "python -m bench " + " ".join(argv if argv is not None else sys.argv[1:]),
         "duration": args.duration,
-        "configs": [],
-        "storage": {},
+        "repeat": args.repeat,
+        "loadavg_before": os.getloadavg(),
+        "scales": {},
     }
-    load = LoadGenerator(args.processes)
     try:
-        with admin_dsn() as (admin, source):
+        with choose_admin_dsn("ROOMS_BENCH_ADMIN_URL", WORK / "embedded", containers=False) as (
+            admin,
+            source,
+        ):
             results["database"] = source
-            log(f"database: {source}")
             for scale in scales:
-                rooms = SCALES[scale]
-                with fresh_database(admin) as dsn:
-                    began = time.monotonic()
-                    asyncio.run(_prepare(dsn, rooms, datetime.now(UTC)))
-                    seeded = time.monotonic() - began
-                    log(
-                        f"seeded {rooms:,} rooms, {rooms * PER_ROOM:,} participants "
-                        f"in {seeded:.0f} s"
-                    )
-                    results.setdefault("seed_seconds", {})[scale] = round(seeded, 1)
-                    if not args.soak_only:
-                        storage = asyncio.run(_storage_rates(dsn, rooms, args.duration, in_flights))
-                        results["storage"][scale] = {
-                            f"{name}@{n}": cell for (name, n), cell in storage.items()
-                        }
-                        for workers in workers_list if scale == "small" else [1]:
-                            methods = None
-                            if scale == "big":
-                                methods = [
-                                    AUTHORIZE,
-                                    GET_ROOM,
-                                    LIST_ROOMS + " page 1",
-                                    LIST_ROOMS + " deep",
-                                ]
-                            results["configs"].append(
-                                measure_config(
-                                    load,
-                                    dsn,
-                                    rooms,
-                                    workers,
-                                    in_flights if workers == 1 else [64],
-                                    args.duration,
-                                    methods,
-                                )
-                            )
-                    if scale == "small" and args.soak > 0:
-                        results["soak"] = soak(load, dsn, rooms, args.soak, args.soak_rate)
+                results["scales"][scale] = run_scale(admin, SCALES[scale], args, load)
     finally:
         load.close()
-    (WORK / "results.json").write_text(json.dumps(results, indent=2, default=str))
-    text = report(results)
-    print(text)
-    if args.write_doc is not None:
-        from bench.report import write_doc
+    results["loadavg_after"] = os.getloadavg()
+    (WORK / "results.json").write_text(json.dumps(results, indent=2))
+    from bench.report import render, write_doc
 
+    text = render(results)
+    print(text)
+    if args.write_doc:
         write_doc(args.write_doc, text)
-        log(f"wrote {args.write_doc}")
 
 
 if __name__ == "__main__":

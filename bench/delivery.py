@@ -29,8 +29,8 @@ from rooms.v1 import (
 from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import webhooks_service_pb2 as ws
 
-from tests.database import admin_dsn, scratch_database
-from tests.processes import free_port, spawn_server
+from support.database import admin_dsn, scratch_database
+from support.processes import free_port, spawn_server
 
 
 class Receiver:

@@ -1,129 +1,103 @@
-"""Render bench results as Markdown, and put them into docs/performance.md."""
+"""The Markdown block `make bench` writes into docs/performance.md (between markers)."""
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import Any
 
 BEGIN = "<!-- bench:results:begin -->"
 END = "<!-- bench:results:end -->"
-HEALTH = "/grpc.health.v1.Health/Check"
-SHORT = {
-    "/grpc.health.v1.Health/Check": "Health Check (baseline)",
-    "/rooms.v1.RoomsService/AuthorizeJoin": "AuthorizeJoin",
-    "/rooms.v1.RoomsService/GetRoom": "GetRoom",
-    "/rooms.v1.ParticipantsService/ListParticipants": "ListParticipants",
-    "/rooms.v1.RoomsService/ListRooms page 1": "ListRooms page 1",
-    "/rooms.v1.RoomsService/ListRooms deep": "ListRooms deep page",
-    "/rooms.v1.RoomsService/CreateRoom": "CreateRoom",
-    "/rooms.v1.ParticipantsService/AddOrUpdateParticipants": "AddOrUpdateParticipants",
-    "/rooms.v1.RoomsService/ListRooms": "ListRooms",
-}
+EMPTY = "Health/Check (our empty call)"
+MINIMAL = "minimal grpc.aio + uvloop server"
 
 
 def _f(value: float | None, digits: int = 0) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if value is None:
         return "-"
     return f"{value:,.{digits}f}"
 
 
-def _names(cells: dict[str, Any]) -> list[str]:
-    seen: list[str] = []
-    for key in cells:
-        name = key.rsplit("@", 1)[0]
-        if name not in seen:
-            seen.append(name)
-    return seen
+def _table(cells: dict[str, Any], references: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    for key in [*references, *cells]:
+        name = key.rsplit(" @", 1)[0]
+        if name not in names:
+            names.append(name)
+    every = references | cells
 
+    def get(name: str, n: int) -> dict[str, Any] | None:
+        found: dict[str, Any] | None = every.get(f"{name} @{n}")
+        return found
 
-def config_table(config: dict[str, Any], storage: dict[str, Any]) -> list[str]:
-    cells = config["cells"]
-    flights = sorted({int(key.rsplit("@", 1)[1]) for key in cells})
-    header = ["RPC"]
-    for n in flights:
-        header += [f"req/s @{n}", f"p50 ms @{n}", f"p99 ms @{n}", f"ratio @{n}"]
-    header += [
-        "server CPU µs/call @" + str(flights[-1]),
-        "errors",
-        "asyncpg req/s @" + "/@".join(map(str, flights)),
+    out = [
+        "| call | server CPU µs/call @1 | @64 | PG CPU µs/call @64 | CPU vs empty call @64"
+        " | CPU vs minimal @64 | calls/s @1 | calls/s @64 | calls/s vs minimal @64"
+        " | p50 / p99 ms @1 | p50 / p99 ms @64 | errors |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for name in _names(cells):
-        row = [SHORT.get(name, name)]
-        errors = 0.0
-        for n in flights:
-            cell = cells.get(f"{name}@{n}")
-            base = cells.get(f"{HEALTH}@{n}")
-            if cell is None:
-                row += ["-"] * 4
-                continue
-            errors += cell["errors"]
-            ratio = cell["rps"] / base["rps"] if base and base["rps"] else None
-            row += [_f(cell["rps"]), _f(cell["p50_ms"], 2), _f(cell["p99_ms"], 2), _f(ratio, 2)]
-        last = cells.get(f"{name}@{flights[-1]}", {})
-        row.append(_f(last.get("server_cpu_us")))
-        row.append(_f(errors))
-        raw = [storage.get(f"{name}@{n}", {}).get("rps") for n in flights]
-        row.append(" / ".join(_f(r) for r in raw) if any(raw) else "-")
-        lines.append("| " + " | ".join(row) + " |")
-    return lines
+    empty, minimal = get(EMPTY, 64), get(MINIMAL, 64)
+    for name in names:
+        one, many = get(name, 1), get(name, 64)
+        if many is None:
+            continue
+
+        def ratio(base: dict[str, Any] | None, key: str, of: dict[str, Any] = many) -> str:
+            if base is None or not base[key]:
+                return "-"
+            return f"{of[key] / base[key]:.2f}x"
+
+        out.append(
+            f"| {name} | {_f(one and one['server_cpu_us'])} | **{_f(many['server_cpu_us'])}**"
+            f" | {_f(many['pg_cpu_us'])} | {ratio(empty, 'server_cpu_us')}"
+            f" | {ratio(minimal, 'server_cpu_us')} | {_f(one and one['rate'])}"
+            f" | {_f(many['rate'])} | {ratio(minimal, 'rate')}"
+            f" | {_f(one and one['p50_ms'], 2)} / {_f(one and one['p99_ms'], 2)}"
+            f" | {_f(many['p50_ms'], 2)} / {_f(many['p99_ms'], 2)}"
+            f" | {(one['errors'] if one else 0) + many['errors']} |"
+        )
+    return out
 
 
 def render(results: dict[str, Any]) -> str:
     out = [
-        f"Run {results['started']} on {results['machine']}; database: "
-        f"{results.get('database')}; {results['duration']:.0f} s per measurement; "
-        f"command: `{results['command']}`.",
+        f"Run {results['when']} on {results['cores']} cores, Python {results['python']};"
+        f" database: {results.get('database')}; {results['duration']:g} s per cell,"
+        f" {results['repeat']} run(s) per cell (the run with the median server CPU per call"
+        f" is shown); load average before {results['loadavg_before'][0]:.2f}, after"
+        f" {results['loadavg_after'][0]:.2f}; command: `{results['command']}`.",
         "",
     ]
-    for config in results["configs"]:
-        scale = "big" if config["rooms"] > 1000 else "small"
-        out.append(
-            f"### {config['rooms']:,} rooms, {config['rooms'] * 5:,} participants, "
-            f"{config['workers']} worker(s)"
-        )
-        out.append("")
-        out += config_table(
-            config, results["storage"].get(scale, {}) if config["workers"] == 1 else {}
-        )
-        out.append("")
-        rss = config.get("rss_mb", {})
-        out.append(
-            f"Deep page = page {config.get('deep_page')} of ListRooms (50 per page). "
-            f"Server RSS max per process (MB): {', '.join(_f(v, 1) for v in rss.values())}. "
-            f"Server-side calls by status: {config.get('server_codes')}."
-        )
-        out.append("")
-    soak = results.get("soak")
-    if soak:
-        out.append(f"### Soak: {soak['rate']:.0f} calls/s for {soak['duration']:.0f} s, 1 worker")
-        out.append("")
-        out.append("| RPC | calls | errors | p50 ms | p99 ms |")
-        out.append("|---|---|---|---|---|")
-        for method, cell in soak["methods"].items():
+    for scale in results["scales"].values():
+        references = scale.get("references", {})
+        for workers, config in scale["configs"].items():
+            out.append(f"### {scale['rooms']:,} rooms, {workers} worker(s)")
+            out.append("")
+            out += _table(config["cells"], references if workers == "1" else {})
+            out.append("")
+            splits = [
+                f"{name.rsplit(' @', 1)[0]} {cell['cpu_split']}"
+                for name, cell in config["cells"].items()
+                if cell.get("cpu_split") and name.endswith("@64")
+            ]
+            if splits:
+                out.append(
+                    "Share of the server CPU per process (the parent first) @64: "
+                    + "; ".join(splits)
+                    + "."
+                )
+                out.append("")
             out.append(
-                f"| {SHORT.get(method, method)} | {_f(cell['calls'])} | {_f(cell['errors'])} "
-                f"| {_f(cell['p50_ms'], 2)} | {_f(cell['p99_ms'], 2)} |"
+                "Server RSS max per process (MB): "
+                + ", ".join(_f(v, 1) for v in config["rss_max_mb"])
+                + f". Seeding took {scale['seed_seconds']:.1f} s."
             )
-        out.append("")
-        out.append(
-            f"Creates acknowledged {soak['creates_acknowledged']}, readable afterwards "
-            f"{soak['creates_readable']}; roster upserts acknowledged "
-            f"{soak['upserts_acknowledged']}, readable {soak['upserts_readable']}; "
-            f"server RSS max (MB) {', '.join(_f(v, 1) for v in soak['rss_mb'].values())}; "
-            f"server-side calls by status {soak.get('server_codes')}."
-        )
-        out.append("")
-    seeds = results.get("seed_seconds", {})
-    if seeds:
-        out.append("Seeding took " + ", ".join(f"{k}: {v} s" for k, v in seeds.items()) + ".")
-    return "\n".join(out)
+            out.append("")
+    return "\n".join(out).rstrip() + "\n"
 
 
 def write_doc(path: Path, text: str) -> None:
     """Replace the generated block of `path` (between the markers) with `text`."""
-    block = f"{BEGIN}\n{text}\n{END}"
+    block = f"{BEGIN}\n{text}{END}"
     current = path.read_text() if path.exists() else ""
     if BEGIN in current and END in current:
         head, rest = current.split(BEGIN, 1)

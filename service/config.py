@@ -58,7 +58,7 @@ class Settings(BaseSettings):
     workers: int = Field(1, ge=1, le=64)
     metrics_address: str = ""
     log_format: Literal["text", "json"] = "text"
-    access_log: Literal["all", "errors", "off"] = "all"
+    access_log: Literal["all", "errors", "off"] = "errors"
     # Internal: the index of this worker process (set by the parent for its children).
     worker_index: int = Field(0, ge=0)
 

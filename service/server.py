@@ -40,7 +40,7 @@ from service.janus.control import JanusControl
 from service.lifecycle import Lifecycle
 from service.media_config import MediaConfigError, load_media_config
 from service.observability import metrics
-from service.observability.interceptor import ObservingInterceptor
+from service.observability.interceptor import Edge
 from service.observability.metrics import MetricsExporter, observe_pool, start_exporter
 from service.security.credentials import Credentials
 from service.security.exposure import check_configuration, log_exposure
@@ -50,7 +50,7 @@ from service.storage.db import create_pool, migrate, page_token_secret
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.storage.webhooks import PgWebhookStore
-from service.transport.auth import AuthInterceptor
+from service.transport.auth import AuthInterceptor, refused
 from service.transport.credentials import CredentialsServicer
 from service.transport.guard import CallGuard
 from service.transport.participants import ParticipantsServicer
@@ -303,11 +303,6 @@ async def start_server(
         )
 
         server = grpc.aio.server(
-            interceptors=[
-                # First, so that calls refused by authentication are counted and logged.
-                ObservingInterceptor(settings.access_log),
-                AuthInterceptor(keys, protect_open=settings.auth_protect_health_and_reflection),
-            ],
             options=[
                 # A second server on a taken port must fail, not share it; only the
                 # worker processes of one `ROOMS_WORKERS=N` server share their port.
@@ -316,8 +311,12 @@ async def start_server(
                 ("grpc.max_metadata_size", settings.max_metadata_bytes),
             ],
         )
-        # Before any service is registered: every handler registered on the server,
-        # of every service, parses its own request body and is ended at shutdown.
+        # Before any service is registered: every handler registered on the server, of
+        # every service, gets its request id, authentication, metrics and access line
+        # (the edge, outermost: calls it refuses are counted and logged, and their body
+        # is never parsed), parses its own request body and is ended at shutdown.
+        auth = AuthInterceptor(keys, protect_open=settings.auth_protect_health_and_reflection)
+        Edge(auth.authenticate, refused, settings.access_log).install(server)
         guard = CallGuard()
         guard.install(server)
         rooms_service_pb2_grpc.add_RoomsServiceServicer_to_server(

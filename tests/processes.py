@@ -1,41 +1,5 @@
-"""Real server processes for tests: `python -m service` on a free loopback port."""
+"""Real server processes for tests: see support/processes.py (the benchmarks use it too)."""
 
-from __future__ import annotations
+from support.processes import free_port, spawn_server
 
-import asyncio
-import os
-import socket
-import sys
-
-from tests.database import ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-async def spawn_server(
-    database_url: str, port: int, *, output: int = asyncio.subprocess.PIPE, **settings: str
-) -> asyncio.subprocess.Process:
-    """Start `python -m service` on 127.0.0.1:`port` against `database_url`, with more
-    `ROOMS_*` settings by keyword (e.g. ROOMS_WORKERS="2")."""
-    env = {
-        **os.environ,
-        "ROOMS_DATABASE_URL": database_url,
-        "ROOMS_LISTEN_ADDRESS": f"127.0.0.1:{port}",
-        # The wall clock: leave the rooms other tests made at the test clock alone.
-        "ROOMS_LIFECYCLE_INTERVAL_SECONDS": "0",
-        **settings,
-    }
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "service",
-        env=env,
-        cwd=ROOT,
-        stdout=output,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+__all__ = ["free_port", "spawn_server"]

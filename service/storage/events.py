@@ -37,27 +37,11 @@ async def append_events(
     # tenant (the transactional outbox, see service/delivery): a room's cursor there
     # learns the new latest revision, or is created just before the first new event.
     rows = await tx.conn.fetch(
-        """WITH seq AS (
+        f"""WITH seq AS (
                UPDATE rooms SET event_seq = event_seq + cardinality($3::text[])
                WHERE tenant = $1 AND room_id = $2
-               RETURNING event_seq),
-           written AS (
-               INSERT INTO room_events
-                   (tenant, room_id, revision, event_time, record_time, type, actor, data)
-               SELECT $1, $2, seq.event_seq - cardinality($3::text[]) + t.ord, $5, $5,
-                      t.type, $6, t.data::jsonb
-               FROM seq, unnest($3::text[], $4::text[]) WITH ORDINALITY AS t(type, data, ord)
-               RETURNING revision),
-           outbox AS (
-               INSERT INTO delivery_cursors
-                   (tenant, destination, room_id, delivered_revision, latest_revision)
-               SELECT $1, d.destination, $2, seq.event_seq - cardinality($3::text[]),
-                      seq.event_seq
-               FROM seq, delivery_destinations d
-               WHERE d.tenant = $1
-                 AND (cardinality(d.room_ids) = 0 OR $2 = ANY(d.room_ids))
-               ON CONFLICT (tenant, destination, room_id)
-               DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+               RETURNING room_id, event_seq),
+           {events_and_outbox("seq", types="$3", data="$4", now="$5", actor="$6")}
            SELECT revision FROM written""",
         tx.tenant,
         room_id,
@@ -68,6 +52,32 @@ async def append_events(
     )
     tx.touch(room_id)
     return max(int(row["revision"]) for row in rows)
+
+
+def events_and_outbox(seq: str, *, types: str, data: str, now: str, actor: str) -> str:
+    """Two CTEs for a statement that writes a room's events (the one place their SQL
+    lives): `written` appends events of `types`/`data` (text[] parameters), numbered up
+    to `seq.event_seq` (a CTE of one row: the room's room_id and its new event_seq);
+    `outbox` makes them due at every delivery destination of the tenant ($1 is the
+    tenant). The tenant is $1 in the statement."""
+    return f"""written AS (
+               INSERT INTO room_events
+                   (tenant, room_id, revision, event_time, record_time, type, actor, data)
+               SELECT $1, {seq}.room_id, {seq}.event_seq - cardinality({types}::text[]) + t.ord,
+                      {now}, {now}, t.type, {actor}, t.data::jsonb
+               FROM {seq}, unnest({types}::text[], {data}::text[])
+                    WITH ORDINALITY AS t(type, data, ord)
+               RETURNING revision),
+           outbox AS (
+               INSERT INTO delivery_cursors
+                   (tenant, destination, room_id, delivered_revision, latest_revision)
+               SELECT $1, d.destination, {seq}.room_id,
+                      {seq}.event_seq - cardinality({types}::text[]), {seq}.event_seq
+               FROM {seq}, delivery_destinations d
+               WHERE d.tenant = $1
+                 AND (cardinality(d.room_ids) = 0 OR {seq}.room_id = ANY(d.room_ids))
+               ON CONFLICT (tenant, destination, room_id)
+               DO UPDATE SET latest_revision = EXCLUDED.latest_revision)"""
 
 
 def _event(row: asyncpg.Record) -> RoomEvent:

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections.abc import Callable, Coroutine, Mapping, Sequence
 from dataclasses import replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
@@ -47,18 +48,15 @@ from service.storage import events as history_sql
 from service.storage import rows
 from service.storage import seats as seats_sql
 from service.storage.db import Connection
-from service.storage.events import append_events
+from service.storage.events import append_events, events_and_outbox
 from service.storage.notify import notify_rooms
+from service.storage.reads import ROOM_COLUMNS, UNAVAILABLE, CoalescingReader
 from service.storage.transaction import tenant_transaction
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_ROOM_COLUMNS = (
-    "room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled,"
-    " join_policy, metadata, open_join_role, early_entry, revision, participant_count,"
-    " event_seq, waiting_room_enabled, max_participants, role_capacity"
-)
+_ROOM_COLUMNS = ROOM_COLUMNS
 _R_ROOM_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _ROOM_COLUMNS.split(","))
 _PARTICIPANT_COLUMNS = "user_id, role, create_time, update_time"
 
@@ -70,16 +68,7 @@ _STATE_CONDITION = {
 }
 
 # Driver failures that mean "the database is not reachable right now".
-_UNAVAILABLE = (
-    OSError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.AdminShutdownError,
-    # A connection the server has just closed can be handed out again before asyncpg
-    # notices the close (its protocol still mid-error): "cannot switch to state".
-    asyncpg.InternalClientError,
-)
+_UNAVAILABLE = UNAVAILABLE
 
 
 def translate_errors(
@@ -171,6 +160,7 @@ class PgRoomStore:
         self._pool = pool
         # The longest any one operation may take, whatever the caller's deadline.
         self.statement_ceiling = statement_ceiling
+        self._reads = CoalescingReader(pool, statement_ceiling)
 
     # ---- rooms ----------------------------------------------------------
 
@@ -193,14 +183,44 @@ class PgRoomStore:
                 )
                 if replay is not None:
                     return replay
-            row = await conn.fetchrow(
-                f"""INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
-                        valid_until, pstn_dial_out_enabled, join_policy, metadata,
-                        open_join_role, early_entry, participant_count,
-                        waiting_room_enabled, max_participants, role_capacity)
-                    VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-                    ON CONFLICT (tenant, room_id) DO NOTHING
-                    RETURNING {_ROOM_COLUMNS}""",
+            # Everything a create writes in ONE statement (one round trip, and the room's
+            # row written once: its event_seq is set here rather than bumped after).
+            created = Room(
+                room_id=room.room_id,
+                create_time=now,
+                update_time=now,
+                valid_from=_instant(room.valid_from.astimezone(UTC)),
+                valid_until=_instant(room.valid_until.astimezone(UTC)),
+                pstn_dial_out_enabled=room.pstn_dial_out_enabled,
+                join_policy=room.join_policy,
+                metadata=dict(room.metadata),
+                open_join_role=room.open_join_role,
+                early_entry=room.early_entry,
+                revision=1,
+                participant_count=len(roster),
+                waiting_room_enabled=room.waiting_room_enabled,
+                max_participants=room.max_participants,
+                role_capacity=room.role_capacity,
+            )
+            history = [events.created(created)]
+            history += [events.participant_added(e.user_id, e.role) for e in roster]
+            inserted = await conn.fetchval(
+                f"""WITH room AS (
+                       INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
+                           valid_until, pstn_dial_out_enabled, join_policy, metadata,
+                           open_join_role, early_entry, participant_count,
+                           waiting_room_enabled, max_participants, role_capacity, event_seq)
+                       VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                               cardinality($17::text[]))
+                       ON CONFLICT (tenant, room_id) DO NOTHING
+                       RETURNING room_id, event_seq),
+                   roster AS (
+                       INSERT INTO participants
+                           (tenant, room_id, user_id, role, create_time, update_time)
+                       SELECT $1, room.room_id, t.u, t.r, $3, $3
+                       FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
+                   {events_and_outbox("room", types="$17", data="$18", now="$3", actor="$19")}
+                   SELECT count(*) FROM room""",
                 tenant,
                 room.room_id,
                 now,
@@ -215,30 +235,20 @@ class PgRoomStore:
                 room.waiting_room_enabled,
                 room.max_participants,
                 events.role_capacity_data(room.role_capacity),
+                [entry.user_id for entry in roster],
+                [entry.role.value for entry in roster],
+                [event.type.value for event in history],
+                [json.dumps(event.data) for event in history],
+                actor,
             )
-            if row is None:
+            if not inserted:
                 raise DomainError(
                     ErrorReason.ROOM_ALREADY_EXISTS,
                     f"a room with id {room.room_id!r} already exists",
                     metadata={"room_id": room.room_id},
                 )
-            if roster:
-                await conn.execute(
-                    """INSERT INTO participants
-                           (tenant, room_id, user_id, role, create_time, update_time)
-                       SELECT $1, $2, u, r, $5, $5
-                       FROM unnest($3::text[], $4::text[]) AS t(u, r)""",
-                    tenant,
-                    room.room_id,
-                    [entry.user_id for entry in roster],
-                    [entry.role.value for entry in roster],
-                    now,
-                )
-            created = _room(row)
-            history = [events.created(created)]
-            history += [events.participant_added(e.user_id, e.role) for e in roster]
-            seq = await append_events(tx, room.room_id, history, actor, now)
-            return replace(created, last_event_revision=seq)
+            tx.touch(room.room_id)
+            return replace(created, last_event_revision=len(history))
 
     async def _claim_request_id(
         self,
@@ -286,14 +296,10 @@ class PgRoomStore:
             raise room_not_found(room_id)
         return _room(earlier)
 
-    @translate_errors
     async def get_room(self, tenant: str, room_id: str) -> Room | None:
-        row = await self._pool.fetchrow(
-            f"""SELECT {_ROOM_COLUMNS} FROM rooms
-                WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL""",
-            tenant,
-            room_id,
-        )
+        """Coalesced with the other primary-key reads of this event-loop turn
+        (service/storage/reads.py); read-your-writes holds."""
+        row = await self._reads.room(tenant, room_id)
         return _room(row) if row is not None else None
 
     @translate_errors
@@ -455,16 +461,25 @@ class PgRoomStore:
             conn = tx.conn
             room = await self._lock_room(conn, tenant, room_id, expected_revision)
             revision: int = room["revision"]
-            existing = {
-                row["user_id"]: _participant(row)
-                for row in await conn.fetch(
-                    f"""SELECT {_PARTICIPANT_COLUMNS} FROM participants
-                        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])""",
-                    tenant,
-                    room_id,
-                    user_ids,
-                )
-            }
+            # Under the room's lock: the entries as they are, and which identities are
+            # banned, in one statement.
+            existing: dict[str, Participant] = {}
+            banned: set[str] = set()
+            for row in await conn.fetch(
+                f"""SELECT false AS ban, {_PARTICIPANT_COLUMNS} FROM participants
+                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+                    UNION ALL
+                    SELECT true, user_id, NULL, NULL, NULL FROM participant_removals
+                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+                      AND banned""",
+                tenant,
+                room_id,
+                user_ids,
+            ):
+                if row["ban"]:
+                    banned.add(row["user_id"])
+                else:
+                    existing[row["user_id"]] = _participant(row)
             result: list[Participant] = []
             changed: list[Participant] = []
             history: list[NewEvent] = []
@@ -489,40 +504,50 @@ class PgRoomStore:
                 if count > max_roster_size:
                     raise roster_full(room_id, max_roster_size, count)
                 # Adding an identity lifts its ban (a banned identity is never rostered).
-                lifted = {
-                    row["user_id"]
-                    for row in await conn.fetch(
-                        """UPDATE participant_removals SET banned = false
-                           WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-                             AND banned
-                           RETURNING user_id""",
-                        tenant,
-                        room_id,
-                        [p.user_id for p in changed],
-                    )
-                }
+                lifted = {p.user_id for p in changed} & banned
                 if lifted:
                     history = [
                         events.participant_unbanned(e.user_id)
                         for e in roster
                         if e.user_id in lifted
                     ] + history
-                await conn.execute(
-                    """INSERT INTO participants AS p
-                           (tenant, room_id, user_id, role, create_time, update_time)
-                       SELECT $1, $2, u, r, $5, $5
-                       FROM unnest($3::text[], $4::text[]) AS t(u, r)
-                       ON CONFLICT (tenant, room_id, user_id)
-                       DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time""",
+                # The whole change in one statement: bans lifted, entries upserted, the
+                # room's count, revision and event numbers bumped in ONE update of its
+                # row, the events appended and made due at the tenant's destinations.
+                revision = await conn.fetchval(
+                    f"""WITH lifted AS (
+                           UPDATE participant_removals SET banned = false
+                           WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
+                             AND banned),
+                       upserted AS (
+                           INSERT INTO participants AS p
+                               (tenant, room_id, user_id, role, create_time, update_time)
+                           SELECT $1, $2, u, r, $5, $5
+                           FROM unnest($3::text[], $4::text[]) AS t(u, r)
+                           ON CONFLICT (tenant, room_id, user_id)
+                           DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time),
+                       seq AS (
+                           UPDATE rooms SET participant_count = $7, update_time = $5,
+                                  revision = revision + 1,
+                                  event_seq = event_seq + cardinality($8::text[])
+                           WHERE tenant = $1 AND room_id = $2
+                           RETURNING room_id, revision, event_seq),
+                       {events_and_outbox("seq", types="$8", data="$9", now="$5", actor="$10")}
+                       SELECT revision FROM seq""",
                     tenant,
                     room_id,
                     [p.user_id for p in changed],
                     [p.role.value for p in changed],
                     now,
+                    sorted(lifted),
+                    count,
+                    [event.type.value for event in history],
+                    [json.dumps(event.data) for event in history],
+                    actor,
                 )
-                revision = await self._bump(conn, tenant, room_id, count, now)
-                await bump_epochs(conn, tenant, room_id, silenced)
-                await append_events(tx, room_id, history, actor, now)
+                if silenced:
+                    await bump_epochs(conn, tenant, room_id, silenced)
+                tx.touch(room_id)
         return result, revision
 
     @translate_errors
@@ -768,36 +793,14 @@ class PgRoomStore:
         )
         return revision
 
-    @translate_errors
     async def get_join_facts(
         self, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None, int]:
         """The room, the identity's roster entry, its knock, its last removal (or ban)
         and its membership epoch: one round trip by primary keys, the hot path of
-        AuthorizeJoin and of IntrospectCredential."""
-        knock_columns = ", ".join(
-            f"k.{c.strip()} AS k_{c.strip()}" for c in seats_sql.KNOCK_COLUMNS.split(",")
-        )
-        row = await self._pool.fetchrow(
-            f"""SELECT {_R_ROOM_COLUMNS}, p.user_id AS p_user_id, p.role AS p_role,
-                       p.create_time AS p_create_time, p.update_time AS p_update_time,
-                       {knock_columns},
-                       x.revision AS x_revision, x.banned AS x_banned,
-                       m.epoch AS m_epoch
-                FROM rooms r
-                LEFT JOIN participants p
-                       ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
-                LEFT JOIN knocks k
-                       ON k.tenant = r.tenant AND k.room_id = r.room_id AND k.user_id = $3
-                LEFT JOIN participant_removals x
-                       ON x.tenant = r.tenant AND x.room_id = r.room_id AND x.user_id = $3
-                LEFT JOIN membership_epochs m
-                       ON m.tenant = r.tenant AND m.room_id = r.room_id AND m.user_id = $3
-                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL""",
-            tenant,
-            room_id,
-            user_id,
-        )
+        AuthorizeJoin and of IntrospectCredential, coalesced with the other reads of
+        this event-loop turn (service/storage/reads.py); read-your-writes holds."""
+        row = await self._reads.join_facts(tenant, room_id, user_id)
         if row is None:
             return None, None, None, None, 0
         participant = _participant(row, "p_") if row["p_user_id"] is not None else None

@@ -37,7 +37,7 @@ def _bearer(metadata: Any) -> str | None:
     return None
 
 
-def _refused() -> grpc.Status:
+def refused() -> grpc.Status:
     """Built per call: the status carries the call's request id."""
     return to_status(
         DomainError(
@@ -48,13 +48,13 @@ def _refused() -> grpc.Status:
 
 
 async def _deny(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-    await context.abort_with_status(_refused())
+    await context.abort_with_status(refused())
 
 
 async def _deny_stream(
     request: Any, context: grpc.aio.ServicerContext[Any, Any]
 ) -> AsyncIterator[Any]:
-    await context.abort_with_status(_refused())
+    await context.abort_with_status(refused())
     yield  # pragma: no cover - abort raises
 
 
@@ -85,6 +85,23 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         self._keys = keys
         self._protect_open = protect_open
 
+    def authenticate(self, method: str, metadata: Any) -> bool:
+        """Make the caller of the current call known from its metadata; False when the
+        call must be refused (UNAUTHENTICATED, `refused()`). The server calls this from
+        the wrapper every handler gets at registration (service/observability/
+        interceptor.py), which costs less per call than an interceptor."""
+        if not self._keys:
+            _caller.set(DEFAULT_CALLER)
+            return True
+        if not self._protect_open and method.startswith(OPEN_SERVICES):
+            return True
+        key = _bearer(metadata)
+        caller = self._keys.caller_for(key) if key is not None else None
+        if caller is None:
+            return False
+        _caller.set(caller)
+        return True
+
     async def intercept_service(
         self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
     ) -> grpc.RpcMethodHandler[Any, Any] | None:
@@ -92,14 +109,6 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
         if handler is None:
             return None
         method: str = handler_call_details.method
-        if not self._keys:
-            _caller.set(DEFAULT_CALLER)
+        if self.authenticate(method, handler_call_details.invocation_metadata):
             return handler
-        if not self._protect_open and method.startswith(OPEN_SERVICES):
-            return handler
-        key = _bearer(handler_call_details.invocation_metadata)
-        caller = self._keys.caller_for(key) if key is not None else None
-        if caller is None:
-            return _refusal(handler)
-        _caller.set(caller)
-        return handler
+        return _refusal(handler)
