@@ -31,6 +31,7 @@ from service.domain.events import EventType, History, NewEvent, RoomEvent
 from service.domain.janus import forbids_publishing
 from service.domain.limits import Limits
 from service.domain.models import (
+    SETTING_TYPES,
     Membership,
     NewRoom,
     Participant,
@@ -42,29 +43,37 @@ from service.domain.models import (
 )
 from service.domain.ports import Position
 from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat_id, seat_expiry
-from service.domain.updates import UPDATABLE_FIELDS
 from service.domain.waiting_room import Knock, KnockState, would_be_role
 from service.storage import events as history_sql
 from service.storage import rows
 from service.storage import seats as seats_sql
 from service.storage.db import Connection
-from service.storage.events import append_events, events_and_outbox
+from service.storage.events import append_events
 from service.storage.notify import notify_rooms
-from service.storage.reads import ROOM_COLUMNS, UNAVAILABLE, CoalescingReader
+from service.storage.queries import QUERIES
+from service.storage.reads import UNAVAILABLE, CoalescingReader
 from service.storage.transaction import tenant_transaction
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
-_ROOM_COLUMNS = ROOM_COLUMNS
-_R_ROOM_COLUMNS = ", ".join(f"r.{c.strip()}" for c in _ROOM_COLUMNS.split(","))
-_PARTICIPANT_COLUMNS = "user_id, role, create_time, update_time"
+# The settable columns, in the order update_room's statement takes them ($6 on).
+_SETTING_COLUMNS = tuple(SETTING_TYPES)
 
-# The state of a room at $now, as a condition on table alias r.
-_STATE_CONDITION = {
-    RoomState.SCHEDULED: "r.valid_from > {now}",
-    RoomState.OPEN: "r.valid_from <= {now} AND r.valid_until > {now}",
-    RoomState.ENDED: "r.valid_until <= {now}",
+# The static statements of the two filtered Lists, by (after a position?, state).
+_LIST_ROOMS = {
+    (after, state): QUERIES[
+        "list_rooms" + ("_after" if after else "") + (f"_{state.value}" if state else "")
+    ]
+    for after in (False, True)
+    for state in (None, *RoomState)
+}
+_LIST_MEMBERSHIPS = {
+    (after, state): QUERIES[
+        "list_memberships" + ("_after" if after else "") + (f"_{state.value}" if state else "")
+    ]
+    for after in (False, True)
+    for state in (None, *RoomState)
 }
 
 # Driver failures that mean "the database is not reachable right now".
@@ -143,10 +152,7 @@ async def bump_epochs(conn: Connection, tenant: str, room_id: str, user_ids: Seq
     if not user_ids:
         return
     await conn.execute(
-        """INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
-           SELECT $1, $2, u, 1 FROM unnest($3::text[]) AS t(u)
-           ON CONFLICT (tenant, room_id, user_id)
-           DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL""",
+        QUERIES["bump_epochs"],
         tenant,
         room_id,
         sorted(set(user_ids)),
@@ -205,22 +211,7 @@ class PgRoomStore:
             history = [events.created(created)]
             history += [events.participant_added(e.user_id, e.role) for e in roster]
             inserted = await conn.fetchval(
-                f"""WITH room AS (
-                       INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
-                           valid_until, pstn_dial_out_enabled, join_policy, metadata,
-                           open_join_role, early_entry, participant_count,
-                           waiting_room_enabled, max_participants, role_capacity, event_seq)
-                       VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                               cardinality($17::text[]))
-                       ON CONFLICT (tenant, room_id) DO NOTHING
-                       RETURNING room_id, event_seq),
-                   roster AS (
-                       INSERT INTO participants
-                           (tenant, room_id, user_id, role, create_time, update_time)
-                       SELECT $1, room.room_id, t.u, t.r, $3, $3
-                       FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
-                   {events_and_outbox("room", types="$17", data="$18", now="$3", actor="$19")}
-                   SELECT count(*) FROM room""",
+                QUERIES["create_room"],
                 tenant,
                 room.room_id,
                 now,
@@ -261,8 +252,7 @@ class PgRoomStore:
     ) -> Room | None:
         """Record a request id; if it was recorded before, the room it created."""
         claimed = await conn.fetchval(
-            """INSERT INTO idempotency_keys (tenant, request_id, request_hash, room_id, create_time)
-               VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true""",
+            QUERIES["claim_request_id"],
             tenant,
             request_id,
             request_hash,
@@ -272,10 +262,7 @@ class PgRoomStore:
         if claimed:
             return None
         earlier = await conn.fetchrow(
-            f"""SELECT k.request_hash, {_R_ROOM_COLUMNS}
-                FROM idempotency_keys k
-                LEFT JOIN rooms r ON r.tenant = k.tenant AND r.room_id = k.room_id
-                WHERE k.tenant = $1 AND k.request_id = $2""",
+            QUERIES["claim_request_id_2"],
             tenant,
             request_id,
         )
@@ -312,18 +299,11 @@ class PgRoomStore:
         limit: int,
     ) -> list[Room]:
         args: list[Any] = [tenant, limit]
-        where = ["r.tenant = $1", "r.delete_time IS NULL"]
         if after is not None:
             args += [after[0], after[1]]
-            where.append(f"(r.create_time, r.room_id) < (${len(args) - 1}, ${len(args)})")
         if state is not None:
             args.append(now)
-            where.append(_STATE_CONDITION[state].format(now=f"${len(args)}"))
-        rows = await self._pool.fetch(
-            f"""SELECT {_R_ROOM_COLUMNS} FROM rooms r WHERE {" AND ".join(where)}
-                ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2""",
-            *args,
-        )
+        rows = await self._pool.fetch(_LIST_ROOMS[after is not None, state], *args)
         return [_room(row) for row in rows]
 
     @translate_errors
@@ -336,37 +316,23 @@ class PgRoomStore:
         now: datetime,
         actor: str,
     ) -> Room | None:
-        columns = set(UPDATABLE_FIELDS.values())
-        assignments = ["update_time = $4", "revision = revision + 1"]
-        args: list[Any] = [tenant, room_id, expected_revision, now]
-        for column, value in changes.items():
-            if column not in columns:
+        for column in changes:
+            if column not in _SETTING_COLUMNS:
                 raise ValueError(f"not an updatable column: {column}")
-            args.append(rows.column_value(column, value))
-            assignments.append(f"{column} = ${len(args)}")
-        # A window moved later makes the room scheduled (or open) again: forget the
-        # transitions announced for the old window, so they are announced anew.
-        start = (
-            f"${list(changes).index('valid_from') + 5}" if "valid_from" in changes else "valid_from"
-        )
-        end = (
-            f"${list(changes).index('valid_until') + 5}"
-            if "valid_until" in changes
-            else "valid_until"
-        )
-        assignments.append(
-            f"""announced_state = LEAST(announced_state,
-                    CASE WHEN {start}::timestamptz > $4::timestamptz THEN 0
-                         WHEN {end}::timestamptz > $4::timestamptz THEN 1 ELSE 2 END)"""
-        )
+        values = [
+            rows.column_value(column, changes[column]) if column in changes else None
+            for column in _SETTING_COLUMNS
+        ]
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             row = await conn.fetchrow(
-                f"""UPDATE rooms SET {", ".join(assignments)}
-                    WHERE tenant = $1 AND room_id = $2 AND revision = $3
-                      AND delete_time IS NULL
-                    RETURNING {_ROOM_COLUMNS}""",
-                *args,
+                QUERIES["update_room"],
+                tenant,
+                room_id,
+                expected_revision,
+                now,
+                list(changes),
+                *values,
             )
             if row is None:
                 return None
@@ -388,8 +354,7 @@ class PgRoomStore:
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             row = await conn.fetchrow(
-                """SELECT revision, delete_time FROM rooms
-                   WHERE tenant = $1 AND room_id = $2 FOR UPDATE""",
+                QUERIES["delete_room"],
                 tenant,
                 room_id,
             )
@@ -400,8 +365,7 @@ class PgRoomStore:
             if expected_revision is not None and expected_revision != row["revision"]:
                 raise etag_mismatch(room_id, etag_of(row["revision"]))
             await conn.execute(
-                """UPDATE rooms SET delete_time = $3, update_time = $3, revision = revision + 1
-                   WHERE tenant = $1 AND room_id = $2""",
+                QUERIES["delete_room_2"],
                 tenant,
                 room_id,
                 now,
@@ -421,8 +385,7 @@ class PgRoomStore:
     ) -> asyncpg.Record:
         """Lock a live room's row for a roster change, checking its revision."""
         row = await conn.fetchrow(
-            """SELECT revision, participant_count FROM rooms
-               WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE""",
+            QUERIES["lock_room"],
             tenant,
             room_id,
         )
@@ -436,8 +399,7 @@ class PgRoomStore:
         self, conn: Connection, tenant: str, room_id: str, count: int, now: datetime
     ) -> int:
         revision: int = await conn.fetchval(
-            """UPDATE rooms SET participant_count = $3, update_time = $4, revision = revision + 1
-               WHERE tenant = $1 AND room_id = $2 RETURNING revision""",
+            QUERIES["bump"],
             tenant,
             room_id,
             count,
@@ -466,12 +428,7 @@ class PgRoomStore:
             existing: dict[str, Participant] = {}
             banned: set[str] = set()
             for row in await conn.fetch(
-                f"""SELECT false AS ban, {_PARTICIPANT_COLUMNS} FROM participants
-                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-                    UNION ALL
-                    SELECT true, user_id, NULL, NULL, NULL FROM participant_removals
-                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-                      AND banned""",
+                QUERIES["upsert_participants"],
                 tenant,
                 room_id,
                 user_ids,
@@ -515,25 +472,7 @@ class PgRoomStore:
                 # room's count, revision and event numbers bumped in ONE update of its
                 # row, the events appended and made due at the tenant's destinations.
                 revision = await conn.fetchval(
-                    f"""WITH lifted AS (
-                           UPDATE participant_removals SET banned = false
-                           WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
-                             AND banned),
-                       upserted AS (
-                           INSERT INTO participants AS p
-                               (tenant, room_id, user_id, role, create_time, update_time)
-                           SELECT $1, $2, u, r, $5, $5
-                           FROM unnest($3::text[], $4::text[]) AS t(u, r)
-                           ON CONFLICT (tenant, room_id, user_id)
-                           DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time),
-                       seq AS (
-                           UPDATE rooms SET participant_count = $7, update_time = $5,
-                                  revision = revision + 1,
-                                  event_seq = event_seq + cardinality($8::text[])
-                           WHERE tenant = $1 AND room_id = $2
-                           RETURNING room_id, revision, event_seq),
-                       {events_and_outbox("seq", types="$8", data="$9", now="$5", actor="$10")}
-                       SELECT revision FROM seq""",
+                    QUERIES["upsert_participants_2"],
                     tenant,
                     room_id,
                     [p.user_id for p in changed],
@@ -568,9 +507,7 @@ class PgRoomStore:
             removed = {
                 row["user_id"]: Role(row["role"])
                 for row in await conn.fetch(
-                    """DELETE FROM participants
-                       WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-                       RETURNING user_id, role""",
+                    QUERIES["remove_participants"],
                     tenant,
                     room_id,
                     list(user_ids),
@@ -581,9 +518,7 @@ class PgRoomStore:
                 already = {
                     row["user_id"]
                     for row in await conn.fetch(
-                        """SELECT user_id FROM participant_removals
-                           WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-                             AND banned""",
+                        QUERIES["remove_participants_2"],
                         tenant,
                         room_id,
                         list(user_ids),
@@ -605,12 +540,7 @@ class PgRoomStore:
                 # Remember the removal (and the ban): a credential issued before this
                 # revision no longer holds.
                 await conn.execute(
-                    """INSERT INTO participant_removals AS r
-                           (tenant, room_id, user_id, revision, remove_time, banned)
-                       SELECT $1, $2, u, $4, $5, $6 FROM unnest($3::text[]) AS t(u)
-                       ON CONFLICT (tenant, room_id, user_id) DO UPDATE
-                       SET revision = EXCLUDED.revision, remove_time = EXCLUDED.remove_time,
-                           banned = r.banned OR EXCLUDED.banned""",
+                    QUERIES["remove_participants_3"],
                     tenant,
                     room_id,
                     touched,
@@ -647,18 +577,7 @@ class PgRoomStore:
         limit: int,
     ) -> list[Participant] | None:
         rows = await self._pool.fetch(
-            """SELECT p.user_id, p.role, p.create_time, p.update_time
-               FROM rooms r
-               LEFT JOIN LATERAL (
-                   SELECT q.user_id, q.role, q.create_time, q.update_time
-                   FROM participants q
-                   WHERE q.tenant = $1 AND q.room_id = r.room_id AND q.user_id > $3
-                     AND ($4::text IS NULL OR q.role = $4)
-                   ORDER BY q.user_id
-                   LIMIT $5
-               ) p ON true
-               WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
-               ORDER BY p.user_id""",
+            QUERIES["list_participants"],
             tenant,
             room_id,
             after_user_id or "",
@@ -675,12 +594,7 @@ class PgRoomStore:
     ) -> tuple[Room | None, Participant | None]:
         """One round trip by primary keys: the hot path of AuthorizeJoin."""
         row = await self._pool.fetchrow(
-            f"""SELECT {_R_ROOM_COLUMNS}, p.user_id AS p_user_id, p.role AS p_role,
-                       p.create_time AS p_create_time, p.update_time AS p_update_time
-                FROM rooms r
-                LEFT JOIN participants p
-                       ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
-                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL""",
+            QUERIES["get_participant"],
             tenant,
             room_id,
             user_id,
@@ -694,10 +608,7 @@ class PgRoomStore:
 
     @translate_errors
     async def signing_keys(self) -> list[StoredSigningKey]:
-        rows = await self._pool.fetch(
-            """SELECT key_id, algorithm, private_key, public_jwk, create_time, activate_time
-               FROM signing_keys ORDER BY activate_time DESC, key_id"""
-        )
+        rows = await self._pool.fetch(QUERIES["signing_keys"])
         return [StoredSigningKey(**dict(row)) for row in rows]
 
     @translate_errors
@@ -706,13 +617,11 @@ class PgRoomStore:
             if only_if_none:
                 # Replicas starting together: one makes the first key, the others wait
                 # for its transaction and then see it.
-                await conn.execute("LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE")
-                if await conn.fetchval("SELECT EXISTS (SELECT 1 FROM signing_keys)"):
+                await conn.execute(QUERIES["add_signing_key"])
+                if await conn.fetchval(QUERIES["add_signing_key_2"]):
                     return False
             await conn.execute(
-                """INSERT INTO signing_keys
-                       (key_id, algorithm, private_key, public_jwk, create_time, activate_time)
-                   VALUES ($1, $2, $3, $4, $5, $6)""",
+                QUERIES["add_signing_key_3"],
                 key.key_id,
                 key.algorithm,
                 key.private_key,
@@ -733,21 +642,11 @@ class PgRoomStore:
         limit: int,
     ) -> list[Membership]:
         args: list[Any] = [tenant, user_id, limit]
-        where = ["p.tenant = $1", "p.user_id = $2", "r.delete_time IS NULL"]
         if after is not None:
             args += [after[0], after[1]]
-            where.append(f"(r.valid_from, r.room_id) > (${len(args) - 1}, ${len(args)})")
         if state is not None:
             args.append(now)
-            where.append(_STATE_CONDITION[state].format(now=f"${len(args)}"))
-        rows = await self._pool.fetch(
-            f"""SELECT {_R_ROOM_COLUMNS}, p.role AS p_role, p.create_time AS p_create_time
-                FROM participants p
-                JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-                WHERE {" AND ".join(where)}
-                ORDER BY r.valid_from, r.room_id LIMIT $3""",
-            *args,
-        )
+        rows = await self._pool.fetch(_LIST_MEMBERSHIPS[after is not None, state], *args)
         return [
             Membership(
                 room=_room(row),
@@ -785,8 +684,7 @@ class PgRoomStore:
     ) -> int:
         """A host's decision changes the room's etag, as a roster change does."""
         revision: int = await conn.fetchval(
-            """UPDATE rooms SET update_time = $3, revision = revision + 1
-               WHERE tenant = $1 AND room_id = $2 RETURNING revision""",
+            QUERIES["bump_revision"],
             tenant,
             room_id,
             now,
@@ -819,16 +717,7 @@ class PgRoomStore:
         the epoch bumps the revision too, so the epoch is the one the decision saw)."""
         async with tenant_transaction(self._pool, tenant) as tx:
             written = await tx.conn.fetchval(
-                """WITH room AS (
-                       SELECT 1 FROM rooms
-                       WHERE tenant = $1 AND room_id = $2 AND revision = $4
-                         AND delete_time IS NULL AND announced_state < 2
-                       FOR SHARE)
-                   INSERT INTO membership_epochs AS m (tenant, room_id, user_id, admit_time)
-                   SELECT $1, $2, $3, $5 FROM room
-                   ON CONFLICT (tenant, room_id, user_id)
-                   DO UPDATE SET admit_time = EXCLUDED.admit_time
-                   RETURNING true""",
+                QUERIES["record_janus_admission"],
                 tenant,
                 room_id,
                 user_id,
@@ -854,24 +743,7 @@ class PgRoomStore:
         event = events.participant_knocked(user_id, role, display_name)
         async with self._pool.acquire() as conn:
             status = await conn.execute(
-                """WITH k AS (
-                       INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, display_name,
-                                                first_knock_time, last_knock_time, sort_time)
-                       VALUES ($1, $2, $3, 'waiting', $4, $5, $6, $6, $6)
-                       ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET
-                           last_knock_time = EXCLUDED.last_knock_time,
-                           first_knock_time =
-                               COALESCE(k.first_knock_time, EXCLUDED.first_knock_time),
-                           display_name = COALESCE(EXCLUDED.display_name, k.display_name),
-                           role = CASE WHEN k.role_chosen THEN k.role ELSE EXCLUDED.role END
-                       RETURNING (xmax = 0) AS inserted),
-                   seq AS (
-                       UPDATE rooms r SET event_seq = r.event_seq + 1
-                       FROM k WHERE k.inserted AND r.tenant = $1 AND r.room_id = $2
-                       RETURNING r.event_seq)
-                   INSERT INTO room_events
-                       (tenant, room_id, revision, event_time, record_time, type, actor, data)
-                   SELECT $1, $2, seq.event_seq, $6, $6, $7, $8, $9::jsonb FROM seq""",
+                QUERIES["record_knock"],
                 tenant,
                 room_id,
                 user_id,
@@ -903,11 +775,7 @@ class PgRoomStore:
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             row = await conn.fetchrow(
-                f"""SELECT {_R_ROOM_COLUMNS}, p.role AS p_role FROM rooms r
-                    LEFT JOIN participants p
-                           ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
-                    WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
-                    FOR UPDATE OF r""",
+                QUERIES["decide_knock"],
                 tenant,
                 room_id,
                 user_id,
@@ -920,8 +788,7 @@ class PgRoomStore:
             rostered = _ROLE[row["p_role"]] if row["p_role"] is not None else None
             role = chosen_role or would_be_role(room, rostered)
             before = await conn.fetchrow(
-                f"""SELECT {seats_sql.KNOCK_COLUMNS} FROM knocks
-                    WHERE tenant = $1 AND room_id = $2 AND user_id = $3""",
+                QUERIES["decide_knock_2"],
                 tenant,
                 room_id,
                 user_id,
@@ -934,13 +801,7 @@ class PgRoomStore:
             ):
                 return seats_sql.knock_of(before), room.revision
             after = await conn.fetchrow(
-                f"""INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
-                                             decide_time, sort_time)
-                    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-                    ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET
-                        state = EXCLUDED.state, role = EXCLUDED.role,
-                        role_chosen = EXCLUDED.role_chosen, decide_time = EXCLUDED.decide_time
-                    RETURNING {seats_sql.KNOCK_COLUMNS}""",
+                QUERIES["decide_knock_3"],
                 tenant,
                 room_id,
                 user_id,
@@ -972,20 +833,8 @@ class PgRoomStore:
     ) -> tuple[list[Knock], int] | None:
         """A page of knocks by (sort_time, user_id), and the room's revision; None if
         the room does not exist."""
-        knock_columns = ", ".join(f"k.{c.strip()}" for c in seats_sql.KNOCK_COLUMNS.split(","))
         rows = await self._pool.fetch(
-            f"""SELECT r.revision AS room_revision, {knock_columns}
-                FROM rooms r
-                LEFT JOIN LATERAL (
-                    SELECT {seats_sql.KNOCK_COLUMNS} FROM knocks q
-                    WHERE q.tenant = $1 AND q.room_id = r.room_id
-                      AND ($3::text IS NULL OR q.state = $3)
-                      AND ($4::timestamptz IS NULL OR (q.sort_time, q.user_id) > ($4, $5))
-                    ORDER BY q.sort_time, q.user_id
-                    LIMIT $6
-                ) k ON true
-                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
-                ORDER BY k.sort_time, k.user_id""",
+            QUERIES["list_knocks"],
             tenant,
             room_id,
             state.value if state is not None else None,
@@ -1022,8 +871,7 @@ class PgRoomStore:
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             room = await conn.fetchrow(
-                """SELECT revision, valid_until, max_participants, role_capacity FROM rooms
-                   WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE""",
+                QUERIES["claim_seat"],
                 tenant,
                 room_id,
             )
@@ -1032,9 +880,7 @@ class PgRoomStore:
             history = await seats_sql.delete_expired(conn, tenant, room_id, now)
             expire_time = seat_expiry(now, room["valid_until"], limits)
             existing = await conn.fetchrow(
-                f"""UPDATE seats SET expire_time = $4
-                    WHERE tenant = $1 AND room_id = $2 AND user_id = $3
-                    RETURNING {seats_sql.SEAT_COLUMNS}""",
+                QUERIES["claim_seat_2"],
                 tenant,
                 room_id,
                 user_id,
@@ -1047,8 +893,7 @@ class PgRoomStore:
                 taken = {
                     _ROLE[row["role"]]: row["count"]
                     for row in await conn.fetch(
-                        """SELECT role, count(*) AS count FROM seats
-                           WHERE tenant = $1 AND room_id = $2 GROUP BY role""",
+                        QUERIES["claim_seat_3"],
                         tenant,
                         room_id,
                     )
@@ -1065,9 +910,7 @@ class PgRoomStore:
                 else:
                     result = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
                     await conn.execute(
-                        """INSERT INTO seats
-                               (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
-                           VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+                        QUERIES["claim_seat_4"],
                         tenant,
                         result.seat_id,
                         room_id,
@@ -1089,12 +932,7 @@ class PgRoomStore:
         None when no live seat has this id. One statement, locking the seat only: a
         claim counting seats sees it either renewed or expired, never both."""
         row = await self._pool.fetchrow(
-            """UPDATE seats s SET expire_time = LEAST($4::timestamptz, r.valid_until)
-               FROM rooms r
-               WHERE s.tenant = $1 AND s.seat_id = $2 AND s.expire_time > $3
-                 AND r.tenant = $1 AND r.room_id = s.room_id AND r.delete_time IS NULL
-               RETURNING s.seat_id, s.room_id, s.user_id, s.role, s.create_time,
-                         s.expire_time""",
+            QUERIES["renew_seat"],
             tenant,
             seat_id,
             now,
@@ -1109,7 +947,7 @@ class PgRoomStore:
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             room_id = await conn.fetchval(
-                "SELECT room_id FROM seats WHERE tenant = $1 AND seat_id = $2",
+                QUERIES["release_seat"],
                 tenant,
                 seat_id,
             )
@@ -1117,16 +955,14 @@ class PgRoomStore:
                 return
             # The room's lock first, as a claim takes it: no deadlock between the two.
             live = await conn.fetchval(
-                """SELECT delete_time IS NULL FROM rooms
-                   WHERE tenant = $1 AND room_id = $2 FOR UPDATE""",
+                QUERIES["release_seat_2"],
                 tenant,
                 room_id,
             )
             if not live:  # a deleted room's seats went with it; nothing to announce
                 return
             row = await conn.fetchrow(
-                f"""DELETE FROM seats WHERE tenant = $1 AND seat_id = $2
-                    RETURNING {seats_sql.SEAT_COLUMNS}""",
+                QUERIES["release_seat_3"],
                 tenant,
                 seat_id,
             )
@@ -1150,16 +986,7 @@ class PgRoomStore:
         """A page of the room's live seats by (create_time, seat_id); None if the room
         does not exist."""
         rows = await self._pool.fetch(
-            f"""SELECT s.* FROM rooms r
-                LEFT JOIN LATERAL (
-                    SELECT {seats_sql.SEAT_COLUMNS} FROM seats q
-                    WHERE q.tenant = $1 AND q.room_id = r.room_id AND q.expire_time > $3
-                      AND ($4::timestamptz IS NULL OR (q.create_time, q.seat_id) > ($4, $5))
-                    ORDER BY q.create_time, q.seat_id
-                    LIMIT $6
-                ) s ON true
-                WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
-                ORDER BY s.create_time, s.seat_id""",
+            QUERIES["list_seats"],
             tenant,
             room_id,
             now,
