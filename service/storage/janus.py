@@ -11,8 +11,8 @@ import asyncpg
 from service.domain.janus import Candidate
 from service.domain.models import Role, Room
 from service.storage import seats as seats_sql
+from service.storage.base import room_of
 from service.storage.queries import QUERIES
-from service.storage.repository import _room
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ async def room_facts(pool: asyncpg.Pool, tenant: str, room_id: str) -> RoomFacts
         for row in rows
         if row["c_user_id"] is not None
     )
-    return RoomFacts(_room(rows[0]), candidates)
+    return RoomFacts(room_of(rows[0]), candidates)
 
 
 async def epoch_of(pool: asyncpg.Pool, tenant: str, room_id: str, user_id: str) -> int:

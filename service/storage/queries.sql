@@ -10,7 +10,7 @@
 -- Repeated column lists are written out in each statement on purpose: the file is
 -- the one source of each statement.
 
--- ==== service/storage/repository.py ====
+-- ==== PgRoomStore: rooms, rosters, signing keys, knocks and seats ====
 
 -- name: bump_epochs --
 INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
@@ -285,7 +285,7 @@ SELECT s.* FROM rooms r
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
     ORDER BY s.create_time, s.seat_id;
 
--- ==== service/storage/events.py ====
+-- ==== events, history and the lifecycle (events.py) ====
 
 -- name: append_events --
 WITH seq AS (
@@ -395,7 +395,7 @@ DELETE FROM idempotency_keys WHERE tenant = $1 AND room_id = ANY($2::text[]);
 DELETE FROM room_events
     WHERE tenant = $1 AND room_id = $2 AND revision <= $3 AND record_time < $4;
 
--- ==== service/storage/seats.py ====
+-- ==== seats.py ====
 
 -- name: delete_expired --
 DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND expire_time <= $3
@@ -420,7 +420,7 @@ DELETE FROM seats WHERE tenant = $1 AND room_id = $2;
 SELECT delete_time IS NULL FROM rooms
     WHERE tenant = $1 AND room_id = $2 FOR UPDATE;
 
--- ==== service/storage/delivery.py ====
+-- ==== delivery.py ====
 
 -- name: tenants_with_destinations --
 /* cross-tenant read: no locks, no transaction */
@@ -539,7 +539,7 @@ SELECT d.failing_since, d.last_success_time, d.last_error, d.last_error_time,
                AND c.latest_revision > c.delivered_revision) p
     GROUP BY d.sink;
 
--- ==== service/storage/webhooks.py ====
+-- ==== webhooks.py ====
 
 -- name: webhook_create --
 SELECT pg_advisory_xact_lock(hashtextextended('rooms-webhooks:' || $1, 0));
@@ -582,7 +582,7 @@ DELETE FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
 SELECT url, secret, event_types, room_ids FROM webhooks
     WHERE tenant = $1 AND webhook_id = $2;
 
--- ==== service/storage/janus.py ====
+-- ==== janus.py ====
 
 -- name: room_facts --
 WITH ids AS (
@@ -616,7 +616,7 @@ SELECT room_id FROM rooms
       AND valid_from - early_entry <= $2 AND room_id > $3
     ORDER BY room_id LIMIT $4;
 
--- ==== service/storage/db.py ====
+-- ==== db.py ====
 
 -- name: migrate --
 SELECT pg_advisory_xact_lock($1);

@@ -22,9 +22,9 @@ from service.domain.webhooks import (
     webhook_not_found,
 )
 from service.storage import delivery as delivery_sql
+from service.storage.base import translate_errors
 from service.storage.db import Connection
 from service.storage.queries import QUERIES
-from service.storage.repository import translate_errors
 
 SINK = "webhook"
 _COLUMNS = "webhook_id, url, event_types, room_ids, create_time, update_time, revision"
