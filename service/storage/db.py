@@ -17,6 +17,8 @@ from typing import Any, TypeAlias
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from service.storage.queries import QUERIES
+
 log = logging.getLogger(__name__)
 
 # A connection of its own or one borrowed from a pool.
@@ -51,24 +53,17 @@ async def migrate(connection: Connection) -> list[int]:
     state survives a failed step) and re-reading what is applied under it."""
     applied_now: list[int] = []
     async with connection.transaction():
-        await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
-        await connection.execute(
-            """CREATE TABLE IF NOT EXISTS schema_migrations (
-                   version    integer PRIMARY KEY,
-                   name       text NOT NULL,
-                   applied_at timestamptz NOT NULL DEFAULT now())"""
-        )
+        await connection.execute(QUERIES["migrate"], MIGRATION_LOCK_KEY)
+        await connection.execute(QUERIES["migrate_2"])
     for migration in migrations():
         async with connection.transaction():
-            await connection.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK_KEY)
-            done = await connection.fetchval(
-                "SELECT true FROM schema_migrations WHERE version = $1", migration.version
-            )
+            await connection.execute(QUERIES["migrate_3"], MIGRATION_LOCK_KEY)
+            done = await connection.fetchval(QUERIES["migrate_4"], migration.version)
             if done:
                 continue
             await connection.execute(migration.sql)
             await connection.execute(
-                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                QUERIES["migrate_5"],
                 migration.version,
                 migration.name,
             )
@@ -116,7 +111,7 @@ async def create_pool(
 
 async def page_token_secret(pool: asyncpg.Pool) -> bytes:
     """The secret that signs page tokens, shared through the database by all replicas."""
-    value = await pool.fetchval("SELECT value FROM server_secrets WHERE name = 'page_token'")
+    value = await pool.fetchval(QUERIES["page_token_secret"])
     if not isinstance(value, bytes):
         raise RuntimeError("server_secrets has no page_token secret: were migrations applied?")
     return value

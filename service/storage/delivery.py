@@ -17,7 +17,7 @@ import asyncpg
 from service.domain import events
 from service.domain.events import RoomEvent
 from service.storage.db import Connection
-from service.storage.events import CROSS_TENANT_READ
+from service.storage.queries import QUERIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +43,7 @@ class StoredEvent:
 
 async def tenants_with_destinations(pool: asyncpg.Pool) -> list[str]:
     """Tenants that have a destination still delivering (a read; no locks)."""
-    rows = await pool.fetch(
-        f"""{CROSS_TENANT_READ}
-            SELECT DISTINCT tenant FROM delivery_destinations WHERE failing_since IS NULL"""
-    )
+    rows = await pool.fetch(QUERIES["tenants_with_destinations"])
     return [row["tenant"] for row in rows]
 
 
@@ -62,23 +59,7 @@ async def claim(
     """Lease up to `limit` of the tenant's cursors that have events due now and that no
     replica holds. Rows another replica is claiming at this moment are skipped."""
     rows = await pool.fetch(
-        """UPDATE delivery_cursors c SET leased_until = $4, lease_owner = $3
-           FROM (SELECT c2.destination, c2.room_id, d.sink
-                 FROM delivery_cursors c2
-                 JOIN delivery_destinations d
-                   ON d.tenant = $1 AND d.destination = c2.destination
-                 WHERE c2.tenant = $1
-                   AND c2.latest_revision > c2.delivered_revision
-                   AND (c2.next_attempt_time IS NULL OR c2.next_attempt_time <= $2)
-                   AND (c2.leased_until IS NULL OR c2.leased_until <= $2)
-                   AND d.failing_since IS NULL
-                   AND d.sink = ANY($6::text[])
-                 ORDER BY c2.next_attempt_time NULLS FIRST
-                 LIMIT $5
-                 FOR UPDATE OF c2 SKIP LOCKED) due
-           WHERE c.tenant = $1 AND c.destination = due.destination AND c.room_id = due.room_id
-           RETURNING c.destination, c.room_id, c.delivered_revision, c.latest_revision,
-                     c.attempts, c.first_failure_time, due.sink""",
+        QUERIES["claim"],
         tenant,
         now,
         owner,
@@ -106,10 +87,7 @@ async def read_events(
     pool: asyncpg.Pool, tenant: str, room_id: str, after: int, limit: int
 ) -> list[StoredEvent]:
     rows = await pool.fetch(
-        """SELECT room_id, revision, event_time, record_time, type, actor, data
-           FROM room_events
-           WHERE tenant = $1 AND room_id = $2 AND revision > $3
-           ORDER BY revision LIMIT $4""",
+        QUERIES["read_events"],
         tenant,
         room_id,
         after,
@@ -142,21 +120,7 @@ async def advance(
     `success_time`, note a success on the destination (at most once a second, to keep
     its row cool). False when this replica no longer holds the cursor."""
     moved = await pool.fetchval(
-        """WITH moved AS (
-               UPDATE delivery_cursors
-               SET delivered_revision = $5, attempts = 0, first_failure_time = NULL,
-                   next_attempt_time = NULL, leased_until = $6
-               WHERE tenant = $1 AND destination = $2 AND room_id = $3 AND lease_owner = $4
-                 AND delivered_revision < $5
-               RETURNING 1),
-           noted AS (
-               UPDATE delivery_destinations
-               SET last_success_time = $7
-               WHERE $7::timestamptz IS NOT NULL AND tenant = $1 AND destination = $2
-                 AND (last_success_time IS NULL
-                      OR last_success_time < $7::timestamptz - interval '1 second')
-                 AND EXISTS (SELECT 1 FROM moved))
-           SELECT count(*) FROM moved""",
+        QUERIES["advance"],
         claim.tenant,
         claim.destination,
         claim.room_id,
@@ -182,17 +146,7 @@ async def fail(
     """Record a failed attempt, schedule the next one and release the cursor; with
     `give_up`, mark the destination failing (delivery there stops until resumed)."""
     await pool.execute(
-        """WITH failed AS (
-               UPDATE delivery_cursors
-               SET attempts = $5, first_failure_time = $6, next_attempt_time = $7,
-                   leased_until = NULL, lease_owner = NULL
-               WHERE tenant = $1 AND destination = $2 AND room_id = $3 AND lease_owner = $4
-               RETURNING 1)
-           UPDATE delivery_destinations
-           SET last_error = $8, last_error_time = $9,
-               failing_since = CASE WHEN $10 THEN COALESCE(failing_since, $9)
-                                    ELSE failing_since END
-           WHERE tenant = $1 AND destination = $2 AND EXISTS (SELECT 1 FROM failed)""",
+        QUERIES["fail"],
         claim.tenant,
         claim.destination,
         claim.room_id,
@@ -208,8 +162,7 @@ async def fail(
 
 async def release(pool: asyncpg.Pool, claim: Claim) -> None:
     await pool.execute(
-        """UPDATE delivery_cursors SET leased_until = NULL, lease_owner = NULL
-           WHERE tenant = $1 AND destination = $2 AND room_id = $3 AND lease_owner = $4""",
+        QUERIES["release"],
         claim.tenant,
         claim.destination,
         claim.room_id,
@@ -227,9 +180,7 @@ async def add_destination(
 ) -> None:
     """Create (or refresh the room filter of) a destination."""
     await conn.execute(
-        """INSERT INTO delivery_destinations (tenant, destination, sink, room_ids, create_time)
-           VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (tenant, destination) DO UPDATE SET room_ids = EXCLUDED.room_ids""",
+        QUERIES["add_destination"],
         tenant,
         destination,
         sink,
@@ -241,15 +192,12 @@ async def add_destination(
 async def resume(conn: Connection, tenant: str, destination: str) -> None:
     """Clear a destination's failing state and retry every pending event now."""
     await conn.execute(
-        """UPDATE delivery_destinations SET failing_since = NULL
-           WHERE tenant = $1 AND destination = $2""",
+        QUERIES["resume"],
         tenant,
         destination,
     )
     await conn.execute(
-        """UPDATE delivery_cursors
-           SET attempts = 0, first_failure_time = NULL, next_attempt_time = NULL
-           WHERE tenant = $1 AND destination = $2 AND latest_revision > delivered_revision""",
+        QUERIES["resume_2"],
         tenant,
         destination,
     )
@@ -258,7 +206,7 @@ async def resume(conn: Connection, tenant: str, destination: str) -> None:
 async def remove_destination(conn: Connection, tenant: str, destination: str) -> None:
     """Drop a destination and its cursors."""
     await conn.execute(
-        "DELETE FROM delivery_destinations WHERE tenant = $1 AND destination = $2",
+        QUERIES["remove_destination"],
         tenant,
         destination,
     )
@@ -273,8 +221,7 @@ async def sync_sink(
         for tenant in tenants:
             await add_destination(conn, tenant, destination, sink, (), now)
         rows = await conn.fetch(
-            f"""{CROSS_TENANT_READ}
-                SELECT tenant FROM delivery_destinations WHERE sink = $1 AND destination = $2""",
+            QUERIES["sync_sink"],
             sink,
             destination,
         )
@@ -297,20 +244,7 @@ async def destination_state(
     conn: Connection, tenant: str, destination: str
 ) -> DestinationState | None:
     row = await conn.fetchrow(
-        """SELECT d.failing_since, d.last_success_time, d.last_error, d.last_error_time,
-                  p.pending, p.oldest
-           FROM delivery_destinations d,
-                LATERAL (
-                    SELECT COALESCE(sum(c.latest_revision - c.delivered_revision), 0)
-                               AS pending,
-                           min(e.record_time) AS oldest
-                    FROM delivery_cursors c
-                    LEFT JOIN room_events e
-                      ON e.tenant = $1 AND e.room_id = c.room_id
-                     AND e.revision = c.delivered_revision + 1
-                    WHERE c.tenant = $1 AND c.destination = d.destination
-                      AND c.latest_revision > c.delivered_revision) p
-           WHERE d.tenant = $1 AND d.destination = $2""",
+        QUERIES["destination_state"],
         tenant,
         destination,
     )
@@ -335,23 +269,7 @@ class SinkStats:
 
 async def sink_stats(pool: asyncpg.Pool) -> dict[str, SinkStats]:
     """Figures per sink for the metrics (a read over every tenant; no locks)."""
-    rows = await pool.fetch(
-        f"""{CROSS_TENANT_READ}
-           SELECT d.sink,
-                  count(*) FILTER (WHERE d.failing_since IS NOT NULL) AS failing,
-                  COALESCE(sum(p.pending), 0) AS pending, min(p.oldest) AS oldest
-           FROM delivery_destinations d,
-                LATERAL (
-                    SELECT sum(c.latest_revision - c.delivered_revision) AS pending,
-                           min(e.record_time) AS oldest
-                    FROM delivery_cursors c
-                    LEFT JOIN room_events e
-                      ON e.tenant = c.tenant AND e.room_id = c.room_id
-                     AND e.revision = c.delivered_revision + 1
-                    WHERE c.tenant = d.tenant AND c.destination = d.destination
-                      AND c.latest_revision > c.delivered_revision) p
-           GROUP BY d.sink"""
-    )
+    rows = await pool.fetch(QUERIES["sink_stats"])
     return {
         row["sink"]: SinkStats(int(row["pending"]), row["oldest"], int(row["failing"]))
         for row in rows

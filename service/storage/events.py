@@ -12,12 +12,11 @@ import asyncpg
 
 from service.domain import events, instants
 from service.domain.events import SYSTEM_ACTOR, EventType, History, NewEvent, RoomEvent
+from service.storage.queries import QUERIES
 from service.storage.transaction import TenantTransaction
 
 # pg_advisory_xact_lock keys: one lifecycle worker (transitions and purge) at a time.
 LIFECYCLE_LOCK_KEY = int.from_bytes(b"roomslcy", "big") & 0x7FFF_FFFF_FFFF_FFFF
-
-_EVENT_COLUMNS = "room_id, revision, event_time, type, actor, data"
 
 
 async def append_events(
@@ -37,12 +36,7 @@ async def append_events(
     # tenant (the transactional outbox, see service/delivery): a room's cursor there
     # learns the new latest revision, or is created just before the first new event.
     rows = await tx.conn.fetch(
-        f"""WITH seq AS (
-               UPDATE rooms SET event_seq = event_seq + cardinality($3::text[])
-               WHERE tenant = $1 AND room_id = $2
-               RETURNING room_id, event_seq),
-           {events_and_outbox("seq", types="$3", data="$4", now="$5", actor="$6")}
-           SELECT revision FROM written""",
+        QUERIES["append_events"],
         tx.tenant,
         room_id,
         [event.type.value for event in new],
@@ -52,32 +46,6 @@ async def append_events(
     )
     tx.touch(room_id)
     return max(int(row["revision"]) for row in rows)
-
-
-def events_and_outbox(seq: str, *, types: str, data: str, now: str, actor: str) -> str:
-    """Two CTEs for a statement that writes a room's events (the one place their SQL
-    lives): `written` appends events of `types`/`data` (text[] parameters), numbered up
-    to `seq.event_seq` (a CTE of one row: the room's room_id and its new event_seq);
-    `outbox` makes them due at every delivery destination of the tenant ($1 is the
-    tenant). The tenant is $1 in the statement."""
-    return f"""written AS (
-               INSERT INTO room_events
-                   (tenant, room_id, revision, event_time, record_time, type, actor, data)
-               SELECT $1, {seq}.room_id, {seq}.event_seq - cardinality({types}::text[]) + t.ord,
-                      {now}, {now}, t.type, {actor}, t.data::jsonb
-               FROM {seq}, unnest({types}::text[], {data}::text[])
-                    WITH ORDINALITY AS t(type, data, ord)
-               RETURNING revision),
-           outbox AS (
-               INSERT INTO delivery_cursors
-                   (tenant, destination, room_id, delivered_revision, latest_revision)
-               SELECT $1, d.destination, {seq}.room_id,
-                      {seq}.event_seq - cardinality({types}::text[]), {seq}.event_seq
-               FROM {seq}, delivery_destinations d
-               WHERE d.tenant = $1
-                 AND (cardinality(d.room_ids) = 0 OR {seq}.room_id = ANY(d.room_ids))
-               ON CONFLICT (tenant, destination, room_id)
-               DO UPDATE SET latest_revision = EXCLUDED.latest_revision)"""
 
 
 def _event(row: asyncpg.Record) -> RoomEvent:
@@ -94,11 +62,7 @@ def _event(row: asyncpg.Record) -> RoomEvent:
 async def history(pool: asyncpg.Pool, tenant: str, room_id: str) -> History | None:
     """The span of a room's history (also of a deleted room); None if no such room."""
     row = await pool.fetchrow(
-        """SELECT r.delete_time IS NOT NULL AS deleted, r.event_seq AS latest,
-                  COALESCE((SELECT min(e.revision) FROM room_events e
-                            WHERE e.tenant = $1 AND e.room_id = r.room_id),
-                           r.event_seq + 1) AS oldest
-           FROM rooms r WHERE r.tenant = $1 AND r.room_id = $2""",
+        QUERIES["history"],
         tenant,
         room_id,
     )
@@ -118,12 +82,8 @@ async def read_events(
     types: Sequence[EventType] = (),
 ) -> list[RoomEvent]:
     """Events after revision `after` (before it, newest first), at most `limit`."""
-    direction, compare = ("DESC", "<") if newest_first else ("ASC", ">")
     rows = await pool.fetch(
-        f"""SELECT {_EVENT_COLUMNS} FROM room_events
-            WHERE tenant = $1 AND room_id = $2 AND revision {compare} $3
-              AND (cardinality($5::text[]) = 0 OR type = ANY($5::text[]))
-            ORDER BY revision {direction} LIMIT $4""",
+        QUERIES["room_events_newest_first" if newest_first else "room_events"],
         tenant,
         room_id,
         after,
@@ -148,20 +108,14 @@ CROSS_TENANT_READ = "/* cross-tenant read: no locks, no transaction */"
 async def lock_lifecycle(tx: TenantTransaction) -> bool:
     """Take the lifecycle's transaction-scoped advisory lock if no other replica holds
     it; released at commit, so a replica that dies mid-batch leaves nothing held."""
-    return bool(await tx.conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", LIFECYCLE_LOCK_KEY))
+    return bool(await tx.conn.fetchval(QUERIES["lock_lifecycle"], LIFECYCLE_LOCK_KEY))
 
 
 async def due_transitions(pool: asyncpg.Pool, now: datetime, limit: int) -> list[tuple[str, str]]:
     """Rooms (tenant, room_id) whose window opened or ended by `now` and is not yet
     announced, oldest bound first. Reads all tenants; locks nothing."""
     rows = await pool.fetch(
-        f"""{CROSS_TENANT_READ}
-            SELECT tenant, room_id FROM rooms
-            WHERE delete_time IS NULL
-              AND ((announced_state = 0 AND valid_from <= $1)
-                   OR (announced_state < 2 AND valid_until <= $1))
-            ORDER BY LEAST(valid_from, valid_until)
-            LIMIT $2""",
+        QUERIES["due_transitions"],
         now,
         limit,
     )
@@ -175,41 +129,7 @@ async def announce_transitions(
     window opened or ended by `now`, re-checked under their row locks; return how many
     rooms moved."""
     rows = await tx.conn.fetch(
-        """WITH due AS (
-               SELECT room_id, announced_state AS before,
-                      CASE WHEN valid_until <= $2 THEN 2 ELSE 1 END AS after
-               FROM rooms
-               WHERE tenant = $1 AND room_id = ANY($3::text[]) AND delete_time IS NULL
-                 AND ((announced_state = 0 AND valid_from <= $2)
-                      OR (announced_state < 2 AND valid_until <= $2))
-               FOR UPDATE),
-           moved AS (
-               UPDATE rooms r
-               SET announced_state = d.after, event_seq = r.event_seq + (d.after - d.before)
-               FROM due d WHERE r.tenant = $1 AND r.room_id = d.room_id
-               RETURNING r.room_id, r.event_seq, r.valid_from, r.valid_until,
-                         d.before, d.after),
-           written AS (
-               INSERT INTO room_events
-                   (tenant, room_id, revision, event_time, record_time, type, actor, data)
-               SELECT $1, m.room_id, m.event_seq - (m.after - s.state),
-                      CASE s.state WHEN 1 THEN m.valid_from ELSE m.valid_until END, $2,
-                      CASE s.state WHEN 1 THEN 'opened' ELSE 'ended' END,
-                      $4, '{}'::jsonb
-               FROM moved m, generate_series(m.before + 1, m.after) AS s(state)
-               RETURNING room_id),
-           -- Due at every delivery destination of the tenant, as in append_events.
-           outbox AS (
-               INSERT INTO delivery_cursors
-                   (tenant, destination, room_id, delivered_revision, latest_revision)
-               SELECT $1, d.destination, m.room_id,
-                      m.event_seq - (m.after - m.before), m.event_seq
-               FROM moved m, delivery_destinations d
-               WHERE d.tenant = $1
-                 AND (cardinality(d.room_ids) = 0 OR m.room_id = ANY(d.room_ids))
-               ON CONFLICT (tenant, destination, room_id)
-               DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-           SELECT room_id FROM written""",
+        QUERIES["announce_transitions"],
         tx.tenant,
         now,
         list(room_ids),
@@ -227,11 +147,7 @@ async def purgeable_rooms(
     """Rooms (tenant, room_id) deleted before `deleted_before` or ended before
     `ended_before`. Reads all tenants; locks nothing."""
     rows = await pool.fetch(
-        f"""{CROSS_TENANT_READ}
-            SELECT tenant, room_id FROM rooms WHERE delete_time < $1
-            UNION
-            SELECT tenant, room_id FROM rooms WHERE valid_until < $2
-            LIMIT $3""",
+        QUERIES["purgeable_rooms"],
         deleted_before,
         ended_before,
         limit,
@@ -249,10 +165,7 @@ async def purge_rooms(
     """Delete those of `room_ids` (of `tx.tenant`) still past their grace, with their
     rosters and events (by cascade) and their idempotency keys; return how many."""
     gone = await tx.conn.fetch(
-        """DELETE FROM rooms
-           WHERE tenant = $1 AND room_id = ANY($2::text[])
-             AND (delete_time < $3 OR valid_until < $4)
-           RETURNING room_id""",
+        QUERIES["purge_rooms"],
         tx.tenant,
         list(room_ids),
         deleted_before,
@@ -260,7 +173,7 @@ async def purge_rooms(
     )
     if gone:
         await tx.conn.execute(
-            "DELETE FROM idempotency_keys WHERE tenant = $1 AND room_id = ANY($2::text[])",
+            QUERIES["purge_rooms_2"],
             tx.tenant,
             [row["room_id"] for row in gone],
         )
@@ -279,11 +192,7 @@ async def old_events(pool: asyncpg.Pool, *, before: datetime, limit: int) -> lis
     """The `limit` oldest events written before `before`, as one revision bound per
     room. Reads all tenants; locks nothing."""
     rows = await pool.fetch(
-        f"""{CROSS_TENANT_READ}
-            SELECT tenant, room_id, max(revision) AS up_to
-            FROM (SELECT tenant, room_id, revision FROM room_events
-                  WHERE record_time < $1 ORDER BY record_time LIMIT $2) AS old
-            GROUP BY tenant, room_id""",
+        QUERIES["old_events"],
         before,
         limit,
     )
@@ -298,8 +207,7 @@ async def purge_events(tx: TenantTransaction, old: Sequence[OldEvents], before: 
         if room.tenant != tx.tenant:
             raise ValueError("purge_events works on the transaction's tenant only")
         status = await tx.conn.execute(
-            """DELETE FROM room_events
-               WHERE tenant = $1 AND room_id = $2 AND revision <= $3 AND record_time < $4""",
+            QUERIES["purge_events"],
             tx.tenant,
             room.room_id,
             room.up_to,

@@ -11,9 +11,8 @@ import asyncpg
 from service.domain.janus import Candidate
 from service.domain.models import Role, Room
 from service.storage import seats as seats_sql
-from service.storage.repository import _R_ROOM_COLUMNS, _room
-
-_KNOCK = ", ".join(f"k.{c.strip()} AS k_{c.strip()}" for c in seats_sql.KNOCK_COLUMNS.split(","))
+from service.storage.base import room_of
+from service.storage.queries import QUERIES
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,26 +34,7 @@ async def room_facts(pool: asyncpg.Pool, tenant: str, room_id: str) -> RoomFacts
     credential at their current epoch), each with its epoch, knock and ban; None when
     the room is deleted or gone. One statement."""
     rows = await pool.fetch(
-        f"""WITH ids AS (
-                SELECT user_id FROM participants WHERE tenant = $1 AND room_id = $2
-                UNION
-                SELECT user_id FROM membership_epochs
-                WHERE tenant = $1 AND room_id = $2 AND admit_time IS NOT NULL)
-            SELECT {_R_ROOM_COLUMNS}, ids.user_id AS c_user_id, p.role AS p_role,
-                   COALESCE(m.epoch, 0) AS m_epoch, COALESCE(x.banned, false) AS x_banned,
-                   {_KNOCK}
-            FROM rooms r
-            LEFT JOIN ids ON true
-            LEFT JOIN participants p
-                   ON p.tenant = $1 AND p.room_id = $2 AND p.user_id = ids.user_id
-            LEFT JOIN membership_epochs m
-                   ON m.tenant = $1 AND m.room_id = $2 AND m.user_id = ids.user_id
-            LEFT JOIN participant_removals x
-                   ON x.tenant = $1 AND x.room_id = $2 AND x.user_id = ids.user_id
-            LEFT JOIN knocks k
-                   ON k.tenant = $1 AND k.room_id = $2 AND k.user_id = ids.user_id
-            WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
-            ORDER BY ids.user_id""",
+        QUERIES["room_facts"],
         tenant,
         room_id,
     )
@@ -71,14 +51,13 @@ async def room_facts(pool: asyncpg.Pool, tenant: str, room_id: str) -> RoomFacts
         for row in rows
         if row["c_user_id"] is not None
     )
-    return RoomFacts(_room(rows[0]), candidates)
+    return RoomFacts(room_of(rows[0]), candidates)
 
 
 async def epoch_of(pool: asyncpg.Pool, tenant: str, room_id: str, user_id: str) -> int:
     """The identity's membership epoch in the room (0 when never bumped)."""
     epoch = await pool.fetchval(
-        """SELECT epoch FROM membership_epochs
-           WHERE tenant = $1 AND room_id = $2 AND user_id = $3""",
+        QUERIES["epoch_of"],
         tenant,
         room_id,
         user_id,
@@ -92,10 +71,7 @@ async def joinable_rooms(
     """Live rooms of the tenant someone may be in at `now` (early entry included),
     by room id after `after`: the VideoRooms a reconcile makes exist."""
     rows = await pool.fetch(
-        """SELECT room_id FROM rooms
-           WHERE tenant = $1 AND delete_time IS NULL AND valid_until > $2
-             AND valid_from - early_entry <= $2 AND room_id > $3
-           ORDER BY room_id LIMIT $4""",
+        QUERIES["joinable_rooms"],
         tenant,
         now,
         after,

@@ -32,7 +32,7 @@ import asyncpg
 
 from service import deadline
 from service.domain.errors import DomainError, ErrorReason
-from service.storage import seats as seats_sql
+from service.storage.queries import QUERIES
 
 # Driver failures that mean "the database is not reachable right now".
 UNAVAILABLE = (
@@ -68,42 +68,6 @@ def budget(ceiling: float) -> float:
     return left
 
 
-ROOM_COLUMNS = (
-    "room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled,"
-    " join_policy, metadata, open_join_role, early_entry, revision, participant_count,"
-    " event_seq, waiting_room_enabled, max_participants, role_capacity"
-)
-_R_ROOM_COLUMNS = ", ".join(f"r.{c.strip()}" for c in ROOM_COLUMNS.split(","))
-_KNOCK_COLUMNS = ", ".join(
-    f"k.{c.strip()} AS k_{c.strip()}" for c in seats_sql.KNOCK_COLUMNS.split(",")
-)
-
-ROOM_ONE = f"""SELECT {ROOM_COLUMNS} FROM rooms
-    WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL"""
-ROOM_MANY = f"""SELECT {ROOM_COLUMNS} FROM rooms
-    WHERE tenant = $1 AND room_id = ANY($2::text[]) AND delete_time IS NULL"""
-
-_JOIN_SELECT = f"""SELECT {_R_ROOM_COLUMNS}, p.user_id AS p_user_id, p.role AS p_role,
-           p.create_time AS p_create_time, p.update_time AS p_update_time,
-           {_KNOCK_COLUMNS},
-           x.revision AS x_revision, x.banned AS x_banned, m.epoch AS m_epoch"""
-_JOIN_FACTS = """LEFT JOIN participants p
-           ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = {user}
-    LEFT JOIN knocks k
-           ON k.tenant = r.tenant AND k.room_id = r.room_id AND k.user_id = {user}
-    LEFT JOIN participant_removals x
-           ON x.tenant = r.tenant AND x.room_id = r.room_id AND x.user_id = {user}
-    LEFT JOIN membership_epochs m
-           ON m.tenant = r.tenant AND m.room_id = r.room_id AND m.user_id = {user}"""
-JOIN_ONE = f"""{_JOIN_SELECT}
-    FROM rooms r
-    {_JOIN_FACTS.format(user="$3")}
-    WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL"""
-JOIN_MANY = f"""{_JOIN_SELECT}, q.user_id AS q_user_id
-    FROM unnest($2::text[], $3::text[]) AS q(room_id, user_id)
-    JOIN rooms r ON r.tenant = $1 AND r.room_id = q.room_id AND r.delete_time IS NULL
-    {_JOIN_FACTS.format(user="q.user_id")}"""
-
 Key = tuple[str, ...]
 _Waiter = tuple[Key, "asyncio.Future[asyncpg.Record | None]"]
 
@@ -120,8 +84,10 @@ class _Kind:
         self.key_of = key_of
 
 
-ROOM = _Kind(ROOM_ONE, ROOM_MANY, lambda row: (row["room_id"],))
-JOIN = _Kind(JOIN_ONE, JOIN_MANY, lambda row: (row["room_id"], row["q_user_id"]))
+ROOM = _Kind(QUERIES["room_one"], QUERIES["room_many"], lambda row: (row["room_id"],))
+JOIN = _Kind(
+    QUERIES["join_one"], QUERIES["join_many"], lambda row: (row["room_id"], row["q_user_id"])
+)
 
 
 class _Group:

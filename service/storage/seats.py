@@ -15,14 +15,9 @@ from service.domain.models import Role
 from service.domain.seats import Seat
 from service.domain.waiting_room import Knock, KnockState
 from service.storage.db import Connection
-from service.storage.events import CROSS_TENANT_READ, append_events
+from service.storage.events import append_events
+from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
-
-SEAT_COLUMNS = "seat_id, room_id, user_id, role, create_time, expire_time"
-KNOCK_COLUMNS = (
-    "user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time,"
-    " decide_time, sort_time"
-)
 
 _ROLE = {role.value: role for role in Role}
 _KNOCK_STATE = {state.value: state for state in KnockState}
@@ -60,8 +55,7 @@ async def delete_expired(
     """Free the room's seats that expired by `now` (the caller holds the room's row
     lock); return their SEAT_EXPIRED events for the caller to append."""
     rows = await conn.fetch(
-        f"""DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND expire_time <= $3
-            RETURNING {SEAT_COLUMNS}""",
+        QUERIES["delete_expired"],
         tenant,
         room_id,
         now,
@@ -77,16 +71,14 @@ async def revoke_presence(
     (the caller holds the room's row lock). Returns the events, and whether a host's
     decision was withdrawn (which changes the room's etag)."""
     gone = await conn.fetch(
-        """DELETE FROM knocks WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-           RETURNING user_id, state""",
+        QUERIES["revoke_presence"],
         tenant,
         room_id,
         list(user_ids),
     )
     revoked = [row for row in gone if row["state"] != KnockState.WAITING.value]
     freed = await conn.fetch(
-        f"""DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-            RETURNING {SEAT_COLUMNS}""",
+        QUERIES["revoke_presence_2"],
         tenant,
         room_id,
         list(user_ids),
@@ -105,7 +97,7 @@ async def revoke_presence(
 
 async def free_all(conn: Connection, tenant: str, room_id: str) -> None:
     """Free every seat of a room being deleted (the caller holds its row lock)."""
-    await conn.execute("DELETE FROM seats WHERE tenant = $1 AND room_id = $2", tenant, room_id)
+    await conn.execute(QUERIES["free_all"], tenant, room_id)
 
 
 async def rooms_with_expired_seats(
@@ -114,8 +106,7 @@ async def rooms_with_expired_seats(
     """Rooms holding seats that expired by `now`. Reads without locks, across tenants;
     each room is then freed in a transaction of its own (`expire_room_seats`)."""
     rows = await pool.fetch(
-        f"""{CROSS_TENANT_READ}
-            SELECT DISTINCT tenant, room_id FROM seats WHERE expire_time <= $1 LIMIT $2""",
+        QUERIES["rooms_with_expired_seats"],
         now,
         batch,
     )
@@ -129,8 +120,7 @@ async def expire_room_seats(pool: asyncpg.Pool, tenant: str, room_id: str, now: 
     async with tenant_transaction(pool, tenant) as tx:
         conn = tx.conn
         live = await conn.fetchval(
-            """SELECT delete_time IS NULL FROM rooms
-               WHERE tenant = $1 AND room_id = $2 FOR UPDATE""",
+            QUERIES["expire_room_seats"],
             tenant,
             room_id,
         )

@@ -22,8 +22,9 @@ from service.domain.webhooks import (
     webhook_not_found,
 )
 from service.storage import delivery as delivery_sql
+from service.storage.base import translate_errors
 from service.storage.db import Connection
-from service.storage.repository import translate_errors
+from service.storage.queries import QUERIES
 
 SINK = "webhook"
 _COLUMNS = "webhook_id, url, event_types, room_ids, create_time, update_time, revision"
@@ -93,18 +94,15 @@ class PgWebhookStore:
         async with self._pool.acquire() as conn, conn.transaction():
             # One creator per tenant at a time, so the limit holds under concurrency.
             await conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended('rooms-webhooks:' || $1, 0))",
+                QUERIES["webhook_create"],
                 tenant,
             )
-            count = await conn.fetchval("SELECT count(*) FROM webhooks WHERE tenant = $1", tenant)
+            count = await conn.fetchval(QUERIES["webhook_create_2"], tenant)
             if count >= max_webhooks:
                 raise too_many_webhooks(max_webhooks)
             try:
                 row = await conn.fetchrow(
-                    f"""INSERT INTO webhooks (tenant, webhook_id, url, event_types, room_ids,
-                                              secret, create_time, update_time)
-                        VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-                        RETURNING {_COLUMNS}""",
+                    QUERIES["webhook_create_3"],
                     tenant,
                     webhook_id,
                     settings.url,
@@ -128,7 +126,7 @@ class PgWebhookStore:
     async def get(self, tenant: str, webhook_id: str, now: datetime) -> Webhook | None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
-                f"SELECT {_COLUMNS} FROM webhooks WHERE tenant = $1 AND webhook_id = $2",
+                QUERIES["webhook_get"],
                 tenant,
                 webhook_id,
             )
@@ -140,9 +138,7 @@ class PgWebhookStore:
     ) -> list[Webhook]:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
-                f"""SELECT {_COLUMNS} FROM webhooks
-                    WHERE tenant = $1 AND ($2::text IS NULL OR webhook_id > $2)
-                    ORDER BY webhook_id LIMIT $3""",
+                QUERIES["webhook_list"],
                 tenant,
                 after_id,
                 limit,
@@ -161,8 +157,7 @@ class PgWebhookStore:
         """Apply `changes` (url, event_types, room_ids) and resume delivery."""
         async with self._pool.acquire() as conn, conn.transaction():
             current = await conn.fetchrow(
-                f"""SELECT {_COLUMNS} FROM webhooks WHERE tenant = $1 AND webhook_id = $2
-                    FOR UPDATE""",
+                QUERIES["webhook_update"],
                 tenant,
                 webhook_id,
             )
@@ -180,11 +175,7 @@ class PgWebhookStore:
                 "room_ids": list(changes.get("room_ids", current["room_ids"])),
             }
             row = await conn.fetchrow(
-                f"""UPDATE webhooks
-                    SET url = $3, event_types = $4, room_ids = $5, update_time = $6,
-                        revision = revision + 1
-                    WHERE tenant = $1 AND webhook_id = $2
-                    RETURNING {_COLUMNS}""",
+                QUERIES["webhook_update_2"],
                 tenant,
                 webhook_id,
                 values["url"],
@@ -204,7 +195,7 @@ class PgWebhookStore:
     async def delete(self, tenant: str, webhook_id: str, expected_revision: int | None) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
             revision = await conn.fetchval(
-                "SELECT revision FROM webhooks WHERE tenant = $1 AND webhook_id = $2 FOR UPDATE",
+                QUERIES["webhook_delete"],
                 tenant,
                 webhook_id,
             )
@@ -212,16 +203,13 @@ class PgWebhookStore:
                 raise webhook_not_found(webhook_id)
             if expected_revision is not None and expected_revision != revision:
                 raise etag_mismatch_of("webhook_id", webhook_id, etag_of(revision), "webhooks")
-            await conn.execute(
-                "DELETE FROM webhooks WHERE tenant = $1 AND webhook_id = $2", tenant, webhook_id
-            )
+            await conn.execute(QUERIES["webhook_delete_2"], tenant, webhook_id)
             await delivery_sql.remove_destination(conn, tenant, destination_of(webhook_id))
 
     async def target(self, tenant: str, destination: str) -> Target | None:
         """For the webhook sink: where and how to send (None: the webhook is gone)."""
         row = await self._pool.fetchrow(
-            """SELECT url, secret, event_types, room_ids FROM webhooks
-               WHERE tenant = $1 AND webhook_id = $2""",
+            QUERIES["webhook_target"],
             tenant,
             webhook_id_of(destination),
         )

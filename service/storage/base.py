@@ -1,0 +1,161 @@
+"""What the PostgreSQL stores share: the driver-error translation, row readers, and
+the base of the store classes (the pool, the coalesced reads, the room lock).
+
+Times come from the caller (the domain's clock), never from `now()` in SQL, so
+tests that set the clock see consistent results. The statements are in queries.sql.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable, Coroutine, Sequence
+from datetime import datetime
+from typing import Any, ParamSpec, TypeVar
+
+import asyncpg
+
+from service import deadline
+from service.domain import instants
+from service.domain.errors import (
+    DomainError,
+    ErrorReason,
+    etag_mismatch,
+    room_not_found,
+)
+from service.domain.models import (
+    Participant,
+    Role,
+    Room,
+    etag_of,
+)
+from service.storage import rows
+from service.storage.db import Connection
+from service.storage.queries import QUERIES
+from service.storage.reads import UNAVAILABLE, CoalescingReader
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+# Driver failures that mean "the database is not reachable right now".
+_UNAVAILABLE = UNAVAILABLE
+
+
+def translate_errors(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """Bound the database work by the call's deadline (and the server's ceiling), and
+    turn driver failures into DomainErrors the transport knows how to answer. For
+    methods of stores that have a `statement_ceiling` (seconds)."""
+
+    @functools.wraps(method)
+    async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        ceiling: float = getattr(args[0], "statement_ceiling")  # noqa: B009
+        budget = deadline.remaining(ceiling)
+        if budget <= 0:
+            raise DomainError(ErrorReason.TIMEOUT, "the call's deadline has passed")
+        try:
+            # On expiry (or when the caller cancels the call) asyncpg asks the
+            # server to cancel the running statement.
+            async with asyncio.timeout(budget):
+                return await method(*args, **kwargs)
+        except asyncpg.QueryCanceledError as error:
+            raise DomainError(ErrorReason.TIMEOUT, "the database query took too long") from error
+        except TimeoutError as error:
+            raise DomainError(ErrorReason.TIMEOUT, "the database did not answer in time") from error
+        except _UNAVAILABLE as error:
+            raise DomainError(
+                ErrorReason.DATABASE_UNAVAILABLE, "the database is unavailable; retry later"
+            ) from error
+        except asyncpg.IntegrityConstraintViolationError as error:
+            # The domain's rules run first, so this is a rule the domain lacks: still a
+            # refusal of the input (named by the constraint), never INTERNAL.
+            raise DomainError(
+                ErrorReason.INVALID_ARGUMENT,
+                f"the request breaks the stored rule {error.constraint_name or 'unnamed'}",
+                metadata={"constraint": error.constraint_name or ""},
+            ) from error
+
+    return wrapper
+
+
+# Enum lookups by value through a dict: Enum(value) is slow on the hot path.
+ROLE_BY_VALUE = {role.value: role for role in Role}
+# Whatever a row holds (an infinity, an instant from before the accepted range), it reads.
+readable_instant = instants.readable
+
+
+def room_of(record: asyncpg.Record) -> Room:
+    return Room(
+        room_id=record["room_id"],
+        create_time=readable_instant(record["create_time"]),
+        update_time=readable_instant(record["update_time"]),
+        revision=record["revision"],
+        participant_count=record["participant_count"],
+        last_event_revision=record["event_seq"],
+        **rows.settings_from_row(record),
+    )
+
+
+def participant_of(record: asyncpg.Record, prefix: str = "") -> Participant:
+    return Participant(
+        user_id=record[prefix + "user_id"],
+        role=ROLE_BY_VALUE[record[prefix + "role"]],
+        create_time=readable_instant(record[prefix + "create_time"]),
+        update_time=readable_instant(record[prefix + "update_time"]),
+    )
+
+
+async def bump_epochs(conn: Connection, tenant: str, room_id: str, user_ids: Sequence[str]) -> None:
+    """Start a new membership epoch for each of `user_ids` (a removal, a ban, a denial,
+    a role change that takes publishing away), in the writer's transaction: their Janus
+    join tokens change, and a Janus admission of the old epoch no longer counts."""
+    if not user_ids:
+        return
+    await conn.execute(
+        QUERIES["bump_epochs"],
+        tenant,
+        room_id,
+        sorted(set(user_ids)),
+    )
+
+
+class StoreBase:
+    """The pool, the ceiling of one operation and the coalesced reads."""
+
+    def __init__(self, pool: asyncpg.Pool, statement_ceiling: float = 10.0) -> None:
+        self._pool = pool
+        # The longest any one operation may take, whatever the caller's deadline.
+        self.statement_ceiling = statement_ceiling
+        self._reads = CoalescingReader(pool, statement_ceiling)
+
+    async def _lock_room(
+        self,
+        conn: Connection,
+        tenant: str,
+        room_id: str,
+        expected_revision: int | None,
+    ) -> asyncpg.Record:
+        """Lock a live room's row for a roster change, checking its revision."""
+        row = await conn.fetchrow(
+            QUERIES["lock_room"],
+            tenant,
+            room_id,
+        )
+        if row is None:
+            raise room_not_found(room_id)
+        if expected_revision is not None and expected_revision != row["revision"]:
+            raise etag_mismatch(room_id, etag_of(row["revision"]))
+        return row
+
+    async def _bump_revision(
+        self, conn: Connection, tenant: str, room_id: str, now: datetime
+    ) -> int:
+        """A host's decision changes the room's etag, as a roster change does."""
+        revision: int = await conn.fetchval(
+            QUERIES["bump_revision"],
+            tenant,
+            room_id,
+            now,
+        )
+        return revision

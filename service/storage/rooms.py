@@ -1,0 +1,316 @@
+"""Rooms: create, read, list, update and delete; memberships; history."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from service.domain import events
+from service.domain.errors import (
+    DomainError,
+    ErrorReason,
+    FieldViolation,
+    etag_mismatch,
+    room_not_found,
+)
+from service.domain.events import EventType, History, RoomEvent
+from service.domain.models import (
+    SETTING_TYPES,
+    Membership,
+    NewRoom,
+    Role,
+    Room,
+    RoomState,
+    RosterEntry,
+    etag_of,
+)
+from service.domain.ports import Position
+from service.storage import events as history_sql
+from service.storage import rows
+from service.storage import seats as seats_sql
+from service.storage.base import (
+    StoreBase,
+    readable_instant,
+    room_of,
+    translate_errors,
+)
+from service.storage.db import Connection
+from service.storage.events import append_events
+from service.storage.queries import QUERIES
+from service.storage.transaction import tenant_transaction
+
+# The settable columns, in the order update_room's statement takes them ($6 on).
+_SETTING_COLUMNS = tuple(SETTING_TYPES)
+
+# The static statements of the two filtered Lists, by (after a position?, state).
+_LIST_ROOMS = {
+    (after, state): QUERIES[
+        "list_rooms" + ("_after" if after else "") + (f"_{state.value}" if state else "")
+    ]
+    for after in (False, True)
+    for state in (None, *RoomState)
+}
+_LIST_MEMBERSHIPS = {
+    (after, state): QUERIES[
+        "list_memberships" + ("_after" if after else "") + (f"_{state.value}" if state else "")
+    ]
+    for after in (False, True)
+    for state in (None, *RoomState)
+}
+
+
+class RoomsStore(StoreBase):
+    """Rooms: create, read, list, update and delete; memberships; history."""
+
+    @translate_errors
+    async def create_room(
+        self,
+        tenant: str,
+        room: NewRoom,
+        roster: Sequence[RosterEntry],
+        now: datetime,
+        request_id: str,
+        request_hash: str,
+        actor: str,
+    ) -> Room:
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
+            if request_id:
+                replay = await self._claim_request_id(
+                    conn, tenant, request_id, request_hash, room.room_id, now
+                )
+                if replay is not None:
+                    return replay
+            # Everything a create writes in ONE statement (one round trip, and the room's
+            # row written once: its event_seq is set here rather than bumped after).
+            created = Room(
+                room_id=room.room_id,
+                create_time=now,
+                update_time=now,
+                valid_from=readable_instant(room.valid_from.astimezone(UTC)),
+                valid_until=readable_instant(room.valid_until.astimezone(UTC)),
+                pstn_dial_out_enabled=room.pstn_dial_out_enabled,
+                join_policy=room.join_policy,
+                metadata=dict(room.metadata),
+                open_join_role=room.open_join_role,
+                early_entry=room.early_entry,
+                revision=1,
+                participant_count=len(roster),
+                waiting_room_enabled=room.waiting_room_enabled,
+                max_participants=room.max_participants,
+                role_capacity=room.role_capacity,
+            )
+            history = [events.created(created)]
+            history += [events.participant_added(e.user_id, e.role) for e in roster]
+            inserted = await conn.fetchval(
+                QUERIES["create_room"],
+                tenant,
+                room.room_id,
+                now,
+                room.valid_from,
+                room.valid_until,
+                room.pstn_dial_out_enabled,
+                room.join_policy.value,
+                dict(room.metadata),
+                room.open_join_role.value,
+                room.early_entry,
+                len(roster),
+                room.waiting_room_enabled,
+                room.max_participants,
+                events.role_capacity_data(room.role_capacity),
+                [entry.user_id for entry in roster],
+                [entry.role.value for entry in roster],
+                [event.type.value for event in history],
+                [json.dumps(event.data) for event in history],
+                actor,
+            )
+            if not inserted:
+                raise DomainError(
+                    ErrorReason.ROOM_ALREADY_EXISTS,
+                    f"a room with id {room.room_id!r} already exists",
+                    metadata={"room_id": room.room_id},
+                )
+            tx.touch(room.room_id)
+            return replace(created, last_event_revision=len(history))
+
+    async def _claim_request_id(
+        self,
+        conn: Connection,
+        tenant: str,
+        request_id: str,
+        request_hash: str,
+        room_id: str,
+        now: datetime,
+    ) -> Room | None:
+        """Record a request id; if it was recorded before, the room it created."""
+        claimed = await conn.fetchval(
+            QUERIES["claim_request_id"],
+            tenant,
+            request_id,
+            request_hash,
+            room_id,
+            now,
+        )
+        if claimed:
+            return None
+        earlier = await conn.fetchrow(
+            QUERIES["claim_request_id_2"],
+            tenant,
+            request_id,
+        )
+        if earlier is None or earlier["request_hash"] != request_hash:
+            raise DomainError(
+                ErrorReason.REQUEST_ID_REUSED,
+                f"request_id {request_id!r} was used before with a different request",
+                metadata={"request_id": request_id, "field": "request_id"},
+                field_violations=[
+                    FieldViolation(
+                        "request_id",
+                        "was used before with a different request",
+                        ErrorReason.REQUEST_ID_REUSED,
+                    )
+                ],
+            )
+        if earlier["room_id"] is None:
+            raise room_not_found(room_id)
+        return room_of(earlier)
+
+    async def get_room(self, tenant: str, room_id: str) -> Room | None:
+        """Coalesced with the other primary-key reads of this event-loop turn
+        (service/storage/reads.py); read-your-writes holds."""
+        row = await self._reads.room(tenant, room_id)
+        return room_of(row) if row is not None else None
+
+    @translate_errors
+    async def list_rooms(
+        self,
+        tenant: str,
+        state: RoomState | None,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+    ) -> list[Room]:
+        args: list[Any] = [tenant, limit]
+        if after is not None:
+            args += [after[0], after[1]]
+        if state is not None:
+            args.append(now)
+        rows = await self._pool.fetch(_LIST_ROOMS[after is not None, state], *args)
+        return [room_of(row) for row in rows]
+
+    @translate_errors
+    async def update_room(
+        self,
+        tenant: str,
+        room_id: str,
+        expected_revision: int,
+        changes: Mapping[str, Any],
+        now: datetime,
+        actor: str,
+    ) -> Room | None:
+        for column in changes:
+            if column not in _SETTING_COLUMNS:
+                raise ValueError(f"not an updatable column: {column}")
+        values = [
+            rows.column_value(column, changes[column]) if column in changes else None
+            for column in _SETTING_COLUMNS
+        ]
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
+            row = await conn.fetchrow(
+                QUERIES["update_room"],
+                tenant,
+                room_id,
+                expected_revision,
+                now,
+                list(changes),
+                *values,
+            )
+            if row is None:
+                return None
+            updated = room_of(row)
+            seq = await append_events(
+                tx, room_id, [events.settings_changed(updated, changes)], actor, now
+            )
+        return replace(updated, last_event_revision=seq)
+
+    @translate_errors
+    async def delete_room(
+        self,
+        tenant: str,
+        room_id: str,
+        expected_revision: int | None,
+        now: datetime,
+        actor: str,
+    ) -> None:
+        async with tenant_transaction(self._pool, tenant) as tx:
+            conn = tx.conn
+            row = await conn.fetchrow(
+                QUERIES["delete_room"],
+                tenant,
+                room_id,
+            )
+            if row is None:
+                raise room_not_found(room_id)
+            if row["delete_time"] is not None:
+                return
+            if expected_revision is not None and expected_revision != row["revision"]:
+                raise etag_mismatch(room_id, etag_of(row["revision"]))
+            await conn.execute(
+                QUERIES["delete_room_2"],
+                tenant,
+                room_id,
+                now,
+            )
+            # Nobody is in a deleted room: its seats go with it (DELETED is the last event).
+            await seats_sql.free_all(conn, tenant, room_id)
+            await append_events(tx, room_id, [events.deleted()], actor, now)
+
+    @translate_errors
+    async def list_memberships(
+        self,
+        tenant: str,
+        user_id: str,
+        state: RoomState | None,
+        now: datetime,
+        after: Position | None,
+        limit: int,
+    ) -> list[Membership]:
+        args: list[Any] = [tenant, user_id, limit]
+        if after is not None:
+            args += [after[0], after[1]]
+        if state is not None:
+            args.append(now)
+        rows = await self._pool.fetch(_LIST_MEMBERSHIPS[after is not None, state], *args)
+        return [
+            Membership(
+                room=room_of(row),
+                role=Role(row["p_role"]),
+                create_time=readable_instant(row["p_create_time"]),
+            )
+            for row in rows
+        ]
+
+    # ---- history --------------------------------------------------------
+
+    @translate_errors
+    async def history(self, tenant: str, room_id: str) -> History | None:
+        return await history_sql.history(self._pool, tenant, room_id)
+
+    @translate_errors
+    async def read_events(
+        self,
+        tenant: str,
+        room_id: str,
+        after: int,
+        limit: int,
+        *,
+        newest_first: bool = False,
+        types: Sequence[EventType] = (),
+    ) -> list[RoomEvent]:
+        return await history_sql.read_events(
+            self._pool, tenant, room_id, after, limit, newest_first=newest_first, types=types
+        )

@@ -1,0 +1,239 @@
+"""Admission: AuthorizeJoin (the decision, a seat, a credential, Janus) and
+IntrospectCredential."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import replace
+from datetime import datetime
+
+from service.domain import rules
+from service.domain.admission import JoinDecision, JoinReason
+from service.domain.credentials import (
+    CredentialFormat,
+    CredentialGrant,
+    CredentialStatus,
+    IssuedCredential,
+    UnreadableClaims,
+    Verdict,
+    judge,
+    lifetime,
+)
+from service.domain.errors import (
+    DomainError,
+    ErrorReason,
+    Violations,
+    invalid,
+)
+from service.domain.models import (
+    Caller,
+    Room,
+)
+from service.domain.seats import Seat
+from service.domain.waiting_room import (
+    check_display_name,
+    decide_with_waiting_room,
+)
+from service.usecases_base import UPDATE_ATTEMPTS, UseCasesBase
+
+
+class AdmissionUseCases(UseCasesBase):
+    """Admission: AuthorizeJoin (the decision, a seat, a credential, Janus) and
+    IntrospectCredential."""
+
+    async def authorize_join(
+        self,
+        caller: Caller,
+        room_id: str,
+        user_id: str,
+        credential_format: CredentialFormat | None = None,
+        display_name: str | None = None,
+        claim_seat: bool = False,
+    ) -> tuple[JoinDecision, IssuedCredential | None]:
+        """The decision; with `claim_seat`, a seat; and when it allows and a format was
+        asked for, a credential signed for it. Without `claim_seat`: one database round
+        trip (with the ban and waiting-room reads), one signature. A Janus credential
+        also puts the join token in the VideoRoom's allowed list first, then records the
+        admission (a second round trip), see `_admit_to_janus`."""
+        violations = Violations()
+        rules.check_room_id(violations, "room_id", room_id)
+        rules.check_user_id(violations, "user_id", user_id)
+        check_display_name(violations, "display_name", display_name)
+        violations.raise_if_any()
+        signer = self._credentials
+        if credential_format is not None and (
+            signer is None or not signer.configured(caller.tenant, credential_format)
+        ):
+            raise _not_configured(credential_format)
+        if credential_format is CredentialFormat.JANUS and self._media is None:
+            raise _not_configured(credential_format)
+        for _ in range(UPDATE_ATTEMPTS):
+            room, participant, knock, removal, epoch = await self._store.get_join_facts(
+                caller.tenant, room_id, user_id
+            )
+            now = self._clock.now()
+            decision = decide_with_waiting_room(
+                room,
+                participant.role if participant else None,
+                knock,
+                now,
+                banned=removal is not None and removal.banned,
+            )
+            if decision.reason is JoinReason.WAITING_FOR_ADMISSION and decision.role is not None:
+                await self._store.record_knock(
+                    caller.tenant,
+                    room_id,
+                    user_id,
+                    decision.role,
+                    display_name,
+                    now,
+                    caller.key_name,
+                )
+            if claim_seat and decision.allowed and room is not None:
+                claimed = await self._claim_seat(caller, room, user_id, decision, now)
+                if claimed is None:
+                    continue  # the room changed between the decision and the claim
+                decision = claimed
+            if not decision.allowed or credential_format is None or room is None:
+                return decision, None
+            issued = self._issue(
+                caller, room, user_id, decision, credential_format, display_name, now, epoch
+            )
+            if credential_format is CredentialFormat.JANUS and not await self._admit_to_janus(
+                caller, room, user_id, decision, epoch, now
+            ):
+                continue  # the room changed meanwhile: decide again
+            return decision, issued
+        raise DomainError(
+            ErrorReason.ETAG_MISMATCH,
+            f"room {room_id!r} is changing too often to claim a seat; retry",
+            metadata={"room_id": room_id},
+        )
+
+    def _issue(
+        self,
+        caller: Caller,
+        room: Room,
+        user_id: str,
+        decision: JoinDecision,
+        credential_format: CredentialFormat,
+        display_name: str | None,
+        now: datetime,
+        epoch: int = 0,
+    ) -> IssuedCredential:
+        """Sign a credential for an allowed decision. With a seat, the credential never
+        outlives the seat by more than one renewal."""
+        signer = self._credentials
+        assert signer is not None and decision.role is not None
+        until = room.valid_until
+        if decision.seat is not None:
+            until = min(until, decision.seat.expire_time + self._limits.seat_ttl)
+        issue_time, expire_time = lifetime(now, until, self._limits.credential_ttl)
+        grant = CredentialGrant(
+            tenant=caller.tenant,
+            room_id=room.room_id,
+            user_id=user_id,
+            role=decision.role,
+            capabilities=decision.capabilities,
+            issue_time=issue_time,
+            expire_time=expire_time,
+            revision=room.revision,
+            display_name=display_name or "",
+            credential_id=uuid.uuid4().hex,
+        )
+        janus = (
+            signer.janus_join(caller.tenant, room.room_id, user_id, decision.role, epoch)
+            if credential_format is CredentialFormat.JANUS
+            else None
+        )
+        return IssuedCredential(
+            format=credential_format,
+            token=signer.sign(credential_format, grant),
+            expire_time=expire_time,
+            server_url=signer.server_url(caller.tenant, credential_format),
+            janus=janus,
+        )
+
+    async def _admit_to_janus(
+        self,
+        caller: Caller,
+        room: Room,
+        user_id: str,
+        decision: JoinDecision,
+        epoch: int,
+        now: datetime,
+    ) -> bool:
+        """Put the identity's join token (of `epoch`) in the VideoRoom's allowed list,
+        then record the admission if the room is still as the decision saw it. False
+        (the token taken out again) when it changed: a removal, ban, role change or end
+        committed meanwhile, whose delivery might otherwise run before the token was
+        added and leave it there."""
+        media = self._media
+        assert media is not None and decision.role is not None
+        await media.admit(caller.tenant, room.room_id, user_id, decision.role, epoch)
+        if await self._store.record_janus_admission(
+            caller.tenant, room.room_id, user_id, room.revision, now
+        ):
+            return True
+        await media.retract(caller.tenant, room.room_id, user_id, epoch)
+        return False
+
+    async def _claim_seat(
+        self, caller: Caller, room: Room, user_id: str, decision: JoinDecision, now: datetime
+    ) -> JoinDecision | None:
+        """Take a seat for an allowed decision: the decision with its seat, ROOM_FULL
+        naming the limit reached, or None if the room changed since it was read."""
+        assert decision.role is not None
+        taken = await self._store.claim_seat(
+            caller.tenant,
+            room.room_id,
+            user_id,
+            decision.role,
+            room.revision,
+            now,
+            self._limits,
+            caller.key_name,
+        )
+        if taken is None:
+            return None
+        if isinstance(taken, Seat):
+            return replace(decision, seat=taken)
+        return JoinDecision(
+            False,
+            JoinReason.ROOM_FULL,
+            taken.message,
+            role=decision.role,
+            valid_from=decision.valid_from,
+            valid_until=decision.valid_until,
+            full=taken,
+        )
+
+    async def introspect_credential(
+        self, caller: Caller, token: str, credential_format: CredentialFormat | None
+    ) -> tuple[Verdict, CredentialFormat | None, CredentialGrant | None]:
+        """Whether a credential issued to the caller's tenant holds now. One round trip."""
+        if not token:
+            raise invalid("token", "must not be empty")
+        if self._credentials is None:
+            raise RuntimeError("introspection needs a credential signer")
+        try:
+            found, grant = self._credentials.read(caller.tenant, token, credential_format)
+        except UnreadableClaims:
+            invalid_token = Verdict(
+                CredentialStatus.INVALID, "Not a credential issued to this tenant."
+            )
+            return invalid_token, None, None
+        room, participant, _, removal, _ = await self._store.get_join_facts(
+            caller.tenant, grant.room_id, grant.user_id
+        )
+        rostered = participant.role if participant else None
+        return judge(grant, self._clock.now(), room, rostered, removal), found, grant
+
+
+def _not_configured(format: CredentialFormat) -> DomainError:
+    name = f"CREDENTIAL_FORMAT_{format.name}"
+    return DomainError(
+        ErrorReason.CREDENTIALS_NOT_CONFIGURED,
+        f"credential_format: {name} is not configured for this tenant",
+        metadata={"format": name, "field": "credential_format"},
+    )
