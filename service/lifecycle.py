@@ -18,7 +18,7 @@ from typing import TypeVar
 import asyncpg
 
 from service.domain.clock import Clock
-from service.storage import events as history_sql
+from service.storage import history as history_sql
 from service.storage import seats as seats_sql
 from service.storage.transaction import TenantTransaction, tenant_transaction
 

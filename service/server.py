@@ -27,6 +27,7 @@ from rooms.v1 import (
     webhooks_service_pb2_grpc,
 )
 
+from service import background
 from service.config import ConfigError, Settings
 from service.delivery import janus as janus_sink
 from service.delivery import livekit as livekit_sink
@@ -128,69 +129,6 @@ class RunningServer:
 
     async def wait_for_termination(self) -> None:
         await self.server.wait_for_termination()
-
-
-async def _watch_database(dsn: str, health: HealthServicer, interval: float) -> None:
-    """SERVING only while the database answers. The check has a connection of its own,
-    so a pool busy with calls never makes a healthy replica look down. (The server
-    starts SERVING: it has just connected and migrated.)"""
-    serving: bool | None = True
-    connection: asyncpg.Connection[asyncpg.Record] | None = None
-    try:
-        while True:
-            try:
-                async with asyncio.timeout(max(interval, 1.0)):
-                    if connection is None or connection.is_closed():
-                        connection = await asyncpg.connect(dsn)
-                    await connection.fetchval("SELECT 1")
-                now_serving = True
-            except Exception as error:  # any failure means "not serving"
-                now_serving = False
-                if connection is not None:
-                    connection.terminate()
-                    connection = None
-                if serving is not False:
-                    log.warning("database check failed: %r", error)
-            if now_serving != serving:
-                status = (
-                    health_pb2.HealthCheckResponse.SERVING
-                    if now_serving
-                    else health_pb2.HealthCheckResponse.NOT_SERVING
-                )
-                for name in _HEALTH_NAMES:
-                    await health.set(name, status)
-                serving = now_serving
-            await asyncio.sleep(interval)
-    finally:
-        if connection is not None:
-            connection.terminate()
-
-
-async def _refresh_keys(keys: SigningKeys, clock: Clock, interval: float) -> None:
-    """Pick up keys another replica (or `signing-keys rotate`) stored. A worker of
-    ROOMS_WORKERS=N also hands the JWKS to its parent, which serves it."""
-    while True:
-        if metrics.MULTIPROCESS:
-            metrics.publish_jwks(keys.jwks(clock.now()))
-        await asyncio.sleep(interval)
-        try:
-            await keys.refresh()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # kept: the keys in memory stay good; retried
-            log.warning("reading the signing keys failed: %r", error)
-
-
-async def _check_janus(janus: JanusControl, interval: float) -> None:
-    """Every `interval`: does each tenant's Janus still hold its rooms? (docs/janus.md)"""
-    while True:
-        try:
-            await janus.check_once()
-        except asyncio.CancelledError:
-            raise
-        except Exception as error:  # the database may be away: try again later
-            log.warning("Janus check failed: %r", error)
-        await asyncio.sleep(interval)
 
 
 async def _connect(dsn: str, settings: Settings) -> asyncpg.Pool:
@@ -382,11 +320,15 @@ async def start_server(
         janus,
     )
     running._tasks.append(
-        asyncio.create_task(_watch_database(dsn, health, settings.health_check_interval_seconds))
+        asyncio.create_task(
+            background.watch_database(
+                dsn, health, _HEALTH_NAMES, settings.health_check_interval_seconds
+            )
+        )
     )
     running._tasks.append(
         asyncio.create_task(
-            _refresh_keys(signing_keys, clock, settings.signing_key_refresh_seconds)
+            background.refresh_keys(signing_keys, clock, settings.signing_key_refresh_seconds)
         )
     )
     if metrics.MULTIPROCESS:
@@ -399,7 +341,7 @@ async def start_server(
         running._tasks.append(asyncio.create_task(delivery.run()))
     if janus is not None and settings.janus_check_seconds > 0:
         running._tasks.append(
-            asyncio.create_task(_check_janus(janus, settings.janus_check_seconds))
+            asyncio.create_task(background.check_janus(janus, settings.janus_check_seconds))
         )
     log_exposure(settings, keys, listen)
     log.info("serving rooms.v1 on %s (port %d)", listen, port)

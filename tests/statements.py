@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import asyncpg
 
 from service.storage.db import Connection
-from service.storage.events import CROSS_TENANT_READ
+from service.storage.history import CROSS_TENANT_READ
 
 # asyncpg's Connection is generic for type checkers only.
 if TYPE_CHECKING:

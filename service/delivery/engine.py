@@ -2,7 +2,7 @@
 destination of its tenant, at least once, from the history in PostgreSQL.
 
 Work is a cursor per (destination, room), moved by the writer of each event in the
-writer's transaction (see `service.storage.events.append_events`). A replica leases
+writer's transaction (see `service.storage.history.append_events`). A replica leases
 due cursors (one tenant per statement, `FOR UPDATE SKIP LOCKED`), sends the events
 after each one's position through the destination's sink, and moves the position
 after each success. Nothing is held in memory that is not also in the database: a

@@ -24,7 +24,7 @@ import grpc
 
 from service.observability import metrics
 from service.observability.logging import request_id
-from service.transport.auth import caller_of
+from service.transport.auth import current_caller
 
 access_log = logging.getLogger("rooms.access")
 
@@ -102,7 +102,7 @@ class _Observer:
             "duration_ms": round(elapsed * 1000, 3),
         }
         try:
-            caller = caller_of(context)
+            caller = current_caller()
         except LookupError:
             pass
         else:

@@ -28,7 +28,7 @@ from service.storage.base import (
     room_of,
     translate_errors,
 )
-from service.storage.events import append_events
+from service.storage.history import append_events
 from service.storage.notify import notify_rooms
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction

@@ -285,7 +285,7 @@ SELECT s.* FROM rooms r
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
     ORDER BY s.create_time, s.seat_id;
 
--- ==== events, history and the lifecycle (events.py) ====
+-- ==== events, history and the lifecycle (history.py) ====
 
 -- name: append_events --
 WITH seq AS (

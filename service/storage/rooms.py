@@ -28,7 +28,7 @@ from service.domain.models import (
     etag_of,
 )
 from service.domain.ports import Position
-from service.storage import events as history_sql
+from service.storage import history as history_sql
 from service.storage import rows
 from service.storage import seats as seats_sql
 from service.storage.base import (
@@ -38,7 +38,7 @@ from service.storage.base import (
     translate_errors,
 )
 from service.storage.db import Connection
-from service.storage.events import append_events
+from service.storage.history import append_events
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 

@@ -4,21 +4,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from service.domain import events
-from service.domain.errors import (
-    roster_full,
-)
 from service.domain.events import EventType, NewEvent
-from service.domain.janus import forbids_publishing
 from service.domain.models import (
     Participant,
     Role,
     Room,
     RosterEntry,
 )
+from service.domain.roster import plan_upsert
 from service.storage import seats as seats_sql
 from service.storage.base import (
     StoreBase,
@@ -28,7 +24,7 @@ from service.storage.base import (
     translate_errors,
 )
 from service.storage.db import Connection
-from service.storage.events import append_events
+from service.storage.history import append_events
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 
@@ -78,37 +74,16 @@ class RosterStore(StoreBase):
                     banned.add(row["user_id"])
                 else:
                     existing[row["user_id"]] = participant_of(row)
-            result: list[Participant] = []
-            changed: list[Participant] = []
-            history: list[NewEvent] = []
-            silenced: list[str] = []
-            for entry in roster:
-                before = existing.get(entry.user_id)
-                if before is None:
-                    after = Participant(entry.user_id, entry.role, now, now)
-                    history.append(events.participant_added(entry.user_id, entry.role))
-                elif before.role != entry.role:
-                    after = replace(before, role=entry.role, update_time=now)
-                    history.append(events.role_changed(entry.user_id, entry.role, before.role))
-                    if forbids_publishing(before.role, entry.role):
-                        silenced.append(entry.user_id)
-                else:
-                    result.append(before)
-                    continue
-                result.append(after)
-                changed.append(after)
-            if changed:
-                count = room["participant_count"] + len(roster) - len(existing)
-                if count > max_roster_size:
-                    raise roster_full(room_id, max_roster_size, count)
-                # Adding an identity lifts its ban (a banned identity is never rostered).
-                lifted = {p.user_id for p in changed} & banned
-                if lifted:
-                    history = [
-                        events.participant_unbanned(e.user_id)
-                        for e in roster
-                        if e.user_id in lifted
-                    ] + history
+            plan = plan_upsert(
+                room_id,
+                roster,
+                existing,
+                banned,
+                room["participant_count"],
+                max_roster_size,
+                now,
+            )
+            if plan.changed:
                 # The whole change in one statement: bans lifted, entries upserted, the
                 # room's count, revision and event numbers bumped in ONE update of its
                 # row, the events appended and made due at the tenant's destinations.
@@ -116,19 +91,19 @@ class RosterStore(StoreBase):
                     QUERIES["upsert_participants_2"],
                     tenant,
                     room_id,
-                    [p.user_id for p in changed],
-                    [p.role.value for p in changed],
+                    [p.user_id for p in plan.changed],
+                    [p.role.value for p in plan.changed],
                     now,
-                    sorted(lifted),
-                    count,
-                    [event.type.value for event in history],
-                    [json.dumps(event.data) for event in history],
+                    sorted(plan.lifted),
+                    plan.count,
+                    [event.type.value for event in plan.history],
+                    [json.dumps(event.data) for event in plan.history],
                     actor,
                 )
-                if silenced:
-                    await bump_epochs(conn, tenant, room_id, silenced)
+                if plan.silenced:
+                    await bump_epochs(conn, tenant, room_id, plan.silenced)
                 tx.touch(room_id)
-        return result, revision
+        return plan.result, revision
 
     @translate_errors
     async def remove_participants(

@@ -15,7 +15,7 @@ from service.domain.models import Role
 from service.domain.seats import Seat
 from service.domain.waiting_room import Knock, KnockState
 from service.storage.db import Connection
-from service.storage.events import append_events
+from service.storage.history import append_events
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 

@@ -23,8 +23,9 @@ OPEN_SERVICES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 _caller: ContextVar[Caller] = ContextVar("rooms_caller")
 
 
-def caller_of(context: grpc.aio.ServicerContext[Any, Any]) -> Caller:
-    """The authenticated caller of the current RPC (set by AuthInterceptor)."""
+def current_caller() -> Caller:
+    """The authenticated caller of the RPC being handled (set by `authenticate` when the
+    call reached the edge; a context variable, so it follows the call's task)."""
     return _caller.get()
 
 

@@ -12,7 +12,7 @@ from service.domain.clock import Clock
 from service.domain.errors import Violations
 from service.security.signing import SigningKeys
 from service.transport import convert
-from service.transport.auth import caller_of
+from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.usecases import RoomsUseCases
 
@@ -29,7 +29,7 @@ class CredentialsServicer(credentials_service_pb2_grpc.CredentialsServiceService
     async def GetSigningKeys(
         self, request: cs.GetSigningKeysRequest, context: Context
     ) -> cs.GetSigningKeysResponse:
-        caller_of(context)  # any authenticated caller; the keys are public
+        current_caller()  # any authenticated caller; the keys are public
         now = self._clock.now()
         published = self._keys.published(now)
         keys = []
@@ -52,6 +52,6 @@ class CredentialsServicer(credentials_service_pb2_grpc.CredentialsServiceService
         credential_format = convert.credential_format_in(violations, "format", request.format)
         violations.raise_if_any()
         verdict, found, grant = await self._uc.introspect_credential(
-            caller_of(context), request.token, credential_format
+            current_caller(), request.token, credential_format
         )
         return convert.introspection_out(verdict, found, grant)

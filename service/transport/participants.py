@@ -13,7 +13,7 @@ from service.domain.clock import Clock
 from service.domain.errors import Violations
 from service.domain.waiting_room import KnockState
 from service.transport import convert
-from service.transport.auth import caller_of
+from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.usecases import RoomsUseCases
 
@@ -33,7 +33,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         roster = convert.roster_in(violations, "participants", request.participants)
         violations.raise_if_any()
         participants, etag = await self._uc.add_or_update_participants(
-            caller_of(context), request.room_id, roster, request.etag
+            current_caller(), request.room_id, roster, request.etag
         )
         return ps.AddOrUpdateParticipantsResponse(
             participants=[convert.participant_out(p) for p in participants], etag=etag
@@ -44,7 +44,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         self, request: ps.RemoveParticipantsRequest, context: Context
     ) -> ps.RemoveParticipantsResponse:
         removed, etag = await self._uc.remove_participants(
-            caller_of(context), request.room_id, list(request.user_ids), request.etag, request.ban
+            current_caller(), request.room_id, list(request.user_ids), request.etag, request.ban
         )
         return ps.RemoveParticipantsResponse(etag=etag, removed_count=removed)
 
@@ -56,7 +56,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         role = convert.role_filter(violations, "role", request.role)
         violations.raise_if_any()
         page = await self._uc.list_participants(
-            caller_of(context), request.room_id, request.page_size, request.page_token, role
+            current_caller(), request.room_id, request.page_size, request.page_token, role
         )
         return ps.ListParticipantsResponse(
             participants=[convert.participant_out(p) for p in page.items],
@@ -68,7 +68,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         self, request: ps.GetParticipantRequest, context: Context
     ) -> participant_pb2.Participant:
         participant = await self._uc.get_participant(
-            caller_of(context), request.room_id, request.user_id
+            current_caller(), request.room_id, request.user_id
         )
         return convert.participant_out(participant)
 
@@ -80,7 +80,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         state = convert.state_filter(violations, "state", request.state)
         violations.raise_if_any()
         page = await self._uc.list_rooms_for_participant(
-            caller_of(context), request.user_id, request.page_size, request.page_token, state
+            current_caller(), request.user_id, request.page_size, request.page_token, state
         )
         now = self._clock.now()
         return ps.ListRoomsForParticipantResponse(
@@ -103,7 +103,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         state = convert.knock_state_filter(violations, "state", request.state)
         violations.raise_if_any()
         page, etag = await self._uc.list_knocks(
-            caller_of(context), request.room_id, request.page_size, request.page_token, state
+            current_caller(), request.room_id, request.page_size, request.page_token, state
         )
         return ps.ListKnocksResponse(
             knocks=[convert.knock_out(k) for k in page.items],
@@ -119,7 +119,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         role = convert.role_filter(violations, "role", request.role)
         violations.raise_if_any()
         knock, etag = await self._uc.decide_knock(
-            caller_of(context),
+            current_caller(),
             request.room_id,
             request.user_id,
             KnockState.ADMITTED,
@@ -133,7 +133,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         self, request: ps.DenyParticipantRequest, context: Context
     ) -> ps.DenyParticipantResponse:
         knock, etag = await self._uc.decide_knock(
-            caller_of(context),
+            current_caller(),
             request.room_id,
             request.user_id,
             KnockState.DENIED,
@@ -146,14 +146,14 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def RenewSeat(
         self, request: ps.RenewSeatRequest, context: Context
     ) -> waiting_room_pb2.Seat:
-        seat = await self._uc.renew_seat(caller_of(context), request.seat_id)
+        seat = await self._uc.renew_seat(current_caller(), request.seat_id)
         return convert.seat_out(seat)
 
     @answers_errors
     async def ReleaseSeat(
         self, request: ps.ReleaseSeatRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.release_seat(caller_of(context), request.seat_id)
+        await self._uc.release_seat(current_caller(), request.seat_id)
         return empty_pb2.Empty()
 
     @answers_errors
@@ -161,7 +161,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         self, request: ps.ListSeatsRequest, context: Context
     ) -> ps.ListSeatsResponse:
         page = await self._uc.list_seats(
-            caller_of(context), request.room_id, request.page_size, request.page_token
+            current_caller(), request.room_id, request.page_size, request.page_token
         )
         return ps.ListSeatsResponse(
             seats=[convert.seat_out(s) for s in page.items], next_page_token=page.next_page_token

@@ -12,7 +12,7 @@ from rooms.v1 import events_pb2, room_pb2, rooms_service_pb2, rooms_service_pb2_
 from service.domain.clock import Clock
 from service.domain.errors import Violations
 from service.transport import convert
-from service.transport.auth import caller_of
+from service.transport.auth import current_caller
 from service.transport.errors import answers_errors, answers_errors_streaming
 from service.usecases import RoomsUseCases
 
@@ -33,7 +33,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         roster = convert.roster_in(violations, "participants", request.participants)
         violations.raise_if_any()
         room = await self._uc.create_room(
-            caller_of(context), request.request_id, request.room_id, settings, roster
+            current_caller(), request.request_id, request.room_id, settings, roster
         )
         return convert.room_out(room, self._clock.now())
 
@@ -41,7 +41,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def GetRoom(
         self, request: rooms_service_pb2.GetRoomRequest, context: Context
     ) -> room_pb2.Room:
-        room = await self._uc.get_room(caller_of(context), request.room_id)
+        room = await self._uc.get_room(current_caller(), request.room_id)
         return convert.room_out(room, self._clock.now())
 
     @answers_errors
@@ -52,7 +52,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         state = convert.state_filter(violations, "state", request.state)
         violations.raise_if_any()
         page = await self._uc.list_rooms(
-            caller_of(context), request.page_size, request.page_token, state
+            current_caller(), request.page_size, request.page_token, state
         )
         now = self._clock.now()
         return rooms_service_pb2.ListRoomsResponse(
@@ -68,7 +68,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         settings = convert.room_settings_in(violations, "room.", request.room)
         violations.raise_if_any()
         room = await self._uc.update_room(
-            caller_of(context),
+            current_caller(),
             request.room.room_id,
             request.room.etag,
             settings,
@@ -81,7 +81,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def DeleteRoom(
         self, request: rooms_service_pb2.DeleteRoomRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.delete_room(caller_of(context), request.room_id, request.etag)
+        await self._uc.delete_room(current_caller(), request.room_id, request.etag)
         return empty_pb2.Empty()
 
     @answers_errors
@@ -94,7 +94,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         )
         violations.raise_if_any()
         decision, credential = await self._uc.authorize_join(
-            caller_of(context),
+            current_caller(),
             request.room_id,
             request.user_id,
             credential_format=credential_format,
@@ -113,7 +113,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def WatchRoom(
         self, request: rooms_service_pb2.WatchRoomRequest, context: Context
     ) -> AsyncIterator[events_pb2.RoomEvent]:
-        events = self._uc.watch_room(caller_of(context), request.room_id, request.after_revision)
+        events = self._uc.watch_room(current_caller(), request.room_id, request.after_revision)
         async for event in events:
             yield convert.event_out(event)
 
@@ -126,7 +126,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         types = convert.event_types_in(violations, "types", request.types)
         violations.raise_if_any()
         page = await self._uc.list_room_events(
-            caller_of(context),
+            current_caller(),
             request.room_id,
             request.page_size,
             request.page_token,

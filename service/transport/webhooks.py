@@ -12,7 +12,7 @@ from rooms.v1 import webhooks_service_pb2_grpc
 from service.domain.errors import Violations
 from service.domain.webhooks import Webhook, WebhookSettings
 from service.transport import convert
-from service.transport.auth import caller_of
+from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.usecases_webhooks import WebhooksUseCases
 
@@ -66,18 +66,18 @@ class WebhooksServicer(webhooks_service_pb2_grpc.WebhooksServiceServicer):
         violations = Violations()
         settings = settings_in(violations, "webhook.", request.webhook)
         violations.raise_if_any()
-        created = await self._uc.create(caller_of(context), request.webhook_id, settings)
+        created = await self._uc.create(current_caller(), request.webhook_id, settings)
         return webhook_out(created)
 
     @answers_errors
     async def GetWebhook(self, request: ws.GetWebhookRequest, context: Context) -> ws.Webhook:
-        return webhook_out(await self._uc.get(caller_of(context), request.webhook_id))
+        return webhook_out(await self._uc.get(current_caller(), request.webhook_id))
 
     @answers_errors
     async def ListWebhooks(
         self, request: ws.ListWebhooksRequest, context: Context
     ) -> ws.ListWebhooksResponse:
-        page = await self._uc.list(caller_of(context), request.page_size, request.page_token)
+        page = await self._uc.list(current_caller(), request.page_size, request.page_token)
         return ws.ListWebhooksResponse(
             webhooks=[webhook_out(webhook) for webhook in page.items],
             next_page_token=page.next_page_token,
@@ -89,7 +89,7 @@ class WebhooksServicer(webhooks_service_pb2_grpc.WebhooksServiceServicer):
         settings = settings_in(violations, "webhook.", request.webhook)
         violations.raise_if_any()
         updated = await self._uc.update(
-            caller_of(context),
+            current_caller(),
             request.webhook.webhook_id,
             request.webhook.etag,
             settings,
@@ -101,5 +101,5 @@ class WebhooksServicer(webhooks_service_pb2_grpc.WebhooksServiceServicer):
     async def DeleteWebhook(
         self, request: ws.DeleteWebhookRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.delete(caller_of(context), request.webhook_id, request.etag)
+        await self._uc.delete(current_caller(), request.webhook_id, request.etag)
         return empty_pb2.Empty()

@@ -39,7 +39,7 @@ from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from service.server import RunningServer
 from service.storage.db import create_pool
-from service.storage.events import LIFECYCLE_LOCK_KEY
+from service.storage.history import LIFECYCLE_LOCK_KEY
 from service.storage.notify import CHANNEL
 from tests.conftest import T0, ServerFactory
 from tests.helpers import expect_error, ts

@@ -1,0 +1,93 @@
+"""The roster change plan (service/domain/roster.py): pure rules, no database."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from service.domain.errors import DomainError, ErrorReason
+from service.domain.events import EventType
+from service.domain.models import Participant, Role, RosterEntry
+from service.domain.roster import plan_upsert
+
+NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+BEFORE = NOW - timedelta(hours=1)
+
+
+def entry(user_id: str, role: Role = Role.ATTENDEE) -> RosterEntry:
+    return RosterEntry(user_id, role)
+
+
+def existing(user_id: str, role: Role) -> Participant:
+    return Participant(user_id, role, BEFORE, BEFORE)
+
+
+def test_new_identities_are_added_with_one_event_each_in_request_order() -> None:
+    plan = plan_upsert("r", [entry("b"), entry("a", Role.PRESENTER)], {}, set(), 0, 10, NOW)
+    assert [(p.user_id, p.role, p.create_time) for p in plan.result] == [
+        ("b", Role.ATTENDEE, NOW),
+        ("a", Role.PRESENTER, NOW),
+    ]
+    assert plan.changed == plan.result
+    assert [e.type for e in plan.history] == [EventType.PARTICIPANT_ADDED] * 2
+    assert [e.data["user_id"] for e in plan.history] == ["b", "a"]
+    assert plan.count == 2
+    assert plan.lifted == [] and plan.silenced == []
+
+
+def test_the_same_role_again_is_a_no_op_that_writes_nothing() -> None:
+    same = existing("a", Role.ATTENDEE)
+    plan = plan_upsert("r", [entry("a")], {"a": same}, set(), 1, 1, NOW)
+    assert plan.result == [same]
+    assert plan.changed == [] and plan.history == []
+    assert plan.count == 1
+
+
+def test_a_role_change_keeps_the_entry_and_records_the_previous_role() -> None:
+    plan = plan_upsert(
+        "r",
+        [entry("a", Role.PRESENTER)],
+        {"a": existing("a", Role.ATTENDEE)},
+        set(),
+        1,
+        1,
+        NOW,
+    )
+    (after,) = plan.result
+    assert (after.role, after.create_time, after.update_time) == (Role.PRESENTER, BEFORE, NOW)
+    (event,) = plan.history
+    assert event.type is EventType.ROLE_CHANGED
+    assert plan.silenced == []  # an attendee becoming presenter may still publish
+
+
+def test_a_role_that_takes_publishing_away_starts_a_new_epoch() -> None:
+    plan = plan_upsert(
+        "r",
+        [entry("a", Role.CONSUMER)],
+        {"a": existing("a", Role.ATTENDEE)},
+        set(),
+        1,
+        1,
+        NOW,
+    )
+    assert plan.silenced == ["a"]
+
+
+def test_adding_a_banned_identity_lifts_its_ban_before_its_other_events() -> None:
+    plan = plan_upsert("r", [entry("x"), entry("b")], {}, {"b"}, 0, 10, NOW)
+    assert plan.lifted == ["b"]
+    assert [(e.type, e.data["user_id"]) for e in plan.history] == [
+        (EventType.PARTICIPANT_UNBANNED, "b"),
+        (EventType.PARTICIPANT_ADDED, "x"),
+        (EventType.PARTICIPANT_ADDED, "b"),
+    ]
+
+
+def test_the_roster_limit_counts_only_identities_not_yet_on_the_roster() -> None:
+    on = {"a": existing("a", Role.ATTENDEE)}
+    fits = plan_upsert("r", [entry("a", Role.PRESENTER), entry("b")], on, set(), 2, 3, NOW)
+    assert fits.count == 3
+    with pytest.raises(DomainError) as refused:
+        plan_upsert("r", [entry("b"), entry("c")], {}, set(), 2, 3, NOW)
+    assert refused.value.reason is ErrorReason.ROSTER_FULL
