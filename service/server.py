@@ -51,7 +51,7 @@ from service.storage.db import create_pool, migrate, page_token_secret
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.storage.webhooks import PgWebhookStore
-from service.transport.auth import AuthInterceptor, refused
+from service.transport.auth import Authenticator, refused
 from service.transport.credentials import CredentialsServicer
 from service.transport.guard import CallGuard
 from service.transport.participants import ParticipantsServicer
@@ -253,7 +253,7 @@ async def start_server(
         # every service, gets its request id, authentication, metrics and access line
         # (the edge, outermost: calls it refuses are counted and logged, and their body
         # is never parsed), parses its own request body and is ended at shutdown.
-        auth = AuthInterceptor(keys, protect_open=settings.auth_protect_health_and_reflection)
+        auth = Authenticator(keys, protect_open=settings.auth_protect_health_and_reflection)
         Edge(auth.authenticate, refused, settings.access_log).install(server)
         guard = CallGuard()
         guard.install(server)

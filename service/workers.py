@@ -88,16 +88,20 @@ def run_workers(settings: Settings) -> int:
                 )
             )
         log.info("started %d workers: pids %s", len(children), [c.pid for c in children])
-        while any(child.poll() is None for child in children):
-            for child in children:
-                code = child.poll()
-                if code is not None and metrics_dir is not None:
+        running = list(children)
+        while running:
+            # Each exit is handled once (not on every poll while the others stop).
+            for child in [c for c in running if c.poll() is not None]:
+                running.remove(child)
+                code = child.returncode
+                if metrics_dir is not None:
                     metrics.worker_exited(child.pid, metrics_dir)
-                if code is not None and not stopping:
+                if not stopping:
                     log.error("worker %d exited with %d: stopping the others", child.pid, code)
                     status = code or 1
                     forward(signal.SIGTERM, None)
-            time.sleep(0.1)
+            if running:
+                time.sleep(0.1)
         if not status:
             status = next((c.returncode for c in children if c.returncode), 0)
     finally:

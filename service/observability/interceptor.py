@@ -5,8 +5,7 @@ calls that authentication refuses.
 `Edge.install(server)` wraps every handler registered on the server from then on, once
 per method, so nothing runs per call but the wrapper itself: no gRPC interceptor (whose
 per-call machinery, a coroutine and a partial per interceptor, cost about a quarter of
-an empty call's CPU), no handler lookup. `ObservingInterceptor` is the same observation
-as an interceptor, for servers assembled that way."""
+an empty call's CPU), no handler lookup."""
 
 from __future__ import annotations
 
@@ -29,9 +28,6 @@ from service.transport.auth import current_caller
 access_log = logging.getLogger("rooms.access")
 
 AccessLog: TypeAlias = Literal["all", "errors", "off"]
-Continuation: TypeAlias = (
-    "Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]]"
-)
 
 # A caller may name its call with `x-request-id`; anything else gets a fresh id.
 REQUEST_ID_HEADER = "x-request-id"
@@ -133,20 +129,20 @@ Refusal: TypeAlias = Callable[[], grpc.Status]
 def _wrap_unary(
     behavior: Callable[..., Awaitable[Any]],
     observer: _Observer,
-    edge: tuple[Authenticate, Refusal] | None = None,
+    edge: tuple[Authenticate, Refusal],
 ) -> Callable[..., Awaitable[Any]]:
     method = observer.method
+    authenticate, refusal = edge
 
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        if edge is not None:
-            metadata = context.invocation_metadata()
-            request_id.set(_request_id_of(metadata))
+        metadata = context.invocation_metadata()
+        request_id.set(_request_id_of(metadata))
         observer.in_flight.inc()
         started = time.perf_counter()
         try:
             await _send_request_id(context)
-            if edge is not None and not edge[0](method, metadata):
-                await context.abort_with_status(edge[1]())
+            if not authenticate(method, metadata):
+                await context.abort_with_status(refusal())
             response = await behavior(request, context)
         except BaseException as error:
             observer.finish(context, started, _outcome(error, context))
@@ -160,20 +156,20 @@ def _wrap_unary(
 def _wrap_stream(
     behavior: Callable[..., AsyncIterator[Any]],
     observer: _Observer,
-    edge: tuple[Authenticate, Refusal] | None = None,
+    edge: tuple[Authenticate, Refusal],
 ) -> Callable[..., AsyncIterator[Any]]:
     method = observer.method
+    authenticate, refusal = edge
 
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        if edge is not None:
-            metadata = context.invocation_metadata()
-            request_id.set(_request_id_of(metadata))
+        metadata = context.invocation_metadata()
+        request_id.set(_request_id_of(metadata))
         observer.in_flight.inc()
         started = time.perf_counter()
         try:
             await _send_request_id(context)
-            if edge is not None and not edge[0](method, metadata):
-                await context.abort_with_status(edge[1]())
+            if not authenticate(method, metadata):
+                await context.abort_with_status(refusal())
             async for item in behavior(request, context):
                 yield item
         except BaseException as error:
@@ -184,7 +180,7 @@ def _wrap_stream(
     return observed
 
 
-def _wrap(behavior: Any, observer: _Observer, edge: tuple[Authenticate, Refusal] | None) -> Any:
+def _wrap(behavior: Any, observer: _Observer, edge: tuple[Authenticate, Refusal]) -> Any:
     if inspect.isasyncgenfunction(behavior):
         return _wrap_stream(behavior, observer, edge)
     if inspect.iscoroutinefunction(behavior):
@@ -195,10 +191,10 @@ def _wrap(behavior: Any, observer: _Observer, edge: tuple[Authenticate, Refusal]
 def observed_handler(
     handler: grpc.RpcMethodHandler[Any, Any],
     observer: _Observer,
-    edge: tuple[Authenticate, Refusal] | None = None,
+    edge: tuple[Authenticate, Refusal],
 ) -> grpc.RpcMethodHandler[Any, Any]:
-    """A handler of the same shape as `handler` whose behavior is measured and logged
-    (and, with `edge`, given its request id and authenticated first)."""
+    """A handler of the same shape as `handler` whose behavior is given its request id,
+    authenticated first (`edge`), then measured and logged."""
     shape = {
         "request_deserializer": handler.request_deserializer,
         "response_serializer": handler.response_serializer,
@@ -281,42 +277,4 @@ class _EdgeGenericHandler(grpc.GenericRpcHandler):
         wrapped = self._edge.wrap(method, handler)
         if len(self._seen) < 1000:  # only registered methods get here
             self._seen[method] = (handler, wrapped)
-        return wrapped
-
-
-class ObservingInterceptor(grpc.aio.ServerInterceptor):
-    """Counts, times and logs every call; gives each a request id for its log records.
-
-    Put it first in the server's interceptor list so that calls refused by later
-    interceptors (authentication) are counted and logged too.
-    """
-
-    def __init__(self, access: AccessLog = "all") -> None:
-        self._access = access
-        self._observers: dict[str, _Observer] = {}
-        # method -> (the handler last seen, its observed version): the servicers'
-        # handlers are the same object on every call, so the wrapping happens once.
-        self._wrapped: dict[
-            str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]
-        ] = {}
-
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        # Set before the continuation so later interceptors' records carry it too.
-        request_id.set(_request_id_of(handler_call_details.invocation_metadata))
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method: str = handler_call_details.method
-        cached = self._wrapped.get(method)
-        if cached is not None and cached[0] is handler:
-            return cached[1]
-        observer = self._observers.get(method)
-        if observer is None:
-            if len(self._observers) > 1000:  # pragma: no cover - only registered methods
-                return handler
-            observer = self._observers[method] = _Observer(method, self._access)
-        wrapped = observed_handler(handler, observer)
-        self._wrapped[method] = (handler, wrapped)
         return wrapped

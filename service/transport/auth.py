@@ -1,11 +1,10 @@
-"""Who is calling: API keys in `authorization: Bearer <key>` metadata, checked by a
-server interceptor that makes the caller available to the servicers."""
+"""Who is calling: API keys in `authorization: Bearer <key>` metadata, checked at the
+edge, which makes the caller available to the servicers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
 from contextvars import ContextVar
-from typing import Any, TypeAlias
+from typing import Any
 
 import grpc
 
@@ -48,39 +47,9 @@ def refused() -> grpc.Status:
     )
 
 
-async def _deny(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-    await context.abort_with_status(refused())
-
-
-async def _deny_stream(
-    request: Any, context: grpc.aio.ServicerContext[Any, Any]
-) -> AsyncIterator[Any]:
-    await context.abort_with_status(refused())
-    yield  # pragma: no cover - abort raises
-
-
-def _refusal(handler: grpc.RpcMethodHandler[Any, Any]) -> grpc.RpcMethodHandler[Any, Any]:
-    """A handler of the same shape as `handler` that answers UNAUTHENTICATED."""
-    shape = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(_deny, **shape)
-    if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(_deny_stream, **shape)
-    if handler.stream_unary is not None:
-        return grpc.stream_unary_rpc_method_handler(_deny, **shape)
-    return grpc.stream_stream_rpc_method_handler(_deny_stream, **shape)
-
-
-Continuation: TypeAlias = (
-    "Callable[[grpc.HandlerCallDetails], Awaitable[grpc.RpcMethodHandler[Any, Any] | None]]"
-)
-
-
-class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Authenticates every call but health and reflection (unless `protect_open`)."""
+class Authenticator:
+    """Authenticates every call but health and reflection (unless `protect_open`); the
+    edge (service/observability/interceptor.Edge) asks it once per call."""
 
     def __init__(self, keys: KeyRing, *, protect_open: bool = False) -> None:
         self._keys = keys
@@ -102,14 +71,3 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return False
         _caller.set(caller)
         return True
-
-    async def intercept_service(
-        self, continuation: Continuation, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = await continuation(handler_call_details)
-        if handler is None:
-            return None
-        method: str = handler_call_details.method
-        if self.authenticate(method, handler_call_details.invocation_metadata):
-            return handler
-        return _refusal(handler)

@@ -59,10 +59,6 @@ from service.transport.vocabulary import (
     ROOM_STATES,
 )
 
-# The vocabularies, mapped by name (service/transport/vocabulary.py).
-ROLE_TO_PROTO = ROLES.to_proto
-EVENT_TYPE_TO_PROTO = EVENT_TYPES.to_proto
-
 # The largest and smallest instants a google.protobuf.Timestamp may hold.
 _MIN_SECONDS = -62_135_596_800
 _MAX_SECONDS = 253_402_300_799

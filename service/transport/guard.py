@@ -177,31 +177,22 @@ class CallGuard:
         many: bool,
         shape: _Call,
     ) -> Callable[..., Any]:
-        calls, ended = self._calls, self._ended
+        calls = self._calls
 
         async def guarded(request: Any, context: Context) -> Any:
-            if self._closing:
-                await context.abort_with_status(shutting_down())
-            if many:
-                message = _messages(request, parse, invalid, context)
-            else:
-                try:
-                    message = parse(request)
-                except Exception:  # any parse failure: DecodeError, invalid UTF-8...
-                    await context.abort_with_status(invalid)
+            message, refusal = self._admit(request, context, parse, invalid, many)
+            if refusal is not None:
+                await context.abort_with_status(refusal)
             task: asyncio.Task[Any] = asyncio.current_task()  # type: ignore[assignment]
             calls[task] = shape
             try:
                 return await behavior(message, context)
             except asyncio.CancelledError:
-                if task not in ended:
+                if not self._ended_by_shutdown(task):
                     raise
-                task.uncancel()
                 await context.abort_with_status(shutting_down())
             finally:
-                del calls[task]
-                if self._closing:
-                    self._finished(task)
+                self._left(task)
 
         return guarded
 
@@ -212,18 +203,12 @@ class CallGuard:
         invalid: grpc.Status,
         many: bool,
     ) -> Callable[..., AsyncIterator[Any]]:
-        calls, ended = self._calls, self._ended
+        calls = self._calls
 
         async def guarded(request: Any, context: Context) -> AsyncIterator[Any]:
-            if self._closing:
-                await context.abort_with_status(shutting_down())
-            if many:
-                message = _messages(request, parse, invalid, context)
-            else:
-                try:
-                    message = parse(request)
-                except Exception:
-                    await context.abort_with_status(invalid)
+            message, refusal = self._admit(request, context, parse, invalid, many)
+            if refusal is not None:
+                await context.abort_with_status(refusal)
             task: asyncio.Task[Any] = asyncio.current_task()  # type: ignore[assignment]
             call = calls[task] = _Call(stream=True)
             responses = behavior(message, context)
@@ -237,23 +222,45 @@ class CallGuard:
                     if call.ending:
                         await context.abort_with_status(shutting_down())
             except asyncio.CancelledError:
-                if task not in ended:
+                if not self._ended_by_shutdown(task):
                     raise
-                task.uncancel()
                 await context.abort_with_status(shutting_down())
             finally:
-                del calls[task]
-                if self._closing:
-                    self._finished(task)
+                self._left(task)
                 await responses.aclose()  # type: ignore[attr-defined]
 
         return guarded
 
-    def _finished(self, task: asyncio.Task[Any]) -> None:
-        """A call has finished during the shutdown."""
-        self._ended.discard(task)
-        if not self._calls:
-            self._idle.set()
+    def _admit(
+        self, request: Any, context: Context, parse: Parse, invalid: grpc.Status, many: bool
+    ) -> tuple[Any, grpc.Status | None]:
+        """(the call's request, None), or (None, the status that refuses the call): the
+        server is shutting down, or the body does not parse. A streaming request (`many`)
+        is parsed body by body as the behavior reads it."""
+        if self._closing:
+            return None, shutting_down()
+        if many:
+            return _messages(request, parse, invalid, context), None
+        try:
+            return parse(request), None
+        except Exception:  # any parse failure: DecodeError, invalid UTF-8...
+            return None, invalid
+
+    def _ended_by_shutdown(self, task: asyncio.Task[Any]) -> bool:
+        """Whether the guard cancelled `task` to end its call; if so the cancellation is
+        taken back, so the call can end with UNAVAILABLE rather than CANCELLED."""
+        if task not in self._ended:
+            return False
+        task.uncancel()
+        return True
+
+    def _left(self, task: asyncio.Task[Any]) -> None:
+        """A call has finished (however it ended)."""
+        del self._calls[task]
+        if self._closing:
+            self._ended.discard(task)
+            if not self._calls:
+                self._idle.set()
 
     # ---- shutdown -----------------------------------------------------------------
 

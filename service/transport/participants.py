@@ -15,6 +15,7 @@ from service.domain.waiting_room import KnockState
 from service.transport import convert
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
+from service.transport.vocabulary import ROLES
 from service.usecases import RoomsUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -87,7 +88,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
             memberships=[
                 ps.RoomMembership(
                     room=convert.room_out(m.room, now),
-                    role=convert.ROLE_TO_PROTO[m.role],
+                    role=ROLES.out(m.role),
                     create_time=convert.timestamp(m.create_time),
                 )
                 for m in page.items

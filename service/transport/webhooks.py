@@ -14,6 +14,7 @@ from service.domain.webhooks import Webhook, WebhookSettings
 from service.transport import convert
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
+from service.transport.vocabulary import EVENT_TYPES
 from service.usecases_webhooks import WebhooksUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
@@ -47,7 +48,7 @@ def webhook_out(webhook: Webhook) -> ws.Webhook:
     return ws.Webhook(
         webhook_id=webhook.webhook_id,
         url=webhook.url,
-        event_types=[convert.EVENT_TYPE_TO_PROTO[t] for t in webhook.event_types],
+        event_types=[EVENT_TYPES.out(t) for t in webhook.event_types],
         room_ids=webhook.room_ids,
         create_time=convert.timestamp(webhook.create_time),
         update_time=convert.timestamp(webhook.update_time),
