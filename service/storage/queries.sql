@@ -57,7 +57,7 @@ WITH room AS (
 INSERT INTO idempotency_keys (tenant, request_id, request_hash, room_id, create_time)
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true;
 
--- name: claim_request_id_2 --
+-- name: existing_request --
 SELECT k.request_hash, r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity
     FROM idempotency_keys k
     LEFT JOIN rooms r ON r.tenant = k.tenant AND r.room_id = k.room_id
@@ -67,7 +67,7 @@ SELECT k.request_hash, r.room_id, r.create_time, r.update_time, r.valid_from, r.
 SELECT revision, delete_time FROM rooms
     WHERE tenant = $1 AND room_id = $2 FOR UPDATE;
 
--- name: delete_room_2 --
+-- name: mark_room_deleted --
 UPDATE rooms SET delete_time = $3, update_time = $3, revision = revision + 1
     WHERE tenant = $1 AND room_id = $2;
 
@@ -87,7 +87,7 @@ SELECT false AS ban, user_id, role, create_time, update_time FROM participants
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
       AND banned;
 
--- name: upsert_participants_2 --
+-- name: write_participants --
 WITH lifted AS (
                     UPDATE participant_removals SET banned = false
                     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
@@ -130,12 +130,12 @@ DELETE FROM participants
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
     RETURNING user_id, role;
 
--- name: remove_participants_2 --
+-- name: banned_among --
 SELECT user_id FROM participant_removals
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
       AND banned;
 
--- name: remove_participants_3 --
+-- name: record_removals --
 INSERT INTO participant_removals AS r
         (tenant, room_id, user_id, revision, remove_time, banned)
     SELECT $1, $2, u, $4, $5, $6 FROM unnest($3::text[]) AS t(u)
@@ -172,10 +172,10 @@ SELECT key_id, algorithm, private_key, public_jwk, create_time, activate_time
 -- name: add_signing_key --
 LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE;
 
--- name: add_signing_key_2 --
+-- name: any_signing_key --
 SELECT EXISTS (SELECT 1 FROM signing_keys);
 
--- name: add_signing_key_3 --
+-- name: insert_signing_key --
 INSERT INTO signing_keys
         (key_id, algorithm, private_key, public_jwk, create_time, activate_time)
     VALUES ($1, $2, $3, $4, $5, $6);
@@ -223,11 +223,11 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
     FOR UPDATE OF r;
 
--- name: decide_knock_2 --
+-- name: get_knock --
 SELECT user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time FROM knocks
     WHERE tenant = $1 AND room_id = $2 AND user_id = $3;
 
--- name: decide_knock_3 --
+-- name: write_decision --
 INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
                              decide_time, sort_time)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
@@ -240,16 +240,16 @@ INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
 SELECT revision, valid_until, max_participants, role_capacity FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
--- name: claim_seat_2 --
+-- name: extend_user_seat --
 UPDATE seats SET expire_time = $4
     WHERE tenant = $1 AND room_id = $2 AND user_id = $3
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
--- name: claim_seat_3 --
+-- name: seats_by_role --
 SELECT role, count(*) AS count FROM seats
     WHERE tenant = $1 AND room_id = $2 GROUP BY role;
 
--- name: claim_seat_4 --
+-- name: insert_seat --
 INSERT INTO seats
         (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
     VALUES ($1, $2, $3, $4, $5, $6, $7);
@@ -265,11 +265,7 @@ UPDATE seats s SET expire_time = LEAST($4::timestamptz, r.valid_until)
 -- name: release_seat --
 SELECT room_id FROM seats WHERE tenant = $1 AND seat_id = $2;
 
--- name: release_seat_2 --
-SELECT delete_time IS NULL FROM rooms
-    WHERE tenant = $1 AND room_id = $2 FOR UPDATE;
-
--- name: release_seat_3 --
+-- name: delete_seat --
 DELETE FROM seats WHERE tenant = $1 AND seat_id = $2
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
@@ -381,7 +377,7 @@ DELETE FROM rooms
       AND (delete_time < $3 OR valid_until < $4)
     RETURNING room_id;
 
--- name: purge_rooms_2 --
+-- name: purge_request_ids --
 DELETE FROM idempotency_keys WHERE tenant = $1 AND room_id = ANY($2::text[]);
 
 -- name: old_events --
@@ -405,7 +401,7 @@ DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND expire_time <= $3
 DELETE FROM knocks WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
     RETURNING user_id, state;
 
--- name: revoke_presence_2 --
+-- name: revoke_seats --
 DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
@@ -416,7 +412,7 @@ DELETE FROM seats WHERE tenant = $1 AND room_id = $2;
 /* cross-tenant read: no locks, no transaction */
     SELECT DISTINCT tenant, room_id FROM seats WHERE expire_time <= $1 LIMIT $2;
 
--- name: expire_room_seats --
+-- name: lock_room_if_live --
 SELECT delete_time IS NULL FROM rooms
     WHERE tenant = $1 AND room_id = $2 FOR UPDATE;
 
@@ -494,7 +490,7 @@ INSERT INTO delivery_destinations (tenant, destination, sink, room_ids, create_t
 UPDATE delivery_destinations SET failing_since = NULL
     WHERE tenant = $1 AND destination = $2;
 
--- name: resume_2 --
+-- name: reset_backoff --
 UPDATE delivery_cursors
     SET attempts = 0, first_failure_time = NULL, next_attempt_time = NULL
     WHERE tenant = $1 AND destination = $2 AND latest_revision > delivered_revision;
@@ -544,10 +540,10 @@ SELECT d.failing_since, d.last_success_time, d.last_error, d.last_error_time,
 -- name: webhook_create --
 SELECT pg_advisory_xact_lock(hashtextextended('rooms-webhooks:' || $1, 0));
 
--- name: webhook_create_2 --
+-- name: webhook_count --
 SELECT count(*) FROM webhooks WHERE tenant = $1;
 
--- name: webhook_create_3 --
+-- name: webhook_insert --
 INSERT INTO webhooks (tenant, webhook_id, url, event_types, room_ids,
                           secret, create_time, update_time)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
@@ -565,7 +561,7 @@ SELECT webhook_id, url, event_types, room_ids, create_time, update_time, revisio
 SELECT webhook_id, url, event_types, room_ids, create_time, update_time, revision FROM webhooks WHERE tenant = $1 AND webhook_id = $2
     FOR UPDATE;
 
--- name: webhook_update_2 --
+-- name: webhook_write --
 UPDATE webhooks
     SET url = $3, event_types = $4, room_ids = $5, update_time = $6,
         revision = revision + 1
@@ -575,7 +571,7 @@ UPDATE webhooks
 -- name: webhook_delete --
 SELECT revision FROM webhooks WHERE tenant = $1 AND webhook_id = $2 FOR UPDATE;
 
--- name: webhook_delete_2 --
+-- name: webhook_remove --
 DELETE FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
 
 -- name: webhook_target --
@@ -618,22 +614,19 @@ SELECT room_id FROM rooms
 
 -- ==== db.py ====
 
--- name: migrate --
+-- name: migration_lock --
 SELECT pg_advisory_xact_lock($1);
 
--- name: migrate_2 --
+-- name: create_migrations_table --
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version    integer PRIMARY KEY,
     name       text NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now());
 
--- name: migrate_3 --
-SELECT pg_advisory_xact_lock($1);
-
--- name: migrate_4 --
+-- name: migration_applied --
 SELECT true FROM schema_migrations WHERE version = $1;
 
--- name: migrate_5 --
+-- name: record_migration --
 INSERT INTO schema_migrations (version, name) VALUES ($1, $2);
 
 -- name: page_token_secret --

@@ -157,7 +157,7 @@ class RoomsStore(StoreBase):
         if claimed:
             return None
         earlier = await conn.fetchrow(
-            QUERIES["claim_request_id_2"],
+            QUERIES["existing_request"],
             tenant,
             request_id,
         )
@@ -260,7 +260,7 @@ class RoomsStore(StoreBase):
             if expected_revision is not None and expected_revision != row["revision"]:
                 raise etag_mismatch(room_id, etag_of(row["revision"]))
             await conn.execute(
-                QUERIES["delete_room_2"],
+                QUERIES["mark_room_deleted"],
                 tenant,
                 room_id,
                 now,

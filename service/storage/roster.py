@@ -88,7 +88,7 @@ class RosterStore(StoreBase):
                 # room's count, revision and event numbers bumped in ONE update of its
                 # row, the events appended and made due at the tenant's destinations.
                 revision = await conn.fetchval(
-                    QUERIES["upsert_participants_2"],
+                    QUERIES["write_participants"],
                     tenant,
                     room_id,
                     [p.user_id for p in plan.changed],
@@ -134,7 +134,7 @@ class RosterStore(StoreBase):
                 already = {
                     row["user_id"]
                     for row in await conn.fetch(
-                        QUERIES["remove_participants_2"],
+                        QUERIES["banned_among"],
                         tenant,
                         room_id,
                         list(user_ids),
@@ -156,7 +156,7 @@ class RosterStore(StoreBase):
                 # Remember the removal (and the ban): a credential issued before this
                 # revision no longer holds.
                 await conn.execute(
-                    QUERIES["remove_participants_3"],
+                    QUERIES["record_removals"],
                     tenant,
                     room_id,
                     touched,

@@ -78,7 +78,7 @@ async def revoke_presence(
     )
     revoked = [row for row in gone if row["state"] != KnockState.WAITING.value]
     freed = await conn.fetch(
-        QUERIES["revoke_presence_2"],
+        QUERIES["revoke_seats"],
         tenant,
         room_id,
         list(user_ids),
@@ -120,7 +120,7 @@ async def expire_room_seats(pool: asyncpg.Pool, tenant: str, room_id: str, now: 
     async with tenant_transaction(pool, tenant) as tx:
         conn = tx.conn
         live = await conn.fetchval(
-            QUERIES["expire_room_seats"],
+            QUERIES["lock_room_if_live"],
             tenant,
             room_id,
         )
