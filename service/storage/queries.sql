@@ -19,21 +19,22 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
     DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL;
 
 -- name: create_room --
+-- The events and outbox pair is the one of append_events (see there).
 WITH room AS (
-                INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
-                    valid_until, pstn_dial_out_enabled, join_policy, metadata,
-                    open_join_role, early_entry, participant_count,
-                    waiting_room_enabled, max_participants, role_capacity, event_seq)
-                VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                        cardinality($17::text[]))
-                ON CONFLICT (tenant, room_id) DO NOTHING
-                RETURNING room_id, event_seq),
-            roster AS (
-                INSERT INTO participants
-                    (tenant, room_id, user_id, role, create_time, update_time)
-                SELECT $1, room.room_id, t.u, t.r, $3, $3
-                FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
-            written AS (
+        INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
+            valid_until, pstn_dial_out_enabled, join_policy, metadata,
+            open_join_role, early_entry, participant_count,
+            waiting_room_enabled, max_participants, role_capacity, event_seq)
+        VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                cardinality($17::text[]))
+        ON CONFLICT (tenant, room_id) DO NOTHING
+        RETURNING room_id, event_seq),
+    roster AS (
+        INSERT INTO participants
+            (tenant, room_id, user_id, role, create_time, update_time)
+        SELECT $1, room.room_id, t.u, t.r, $3, $3
+        FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
+    written AS (
         INSERT INTO room_events
             (tenant, room_id, revision, event_time, record_time, type, actor, data)
         SELECT $1, room.room_id, room.event_seq - cardinality($17::text[]) + t.ord,
@@ -51,7 +52,7 @@ WITH room AS (
           AND (cardinality(d.room_ids) = 0 OR room.room_id = ANY(d.room_ids))
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-            SELECT count(*) FROM room;
+    SELECT count(*) FROM room;
 
 -- name: claim_request_id --
 INSERT INTO idempotency_keys (tenant, request_id, request_hash, room_id, create_time)
@@ -88,24 +89,25 @@ SELECT false AS ban, user_id, role, create_time, update_time FROM participants
       AND banned;
 
 -- name: write_participants --
+-- The events and outbox pair is the one of append_events (see there).
 WITH lifted AS (
-                    UPDATE participant_removals SET banned = false
-                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
-                      AND banned),
-                upserted AS (
-                    INSERT INTO participants AS p
-                        (tenant, room_id, user_id, role, create_time, update_time)
-                    SELECT $1, $2, u, r, $5, $5
-                    FROM unnest($3::text[], $4::text[]) AS t(u, r)
-                    ON CONFLICT (tenant, room_id, user_id)
-                    DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time),
-                seq AS (
-                    UPDATE rooms SET participant_count = $7, update_time = $5,
-                           revision = revision + 1,
-                           event_seq = event_seq + cardinality($8::text[])
-                    WHERE tenant = $1 AND room_id = $2
-                    RETURNING room_id, revision, event_seq),
-                written AS (
+        UPDATE participant_removals SET banned = false
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
+          AND banned),
+    upserted AS (
+        INSERT INTO participants AS p
+            (tenant, room_id, user_id, role, create_time, update_time)
+        SELECT $1, $2, u, r, $5, $5
+        FROM unnest($3::text[], $4::text[]) AS t(u, r)
+        ON CONFLICT (tenant, room_id, user_id)
+        DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time),
+    seq AS (
+        UPDATE rooms SET participant_count = $7, update_time = $5,
+               revision = revision + 1,
+               event_seq = event_seq + cardinality($8::text[])
+        WHERE tenant = $1 AND room_id = $2
+        RETURNING room_id, revision, event_seq),
+    written AS (
         INSERT INTO room_events
             (tenant, room_id, revision, event_time, record_time, type, actor, data)
         SELECT $1, seq.room_id, seq.event_seq - cardinality($8::text[]) + t.ord,
@@ -123,7 +125,7 @@ WITH lifted AS (
           AND (cardinality(d.room_ids) = 0 OR seq.room_id = ANY(d.room_ids))
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-                SELECT revision FROM seq;
+    SELECT revision FROM seq;
 
 -- name: remove_participants --
 DELETE FROM participants
@@ -284,6 +286,13 @@ SELECT s.* FROM rooms r
 -- ==== events, history and the lifecycle (history.py) ====
 
 -- name: append_events --
+-- The `written` and `outbox` pair: the events, and each of the tenant's delivery
+-- destinations due up to the new last revision. create_room, write_participants and
+-- announce_transitions write the same pair after their own first step, in the same
+-- statement (one round trip, one snapshot); a change here goes to all four. It is
+-- written out in each because a statement here is static text (no assembly at run
+-- time); the one other single source, a stored function, would move it out of this
+-- file into a migration.
 WITH seq AS (
         UPDATE rooms SET event_seq = event_seq + cardinality($3::text[])
         WHERE tenant = $1 AND room_id = $2
