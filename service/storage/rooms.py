@@ -21,7 +21,6 @@ from service.domain.models import (
     SETTING_TYPES,
     Membership,
     NewRoom,
-    Role,
     Room,
     RoomState,
     RosterEntry,
@@ -32,6 +31,7 @@ from service.storage import history as history_sql
 from service.storage import rows
 from service.storage import seats as seats_sql
 from service.storage.base import (
+    ROLE_BY_VALUE,
     StoreBase,
     readable_instant,
     room_of,
@@ -288,7 +288,7 @@ class RoomsStore(StoreBase):
         return [
             Membership(
                 room=room_of(row),
-                role=Role(row["p_role"]),
+                role=ROLE_BY_VALUE[row["p_role"]],
                 create_time=readable_instant(row["p_create_time"]),
             )
             for row in rows

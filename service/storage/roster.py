@@ -17,6 +17,7 @@ from service.domain.models import (
 from service.domain.roster import plan_upsert
 from service.storage import seats as seats_sql
 from service.storage.base import (
+    ROLE_BY_VALUE,
     StoreBase,
     bump_epochs,
     participant_of,
@@ -121,7 +122,7 @@ class RosterStore(StoreBase):
             room = await self._lock_room(conn, tenant, room_id, expected_revision)
             revision: int = room["revision"]
             removed = {
-                row["user_id"]: Role(row["role"])
+                row["user_id"]: ROLE_BY_VALUE[row["role"]]
                 for row in await conn.fetch(
                     QUERIES["remove_participants"],
                     tenant,
