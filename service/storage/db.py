@@ -53,17 +53,17 @@ async def migrate(connection: Connection) -> list[int]:
     state survives a failed step) and re-reading what is applied under it."""
     applied_now: list[int] = []
     async with connection.transaction():
-        await connection.execute(QUERIES["migrate"], MIGRATION_LOCK_KEY)
-        await connection.execute(QUERIES["migrate_2"])
+        await connection.execute(QUERIES["migration_lock"], MIGRATION_LOCK_KEY)
+        await connection.execute(QUERIES["create_migrations_table"])
     for migration in migrations():
         async with connection.transaction():
-            await connection.execute(QUERIES["migrate_3"], MIGRATION_LOCK_KEY)
-            done = await connection.fetchval(QUERIES["migrate_4"], migration.version)
+            await connection.execute(QUERIES["migration_lock"], MIGRATION_LOCK_KEY)
+            done = await connection.fetchval(QUERIES["migration_applied"], migration.version)
             if done:
                 continue
             await connection.execute(migration.sql)
             await connection.execute(
-                QUERIES["migrate_5"],
+                QUERIES["record_migration"],
                 migration.version,
                 migration.name,
             )

@@ -197,7 +197,7 @@ async def resume(conn: Connection, tenant: str, destination: str) -> None:
         destination,
     )
     await conn.execute(
-        QUERIES["resume_2"],
+        QUERIES["reset_backoff"],
         tenant,
         destination,
     )

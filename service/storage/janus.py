@@ -9,9 +9,9 @@ from datetime import datetime
 import asyncpg
 
 from service.domain.janus import Candidate
-from service.domain.models import Role, Room
+from service.domain.models import Room
 from service.storage import seats as seats_sql
-from service.storage.base import room_of
+from service.storage.base import ROLE_BY_VALUE, room_of
 from service.storage.queries import QUERIES
 
 
@@ -43,7 +43,7 @@ async def room_facts(pool: asyncpg.Pool, tenant: str, room_id: str) -> RoomFacts
     candidates = tuple(
         Candidate(
             user_id=row["c_user_id"],
-            rostered_role=Role(row["p_role"]) if row["p_role"] is not None else None,
+            rostered_role=ROLE_BY_VALUE[row["p_role"]] if row["p_role"] is not None else None,
             epoch=row["m_epoch"],
             knock=seats_sql.knock_of(row, "k_") if row["k_user_id"] is not None else None,
             banned=row["x_banned"],

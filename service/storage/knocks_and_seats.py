@@ -134,7 +134,7 @@ class KnocksAndSeatsStore(StoreBase):
             rostered = ROLE_BY_VALUE[row["p_role"]] if row["p_role"] is not None else None
             role = chosen_role or would_be_role(room, rostered)
             before = await conn.fetchrow(
-                QUERIES["decide_knock_2"],
+                QUERIES["get_knock"],
                 tenant,
                 room_id,
                 user_id,
@@ -147,7 +147,7 @@ class KnocksAndSeatsStore(StoreBase):
             ):
                 return seats_sql.knock_of(before), room.revision
             after = await conn.fetchrow(
-                QUERIES["decide_knock_3"],
+                QUERIES["write_decision"],
                 tenant,
                 room_id,
                 user_id,
@@ -226,7 +226,7 @@ class KnocksAndSeatsStore(StoreBase):
             history = await seats_sql.delete_expired(conn, tenant, room_id, now)
             expire_time = seat_expiry(now, room["valid_until"], limits)
             existing = await conn.fetchrow(
-                QUERIES["claim_seat_2"],
+                QUERIES["extend_user_seat"],
                 tenant,
                 room_id,
                 user_id,
@@ -239,7 +239,7 @@ class KnocksAndSeatsStore(StoreBase):
                 taken = {
                     ROLE_BY_VALUE[row["role"]]: row["count"]
                     for row in await conn.fetch(
-                        QUERIES["claim_seat_3"],
+                        QUERIES["seats_by_role"],
                         tenant,
                         room_id,
                     )
@@ -256,7 +256,7 @@ class KnocksAndSeatsStore(StoreBase):
                 else:
                     result = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
                     await conn.execute(
-                        QUERIES["claim_seat_4"],
+                        QUERIES["insert_seat"],
                         tenant,
                         result.seat_id,
                         room_id,
@@ -301,14 +301,14 @@ class KnocksAndSeatsStore(StoreBase):
                 return
             # The room's lock first, as a claim takes it: no deadlock between the two.
             live = await conn.fetchval(
-                QUERIES["release_seat_2"],
+                QUERIES["lock_room_if_live"],
                 tenant,
                 room_id,
             )
             if not live:  # a deleted room's seats went with it; nothing to announce
                 return
             row = await conn.fetchrow(
-                QUERIES["release_seat_3"],
+                QUERIES["delete_seat"],
                 tenant,
                 seat_id,
             )

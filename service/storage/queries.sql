@@ -19,21 +19,22 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
     DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL;
 
 -- name: create_room --
+-- The events and outbox pair is the one of append_events (see there).
 WITH room AS (
-                INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
-                    valid_until, pstn_dial_out_enabled, join_policy, metadata,
-                    open_join_role, early_entry, participant_count,
-                    waiting_room_enabled, max_participants, role_capacity, event_seq)
-                VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                        cardinality($17::text[]))
-                ON CONFLICT (tenant, room_id) DO NOTHING
-                RETURNING room_id, event_seq),
-            roster AS (
-                INSERT INTO participants
-                    (tenant, room_id, user_id, role, create_time, update_time)
-                SELECT $1, room.room_id, t.u, t.r, $3, $3
-                FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
-            written AS (
+        INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
+            valid_until, pstn_dial_out_enabled, join_policy, metadata,
+            open_join_role, early_entry, participant_count,
+            waiting_room_enabled, max_participants, role_capacity, event_seq)
+        VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
+                cardinality($17::text[]))
+        ON CONFLICT (tenant, room_id) DO NOTHING
+        RETURNING room_id, event_seq),
+    roster AS (
+        INSERT INTO participants
+            (tenant, room_id, user_id, role, create_time, update_time)
+        SELECT $1, room.room_id, t.u, t.r, $3, $3
+        FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
+    written AS (
         INSERT INTO room_events
             (tenant, room_id, revision, event_time, record_time, type, actor, data)
         SELECT $1, room.room_id, room.event_seq - cardinality($17::text[]) + t.ord,
@@ -51,13 +52,13 @@ WITH room AS (
           AND (cardinality(d.room_ids) = 0 OR room.room_id = ANY(d.room_ids))
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-            SELECT count(*) FROM room;
+    SELECT count(*) FROM room;
 
 -- name: claim_request_id --
 INSERT INTO idempotency_keys (tenant, request_id, request_hash, room_id, create_time)
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true;
 
--- name: claim_request_id_2 --
+-- name: existing_request --
 SELECT k.request_hash, r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity
     FROM idempotency_keys k
     LEFT JOIN rooms r ON r.tenant = k.tenant AND r.room_id = k.room_id
@@ -67,7 +68,7 @@ SELECT k.request_hash, r.room_id, r.create_time, r.update_time, r.valid_from, r.
 SELECT revision, delete_time FROM rooms
     WHERE tenant = $1 AND room_id = $2 FOR UPDATE;
 
--- name: delete_room_2 --
+-- name: mark_room_deleted --
 UPDATE rooms SET delete_time = $3, update_time = $3, revision = revision + 1
     WHERE tenant = $1 AND room_id = $2;
 
@@ -87,25 +88,26 @@ SELECT false AS ban, user_id, role, create_time, update_time FROM participants
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
       AND banned;
 
--- name: upsert_participants_2 --
+-- name: write_participants --
+-- The events and outbox pair is the one of append_events (see there).
 WITH lifted AS (
-                    UPDATE participant_removals SET banned = false
-                    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
-                      AND banned),
-                upserted AS (
-                    INSERT INTO participants AS p
-                        (tenant, room_id, user_id, role, create_time, update_time)
-                    SELECT $1, $2, u, r, $5, $5
-                    FROM unnest($3::text[], $4::text[]) AS t(u, r)
-                    ON CONFLICT (tenant, room_id, user_id)
-                    DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time),
-                seq AS (
-                    UPDATE rooms SET participant_count = $7, update_time = $5,
-                           revision = revision + 1,
-                           event_seq = event_seq + cardinality($8::text[])
-                    WHERE tenant = $1 AND room_id = $2
-                    RETURNING room_id, revision, event_seq),
-                written AS (
+        UPDATE participant_removals SET banned = false
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
+          AND banned),
+    upserted AS (
+        INSERT INTO participants AS p
+            (tenant, room_id, user_id, role, create_time, update_time)
+        SELECT $1, $2, u, r, $5, $5
+        FROM unnest($3::text[], $4::text[]) AS t(u, r)
+        ON CONFLICT (tenant, room_id, user_id)
+        DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time),
+    seq AS (
+        UPDATE rooms SET participant_count = $7, update_time = $5,
+               revision = revision + 1,
+               event_seq = event_seq + cardinality($8::text[])
+        WHERE tenant = $1 AND room_id = $2
+        RETURNING room_id, revision, event_seq),
+    written AS (
         INSERT INTO room_events
             (tenant, room_id, revision, event_time, record_time, type, actor, data)
         SELECT $1, seq.room_id, seq.event_seq - cardinality($8::text[]) + t.ord,
@@ -123,19 +125,19 @@ WITH lifted AS (
           AND (cardinality(d.room_ids) = 0 OR seq.room_id = ANY(d.room_ids))
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-                SELECT revision FROM seq;
+    SELECT revision FROM seq;
 
 -- name: remove_participants --
 DELETE FROM participants
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
     RETURNING user_id, role;
 
--- name: remove_participants_2 --
+-- name: banned_among --
 SELECT user_id FROM participant_removals
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
       AND banned;
 
--- name: remove_participants_3 --
+-- name: record_removals --
 INSERT INTO participant_removals AS r
         (tenant, room_id, user_id, revision, remove_time, banned)
     SELECT $1, $2, u, $4, $5, $6 FROM unnest($3::text[]) AS t(u)
@@ -172,10 +174,10 @@ SELECT key_id, algorithm, private_key, public_jwk, create_time, activate_time
 -- name: add_signing_key --
 LOCK TABLE signing_keys IN SHARE ROW EXCLUSIVE MODE;
 
--- name: add_signing_key_2 --
+-- name: any_signing_key --
 SELECT EXISTS (SELECT 1 FROM signing_keys);
 
--- name: add_signing_key_3 --
+-- name: insert_signing_key --
 INSERT INTO signing_keys
         (key_id, algorithm, private_key, public_jwk, create_time, activate_time)
     VALUES ($1, $2, $3, $4, $5, $6);
@@ -223,11 +225,11 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
     FOR UPDATE OF r;
 
--- name: decide_knock_2 --
+-- name: get_knock --
 SELECT user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time FROM knocks
     WHERE tenant = $1 AND room_id = $2 AND user_id = $3;
 
--- name: decide_knock_3 --
+-- name: write_decision --
 INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
                              decide_time, sort_time)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
@@ -240,16 +242,16 @@ INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
 SELECT revision, valid_until, max_participants, role_capacity FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
--- name: claim_seat_2 --
+-- name: extend_user_seat --
 UPDATE seats SET expire_time = $4
     WHERE tenant = $1 AND room_id = $2 AND user_id = $3
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
--- name: claim_seat_3 --
+-- name: seats_by_role --
 SELECT role, count(*) AS count FROM seats
     WHERE tenant = $1 AND room_id = $2 GROUP BY role;
 
--- name: claim_seat_4 --
+-- name: insert_seat --
 INSERT INTO seats
         (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
     VALUES ($1, $2, $3, $4, $5, $6, $7);
@@ -265,11 +267,7 @@ UPDATE seats s SET expire_time = LEAST($4::timestamptz, r.valid_until)
 -- name: release_seat --
 SELECT room_id FROM seats WHERE tenant = $1 AND seat_id = $2;
 
--- name: release_seat_2 --
-SELECT delete_time IS NULL FROM rooms
-    WHERE tenant = $1 AND room_id = $2 FOR UPDATE;
-
--- name: release_seat_3 --
+-- name: delete_seat --
 DELETE FROM seats WHERE tenant = $1 AND seat_id = $2
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
@@ -288,6 +286,13 @@ SELECT s.* FROM rooms r
 -- ==== events, history and the lifecycle (history.py) ====
 
 -- name: append_events --
+-- The `written` and `outbox` pair: the events, and each of the tenant's delivery
+-- destinations due up to the new last revision. create_room, write_participants and
+-- announce_transitions write the same pair after their own first step, in the same
+-- statement (one round trip, one snapshot); a change here goes to all four. It is
+-- written out in each because a statement here is static text (no assembly at run
+-- time); the one other single source, a stored function, would move it out of this
+-- file into a migration.
 WITH seq AS (
         UPDATE rooms SET event_seq = event_seq + cardinality($3::text[])
         WHERE tenant = $1 AND room_id = $2
@@ -381,7 +386,7 @@ DELETE FROM rooms
       AND (delete_time < $3 OR valid_until < $4)
     RETURNING room_id;
 
--- name: purge_rooms_2 --
+-- name: purge_request_ids --
 DELETE FROM idempotency_keys WHERE tenant = $1 AND room_id = ANY($2::text[]);
 
 -- name: old_events --
@@ -405,7 +410,7 @@ DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND expire_time <= $3
 DELETE FROM knocks WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
     RETURNING user_id, state;
 
--- name: revoke_presence_2 --
+-- name: revoke_seats --
 DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
@@ -416,7 +421,7 @@ DELETE FROM seats WHERE tenant = $1 AND room_id = $2;
 /* cross-tenant read: no locks, no transaction */
     SELECT DISTINCT tenant, room_id FROM seats WHERE expire_time <= $1 LIMIT $2;
 
--- name: expire_room_seats --
+-- name: lock_room_if_live --
 SELECT delete_time IS NULL FROM rooms
     WHERE tenant = $1 AND room_id = $2 FOR UPDATE;
 
@@ -494,7 +499,7 @@ INSERT INTO delivery_destinations (tenant, destination, sink, room_ids, create_t
 UPDATE delivery_destinations SET failing_since = NULL
     WHERE tenant = $1 AND destination = $2;
 
--- name: resume_2 --
+-- name: reset_backoff --
 UPDATE delivery_cursors
     SET attempts = 0, first_failure_time = NULL, next_attempt_time = NULL
     WHERE tenant = $1 AND destination = $2 AND latest_revision > delivered_revision;
@@ -544,10 +549,10 @@ SELECT d.failing_since, d.last_success_time, d.last_error, d.last_error_time,
 -- name: webhook_create --
 SELECT pg_advisory_xact_lock(hashtextextended('rooms-webhooks:' || $1, 0));
 
--- name: webhook_create_2 --
+-- name: webhook_count --
 SELECT count(*) FROM webhooks WHERE tenant = $1;
 
--- name: webhook_create_3 --
+-- name: webhook_insert --
 INSERT INTO webhooks (tenant, webhook_id, url, event_types, room_ids,
                           secret, create_time, update_time)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
@@ -565,7 +570,7 @@ SELECT webhook_id, url, event_types, room_ids, create_time, update_time, revisio
 SELECT webhook_id, url, event_types, room_ids, create_time, update_time, revision FROM webhooks WHERE tenant = $1 AND webhook_id = $2
     FOR UPDATE;
 
--- name: webhook_update_2 --
+-- name: webhook_write --
 UPDATE webhooks
     SET url = $3, event_types = $4, room_ids = $5, update_time = $6,
         revision = revision + 1
@@ -575,7 +580,7 @@ UPDATE webhooks
 -- name: webhook_delete --
 SELECT revision FROM webhooks WHERE tenant = $1 AND webhook_id = $2 FOR UPDATE;
 
--- name: webhook_delete_2 --
+-- name: webhook_remove --
 DELETE FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
 
 -- name: webhook_target --
@@ -618,22 +623,19 @@ SELECT room_id FROM rooms
 
 -- ==== db.py ====
 
--- name: migrate --
+-- name: migration_lock --
 SELECT pg_advisory_xact_lock($1);
 
--- name: migrate_2 --
+-- name: create_migrations_table --
 CREATE TABLE IF NOT EXISTS schema_migrations (
     version    integer PRIMARY KEY,
     name       text NOT NULL,
     applied_at timestamptz NOT NULL DEFAULT now());
 
--- name: migrate_3 --
-SELECT pg_advisory_xact_lock($1);
-
--- name: migrate_4 --
+-- name: migration_applied --
 SELECT true FROM schema_migrations WHERE version = $1;
 
--- name: migrate_5 --
+-- name: record_migration --
 INSERT INTO schema_migrations (version, name) VALUES ($1, $2);
 
 -- name: page_token_secret --

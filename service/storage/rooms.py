@@ -21,7 +21,6 @@ from service.domain.models import (
     SETTING_TYPES,
     Membership,
     NewRoom,
-    Role,
     Room,
     RoomState,
     RosterEntry,
@@ -32,6 +31,7 @@ from service.storage import history as history_sql
 from service.storage import rows
 from service.storage import seats as seats_sql
 from service.storage.base import (
+    ROLE_BY_VALUE,
     StoreBase,
     readable_instant,
     room_of,
@@ -157,7 +157,7 @@ class RoomsStore(StoreBase):
         if claimed:
             return None
         earlier = await conn.fetchrow(
-            QUERIES["claim_request_id_2"],
+            QUERIES["existing_request"],
             tenant,
             request_id,
         )
@@ -260,7 +260,7 @@ class RoomsStore(StoreBase):
             if expected_revision is not None and expected_revision != row["revision"]:
                 raise etag_mismatch(room_id, etag_of(row["revision"]))
             await conn.execute(
-                QUERIES["delete_room_2"],
+                QUERIES["mark_room_deleted"],
                 tenant,
                 room_id,
                 now,
@@ -288,7 +288,7 @@ class RoomsStore(StoreBase):
         return [
             Membership(
                 room=room_of(row),
-                role=Role(row["p_role"]),
+                role=ROLE_BY_VALUE[row["p_role"]],
                 create_time=readable_instant(row["p_create_time"]),
             )
             for row in rows

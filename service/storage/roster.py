@@ -17,6 +17,7 @@ from service.domain.models import (
 from service.domain.roster import plan_upsert
 from service.storage import seats as seats_sql
 from service.storage.base import (
+    ROLE_BY_VALUE,
     StoreBase,
     bump_epochs,
     participant_of,
@@ -88,7 +89,7 @@ class RosterStore(StoreBase):
                 # room's count, revision and event numbers bumped in ONE update of its
                 # row, the events appended and made due at the tenant's destinations.
                 revision = await conn.fetchval(
-                    QUERIES["upsert_participants_2"],
+                    QUERIES["write_participants"],
                     tenant,
                     room_id,
                     [p.user_id for p in plan.changed],
@@ -121,7 +122,7 @@ class RosterStore(StoreBase):
             room = await self._lock_room(conn, tenant, room_id, expected_revision)
             revision: int = room["revision"]
             removed = {
-                row["user_id"]: Role(row["role"])
+                row["user_id"]: ROLE_BY_VALUE[row["role"]]
                 for row in await conn.fetch(
                     QUERIES["remove_participants"],
                     tenant,
@@ -134,7 +135,7 @@ class RosterStore(StoreBase):
                 already = {
                     row["user_id"]
                     for row in await conn.fetch(
-                        QUERIES["remove_participants_2"],
+                        QUERIES["banned_among"],
                         tenant,
                         room_id,
                         list(user_ids),
@@ -156,7 +157,7 @@ class RosterStore(StoreBase):
                 # Remember the removal (and the ban): a credential issued before this
                 # revision no longer holds.
                 await conn.execute(
-                    QUERIES["remove_participants_3"],
+                    QUERIES["record_removals"],
                     tenant,
                     room_id,
                     touched,

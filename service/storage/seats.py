@@ -11,15 +11,14 @@ import asyncpg
 
 from service.domain import events
 from service.domain.events import SYSTEM_ACTOR, NewEvent
-from service.domain.models import Role
 from service.domain.seats import Seat
 from service.domain.waiting_room import Knock, KnockState
+from service.storage.base import ROLE_BY_VALUE
 from service.storage.db import Connection
 from service.storage.history import append_events
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 
-_ROLE = {role.value: role for role in Role}
 _KNOCK_STATE = {state.value: state for state in KnockState}
 
 
@@ -28,7 +27,7 @@ def seat_of(record: asyncpg.Record, prefix: str = "") -> Seat:
         seat_id=record[prefix + "seat_id"],
         room_id=record[prefix + "room_id"],
         user_id=record[prefix + "user_id"],
-        role=_ROLE[record[prefix + "role"]],
+        role=ROLE_BY_VALUE[record[prefix + "role"]],
         create_time=record[prefix + "create_time"],
         expire_time=record[prefix + "expire_time"],
     )
@@ -39,7 +38,7 @@ def knock_of(record: asyncpg.Record, prefix: str = "") -> Knock:
     return Knock(
         user_id=record[prefix + "user_id"],
         state=_KNOCK_STATE[record[prefix + "state"]],
-        role=_ROLE[role] if role is not None else None,
+        role=ROLE_BY_VALUE[role] if role is not None else None,
         role_chosen=record[prefix + "role_chosen"],
         display_name=record[prefix + "display_name"],
         first_knock_time=record[prefix + "first_knock_time"],
@@ -78,7 +77,7 @@ async def revoke_presence(
     )
     revoked = [row for row in gone if row["state"] != KnockState.WAITING.value]
     freed = await conn.fetch(
-        QUERIES["revoke_presence_2"],
+        QUERIES["revoke_seats"],
         tenant,
         room_id,
         list(user_ids),
@@ -120,7 +119,7 @@ async def expire_room_seats(pool: asyncpg.Pool, tenant: str, room_id: str, now: 
     async with tenant_transaction(pool, tenant) as tx:
         conn = tx.conn
         live = await conn.fetchval(
-            QUERIES["expire_room_seats"],
+            QUERIES["lock_room_if_live"],
             tenant,
             room_id,
         )

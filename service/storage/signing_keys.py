@@ -25,10 +25,10 @@ class SigningKeysStore(StoreBase):
                 # Replicas starting together: one makes the first key, the others wait
                 # for its transaction and then see it.
                 await conn.execute(QUERIES["add_signing_key"])
-                if await conn.fetchval(QUERIES["add_signing_key_2"]):
+                if await conn.fetchval(QUERIES["any_signing_key"]):
                     return False
             await conn.execute(
-                QUERIES["add_signing_key_3"],
+                QUERIES["insert_signing_key"],
                 key.key_id,
                 key.algorithm,
                 key.private_key,

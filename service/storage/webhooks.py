@@ -97,12 +97,12 @@ class PgWebhookStore:
                 QUERIES["webhook_create"],
                 tenant,
             )
-            count = await conn.fetchval(QUERIES["webhook_create_2"], tenant)
+            count = await conn.fetchval(QUERIES["webhook_count"], tenant)
             if count >= max_webhooks:
                 raise too_many_webhooks(max_webhooks)
             try:
                 row = await conn.fetchrow(
-                    QUERIES["webhook_create_3"],
+                    QUERIES["webhook_insert"],
                     tenant,
                     webhook_id,
                     settings.url,
@@ -175,7 +175,7 @@ class PgWebhookStore:
                 "room_ids": list(changes.get("room_ids", current["room_ids"])),
             }
             row = await conn.fetchrow(
-                QUERIES["webhook_update_2"],
+                QUERIES["webhook_write"],
                 tenant,
                 webhook_id,
                 values["url"],
@@ -203,7 +203,7 @@ class PgWebhookStore:
                 raise webhook_not_found(webhook_id)
             if expected_revision is not None and expected_revision != revision:
                 raise etag_mismatch_of("webhook_id", webhook_id, etag_of(revision), "webhooks")
-            await conn.execute(QUERIES["webhook_delete_2"], tenant, webhook_id)
+            await conn.execute(QUERIES["webhook_remove"], tenant, webhook_id)
             await delivery_sql.remove_destination(conn, tenant, destination_of(webhook_id))
 
     async def target(self, tenant: str, destination: str) -> Target | None:
