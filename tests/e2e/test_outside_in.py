@@ -374,6 +374,22 @@ async def test_webhook_ipv6_and_event_type_numbers(two: Two, server_errors: Logg
             )
         )
         assert error.fields == ["webhook.event_types[0]"], (number, error)
+    # A set of types: one type 50,000 times is refused, not stored 50,000 times.
+    for event_types in ([1] * 50_000, [1, 2, 1]):
+        error = await refused(
+            a.webhooks.CreateWebhook(
+                ws.CreateWebhookRequest(
+                    webhook=ws.Webhook(url="https://ok.example", event_types=event_types)  # type: ignore[arg-type]
+                ),
+                metadata=a.metadata,
+            )
+        )
+        assert error.fields == ["webhook.event_types"], error
+    twice = ws.UpdateWebhookRequest(
+        webhook=ws.Webhook(webhook_id=created.webhook_id, event_types=[1, 1])  # type: ignore[list-item]
+    )
+    twice.update_mask.paths.append("event_types")
+    await refused(a.webhooks.UpdateWebhook(twice, metadata=a.metadata))
     # Unspecified is documented as "every type" in a filter: stored as no filter.
     every = await a.webhooks.CreateWebhook(
         ws.CreateWebhookRequest(webhook=ws.Webhook(url="https://ok.example", event_types=[0])),  # type: ignore[list-item]
