@@ -132,6 +132,9 @@ def check_settings(
             violations.add(f"{prefix}room_ids", f"must name at most {MAX_ROOM_FILTER} rooms")
         for index, room_id in enumerate(settings.room_ids[:MAX_ROOM_FILTER]):
             rules.check_room_id(violations, f"{prefix}room_ids[{index}]", room_id)
+    if "event_types" in fields and len(set(settings.event_types)) < len(settings.event_types):
+        # A set: without this, a request could store millions of copies of one type.
+        violations.add(f"{prefix}event_types", "must not list an event type twice")
 
 
 def resolve_mask(paths: Sequence[str], settings: WebhookSettings) -> set[str]:

@@ -87,7 +87,7 @@ class Webhook(_message.Message):
     """
     @_builtins.property
     def event_types(self) -> _containers.RepeatedScalarFieldContainer[_events_pb2.RoomEventType.ValueType]:
-        """Only events of these types are sent. Empty means every type."""
+        """Only events of these types are sent, each listed once. Empty means every type."""
 
     @_builtins.property
     def room_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
