@@ -145,6 +145,24 @@ def room_not_found(room_id: str) -> DomainError:
     )
 
 
+def idempotency_key_reused(idempotency_key: str) -> DomainError:
+    """A create's idempotency key used before with another request. The API calls the
+    key `request_id` (CreateRoomRequest.request_id), and so do the error's field and
+    metadata."""
+    return DomainError(
+        ErrorReason.REQUEST_ID_REUSED,
+        f"request_id {idempotency_key!r} was used before with a different request",
+        metadata={"request_id": idempotency_key, "field": "request_id"},
+        field_violations=[
+            FieldViolation(
+                "request_id",
+                "was used before with a different request",
+                ErrorReason.REQUEST_ID_REUSED,
+            )
+        ],
+    )
+
+
 def etag_mismatch(room_id: str, current_etag: str) -> DomainError:
     return DomainError(
         ErrorReason.ETAG_MISMATCH,
