@@ -76,10 +76,6 @@ UPDATE rooms SET delete_time = $3, update_time = $3, version = version + 1
 SELECT version, participant_count FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
--- name: bump --
-UPDATE rooms SET participant_count = $3, update_time = $4, version = version + 1
-    WHERE tenant = $1 AND room_id = $2 RETURNING version;
-
 -- name: upsert_participants --
 SELECT false AS ban, user_id, role, create_time, update_time FROM participants
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
@@ -127,23 +123,81 @@ WITH lifted AS (
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
     SELECT version FROM seq;
 
--- name: remove_participants --
-DELETE FROM participants
+-- name: removal_facts --
+-- Under the room's lock: the roster entries, bans, knock records and seats of the
+-- identities named, for the removal plan (service/domain/roster.py, plan_removal). The
+-- knock records and seats are locked too: a knock or a seat renewal does not take the
+-- room's lock.
+WITH knock AS (
+        SELECT user_id, state FROM knocks
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+        FOR UPDATE),
+    seat AS (
+        SELECT seat_id, room_id, user_id, role, create_time, expire_time FROM seats
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+        FOR UPDATE)
+    SELECT 'entry' AS kind, user_id, role, NULL::text AS state, NULL::text AS seat_id,
+           NULL::text AS room_id, NULL::timestamptz AS create_time,
+           NULL::timestamptz AS expire_time
+    FROM participants
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-    RETURNING user_id, role;
+    UNION ALL
+    SELECT 'ban', user_id, NULL, NULL, NULL, NULL, NULL, NULL FROM participant_removals
+    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[]) AND banned
+    UNION ALL
+    SELECT 'knock', user_id, NULL, state, NULL, NULL, NULL, NULL FROM knock
+    UNION ALL
+    SELECT 'seat', user_id, role, NULL, seat_id, room_id, create_time, expire_time
+    FROM seat;
 
--- name: banned_among --
-SELECT user_id FROM participant_removals
-    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-      AND banned;
-
--- name: record_removals --
-INSERT INTO participant_removals AS r
-        (tenant, room_id, user_id, version, remove_time, banned)
-    SELECT $1, $2, u, $4, $5, $6 FROM unnest($3::text[]) AS t(u)
-    ON CONFLICT (tenant, room_id, user_id) DO UPDATE
-    SET version = EXCLUDED.version, remove_time = EXCLUDED.remove_time,
-        banned = r.banned OR EXCLUDED.banned;
+-- name: write_removal --
+-- The removal plan in one statement: the entries removed, the room's count, version
+-- ($5: whether it moves) and event numbers in ONE update of its row, the removals (and
+-- bans) remembered at the room's new version, the knock records and seats gone, the
+-- events appended and made due at the tenant's destinations (as in append_events).
+WITH gone AS (
+        DELETE FROM participants
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])),
+    seq AS (
+        UPDATE rooms SET participant_count = $4,
+               update_time = CASE WHEN $5 THEN $6 ELSE update_time END,
+               version = version + CASE WHEN $5 THEN 1 ELSE 0 END,
+               event_seq = event_seq + cardinality($11::text[])
+        WHERE tenant = $1 AND room_id = $2
+        RETURNING room_id, version, event_seq),
+    removals AS (
+        INSERT INTO participant_removals AS r
+            (tenant, room_id, user_id, version, remove_time, banned)
+        SELECT $1, seq.room_id, t.u, seq.version, $6, $8
+        FROM seq, unnest($7::text[]) AS t(u)
+        ON CONFLICT (tenant, room_id, user_id) DO UPDATE
+        SET version = EXCLUDED.version, remove_time = EXCLUDED.remove_time,
+            banned = r.banned OR EXCLUDED.banned),
+    knocks_gone AS (
+        DELETE FROM knocks
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($9::text[])),
+    seats_gone AS (
+        DELETE FROM seats
+        WHERE tenant = $1 AND room_id = $2 AND seat_id = ANY($10::text[])),
+    written AS (
+        INSERT INTO room_events
+            (tenant, room_id, revision, event_time, record_time, type, actor, data)
+        SELECT $1, seq.room_id, seq.event_seq - cardinality($11::text[]) + t.ord,
+               $6, $6, t.type, $13, t.data::jsonb
+        FROM seq, unnest($11::text[], $12::text[])
+             WITH ORDINALITY AS t(type, data, ord)
+        RETURNING revision),
+    outbox AS (
+        INSERT INTO delivery_cursors
+            (tenant, destination, room_id, delivered_revision, latest_revision)
+        SELECT $1, d.destination, seq.room_id,
+               seq.event_seq - cardinality($11::text[]), seq.event_seq
+        FROM seq, delivery_destinations d
+        WHERE d.tenant = $1 AND cardinality($11::text[]) > 0
+          AND (cardinality(d.room_ids) = 0 OR seq.room_id = ANY(d.room_ids))
+        ON CONFLICT (tenant, destination, room_id)
+        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+    SELECT version FROM seq;
 
 -- name: list_participants --
 SELECT p.user_id, p.role, p.create_time, p.update_time
@@ -404,14 +458,6 @@ DELETE FROM room_events
 
 -- name: delete_expired --
 DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND expire_time <= $3
-    RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
-
--- name: revoke_presence --
-DELETE FROM knocks WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-    RETURNING user_id, state;
-
--- name: revoke_seats --
-DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
 -- name: free_all --
