@@ -382,8 +382,11 @@ SELECT r.delete_time IS NOT NULL AS deleted, r.event_seq AS latest,
 SELECT pg_try_advisory_xact_lock($1);
 
 -- name: due_transitions --
+-- Rooms whose window reached a bound their announcement has not (announced_state: 0
+-- scheduled, 1 open, 2 ended; the literals match the partial indexes rooms_to_open_idx
+-- and rooms_to_end_idx), with what the domain plans their transitions from.
 /* cross-tenant read: no locks, no transaction */
-    SELECT tenant, room_id FROM rooms
+    SELECT tenant, room_id, announced_state, valid_from, valid_until FROM rooms
     WHERE delete_time IS NULL
       AND ((announced_state = 0 AND valid_from <= $1)
            OR (announced_state < 2 AND valid_until <= $1))
@@ -391,41 +394,42 @@ SELECT pg_try_advisory_xact_lock($1);
     LIMIT $2;
 
 -- name: announce_transitions --
-WITH due AS (
-        SELECT room_id, announced_state AS before,
-               CASE WHEN valid_until <= $2 THEN 2 ELSE 1 END AS after
-        FROM rooms
-        WHERE tenant = $1 AND room_id = ANY($3::text[]) AND delete_time IS NULL
-          AND ((announced_state = 0 AND valid_from <= $2)
-               OR (announced_state < 2 AND valid_until <= $2))
-        FOR UPDATE),
-    moved AS (
+-- The transitions the domain planned (service/domain/transitions.py) for rooms that
+-- due_transitions read without locks: a room moves only if it is still as read (its
+-- announced state and window), under its row lock; one changed meanwhile is left to
+-- the next round. $4..$9: per room (id, announced state read, window read, state
+-- announced after, number of events); $10..$13: per event (room, type, time, its place
+-- among the room's new events).
+WITH moved AS (
         UPDATE rooms r
-        SET announced_state = d.after, event_seq = r.event_seq + (d.after - d.before)
-        FROM due d WHERE r.tenant = $1 AND r.room_id = d.room_id
-        RETURNING r.room_id, r.event_seq, r.valid_from, r.valid_until,
-                  d.before, d.after),
+        SET announced_state = p.after, event_seq = r.event_seq + p.events
+        FROM unnest($4::text[], $5::smallint[], $6::timestamptz[], $7::timestamptz[],
+                    $8::smallint[], $9::integer[])
+             AS p(room_id, before, valid_from, valid_until, after, events)
+        WHERE r.tenant = $1 AND r.room_id = p.room_id AND r.delete_time IS NULL
+          AND r.announced_state = p.before
+          AND r.valid_from = p.valid_from AND r.valid_until = p.valid_until
+        RETURNING r.room_id, r.event_seq, p.events),
     written AS (
         INSERT INTO room_events
             (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, m.room_id, m.event_seq - (m.after - s.state),
-               CASE s.state WHEN 1 THEN m.valid_from ELSE m.valid_until END, $2,
-               CASE s.state WHEN 1 THEN 'opened' ELSE 'ended' END,
-               $4, '{}'::jsonb
-        FROM moved m, generate_series(m.before + 1, m.after) AS s(state)
+        SELECT $1, m.room_id, m.event_seq - m.events + e.ord, e.event_time, $2,
+               e.type, $3, '{}'::jsonb
+        FROM moved m
+        JOIN unnest($10::text[], $11::text[], $12::timestamptz[], $13::integer[])
+             AS e(room_id, type, event_time, ord) ON e.room_id = m.room_id
         RETURNING room_id),
     -- Due at every delivery destination of the tenant, as in append_events.
     outbox AS (
         INSERT INTO delivery_cursors
             (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, m.room_id,
-               m.event_seq - (m.after - m.before), m.event_seq
+        SELECT $1, d.destination, m.room_id, m.event_seq - m.events, m.event_seq
         FROM moved m, delivery_destinations d
         WHERE d.tenant = $1
           AND (cardinality(d.room_ids) = 0 OR m.room_id = ANY(d.room_ids))
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-    SELECT room_id FROM written;
+    SELECT DISTINCT room_id FROM written;
 
 -- name: purgeable_rooms --
 /* cross-tenant read: no locks, no transaction */
@@ -729,103 +733,57 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
     LEFT JOIN membership_epochs m
            ON m.tenant = r.tenant AND m.room_id = r.room_id AND m.user_id = q.user_id;
 
--- ==== list_rooms: one static statement per page position (first, after) and state filter ====
+-- ==== the Lists of rooms and memberships: one static statement per page position ====
+-- $2..$5 filter by state: the window bounds of the domain (models.state_bounds: starts
+-- after, starts by, ends after, ends by; NULL: no bound), so the rule stays there.
 
 -- name: list_rooms --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_from > $3
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_from <= $3 AND r.valid_until > $3
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_until <= $3
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r
+    WHERE r.tenant = $1 AND r.delete_time IS NULL
+      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
+      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
+      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
+      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_rooms_after --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4)
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_after_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_from > $5
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_after_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_from <= $5 AND r.valid_until > $5
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_after_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_until <= $5
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- ==== list_memberships: one static statement per page position and state filter ====
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r
+    WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($7, $8)
+      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
+      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
+      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
+      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_memberships --
 SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND r.valid_from > $4
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND r.valid_from <= $4 AND r.valid_until > $4
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND r.valid_until <= $4
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
+    WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
+      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
+      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
+      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
+      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+    ORDER BY r.valid_from, r.room_id LIMIT $7;
 
 -- name: list_memberships_after --
 SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5)
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_after_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5) AND r.valid_from > $6
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_after_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5) AND r.valid_from <= $6 AND r.valid_until > $6
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_after_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5) AND r.valid_until <= $6
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
+    WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
+      AND (r.valid_from, r.room_id) > ($8, $9)
+      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
+      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
+      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
+      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+    ORDER BY r.valid_from, r.room_id LIMIT $7;
 
 -- ==== update_room ====
--- $5 names the settings changed; $6.. are the settings in the order of
--- service.domain.models.SETTING_TYPES (a setting not named keeps its value). A window
--- moved later makes the room scheduled (or open) again: forget the transitions
--- announced for the old window, so they are announced anew.
+-- $5 names the settings changed; $6..$15 are the settings in the order of
+-- service.domain.models.SETTING_TYPES (a setting not named keeps its value). $16 is the
+-- room's state at $4 once changed (as rooms.announced_state codes it): a window moved
+-- later makes the room scheduled (or open) again, so the transitions announced for the
+-- old window are forgotten and announced anew.
 
 -- name: update_room --
 UPDATE rooms SET update_time = $4, version = version + 1,
@@ -839,11 +797,7 @@ UPDATE rooms SET update_time = $4, version = version + 1,
     waiting_room_enabled = CASE WHEN 'waiting_room_enabled' = ANY($5::text[]) THEN $13::boolean ELSE waiting_room_enabled END,
     max_participants = CASE WHEN 'max_participants' = ANY($5::text[]) THEN $14::integer ELSE max_participants END,
     role_capacity = CASE WHEN 'role_capacity' = ANY($5::text[]) THEN $15::jsonb ELSE role_capacity END,
-    announced_state = LEAST(announced_state,
-        CASE WHEN (CASE WHEN 'valid_from' = ANY($5::text[]) THEN $6::timestamptz
-                        ELSE valid_from END) > $4::timestamptz THEN 0
-             WHEN (CASE WHEN 'valid_until' = ANY($5::text[]) THEN $7::timestamptz
-                        ELSE valid_until END) > $4::timestamptz THEN 1 ELSE 2 END)
+    announced_state = LEAST(announced_state, $16::smallint)
 WHERE tenant = $1 AND room_id = $2 AND version = $3 AND delete_time IS NULL
 RETURNING room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, version, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity;
 
