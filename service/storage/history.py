@@ -37,7 +37,7 @@ async def append_events(
     # The same statement makes the events due at every delivery destination of the
     # tenant (the transactional outbox, see service/delivery): a room's cursor there
     # learns the new latest revision, or is created just before the first new event.
-    rows = await tx.conn.fetch(
+    latest: int = await tx.conn.fetchval(
         QUERIES["append_events"],
         tx.tenant,
         room_id,
@@ -47,7 +47,7 @@ async def append_events(
         actor,
     )
     tx.touch(room_id)
-    return max(int(row["revision"]) for row in rows)
+    return latest
 
 
 def _event(row: asyncpg.Record) -> RoomEvent:
@@ -85,7 +85,7 @@ async def read_events(
 ) -> list[RoomEvent]:
     """Events after revision `after` (before it, newest first), at most `limit`."""
     rows = await pool.fetch(
-        QUERIES["room_events_newest_first" if newest_first else "room_events"],
+        QUERIES["room_events_newest_first"] if newest_first else QUERIES["room_events"],
         tenant,
         room_id,
         after,

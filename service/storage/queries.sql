@@ -7,8 +7,41 @@
 -- every table filtered by `tenant = $1` (in subqueries and lateral joins too); a
 -- statement reading across tenants starts with the marker
 -- /* cross-tenant read: no locks, no transaction */ and runs outside any transaction.
--- Repeated column lists are written out in each statement on purpose: the file is
--- the one source of each statement.
+-- A part several statements share is written once as a fragment (`-- fragment: <name>
+-- --`), which a statement takes in with a line `-- include: <name> --`, replaced when
+-- the file is read: still static text, fixed at load time. Repeated column lists are
+-- written out in each statement on purpose: the file is the one source of each
+-- statement.
+
+-- ==== fragments ====
+
+-- fragment: record_events --
+-- The events of a write and their delivery (the transactional outbox, see
+-- service/delivery), in the writer's statement: one round trip, one snapshot. The
+-- including statement defines, before the include line,
+--   new_events(room_id, revision, event_time, record_time, type, actor, data)
+-- (the events, each numbered by its room's event_seq), and ends with its own SELECT.
+-- This defines `written` (the events stored, RETURNING room_id, revision) and `outbox`
+-- (each delivery destination of the tenant due up to the room's new last revision;
+-- a room's cursor there is created just before its first new event). It refers to $1
+-- (the tenant) and nothing else of the statement.
+    written AS (
+        INSERT INTO room_events
+            (tenant, room_id, revision, event_time, record_time, type, actor, data)
+        SELECT $1, room_id, revision, event_time, record_time, type, actor, data
+        FROM new_events
+        RETURNING room_id, revision),
+    outbox AS (
+        INSERT INTO delivery_cursors
+            (tenant, destination, room_id, delivered_revision, latest_revision)
+        SELECT $1, d.destination, n.room_id, n.first - 1, n.last
+        FROM (SELECT room_id, min(revision) AS first, max(revision) AS last
+              FROM new_events GROUP BY room_id) AS n,
+             delivery_destinations d
+        WHERE d.tenant = $1
+          AND (cardinality(d.room_ids) = 0 OR n.room_id = ANY(d.room_ids))
+        ON CONFLICT (tenant, destination, room_id)
+        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
 
 -- ==== PgRoomStore: rooms, rosters, signing keys, knocks and seats ====
 
@@ -19,7 +52,6 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
     DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL;
 
 -- name: create_room --
--- The events and outbox pair is the one of append_events (see there).
 WITH room AS (
         INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
             valid_until, pstn_dial_out_enabled, join_policy, metadata,
@@ -34,24 +66,12 @@ WITH room AS (
             (tenant, room_id, user_id, role, create_time, update_time)
         SELECT $1, room.room_id, t.u, t.r, $3, $3
         FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
-    written AS (
-        INSERT INTO room_events
-            (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, room.room_id, room.event_seq - cardinality($17::text[]) + t.ord,
-               $3, $3, t.type, $19, t.data::jsonb
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT room.room_id, room.event_seq - cardinality($17::text[]) + t.ord,
+               $3::timestamptz, $3::timestamptz, t.type, $19::text, t.data::jsonb
         FROM room, unnest($17::text[], $18::text[])
-             WITH ORDINALITY AS t(type, data, ord)
-        RETURNING revision),
-    outbox AS (
-        INSERT INTO delivery_cursors
-            (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, room.room_id,
-               room.event_seq - cardinality($17::text[]), room.event_seq
-        FROM room, delivery_destinations d
-        WHERE d.tenant = $1
-          AND (cardinality(d.room_ids) = 0 OR room.room_id = ANY(d.room_ids))
-        ON CONFLICT (tenant, destination, room_id)
-        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+             WITH ORDINALITY AS t(type, data, ord)),
+-- include: record_events --
     SELECT count(*) FROM room;
 
 -- name: claim_idempotency_key --
@@ -85,7 +105,6 @@ SELECT false AS ban, user_id, role, create_time, update_time FROM participants
       AND banned;
 
 -- name: write_participants --
--- The events and outbox pair is the one of append_events (see there).
 WITH lifted AS (
         UPDATE participant_removals SET banned = false
         WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
@@ -103,24 +122,12 @@ WITH lifted AS (
                event_seq = event_seq + cardinality($8::text[])
         WHERE tenant = $1 AND room_id = $2
         RETURNING room_id, version, event_seq),
-    written AS (
-        INSERT INTO room_events
-            (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, seq.room_id, seq.event_seq - cardinality($8::text[]) + t.ord,
-               $5, $5, t.type, $10, t.data::jsonb
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT seq.room_id, seq.event_seq - cardinality($8::text[]) + t.ord,
+               $5::timestamptz, $5::timestamptz, t.type, $10::text, t.data::jsonb
         FROM seq, unnest($8::text[], $9::text[])
-             WITH ORDINALITY AS t(type, data, ord)
-        RETURNING revision),
-    outbox AS (
-        INSERT INTO delivery_cursors
-            (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, seq.room_id,
-               seq.event_seq - cardinality($8::text[]), seq.event_seq
-        FROM seq, delivery_destinations d
-        WHERE d.tenant = $1
-          AND (cardinality(d.room_ids) = 0 OR seq.room_id = ANY(d.room_ids))
-        ON CONFLICT (tenant, destination, room_id)
-        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+             WITH ORDINALITY AS t(type, data, ord)),
+-- include: record_events --
     SELECT version FROM seq;
 
 -- name: removal_facts --
@@ -154,7 +161,7 @@ WITH knock AS (
 -- The removal plan in one statement: the entries removed, the room's count, version
 -- ($5: whether it moves) and event numbers in ONE update of its row, the removals (and
 -- bans) remembered at the room's new version, the knock records and seats gone, the
--- events appended and made due at the tenant's destinations (as in append_events).
+-- events recorded.
 WITH gone AS (
         DELETE FROM participants
         WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])),
@@ -179,24 +186,12 @@ WITH gone AS (
     seats_gone AS (
         DELETE FROM seats
         WHERE tenant = $1 AND room_id = $2 AND seat_id = ANY($10::text[])),
-    written AS (
-        INSERT INTO room_events
-            (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, seq.room_id, seq.event_seq - cardinality($11::text[]) + t.ord,
-               $6, $6, t.type, $13, t.data::jsonb
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT seq.room_id, seq.event_seq - cardinality($11::text[]) + t.ord,
+               $6::timestamptz, $6::timestamptz, t.type, $13::text, t.data::jsonb
         FROM seq, unnest($11::text[], $12::text[])
-             WITH ORDINALITY AS t(type, data, ord)
-        RETURNING revision),
-    outbox AS (
-        INSERT INTO delivery_cursors
-            (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, seq.room_id,
-               seq.event_seq - cardinality($11::text[]), seq.event_seq
-        FROM seq, delivery_destinations d
-        WHERE d.tenant = $1 AND cardinality($11::text[]) > 0
-          AND (cardinality(d.room_ids) = 0 OR seq.room_id = ANY(d.room_ids))
-        ON CONFLICT (tenant, destination, room_id)
-        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+             WITH ORDINALITY AS t(type, data, ord)),
+-- include: record_events --
     SELECT version FROM seq;
 
 -- name: list_participants --
@@ -253,6 +248,7 @@ WITH room AS (
     RETURNING true;
 
 -- name: record_knock --
+-- The first knock (inserted, not updated) appends its event and makes it due.
 WITH k AS (
         INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, display_name,
                                  first_knock_time, last_knock_time, sort_time)
@@ -267,10 +263,13 @@ WITH k AS (
     seq AS (
         UPDATE rooms r SET event_seq = r.event_seq + 1
         FROM k WHERE k.inserted AND r.tenant = $1 AND r.room_id = $2
-        RETURNING r.event_seq)
-    INSERT INTO room_events
-        (tenant, room_id, revision, event_time, record_time, type, actor, data)
-    SELECT $1, $2, seq.event_seq, $6, $6, $7, $8, $9::jsonb FROM seq;
+        RETURNING r.room_id, r.event_seq),
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT seq.room_id, seq.event_seq, $6::timestamptz, $6::timestamptz,
+               $7::text, $8::text, $9::jsonb
+        FROM seq),
+-- include: record_events --
+    SELECT count(*) FROM written;
 
 -- name: decide_knock --
 SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role FROM rooms r
@@ -340,36 +339,19 @@ SELECT s.* FROM rooms r
 -- ==== events, history and the lifecycle (history.py) ====
 
 -- name: append_events --
--- The `written` and `outbox` pair: the events, and each of the tenant's delivery
--- destinations due up to the new last revision. create_room, write_participants and
--- announce_transitions write the same pair after their own first step, in the same
--- statement (one round trip, one snapshot); a change here goes to all four. It is
--- written out in each because a statement here is static text (no assembly at run
--- time); the one other single source, a stored function, would move it out of this
--- file into a migration.
+-- Events after the room's last one: numbering them updates the room's row, whose lock
+-- orders concurrent writers.
 WITH seq AS (
         UPDATE rooms SET event_seq = event_seq + cardinality($3::text[])
         WHERE tenant = $1 AND room_id = $2
         RETURNING room_id, event_seq),
-    written AS (
-        INSERT INTO room_events
-            (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, seq.room_id, seq.event_seq - cardinality($3::text[]) + t.ord,
-               $5, $5, t.type, $6, t.data::jsonb
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT seq.room_id, seq.event_seq - cardinality($3::text[]) + t.ord,
+               $5::timestamptz, $5::timestamptz, t.type, $6::text, t.data::jsonb
         FROM seq, unnest($3::text[], $4::text[])
-             WITH ORDINALITY AS t(type, data, ord)
-        RETURNING revision),
-    outbox AS (
-        INSERT INTO delivery_cursors
-            (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, seq.room_id,
-               seq.event_seq - cardinality($3::text[]), seq.event_seq
-        FROM seq, delivery_destinations d
-        WHERE d.tenant = $1
-          AND (cardinality(d.room_ids) = 0 OR seq.room_id = ANY(d.room_ids))
-        ON CONFLICT (tenant, destination, room_id)
-        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-    SELECT revision FROM written;
+             WITH ORDINALITY AS t(type, data, ord)),
+-- include: record_events --
+    SELECT max(revision) FROM written;
 
 -- name: history --
 SELECT r.delete_time IS NOT NULL AS deleted, r.event_seq AS latest,
@@ -410,25 +392,13 @@ WITH moved AS (
           AND r.announced_state = p.before
           AND r.valid_from = p.valid_from AND r.valid_until = p.valid_until
         RETURNING r.room_id, r.event_seq, p.events),
-    written AS (
-        INSERT INTO room_events
-            (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, m.room_id, m.event_seq - m.events + e.ord, e.event_time, $2,
-               e.type, $3, '{}'::jsonb
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT m.room_id, m.event_seq - m.events + e.ord, e.event_time,
+               $2::timestamptz, e.type, $3::text, '{}'::jsonb
         FROM moved m
         JOIN unnest($10::text[], $11::text[], $12::timestamptz[], $13::integer[])
-             AS e(room_id, type, event_time, ord) ON e.room_id = m.room_id
-        RETURNING room_id),
-    -- Due at every delivery destination of the tenant, as in append_events.
-    outbox AS (
-        INSERT INTO delivery_cursors
-            (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, m.room_id, m.event_seq - m.events, m.event_seq
-        FROM moved m, delivery_destinations d
-        WHERE d.tenant = $1
-          AND (cardinality(d.room_ids) = 0 OR m.room_id = ANY(d.room_ids))
-        ON CONFLICT (tenant, destination, room_id)
-        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+             AS e(room_id, type, event_time, ord) ON e.room_id = m.room_id),
+-- include: record_events --
     SELECT DISTINCT room_id FROM written;
 
 -- name: purgeable_rooms --
