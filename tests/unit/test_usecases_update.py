@@ -3,8 +3,6 @@ between the read and the write: on the memory store, in milliseconds."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -25,36 +23,16 @@ class ChangedBetween(MemoryRoomStore):
         self.times = times
         self.writes = 0
 
-    async def update_room(
-        self,
-        *,
-        tenant: str,
-        room_id: str,
-        expected_version: int,
-        changes: Mapping[str, Any],
-        now: datetime,
-        actor: str,
-    ) -> Room | None:
+    async def update_room(self, **write: Any) -> Room | None:
         self.writes += 1
         if self.writes <= self.times:
-            current = await self.get_room(tenant=tenant, room_id=room_id)
+            current = await self.get_room(tenant=write["tenant"], room_id=write["room_id"])
             assert current is not None
+            other = {"metadata": {"other": str(self.writes)}}
             await super().update_room(
-                tenant=tenant,
-                room_id=room_id,
-                expected_version=current.version,
-                changes={"metadata": {"other": str(self.writes)}},
-                now=now,
-                actor="other",
+                **{**write, "expected_version": current.version, "changes": other, "actor": "x"}
             )
-        return await super().update_room(
-            tenant=tenant,
-            room_id=room_id,
-            expected_version=expected_version,
-            changes=changes,
-            now=now,
-            actor=actor,
-        )
+        return await super().update_room(**write)
 
 
 def changed(times: int) -> tuple[ChangedBetween, Service]:
