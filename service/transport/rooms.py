@@ -32,8 +32,13 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         settings = convert.room_settings_in(violations, "room.", request.room)
         roster = convert.roster_in(violations, "participants", request.participants)
         violations.raise_if_any()
+        # The API's request_id (AIP-155) is the create's idempotency key.
         room = await self._uc.create_room(
-            current_caller(), request.request_id, request.room_id, settings, roster
+            current_caller(),
+            idempotency_key=request.request_id,
+            room_id=request.room_id,
+            settings=settings,
+            roster=roster,
         )
         return convert.room_out(room, self._clock.now())
 
