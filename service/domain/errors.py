@@ -265,3 +265,22 @@ def seat_not_found(seat_id: str) -> DomainError:
         f"no live seat {seat_id!r}: it was released, expired or never existed",
         metadata={"seat_id": seat_id},
     )
+
+
+def room_already_exists(room_id: str) -> DomainError:
+    """A room id taken, by a live room or by a deleted one (ids are never reused)."""
+    return DomainError(
+        ErrorReason.ROOM_ALREADY_EXISTS,
+        f"a room with id {room_id!r} already exists",
+        metadata={"room_id": room_id},
+    )
+
+
+def stored_rule_broken(constraint: str) -> DomainError:
+    """A database constraint refused a write: a rule the domain lacks, still a refusal
+    of the input, never INTERNAL."""
+    return DomainError(
+        ErrorReason.INVALID_ARGUMENT,
+        f"the request breaks the stored rule {constraint or 'unnamed'}",
+        metadata={"constraint": constraint},
+    )
