@@ -14,6 +14,9 @@ from datetime import datetime
 from service.domain.events import EventType
 from service.domain.models import RoomState, state_at
 
+# A room's states in the order its window goes through them.
+IN_ORDER: tuple[RoomState, ...] = (RoomState.SCHEDULED, RoomState.OPEN, RoomState.ENDED)
+
 
 @dataclass(frozen=True, slots=True)
 class Transition:
@@ -36,3 +39,10 @@ def owed_transitions(
     if announced is not RoomState.ENDED and reached is RoomState.ENDED:
         owed.append(Transition(EventType.ENDED, valid_until, RoomState.ENDED))
     return owed
+
+
+def announced_after_change(announced: RoomState, state: RoomState) -> RoomState:
+    """What a room keeps as announced once its window changed, `state` being its state
+    at the change: a transition beyond it (a window moved later) is forgotten, to be
+    announced anew at the new bound."""
+    return min(announced, state, key=IN_ORDER.index)

@@ -13,7 +13,7 @@ import asyncpg
 from service.domain import events, instants
 from service.domain.events import SYSTEM_ACTOR, EventType, History, NewEvent, RoomEvent
 from service.domain.models import RoomState
-from service.domain.transitions import owed_transitions
+from service.domain.transitions import IN_ORDER, owed_transitions
 from service.storage.queries import QUERIES
 from service.storage.transaction import TenantTransaction
 
@@ -113,9 +113,10 @@ async def lock_lifecycle(tx: TenantTransaction) -> bool:
     return bool(await tx.conn.fetchval(QUERIES["lock_lifecycle"], LIFECYCLE_LOCK_KEY))
 
 
-# rooms.announced_state: the last state announced, coded by its place here (the SQL's
-# literals and the partial indexes use these codes).
-ANNOUNCED: tuple[RoomState, ...] = (RoomState.SCHEDULED, RoomState.OPEN, RoomState.ENDED)
+# rooms.announced_state: the last state announced, coded by its place in the order a
+# window goes through them (so LEAST in update_room is `announced_after_change`; the
+# SQL's literals and the partial indexes use these codes).
+ANNOUNCED: tuple[RoomState, ...] = IN_ORDER
 _CODE = {state: code for code, state in enumerate(ANNOUNCED)}
 
 

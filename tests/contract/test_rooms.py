@@ -21,6 +21,10 @@ from service.domain.ports import Position
 from tests.conftest import T0
 from tests.contract.conftest import ACTOR, Subject, refused
 
+# The state of a room whose window (one hour either side of T0) an update at T0 + 1h
+# finds ended.
+ENDED = RoomState.ENDED
+
 HOUR = timedelta(hours=1)
 
 
@@ -149,12 +153,24 @@ async def test_update_applies_changes_at_the_expected_version_only(subject: Subj
     changes = {"join_policy": JoinPolicy.INVITE_ONLY, "metadata": {"b": "2"}}
     assert (
         await store.update_room(
-            tenant=tenant, room_id="r1", expected_version=2, changes=changes, now=later, actor="x"
+            tenant=tenant,
+            room_id="r1",
+            expected_version=2,
+            changes=changes,
+            state=ENDED,
+            now=later,
+            actor="x",
         )
         is None
     )
     updated = await store.update_room(
-        tenant=tenant, room_id="r1", expected_version=1, changes=changes, now=later, actor="x"
+        tenant=tenant,
+        room_id="r1",
+        expected_version=1,
+        changes=changes,
+        state=ENDED,
+        now=later,
+        actor="x",
     )
     assert updated == replace(
         created,
@@ -178,7 +194,13 @@ async def test_update_applies_changes_at_the_expected_version_only(subject: Subj
     again = {"pstn_dial_out_enabled": True}
     assert (
         await store.update_room(
-            tenant=tenant, room_id="r1", expected_version=1, changes=again, now=later, actor="x"
+            tenant=tenant,
+            room_id="r1",
+            expected_version=1,
+            changes=again,
+            state=ENDED,
+            now=later,
+            actor="x",
         )
         is None
     )
@@ -188,6 +210,7 @@ async def test_update_applies_changes_at_the_expected_version_only(subject: Subj
             room_id="r1",
             expected_version=2,
             changes={"version": 9},
+            state=ENDED,
             now=later,
             actor="x",
         )
@@ -205,6 +228,7 @@ async def test_update_of_a_missing_or_deleted_room_writes_nothing(subject: Subje
                 room_id=room_id,
                 expected_version=version,
                 changes={"early_entry": timedelta(0)},
+                state=RoomState.OPEN,
                 now=T0,
                 actor=ACTOR,
             )

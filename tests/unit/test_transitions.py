@@ -10,7 +10,7 @@ import pytest
 
 from service.domain.events import EventType
 from service.domain.models import RoomState, state_at, state_bounds
-from service.domain.transitions import owed_transitions
+from service.domain.transitions import announced_after_change, owed_transitions
 
 NOW = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
 TICK = timedelta(microseconds=1)
@@ -59,3 +59,11 @@ def test_the_end_is_exclusive_and_nothing_is_owed_twice_or_early() -> None:
     assert owed_transitions(RoomState.SCHEDULED, NOW + TICK, NOW + timedelta(days=1), NOW) == []
     assert owed_transitions(RoomState.OPEN, START, NOW + TICK, NOW) == []
     assert owed_transitions(RoomState.ENDED, START, END, NOW) == []
+
+
+def test_a_window_moved_later_forgets_the_transitions_it_has_not_reached() -> None:
+    assert announced_after_change(RoomState.ENDED, RoomState.OPEN) is RoomState.OPEN
+    assert announced_after_change(RoomState.OPEN, RoomState.SCHEDULED) is RoomState.SCHEDULED
+    # A change that does not move the window back keeps what was announced.
+    assert announced_after_change(RoomState.OPEN, RoomState.ENDED) is RoomState.OPEN
+    assert announced_after_change(RoomState.SCHEDULED, RoomState.OPEN) is RoomState.SCHEDULED
