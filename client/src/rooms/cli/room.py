@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import click
 
@@ -30,9 +29,8 @@ from rooms.cli.common import (
     room_row,
     state_choice,
 )
-from rooms.v1 import (
-    participant_pb2,
-)
+from rooms.v1 import participant_pb2
+from rooms.values import RoomSettings
 
 # ---- rooms -------------------------------------------------------------------------
 
@@ -133,21 +131,21 @@ def room_settings(
     waiting_room: bool | None = None,
     max_participants: int | None = None,
     role_capacity: dict[str, tuple[int, int]] | None = None,
-) -> dict[str, Any]:
+) -> RoomSettings:
     """The room options of `create` and `update` as the client's settings arguments:
     the one place the CLI names them (None: not given)."""
-    return {
-        "valid_from": valid_from,
-        "valid_until": valid_until,
-        "join_policy": policy,
-        "open_join_role": open_role,
-        "early_entry": early_entry,
-        "pstn_dial_out_enabled": dial_out,
-        "metadata": metadata,
-        "waiting_room_enabled": waiting_room,
-        "max_participants": max_participants,
-        "role_capacity": role_capacity,
-    }
+    return RoomSettings(
+        valid_from=valid_from,
+        valid_until=valid_until,
+        join_policy=policy,
+        open_join_role=open_role,
+        early_entry=early_entry,
+        pstn_dial_out_enabled=dial_out,
+        metadata=metadata,
+        waiting_room_enabled=waiting_room,
+        max_participants=max_participants,
+        role_capacity=role_capacity,
+    )
 
 
 def _role_capacity(
