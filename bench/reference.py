@@ -21,7 +21,7 @@ import uvloop
 from grpc_health.v1 import health_pb2
 
 REPLY = health_pb2.HealthCheckResponse(status=health_pb2.HealthCheckResponse.SERVING)
-QUERY = "SELECT room_id, revision FROM rooms WHERE tenant = $1 AND room_id = $2"
+QUERY = "SELECT room_id, version FROM rooms WHERE tenant = $1 AND room_id = $2"
 
 
 class _Any(grpc.GenericRpcHandler):

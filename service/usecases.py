@@ -36,7 +36,7 @@ from service.domain.models import (
     RoomState,
     RosterEntry,
     etag_of,
-    expected_revision,
+    expected_version,
 )
 from service.domain.paging import by_key, by_number, by_time_and_key
 from service.domain.updates import resolve_mask, resolve_update
@@ -53,13 +53,15 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
     async def create_room(
         self,
         caller: Caller,
-        request_id: str,
+        idempotency_key: str,
         room_id: str,
         settings: RoomSettings,
         roster: Sequence[RosterEntry],
     ) -> Room:
+        """Create a room; `idempotency_key` (the API's `request_id`) makes a retry
+        return the room the first call created."""
         violations = Violations()
-        rules.check_request_id(violations, "request_id", request_id)
+        rules.check_idempotency_key(violations, "request_id", idempotency_key)
         rules.check_roster(violations, "participants", roster, self._limits)
         now = self._clock.now()
         new_room = rules.resolve_new_room(room_id, settings, now, self._limits, violations)
@@ -74,12 +76,18 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
             }
         )
         return await self._store.create_room(
-            caller.tenant, new_room, roster, now, request_id, request_hash, caller.key_name
+            tenant=caller.tenant,
+            room=new_room,
+            roster=roster,
+            now=now,
+            idempotency_key=idempotency_key,
+            request_hash=request_hash,
+            actor=caller.key_name,
         )
 
     async def get_room(self, caller: Caller, room_id: str) -> Room:
         rules.require_room_id(room_id)
-        room = await self._store.get_room(caller.tenant, room_id)
+        room = await self._store.get_room(tenant=caller.tenant, room_id=room_id)
         if room is None:
             raise room_not_found(room_id)
         return room
@@ -93,7 +101,9 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
             page_size,
             page_token,
             by_time_and_key(lambda room: (room.create_time, room.room_id)),
-            lambda after, n: self._store.list_rooms(caller.tenant, state, now, after, n),
+            lambda after, n: self._store.list_rooms(
+                tenant=caller.tenant, state=state, now=now, after=after, limit=n
+            ),
         )
         assert page is not None  # the list of rooms always exists
         return page
@@ -121,7 +131,12 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
             now = self._clock.now()
             changes = resolve_update(room, settings, fields, now, self._limits)
             updated = await self._store.update_room(
-                caller.tenant, room_id, room.revision, changes, now, caller.key_name
+                tenant=caller.tenant,
+                room_id=room_id,
+                expected_version=room.version,
+                changes=changes,
+                now=now,
+                actor=caller.key_name,
             )
             if updated is not None:
                 return updated
@@ -141,9 +156,12 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
         rules.check_room_id(violations, "room_id", room_id)
         rules.check_etag(violations, "etag", etag)
         violations.raise_if_any()
-        expected = expected_revision(etag)
         await self._store.delete_room(
-            caller.tenant, room_id, expected, self._clock.now(), caller.key_name
+            tenant=caller.tenant,
+            room_id=room_id,
+            expected_version=expected_version(etag),
+            now=self._clock.now(),
+            actor=caller.key_name,
         )
 
     # ---- participants ---------------------------------------------------
@@ -156,16 +174,16 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
         rules.check_etag(violations, "etag", etag)
         rules.check_roster(violations, "participants", roster, self._limits)
         violations.raise_if_any()
-        participants, revision = await self._store.upsert_participants(
-            caller.tenant,
-            room_id,
-            roster,
-            expected_revision(etag),
-            self._limits.max_roster_size,
-            self._clock.now(),
-            caller.key_name,
+        participants, version = await self._store.upsert_participants(
+            tenant=caller.tenant,
+            room_id=room_id,
+            roster=roster,
+            expected_version=expected_version(etag),
+            max_roster_size=self._limits.max_roster_size,
+            now=self._clock.now(),
+            actor=caller.key_name,
         )
-        return participants, etag_of(revision)
+        return participants, etag_of(version)
 
     async def remove_participants(
         self, caller: Caller, room_id: str, user_ids: Sequence[str], etag: str, ban: bool = False
@@ -175,16 +193,16 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
         rules.check_etag(violations, "etag", etag)
         rules.check_roster_batch(violations, "user_ids", user_ids, self._limits)
         violations.raise_if_any()
-        removed, revision = await self._store.remove_participants(
-            caller.tenant,
-            room_id,
-            user_ids,
-            expected_revision(etag),
-            self._clock.now(),
-            caller.key_name,
+        removed, version = await self._store.remove_participants(
+            tenant=caller.tenant,
+            room_id=room_id,
+            user_ids=user_ids,
+            expected_version=expected_version(etag),
+            now=self._clock.now(),
+            actor=caller.key_name,
             ban=ban,
         )
-        return removed, etag_of(revision)
+        return removed, etag_of(version)
 
     async def list_participants(
         self, caller: Caller, room_id: str, page_size: int, page_token: str, role: Role | None
@@ -195,7 +213,9 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
             page_size,
             page_token,
             by_key(lambda participant: participant.user_id),
-            lambda after, n: self._store.list_participants(caller.tenant, room_id, role, after, n),
+            lambda after, n: self._store.list_participants(
+                tenant=caller.tenant, room_id=room_id, role=role, after_user_id=after, limit=n
+            ),
         )
         if page is None:
             raise room_not_found(room_id)
@@ -206,7 +226,9 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
         rules.check_room_id(violations, "room_id", room_id)
         rules.check_user_id(violations, "user_id", user_id)
         violations.raise_if_any()
-        room, participant = await self._store.get_participant(caller.tenant, room_id, user_id)
+        room, participant = await self._store.get_participant(
+            tenant=caller.tenant, room_id=room_id, user_id=user_id
+        )
         if room is None:
             raise room_not_found(room_id)
         if participant is None:
@@ -231,7 +253,7 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
             page_token,
             by_time_and_key(lambda m: (m.room.valid_from, m.room.room_id)),
             lambda after, n: self._store.list_memberships(
-                caller.tenant, user_id, state, now, after, n
+                tenant=caller.tenant, user_id=user_id, state=state, now=now, after=after, limit=n
             ),
         )
         assert page is not None  # an identity's list of rooms always exists
@@ -250,7 +272,7 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
     ) -> Page[RoomEvent]:
         rules.require_room_id(room_id)
         rules.page_size(page_size, self._limits)  # a bad page size first, as elsewhere
-        history = await self._store.history(caller.tenant, room_id)
+        history = await self._store.history(tenant=caller.tenant, room_id=room_id)
         if history is None:
             raise room_not_found(room_id)
         page = await self._pages.page(
@@ -259,7 +281,12 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
             page_token,
             by_number(lambda event: event.revision),
             lambda after, n: self._store.read_events(
-                caller.tenant, room_id, after or 0, n, newest_first=newest_first, types=types
+                tenant=caller.tenant,
+                room_id=room_id,
+                after=after or 0,
+                limit=n,
+                newest_first=newest_first,
+                types=types,
             ),
             start=history.latest + 1 if newest_first else 0,
         )
@@ -280,7 +307,7 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
         poll = self._limits.watch_poll_interval.total_seconds()
         # Subscribe before the first read, so nothing committed after it is missed.
         with self._notifier.subscribe(caller.tenant, room_id) as signal:
-            history = await self._store.history(caller.tenant, room_id)
+            history = await self._store.history(tenant=caller.tenant, room_id=room_id)
             if history is None:
                 raise room_not_found(room_id)
             if after_revision > history.latest:
@@ -296,7 +323,9 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
                 if history.deleted and last >= history.latest:
                     return
                 signal.clear()
-                found = await self._store.read_events(caller.tenant, room_id, last, batch)
+                found = await self._store.read_events(
+                    tenant=caller.tenant, room_id=room_id, after=last, limit=batch
+                )
                 if found and found[0].revision != last + 1:
                     raise _revision_expired(room_id, found[0].revision)
                 for event in found:
@@ -309,7 +338,7 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
                     with contextlib.suppress(TimeoutError):
                         async with asyncio.timeout(poll):
                             await signal.wait()
-                history = await self._store.history(caller.tenant, room_id)
+                history = await self._store.history(tenant=caller.tenant, room_id=room_id)
                 if history is None:  # purged while watching
                     return
                 if history.latest - last > self._limits.watch_max_lag:

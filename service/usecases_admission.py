@@ -69,7 +69,7 @@ class AdmissionUseCases(UseCasesBase):
             raise _not_configured(credential_format)
         for _ in range(UPDATE_ATTEMPTS):
             room, participant, knock, removal, epoch = await self._store.get_join_facts(
-                caller.tenant, room_id, user_id
+                tenant=caller.tenant, room_id=room_id, user_id=user_id
             )
             now = self._clock.now()
             decision = decide_with_waiting_room(
@@ -81,13 +81,13 @@ class AdmissionUseCases(UseCasesBase):
             )
             if decision.reason is JoinReason.WAITING_FOR_ADMISSION and decision.role is not None:
                 await self._store.record_knock(
-                    caller.tenant,
-                    room_id,
-                    user_id,
-                    decision.role,
-                    display_name,
-                    now,
-                    caller.key_name,
+                    tenant=caller.tenant,
+                    room_id=room_id,
+                    user_id=user_id,
+                    role=decision.role,
+                    display_name=display_name,
+                    now=now,
+                    actor=caller.key_name,
                 )
             if claim_seat and decision.allowed and room is not None:
                 claimed = await self._claim_seat(caller, room, user_id, decision, now)
@@ -137,7 +137,7 @@ class AdmissionUseCases(UseCasesBase):
             capabilities=decision.capabilities,
             issue_time=issue_time,
             expire_time=expire_time,
-            revision=room.revision,
+            version=room.version,
             display_name=display_name or "",
             credential_id=uuid.uuid4().hex,
         )
@@ -172,7 +172,11 @@ class AdmissionUseCases(UseCasesBase):
         assert media is not None and decision.role is not None
         await media.admit(caller.tenant, room.room_id, user_id, decision.role, epoch)
         if await self._store.record_janus_admission(
-            caller.tenant, room.room_id, user_id, room.revision, now
+            tenant=caller.tenant,
+            room_id=room.room_id,
+            user_id=user_id,
+            version=room.version,
+            now=now,
         ):
             return True
         await media.retract(caller.tenant, room.room_id, user_id, epoch)
@@ -185,14 +189,14 @@ class AdmissionUseCases(UseCasesBase):
         naming the limit reached, or None if the room changed since it was read."""
         assert decision.role is not None
         taken = await self._store.claim_seat(
-            caller.tenant,
-            room.room_id,
-            user_id,
-            decision.role,
-            room.revision,
-            now,
-            self._limits,
-            caller.key_name,
+            tenant=caller.tenant,
+            room_id=room.room_id,
+            user_id=user_id,
+            role=decision.role,
+            decided_at_version=room.version,
+            now=now,
+            limits=self._limits,
+            actor=caller.key_name,
         )
         if taken is None:
             return None
@@ -224,7 +228,7 @@ class AdmissionUseCases(UseCasesBase):
             )
             return invalid_token, None, None
         room, participant, _, removal, _ = await self._store.get_join_facts(
-            caller.tenant, grant.room_id, grant.user_id
+            tenant=caller.tenant, room_id=grant.room_id, user_id=grant.user_id
         )
         rostered = participant.role if participant else None
         return judge(grant, self._clock.now(), room, rostered, removal), found, grant

@@ -13,7 +13,7 @@ from service.domain.models import (
     Page,
     Role,
     etag_of,
-    expected_revision,
+    expected_version,
 )
 from service.domain.paging import by_time_and_key
 from service.domain.ports import (
@@ -39,14 +39,16 @@ class WaitingRoomUseCases(UseCasesBase):
         state: KnockState | None,
     ) -> tuple[Page[Knock], str]:
         rules.require_room_id(room_id)
-        revision = 0
+        version = 0
 
         async def fetch(after: Position | None, n: int) -> list[Knock] | None:
-            nonlocal revision
-            found = await self._store.list_knocks(caller.tenant, room_id, state, after, n)
+            nonlocal version
+            found = await self._store.list_knocks(
+                tenant=caller.tenant, room_id=room_id, state=state, after=after, limit=n
+            )
             if found is None:
                 return None
-            rows, revision = found
+            rows, version = found
             return rows
 
         page = await self._pages.page(
@@ -58,7 +60,7 @@ class WaitingRoomUseCases(UseCasesBase):
         )
         if page is None:
             raise room_not_found(room_id)
-        return page, etag_of(revision)
+        return page, etag_of(version)
 
     async def decide_knock(
         self,
@@ -75,17 +77,17 @@ class WaitingRoomUseCases(UseCasesBase):
         rules.check_user_id(violations, "user_id", user_id)
         rules.check_etag(violations, "etag", etag)
         violations.raise_if_any()
-        knock, revision = await self._store.decide_knock(
-            caller.tenant,
-            room_id,
-            user_id,
-            state,
-            role,
-            expected_revision(etag),
-            self._clock.now(),
-            caller.key_name,
+        knock, version = await self._store.decide_knock(
+            tenant=caller.tenant,
+            room_id=room_id,
+            user_id=user_id,
+            state=state,
+            chosen_role=role,
+            expected_version=expected_version(etag),
+            now=self._clock.now(),
+            actor=caller.key_name,
         )
-        return knock, etag_of(revision)
+        return knock, etag_of(version)
 
     async def renew_seat(self, caller: Caller, seat_id: str) -> Seat:
         violations = Violations()
@@ -93,7 +95,7 @@ class WaitingRoomUseCases(UseCasesBase):
         violations.raise_if_any()
         now = self._clock.now()
         seat = await self._store.renew_seat(
-            caller.tenant, seat_id, now, now + self._limits.seat_ttl
+            tenant=caller.tenant, seat_id=seat_id, now=now, expire_time=now + self._limits.seat_ttl
         )
         if seat is None:
             raise seat_not_found(seat_id)
@@ -103,7 +105,9 @@ class WaitingRoomUseCases(UseCasesBase):
         violations = Violations()
         check_seat_id(violations, "seat_id", seat_id)
         violations.raise_if_any()
-        await self._store.release_seat(caller.tenant, seat_id, self._clock.now(), caller.key_name)
+        await self._store.release_seat(
+            tenant=caller.tenant, seat_id=seat_id, now=self._clock.now(), actor=caller.key_name
+        )
 
     async def list_seats(
         self, caller: Caller, room_id: str, page_size: int, page_token: str
@@ -115,7 +119,9 @@ class WaitingRoomUseCases(UseCasesBase):
             page_size,
             page_token,
             by_time_and_key(lambda seat: (seat.create_time, seat.seat_id)),
-            lambda after, n: self._store.list_seats(caller.tenant, room_id, now, after, n),
+            lambda after, n: self._store.list_seats(
+                tenant=caller.tenant, room_id=room_id, now=now, after=after, limit=n
+            ),
         )
         if page is None:
             raise room_not_found(room_id)

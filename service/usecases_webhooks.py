@@ -9,7 +9,7 @@ from service.domain import rules, webhooks
 from service.domain.clock import Clock
 from service.domain.errors import Violations
 from service.domain.limits import Limits
-from service.domain.models import Caller, Page, expected_revision
+from service.domain.models import Caller, Page, expected_version
 from service.domain.paging import Pager, PageTokens, by_key
 from service.domain.webhooks import Webhook, WebhookSettings, WebhookStore
 
@@ -85,7 +85,7 @@ class WebhooksUseCases:
         violations.raise_if_any()
         changes: dict[str, Any] = {name: getattr(settings, name) for name in fields}
         return await self._store.update(
-            caller.tenant, webhook_id, expected_revision(etag), changes, self._clock.now()
+            caller.tenant, webhook_id, expected_version(etag), changes, self._clock.now()
         )
 
     async def delete(self, caller: Caller, webhook_id: str, etag: str) -> None:
@@ -93,4 +93,4 @@ class WebhooksUseCases:
         rules.check_room_id(violations, "webhook_id", webhook_id)
         rules.check_etag(violations, "etag", etag)
         violations.raise_if_any()
-        await self._store.delete(caller.tenant, webhook_id, expected_revision(etag))
+        await self._store.delete(caller.tenant, webhook_id, expected_version(etag))

@@ -112,9 +112,9 @@ class CredentialGrant:
     capabilities: frozenset[Capability]
     issue_time: datetime  # nbf: the decision's time, whole seconds
     expire_time: datetime  # exp, whole seconds
-    # The room's revision when the decision was made: a removal recorded at a later
-    # revision happened after the credential was issued.
-    revision: int
+    # The room's version when the decision was made (the `rev` claim): a removal
+    # recorded at a later version of the room happened after the credential was issued.
+    version: int
     display_name: str = ""
     credential_id: str = ""  # jti (rooms format)
 
@@ -141,7 +141,7 @@ def _common(grant: CredentialGrant) -> dict[str, Any]:
         "exp": _seconds(grant.expire_time),
         "role": role_name(grant.role),
         "capabilities": [capability_name(c) for c in sorted_capabilities(grant.capabilities)],
-        "rev": grant.revision,
+        "rev": grant.version,  # the room's version, not an event's revision
     }
 
 
@@ -245,9 +245,9 @@ def grant_from_claims(
                 raise UnreadableClaims("another tenant's credential")
         role = _ROLE_BY_NAME[claims["role"]]
         capabilities = frozenset(_CAPABILITY_BY_NAME[name] for name in claims["capabilities"])
-        revision = claims["rev"]
+        version = claims["rev"]  # the room's version at the decision
         nbf, exp = claims["nbf"], claims["exp"]
-        if not all(isinstance(v, int) for v in (revision, nbf, exp)):
+        if not all(isinstance(v, int) for v in (version, nbf, exp)):
             raise UnreadableClaims("rev, nbf and exp must be integers")
         if not (isinstance(room_id, str) and isinstance(user_id, str)):
             raise UnreadableClaims("room and identity must be strings")
@@ -259,7 +259,7 @@ def grant_from_claims(
             capabilities=capabilities,
             issue_time=_moment(nbf),
             expire_time=_moment(exp),
-            revision=revision,
+            version=version,
             display_name=str(claims.get("name", "")),
             credential_id=str(claims.get("jti", "")),
         )
@@ -316,7 +316,7 @@ class IssuedCredential:
 class Removal:
     """The last removal of an identity from a room (whether or not it was rostered)."""
 
-    revision: int  # the room's revision after the removal
+    version: int  # the room's version the removal produced
     banned: bool
 
 
@@ -349,7 +349,7 @@ def judge(
         return Verdict(CredentialStatus.ROOM_DELETED, "The room no longer exists.")
     if removal is not None and removal.banned:
         return Verdict(CredentialStatus.BANNED, "The identity is banned from the room.")
-    if removal is not None and removal.revision > grant.revision:
+    if removal is not None and removal.version > grant.version:
         if rostered_role is not None:
             return Verdict(
                 CredentialStatus.READDED,

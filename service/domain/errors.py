@@ -157,6 +157,24 @@ def room_not_found(room_id: str) -> DomainError:
     )
 
 
+def idempotency_key_reused(idempotency_key: str) -> DomainError:
+    """A create's idempotency key used before with another request. The API calls the
+    key `request_id` (CreateRoomRequest.request_id), and so do the error's field and
+    metadata."""
+    return DomainError(
+        ErrorReason.REQUEST_ID_REUSED,
+        f"request_id {idempotency_key!r} was used before with a different request",
+        metadata={"request_id": idempotency_key, "field": "request_id"},
+        field_violations=[
+            FieldViolation(
+                "request_id",
+                "was used before with a different request",
+                ErrorReason.REQUEST_ID_REUSED,
+            )
+        ],
+    )
+
+
 def etag_mismatch(room_id: str, current_etag: str) -> DomainError:
     return DomainError(
         ErrorReason.ETAG_MISMATCH,
@@ -263,4 +281,23 @@ def seat_not_found(seat_id: str) -> DomainError:
         ErrorReason.SEAT_NOT_FOUND,
         f"no live seat {seat_id!r}: it was released, expired or never existed",
         metadata={"seat_id": seat_id},
+    )
+
+
+def room_already_exists(room_id: str) -> DomainError:
+    """A room id taken, by a live room or by a deleted one (ids are never reused)."""
+    return DomainError(
+        ErrorReason.ROOM_ALREADY_EXISTS,
+        f"a room with id {room_id!r} already exists",
+        metadata={"room_id": room_id},
+    )
+
+
+def stored_rule_broken(constraint: str) -> DomainError:
+    """A database constraint refused a write: a rule the domain lacks, still a refusal
+    of the input, never INTERNAL."""
+    return DomainError(
+        ErrorReason.INVALID_ARGUMENT,
+        f"the request breaks the stored rule {constraint or 'unnamed'}",
+        metadata={"constraint": constraint},
     )

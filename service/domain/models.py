@@ -137,22 +137,24 @@ class Room(ResolvedSettings):
     room_id: str
     create_time: datetime
     update_time: datetime
-    revision: int
+    # Grows with every change a caller makes to the room's settings or roster; the
+    # etag is made of it. Not an event's revision (that is `last_event_revision`).
+    version: int
     participant_count: int
     last_event_revision: int = 0
 
     @property
     def etag(self) -> str:
-        return etag_of(self.revision)
+        return etag_of(self.version)
 
 
-def etag_of(revision: int) -> str:
-    """The etag of a room at a revision: opaque to callers."""
-    return f'"{revision}"'
+def etag_of(version: int) -> str:
+    """The etag of a room (or a webhook) at a version: opaque to callers."""
+    return f'"{version}"'
 
 
-def expected_revision(etag: str) -> int | None:
-    """The revision an etag precondition asks for: None when no etag is sent, -1
+def expected_version(etag: str) -> int | None:
+    """The version an etag precondition asks for: None when no etag is sent, -1
     (matching nothing) for an etag `etag_of` never issued, look-alikes included."""
     if not etag:
         return None

@@ -34,27 +34,31 @@ Position = tuple[datetime, str]
 
 
 class RoomStore(Protocol):
-    """Rooms and rosters, scoped by tenant. Methods raise DomainError for expected failures."""
+    """Rooms and rosters, scoped by tenant. Methods raise DomainError for expected
+    failures and take keyword arguments only. `version` is a room's counter behind
+    its etag; `revision` only ever an event's number in the room's history."""
 
     async def create_room(
         self,
+        *,
         tenant: str,
         room: NewRoom,
         roster: Sequence[RosterEntry],
         now: datetime,
-        request_id: str,
+        idempotency_key: str,
         request_hash: str,
         actor: str,
     ) -> Room:
-        """Store a room and its roster at once. With a request id already used for
-        the same request hash, return that room instead; with a different hash,
+        """Store a room and its roster at once. With an idempotency key already used
+        for the same request hash, return that room instead; with a different hash,
         raise REQUEST_ID_REUSED. A taken room id raises ROOM_ALREADY_EXISTS."""
         ...
 
-    async def get_room(self, tenant: str, room_id: str) -> Room | None: ...
+    async def get_room(self, *, tenant: str, room_id: str) -> Room | None: ...
 
     async def list_rooms(
         self,
+        *,
         tenant: str,
         state: RoomState | None,
         now: datetime,
@@ -66,58 +70,64 @@ class RoomStore(Protocol):
 
     async def update_room(
         self,
+        *,
         tenant: str,
         room_id: str,
-        expected_revision: int,
+        expected_version: int,
         changes: Mapping[str, Any],
         now: datetime,
         actor: str,
     ) -> Room | None:
-        """Apply `changes` (column -> value) if the room is still at `expected_revision`;
+        """Apply `changes` (column -> value) if the room is still at `expected_version`;
         None if it is not (or is gone)."""
         ...
 
     async def delete_room(
         self,
+        *,
         tenant: str,
         room_id: str,
-        expected_revision: int | None,
+        expected_version: int | None,
         now: datetime,
         actor: str,
     ) -> None:
         """Tombstone a room. Already deleted: success. Never existed: ROOM_NOT_FOUND.
-        A revision that does not match: ETAG_MISMATCH."""
+        A version that does not match: ETAG_MISMATCH."""
         ...
 
     async def upsert_participants(
         self,
+        *,
         tenant: str,
         room_id: str,
         roster: Sequence[RosterEntry],
-        expected_revision: int | None,
+        expected_version: int | None,
         max_roster_size: int,
         now: datetime,
         actor: str,
     ) -> tuple[list[Participant], int]:
-        """Upsert roster entries; return them (in request order) and the new revision."""
+        """Upsert roster entries; return them (in request order) and the room's new
+        version."""
         ...
 
     async def remove_participants(
         self,
+        *,
         tenant: str,
         room_id: str,
         user_ids: Sequence[str],
-        expected_revision: int | None,
+        expected_version: int | None,
         now: datetime,
         actor: str,
         ban: bool = False,
     ) -> tuple[int, int]:
         """Remove identities (and ban them, rostered or not, when `ban`); return how
-        many were on the roster and the revision after."""
+        many were on the roster and the room's version after."""
         ...
 
     async def list_participants(
         self,
+        *,
         tenant: str,
         room_id: str,
         role: Role | None,
@@ -128,11 +138,12 @@ class RoomStore(Protocol):
         ...
 
     async def get_participant(
-        self, tenant: str, room_id: str, user_id: str
+        self, *, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None]: ...
 
     async def list_memberships(
         self,
+        *,
         tenant: str,
         user_id: str,
         state: RoomState | None,
@@ -143,17 +154,17 @@ class RoomStore(Protocol):
         """Rooms whose roster holds `user_id`, by valid_from then room_id, ascending."""
         ...
 
-    async def history(self, tenant: str, room_id: str) -> History | None:
+    async def history(self, *, tenant: str, room_id: str) -> History | None:
         """The span of a room's retained history (deleted rooms too); None if unknown."""
         ...
 
     async def read_events(
         self,
+        *,
         tenant: str,
         room_id: str,
         after: int,
         limit: int,
-        *,
         newest_first: bool = False,
         types: Sequence[EventType] = (),
     ) -> list[RoomEvent]:
@@ -163,22 +174,23 @@ class RoomStore(Protocol):
     # ---- waiting room and seats ----
 
     async def get_join_facts(
-        self, tenant: str, room_id: str, user_id: str
+        self, *, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None, int]:
         """In one round trip: the live room, the identity's roster entry, its knock,
         its last removal (with the ban) and its membership epoch (0 if never bumped)."""
         ...
 
     async def record_janus_admission(
-        self, tenant: str, room_id: str, user_id: str, revision: int, now: datetime
+        self, *, tenant: str, room_id: str, user_id: str, version: int, now: datetime
     ) -> bool:
         """Note that the identity was issued a Janus credential, if the room is still at
-        `revision` (so its epoch, roster and settings are those the decision saw), live
+        `version` (so its epoch, roster and settings are those the decision saw), live
         and not ended; False (nothing written) otherwise."""
         ...
 
     async def record_knock(
         self,
+        *,
         tenant: str,
         room_id: str,
         user_id: str,
@@ -192,56 +204,60 @@ class RoomStore(Protocol):
 
     async def decide_knock(
         self,
+        *,
         tenant: str,
         room_id: str,
         user_id: str,
         state: KnockState,
         chosen_role: Role | None,
-        expected_revision: int | None,
+        expected_version: int | None,
         now: datetime,
         actor: str,
     ) -> tuple[Knock, int]:
-        """Admit or deny; return the knock and the room's revision after."""
+        """Admit or deny; return the knock and the room's version after."""
         ...
 
     async def list_knocks(
         self,
+        *,
         tenant: str,
         room_id: str,
         state: KnockState | None,
         after: Position | None,
         limit: int,
     ) -> tuple[list[Knock], int] | None:
-        """Knocks by (sort_time, user_id) and the room's revision; None if no room."""
+        """Knocks by (sort_time, user_id) and the room's version; None if no room."""
         ...
 
     async def claim_seat(
         self,
+        *,
         tenant: str,
         room_id: str,
         user_id: str,
         role: Role,
-        decided_at_revision: int,
+        decided_at_version: int,
         now: datetime,
         limits: Limits,
         actor: str,
     ) -> Seat | CapacityRefusal | None:
         """Take (or give back) the identity's seat, exactly within the capacity rules;
-        None if the room is no longer at `decided_at_revision`."""
+        None if the room is no longer at `decided_at_version`."""
         ...
 
     async def renew_seat(
-        self, tenant: str, seat_id: str, now: datetime, expire_time: datetime
+        self, *, tenant: str, seat_id: str, now: datetime, expire_time: datetime
     ) -> Seat | None:
         """Extend a live seat; None if there is none with this id."""
         ...
 
-    async def release_seat(self, tenant: str, seat_id: str, now: datetime, actor: str) -> None:
+    async def release_seat(self, *, tenant: str, seat_id: str, now: datetime, actor: str) -> None:
         """Free a seat; already free is a success."""
         ...
 
     async def list_seats(
         self,
+        *,
         tenant: str,
         room_id: str,
         now: datetime,

@@ -30,7 +30,7 @@ from service.domain.seats import check_capacity_settings
 
 ROOM_ID_MAX_LENGTH = 128
 USER_ID_MAX_LENGTH = 256
-REQUEST_ID_MAX_LENGTH = 128
+IDEMPOTENCY_KEY_MAX_LENGTH = 128
 ETAG_MAX_LENGTH = 64
 
 _ROOM_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._~-]*")
@@ -74,11 +74,12 @@ def check_user_id(violations: Violations, field: str, user_id: str) -> None:
         violations.add(field, "must be printable, with no whitespace or control characters")
 
 
-def check_request_id(violations: Violations, field: str, request_id: str) -> None:
-    """An empty request id is allowed: the call is then not idempotent."""
-    if len(request_id) > REQUEST_ID_MAX_LENGTH:
-        violations.add(field, f"must be at most {REQUEST_ID_MAX_LENGTH} characters")
-    elif request_id and not _is_token(request_id):
+def check_idempotency_key(violations: Violations, field: str, idempotency_key: str) -> None:
+    """An empty key is allowed: the call is then not idempotent. (`field` is the API's
+    name for it, `request_id`.)"""
+    if len(idempotency_key) > IDEMPOTENCY_KEY_MAX_LENGTH:
+        violations.add(field, f"must be at most {IDEMPOTENCY_KEY_MAX_LENGTH} characters")
+    elif idempotency_key and not _is_token(idempotency_key):
         violations.add(field, "must be printable, with no whitespace or control characters")
 
 

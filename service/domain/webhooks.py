@@ -67,14 +67,14 @@ class Webhook:
     room_ids: tuple[str, ...]
     create_time: datetime
     update_time: datetime
-    revision: int
+    version: int  # behind the etag; grows with every update
     delivery: DeliveryState
     # Only set on the webhook returned by a create.
     secret: str = ""
 
     @property
     def etag(self) -> str:
-        return etag_of(self.revision)
+        return etag_of(self.version)
 
 
 def new_secret() -> str:
@@ -258,13 +258,13 @@ class WebhookStore(Protocol):
         self,
         tenant: str,
         webhook_id: str,
-        expected_revision: int | None,
+        expected_version: int | None,
         changes: Mapping[str, Any],
         now: datetime,
     ) -> Webhook:
         """Apply `changes` and resume delivery; WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         ...
 
-    async def delete(self, tenant: str, webhook_id: str, expected_revision: int | None) -> None:
+    async def delete(self, tenant: str, webhook_id: str, expected_version: int | None) -> None:
         """WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         ...

@@ -8,10 +8,10 @@ from a plan held in memory, so replicas agree and a late retry does no harm.
 
 Races, and why they are safe (docs/janus.md, "Ordering"):
 - every write that takes someone out (a removal, a ban, a denial, a role change that
-  forbids publishing) bumps the room's revision and the identity's epoch in one
+  forbids publishing) bumps the room's version and the identity's epoch in one
   transaction, and the delivery of its event removes the old tokens afterwards;
 - `admit` adds a token to Janus first and records the admission second, on the
-  condition that the room's revision is still the one the decision saw: a removal
+  condition that the room's version is still the one the decision saw: a removal
   committed before the record makes AuthorizeJoin retract and decide again, and one
   committed after it is delivered after the token was added, so it removes it;
 - `sync_room` re-reads the room after changing Janus and goes again if it changed, so a

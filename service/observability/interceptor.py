@@ -24,6 +24,7 @@ import grpc
 from service.observability import metrics
 from service.observability.logging import request_id
 from service.transport.auth import current_caller
+from service.transport.handlers import rebuild, wrap_registrations
 
 access_log = logging.getLogger("rooms.access")
 
@@ -77,6 +78,12 @@ class _Observer:
         self.calls: dict[str, Any] = {}
         self.log_mode = log_mode
 
+    def start(self, context: grpc.aio.ServicerContext[Any, Any]) -> float:
+        """Set the call's request id, count it in flight; its start time."""
+        request_id.set(_request_id_of(context.invocation_metadata()))
+        self.in_flight.inc()
+        return time.perf_counter()
+
     def finish(
         self, context: grpc.aio.ServicerContext[Any, Any], started: float, code: str
     ) -> None:
@@ -126,23 +133,27 @@ Authenticate: TypeAlias = Callable[[str, Any], bool]
 Refusal: TypeAlias = Callable[[], grpc.Status]
 
 
+async def _admit(
+    context: grpc.aio.ServicerContext[Any, Any], method: str, edge: tuple[Authenticate, Refusal]
+) -> None:
+    """Send the request id back, then refuse the call unless it authenticates."""
+    await _send_request_id(context)
+    authenticate, refusal = edge
+    if not authenticate(method, context.invocation_metadata()):
+        await context.abort_with_status(refusal())
+
+
 def _wrap_unary(
     behavior: Callable[..., Awaitable[Any]],
     observer: _Observer,
     edge: tuple[Authenticate, Refusal],
 ) -> Callable[..., Awaitable[Any]]:
     method = observer.method
-    authenticate, refusal = edge
 
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        metadata = context.invocation_metadata()
-        request_id.set(_request_id_of(metadata))
-        observer.in_flight.inc()
-        started = time.perf_counter()
+        started = observer.start(context)
         try:
-            await _send_request_id(context)
-            if not authenticate(method, metadata):
-                await context.abort_with_status(refusal())
+            await _admit(context, method, edge)
             response = await behavior(request, context)
         except BaseException as error:
             observer.finish(context, started, _outcome(error, context))
@@ -159,17 +170,11 @@ def _wrap_stream(
     edge: tuple[Authenticate, Refusal],
 ) -> Callable[..., AsyncIterator[Any]]:
     method = observer.method
-    authenticate, refusal = edge
 
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        metadata = context.invocation_metadata()
-        request_id.set(_request_id_of(metadata))
-        observer.in_flight.inc()
-        started = time.perf_counter()
+        started = observer.start(context)
         try:
-            await _send_request_id(context)
-            if not authenticate(method, metadata):
-                await context.abort_with_status(refusal())
+            await _admit(context, method, edge)
             async for item in behavior(request, context):
                 yield item
         except BaseException as error:
@@ -180,42 +185,23 @@ def _wrap_stream(
     return observed
 
 
-def _wrap(behavior: Any, observer: _Observer, edge: tuple[Authenticate, Refusal]) -> Any:
-    if inspect.isasyncgenfunction(behavior):
-        return _wrap_stream(behavior, observer, edge)
-    if inspect.iscoroutinefunction(behavior):
-        return _wrap_unary(behavior, observer, edge)
-    return behavior  # a synchronous behavior: served as is, not observed
-
-
 def observed_handler(
     handler: grpc.RpcMethodHandler[Any, Any],
     observer: _Observer,
     edge: tuple[Authenticate, Refusal],
 ) -> grpc.RpcMethodHandler[Any, Any]:
     """A handler of the same shape as `handler` whose behavior is given its request id,
-    authenticated first (`edge`), then measured and logged."""
-    shape = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
-    if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(
-            _wrap(handler.unary_unary, observer, edge), **shape
-        )
-    if handler.unary_stream is not None:
-        return grpc.unary_stream_rpc_method_handler(
-            _wrap(handler.unary_stream, observer, edge), **shape
-        )
-    if handler.stream_unary is not None:
-        return grpc.stream_unary_rpc_method_handler(
-            _wrap(handler.stream_unary, observer, edge), **shape
-        )
-    if handler.stream_stream is not None:
-        return grpc.stream_stream_rpc_method_handler(
-            _wrap(handler.stream_stream, observer, edge), **shape
-        )
-    return handler  # pragma: no cover - a handler always has one behavior
+    authenticated first (`edge`), then measured and logged. A synchronous behavior is
+    served as it is, not observed."""
+
+    def wrap(behavior: Callable[..., Any], many: bool, stream: bool) -> Any:
+        if inspect.isasyncgenfunction(behavior):
+            return _wrap_stream(behavior, observer, edge)
+        if inspect.iscoroutinefunction(behavior):
+            return _wrap_unary(behavior, observer, edge)
+        return None
+
+    return rebuild(handler, wrap)
 
 
 class Edge:
@@ -237,44 +223,4 @@ class Edge:
         """Wrap every handler registered on `server` from now on. Install it BEFORE
         the CallGuard, so that the edge runs first: a refused call's body is never
         parsed, and calls the guard answers (bad body, shutdown) are observed."""
-        add_generic = server.add_generic_rpc_handlers
-        add_registered = server.add_registered_method_handlers
-
-        def add_generic_rpc_handlers(handlers: Any) -> None:
-            add_generic(tuple(_EdgeGenericHandler(handler, self) for handler in handlers))
-
-        def add_registered_method_handlers(
-            service: str, handlers: dict[str, grpc.RpcMethodHandler[Any, Any]]
-        ) -> None:
-            add_registered(
-                service, {name: self.wrap(f"/{service}/{name}", h) for name, h in handlers.items()}
-            )
-
-        vars(server)["add_generic_rpc_handlers"] = add_generic_rpc_handlers
-        vars(server)["add_registered_method_handlers"] = add_registered_method_handlers
-
-
-class _EdgeGenericHandler(grpc.GenericRpcHandler):
-    """A generic handler whose method handlers go through the edge, each wrapped once."""
-
-    def __init__(self, inner: grpc.GenericRpcHandler, edge: Edge) -> None:
-        self._inner = inner
-        self._edge = edge
-        self._seen: dict[
-            str, tuple[grpc.RpcMethodHandler[Any, Any], grpc.RpcMethodHandler[Any, Any]]
-        ] = {}
-
-    def service(
-        self, handler_call_details: grpc.HandlerCallDetails
-    ) -> grpc.RpcMethodHandler[Any, Any] | None:
-        handler = self._inner.service(handler_call_details)
-        if handler is None:
-            return None
-        method: str = handler_call_details.method
-        seen = self._seen.get(method)
-        if seen is not None and seen[0] is handler:
-            return seen[1]
-        wrapped = self._edge.wrap(method, handler)
-        if len(self._seen) < 1000:  # only registered methods get here
-            self._seen[method] = (handler, wrapped)
-        return wrapped
+        wrap_registrations(server, self.wrap)

@@ -90,7 +90,7 @@ def room_of(record: asyncpg.Record) -> Room:
         room_id=record["room_id"],
         create_time=readable_instant(record["create_time"]),
         update_time=readable_instant(record["update_time"]),
-        revision=record["revision"],
+        version=record["version"],
         participant_count=record["participant_count"],
         last_event_revision=record["event_seq"],
         **rows.settings_from_row(record),
@@ -134,9 +134,9 @@ class StoreBase:
         conn: Connection,
         tenant: str,
         room_id: str,
-        expected_revision: int | None,
+        expected_version: int | None,
     ) -> asyncpg.Record:
-        """Lock a live room's row for a roster change, checking its revision."""
+        """Lock a live room's row for a roster change, checking its version."""
         row = await conn.fetchrow(
             QUERIES["lock_room"],
             tenant,
@@ -144,18 +144,18 @@ class StoreBase:
         )
         if row is None:
             raise room_not_found(room_id)
-        if expected_revision is not None and expected_revision != row["revision"]:
-            raise etag_mismatch(room_id, etag_of(row["revision"]))
+        if expected_version is not None and expected_version != row["version"]:
+            raise etag_mismatch(room_id, etag_of(row["version"]))
         return row
 
-    async def _bump_revision(
+    async def _bump_version(
         self, conn: Connection, tenant: str, room_id: str, now: datetime
     ) -> int:
         """A host's decision changes the room's etag, as a roster change does."""
-        revision: int = await conn.fetchval(
-            QUERIES["bump_revision"],
+        version: int = await conn.fetchval(
+            QUERIES["bump_version"],
             tenant,
             room_id,
             now,
         )
-        return revision
+        return version

@@ -173,7 +173,7 @@ async def purge_rooms(
     )
     if gone:
         await tx.conn.execute(
-            QUERIES["purge_request_ids"],
+            QUERIES["purge_idempotency_keys"],
             tx.tenant,
             [row["room_id"] for row in gone],
         )

@@ -26,7 +26,7 @@ class RoomFacts:
     def version(self) -> tuple[int, tuple[Candidate, ...]]:
         """Changes whenever what a plan is made of changes (for the re-check after a
         reconcile)."""
-        return self.room.revision, self.candidates
+        return self.room.version, self.candidates
 
 
 async def room_facts(pool: asyncpg.Pool, tenant: str, room_id: str) -> RoomFacts | None:

@@ -38,7 +38,7 @@ class KnocksAndSeatsStore(StoreBase):
     """The waiting room (knocks and decisions), seats and the facts of a join."""
 
     async def get_join_facts(
-        self, tenant: str, room_id: str, user_id: str
+        self, *, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None, int]:
         """The room, the identity's roster entry, its knock, its last removal (or ban)
         and its membership epoch: one round trip by primary keys, the hot path of
@@ -50,24 +50,24 @@ class KnocksAndSeatsStore(StoreBase):
         participant = participant_of(row, "p_") if row["p_user_id"] is not None else None
         knock = seats_sql.knock_of(row, "k_") if row["k_user_id"] is not None else None
         removal = (
-            Removal(row["x_revision"], row["x_banned"]) if row["x_revision"] is not None else None
+            Removal(row["x_version"], row["x_banned"]) if row["x_version"] is not None else None
         )
         return room_of(row), participant, knock, removal, row["m_epoch"] or 0
 
     @translate_errors
     async def record_janus_admission(
-        self, tenant: str, room_id: str, user_id: str, revision: int, now: datetime
+        self, *, tenant: str, room_id: str, user_id: str, version: int, now: datetime
     ) -> bool:
         """Note a Janus credential issued at the identity's current epoch, if the room
-        is still at `revision`, live and not announced ended (one statement; a bump of
-        the epoch bumps the revision too, so the epoch is the one the decision saw)."""
+        is still at `version`, live and not announced ended (one statement; a bump of
+        the epoch bumps the version too, so the epoch is the one the decision saw)."""
         async with tenant_transaction(self._pool, tenant) as tx:
             written = await tx.conn.fetchval(
                 QUERIES["record_janus_admission"],
                 tenant,
                 room_id,
                 user_id,
-                revision,
+                version,
                 now,
             )
         return bool(written)
@@ -75,6 +75,7 @@ class KnocksAndSeatsStore(StoreBase):
     @translate_errors
     async def record_knock(
         self,
+        *,
         tenant: str,
         room_id: str,
         user_id: str,
@@ -106,17 +107,18 @@ class KnocksAndSeatsStore(StoreBase):
     @translate_errors
     async def decide_knock(
         self,
+        *,
         tenant: str,
         room_id: str,
         user_id: str,
         state: KnockState,
         chosen_role: Role | None,
-        expected_revision: int | None,
+        expected_version: int | None,
         now: datetime,
         actor: str,
     ) -> tuple[Knock, int]:
         """Admit or deny an identity (knocked or not) under the room's row lock; a
-        change bumps the room's revision and appends its event. Deciding again the
+        change bumps the room's version and appends its event. Deciding again the
         same way changes nothing."""
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
@@ -129,7 +131,7 @@ class KnocksAndSeatsStore(StoreBase):
             if row is None:
                 raise room_not_found(room_id)
             room = room_of(row)
-            if expected_revision is not None and expected_revision != room.revision:
+            if expected_version is not None and expected_version != room.version:
                 raise etag_mismatch(room_id, room.etag)
             rostered = ROLE_BY_VALUE[row["p_role"]] if row["p_role"] is not None else None
             role = chosen_role or would_be_role(room, rostered)
@@ -145,7 +147,7 @@ class KnocksAndSeatsStore(StoreBase):
                 and before["role_chosen"] == (chosen_role is not None)
                 and (chosen_role is None or before["role"] == chosen_role.value)
             ):
-                return seats_sql.knock_of(before), room.revision
+                return seats_sql.knock_of(before), room.version
             after = await conn.fetchrow(
                 QUERIES["write_decision"],
                 tenant,
@@ -157,7 +159,7 @@ class KnocksAndSeatsStore(StoreBase):
                 now,
             )
             assert after is not None  # an upsert always returns its row
-            revision = await self._bump_revision(conn, tenant, room_id, now)
+            version = await self._bump_version(conn, tenant, room_id, now)
             if state is KnockState.DENIED:
                 await bump_epochs(conn, tenant, room_id, [user_id])
             event = (
@@ -166,18 +168,19 @@ class KnocksAndSeatsStore(StoreBase):
                 else events.participant_denied(user_id)
             )
             await append_events(tx, room_id, [event], actor, now)
-        return seats_sql.knock_of(after), revision
+        return seats_sql.knock_of(after), version
 
     @translate_errors
     async def list_knocks(
         self,
+        *,
         tenant: str,
         room_id: str,
         state: KnockState | None,
         after: Position | None,
         limit: int,
     ) -> tuple[list[Knock], int] | None:
-        """A page of knocks by (sort_time, user_id), and the room's revision; None if
+        """A page of knocks by (sort_time, user_id), and the room's version; None if
         the room does not exist."""
         rows = await self._pool.fetch(
             QUERIES["list_knocks"],
@@ -191,23 +194,24 @@ class KnocksAndSeatsStore(StoreBase):
         if not rows:
             return None
         knocks = [seats_sql.knock_of(row) for row in rows if row["user_id"] is not None]
-        return knocks, rows[0]["room_revision"]
+        return knocks, rows[0]["room_version"]
 
     @translate_errors
     async def claim_seat(
         self,
+        *,
         tenant: str,
         room_id: str,
         user_id: str,
         role: Role,
-        decided_at_revision: int,
+        decided_at_version: int,
         now: datetime,
         limits: Limits,
         actor: str,
     ) -> Seat | CapacityRefusal | None:
         """Take a seat for an allowed identity, or give back (and renew) its live one;
         None, taking nothing, if the room changed since the decision was read
-        (`decided_at_revision`: a removal, a denial, new settings), so that the caller
+        (`decided_at_version`: a removal, a denial, new settings), so that the caller
         decides again.
 
         One transaction under the room's row lock, so the counts the capacity rules
@@ -221,7 +225,7 @@ class KnocksAndSeatsStore(StoreBase):
                 tenant,
                 room_id,
             )
-            if room is None or room["revision"] != decided_at_revision:
+            if room is None or room["version"] != decided_at_version:
                 return None
             history = await seats_sql.delete_expired(conn, tenant, room_id, now)
             expire_time = seat_expiry(now, room["valid_until"], limits)
@@ -272,7 +276,7 @@ class KnocksAndSeatsStore(StoreBase):
 
     @translate_errors
     async def renew_seat(
-        self, tenant: str, seat_id: str, now: datetime, expire_time: datetime
+        self, *, tenant: str, seat_id: str, now: datetime, expire_time: datetime
     ) -> Seat | None:
         """Extend a live seat to `expire_time` (never past its room's `valid_until`);
         None when no live seat has this id. One statement, locking the seat only: a
@@ -287,7 +291,7 @@ class KnocksAndSeatsStore(StoreBase):
         return seats_sql.seat_of(row) if row is not None else None
 
     @translate_errors
-    async def release_seat(self, tenant: str, seat_id: str, now: datetime, actor: str) -> None:
+    async def release_seat(self, *, tenant: str, seat_id: str, now: datetime, actor: str) -> None:
         """Free a seat (SEAT_RELEASED; SEAT_EXPIRED if it had already expired). A seat
         already gone is a success."""
         async with tenant_transaction(self._pool, tenant) as tx:
@@ -323,6 +327,7 @@ class KnocksAndSeatsStore(StoreBase):
     @translate_errors
     async def list_seats(
         self,
+        *,
         tenant: str,
         room_id: str,
         now: datetime,

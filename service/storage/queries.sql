@@ -54,31 +54,31 @@ WITH room AS (
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
     SELECT count(*) FROM room;
 
--- name: claim_request_id --
-INSERT INTO idempotency_keys (tenant, request_id, request_hash, room_id, create_time)
+-- name: claim_idempotency_key --
+INSERT INTO idempotency_keys (tenant, idempotency_key, request_hash, room_id, create_time)
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true;
 
 -- name: existing_request --
-SELECT k.request_hash, r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity
+SELECT k.request_hash, r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity
     FROM idempotency_keys k
     LEFT JOIN rooms r ON r.tenant = k.tenant AND r.room_id = k.room_id
-    WHERE k.tenant = $1 AND k.request_id = $2;
+    WHERE k.tenant = $1 AND k.idempotency_key = $2;
 
 -- name: delete_room --
-SELECT revision, delete_time FROM rooms
+SELECT version, delete_time FROM rooms
     WHERE tenant = $1 AND room_id = $2 FOR UPDATE;
 
 -- name: mark_room_deleted --
-UPDATE rooms SET delete_time = $3, update_time = $3, revision = revision + 1
+UPDATE rooms SET delete_time = $3, update_time = $3, version = version + 1
     WHERE tenant = $1 AND room_id = $2;
 
 -- name: lock_room --
-SELECT revision, participant_count FROM rooms
+SELECT version, participant_count FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
 -- name: bump --
-UPDATE rooms SET participant_count = $3, update_time = $4, revision = revision + 1
-    WHERE tenant = $1 AND room_id = $2 RETURNING revision;
+UPDATE rooms SET participant_count = $3, update_time = $4, version = version + 1
+    WHERE tenant = $1 AND room_id = $2 RETURNING version;
 
 -- name: upsert_participants --
 SELECT false AS ban, user_id, role, create_time, update_time FROM participants
@@ -103,10 +103,10 @@ WITH lifted AS (
         DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time),
     seq AS (
         UPDATE rooms SET participant_count = $7, update_time = $5,
-               revision = revision + 1,
+               version = version + 1,
                event_seq = event_seq + cardinality($8::text[])
         WHERE tenant = $1 AND room_id = $2
-        RETURNING room_id, revision, event_seq),
+        RETURNING room_id, version, event_seq),
     written AS (
         INSERT INTO room_events
             (tenant, room_id, revision, event_time, record_time, type, actor, data)
@@ -125,7 +125,7 @@ WITH lifted AS (
           AND (cardinality(d.room_ids) = 0 OR seq.room_id = ANY(d.room_ids))
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-    SELECT revision FROM seq;
+    SELECT version FROM seq;
 
 -- name: remove_participants --
 DELETE FROM participants
@@ -139,10 +139,10 @@ SELECT user_id FROM participant_removals
 
 -- name: record_removals --
 INSERT INTO participant_removals AS r
-        (tenant, room_id, user_id, revision, remove_time, banned)
+        (tenant, room_id, user_id, version, remove_time, banned)
     SELECT $1, $2, u, $4, $5, $6 FROM unnest($3::text[]) AS t(u)
     ON CONFLICT (tenant, room_id, user_id) DO UPDATE
-    SET revision = EXCLUDED.revision, remove_time = EXCLUDED.remove_time,
+    SET version = EXCLUDED.version, remove_time = EXCLUDED.remove_time,
         banned = r.banned OR EXCLUDED.banned;
 
 -- name: list_participants --
@@ -160,7 +160,7 @@ SELECT p.user_id, p.role, p.create_time, p.update_time
     ORDER BY p.user_id;
 
 -- name: get_participant --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.user_id AS p_user_id, p.role AS p_role,
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time
     FROM rooms r
     LEFT JOIN participants p
@@ -182,14 +182,14 @@ INSERT INTO signing_keys
         (key_id, algorithm, private_key, public_jwk, create_time, activate_time)
     VALUES ($1, $2, $3, $4, $5, $6);
 
--- name: bump_revision --
-UPDATE rooms SET update_time = $3, revision = revision + 1
-    WHERE tenant = $1 AND room_id = $2 RETURNING revision;
+-- name: bump_version --
+UPDATE rooms SET update_time = $3, version = version + 1
+    WHERE tenant = $1 AND room_id = $2 RETURNING version;
 
 -- name: record_janus_admission --
 WITH room AS (
         SELECT 1 FROM rooms
-        WHERE tenant = $1 AND room_id = $2 AND revision = $4
+        WHERE tenant = $1 AND room_id = $2 AND version = $4
           AND delete_time IS NULL AND announced_state < 2
         FOR SHARE)
     INSERT INTO membership_epochs AS m (tenant, room_id, user_id, admit_time)
@@ -219,7 +219,7 @@ WITH k AS (
     SELECT $1, $2, seq.event_seq, $6, $6, $7, $8, $9::jsonb FROM seq;
 
 -- name: decide_knock --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role FROM rooms r
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role FROM rooms r
     LEFT JOIN participants p
            ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
@@ -239,7 +239,7 @@ INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
     RETURNING user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time;
 
 -- name: claim_seat --
-SELECT revision, valid_until, max_participants, role_capacity FROM rooms
+SELECT version, valid_until, max_participants, role_capacity FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
 -- name: extend_user_seat --
@@ -386,7 +386,7 @@ DELETE FROM rooms
       AND (delete_time < $3 OR valid_until < $4)
     RETURNING room_id;
 
--- name: purge_request_ids --
+-- name: purge_idempotency_keys --
 DELETE FROM idempotency_keys WHERE tenant = $1 AND room_id = ANY($2::text[]);
 
 -- name: old_events --
@@ -556,29 +556,29 @@ SELECT count(*) FROM webhooks WHERE tenant = $1;
 INSERT INTO webhooks (tenant, webhook_id, url, event_types, room_ids,
                           secret, create_time, update_time)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-    RETURNING webhook_id, url, event_types, room_ids, create_time, update_time, revision;
+    RETURNING webhook_id, url, event_types, room_ids, create_time, update_time, version;
 
 -- name: webhook_get --
-SELECT webhook_id, url, event_types, room_ids, create_time, update_time, revision FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
+SELECT webhook_id, url, event_types, room_ids, create_time, update_time, version FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
 
 -- name: webhook_list --
-SELECT webhook_id, url, event_types, room_ids, create_time, update_time, revision FROM webhooks
+SELECT webhook_id, url, event_types, room_ids, create_time, update_time, version FROM webhooks
     WHERE tenant = $1 AND ($2::text IS NULL OR webhook_id > $2)
     ORDER BY webhook_id LIMIT $3;
 
 -- name: webhook_update --
-SELECT webhook_id, url, event_types, room_ids, create_time, update_time, revision FROM webhooks WHERE tenant = $1 AND webhook_id = $2
+SELECT webhook_id, url, event_types, room_ids, create_time, update_time, version FROM webhooks WHERE tenant = $1 AND webhook_id = $2
     FOR UPDATE;
 
 -- name: webhook_write --
 UPDATE webhooks
     SET url = $3, event_types = $4, room_ids = $5, update_time = $6,
-        revision = revision + 1
+        version = version + 1
     WHERE tenant = $1 AND webhook_id = $2
-    RETURNING webhook_id, url, event_types, room_ids, create_time, update_time, revision;
+    RETURNING webhook_id, url, event_types, room_ids, create_time, update_time, version;
 
 -- name: webhook_delete --
-SELECT revision FROM webhooks WHERE tenant = $1 AND webhook_id = $2 FOR UPDATE;
+SELECT version FROM webhooks WHERE tenant = $1 AND webhook_id = $2 FOR UPDATE;
 
 -- name: webhook_remove --
 DELETE FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
@@ -595,7 +595,7 @@ WITH ids AS (
         UNION
         SELECT user_id FROM membership_epochs
         WHERE tenant = $1 AND room_id = $2 AND admit_time IS NOT NULL)
-    SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, ids.user_id AS c_user_id, p.role AS p_role,
+    SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, ids.user_id AS c_user_id, p.role AS p_role,
            COALESCE(m.epoch, 0) AS m_epoch, COALESCE(x.banned, false) AS x_banned,
            k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time
     FROM rooms r
@@ -644,18 +644,18 @@ SELECT value FROM server_secrets WHERE name = 'page_token';
 -- ==== coalesced primary-key reads (reads.py): one row, and many at once ====
 
 -- name: room_one --
-SELECT room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, revision, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity FROM rooms
+SELECT room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, version, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL;
 
 -- name: room_many --
-SELECT room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, revision, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity FROM rooms
+SELECT room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, version, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity FROM rooms
     WHERE tenant = $1 AND room_id = ANY($2::text[]) AND delete_time IS NULL;
 
 -- name: join_one --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.user_id AS p_user_id, p.role AS p_role,
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
            k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time,
-           x.revision AS x_revision, x.banned AS x_banned, m.epoch AS m_epoch
+           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch
     FROM rooms r
     LEFT JOIN participants p
            ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
@@ -668,10 +668,10 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL;
 
 -- name: join_many --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.user_id AS p_user_id, p.role AS p_role,
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
            k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time,
-           x.revision AS x_revision, x.banned AS x_banned, m.epoch AS m_epoch, q.user_id AS q_user_id
+           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch, q.user_id AS q_user_id
     FROM unnest($2::text[], $3::text[]) AS q(room_id, user_id)
     JOIN rooms r ON r.tenant = $1 AND r.room_id = q.room_id AND r.delete_time IS NULL
     LEFT JOIN participants p
@@ -686,90 +686,90 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
 -- ==== list_rooms: one static statement per page position (first, after) and state filter ====
 
 -- name: list_rooms --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
 
 -- name: list_rooms_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_from > $3
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_from > $3
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
 
 -- name: list_rooms_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_from <= $3 AND r.valid_until > $3
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_from <= $3 AND r.valid_until > $3
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
 
 -- name: list_rooms_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_until <= $3
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_until <= $3
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
 
 -- name: list_rooms_after --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4)
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4)
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
 
 -- name: list_rooms_after_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_from > $5
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_from > $5
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
 
 -- name: list_rooms_after_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_from <= $5 AND r.valid_until > $5
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_from <= $5 AND r.valid_until > $5
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
 
 -- name: list_rooms_after_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_until <= $5
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_until <= $5
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
 
 -- ==== list_memberships: one static statement per page position and state filter ====
 
 -- name: list_memberships --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL
     ORDER BY r.valid_from, r.room_id LIMIT $3;
 
 -- name: list_memberships_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND r.valid_from > $4
     ORDER BY r.valid_from, r.room_id LIMIT $3;
 
 -- name: list_memberships_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND r.valid_from <= $4 AND r.valid_until > $4
     ORDER BY r.valid_from, r.room_id LIMIT $3;
 
 -- name: list_memberships_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND r.valid_until <= $4
     ORDER BY r.valid_from, r.room_id LIMIT $3;
 
 -- name: list_memberships_after --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5)
     ORDER BY r.valid_from, r.room_id LIMIT $3;
 
 -- name: list_memberships_after_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5) AND r.valid_from > $6
     ORDER BY r.valid_from, r.room_id LIMIT $3;
 
 -- name: list_memberships_after_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5) AND r.valid_from <= $6 AND r.valid_until > $6
     ORDER BY r.valid_from, r.room_id LIMIT $3;
 
 -- name: list_memberships_after_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.revision, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5) AND r.valid_until <= $6
@@ -782,7 +782,7 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
 -- announced for the old window, so they are announced anew.
 
 -- name: update_room --
-UPDATE rooms SET update_time = $4, revision = revision + 1,
+UPDATE rooms SET update_time = $4, version = version + 1,
     valid_from = CASE WHEN 'valid_from' = ANY($5::text[]) THEN $6::timestamptz ELSE valid_from END,
     valid_until = CASE WHEN 'valid_until' = ANY($5::text[]) THEN $7::timestamptz ELSE valid_until END,
     pstn_dial_out_enabled = CASE WHEN 'pstn_dial_out_enabled' = ANY($5::text[]) THEN $8::boolean ELSE pstn_dial_out_enabled END,
@@ -798,11 +798,11 @@ UPDATE rooms SET update_time = $4, revision = revision + 1,
                         ELSE valid_from END) > $4::timestamptz THEN 0
              WHEN (CASE WHEN 'valid_until' = ANY($5::text[]) THEN $7::timestamptz
                         ELSE valid_until END) > $4::timestamptz THEN 1 ELSE 2 END)
-WHERE tenant = $1 AND room_id = $2 AND revision = $3 AND delete_time IS NULL
-RETURNING room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, revision, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity;
+WHERE tenant = $1 AND room_id = $2 AND version = $3 AND delete_time IS NULL
+RETURNING room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, version, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity;
 
 -- name: list_knocks --
-SELECT r.revision AS room_revision, k.user_id, k.state, k.role, k.role_chosen, k.display_name, k.first_knock_time, k.last_knock_time, k.decide_time, k.sort_time
+SELECT r.version AS room_version, k.user_id, k.state, k.role, k.role_chosen, k.display_name, k.first_knock_time, k.last_knock_time, k.decide_time, k.sort_time
     FROM rooms r
     LEFT JOIN LATERAL (
         SELECT user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time FROM knocks q

@@ -12,8 +12,8 @@ from service.domain import events
 from service.domain.errors import (
     DomainError,
     ErrorReason,
-    FieldViolation,
     etag_mismatch,
+    idempotency_key_reused,
     room_not_found,
 )
 from service.domain.events import EventType, History, RoomEvent
@@ -68,19 +68,20 @@ class RoomsStore(StoreBase):
     @translate_errors
     async def create_room(
         self,
+        *,
         tenant: str,
         room: NewRoom,
         roster: Sequence[RosterEntry],
         now: datetime,
-        request_id: str,
+        idempotency_key: str,
         request_hash: str,
         actor: str,
     ) -> Room:
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
-            if request_id:
-                replay = await self._claim_request_id(
-                    conn, tenant, request_id, request_hash, room.room_id, now
+            if idempotency_key:
+                replay = await self._claim_idempotency_key(
+                    conn, tenant, idempotency_key, request_hash, room.room_id, now
                 )
                 if replay is not None:
                     return replay
@@ -97,7 +98,7 @@ class RoomsStore(StoreBase):
                 metadata=dict(room.metadata),
                 open_join_role=room.open_join_role,
                 early_entry=room.early_entry,
-                revision=1,
+                version=1,
                 participant_count=len(roster),
                 waiting_room_enabled=room.waiting_room_enabled,
                 max_participants=room.max_participants,
@@ -136,20 +137,20 @@ class RoomsStore(StoreBase):
             tx.touch(room.room_id)
             return replace(created, last_event_revision=len(history))
 
-    async def _claim_request_id(
+    async def _claim_idempotency_key(
         self,
         conn: Connection,
         tenant: str,
-        request_id: str,
+        idempotency_key: str,
         request_hash: str,
         room_id: str,
         now: datetime,
     ) -> Room | None:
-        """Record a request id; if it was recorded before, the room it created."""
+        """Record an idempotency key; if it was recorded before, the room it created."""
         claimed = await conn.fetchval(
-            QUERIES["claim_request_id"],
+            QUERIES["claim_idempotency_key"],
             tenant,
-            request_id,
+            idempotency_key,
             request_hash,
             room_id,
             now,
@@ -159,26 +160,15 @@ class RoomsStore(StoreBase):
         earlier = await conn.fetchrow(
             QUERIES["existing_request"],
             tenant,
-            request_id,
+            idempotency_key,
         )
         if earlier is None or earlier["request_hash"] != request_hash:
-            raise DomainError(
-                ErrorReason.REQUEST_ID_REUSED,
-                f"request_id {request_id!r} was used before with a different request",
-                metadata={"request_id": request_id, "field": "request_id"},
-                field_violations=[
-                    FieldViolation(
-                        "request_id",
-                        "was used before with a different request",
-                        ErrorReason.REQUEST_ID_REUSED,
-                    )
-                ],
-            )
+            raise idempotency_key_reused(idempotency_key)
         if earlier["room_id"] is None:
             raise room_not_found(room_id)
         return room_of(earlier)
 
-    async def get_room(self, tenant: str, room_id: str) -> Room | None:
+    async def get_room(self, *, tenant: str, room_id: str) -> Room | None:
         """Coalesced with the other primary-key reads of this event-loop turn
         (service/storage/reads.py); read-your-writes holds."""
         row = await self._reads.room(tenant, room_id)
@@ -187,6 +177,7 @@ class RoomsStore(StoreBase):
     @translate_errors
     async def list_rooms(
         self,
+        *,
         tenant: str,
         state: RoomState | None,
         now: datetime,
@@ -204,9 +195,10 @@ class RoomsStore(StoreBase):
     @translate_errors
     async def update_room(
         self,
+        *,
         tenant: str,
         room_id: str,
-        expected_revision: int,
+        expected_version: int,
         changes: Mapping[str, Any],
         now: datetime,
         actor: str,
@@ -224,7 +216,7 @@ class RoomsStore(StoreBase):
                 QUERIES["update_room"],
                 tenant,
                 room_id,
-                expected_revision,
+                expected_version,
                 now,
                 list(changes),
                 *values,
@@ -240,9 +232,10 @@ class RoomsStore(StoreBase):
     @translate_errors
     async def delete_room(
         self,
+        *,
         tenant: str,
         room_id: str,
-        expected_revision: int | None,
+        expected_version: int | None,
         now: datetime,
         actor: str,
     ) -> None:
@@ -257,8 +250,8 @@ class RoomsStore(StoreBase):
                 raise room_not_found(room_id)
             if row["delete_time"] is not None:
                 return
-            if expected_revision is not None and expected_revision != row["revision"]:
-                raise etag_mismatch(room_id, etag_of(row["revision"]))
+            if expected_version is not None and expected_version != row["version"]:
+                raise etag_mismatch(room_id, etag_of(row["version"]))
             await conn.execute(
                 QUERIES["mark_room_deleted"],
                 tenant,
@@ -272,6 +265,7 @@ class RoomsStore(StoreBase):
     @translate_errors
     async def list_memberships(
         self,
+        *,
         tenant: str,
         user_id: str,
         state: RoomState | None,
@@ -297,17 +291,17 @@ class RoomsStore(StoreBase):
     # ---- history --------------------------------------------------------
 
     @translate_errors
-    async def history(self, tenant: str, room_id: str) -> History | None:
+    async def history(self, *, tenant: str, room_id: str) -> History | None:
         return await history_sql.history(self._pool, tenant, room_id)
 
     @translate_errors
     async def read_events(
         self,
+        *,
         tenant: str,
         room_id: str,
         after: int,
         limit: int,
-        *,
         newest_first: bool = False,
         types: Sequence[EventType] = (),
     ) -> list[RoomEvent]:

@@ -36,22 +36,23 @@ class RosterStore(StoreBase):
     async def _bump(
         self, conn: Connection, tenant: str, room_id: str, count: int, now: datetime
     ) -> int:
-        revision: int = await conn.fetchval(
+        version: int = await conn.fetchval(
             QUERIES["bump"],
             tenant,
             room_id,
             count,
             now,
         )
-        return revision
+        return version
 
     @translate_errors
     async def upsert_participants(
         self,
+        *,
         tenant: str,
         room_id: str,
         roster: Sequence[RosterEntry],
-        expected_revision: int | None,
+        expected_version: int | None,
         max_roster_size: int,
         now: datetime,
         actor: str,
@@ -59,8 +60,8 @@ class RosterStore(StoreBase):
         user_ids = [entry.user_id for entry in roster]
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
-            room = await self._lock_room(conn, tenant, room_id, expected_revision)
-            revision: int = room["revision"]
+            room = await self._lock_room(conn, tenant, room_id, expected_version)
+            version: int = room["version"]
             # Under the room's lock: the entries as they are, and which identities are
             # banned, in one statement.
             existing: dict[str, Participant] = {}
@@ -86,9 +87,9 @@ class RosterStore(StoreBase):
             )
             if plan.changed:
                 # The whole change in one statement: bans lifted, entries upserted, the
-                # room's count, revision and event numbers bumped in ONE update of its
+                # room's count, version and event numbers bumped in ONE update of its
                 # row, the events appended and made due at the tenant's destinations.
-                revision = await conn.fetchval(
+                version = await conn.fetchval(
                     QUERIES["write_participants"],
                     tenant,
                     room_id,
@@ -104,23 +105,24 @@ class RosterStore(StoreBase):
                 if plan.silenced:
                     await bump_epochs(conn, tenant, room_id, plan.silenced)
                 tx.touch(room_id)
-        return plan.result, revision
+        return plan.result, version
 
     @translate_errors
     async def remove_participants(
         self,
+        *,
         tenant: str,
         room_id: str,
         user_ids: Sequence[str],
-        expected_revision: int | None,
+        expected_version: int | None,
         now: datetime,
         actor: str,
         ban: bool = False,
     ) -> tuple[int, int]:
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
-            room = await self._lock_room(conn, tenant, room_id, expected_revision)
-            revision: int = room["revision"]
+            room = await self._lock_room(conn, tenant, room_id, expected_version)
+            version: int = room["version"]
             removed = {
                 row["user_id"]: ROLE_BY_VALUE[row["role"]]
                 for row in await conn.fetch(
@@ -144,7 +146,7 @@ class RosterStore(StoreBase):
                 banned = set(user_ids) - already
             if removed or banned:
                 count = room["participant_count"] - len(removed)
-                revision = await self._bump(conn, tenant, room_id, count, now)
+                version = await self._bump(conn, tenant, room_id, count, now)
                 history: list[NewEvent] = []
                 touched: list[str] = []
                 for user_id in user_ids:
@@ -154,14 +156,14 @@ class RosterStore(StoreBase):
                         history.append(events.participant_banned(user_id))
                     if user_id in removed or user_id in banned:
                         touched.append(user_id)
-                # Remember the removal (and the ban): a credential issued before this
-                # revision no longer holds.
+                # Remember the removal (and the ban): a credential issued at an earlier
+                # version of the room no longer holds.
                 await conn.execute(
                     QUERIES["record_removals"],
                     tenant,
                     room_id,
                     touched,
-                    revision,
+                    version,
                     now,
                     ban,
                 )
@@ -170,7 +172,7 @@ class RosterStore(StoreBase):
             presence, decided = await seats_sql.revoke_presence(conn, tenant, room_id, user_ids)
             if presence:
                 if decided and not removed:
-                    revision = await self._bump_revision(conn, tenant, room_id, now)
+                    version = await self._bump_version(conn, tenant, room_id, now)
                 # A withdrawn admission ends that membership too (unless the removal
                 # above already started a new one).
                 revoked = [
@@ -182,11 +184,12 @@ class RosterStore(StoreBase):
                 ]
                 await bump_epochs(conn, tenant, room_id, revoked)
                 await append_events(tx, room_id, presence, actor, now)
-        return len(removed), revision
+        return len(removed), version
 
     @translate_errors
     async def list_participants(
         self,
+        *,
         tenant: str,
         room_id: str,
         role: Role | None,
@@ -207,7 +210,7 @@ class RosterStore(StoreBase):
 
     @translate_errors
     async def get_participant(
-        self, tenant: str, room_id: str, user_id: str
+        self, *, tenant: str, room_id: str, user_id: str
     ) -> tuple[Room | None, Participant | None]:
         """One round trip by primary keys: the hot path of AuthorizeJoin."""
         row = await self._pool.fetchrow(

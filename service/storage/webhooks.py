@@ -27,7 +27,7 @@ from service.storage.db import Connection
 from service.storage.queries import QUERIES
 
 SINK = "webhook"
-_COLUMNS = "webhook_id, url, event_types, room_ids, create_time, update_time, revision"
+_COLUMNS = "webhook_id, url, event_types, room_ids, create_time, update_time, version"
 
 
 def destination_of(webhook_id: str) -> str:
@@ -71,7 +71,7 @@ async def _webhook(conn: Connection, tenant: str, row: asyncpg.Record, now: date
         room_ids=tuple(row["room_ids"]),
         create_time=row["create_time"],
         update_time=row["update_time"],
-        revision=row["revision"],
+        version=row["version"],
         delivery=delivery,
     )
 
@@ -150,7 +150,7 @@ class PgWebhookStore:
         self,
         tenant: str,
         webhook_id: str,
-        expected_revision: int | None,
+        expected_version: int | None,
         changes: Mapping[str, Any],
         now: datetime,
     ) -> Webhook:
@@ -163,9 +163,9 @@ class PgWebhookStore:
             )
             if current is None:
                 raise webhook_not_found(webhook_id)
-            if expected_revision is not None and expected_revision != current["revision"]:
+            if expected_version is not None and expected_version != current["version"]:
                 raise etag_mismatch_of(
-                    "webhook_id", webhook_id, etag_of(current["revision"]), "webhooks"
+                    "webhook_id", webhook_id, etag_of(current["version"]), "webhooks"
                 )
             values = {
                 "url": changes.get("url", current["url"]),
@@ -192,17 +192,17 @@ class PgWebhookStore:
             return await _webhook(conn, tenant, row, now)
 
     @translate_errors
-    async def delete(self, tenant: str, webhook_id: str, expected_revision: int | None) -> None:
+    async def delete(self, tenant: str, webhook_id: str, expected_version: int | None) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
-            revision = await conn.fetchval(
+            version = await conn.fetchval(
                 QUERIES["webhook_delete"],
                 tenant,
                 webhook_id,
             )
-            if revision is None:
+            if version is None:
                 raise webhook_not_found(webhook_id)
-            if expected_revision is not None and expected_revision != revision:
-                raise etag_mismatch_of("webhook_id", webhook_id, etag_of(revision), "webhooks")
+            if expected_version is not None and expected_version != version:
+                raise etag_mismatch_of("webhook_id", webhook_id, etag_of(version), "webhooks")
             await conn.execute(QUERIES["webhook_remove"], tenant, webhook_id)
             await delivery_sql.remove_destination(conn, tenant, destination_of(webhook_id))
 

@@ -32,15 +32,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeAlias
 
 import grpc
 
 from service.domain.errors import DomainError, ErrorReason
 from service.transport.errors import to_status
+from service.transport.handlers import Handler, rebuild, wrap_registrations
 
-Handler: TypeAlias = "grpc.RpcMethodHandler[Any, Any]"
 Context: TypeAlias = "grpc.aio.ServicerContext[Any, Any]"
 Parse: TypeAlias = Callable[[bytes], Any]
 
@@ -57,8 +57,6 @@ def shutting_down() -> grpc.Status:
 
 # How long ended calls get to send their UNAVAILABLE before the server stops anyway.
 _END_TIMEOUT = 1.0
-# Generic handlers wrap the methods they serve on first use; at most this many are kept.
-_MAX_CACHED_METHODS = 1000
 
 
 class _Call:
@@ -103,49 +101,21 @@ class CallGuard:
 
     def install(self, server: grpc.aio.Server) -> None:
         """Guard every handler registered on `server` from now on."""
-        add_generic = server.add_generic_rpc_handlers
-        add_registered = server.add_registered_method_handlers
-
-        def add_generic_rpc_handlers(handlers: Iterable[grpc.GenericRpcHandler]) -> None:
-            add_generic(tuple(_GuardedGenericHandler(handler, self) for handler in handlers))
-
-        def add_registered_method_handlers(service: str, handlers: Mapping[str, Handler]) -> None:
-            add_registered(
-                service,
-                {name: self.guard(f"/{service}/{name}", h) for name, h in handlers.items()},
-            )
-
-        # On this server object only: the registration functions generated for any
-        # service call these two methods.
-        vars(server)["add_generic_rpc_handlers"] = add_generic_rpc_handlers
-        vars(server)["add_registered_method_handlers"] = add_registered_method_handlers
+        wrap_registrations(server, self.guard)
 
     def guard(self, method: str, handler: Handler) -> Handler:
         """`handler` with a pass-through deserializer, its body parsed and its call
         tracked by the guard. A handler without a deserializer or with a synchronous
-        behavior is served as it is."""
+        streaming behavior is served as it is."""
         parse: Parse | None = handler.request_deserializer
         if parse is None:
             return handler
         invalid = _invalid_body(method, parse)
-        serializer = {"response_serializer": handler.response_serializer}
-        if handler.unary_unary is not None:
-            behavior = self._wrap(handler.unary_unary, parse, invalid, many=False, stream=False)
-            make = grpc.unary_unary_rpc_method_handler
-        elif handler.unary_stream is not None:
-            behavior = self._wrap(handler.unary_stream, parse, invalid, many=False, stream=True)
-            make = grpc.unary_stream_rpc_method_handler
-        elif handler.stream_unary is not None:
-            behavior = self._wrap(handler.stream_unary, parse, invalid, many=True, stream=False)
-            make = grpc.stream_unary_rpc_method_handler
-        elif handler.stream_stream is not None:
-            behavior = self._wrap(handler.stream_stream, parse, invalid, many=True, stream=True)
-            make = grpc.stream_stream_rpc_method_handler
-        else:  # pragma: no cover - a handler always has one behavior
-            return handler
-        if behavior is None:
-            return handler
-        return make(behavior, request_deserializer=None, **serializer)
+
+        def wrap(behavior: Callable[..., Any], many: bool, stream: bool) -> Any:
+            return self._wrap(behavior, parse, invalid, many=many, stream=stream)
+
+        return rebuild(handler, wrap, request_deserializer=None)
 
     def _wrap(
         self,
@@ -317,25 +287,3 @@ async def _messages(
         except Exception:
             await context.abort_with_status(invalid)
         yield message
-
-
-class _GuardedGenericHandler(grpc.GenericRpcHandler):
-    """A generic handler whose method handlers are guarded, each wrapped once."""
-
-    def __init__(self, inner: grpc.GenericRpcHandler, guard: CallGuard) -> None:
-        self._inner = inner
-        self._guard = guard
-        self._seen: dict[str, tuple[Handler, Handler]] = {}
-
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Handler | None:
-        handler = self._inner.service(handler_call_details)
-        if handler is None:
-            return None
-        method: str = handler_call_details.method
-        seen = self._seen.get(method)
-        if seen is not None and seen[0] is handler:
-            return seen[1]
-        guarded = self._guard.guard(method, handler)
-        if len(self._seen) < _MAX_CACHED_METHODS:
-            self._seen[method] = (handler, guarded)
-        return guarded

@@ -34,8 +34,13 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
             violations, "participants", request.participants, self._uc.limits
         )
         violations.raise_if_any()
+        # The API's request_id (AIP-155) is the create's idempotency key.
         room = await self._uc.create_room(
-            current_caller(), request.request_id, request.room_id, settings, roster
+            current_caller(),
+            idempotency_key=request.request_id,
+            room_id=request.room_id,
+            settings=settings,
+            roster=roster,
         )
         return convert.room_out(room, self._clock.now())
 

@@ -327,7 +327,7 @@ async def test_a_removal_between_the_decision_and_the_claim_takes_effect(
             "DELETE FROM participants WHERE room_id = $1 AND user_id = 'ann'", room.room_id
         )
         await connection.execute(
-            """UPDATE rooms SET revision = revision + 1, participant_count = 0
+            """UPDATE rooms SET version = version + 1, participant_count = 0
                WHERE room_id = $1""",
             room.room_id,
         )

@@ -57,20 +57,22 @@ async def test_reads_queued_behind_one_in_flight_go_as_one_statement(
     ids = [f"batch-{i}" for i in range(20)]
     for i, room_id in enumerate(ids):
         await store.create_room(
-            TENANT,
-            new_room(room_id),
-            [RosterEntry(f"user-{i}", Role.PRESENTER)],
-            NOW,
-            "",
-            "",
-            "test",
+            tenant=TENANT,
+            room=new_room(room_id),
+            roster=[RosterEntry(f"user-{i}", Role.PRESENTER)],
+            now=NOW,
+            idempotency_key="",
+            request_hash="",
+            actor="test",
         )
     log.statements.clear()
     # Started together: the first goes at once, alone; the others queue behind it and
     # go as ONE statement when it answers.
     asked = [(room_id, f"user-{i}") for i, room_id in enumerate(ids)]
     asked += [("batch-0", "user-0"), ("batch-1", "stranger"), ("missing", "user-0")]
-    answers = await asyncio.gather(*(store.get_join_facts(TENANT, r, u) for r, u in asked))
+    answers = await asyncio.gather(
+        *(store.get_join_facts(tenant=TENANT, room_id=r, user_id=u) for r, u in asked)
+    )
     assert len(reads(log)) == 2
     assert "unnest" in reads(log)[1]
     for (room_id, user_id), (room, participant, knock, removal, _) in zip(
@@ -87,7 +89,9 @@ async def test_reads_queued_behind_one_in_flight_go_as_one_statement(
             assert participant is not None and participant.user_id == user_id
         assert knock is None and removal is None
     log.statements.clear()
-    rooms = await asyncio.gather(*(store.get_room(TENANT, r) for r in [*ids, "missing"]))
+    rooms = await asyncio.gather(
+        *(store.get_room(tenant=TENANT, room_id=r) for r in [*ids, "missing"])
+    )
     assert [room.room_id if room else None for room in rooms] == [*ids, None]
     assert len(reads(log)) == 2 and "ANY" in reads(log)[1]
 
@@ -96,7 +100,15 @@ async def test_a_read_started_after_a_write_was_acknowledged_sees_it(
     recorded: tuple[PgRoomStore, StatementLog], database_url: str
 ) -> None:
     store, _ = recorded
-    await store.create_room(TENANT, new_room("ryw"), [], NOW, "", "", "test")
+    await store.create_room(
+        tenant=TENANT,
+        room=new_room("ryw"),
+        roster=[],
+        now=NOW,
+        idempotency_key="",
+        request_hash="",
+        actor="test",
+    )
     blocker = await asyncpg.connect(database_url)
     try:
         # A read that is held in flight (the table is locked), so that the reads below
@@ -106,8 +118,12 @@ async def test_a_read_started_after_a_write_was_acknowledged_sees_it(
         await blocker.execute("LOCK TABLE rooms IN ACCESS EXCLUSIVE MODE")
         # Started now, they run at the next await below: the first is sent and waits
         # for the lock, the second queues behind it.
-        held = asyncio.ensure_future(store.get_join_facts(TENANT, "ryw", "ann"))
-        before = asyncio.ensure_future(store.get_join_facts(TENANT, "ryw", "ann"))
+        held = asyncio.ensure_future(
+            store.get_join_facts(tenant=TENANT, room_id="ryw", user_id="ann")
+        )
+        before = asyncio.ensure_future(
+            store.get_join_facts(tenant=TENANT, room_id="ryw", user_id="ann")
+        )
         # The write commits (and so is acknowledged) while those reads wait.
         await blocker.execute(
             "INSERT INTO participants (tenant, room_id, user_id, role, create_time,"
@@ -116,7 +132,7 @@ async def test_a_read_started_after_a_write_was_acknowledged_sees_it(
             NOW,
         )
         await transaction.commit()
-        after = await store.get_join_facts(TENANT, "ryw", "ann")
+        after = await store.get_join_facts(tenant=TENANT, room_id="ryw", user_id="ann")
         assert after[1] is not None and after[1].user_id == "ann"
         await held
         await before
@@ -131,5 +147,5 @@ async def test_a_failure_reaches_every_queued_read_as_a_domain_error(
     pool = store._pool  # the store's own pool, closed under it
     await pool.close()
     with pytest.raises(DomainError) as caught:
-        await store.get_room(TENANT, "anything")
+        await store.get_room(tenant=TENANT, room_id="anything")
     assert caught.value.reason in (ErrorReason.DATABASE_UNAVAILABLE, ErrorReason.TIMEOUT)

@@ -95,6 +95,14 @@ async def test_a_constraint_violation_is_a_domain_error_not_internal(
     )
     store = PgRoomStore(pool)
     with pytest.raises(DomainError) as info:
-        await store.create_room("tenant-vocabulary", room, [], now, "", "", "test")
+        await store.create_room(
+            tenant="tenant-vocabulary",
+            room=room,
+            roster=[],
+            now=now,
+            idempotency_key="",
+            request_hash="",
+            actor="test",
+        )
     assert info.value.reason is ErrorReason.INVALID_ARGUMENT
     assert info.value.metadata == {"constraint": "rooms_max_participants_check"}

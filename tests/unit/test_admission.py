@@ -102,7 +102,7 @@ def make_room(
         metadata={},
         open_join_role=open_join_role,
         early_entry=early_entry,
-        revision=1,
+        version=1,
         participant_count=1,
     )
 
@@ -367,7 +367,7 @@ def test_room_state_is_a_half_open_window(now: datetime, state: RoomState) -> No
     assert room.state(now) is state
 
 
-def test_etag_follows_the_revision() -> None:
+def test_etag_follows_the_version() -> None:
     room = make_room()
     assert room.etag == etag_of(1)
-    assert replace(room, revision=2).etag != room.etag
+    assert replace(room, version=2).etag != room.etag

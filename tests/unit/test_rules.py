@@ -401,19 +401,19 @@ def test_user_ids_are_case_sensitive_and_distinct() -> None:
     )
 
 
-# --- Request ids and etags -------------------------------------------------------------
+# --- Idempotency keys (request_id) and etags ------------------------------------------
 
 
 @pytest.mark.parametrize(
     "request_id", ["", "r", "r" * 128, "7d8f6a0e-6b1c-4c1e-9d7a-3f2b1c0d9e8f", "clé-ünicode"]
 )
 def test_valid_request_ids(request_id: str) -> None:
-    assert passes(lambda v: rules.check_request_id(v, "request_id", request_id))
+    assert passes(lambda v: rules.check_idempotency_key(v, "request_id", request_id))
 
 
 @pytest.mark.parametrize("request_id", ["r" * 129, "a b", " ", "a\tb", "\x00", "a\nb", "a\u00a0b"])
 def test_invalid_request_ids(request_id: str) -> None:
-    error = error_of(lambda v: rules.check_request_id(v, "request_id", request_id))
+    error = error_of(lambda v: rules.check_idempotency_key(v, "request_id", request_id))
     assert error.reason is ErrorReason.INVALID_ARGUMENT
     assert fields_of(error) == ["request_id"]
 

@@ -42,7 +42,7 @@ ROOM = Room(
     metadata={"a": "1", "b": "2"},
     open_join_role=Role.CONSUMER,
     early_entry=timedelta(minutes=10),
-    revision=3,
+    version=3,
     participant_count=2,
 )
 

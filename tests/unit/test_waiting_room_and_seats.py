@@ -36,7 +36,7 @@ def room(**changes: object) -> Room:
         "metadata": {},
         "open_join_role": Role.ATTENDEE,
         "early_entry": timedelta(0),
-        "revision": 1,
+        "version": 1,
         "participant_count": 0,
         "waiting_room_enabled": True,
     }

@@ -55,7 +55,7 @@ async def test_after_the_fuzzing_the_server_is_healthy_and_the_database_consiste
     )
     assert not orphans
     orphan_keys = await pool.fetch(
-        """SELECT k.tenant, k.request_id, k.room_id FROM idempotency_keys k
+        """SELECT k.tenant, k.idempotency_key, k.room_id FROM idempotency_keys k
            LEFT JOIN rooms r ON r.tenant = k.tenant AND r.room_id = k.room_id
            WHERE r.room_id IS NULL"""
     )

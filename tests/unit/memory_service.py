@@ -1,0 +1,76 @@
+"""The use cases on the in-memory store: what tests/unit/test_usecases_*.py build on.
+No database and no server, so each test runs in milliseconds; the contract suite
+(tests/contract/) keeps the memory store faithful to PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from service.domain.clock import ManualClock
+from service.domain.limits import Limits
+from service.domain.models import Caller, Page, RoomSettings, RosterEntry
+from service.domain.paging import PageTokens
+from service.storage.memory import MemoryRoomStore
+from service.usecases import RoomsUseCases
+from tests.conftest import T0
+
+CALLER = Caller("memory", "key")
+T = TypeVar("T")
+
+
+@dataclass
+class Service:
+    store: MemoryRoomStore
+    usecases: RoomsUseCases
+    clock: ManualClock
+
+
+def service(store: MemoryRoomStore | None = None, **limits: Any) -> Service:
+    """The use cases over `store` (a new memory store by default) with `limits` set,
+    at T0."""
+    store = store if store is not None else MemoryRoomStore()
+    clock = ManualClock(T0)
+    usecases = RoomsUseCases(
+        store,
+        clock,
+        Limits(**limits),
+        PageTokens(b"memory-page-token-secret"),
+        notifier=store.notifier,
+    )
+    return Service(store, usecases, clock)
+
+
+async def create(
+    service: Service, room_id: str, roster: list[RosterEntry] | None = None, **settings: Any
+) -> None:
+    """A room open from T0 - 1 h for a day, unless `settings` say otherwise."""
+    values: dict[str, Any] = {
+        "valid_from": T0 - timedelta(hours=1),
+        "valid_until": T0 + timedelta(days=1),
+    }
+    values.update(settings)
+    await service.usecases.create_room(
+        CALLER,
+        "",
+        room_id,
+        RoomSettings(**values),
+        roster or [],
+    )
+
+
+async def every_page(
+    fetch: Callable[[int, str], Awaitable[Page[T]]], page_size: int
+) -> list[list[T]]:
+    """Every page of a list, following the tokens from the first page to the end."""
+    pages: list[list[T]] = []
+    token = ""
+    while True:
+        page = await fetch(page_size, token)
+        pages.append(page.items)
+        token = page.next_page_token
+        if not token:
+            return pages
+        assert len(pages) < 1000, "the list does not end"
