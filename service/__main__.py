@@ -15,7 +15,7 @@ from service.observability.logging import configure as configure_logging
 from service.observability.tracing import configure_tracing
 from service.security.keys import new_key
 from service.server import serve
-from service.workers import run_workers
+from service.workers import run_workers, write_config_error
 
 # Exit statuses (README "Exit statuses"): 0 after a clean stop, 2 for a configuration
 # the server cannot run with; anything else is a failure (with its traceback).
@@ -80,6 +80,8 @@ def main(argv: list[str] | None = None) -> None:
     serve_parser = commands.add_parser("serve", help="serve (the default)")
     # Internal: run as worker I of a ROOMS_WORKERS=N group (see service/workers.py).
     serve_parser.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    # Internal: where such a worker puts a configuration error, for the parent to report.
+    serve_parser.add_argument("--config-error-file", default=None, help=argparse.SUPPRESS)
     keys = commands.add_parser("keys", help="manage API keys").add_subparsers(dest="action")
     create = keys.add_parser("create", help="create an API key and print its config entry")
     create.add_argument("--tenant", required=True, help="the tenant the key acts for")
@@ -118,8 +120,12 @@ def main(argv: list[str] | None = None) -> None:
         with contextlib.suppress(KeyboardInterrupt):
             _run(serve(settings))
     except ConfigError as error:
-        # One line, no traceback: the operator fixes the variable it names.
-        print(f"rooms: configuration error: {error}", file=sys.stderr)
+        report_to = getattr(args, "config_error_file", None)
+        if report_to is not None:  # a worker: the parent prints it, once for all workers
+            write_config_error(report_to, error)
+        else:
+            # One line, no traceback: the operator fixes the variable it names.
+            print(f"rooms: configuration error: {error}", file=sys.stderr)
         raise SystemExit(EXIT_CONFIG_ERROR) from None
 
 

@@ -20,7 +20,8 @@ TOML, one table per tenant and media server:
     room_secret_file = "/run/secrets/acme-janus-rooms"         # or: room_secret
     admin_key_file = "/run/secrets/acme-janus-admin"           # optional; or: admin_key
 
-A relative `*_file` path is read relative to the configuration file. A tenant only
+A relative `*_file` path is read relative to the configuration file; every secret is
+read by `service.secrets.read_secret` (a file's trailing whitespace stripped). A tenant only
 ever gets its own tables (`livekit_for(tenant)`, `jitsi_for(tenant)`,
 `janus_for(tenant)`; the `janus` table is parsed by `service.janus.config`). Secrets are
 `Secret` values: their `repr` and `str` hide them, so they never reach a log line,
@@ -37,6 +38,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from service.janus.config import JanusConfig, JanusConfigError, parse_janus_table
+from service.secrets import read_secret
 
 __all__ = [
     "JanusConfig",
@@ -149,26 +151,10 @@ def _text(table: Mapping[str, Any], key: str, where: str, default: str | None = 
 
 
 def _secret(table: Mapping[str, Any], key: str, where: str, base: Path) -> Secret:
-    """`key` inline, or `key_file` naming a file that holds it (trailing newline
-    stripped). Exactly one of the two."""
-    inline, path = table.get(key), table.get(f"{key}_file")
-    if (inline is None) == (path is None):
-        raise MediaConfigError(f"{where}: give exactly one of '{key}' and '{key}_file'")
-    if inline is not None:
-        if not isinstance(inline, str) or not inline:
-            raise MediaConfigError(f"{where}: '{key}' must be a non-empty string")
-        return Secret(inline)
-    if not isinstance(path, str) or not path:
-        raise MediaConfigError(f"{where}: '{key}_file' must be a path")
-    file = base / path
-    try:
-        value = file.read_text().rstrip("\r\n")
-    except OSError as error:
-        raise MediaConfigError(
-            f"{where}: cannot read '{key}_file' {str(file)!r}: {error.strerror}"
-        ) from None
-    if not value:
-        raise MediaConfigError(f"{where}: '{key}_file' {str(file)!r} is empty")
+    value = read_secret(
+        table, key, where=where, base_dir=base, required=True, error=MediaConfigError
+    )
+    assert value is not None  # required
     return Secret(value)
 
 

@@ -39,7 +39,7 @@ from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
 from service.janus.control import JanusControl
 from service.lifecycle import Lifecycle
-from service.media_config import MediaConfigError, load_media_config
+from service.media_config import MediaConfig, MediaConfigError, load_media_config
 from service.observability import metrics
 from service.observability.interceptor import Edge
 from service.observability.metrics import MetricsExporter, observe_pool, start_exporter
@@ -131,14 +131,15 @@ class RunningServer:
         await self.server.wait_for_termination()
 
 
-async def _connect(dsn: str, settings: Settings) -> asyncpg.Pool:
-    """The database pool; ConfigError naming ROOMS_DATABASE_URL when the database cannot
-    be reached or refuses us (without the URL, which may hold a password)."""
+async def _connect(dsn: str, settings: Settings, *, size: int | None = None) -> asyncpg.Pool:
+    """The database pool (of `size` connections, else the settings'); ConfigError naming
+    ROOMS_DATABASE_URL when the database cannot be reached or refuses us (without the
+    URL, which may hold a password)."""
     try:
         return await create_pool(
             dsn,
-            min_size=settings.db_pool_min_size,
-            max_size=settings.db_pool_max_size,
+            min_size=size or settings.db_pool_min_size,
+            max_size=size or settings.db_pool_max_size,
             command_timeout=settings.db_command_timeout_seconds,
         )
     except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
@@ -147,6 +148,21 @@ async def _connect(dsn: str, settings: Settings) -> asyncpg.Pool:
             if secret:
                 problem = problem.replace(secret, "***")
         raise ConfigError("ROOMS_DATABASE_URL", problem) from None
+
+
+async def check_database(dsn: str, settings: Settings) -> None:
+    """Connect once and let go, or ConfigError as `start_server` would raise it: what the
+    parent of `ROOMS_WORKERS` workers checks once, before starting them."""
+    pool = await _connect(dsn, settings, size=1)
+    await pool.close()
+
+
+def checked_media_config(settings: Settings) -> MediaConfig:
+    """The media configuration (ROOMS_MEDIA_CONFIG_FILE), or ConfigError naming it."""
+    try:
+        return load_media_config(settings.media_config_file)
+    except MediaConfigError as error:
+        raise ConfigError("ROOMS_MEDIA_CONFIG_FILE", str(error)) from None
 
 
 def _password_of(dsn: str) -> str:
@@ -167,10 +183,7 @@ async def start_server(
     is started."""
     listen = address or settings.listen_address
     keys, credentials = check_configuration(settings, listen)
-    try:
-        media = load_media_config(settings.media_config_file)
-    except MediaConfigError as error:
-        raise ConfigError("ROOMS_MEDIA_CONFIG_FILE", str(error)) from None
+    media = checked_media_config(settings)
     pool = await _connect(dsn, settings)
     observe_pool(pool)
     try:

@@ -37,3 +37,8 @@ class UseCasesBase:
         self._clock = clock
         self._limits = limits
         self._pages = Pager(page_tokens, limits)
+
+    @property
+    def limits(self) -> Limits:
+        """The limits the rules apply (the edge checks a batch's size before converting it)."""
+        return self._limits

@@ -13,6 +13,7 @@ ROOMS_METRICS_ADDRESS, the parent serves the metrics of all workers there
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import logging
@@ -28,6 +29,7 @@ from typing import Any
 
 from service.config import ConfigError, Settings
 from service.security.exposure import check_configuration
+from service.server import check_database, checked_media_config
 
 log = logging.getLogger(__name__)
 
@@ -41,12 +43,14 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child before e
 
 
 def run_workers(settings: Settings) -> int:
-    """Run `settings.workers` server processes until SIGTERM/SIGINT; the exit status."""
+    """Run `settings.workers` server processes until SIGTERM/SIGINT; the exit status.
+    A configuration error, found here or by a worker, is raised once as ConfigError."""
     _, _, port = settings.listen_address.rpartition(":")
     if port in ("", "0"):
         raise ConfigError("ROOMS_LISTEN_ADDRESS", "ROOMS_WORKERS > 1 needs a fixed port")
     # What can be checked without serving is checked once here, not once per worker.
     check_configuration(settings, settings.listen_address)
+    checked_media_config(settings)
     env = dict(os.environ)
     embedded: Any = None
     if settings.database_url is None:
@@ -58,6 +62,18 @@ def run_workers(settings: Settings) -> int:
         )
         dsn, embedded = start_embedded(settings.data_dir)
         env["ROOMS_DATABASE_URL"] = dsn
+    else:
+        dsn = settings.database_url.get_secret_value()
+    try:
+        asyncio.run(check_database(dsn, settings))
+    except BaseException:
+        if embedded is not None:
+            embedded.cleanup()
+        raise
+    # A worker that finds a configuration error writes it here instead of printing it,
+    # and the parent raises the first one: one line, however many workers found it.
+    errors_dir = tempfile.mkdtemp(prefix="rooms-workers-")
+    config_error: ConfigError | None = None
     metrics_dir = exporter = None
     if settings.metrics_address:
         from service.observability import metrics
@@ -82,7 +98,10 @@ def run_workers(settings: Settings) -> int:
         for index in range(settings.workers):
             children.append(
                 subprocess.Popen(
-                    [sys.executable, "-m", "service", "serve", "--worker", str(index)],
+                    [
+                        *(sys.executable, "-m", "service", "serve", "--worker", str(index)),
+                        *("--config-error-file", os.path.join(errors_dir, str(index))),
+                    ],
                     env=env,
                     preexec_fn=_die_with_parent if sys.platform == "linux" else None,
                 )
@@ -96,10 +115,13 @@ def run_workers(settings: Settings) -> int:
                 code = child.returncode
                 if metrics_dir is not None:
                     metrics.worker_exited(child.pid, metrics_dir)
-                if not stopping:
+                if stopping:
+                    continue
+                config_error = _config_error_of(errors_dir, children.index(child))
+                if config_error is None:
                     log.error("worker %d exited with %d: stopping the others", child.pid, code)
-                    status = code or 1
-                    forward(signal.SIGTERM, None)
+                status = code or 1
+                forward(signal.SIGTERM, None)
             if running:
                 time.sleep(0.1)
         if not status:
@@ -117,5 +139,24 @@ def run_workers(settings: Settings) -> int:
             exporter.stop()
         if metrics_dir is not None:
             shutil.rmtree(metrics_dir, ignore_errors=True)
+        shutil.rmtree(errors_dir, ignore_errors=True)
+    if config_error is not None:
+        raise config_error
     log.info("stopped")
     return status
+
+
+def write_config_error(path: str, error: ConfigError) -> None:
+    """What a worker does with its configuration error (see `run_workers`)."""
+    with open(path, "w") as file:
+        file.write(f"{error.variable}\n{error.problem}")
+
+
+def _config_error_of(errors_dir: str, index: int) -> ConfigError | None:
+    """The configuration error worker `index` wrote before it exited, if any."""
+    try:
+        with open(os.path.join(errors_dir, str(index))) as file:
+            variable, _, problem = file.read().partition("\n")
+    except FileNotFoundError:
+        return None
+    return ConfigError(variable, problem) if variable else None

@@ -103,6 +103,14 @@ class PreconditionViolation:
     description: str
 
 
+# An error travels in the response trailers, which clients cap (gRPC's default is 8 KiB):
+# an error lists at most this many bad fields (its BadRequest), and counts the rest
+# (`DomainError.violation_count`, sent as ErrorInfo.metadata "violation_count").
+MAX_FIELD_VIOLATIONS = 20
+# How many of them its message names; the rest are counted ("and 997 more").
+MESSAGE_VIOLATIONS = 3
+
+
 class DomainError(Exception):
     """An expected failure with everything a caller needs to react to it."""
 
@@ -114,12 +122,16 @@ class DomainError(Exception):
         metadata: Mapping[str, str] | None = None,
         field_violations: Sequence[FieldViolation] = (),
         precondition_violations: Sequence[PreconditionViolation] = (),
+        violation_count: int = 0,
     ) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
         self.metadata: dict[str, str] = dict(metadata or {})
-        self.field_violations = list(field_violations)
+        self.field_violations = list(field_violations[:MAX_FIELD_VIOLATIONS])
+        """The first MAX_FIELD_VIOLATIONS bad fields."""
+        self.violation_count = max(violation_count, len(field_violations))
+        """How many bad fields there were in all (more than listed when over the cap)."""
         self.precondition_violations = list(precondition_violations)
 
     @property
@@ -192,15 +204,14 @@ def etag_mismatch_of(key: str, resource_id: str, current_etag: str, collection: 
     )
 
 
-# How many violations the message names; the rest are counted ("and 997 more").
-MESSAGE_VIOLATIONS = 3
-
-
 class Violations:
-    """Collects every bad field of a request, then raises them together."""
+    """Collects the bad fields of a request, then raises them together: the first
+    MAX_FIELD_VIOLATIONS are kept, the rest only counted, so a request with a million bad
+    entries costs a counter, not a million objects."""
 
     def __init__(self) -> None:
         self._items: list[FieldViolation] = []
+        self._count = 0
         self._metadata: dict[str, str] = {}
 
     def add(
@@ -210,23 +221,29 @@ class Violations:
         reason: ErrorReason = ErrorReason.INVALID_ARGUMENT,
         **metadata: str,
     ) -> None:
-        if not self._items:
+        if not self._count:
             self._metadata = {"field": field, **metadata}
-        self._items.append(FieldViolation(field, description, reason))
+        self._count += 1
+        if len(self._items) < MAX_FIELD_VIOLATIONS:
+            self._items.append(FieldViolation(field, description, reason))
 
     def __bool__(self) -> bool:
-        return bool(self._items)
+        return bool(self._count)
 
     def raise_if_any(self) -> None:
-        if not self._items:
+        if not self._count:
             return
         first = self._items[0]
         shown = self._items[:MESSAGE_VIOLATIONS]
         message = "; ".join(f"{v.field}: {v.description}" for v in shown)
-        if len(self._items) > len(shown):
-            message += f"; and {len(self._items) - len(shown)} more"
+        if self._count > len(shown):
+            message += f"; and {self._count - len(shown)} more"
         raise DomainError(
-            first.reason, message, metadata=self._metadata, field_violations=self._items
+            first.reason,
+            message,
+            metadata=self._metadata,
+            field_violations=self._items,
+            violation_count=self._count,
         )
 
 

@@ -249,6 +249,21 @@ def resolve_new_room(
     return new_room
 
 
+def batch_fits(violations: Violations, field: str, size: int, limits: Limits) -> bool:
+    """Whether a batch of `size` identities is within the limit; if not, BATCH_TOO_LARGE.
+    Checked before any entry is looked at, so an oversized batch costs nothing more."""
+    if size <= limits.max_batch_size:
+        return True
+    violations.add(
+        field,
+        f"must hold at most {limits.max_batch_size} identities",
+        ErrorReason.BATCH_TOO_LARGE,
+        limit=str(limits.max_batch_size),
+        size=str(size),
+    )
+    return False
+
+
 def check_roster_batch(
     violations: Violations,
     field: str,
@@ -259,14 +274,7 @@ def check_roster_batch(
     """A batch of identities: bounded, each valid, none twice. The identity at `index`
     is the field `{field}[{index}]{entry_field}` (AIP-193: `participants[0].user_id`
     for a list of participants, `user_ids[0]` for a list of identities)."""
-    if len(user_ids) > limits.max_batch_size:
-        violations.add(
-            field,
-            f"must hold at most {limits.max_batch_size} identities",
-            ErrorReason.BATCH_TOO_LARGE,
-            limit=str(limits.max_batch_size),
-            size=str(len(user_ids)),
-        )
+    if not batch_fits(violations, field, len(user_ids), limits):
         return
     seen: set[str] = set()
     for index, user_id in enumerate(user_ids):

@@ -74,6 +74,26 @@ def seat_expiry(now: datetime, valid_until: datetime, limits: Limits) -> datetim
     return min(now + limits.seat_ttl, valid_until)
 
 
+# Each role at most once: a longer `role_capacity` lists a role twice (or one that does
+# not exist), and is refused whole before any entry is looked at.
+MAX_ROLE_CAPACITY_ENTRIES = len(Role)
+
+
+def role_capacity_fits(violations: Violations, field: str, size: int) -> bool:
+    """Whether a `role_capacity` of `size` entries can be valid; if not, one violation
+    (DUPLICATE_ROLE on the whole list) says so."""
+    if size <= MAX_ROLE_CAPACITY_ENTRIES:
+        return True
+    violations.add(
+        field,
+        f"lists {size} entries; there are {MAX_ROLE_CAPACITY_ENTRIES} roles, each at most once",
+        ErrorReason.INVALID_CAPACITY,
+        rule=CapacityRule.DUPLICATE_ROLE,
+        limit=str(MAX_ROLE_CAPACITY_ENTRIES),
+    )
+    return False
+
+
 def check_capacity_settings(
     violations: Violations,
     prefix: str,
@@ -101,6 +121,8 @@ def check_capacity_settings(
             ceiling,
         )
     seats = room_capacity(max(0, min(max_participants, ceiling)), limits)
+    if not role_capacity_fits(violations, prefix + "role_capacity", len(role_capacity)):
+        return
     seen: set[Role] = set()
     reserved_total = 0
     for index, entry in enumerate(role_capacity):

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
+import re
 import secrets
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
@@ -18,6 +20,10 @@ from service.domain.events import EventType
 from service.domain.models import etag_of
 
 URL_MAX_LENGTH = 2048
+HOST_MAX_LENGTH = 253  # a DNS name, without its trailing dot (RFC 1035)
+HOST_LABEL_MAX_LENGTH = 63
+# A last label that is a number (decimal, or 0x hex): a host meant as an IPv4 address.
+_NUMERIC_LABEL = re.compile(r"[0-9]+|0[xX][0-9a-fA-F]*")
 MAX_ROOM_FILTER = 100
 SECRET_PREFIX = "whsec_"
 # Update-mask paths of a webhook.
@@ -100,9 +106,54 @@ def url_violation(url: str, allowed_http_hosts: Collection[str]) -> tuple[str, s
         return UrlRule.SCHEME, "must be an https URL with a host"
     if parts.username is not None or parts.password is not None or parts.fragment:
         return UrlRule.MALFORMED, "must not carry user information or a fragment"
+    if parts.port == 0:
+        return UrlRule.MALFORMED, "must not name port 0"
+    problem = host_problem(host)
+    if problem is not None:
+        return UrlRule.MALFORMED, problem
     if parts.scheme == "http" and host.lower() not in allowed_http_hosts:
         return UrlRule.SCHEME, "must be https (plain http is not allowed for this host)"
     return None
+
+
+def host_problem(host: str) -> str | None:
+    """Why `host` (a URL's hostname) can never be reached; None when it may be.
+
+    An IP address must be written the usual way (`127.0.0.1`, `[::1]`): a host whose
+    last label is a number (`2130706433`, `0x7f000001`, `127.1`) is refused rather than
+    read as an address the way some resolvers would, so the host shown is the one
+    dialled. Names follow DNS's limits: no empty label (one trailing dot allowed), labels
+    of at most 63 characters and at most 253 in all, counted in their ASCII (`xn--`) form.
+    """
+    if ":" in host:  # only an IPv6 literal has one (urlsplit took the brackets off)
+        try:
+            ipaddress.IPv6Address(host)
+        except ValueError:
+            return "must have a valid IPv6 address as its host"
+        return None
+    name = host.removesuffix(".")
+    labels = name.split(".")
+    if _NUMERIC_LABEL.fullmatch(labels[-1]):
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            return "must have a DNS name or an IPv4 address in dotted decimal as its host"
+        return None
+    lengths = [_ascii_length(label) for label in labels]
+    if 0 in lengths:
+        return "must not have an empty label in its host"
+    if max(lengths) > HOST_LABEL_MAX_LENGTH:
+        return f"must not have a host label longer than {HOST_LABEL_MAX_LENGTH} characters"
+    if sum(lengths) + len(lengths) - 1 > HOST_MAX_LENGTH:
+        return f"must not have a host longer than {HOST_MAX_LENGTH} characters"
+    return None
+
+
+def _ascii_length(label: str) -> int:
+    """A DNS label's length as sent: an internationalized one as `xn--` + punycode."""
+    if label.isascii():
+        return len(label)
+    return 4 + len(label.encode("punycode"))
 
 
 def check_url(

@@ -9,6 +9,7 @@ configuration file (ROOMS_MEDIA_CONFIG_FILE).
 
 The parser takes the already-parsed TOML document, so the loader of the whole file
 (issue 12's `service/media_config.py`) can call it for the `janus` tables. Secrets are
+read by `service.secrets.read_secret`, as every other table's, and kept as
 `SecretStr` (their repr is `**********`); errors name the key, never its value.
 """
 
@@ -21,6 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from pydantic import SecretStr
+
+from service.secrets import read_secret
 
 _KEYS = frozenset(
     {
@@ -63,31 +66,10 @@ class JanusConfig:
 def _secret(
     table: Mapping[str, Any], where: str, key: str, base_dir: Path | None, *, required: bool
 ) -> SecretStr | None:
-    inline, path = table.get(key), table.get(f"{key}_file")
-    if inline is not None and path is not None:
-        raise JanusConfigError(f"{where}: set {key} or {key}_file, not both")
-    if inline is None and path is None:
-        if required:
-            raise JanusConfigError(f"{where}: {key} (or {key}_file) is required")
-        return None
-    if inline is not None:
-        if not isinstance(inline, str) or not inline:
-            raise JanusConfigError(f"{where}.{key} must be a non-empty string")
-        return SecretStr(inline)
-    if not isinstance(path, str) or not path:
-        raise JanusConfigError(f"{where}.{key}_file must be a file path")
-    file = Path(path)
-    if not file.is_absolute() and base_dir is not None:
-        file = base_dir / file
-    try:
-        value = file.read_text().strip()
-    except OSError as error:
-        raise JanusConfigError(
-            f"{where}.{key}_file: cannot read {file}: {error.strerror}"
-        ) from None
-    if not value:
-        raise JanusConfigError(f"{where}.{key}_file: {file} is empty")
-    return SecretStr(value)
+    value = read_secret(
+        table, key, where=where, base_dir=base_dir, required=required, error=JanusConfigError
+    )
+    return None if value is None else SecretStr(value)
 
 
 def parse_janus_table(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_origin
 
@@ -29,6 +29,7 @@ from service.domain.credentials import (
 )
 from service.domain.errors import Violations
 from service.domain.events import EventType, RoomEvent
+from service.domain.limits import Limits
 from service.domain.models import (
     DEFAULT_JOIN_POLICY,
     DEFAULT_ROLE,
@@ -44,7 +45,8 @@ from service.domain.models import (
     RosterEntry,
     api_name,
 )
-from service.domain.seats import Seat
+from service.domain.rules import batch_fits
+from service.domain.seats import Seat, role_capacity_fits
 from service.domain.waiting_room import Knock, KnockState
 from service.transport.vocabulary import (
     CAPABILITIES,
@@ -113,8 +115,13 @@ def populated_fields(room: room_pb2.Room) -> list[str]:
 
 
 def roster_in(
-    violations: Violations, field: str, participants: Iterable[participant_pb2.Participant]
+    violations: Violations,
+    field: str,
+    participants: Sequence[participant_pb2.Participant],
+    limits: Limits,
 ) -> list[RosterEntry]:
+    if not batch_fits(violations, field, len(participants), limits):
+        return []  # refused whole (BATCH_TOO_LARGE), before any entry is converted
     return [
         RosterEntry(p.user_id, role_in(violations, f"{field}[{index}].role", p.role))
         for index, p in enumerate(participants)
@@ -156,8 +163,10 @@ _SettingOut = Callable[[Any], Any]
 
 
 def _role_capacity_in(
-    violations: Violations, field: str, entries: Iterable[room_pb2.RoleCapacity]
+    violations: Violations, field: str, entries: Sequence[room_pb2.RoleCapacity]
 ) -> tuple[RoleCapacity, ...]:
+    if not role_capacity_fits(violations, field, len(entries)):
+        return ()  # refused whole, before any entry is converted
     return tuple(
         RoleCapacity(
             role_in(violations, f"{field}[{index}].role", entry.role),

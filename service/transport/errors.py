@@ -22,11 +22,6 @@ log = logging.getLogger(__name__)
 
 ERROR_DOMAIN = "rooms.v1"
 
-# An error travels in the response trailers, which clients cap (gRPC's default is
-# 8 KiB): BadRequest names at most this many fields; when there were more,
-# ErrorInfo.metadata "violation_count" tells how many there were in all.
-MAX_FIELD_VIOLATIONS = 20
-
 _CODE_OF_KIND: dict[ErrorKind, int] = {
     ErrorKind.INVALID: code_pb2.INVALID_ARGUMENT,
     ErrorKind.NOT_FOUND: code_pb2.NOT_FOUND,
@@ -55,8 +50,8 @@ def _pack(message: Any) -> any_pb2.Any:
 def to_status(error: DomainError) -> grpc.Status:
     """The rich status for a domain error."""
     metadata = dict(error.metadata)
-    if len(error.field_violations) > MAX_FIELD_VIOLATIONS:
-        metadata["violation_count"] = str(len(error.field_violations))
+    if error.violation_count > len(error.field_violations):  # over the cap: say how many
+        metadata["violation_count"] = str(error.violation_count)
     details = [
         _pack(
             error_details_pb2.ErrorInfo(
@@ -72,7 +67,7 @@ def to_status(error: DomainError) -> grpc.Status:
                         error_details_pb2.BadRequest.FieldViolation(
                             field=v.field, description=v.description, reason=v.reason.value
                         )
-                        for v in error.field_violations[:MAX_FIELD_VIOLATIONS]
+                        for v in error.field_violations
                     ]
                 )
             )

@@ -31,7 +31,9 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         self, request: ps.AddOrUpdateParticipantsRequest, context: Context
     ) -> ps.AddOrUpdateParticipantsResponse:
         violations = Violations()
-        roster = convert.roster_in(violations, "participants", request.participants)
+        roster = convert.roster_in(
+            violations, "participants", request.participants, self._uc.limits
+        )
         violations.raise_if_any()
         participants, etag = await self._uc.add_or_update_participants(
             current_caller(), request.room_id, roster, request.etag

@@ -30,7 +30,9 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     ) -> room_pb2.Room:
         violations = Violations()
         settings = convert.room_settings_in(violations, "room.", request.room)
-        roster = convert.roster_in(violations, "participants", request.participants)
+        roster = convert.roster_in(
+            violations, "participants", request.participants, self._uc.limits
+        )
         violations.raise_if_any()
         # The API's request_id (AIP-155) is the create's idempotency key.
         room = await self._uc.create_room(

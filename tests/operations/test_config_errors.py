@@ -31,6 +31,15 @@ CASES = {
         "ROOMS_API_KEYS",
     ),
     "bad-key-entry": ({"ROOMS_API_KEYS": "sha256:nothex:acme:billing"}, "ROOMS_API_KEYS"),
+    # The parent checks the database once before starting any worker: one line, not
+    # one a worker and one of its own.
+    "unreachable-database-with-workers": (
+        {
+            "ROOMS_DATABASE_URL": f"postgresql://postgres:{SECRET}@127.0.0.1:{{free}}/rooms",
+            "ROOMS_WORKERS": "2",
+        },
+        "ROOMS_DATABASE_URL",
+    ),
 }
 
 

@@ -63,7 +63,7 @@ def test_no_file_means_nothing_configured() -> None:
         (
             f'[tenants.a.livekit]\nurl = "u"\napi_key = "k"\napi_secret = "{SECRET}"\n'
             'api_secret_file = "f"\n',
-            "exactly one",
+            "set api_secret or api_secret_file, not both",
         ),
         ('[tenants.a.jitsi]\nurl = "u"\napp_id = "a"\nsecret_file = "missing"\n', "cannot read"),
         (f'[tenants.a.jitsi]\nurl = "u"\napp_id = "a"\nsecret = "{SECRET}\n', "not valid TOML"),

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Unpack
 
 import grpc
 from google.protobuf import field_mask_pb2
@@ -17,10 +17,8 @@ from rooms.connection import Channel
 from rooms.errors import RoomsError, WatchTooSlow, from_rpc_error
 from rooms.v1 import admission_pb2, events_pb2, room_pb2, rooms_service_pb2
 from rooms.values import (
-    JoinPolicyLike,
     Participants,
-    RoleCapacities,
-    RoleLike,
+    RoomSettings,
     RoomStateLike,
     credential_format_value,
     room_state_value,
@@ -36,38 +34,18 @@ class RoomsMethods(Channel):
         self,
         *,
         room_id: str = "",
-        valid_from: datetime | None = None,
-        valid_until: datetime | None = None,
-        join_policy: JoinPolicyLike = 0,
-        open_join_role: RoleLike = 0,
-        pstn_dial_out_enabled: bool = False,
-        early_entry: timedelta | None = None,
-        metadata: Mapping[str, str] | None = None,
         participants: Participants = (),
-        waiting_room_enabled: bool = False,
-        max_participants: int = 0,
-        role_capacity: RoleCapacities = (),
         request_id: str | None = None,
         timeout: float | None = None,
+        **settings: Unpack[RoomSettings],
     ) -> room_pb2.Room:
-        """Create a room. Unset times take the server's defaults (now, now + 180
-        days); naive datetimes are UTC. `participants` is `{user_id: role}` or a list
-        of user ids (attendees) or `Participant`s. A `request_id` is generated unless
-        given: sending the same one again returns the same room."""
+        """Create a room with the settings given (`RoomSettings`: `valid_from`,
+        `valid_until`, `join_policy`, ...). Unset times take the server's defaults (now,
+        now + 180 days); naive datetimes are UTC. `participants` is `{user_id: role}` or
+        a list of user ids (attendees) or `Participant`s. A `request_id` is generated
+        unless given: sending the same one again returns the same room."""
         room = room_pb2.Room()
-        write_settings(
-            room,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            join_policy=join_policy,
-            open_join_role=open_join_role,
-            pstn_dial_out_enabled=pstn_dial_out_enabled,
-            early_entry=early_entry,
-            metadata=metadata,
-            waiting_room_enabled=waiting_room_enabled,
-            max_participants=max_participants,
-            role_capacity=role_capacity,
-        )
+        write_settings(room, settings)
         request = rooms_service_pb2.CreateRoomRequest(
             request_id=request_id or str(uuid.uuid4()),
             room_id=room_id,
@@ -102,35 +80,15 @@ class RoomsMethods(Channel):
         self,
         room_id: str,
         *,
-        valid_from: datetime | None = None,
-        valid_until: datetime | None = None,
-        join_policy: JoinPolicyLike | None = None,
-        open_join_role: RoleLike | None = None,
-        pstn_dial_out_enabled: bool | None = None,
-        early_entry: timedelta | None = None,
-        metadata: Mapping[str, str] | None = None,
-        waiting_room_enabled: bool | None = None,
-        max_participants: int | None = None,
-        role_capacity: RoleCapacities | None = None,
         etag: str = "",
         timeout: float | None = None,
+        **settings: Unpack[RoomSettings],
     ) -> room_pb2.Room:
-        """Change the fields given (and only those; `metadata` replaces the whole
-        map). With `etag`, only if the room has not changed since (`EtagMismatch`)."""
+        """Change the settings given (`RoomSettings`), and only those; `metadata`
+        replaces the whole map. With `etag`, only if the room has not changed since
+        (`EtagMismatch`)."""
         room = room_pb2.Room(room_id=room_id, etag=etag)
-        paths = write_settings(
-            room,
-            valid_from=valid_from,
-            valid_until=valid_until,
-            join_policy=join_policy,
-            open_join_role=open_join_role,
-            pstn_dial_out_enabled=pstn_dial_out_enabled,
-            early_entry=early_entry,
-            metadata=metadata,
-            waiting_room_enabled=waiting_room_enabled,
-            max_participants=max_participants,
-            role_capacity=role_capacity,
-        )
+        paths = write_settings(room, settings)
         if not paths:
             raise ValueError("update_room: name at least one field to change")
         request = rooms_service_pb2.UpdateRoomRequest(

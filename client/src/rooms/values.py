@@ -4,7 +4,8 @@ the one helper that writes a room's settings into a Room message."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeAlias
+from datetime import datetime, timedelta
+from typing import Any, Protocol, TypeAlias, TypedDict, TypeVar, cast
 
 from rooms.v1 import credentials_pb2, events_pb2, participant_pb2, room_pb2, waiting_room_pb2
 
@@ -17,69 +18,58 @@ RoleCapacities: TypeAlias = "Mapping[str, tuple[int, int]] | Iterable[room_pb2.R
 KnockStateLike: TypeAlias = "waiting_room_pb2.KnockState.ValueType | int | str"
 EventTypeLike: TypeAlias = "events_pb2.RoomEventType.ValueType | int | str"
 
-
-def _enum_name(value: str, prefix: str) -> str:
-    name = value.strip().upper().replace("-", "_").replace(" ", "_")
-    return name if name.startswith(prefix) else prefix + name
+_T = TypeVar("_T", bound=int)
+_V = TypeVar("_V", covariant=True)
 
 
-def _enum_value(enum: Any, prefix: str, kind: str, value: str | int) -> Any:
+class _Vocabulary(Protocol[_V]):
+    """A generated enum: its values by name."""
+
+    def Value(self, name: str) -> _V: ...
+
+
+def _enum_value(enum: _Vocabulary[_T], prefix: str, kind: str, value: _T | int | str) -> _T:
     """An enum value from its number or its name (`open`, `invite-only`, `ROLE_PRESENTER`)."""
-    if isinstance(value, str):
-        try:
-            return enum.Value(_enum_name(value, prefix))
-        except ValueError:
-            raise ValueError(f"unknown {kind} {value!r}") from None
-    return enum.ValueType(value)
+    if not isinstance(value, str):
+        return cast(_T, int(value))
+    name = value.strip().upper().replace("-", "_").replace(" ", "_")
+    try:
+        return enum.Value(name if name.startswith(prefix) else prefix + name)
+    except ValueError:
+        raise ValueError(f"unknown {kind} {value!r}") from None
 
 
 def role_value(value: RoleLike) -> participant_pb2.Role.ValueType:
     """A role from its number or its name (`presenter`, `ROLE_PRESENTER`)."""
-    result: participant_pb2.Role.ValueType = _enum_value(
-        participant_pb2.Role, "ROLE_", "role", value
-    )
-    return result
+    return _enum_value(participant_pb2.Role, "ROLE_", "role", value)
 
 
 def room_state_value(value: RoomStateLike) -> room_pb2.RoomState.ValueType:
     """A room state from its number or its name (`open`, `ROOM_STATE_OPEN`)."""
-    result: room_pb2.RoomState.ValueType = _enum_value(
-        room_pb2.RoomState, "ROOM_STATE_", "room state", value
-    )
-    return result
+    return _enum_value(room_pb2.RoomState, "ROOM_STATE_", "room state", value)
 
 
 def join_policy_value(value: JoinPolicyLike) -> room_pb2.JoinPolicy.ValueType:
     """A join policy from its number or its name (`open`, `invite-only`)."""
-    result: room_pb2.JoinPolicy.ValueType = _enum_value(
-        room_pb2.JoinPolicy, "JOIN_POLICY_", "join policy", value
-    )
-    return result
+    return _enum_value(room_pb2.JoinPolicy, "JOIN_POLICY_", "join policy", value)
 
 
 def credential_format_value(value: str | int) -> credentials_pb2.CredentialFormat.ValueType:
     """A credential format from its number or its name (`livekit`, `jitsi`, `rooms`)."""
-    result: credentials_pb2.CredentialFormat.ValueType = _enum_value(
+    return _enum_value(
         credentials_pb2.CredentialFormat, "CREDENTIAL_FORMAT_", "credential format", value
     )
-    return result
 
 
 def knock_state_value(value: KnockStateLike) -> waiting_room_pb2.KnockState.ValueType:
     """A knock state from its number or its name (`waiting`, `KNOCK_STATE_ADMITTED`)."""
-    result: waiting_room_pb2.KnockState.ValueType = _enum_value(
-        waiting_room_pb2.KnockState, "KNOCK_STATE_", "knock state", value
-    )
-    return result
+    return _enum_value(waiting_room_pb2.KnockState, "KNOCK_STATE_", "knock state", value)
 
 
 def event_type_value(value: EventTypeLike) -> events_pb2.RoomEventType.ValueType:
     """A room event type from its number or its name (`participant_removed`,
     `ROOM_EVENT_TYPE_DELETED`)."""
-    result: events_pb2.RoomEventType.ValueType = _enum_value(
-        events_pb2.RoomEventType, "ROOM_EVENT_TYPE_", "event type", value
-    )
-    return result
+    return _enum_value(events_pb2.RoomEventType, "ROOM_EVENT_TYPE_", "event type", value)
 
 
 def role_capacities(values: RoleCapacities) -> list[room_pb2.RoleCapacity]:
@@ -103,9 +93,25 @@ def roster(values: Participants) -> list[participant_pb2.Participant]:
     ]
 
 
-# A setting (as the client's keyword arguments name it) -> how it is written into a
-# Room message, and its update-mask path. Settings not listed are plain fields of
-# the same name.
+class RoomSettings(TypedDict, total=False):
+    """A room's settings, as `create_room` and `update_room` take them (`**settings`).
+    A setting left out, or None, is not given: the server's default on create (now,
+    now + 180 days, invite-only, ...), unchanged on update. Naive datetimes are UTC."""
+
+    valid_from: datetime | None
+    valid_until: datetime | None
+    join_policy: JoinPolicyLike | None  # `open`, `invite-only`, or the enum
+    open_join_role: RoleLike | None  # the role of those who join an open room unlisted
+    pstn_dial_out_enabled: bool | None
+    early_entry: timedelta | None  # how early presenters may join
+    metadata: Mapping[str, str] | None  # on update: replaces the whole map
+    waiting_room_enabled: bool | None
+    max_participants: int | None
+    role_capacity: RoleCapacities | None
+
+
+# A setting -> how it is written into a Room message, and its update-mask path.
+# Settings not listed are plain fields of the same name.
 _WRITERS: dict[str, tuple[str, Any]] = {
     "valid_from": ("valid_from", lambda room, value: room.valid_from.FromDatetime(value)),
     "valid_until": ("valid_until", lambda room, value: room.valid_until.FromDatetime(value)),
@@ -129,10 +135,14 @@ _WRITERS: dict[str, tuple[str, Any]] = {
 }
 
 
-def write_settings(room: room_pb2.Room, **settings: Any) -> list[str]:
+def write_settings(room: room_pb2.Room, settings: RoomSettings) -> list[str]:
     """Write each setting given (not None) into `room`; return their update-mask paths.
     The one place the client turns settings into a Room message, for CreateRoom and
-    UpdateRoom alike."""
+    UpdateRoom alike. A name that is not a setting is a TypeError, as an unexpected
+    keyword argument is."""
+    unknown = sorted(set(settings) - RoomSettings.__optional_keys__)
+    if unknown:
+        raise TypeError(f"unexpected keyword argument(s): {', '.join(unknown)}")
     paths: list[str] = []
     for name, value in settings.items():
         if value is None:

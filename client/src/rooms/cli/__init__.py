@@ -18,9 +18,17 @@ Shell completion: `eval "$(_ROOMS_COMPLETE=bash_source rooms)"` (zsh_source, fis
 
 from __future__ import annotations
 
+import sys
+
+try:
+    import click  # noqa: F401
+except ImportError:  # pragma: no cover - depends on the installation
+    sys.exit("the rooms CLI needs click: pip install 'rooms-client[cli]'")
+
 # Importing a command module registers its commands on the root group.
 from rooms.cli import history, join, participant, room, waiting_room, webhook  # noqa: F401
-from rooms.cli.common import cli, parse_duration, parse_time
+from rooms.cli.parsing import parse_duration, parse_time
+from rooms.cli.root import cli
 
 __all__ = ["cli", "main", "parse_duration", "parse_time"]
 

@@ -7,15 +7,8 @@ import json
 
 import click
 
-from rooms.cli.common import (
-    Connection,
-    as_json,
-    cli,
-    collect,
-    echo_json,
-    json_option,
-    limit_option,
-)
+from rooms.cli.output import as_json, echo_json
+from rooms.cli.root import Connection, cli, collect, json_option, limit_option
 from rooms.client import RoomsClient
 from rooms.errors import RoomsError
 from rooms.events import describe_event

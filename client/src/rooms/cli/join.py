@@ -2,27 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import click
 
-from rooms.cli.common import (
-    EXIT_REFUSED,
-    Connection,
-    as_json,
-    capability_name,
-    cli,
-    echo_fields,
-    echo_json,
-    echo_table,
+from rooms.cli.output import (
+    echo_list,
+    echo_one,
+    enum_name,
     format_duration,
     format_time,
-    json_option,
-    reason_name,
     role_name,
 )
-from rooms.v1 import (
-    rooms_service_pb2,
-    waiting_room_pb2,
-)
+from rooms.cli.root import EXIT_REFUSED, Connection, cli, json_option
+from rooms.v1 import admission_pb2, rooms_service_pb2, waiting_room_pb2
 
 
 @cli.command()
@@ -48,20 +41,23 @@ def authorize(
             room_id, user_id, display_name=name, claim_seat=claim_seat
         )
     )
-    if as_json_:
-        echo_json(as_json(decision))
-    else:
-        _echo_decision(decision)
+    echo_one(decision, as_json_, _decision_fields)
     if not decision.allowed:
         raise click.exceptions.Exit(EXIT_REFUSED)
 
 
-def _echo_decision(decision: rooms_service_pb2.AuthorizeJoinResponse) -> None:
+def _capabilities(values: Iterable[int]) -> str:
+    return ", ".join(enum_name(admission_pb2.Capability, value) for value in values)
+
+
+def _decision_fields(
+    decision: rooms_service_pb2.AuthorizeJoinResponse,
+) -> list[tuple[str, str]]:
     fields = [
         ("allowed", "yes" if decision.allowed else "no"),
-        ("reason", reason_name(decision.reason)),
+        ("reason", enum_name(admission_pb2.JoinDecisionReason, decision.reason)),
         ("role", role_name(decision.role)),
-        ("capabilities", ", ".join(capability_name(c) for c in decision.capabilities) or "-"),
+        ("capabilities", _capabilities(decision.capabilities) or "-"),
         ("valid_from", format_time(decision.valid_from)),
         ("valid_until", format_time(decision.valid_until)),
     ]
@@ -76,12 +72,10 @@ def _echo_decision(decision: rooms_service_pb2.AuthorizeJoinResponse) -> None:
             ("seat_expires", format_time(decision.seat.expire_time)),
         ]
     if decision.capacity_limit:
-        limit = waiting_room_pb2.CapacityLimit.Name(decision.capacity_limit)
-        fields.append(
-            ("capacity", f"{limit.removeprefix('CAPACITY_LIMIT_').lower()} {decision.capacity}")
-        )
+        limit = enum_name(waiting_room_pb2.CapacityLimit, decision.capacity_limit)
+        fields.append(("capacity", f"{limit} {decision.capacity}"))
     fields.append(("message", decision.message or "-"))
-    echo_fields(fields)
+    return fields
 
 
 @cli.command()
@@ -90,10 +84,9 @@ def _echo_decision(decision: rooms_service_pb2.AuthorizeJoinResponse) -> None:
 def roles(connection: Connection, as_json_: bool) -> None:
     """Every role with the capabilities it grants."""
     definitions = connection.run(lambda client: client.list_roles())
-    if as_json_:
-        echo_json([as_json(definition) for definition in definitions])
-    else:
-        echo_table(
-            ("ROLE", "CAPABILITIES"),
-            ([d.name, ", ".join(capability_name(c) for c in d.capabilities)] for d in definitions),
-        )
+    echo_list(
+        definitions,
+        as_json_,
+        ("ROLE", "CAPABILITIES"),
+        lambda definition: [definition.name, _capabilities(definition.capabilities)],
+    )

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 import click
 
-from rooms.cli.common import (
+from rooms.cli.output import (
     PARTICIPANT_HEADERS,
-    Connection,
     as_json,
+    echo_json,
+    echo_list,
+    echo_said,
+    echo_table,
+    participant_row,
+)
+from rooms.cli.parsing import role_choice
+from rooms.cli.root import (
+    Connection,
+    Decorator,
     cli,
     collect,
-    echo_json,
-    echo_table,
     etag_option,
     json_option,
     limit_option,
-    participant_row,
-    role_choice,
 )
 from rooms.client import RoomsClient
-from rooms.v1 import (
-    participants_service_pb2,
-)
-
-# ---- participants ------------------------------------------------------------------
+from rooms.v1 import participants_service_pb2
 
 
 @cli.group()
@@ -31,69 +32,61 @@ def participants() -> None:
     """Add, change, remove and list the participants of a room."""
 
 
-def _echo_upsert(
-    response: participants_service_pb2.AddOrUpdateParticipantsResponse, as_json_: bool
-) -> None:
-    if as_json_:
-        echo_json(as_json(response))
-    else:
-        echo_table(PARTICIPANT_HEADERS, (participant_row(p) for p in response.participants))
-        click.echo(f"etag {response.etag}")
+def _roster_change(name: str, role_option: Decorator, *, existing: bool, doc: str) -> click.Command:
+    """`add` and `change`: set the role of identities on the roster. `change` (`existing`)
+    first checks that each is already there (PARTICIPANT_NOT_FOUND if one is not) and
+    sends the room's etag, so a concurrent change is not lost."""
+
+    @participants.command(name, help=doc)
+    @click.argument("room_id")
+    @click.argument("user_ids", nargs=-1, required=True)
+    @role_option
+    @etag_option
+    @json_option
+    @click.pass_obj
+    def command(
+        connection: Connection,
+        room_id: str,
+        user_ids: tuple[str, ...],
+        role: str,
+        etag: str,
+        as_json_: bool,
+    ) -> None:
+        async def change(
+            client: RoomsClient,
+        ) -> participants_service_pb2.AddOrUpdateParticipantsResponse:
+            current = etag
+            if existing:
+                current = etag or (await client.get_room(room_id)).etag
+                for user_id in user_ids:
+                    await client.get_participant(room_id, user_id)
+            return await client.add_or_update_participants(
+                room_id, dict.fromkeys(user_ids, role), etag=current
+            )
+
+        response = connection.run(change)
+        if as_json_:
+            echo_json(as_json(response))
+        else:
+            echo_table(PARTICIPANT_HEADERS, (participant_row(p) for p in response.participants))
+            click.echo(f"etag {response.etag}")
+
+    return command
 
 
-@participants.command("add")
-@click.argument("room_id")
-@click.argument("user_ids", nargs=-1, required=True)
-@click.option("--role", type=role_choice, default="attendee", show_default=True)
-@etag_option
-@json_option
-@click.pass_obj
-def participants_add(
-    connection: Connection,
-    room_id: str,
-    user_ids: tuple[str, ...],
-    role: str,
-    etag: str,
-    as_json_: bool,
-) -> None:
-    """Add identities to the roster with ROLE (or set their role if already there)."""
-    response = connection.run(
-        lambda client: client.add_or_update_participants(
-            room_id, dict.fromkeys(user_ids, role), etag=etag
-        )
-    )
-    _echo_upsert(response, as_json_)
-
-
-@participants.command("change")
-@click.argument("room_id")
-@click.argument("user_ids", nargs=-1, required=True)
-@click.option("--role", type=role_choice, required=True, help="The new role.")
-@etag_option
-@json_option
-@click.pass_obj
-def participants_change(
-    connection: Connection,
-    room_id: str,
-    user_ids: tuple[str, ...],
-    role: str,
-    etag: str,
-    as_json_: bool,
-) -> None:
-    """Change the role of identities already on the roster (PARTICIPANT_NOT_FOUND if
-    one is not). The room's etag is checked, so a concurrent change is not lost."""
-
-    async def change(
-        client: RoomsClient,
-    ) -> participants_service_pb2.AddOrUpdateParticipantsResponse:
-        current = etag or (await client.get_room(room_id)).etag
-        for user_id in user_ids:
-            await client.get_participant(room_id, user_id)
-        return await client.add_or_update_participants(
-            room_id, dict.fromkeys(user_ids, role), etag=current
-        )
-
-    _echo_upsert(connection.run(change), as_json_)
+participants_add = _roster_change(
+    "add",
+    click.option("--role", type=role_choice, default="attendee", show_default=True),
+    existing=False,
+    doc="Add identities to the roster with ROLE (or set their role if already there).",
+)
+participants_change = _roster_change(
+    "change",
+    click.option("--role", type=role_choice, required=True, help="The new role."),
+    existing=True,
+    doc="Change the role of identities already on the roster (PARTICIPANT_NOT_FOUND if\n"
+    "one is not). The room's etag is checked, so a concurrent change is not lost.",
+)
 
 
 @participants.command("remove")
@@ -109,10 +102,11 @@ def participants_remove(
     response = connection.run(
         lambda client: client.remove_participants(room_id, user_ids, etag=etag)
     )
-    if as_json_:
-        echo_json(as_json(response))
-    else:
-        click.echo(f"removed {response.removed_count} of {len(user_ids)}; etag {response.etag}")
+    echo_said(
+        response,
+        as_json_,
+        f"removed {response.removed_count} of {len(user_ids)}; etag {response.etag}",
+    )
 
 
 @participants.command("list")
@@ -131,10 +125,7 @@ def participants_list(
             client.list_participants(room_id, role=role, page_size=page_size), limit
         )
     )
-    if as_json_:
-        echo_json([as_json(participant) for participant in found])
-    else:
-        echo_table(PARTICIPANT_HEADERS, (participant_row(p) for p in found))
+    echo_list(found, as_json_, PARTICIPANT_HEADERS, participant_row)
 
 
 @participants.command("show")

@@ -4,37 +4,30 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
 
 import click
 
-from rooms.cli.common import (
+from rooms.cli.output import (
+    ROOM_HEADERS,
+    echo_deleted,
+    echo_list,
+    echo_one,
+    role_name,
+    room_fields,
+    room_row,
+)
+from rooms.cli.parsing import (
     DURATION,
     KEY_VALUE,
     POLICIES,
     ROLES,
-    ROOM_HEADERS,
     TIME,
-    Connection,
-    as_json,
-    cli,
-    collect,
-    echo_json,
-    echo_room,
-    echo_table,
-    etag_option,
-    json_option,
-    limit_option,
     role_choice,
-    role_name,
-    room_row,
     state_choice,
 )
-from rooms.v1 import (
-    participant_pb2,
-)
-
-# ---- rooms -------------------------------------------------------------------------
+from rooms.cli.root import Connection, cli, collect, etag_option, json_option, limit_option
+from rooms.v1 import participant_pb2
+from rooms.values import RoomSettings
 
 
 @cli.command()
@@ -118,7 +111,7 @@ def create(
             room_id=room_id, participants=roster, request_id=request_id, **settings
         )
     )
-    echo_room(room, as_json_)
+    echo_one(room, as_json_, room_fields)
 
 
 def room_settings(
@@ -133,21 +126,21 @@ def room_settings(
     waiting_room: bool | None = None,
     max_participants: int | None = None,
     role_capacity: dict[str, tuple[int, int]] | None = None,
-) -> dict[str, Any]:
+) -> RoomSettings:
     """The room options of `create` and `update` as the client's settings arguments:
     the one place the CLI names them (None: not given)."""
-    return {
-        "valid_from": valid_from,
-        "valid_until": valid_until,
-        "join_policy": policy,
-        "open_join_role": open_role,
-        "early_entry": early_entry,
-        "pstn_dial_out_enabled": dial_out,
-        "metadata": metadata,
-        "waiting_room_enabled": waiting_room,
-        "max_participants": max_participants,
-        "role_capacity": role_capacity,
-    }
+    return RoomSettings(
+        valid_from=valid_from,
+        valid_until=valid_until,
+        join_policy=policy,
+        open_join_role=open_role,
+        early_entry=early_entry,
+        pstn_dial_out_enabled=dial_out,
+        metadata=metadata,
+        waiting_room_enabled=waiting_room,
+        max_participants=max_participants,
+        role_capacity=role_capacity,
+    )
 
 
 def _role_capacity(
@@ -173,7 +166,7 @@ def _role_capacity(
 def show(connection: Connection, room_id: str, as_json_: bool) -> None:
     """Show one room."""
     room = connection.run(lambda client: client.get_room(room_id))
-    echo_room(room, as_json_)
+    echo_one(room, as_json_, room_fields)
 
 
 @cli.command("list")
@@ -195,23 +188,19 @@ def list_(
         rooms = connection.run(
             lambda client: collect(client.list_rooms(state=state, page_size=page_size), limit)
         )
-        if as_json_:
-            echo_json([as_json(room) for room in rooms])
-        else:
-            echo_table(ROOM_HEADERS, (room_row(room) for room in rooms))
+        echo_list(rooms, as_json_, ROOM_HEADERS, room_row)
         return
     memberships = connection.run(
         lambda client: collect(
             client.list_rooms_for_participant(user, state=state, page_size=page_size), limit
         )
     )
-    if as_json_:
-        echo_json([as_json(membership) for membership in memberships])
-    else:
-        echo_table(
-            (*ROOM_HEADERS, "ROLE"),
-            ([*room_row(m.room), role_name(m.role)] for m in memberships),
-        )
+    echo_list(
+        memberships,
+        as_json_,
+        (*ROOM_HEADERS, "ROLE"),
+        lambda membership: [*room_row(membership.room), role_name(membership.role)],
+    )
 
 
 @cli.command()
@@ -256,7 +245,7 @@ def update(
     if all(value is None for value in settings.values()):
         raise click.UsageError("nothing to change: give at least one option (see --help)")
     room = connection.run(lambda client: client.update_room(room_id, etag=etag, **settings))
-    echo_room(room, as_json_)
+    echo_one(room, as_json_, room_fields)
 
 
 @cli.command()
@@ -267,7 +256,4 @@ def update(
 def delete(connection: Connection, room_id: str, etag: str, as_json_: bool) -> None:
     """Delete a room and its roster."""
     connection.run(lambda client: client.delete_room(room_id, etag=etag))
-    if as_json_:
-        echo_json({"roomId": room_id, "deleted": True})
-    else:
-        click.echo(f"deleted {room_id}")
+    echo_deleted("room", room_id, as_json_)

@@ -4,28 +4,35 @@ from __future__ import annotations
 
 import click
 
-from rooms.cli.common import (
-    Connection,
-    as_json,
-    choices,
-    cli,
-    collect,
-    echo_json,
-    echo_table,
-    etag_option,
-    format_time,
-    json_option,
-    limit_option,
-    role_choice,
-    role_name,
-)
-from rooms.v1 import (
-    waiting_room_pb2,
-)
+from rooms.cli.output import echo_list, echo_said, enum_name, format_time, role_name
+from rooms.cli.parsing import choices, role_choice
+from rooms.cli.root import Connection, cli, collect, etag_option, json_option, limit_option
+from rooms.v1 import waiting_room_pb2
 
-# ---- waiting room and seats -------------------------------------------------------
+KNOCK_STATES = choices(waiting_room_pb2.KnockState)
+KNOCK_HEADERS = ("USER_ID", "NAME", "STATE", "ROLE", "FIRST_KNOCK", "LAST_KNOCK")
+SEAT_HEADERS = ("USER_ID", "ROLE", "SINCE", "EXPIRES", "SEAT_ID")
 
-KNOCK_STATES = choices(waiting_room_pb2.KnockState, "KNOCK_STATE_")
+
+def knock_row(knock: waiting_room_pb2.Knock) -> list[str]:
+    return [
+        knock.user_id,
+        knock.display_name or "-",
+        enum_name(waiting_room_pb2.KnockState, knock.state),
+        role_name(knock.role),
+        format_time(knock.first_knock_time) if knock.HasField("first_knock_time") else "-",
+        format_time(knock.last_knock_time) if knock.HasField("last_knock_time") else "-",
+    ]
+
+
+def seat_row(seat: waiting_room_pb2.Seat) -> list[str]:
+    return [
+        seat.user_id,
+        role_name(seat.role),
+        format_time(seat.create_time),
+        format_time(seat.expire_time),
+        seat.seat_id,
+    ]
 
 
 @cli.command()
@@ -52,23 +59,7 @@ def knocks(
     found = connection.run(
         lambda client: collect(client.list_knocks(room_id, state=None if every else state), limit)
     )
-    if as_json_:
-        echo_json([as_json(knock) for knock in found])
-        return
-    echo_table(
-        ("USER_ID", "NAME", "STATE", "ROLE", "FIRST_KNOCK", "LAST_KNOCK"),
-        (
-            [
-                k.user_id,
-                k.display_name or "-",
-                waiting_room_pb2.KnockState.Name(k.state).removeprefix("KNOCK_STATE_").lower(),
-                role_name(k.role) if k.role else "-",
-                format_time(k.first_knock_time) if k.HasField("first_knock_time") else "-",
-                format_time(k.last_knock_time) if k.HasField("last_knock_time") else "-",
-            ]
-            for k in found
-        ),
-    )
+    echo_list(found, as_json_, KNOCK_HEADERS, knock_row)
 
 
 @cli.command()
@@ -90,12 +81,12 @@ def admit(
     response = connection.run(
         lambda client: client.admit_participant(room_id, user_id, role=role or 0, etag=etag)
     )
-    if as_json_:
-        echo_json(as_json(response))
-    else:
-        role_text = role_name(response.knock.role) if response.knock.role else "-"
-        click.echo(f"admitted {user_id} as {role_text}")
-        click.echo(f"etag {response.etag}")
+    echo_said(
+        response,
+        as_json_,
+        f"admitted {user_id} as {role_name(response.knock.role)}",
+        f"etag {response.etag}",
+    )
 
 
 @cli.command()
@@ -107,11 +98,7 @@ def admit(
 def deny(connection: Connection, room_id: str, user_id: str, etag: str, as_json_: bool) -> None:
     """Keep USER_ID out of ROOM_ID until admitted."""
     response = connection.run(lambda client: client.deny_participant(room_id, user_id, etag=etag))
-    if as_json_:
-        echo_json(as_json(response))
-    else:
-        click.echo(f"denied {user_id}")
-        click.echo(f"etag {response.etag}")
+    echo_said(response, as_json_, f"denied {user_id}", f"etag {response.etag}")
 
 
 @cli.command()
@@ -122,22 +109,7 @@ def deny(connection: Connection, room_id: str, user_id: str, etag: str, as_json_
 def seats(connection: Connection, room_id: str, limit: int | None, as_json_: bool) -> None:
     """Who is in ROOM_ID now (its live seats)."""
     found = connection.run(lambda client: collect(client.list_seats(room_id), limit))
-    if as_json_:
-        echo_json([as_json(seat) for seat in found])
-        return
-    echo_table(
-        ("USER_ID", "ROLE", "SINCE", "EXPIRES", "SEAT_ID"),
-        (
-            [
-                s.user_id,
-                role_name(s.role),
-                format_time(s.create_time),
-                format_time(s.expire_time),
-                s.seat_id,
-            ]
-            for s in found
-        ),
-    )
+    echo_list(found, as_json_, SEAT_HEADERS, seat_row)
 
 
 @cli.command("release-seat")

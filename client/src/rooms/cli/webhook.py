@@ -5,49 +5,32 @@ from __future__ import annotations
 
 import click
 
-from rooms.cli.common import (
-    ETAG,
-    Connection,
-    as_json,
-    choices,
-    cli,
-    collect,
-    echo_fields,
-    echo_json,
-    echo_table,
+from rooms.cli.output import (
+    echo_deleted,
+    echo_list,
+    echo_one,
+    enum_name,
     format_duration,
     format_time,
-    json_option,
-    limit_option,
 )
+from rooms.cli.parsing import choices
+from rooms.cli.root import Connection, cli, collect, etag_option_of, json_option, limit_option
 from rooms.v1 import events_pb2, webhooks_service_pb2
 
-EVENT_TYPES = choices(events_pb2.RoomEventType, "ROOM_EVENT_TYPE_")
+EVENT_TYPES = choices(events_pb2.RoomEventType)
 WEBHOOK_HEADERS = ("WEBHOOK_ID", "URL", "STATUS", "PENDING", "EVENTS", "ROOMS")
 
 event_type_choice = click.Choice(EVENT_TYPES, case_sensitive=False)
-webhook_etag_option = click.option(
-    "--etag",
-    type=ETAG,
-    default="",
-    help="Only if the webhook's etag is still this, quoted as printed or not (else ETAG_MISMATCH).",
-)
-
-
-def event_type_name(value: int) -> str:
-    name = events_pb2.RoomEventType.Name(events_pb2.RoomEventType.ValueType(value))
-    return name.removeprefix("ROOM_EVENT_TYPE_").lower().replace("_", "-")
+webhook_etag_option = etag_option_of("webhook")
 
 
 def status_name(value: int) -> str:
-    name = webhooks_service_pb2.WebhookStatus.Name(
-        webhooks_service_pb2.WebhookStatus.ValueType(value)
-    )
-    return name.removeprefix("WEBHOOK_STATUS_").lower()
+    return enum_name(webhooks_service_pb2.WebhookStatus, value)
 
 
 def _event_types(webhook: webhooks_service_pb2.Webhook) -> str:
-    return ", ".join(event_type_name(value) for value in webhook.event_types) or "all"
+    names = (enum_name(events_pb2.RoomEventType, value) for value in webhook.event_types)
+    return ", ".join(names) or "all"
 
 
 def webhook_fields(webhook: webhooks_service_pb2.Webhook) -> list[tuple[str, str]]:
@@ -82,13 +65,6 @@ def webhook_row(webhook: webhooks_service_pb2.Webhook) -> list[str]:
         _event_types(webhook),
         ", ".join(webhook.room_ids) or "all",
     ]
-
-
-def echo_webhook(webhook: webhooks_service_pb2.Webhook, as_json_: bool) -> None:
-    if as_json_:
-        echo_json(as_json(webhook))
-    else:
-        echo_fields(webhook_fields(webhook))
 
 
 @cli.group()
@@ -126,7 +102,7 @@ def webhooks_create(
             url, webhook_id=webhook_id, event_types=event_types, room_ids=room_ids
         )
     )
-    echo_webhook(webhook, as_json_)
+    echo_one(webhook, as_json_, webhook_fields)
 
 
 @webhooks.command("show")
@@ -136,7 +112,7 @@ def webhooks_create(
 def webhooks_show(connection: Connection, webhook_id: str, as_json_: bool) -> None:
     """Show one webhook and how its deliveries are going."""
     webhook = connection.run(lambda client: client.get_webhook(webhook_id))
-    echo_webhook(webhook, as_json_)
+    echo_one(webhook, as_json_, webhook_fields)
 
 
 @webhooks.command("list")
@@ -148,10 +124,7 @@ def webhooks_list(connection: Connection, limit: int | None, as_json_: bool) -> 
     found = connection.run(
         lambda client: collect(client.list_webhooks(page_size=limit or 0), limit)
     )
-    if as_json_:
-        echo_json([as_json(webhook) for webhook in found])
-    else:
-        echo_table(WEBHOOK_HEADERS, (webhook_row(webhook) for webhook in found))
+    echo_list(found, as_json_, WEBHOOK_HEADERS, webhook_row)
 
 
 @webhooks.command("update")
@@ -196,7 +169,7 @@ def webhooks_update(
             etag=etag,
         )
     )
-    echo_webhook(webhook, as_json_)
+    echo_one(webhook, as_json_, webhook_fields)
 
 
 @webhooks.command("delete")
@@ -207,7 +180,4 @@ def webhooks_update(
 def webhooks_delete(connection: Connection, webhook_id: str, etag: str, as_json_: bool) -> None:
     """Delete a webhook; what was pending for it is dropped."""
     connection.run(lambda client: client.delete_webhook(webhook_id, etag=etag))
-    if as_json_:
-        echo_json({"webhookId": webhook_id, "deleted": True})
-    else:
-        click.echo(f"deleted {webhook_id}")
+    echo_deleted("webhook", webhook_id, as_json_)
