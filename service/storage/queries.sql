@@ -15,6 +15,17 @@
 
 -- ==== fragments ====
 
+-- fragment: number_events --
+-- A batch of events for one room, numbered after its last one: the including
+-- statement defines `seq(room_id, event_seq)` (the room's row once its event_seq moved
+-- past the batch, which orders concurrent writers by its row lock) and
+-- `batch(types, data, at, actor)` (the events' types and JSON payloads in order, their
+-- time, who wrote them); this defines `new_events` for record_events.
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT seq.room_id, seq.event_seq - cardinality(b.types) + t.ord, b.at, b.at,
+               t.type, b.actor, t.data::jsonb
+        FROM seq, batch AS b, unnest(b.types, b.data) WITH ORDINALITY AS t(type, data, ord)),
+
 -- fragment: record_events --
 -- The events of a write and their delivery (the transactional outbox, see
 -- service/delivery), in the writer's statement: one round trip, one snapshot. The
@@ -52,7 +63,7 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
     DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL;
 
 -- name: create_room --
-WITH room AS (
+WITH seq AS (
         INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
             valid_until, pstn_dial_out_enabled, join_policy, metadata,
             open_join_role, early_entry, participant_count,
@@ -64,15 +75,13 @@ WITH room AS (
     roster AS (
         INSERT INTO participants
             (tenant, room_id, user_id, role, create_time, update_time)
-        SELECT $1, room.room_id, t.u, t.r, $3, $3
-        FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
-    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
-        SELECT room.room_id, room.event_seq - cardinality($17::text[]) + t.ord,
-               $3::timestamptz, $3::timestamptz, t.type, $19::text, t.data::jsonb
-        FROM room, unnest($17::text[], $18::text[])
-             WITH ORDINALITY AS t(type, data, ord)),
+        SELECT $1, seq.room_id, t.u, t.r, $3, $3
+        FROM seq, unnest($15::text[], $16::text[]) AS t(u, r)),
+    batch (types, data, at, actor) AS (
+        SELECT $17::text[], $18::text[], $3::timestamptz, $19::text),
+-- include: number_events --
 -- include: record_events --
-    SELECT count(*) FROM room;
+    SELECT count(*) FROM seq;
 
 -- name: claim_idempotency_key --
 INSERT INTO idempotency_keys (tenant, idempotency_key, request_hash, room_id, create_time)
@@ -122,11 +131,9 @@ WITH lifted AS (
                event_seq = event_seq + cardinality($8::text[])
         WHERE tenant = $1 AND room_id = $2
         RETURNING room_id, version, event_seq),
-    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
-        SELECT seq.room_id, seq.event_seq - cardinality($8::text[]) + t.ord,
-               $5::timestamptz, $5::timestamptz, t.type, $10::text, t.data::jsonb
-        FROM seq, unnest($8::text[], $9::text[])
-             WITH ORDINALITY AS t(type, data, ord)),
+    batch (types, data, at, actor) AS (
+        SELECT $8::text[], $9::text[], $5::timestamptz, $10::text),
+-- include: number_events --
 -- include: record_events --
     SELECT version FROM seq;
 
@@ -186,11 +193,9 @@ WITH gone AS (
     seats_gone AS (
         DELETE FROM seats
         WHERE tenant = $1 AND room_id = $2 AND seat_id = ANY($10::text[])),
-    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
-        SELECT seq.room_id, seq.event_seq - cardinality($11::text[]) + t.ord,
-               $6::timestamptz, $6::timestamptz, t.type, $13::text, t.data::jsonb
-        FROM seq, unnest($11::text[], $12::text[])
-             WITH ORDINALITY AS t(type, data, ord)),
+    batch (types, data, at, actor) AS (
+        SELECT $11::text[], $12::text[], $6::timestamptz, $13::text),
+-- include: number_events --
 -- include: record_events --
     SELECT version FROM seq;
 
@@ -345,11 +350,9 @@ WITH seq AS (
         UPDATE rooms SET event_seq = event_seq + cardinality($3::text[])
         WHERE tenant = $1 AND room_id = $2
         RETURNING room_id, event_seq),
-    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
-        SELECT seq.room_id, seq.event_seq - cardinality($3::text[]) + t.ord,
-               $5::timestamptz, $5::timestamptz, t.type, $6::text, t.data::jsonb
-        FROM seq, unnest($3::text[], $4::text[])
-             WITH ORDINALITY AS t(type, data, ord)),
+    batch (types, data, at, actor) AS (
+        SELECT $3::text[], $4::text[], $5::timestamptz, $6::text),
+-- include: number_events --
 -- include: record_events --
     SELECT max(revision) FROM written;
 
