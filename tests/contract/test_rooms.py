@@ -3,6 +3,7 @@ keyset paging), update (a stale version), delete (tombstones, etags)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import timedelta
 
@@ -20,10 +21,6 @@ from service.domain.models import (
 from service.domain.ports import Position
 from tests.conftest import T0
 from tests.contract.conftest import ACTOR, Subject, refused
-
-# The state of a room whose window (one hour either side of T0) an update at T0 + 1h
-# finds ended.
-ENDED = RoomState.ENDED
 
 HOUR = timedelta(hours=1)
 
@@ -151,27 +148,12 @@ async def test_update_applies_changes_at_the_expected_version_only(subject: Subj
     created = await subject.create("r1")
     later = T0 + HOUR
     changes = {"join_policy": JoinPolicy.INVITE_ONLY, "metadata": {"b": "2"}}
-    assert (
-        await store.update_room(
-            tenant=tenant,
-            room_id="r1",
-            expected_version=2,
-            changes=changes,
-            state=ENDED,
-            now=later,
-            actor="x",
-        )
-        is None
+    # The window (T0 - 1h, T0 + 1h) has ended at `later`.
+    update = functools.partial(
+        store.update_room, tenant=tenant, room_id="r1", state=RoomState.ENDED, now=later, actor="x"
     )
-    updated = await store.update_room(
-        tenant=tenant,
-        room_id="r1",
-        expected_version=1,
-        changes=changes,
-        state=ENDED,
-        now=later,
-        actor="x",
-    )
+    assert await update(expected_version=2, changes=changes) is None
+    updated = await update(expected_version=1, changes=changes)
     assert updated == replace(
         created,
         version=2,
@@ -192,28 +174,9 @@ async def test_update_applies_changes_at_the_expected_version_only(subject: Subj
     assert event.settings is not None and event.settings.join_policy is JoinPolicy.INVITE_ONLY
     # The version it was read at has passed: nothing is written.
     again = {"pstn_dial_out_enabled": True}
-    assert (
-        await store.update_room(
-            tenant=tenant,
-            room_id="r1",
-            expected_version=1,
-            changes=again,
-            state=ENDED,
-            now=later,
-            actor="x",
-        )
-        is None
-    )
+    assert await update(expected_version=1, changes=again) is None
     with pytest.raises(ValueError, match="not an updatable column"):
-        await store.update_room(
-            tenant=tenant,
-            room_id="r1",
-            expected_version=2,
-            changes={"version": 9},
-            state=ENDED,
-            now=later,
-            actor="x",
-        )
+        await update(expected_version=2, changes={"version": 9})
     assert await store.get_room(tenant=tenant, room_id="r1") == updated
 
 
