@@ -121,6 +121,13 @@ def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=seconds, nanos=micros * 1000)
 
 
+def times_out(message: Any, **times: datetime | None) -> None:
+    """Set the Timestamp fields of `message` named by `times`, leaving a None unset."""
+    for name, value in times.items():
+        if value is not None:
+            getattr(message, name).CopyFrom(timestamp(value))
+
+
 def duration(value: timedelta) -> duration_pb2.Duration:
     micros = value // timedelta(microseconds=1)
     seconds, rest = divmod(abs(micros), 1_000_000)

@@ -24,7 +24,7 @@ from service.domain.credentials import (
 )
 from service.domain.errors import Violations
 from service.domain.waiting_room import Knock, KnockState
-from service.transport.convert import duration, seat_out, timestamp
+from service.transport.convert import duration, seat_out, times_out, timestamp
 from service.transport.vocabulary import (
     CAPABILITIES,
     CAPACITY_LIMITS,
@@ -48,12 +48,12 @@ def knock_out(knock: Knock) -> waiting_room_pb2.Knock:
     )
     if knock.role is not None:
         message.role = ROLES.to_proto[knock.role]
-    if knock.first_knock_time is not None:
-        message.first_knock_time.CopyFrom(timestamp(knock.first_knock_time))
-    if knock.last_knock_time is not None:
-        message.last_knock_time.CopyFrom(timestamp(knock.last_knock_time))
-    if knock.decide_time is not None:
-        message.decide_time.CopyFrom(timestamp(knock.decide_time))
+    times_out(
+        message,
+        first_knock_time=knock.first_knock_time,
+        last_knock_time=knock.last_knock_time,
+        decide_time=knock.decide_time,
+    )
     return message
 
 
@@ -142,12 +142,12 @@ def decision_out(
     )
     if decision.role is not None:
         response.role = ROLES.to_proto[decision.role]
-    if decision.valid_from is not None:
-        response.valid_from.CopyFrom(timestamp(decision.valid_from))
-    if decision.valid_until is not None:
-        response.valid_until.CopyFrom(timestamp(decision.valid_until))
-    if decision.opens_at is not None:
-        response.opens_at.CopyFrom(timestamp(decision.opens_at))
+    times_out(
+        response,
+        valid_from=decision.valid_from,
+        valid_until=decision.valid_until,
+        opens_at=decision.opens_at,
+    )
     if decision.opens_in is not None:
         response.opens_in.CopyFrom(duration(decision.opens_in))
     if credential is not None:
