@@ -72,7 +72,7 @@ class Lifecycle:
         now = self._clock.now()
         announced = await self._rounds(
             lambda: history_sql.due_transitions(self._pool, now, self._batch),
-            lambda tx, rooms: history_sql.announce_transitions(tx, [r for _, r in rooms], now),
+            lambda tx, rooms: history_sql.announce_transitions(tx, rooms, now),
             tenant_of=lambda room: room[0],
         )
         expired_seats = await self.expire_seats(now)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from service.domain import rules
 from service.domain.errors import (
@@ -135,6 +135,7 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
                 room_id=room_id,
                 expected_version=room.version,
                 changes=changes,
+                state=replace(room, **changes).state(now),
                 now=now,
                 actor=caller.key_name,
             )

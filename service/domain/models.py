@@ -51,6 +51,38 @@ def state_at(valid_from: datetime, valid_until: datetime, now: datetime) -> Room
 
 
 @dataclass(frozen=True, slots=True)
+class WindowBounds:
+    """The windows in one state at one instant, as bounds on each end: a window is in
+    it when `starts_after < valid_from <= starts_by` and `ends_after < valid_until <=
+    ends_by` (None: no bound). What a list filtered by state compares its rows
+    against, so the rule stays in `state_at` and the SQL only compares."""
+
+    starts_after: datetime | None = None
+    starts_by: datetime | None = None
+    ends_after: datetime | None = None
+    ends_by: datetime | None = None
+
+    def admits(self, valid_from: datetime, valid_until: datetime) -> bool:
+        return (
+            (self.starts_after is None or self.starts_after < valid_from)
+            and (self.starts_by is None or valid_from <= self.starts_by)
+            and (self.ends_after is None or self.ends_after < valid_until)
+            and (self.ends_by is None or valid_until <= self.ends_by)
+        )
+
+
+def state_bounds(state: RoomState | None, now: datetime) -> WindowBounds:
+    """The windows whose `state_at(..., now)` is `state` (every window for None)."""
+    if state is RoomState.SCHEDULED:
+        return WindowBounds(starts_after=now)
+    if state is RoomState.OPEN:
+        return WindowBounds(starts_by=now, ends_after=now)
+    if state is RoomState.ENDED:
+        return WindowBounds(ends_by=now)
+    return WindowBounds()
+
+
+@dataclass(frozen=True, slots=True)
 class RoleCapacity:
     """The seats one role may hold in a room (0: no per-role limit), and the seats
     reserved for it that other roles may not take."""

@@ -75,11 +75,14 @@ class RoomStore(Protocol):
         room_id: str,
         expected_version: int,
         changes: Mapping[str, Any],
+        state: RoomState,
         now: datetime,
         actor: str,
     ) -> Room | None:
         """Apply `changes` (column -> value) if the room is still at `expected_version`;
-        None if it is not (or is gone)."""
+        None if it is not (or is gone). `state` is the room's state at `now` once
+        changed: a transition announced beyond it (a window moved later) is forgotten,
+        to be announced anew."""
         ...
 
     async def delete_room(

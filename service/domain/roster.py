@@ -1,10 +1,13 @@
-"""The roster change plan: what an AddOrUpdateParticipants does to a room's roster.
+"""The roster change plans: what AddOrUpdateParticipants and RemoveParticipants do.
 
-Pure rules (no I/O): given the entries as they are, the identities banned, and the
-request, which entries are added, which change role, which are no-ops, which events
-follow (bans lifted first, then one event per change, in the request's order), which
-identities lose the right to publish (a new membership epoch), and the roster limit.
-Storage only persists the plan.
+Pure rules (no I/O). `plan_upsert`: given the entries as they are, the identities
+banned, and the request, which entries are added, which change role, which are no-ops,
+which events follow (bans lifted first, then one event per change, in the request's
+order), which identities lose the right to publish (a new membership epoch), and the
+roster limit. `plan_removal`: given the entries, bans, knock records and seats of the
+identities named, who is removed, who is newly banned, whose admission and seat go,
+which events follow, who starts a new membership epoch and whether the room's etag
+changes. Storage reads the facts and only persists the plans.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from service.domain import events
 from service.domain.errors import roster_full
 from service.domain.events import NewEvent
 from service.domain.janus import forbids_publishing
-from service.domain.models import Participant, RosterEntry
+from service.domain.models import Participant, Role, RosterEntry
+from service.domain.seats import Seat
+from service.domain.waiting_room import KnockState
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,3 +82,77 @@ def plan_upsert(
     lifted = [e.user_id for e in roster if e.user_id in banned and e.user_id in changed_ids]
     history = [events.participant_unbanned(user_id) for user_id in lifted] + history
     return RosterPlan(result, changed, history, lifted, silenced, count)
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalPlan:
+    """What one RemoveParticipants changes."""
+
+    # Identities taken off the roster, in the request's order.
+    removed: list[str] = field(default_factory=list)
+    # Identities banned by this call (not banned before), in the request's order.
+    banned: list[str] = field(default_factory=list)
+    # Identities whose knock record goes (waiting, admitted or denied).
+    knocks: list[str] = field(default_factory=list)
+    # The seats freed.
+    seats: list[Seat] = field(default_factory=list)
+    # The events to append, in order.
+    history: list[NewEvent] = field(default_factory=list)
+    # Identities that start a new membership epoch (their Janus tokens change).
+    new_epochs: list[str] = field(default_factory=list)
+    # Identities whose removal (and ban) is remembered, so that a credential issued at
+    # an earlier version of the room no longer holds: the removed and the banned.
+    recorded: list[str] = field(default_factory=list)
+    # Whether the room's version (its etag) moves: a caller's change happened.
+    changes_version: bool = False
+    # The room's participant count after the change.
+    count: int = 0
+
+    @property
+    def writes(self) -> bool:
+        return bool(self.removed or self.banned or self.knocks or self.seats)
+
+
+def plan_removal(
+    user_ids: Sequence[str],
+    rostered: Mapping[str, Role],
+    banned: Set[str],
+    knocks: Mapping[str, KnockState],
+    seats: Sequence[Seat],
+    participant_count: int,
+    ban: bool,
+) -> RemovalPlan:
+    """The plan of removing `user_ids` (distinct) from a room, banning them too when
+    `ban`: `rostered`, `banned`, `knocks` and `seats` are the room's entries, bans,
+    knock records and seats among them as they are.
+
+    Events: per identity in the request's order its removal, then its ban; then the
+    admissions (or denials) withdrawn, then the seats released. A host's decision
+    withdrawn changes the etag like a removal; a waiting knock or a seat alone does not
+    (like a knock or a claim)."""
+    removed = [u for u in user_ids if u in rostered]
+    newly_banned = [u for u in user_ids if ban and u not in banned]
+    withdrawn = [u for u in user_ids if knocks.get(u, KnockState.WAITING) is not KnockState.WAITING]
+    history: list[NewEvent] = []
+    for user_id in user_ids:
+        if user_id in rostered:
+            history.append(events.participant_removed(user_id, rostered[user_id]))
+        if ban and user_id not in banned:
+            history.append(events.participant_banned(user_id))
+    history += [events.admission_revoked(user_id) for user_id in withdrawn]
+    order = {user_id: index for index, user_id in enumerate(user_ids)}
+    freed = sorted(seats, key=lambda seat: order[seat.user_id])
+    history += [events.seat_released(seat) for seat in freed]
+    recorded = set(removed) | set(newly_banned)
+    ended = recorded | set(withdrawn)
+    return RemovalPlan(
+        removed=removed,
+        banned=newly_banned,
+        knocks=[u for u in user_ids if u in knocks],
+        seats=freed,
+        history=history,
+        new_epochs=[u for u in user_ids if u in ended],
+        recorded=[u for u in user_ids if u in recorded],
+        changes_version=bool(ended),
+        count=participant_count - len(removed),
+    )

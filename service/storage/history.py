@@ -12,6 +12,8 @@ import asyncpg
 
 from service.domain import events, instants
 from service.domain.events import SYSTEM_ACTOR, EventType, History, NewEvent, RoomEvent
+from service.domain.models import RoomState
+from service.domain.transitions import IN_ORDER, owed_transitions
 from service.storage.queries import QUERIES
 from service.storage.transaction import TenantTransaction
 
@@ -35,7 +37,7 @@ async def append_events(
     # The same statement makes the events due at every delivery destination of the
     # tenant (the transactional outbox, see service/delivery): a room's cursor there
     # learns the new latest revision, or is created just before the first new event.
-    rows = await tx.conn.fetch(
+    latest: int = await tx.conn.fetchval(
         QUERIES["append_events"],
         tx.tenant,
         room_id,
@@ -45,7 +47,7 @@ async def append_events(
         actor,
     )
     tx.touch(room_id)
-    return max(int(row["revision"]) for row in rows)
+    return latest
 
 
 def _event(row: asyncpg.Record) -> RoomEvent:
@@ -83,7 +85,7 @@ async def read_events(
 ) -> list[RoomEvent]:
     """Events after revision `after` (before it, newest first), at most `limit`."""
     rows = await pool.fetch(
-        QUERIES["room_events_newest_first" if newest_first else "room_events"],
+        QUERIES["room_events_newest_first"] if newest_first else QUERIES["room_events"],
         tenant,
         room_id,
         after,
@@ -111,29 +113,75 @@ async def lock_lifecycle(tx: TenantTransaction) -> bool:
     return bool(await tx.conn.fetchval(QUERIES["lock_lifecycle"], LIFECYCLE_LOCK_KEY))
 
 
-async def due_transitions(pool: asyncpg.Pool, now: datetime, limit: int) -> list[tuple[str, str]]:
-    """Rooms (tenant, room_id) whose window opened or ended by `now` and is not yet
-    announced, oldest bound first. Reads all tenants; locks nothing."""
+# rooms.announced_state: the last state announced, coded by its place in the order a
+# window goes through them (so LEAST in update_room is `announced_after_change`; the
+# SQL's literals and the partial indexes use these codes).
+ANNOUNCED: tuple[RoomState, ...] = IN_ORDER
+_CODE = {state: code for code, state in enumerate(ANNOUNCED)}
+
+
+def announced_code(state: RoomState) -> int:
+    """A state as `rooms.announced_state` holds it."""
+    return _CODE[state]
+
+
+class Due(NamedTuple):
+    """A room that may owe a transition, as read without a lock."""
+
+    tenant: str
+    room_id: str
+    announced: RoomState
+    valid_from: datetime
+    valid_until: datetime
+
+
+async def due_transitions(pool: asyncpg.Pool, now: datetime, limit: int) -> list[Due]:
+    """Rooms whose window opened or ended by `now` and is not yet announced, oldest
+    bound first. Reads all tenants; locks nothing."""
     rows = await pool.fetch(
         QUERIES["due_transitions"],
         now,
         limit,
     )
-    return [(row["tenant"], row["room_id"]) for row in rows]
+    return [
+        Due(
+            row["tenant"],
+            row["room_id"],
+            ANNOUNCED[row["announced_state"]],
+            row["valid_from"],
+            row["valid_until"],
+        )
+        for row in rows
+    ]
 
 
-async def announce_transitions(
-    tx: TenantTransaction, room_ids: Sequence[str], now: datetime
-) -> int:
-    """Write OPENED and ENDED events for those of `room_ids` (of `tx.tenant`) whose
-    window opened or ended by `now`, re-checked under their row locks; return how many
-    rooms moved."""
+async def announce_transitions(tx: TenantTransaction, rooms: Sequence[Due], now: datetime) -> int:
+    """Write the OPENED and ENDED events the domain says `rooms` (of `tx.tenant`) owe at
+    `now`, for those still as they were read (checked under their row locks); return
+    how many rooms moved."""
+    owed = [
+        (room, transitions)
+        for room in rooms
+        if (transitions := owed_transitions(room.announced, room.valid_from, room.valid_until, now))
+    ]
+    if not owed:
+        return 0
+    events = [(room.room_id, t, place) for room, ts in owed for place, t in enumerate(ts, 1)]
     rows = await tx.conn.fetch(
         QUERIES["announce_transitions"],
         tx.tenant,
         now,
-        list(room_ids),
         SYSTEM_ACTOR,
+        [room.room_id for room, _ in owed],
+        [announced_code(room.announced) for room, _ in owed],
+        [room.valid_from for room, _ in owed],
+        [room.valid_until for room, _ in owed],
+        [announced_code(ts[-1].state) for _, ts in owed],
+        [len(ts) for _, ts in owed],
+        [room_id for room_id, _, _ in events],
+        [t.type.value for _, t, _ in events],
+        [t.event_time for _, t, _ in events],
+        [place for _, _, place in events],
     )
     moved = {row["room_id"] for row in rows}
     for room_id in moved:

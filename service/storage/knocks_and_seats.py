@@ -85,11 +85,12 @@ class KnocksAndSeatsStore(StoreBase):
         actor: str,
     ) -> None:
         """Record a knock in one statement: the first knock inserts the record and
-        appends PARTICIPANT_KNOCKED; later ones only move `last_knock_time` (and the
-        display name, when given). A decision taken meanwhile is kept."""
+        appends PARTICIPANT_KNOCKED (due at the tenant's destinations); later ones only
+        move `last_knock_time` (and the display name, when given). A decision taken
+        meanwhile is kept."""
         event = events.participant_knocked(user_id, role, display_name)
         async with self._pool.acquire() as conn:
-            status = await conn.execute(
+            appended = await conn.fetchval(
                 QUERIES["record_knock"],
                 tenant,
                 room_id,
@@ -101,7 +102,7 @@ class KnocksAndSeatsStore(StoreBase):
                 actor,
                 event.data,
             )
-            if status.endswith(" 1"):  # the first knock appended its event
+            if appended:  # the first knock appended its event
                 await notify_rooms(conn, tenant, [room_id])
 
     @translate_errors

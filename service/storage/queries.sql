@@ -7,8 +7,52 @@
 -- every table filtered by `tenant = $1` (in subqueries and lateral joins too); a
 -- statement reading across tenants starts with the marker
 -- /* cross-tenant read: no locks, no transaction */ and runs outside any transaction.
--- Repeated column lists are written out in each statement on purpose: the file is
--- the one source of each statement.
+-- A part several statements share is written once as a fragment (`-- fragment: <name>
+-- --`), which a statement takes in with a line `-- include: <name> --`, replaced when
+-- the file is read: still static text, fixed at load time. Repeated column lists are
+-- written out in each statement on purpose: the file is the one source of each
+-- statement.
+
+-- ==== fragments ====
+
+-- fragment: number_events --
+-- A batch of events for one room, numbered after its last one: the including
+-- statement defines `seq(room_id, event_seq)` (the room's row once its event_seq moved
+-- past the batch, which orders concurrent writers by its row lock) and
+-- `batch(types, data, at, actor)` (the events' types and JSON payloads in order, their
+-- time, who wrote them); this defines `new_events` for record_events.
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT seq.room_id, seq.event_seq - cardinality(b.types) + t.ord, b.at, b.at,
+               t.type, b.actor, t.data::jsonb
+        FROM seq, batch AS b, unnest(b.types, b.data) WITH ORDINALITY AS t(type, data, ord)),
+
+-- fragment: record_events --
+-- The events of a write and their delivery (the transactional outbox, see
+-- service/delivery), in the writer's statement: one round trip, one snapshot. The
+-- including statement defines, before the include line,
+--   new_events(room_id, revision, event_time, record_time, type, actor, data)
+-- (the events, each numbered by its room's event_seq), and ends with its own SELECT.
+-- This defines `written` (the events stored, RETURNING room_id, revision) and `outbox`
+-- (each delivery destination of the tenant due up to the room's new last revision;
+-- a room's cursor there is created just before its first new event). It refers to $1
+-- (the tenant) and nothing else of the statement.
+    written AS (
+        INSERT INTO room_events
+            (tenant, room_id, revision, event_time, record_time, type, actor, data)
+        SELECT $1, room_id, revision, event_time, record_time, type, actor, data
+        FROM new_events
+        RETURNING room_id, revision),
+    outbox AS (
+        INSERT INTO delivery_cursors
+            (tenant, destination, room_id, delivered_revision, latest_revision)
+        SELECT $1, d.destination, n.room_id, n.first - 1, n.last
+        FROM (SELECT room_id, min(revision) AS first, max(revision) AS last
+              FROM new_events GROUP BY room_id) AS n,
+             delivery_destinations d
+        WHERE d.tenant = $1
+          AND (cardinality(d.room_ids) = 0 OR n.room_id = ANY(d.room_ids))
+        ON CONFLICT (tenant, destination, room_id)
+        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
 
 -- ==== PgRoomStore: rooms, rosters, signing keys, knocks and seats ====
 
@@ -19,8 +63,7 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
     DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL;
 
 -- name: create_room --
--- The events and outbox pair is the one of append_events (see there).
-WITH room AS (
+WITH seq AS (
         INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
             valid_until, pstn_dial_out_enabled, join_policy, metadata,
             open_join_role, early_entry, participant_count,
@@ -32,27 +75,13 @@ WITH room AS (
     roster AS (
         INSERT INTO participants
             (tenant, room_id, user_id, role, create_time, update_time)
-        SELECT $1, room.room_id, t.u, t.r, $3, $3
-        FROM room, unnest($15::text[], $16::text[]) AS t(u, r)),
-    written AS (
-        INSERT INTO room_events
-            (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, room.room_id, room.event_seq - cardinality($17::text[]) + t.ord,
-               $3, $3, t.type, $19, t.data::jsonb
-        FROM room, unnest($17::text[], $18::text[])
-             WITH ORDINALITY AS t(type, data, ord)
-        RETURNING revision),
-    outbox AS (
-        INSERT INTO delivery_cursors
-            (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, room.room_id,
-               room.event_seq - cardinality($17::text[]), room.event_seq
-        FROM room, delivery_destinations d
-        WHERE d.tenant = $1
-          AND (cardinality(d.room_ids) = 0 OR room.room_id = ANY(d.room_ids))
-        ON CONFLICT (tenant, destination, room_id)
-        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-    SELECT count(*) FROM room;
+        SELECT $1, seq.room_id, t.u, t.r, $3, $3
+        FROM seq, unnest($15::text[], $16::text[]) AS t(u, r)),
+    batch (types, data, at, actor) AS (
+        SELECT $17::text[], $18::text[], $3::timestamptz, $19::text),
+-- include: number_events --
+-- include: record_events --
+    SELECT count(*) FROM seq;
 
 -- name: claim_idempotency_key --
 INSERT INTO idempotency_keys (tenant, idempotency_key, request_hash, room_id, create_time)
@@ -76,10 +105,6 @@ UPDATE rooms SET delete_time = $3, update_time = $3, version = version + 1
 SELECT version, participant_count FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
--- name: bump --
-UPDATE rooms SET participant_count = $3, update_time = $4, version = version + 1
-    WHERE tenant = $1 AND room_id = $2 RETURNING version;
-
 -- name: upsert_participants --
 SELECT false AS ban, user_id, role, create_time, update_time FROM participants
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
@@ -89,7 +114,6 @@ SELECT false AS ban, user_id, role, create_time, update_time FROM participants
       AND banned;
 
 -- name: write_participants --
--- The events and outbox pair is the one of append_events (see there).
 WITH lifted AS (
         UPDATE participant_removals SET banned = false
         WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($6::text[])
@@ -107,43 +131,73 @@ WITH lifted AS (
                event_seq = event_seq + cardinality($8::text[])
         WHERE tenant = $1 AND room_id = $2
         RETURNING room_id, version, event_seq),
-    written AS (
-        INSERT INTO room_events
-            (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, seq.room_id, seq.event_seq - cardinality($8::text[]) + t.ord,
-               $5, $5, t.type, $10, t.data::jsonb
-        FROM seq, unnest($8::text[], $9::text[])
-             WITH ORDINALITY AS t(type, data, ord)
-        RETURNING revision),
-    outbox AS (
-        INSERT INTO delivery_cursors
-            (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, seq.room_id,
-               seq.event_seq - cardinality($8::text[]), seq.event_seq
-        FROM seq, delivery_destinations d
-        WHERE d.tenant = $1
-          AND (cardinality(d.room_ids) = 0 OR seq.room_id = ANY(d.room_ids))
-        ON CONFLICT (tenant, destination, room_id)
-        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
+    batch (types, data, at, actor) AS (
+        SELECT $8::text[], $9::text[], $5::timestamptz, $10::text),
+-- include: number_events --
+-- include: record_events --
     SELECT version FROM seq;
 
--- name: remove_participants --
-DELETE FROM participants
+-- name: removal_facts --
+-- Under the room's lock: the roster entries, bans, knock records and seats of the
+-- identities named, for the removal plan (service/domain/roster.py, plan_removal). The
+-- knock records and seats are locked too: a knock or a seat renewal does not take the
+-- room's lock.
+WITH knock AS (
+        SELECT user_id, state FROM knocks
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+        FOR UPDATE),
+    seat AS (
+        SELECT seat_id, room_id, user_id, role, create_time, expire_time FROM seats
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+        FOR UPDATE)
+    SELECT 'entry' AS kind, user_id, role, NULL::text AS state, NULL::text AS seat_id,
+           NULL::text AS room_id, NULL::timestamptz AS create_time,
+           NULL::timestamptz AS expire_time
+    FROM participants
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-    RETURNING user_id, role;
+    UNION ALL
+    SELECT 'ban', user_id, NULL, NULL, NULL, NULL, NULL, NULL FROM participant_removals
+    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[]) AND banned
+    UNION ALL
+    SELECT 'knock', user_id, NULL, state, NULL, NULL, NULL, NULL FROM knock
+    UNION ALL
+    SELECT 'seat', user_id, role, NULL, seat_id, room_id, create_time, expire_time
+    FROM seat;
 
--- name: banned_among --
-SELECT user_id FROM participant_removals
-    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-      AND banned;
-
--- name: record_removals --
-INSERT INTO participant_removals AS r
-        (tenant, room_id, user_id, version, remove_time, banned)
-    SELECT $1, $2, u, $4, $5, $6 FROM unnest($3::text[]) AS t(u)
-    ON CONFLICT (tenant, room_id, user_id) DO UPDATE
-    SET version = EXCLUDED.version, remove_time = EXCLUDED.remove_time,
-        banned = r.banned OR EXCLUDED.banned;
+-- name: write_removal --
+-- The removal plan in one statement: the entries removed, the room's count, version
+-- ($5: whether it moves) and event numbers in ONE update of its row, the removals (and
+-- bans) remembered at the room's new version, the knock records and seats gone, the
+-- events recorded.
+WITH gone AS (
+        DELETE FROM participants
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])),
+    seq AS (
+        UPDATE rooms SET participant_count = $4,
+               update_time = CASE WHEN $5 THEN $6 ELSE update_time END,
+               version = version + CASE WHEN $5 THEN 1 ELSE 0 END,
+               event_seq = event_seq + cardinality($11::text[])
+        WHERE tenant = $1 AND room_id = $2
+        RETURNING room_id, version, event_seq),
+    removals AS (
+        INSERT INTO participant_removals AS r
+            (tenant, room_id, user_id, version, remove_time, banned)
+        SELECT $1, seq.room_id, t.u, seq.version, $6, $8
+        FROM seq, unnest($7::text[]) AS t(u)
+        ON CONFLICT (tenant, room_id, user_id) DO UPDATE
+        SET version = EXCLUDED.version, remove_time = EXCLUDED.remove_time,
+            banned = r.banned OR EXCLUDED.banned),
+    knocks_gone AS (
+        DELETE FROM knocks
+        WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($9::text[])),
+    seats_gone AS (
+        DELETE FROM seats
+        WHERE tenant = $1 AND room_id = $2 AND seat_id = ANY($10::text[])),
+    batch (types, data, at, actor) AS (
+        SELECT $11::text[], $12::text[], $6::timestamptz, $13::text),
+-- include: number_events --
+-- include: record_events --
+    SELECT version FROM seq;
 
 -- name: list_participants --
 SELECT p.user_id, p.role, p.create_time, p.update_time
@@ -199,6 +253,7 @@ WITH room AS (
     RETURNING true;
 
 -- name: record_knock --
+-- The first knock (inserted, not updated) appends its event and makes it due.
 WITH k AS (
         INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, display_name,
                                  first_knock_time, last_knock_time, sort_time)
@@ -213,10 +268,13 @@ WITH k AS (
     seq AS (
         UPDATE rooms r SET event_seq = r.event_seq + 1
         FROM k WHERE k.inserted AND r.tenant = $1 AND r.room_id = $2
-        RETURNING r.event_seq)
-    INSERT INTO room_events
-        (tenant, room_id, revision, event_time, record_time, type, actor, data)
-    SELECT $1, $2, seq.event_seq, $6, $6, $7, $8, $9::jsonb FROM seq;
+        RETURNING r.room_id, r.event_seq),
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT seq.room_id, seq.event_seq, $6::timestamptz, $6::timestamptz,
+               $7::text, $8::text, $9::jsonb
+        FROM seq),
+-- include: record_events --
+    SELECT count(*) FROM written;
 
 -- name: decide_knock --
 SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role FROM rooms r
@@ -286,36 +344,17 @@ SELECT s.* FROM rooms r
 -- ==== events, history and the lifecycle (history.py) ====
 
 -- name: append_events --
--- The `written` and `outbox` pair: the events, and each of the tenant's delivery
--- destinations due up to the new last revision. create_room, write_participants and
--- announce_transitions write the same pair after their own first step, in the same
--- statement (one round trip, one snapshot); a change here goes to all four. It is
--- written out in each because a statement here is static text (no assembly at run
--- time); the one other single source, a stored function, would move it out of this
--- file into a migration.
+-- Events after the room's last one: numbering them updates the room's row, whose lock
+-- orders concurrent writers.
 WITH seq AS (
         UPDATE rooms SET event_seq = event_seq + cardinality($3::text[])
         WHERE tenant = $1 AND room_id = $2
         RETURNING room_id, event_seq),
-    written AS (
-        INSERT INTO room_events
-            (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, seq.room_id, seq.event_seq - cardinality($3::text[]) + t.ord,
-               $5, $5, t.type, $6, t.data::jsonb
-        FROM seq, unnest($3::text[], $4::text[])
-             WITH ORDINALITY AS t(type, data, ord)
-        RETURNING revision),
-    outbox AS (
-        INSERT INTO delivery_cursors
-            (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, seq.room_id,
-               seq.event_seq - cardinality($3::text[]), seq.event_seq
-        FROM seq, delivery_destinations d
-        WHERE d.tenant = $1
-          AND (cardinality(d.room_ids) = 0 OR seq.room_id = ANY(d.room_ids))
-        ON CONFLICT (tenant, destination, room_id)
-        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-    SELECT revision FROM written;
+    batch (types, data, at, actor) AS (
+        SELECT $3::text[], $4::text[], $5::timestamptz, $6::text),
+-- include: number_events --
+-- include: record_events --
+    SELECT max(revision) FROM written;
 
 -- name: history --
 SELECT r.delete_time IS NOT NULL AS deleted, r.event_seq AS latest,
@@ -328,8 +367,11 @@ SELECT r.delete_time IS NOT NULL AS deleted, r.event_seq AS latest,
 SELECT pg_try_advisory_xact_lock($1);
 
 -- name: due_transitions --
+-- Rooms whose window reached a bound their announcement has not (announced_state: 0
+-- scheduled, 1 open, 2 ended; the literals match the partial indexes rooms_to_open_idx
+-- and rooms_to_end_idx), with what the domain plans their transitions from.
 /* cross-tenant read: no locks, no transaction */
-    SELECT tenant, room_id FROM rooms
+    SELECT tenant, room_id, announced_state, valid_from, valid_until FROM rooms
     WHERE delete_time IS NULL
       AND ((announced_state = 0 AND valid_from <= $1)
            OR (announced_state < 2 AND valid_until <= $1))
@@ -337,41 +379,30 @@ SELECT pg_try_advisory_xact_lock($1);
     LIMIT $2;
 
 -- name: announce_transitions --
-WITH due AS (
-        SELECT room_id, announced_state AS before,
-               CASE WHEN valid_until <= $2 THEN 2 ELSE 1 END AS after
-        FROM rooms
-        WHERE tenant = $1 AND room_id = ANY($3::text[]) AND delete_time IS NULL
-          AND ((announced_state = 0 AND valid_from <= $2)
-               OR (announced_state < 2 AND valid_until <= $2))
-        FOR UPDATE),
-    moved AS (
+-- The transitions the domain planned (service/domain/transitions.py) for rooms that
+-- due_transitions read without locks: a room moves only if it is still as read (its
+-- announced state and window), under its row lock; one changed meanwhile is left to
+-- the next round. $4..$9: per room (id, announced state read, window read, state
+-- announced after, number of events); $10..$13: per event (room, type, time, its place
+-- among the room's new events).
+WITH moved AS (
         UPDATE rooms r
-        SET announced_state = d.after, event_seq = r.event_seq + (d.after - d.before)
-        FROM due d WHERE r.tenant = $1 AND r.room_id = d.room_id
-        RETURNING r.room_id, r.event_seq, r.valid_from, r.valid_until,
-                  d.before, d.after),
-    written AS (
-        INSERT INTO room_events
-            (tenant, room_id, revision, event_time, record_time, type, actor, data)
-        SELECT $1, m.room_id, m.event_seq - (m.after - s.state),
-               CASE s.state WHEN 1 THEN m.valid_from ELSE m.valid_until END, $2,
-               CASE s.state WHEN 1 THEN 'opened' ELSE 'ended' END,
-               $4, '{}'::jsonb
-        FROM moved m, generate_series(m.before + 1, m.after) AS s(state)
-        RETURNING room_id),
-    -- Due at every delivery destination of the tenant, as in append_events.
-    outbox AS (
-        INSERT INTO delivery_cursors
-            (tenant, destination, room_id, delivered_revision, latest_revision)
-        SELECT $1, d.destination, m.room_id,
-               m.event_seq - (m.after - m.before), m.event_seq
-        FROM moved m, delivery_destinations d
-        WHERE d.tenant = $1
-          AND (cardinality(d.room_ids) = 0 OR m.room_id = ANY(d.room_ids))
-        ON CONFLICT (tenant, destination, room_id)
-        DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
-    SELECT room_id FROM written;
+        SET announced_state = p.after, event_seq = r.event_seq + p.events
+        FROM unnest($4::text[], $5::smallint[], $6::timestamptz[], $7::timestamptz[],
+                    $8::smallint[], $9::integer[])
+             AS p(room_id, before, valid_from, valid_until, after, events)
+        WHERE r.tenant = $1 AND r.room_id = p.room_id AND r.delete_time IS NULL
+          AND r.announced_state = p.before
+          AND r.valid_from = p.valid_from AND r.valid_until = p.valid_until
+        RETURNING r.room_id, r.event_seq, p.events),
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT m.room_id, m.event_seq - m.events + e.ord, e.event_time,
+               $2::timestamptz, e.type, $3::text, '{}'::jsonb
+        FROM moved m
+        JOIN unnest($10::text[], $11::text[], $12::timestamptz[], $13::integer[])
+             AS e(room_id, type, event_time, ord) ON e.room_id = m.room_id),
+-- include: record_events --
+    SELECT DISTINCT room_id FROM written;
 
 -- name: purgeable_rooms --
 /* cross-tenant read: no locks, no transaction */
@@ -404,14 +435,6 @@ DELETE FROM room_events
 
 -- name: delete_expired --
 DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND expire_time <= $3
-    RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
-
--- name: revoke_presence --
-DELETE FROM knocks WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
-    RETURNING user_id, state;
-
--- name: revoke_seats --
-DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
 -- name: free_all --
@@ -683,103 +706,57 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
     LEFT JOIN membership_epochs m
            ON m.tenant = r.tenant AND m.room_id = r.room_id AND m.user_id = q.user_id;
 
--- ==== list_rooms: one static statement per page position (first, after) and state filter ====
+-- ==== the Lists of rooms and memberships: one static statement per page position ====
+-- $2..$5 filter by state: the window bounds of the domain (models.state_bounds: starts
+-- after, starts by, ends after, ends by; NULL: no bound), so the rule stays there.
 
 -- name: list_rooms --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_from > $3
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_from <= $3 AND r.valid_until > $3
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND r.valid_until <= $3
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r
+    WHERE r.tenant = $1 AND r.delete_time IS NULL
+      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
+      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
+      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
+      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_rooms_after --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4)
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_after_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_from > $5
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_after_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_from <= $5 AND r.valid_until > $5
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- name: list_rooms_after_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($3, $4) AND r.valid_until <= $5
-    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $2;
-
--- ==== list_memberships: one static statement per page position and state filter ====
+SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r
+    WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($7, $8)
+      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
+      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
+      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
+      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+    ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_memberships --
 SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND r.valid_from > $4
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND r.valid_from <= $4 AND r.valid_until > $4
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND r.valid_until <= $4
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
+    WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
+      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
+      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
+      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
+      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+    ORDER BY r.valid_from, r.room_id LIMIT $7;
 
 -- name: list_memberships_after --
 SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5)
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_after_scheduled --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5) AND r.valid_from > $6
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_after_open --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5) AND r.valid_from <= $6 AND r.valid_until > $6
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
-
--- name: list_memberships_after_ended --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
-    FROM participants p
-    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
-    WHERE p.tenant = $1 AND p.user_id = $2 AND r.delete_time IS NULL AND (r.valid_from, r.room_id) > ($4, $5) AND r.valid_until <= $6
-    ORDER BY r.valid_from, r.room_id LIMIT $3;
+    WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
+      AND (r.valid_from, r.room_id) > ($8, $9)
+      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
+      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
+      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
+      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+    ORDER BY r.valid_from, r.room_id LIMIT $7;
 
 -- ==== update_room ====
--- $5 names the settings changed; $6.. are the settings in the order of
--- service.domain.models.SETTING_TYPES (a setting not named keeps its value). A window
--- moved later makes the room scheduled (or open) again: forget the transitions
--- announced for the old window, so they are announced anew.
+-- $5 names the settings changed; $6..$15 are the settings in the order of
+-- service.domain.models.SETTING_TYPES (a setting not named keeps its value). $16 is the
+-- room's state at $4 once changed (as rooms.announced_state codes it): a window moved
+-- later makes the room scheduled (or open) again, so the transitions announced for the
+-- old window are forgotten and announced anew.
 
 -- name: update_room --
 UPDATE rooms SET update_time = $4, version = version + 1,
@@ -793,11 +770,7 @@ UPDATE rooms SET update_time = $4, version = version + 1,
     waiting_room_enabled = CASE WHEN 'waiting_room_enabled' = ANY($5::text[]) THEN $13::boolean ELSE waiting_room_enabled END,
     max_participants = CASE WHEN 'max_participants' = ANY($5::text[]) THEN $14::integer ELSE max_participants END,
     role_capacity = CASE WHEN 'role_capacity' = ANY($5::text[]) THEN $15::jsonb ELSE role_capacity END,
-    announced_state = LEAST(announced_state,
-        CASE WHEN (CASE WHEN 'valid_from' = ANY($5::text[]) THEN $6::timestamptz
-                        ELSE valid_from END) > $4::timestamptz THEN 0
-             WHEN (CASE WHEN 'valid_until' = ANY($5::text[]) THEN $7::timestamptz
-                        ELSE valid_until END) > $4::timestamptz THEN 1 ELSE 2 END)
+    announced_state = LEAST(announced_state, $16::smallint)
 WHERE tenant = $1 AND room_id = $2 AND version = $3 AND delete_time IS NULL
 RETURNING room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, version, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity;
 

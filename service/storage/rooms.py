@@ -25,6 +25,7 @@ from service.domain.models import (
     RoomState,
     RosterEntry,
     etag_of,
+    state_bounds,
 )
 from service.domain.ports import Position
 from service.storage import history as history_sql
@@ -45,21 +46,11 @@ from service.storage.transaction import tenant_transaction
 # The settable columns, in the order update_room's statement takes them ($6 on).
 _SETTING_COLUMNS = tuple(SETTING_TYPES)
 
-# The static statements of the two filtered Lists, by (after a position?, state).
-_LIST_ROOMS = {
-    (after, state): QUERIES[
-        "list_rooms" + ("_after" if after else "") + (f"_{state.value}" if state else "")
-    ]
-    for after in (False, True)
-    for state in (None, *RoomState)
-}
-_LIST_MEMBERSHIPS = {
-    (after, state): QUERIES[
-        "list_memberships" + ("_after" if after else "") + (f"_{state.value}" if state else "")
-    ]
-    for after in (False, True)
-    for state in (None, *RoomState)
-}
+
+def _in_state(state: RoomState | None, now: datetime) -> list[datetime | None]:
+    """The parameters ($2..$5) that filter a List by state: the domain's window bounds."""
+    bounds = state_bounds(state, now)
+    return [bounds.starts_after, bounds.starts_by, bounds.ends_after, bounds.ends_by]
 
 
 class RoomsStore(StoreBase):
@@ -184,12 +175,11 @@ class RoomsStore(StoreBase):
         after: Position | None,
         limit: int,
     ) -> list[Room]:
-        args: list[Any] = [tenant, limit]
-        if after is not None:
-            args += [after[0], after[1]]
-        if state is not None:
-            args.append(now)
-        rows = await self._pool.fetch(_LIST_ROOMS[after is not None, state], *args)
+        args: list[Any] = [tenant, *_in_state(state, now), limit]
+        if after is None:
+            rows = await self._pool.fetch(QUERIES["list_rooms"], *args)
+        else:
+            rows = await self._pool.fetch(QUERIES["list_rooms_after"], *args, *after)
         return [room_of(row) for row in rows]
 
     @translate_errors
@@ -200,6 +190,7 @@ class RoomsStore(StoreBase):
         room_id: str,
         expected_version: int,
         changes: Mapping[str, Any],
+        state: RoomState,
         now: datetime,
         actor: str,
     ) -> Room | None:
@@ -220,6 +211,7 @@ class RoomsStore(StoreBase):
                 now,
                 list(changes),
                 *values,
+                history_sql.announced_code(state),
             )
             if row is None:
                 return None
@@ -273,12 +265,11 @@ class RoomsStore(StoreBase):
         after: Position | None,
         limit: int,
     ) -> list[Membership]:
-        args: list[Any] = [tenant, user_id, limit]
-        if after is not None:
-            args += [after[0], after[1]]
-        if state is not None:
-            args.append(now)
-        rows = await self._pool.fetch(_LIST_MEMBERSHIPS[after is not None, state], *args)
+        args: list[Any] = [tenant, *_in_state(state, now), user_id, limit]
+        if after is None:
+            rows = await self._pool.fetch(QUERIES["list_memberships"], *args)
+        else:
+            rows = await self._pool.fetch(QUERIES["list_memberships_after"], *args, *after)
         return [
             Membership(
                 room=room_of(row),

@@ -6,15 +6,15 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from service.domain import events
-from service.domain.events import EventType, NewEvent
 from service.domain.models import (
     Participant,
     Role,
     Room,
     RosterEntry,
 )
-from service.domain.roster import plan_upsert
+from service.domain.roster import plan_removal, plan_upsert
+from service.domain.seats import Seat
+from service.domain.waiting_room import KnockState
 from service.storage import seats as seats_sql
 from service.storage.base import (
     ROLE_BY_VALUE,
@@ -24,26 +24,12 @@ from service.storage.base import (
     room_of,
     translate_errors,
 )
-from service.storage.db import Connection
-from service.storage.history import append_events
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 
 
 class RosterStore(StoreBase):
     """Rosters: participants added, updated, removed (and banned) and listed."""
-
-    async def _bump(
-        self, conn: Connection, tenant: str, room_id: str, count: int, now: datetime
-    ) -> int:
-        version: int = await conn.fetchval(
-            QUERIES["bump"],
-            tenant,
-            room_id,
-            count,
-            now,
-        )
-        return version
 
     @translate_errors
     async def upsert_participants(
@@ -123,68 +109,49 @@ class RosterStore(StoreBase):
             conn = tx.conn
             room = await self._lock_room(conn, tenant, room_id, expected_version)
             version: int = room["version"]
-            removed = {
-                row["user_id"]: ROLE_BY_VALUE[row["role"]]
-                for row in await conn.fetch(
-                    QUERIES["remove_participants"],
-                    tenant,
-                    room_id,
-                    list(user_ids),
-                )
-            }
+            # Under the room's lock: the facts the plan is made of, in one statement.
+            rostered: dict[str, Role] = {}
             banned: set[str] = set()
-            if ban:
-                already = {
-                    row["user_id"]
-                    for row in await conn.fetch(
-                        QUERIES["banned_among"],
-                        tenant,
-                        room_id,
-                        list(user_ids),
-                    )
-                }
-                banned = set(user_ids) - already
-            if removed or banned:
-                count = room["participant_count"] - len(removed)
-                version = await self._bump(conn, tenant, room_id, count, now)
-                history: list[NewEvent] = []
-                touched: list[str] = []
-                for user_id in user_ids:
-                    if user_id in removed:
-                        history.append(events.participant_removed(user_id, removed[user_id]))
-                    if user_id in banned:
-                        history.append(events.participant_banned(user_id))
-                    if user_id in removed or user_id in banned:
-                        touched.append(user_id)
-                # Remember the removal (and the ban): a credential issued at an earlier
-                # version of the room no longer holds.
-                await conn.execute(
-                    QUERIES["record_removals"],
+            knocks: dict[str, KnockState] = {}
+            seats: list[Seat] = []
+            for row in await conn.fetch(
+                QUERIES["removal_facts"],
+                tenant,
+                room_id,
+                list(user_ids),
+            ):
+                if row["kind"] == "entry":
+                    rostered[row["user_id"]] = ROLE_BY_VALUE[row["role"]]
+                elif row["kind"] == "ban":
+                    banned.add(row["user_id"])
+                elif row["kind"] == "knock":
+                    knocks[row["user_id"]] = seats_sql.KNOCK_STATE[row["state"]]
+                else:
+                    seats.append(seats_sql.seat_of(row))
+            plan = plan_removal(
+                user_ids, rostered, banned, knocks, seats, room["participant_count"], ban
+            )
+            if plan.writes:
+                version = await conn.fetchval(
+                    QUERIES["write_removal"],
                     tenant,
                     room_id,
-                    touched,
-                    version,
+                    plan.removed,
+                    plan.count,
+                    plan.changes_version,
                     now,
+                    plan.recorded,
                     ban,
+                    plan.knocks,
+                    [seat.seat_id for seat in plan.seats],
+                    [event.type.value for event in plan.history],
+                    [json.dumps(event.data) for event in plan.history],
+                    actor,
                 )
-                await bump_epochs(conn, tenant, room_id, touched)
-                await append_events(tx, room_id, history, actor, now)
-            presence, decided = await seats_sql.revoke_presence(conn, tenant, room_id, user_ids)
-            if presence:
-                if decided and not removed:
-                    version = await self._bump_version(conn, tenant, room_id, now)
-                # A withdrawn admission ends that membership too (unless the removal
-                # above already started a new one).
-                revoked = [
-                    e.data["user_id"]
-                    for e in presence
-                    if e.type is EventType.ADMISSION_REVOKED
-                    and e.data["user_id"] not in removed
-                    and e.data["user_id"] not in banned
-                ]
-                await bump_epochs(conn, tenant, room_id, revoked)
-                await append_events(tx, room_id, presence, actor, now)
-        return len(removed), version
+                await bump_epochs(conn, tenant, room_id, plan.new_epochs)
+                if plan.history:
+                    tx.touch(room_id)
+        return len(plan.removed), version
 
     @translate_errors
     async def list_participants(

@@ -4,7 +4,6 @@ lock (taken by the caller), except `rooms_with_expired_seats`, which locks nothi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import datetime
 
 import asyncpg
@@ -19,7 +18,7 @@ from service.storage.history import append_events
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 
-_KNOCK_STATE = {state.value: state for state in KnockState}
+KNOCK_STATE = {state.value: state for state in KnockState}
 
 
 def seat_of(record: asyncpg.Record, prefix: str = "") -> Seat:
@@ -37,7 +36,7 @@ def knock_of(record: asyncpg.Record, prefix: str = "") -> Knock:
     role = record[prefix + "role"]
     return Knock(
         user_id=record[prefix + "user_id"],
-        state=_KNOCK_STATE[record[prefix + "state"]],
+        state=KNOCK_STATE[record[prefix + "state"]],
         role=ROLE_BY_VALUE[role] if role is not None else None,
         role_chosen=record[prefix + "role_chosen"],
         display_name=record[prefix + "display_name"],
@@ -61,37 +60,6 @@ async def delete_expired(
     )
     expired = sorted((seat_of(row) for row in rows), key=lambda s: (s.expire_time, s.seat_id))
     return [events.seat_expired(seat) for seat in expired]
-
-
-async def revoke_presence(
-    conn: Connection, tenant: str, room_id: str, user_ids: Sequence[str]
-) -> tuple[list[NewEvent], bool]:
-    """Withdraw the admissions (or denials) and free the seats of removed identities
-    (the caller holds the room's row lock). Returns the events, and whether a host's
-    decision was withdrawn (which changes the room's etag)."""
-    gone = await conn.fetch(
-        QUERIES["revoke_presence"],
-        tenant,
-        room_id,
-        list(user_ids),
-    )
-    revoked = [row for row in gone if row["state"] != KnockState.WAITING.value]
-    freed = await conn.fetch(
-        QUERIES["revoke_seats"],
-        tenant,
-        room_id,
-        list(user_ids),
-    )
-    order = {user_id: index for index, user_id in enumerate(user_ids)}
-    history = [
-        events.admission_revoked(row["user_id"])
-        for row in sorted(revoked, key=lambda r: order[r["user_id"]])
-    ]
-    history += [
-        events.seat_released(seat)
-        for seat in sorted((seat_of(row) for row in freed), key=lambda s: order[s.user_id])
-    ]
-    return history, bool(revoked)
 
 
 async def free_all(conn: Connection, tenant: str, room_id: str) -> None:

@@ -1,32 +1,22 @@
-"""Protobuf messages <-> domain values. Bad wire values become INVALID_ARGUMENT."""
+"""Protobuf messages <-> domain values: times, rooms and their settings, rosters,
+seats and events. Bad wire values become INVALID_ARGUMENT. The answers of admission
+(join decisions, credentials, knocks, capabilities) are in convert_admission.py."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, get_origin
 
 from google.protobuf import duration_pb2, timestamp_pb2
 from rooms.v1 import (
-    admission_pb2,
-    credentials_pb2,
-    credentials_service_pb2,
     events_pb2,
     participant_pb2,
     room_pb2,
-    rooms_service_pb2,
     waiting_room_pb2,
 )
 
-from service.domain.admission import ROLE_CAPABILITIES, Capability, JoinDecision
 from service.domain.clock import epoch_micros
-from service.domain.credentials import (
-    CredentialFormat,
-    CredentialGrant,
-    IssuedCredential,
-    Verdict,
-)
 from service.domain.errors import Violations
 from service.domain.events import EventType, RoomEvent
 from service.domain.limits import Limits
@@ -47,16 +37,9 @@ from service.domain.models import (
 )
 from service.domain.rules import batch_fits
 from service.domain.seats import Seat, role_capacity_fits
-from service.domain.waiting_room import Knock, KnockState
 from service.transport.vocabulary import (
-    CAPABILITIES,
-    CAPACITY_LIMITS,
-    CREDENTIAL_FORMATS,
-    CREDENTIAL_STATUSES,
     EVENT_TYPES,
     JOIN_POLICIES,
-    JOIN_REASONS,
-    KNOCK_STATES,
     ROLES,
     ROOM_STATES,
 )
@@ -138,7 +121,14 @@ def timestamp(value: datetime) -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=seconds, nanos=micros * 1000)
 
 
-def _duration(value: timedelta) -> duration_pb2.Duration:
+def times_out(message: Any, **times: datetime | None) -> None:
+    """Set the Timestamp fields of `message` named by `times`, leaving a None unset."""
+    for name, value in times.items():
+        if value is not None:
+            getattr(message, name).CopyFrom(timestamp(value))
+
+
+def duration(value: timedelta) -> duration_pb2.Duration:
     micros = value // timedelta(microseconds=1)
     seconds, rest = divmod(abs(micros), 1_000_000)
     sign = -1 if micros < 0 else 1
@@ -185,7 +175,7 @@ def _setting_codec(kind: Any) -> tuple[_SettingIn, _SettingOut]:
     if kind is datetime:
         return _timestamp_in, timestamp
     if kind is timedelta:
-        return _duration_in, _duration
+        return _duration_in, duration
     if kind is Role:
         return role_in, ROLES.out
     if kind is JoinPolicy:
@@ -237,27 +227,6 @@ def room_out(room: Room, now: datetime) -> room_pb2.Room:
     )
 
 
-def knock_state_filter(violations: Violations, field: str, number: int) -> KnockState | None:
-    return KNOCK_STATES.optional_in(violations, field, number)
-
-
-def knock_out(knock: Knock) -> waiting_room_pb2.Knock:
-    message = waiting_room_pb2.Knock(
-        user_id=knock.user_id,
-        display_name=knock.display_name or "",
-        state=KNOCK_STATES.out(knock.state),
-    )
-    if knock.role is not None:
-        message.role = ROLES.to_proto[knock.role]
-    if knock.first_knock_time is not None:
-        message.first_knock_time.CopyFrom(timestamp(knock.first_knock_time))
-    if knock.last_knock_time is not None:
-        message.last_knock_time.CopyFrom(timestamp(knock.last_knock_time))
-    if knock.decide_time is not None:
-        message.decide_time.CopyFrom(timestamp(knock.decide_time))
-    return message
-
-
 def seat_out(seat: Seat) -> waiting_room_pb2.Seat:
     return waiting_room_pb2.Seat(
         seat_id=seat.seat_id,
@@ -276,109 +245,6 @@ def participant_out(participant: Participant) -> participant_pb2.Participant:
         create_time=timestamp(participant.create_time),
         update_time=timestamp(participant.update_time),
     )
-
-
-@functools.cache
-def _sorted_capabilities(
-    capabilities: frozenset[Capability],
-) -> tuple[admission_pb2.Capability.ValueType, ...]:
-    return tuple(sorted(CAPABILITIES.out(c) for c in capabilities))
-
-
-def capabilities_out(
-    capabilities: Iterable[Capability],
-) -> tuple[admission_pb2.Capability.ValueType, ...]:
-    """Capabilities in the enum's order, so answers are stable. (Only a few distinct
-    sets exist: one per role, with and without dial-out.)"""
-    return _sorted_capabilities(frozenset(capabilities))
-
-
-def role_definitions() -> list[admission_pb2.RoleDefinition]:
-    return [
-        admission_pb2.RoleDefinition(
-            role=ROLES.to_proto[role],
-            name=role.value,
-            capabilities=capabilities_out(capabilities),
-        )
-        for role, capabilities in ROLE_CAPABILITIES.items()
-    ]
-
-
-def credential_format_in(
-    violations: Violations, field: str, number: int
-) -> CredentialFormat | None:
-    """A requested format; None for unspecified (no credential, or: recognise it)."""
-    return CREDENTIAL_FORMATS.optional_in(violations, field, number)
-
-
-def credential_out(credential: IssuedCredential) -> credentials_pb2.JoinCredential:
-    janus = credential.janus
-    return credentials_pb2.JoinCredential(
-        format=CREDENTIAL_FORMATS.to_proto[credential.format],
-        token=credential.token,
-        expire_time=timestamp(credential.expire_time),
-        server_url=credential.server_url,
-        janus=(
-            credentials_pb2.JanusJoin(
-                room=janus.room,
-                participant_id=janus.participant_id,
-                join_token=janus.join_token,
-                may_publish=janus.may_publish,
-            )
-            if janus is not None
-            else None
-        ),
-    )
-
-
-def introspection_out(
-    verdict: Verdict, found: CredentialFormat | None, grant: CredentialGrant | None
-) -> credentials_service_pb2.IntrospectCredentialResponse:
-    response = credentials_service_pb2.IntrospectCredentialResponse(
-        active=verdict.active,
-        reason=CREDENTIAL_STATUSES.out(verdict.status),
-        message=verdict.message,
-    )
-    if found is not None:
-        response.format = CREDENTIAL_FORMATS.to_proto[found]
-    if grant is not None:
-        response.room_id = grant.room_id
-        response.user_id = grant.user_id
-        response.role = ROLES.to_proto[grant.role]
-        response.capabilities.extend(capabilities_out(grant.capabilities))
-        response.issue_time.CopyFrom(timestamp(grant.issue_time))
-        response.expire_time.CopyFrom(timestamp(grant.expire_time))
-        response.credential_id = grant.credential_id
-    return response
-
-
-def decision_out(
-    decision: JoinDecision, credential: IssuedCredential | None = None
-) -> rooms_service_pb2.AuthorizeJoinResponse:
-    response = rooms_service_pb2.AuthorizeJoinResponse(
-        allowed=decision.allowed,
-        reason=JOIN_REASONS.out(decision.reason),
-        capabilities=capabilities_out(decision.capabilities),
-        message=decision.message,
-    )
-    if decision.role is not None:
-        response.role = ROLES.to_proto[decision.role]
-    if decision.valid_from is not None:
-        response.valid_from.CopyFrom(timestamp(decision.valid_from))
-    if decision.valid_until is not None:
-        response.valid_until.CopyFrom(timestamp(decision.valid_until))
-    if decision.opens_at is not None:
-        response.opens_at.CopyFrom(timestamp(decision.opens_at))
-    if decision.opens_in is not None:
-        response.opens_in.CopyFrom(_duration(decision.opens_in))
-    if credential is not None:
-        response.credential.CopyFrom(credential_out(credential))
-    if decision.seat is not None:
-        response.seat.CopyFrom(seat_out(decision.seat))
-    if decision.full is not None:
-        response.capacity_limit = CAPACITY_LIMITS.out(decision.full.limit)
-        response.capacity = decision.full.capacity
-    return response
 
 
 def event_types_in(violations: Violations, field: str, numbers: Iterable[int]) -> list[EventType]:

@@ -11,7 +11,7 @@ from rooms.v1 import credentials_service_pb2_grpc
 from service.domain.clock import Clock
 from service.domain.errors import Violations
 from service.security.signing import SigningKeys
-from service.transport import convert
+from service.transport import convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.usecases import RoomsUseCases
@@ -49,9 +49,11 @@ class CredentialsServicer(credentials_service_pb2_grpc.CredentialsServiceService
         self, request: cs.IntrospectCredentialRequest, context: Context
     ) -> cs.IntrospectCredentialResponse:
         violations = Violations()
-        credential_format = convert.credential_format_in(violations, "format", request.format)
+        credential_format = convert_admission.credential_format_in(
+            violations, "format", request.format
+        )
         violations.raise_if_any()
         verdict, found, grant = await self._uc.introspect_credential(
             current_caller(), request.token, credential_format
         )
-        return convert.introspection_out(verdict, found, grant)
+        return convert_admission.introspection_out(verdict, found, grant)

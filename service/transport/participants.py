@@ -12,7 +12,7 @@ from rooms.v1 import participants_service_pb2 as ps
 from service.domain.clock import Clock
 from service.domain.errors import Violations
 from service.domain.waiting_room import KnockState
-from service.transport import convert
+from service.transport import convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.transport.vocabulary import ROLES
@@ -103,13 +103,13 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         self, request: ps.ListKnocksRequest, context: Context
     ) -> ps.ListKnocksResponse:
         violations = Violations()
-        state = convert.knock_state_filter(violations, "state", request.state)
+        state = convert_admission.knock_state_filter(violations, "state", request.state)
         violations.raise_if_any()
         page, etag = await self._uc.list_knocks(
             current_caller(), request.room_id, request.page_size, request.page_token, state
         )
         return ps.ListKnocksResponse(
-            knocks=[convert.knock_out(k) for k in page.items],
+            knocks=[convert_admission.knock_out(k) for k in page.items],
             next_page_token=page.next_page_token,
             etag=etag,
         )
@@ -129,7 +129,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
             role,
             request.etag,
         )
-        return ps.AdmitParticipantResponse(knock=convert.knock_out(knock), etag=etag)
+        return ps.AdmitParticipantResponse(knock=convert_admission.knock_out(knock), etag=etag)
 
     @answers_errors
     async def DenyParticipant(
@@ -143,7 +143,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
             None,
             request.etag,
         )
-        return ps.DenyParticipantResponse(knock=convert.knock_out(knock), etag=etag)
+        return ps.DenyParticipantResponse(knock=convert_admission.knock_out(knock), etag=etag)
 
     @answers_errors
     async def RenewSeat(

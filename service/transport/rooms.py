@@ -11,7 +11,7 @@ from rooms.v1 import events_pb2, room_pb2, rooms_service_pb2, rooms_service_pb2_
 
 from service.domain.clock import Clock
 from service.domain.errors import Violations
-from service.transport import convert
+from service.transport import convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors, answers_errors_streaming
 from service.usecases import RoomsUseCases
@@ -96,7 +96,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         self, request: rooms_service_pb2.AuthorizeJoinRequest, context: Context
     ) -> rooms_service_pb2.AuthorizeJoinResponse:
         violations = Violations()
-        credential_format = convert.credential_format_in(
+        credential_format = convert_admission.credential_format_in(
             violations, "credential_format", request.credential_format
         )
         violations.raise_if_any()
@@ -108,13 +108,13 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
             display_name=request.display_name if request.HasField("display_name") else None,
             claim_seat=request.claim_seat,
         )
-        return convert.decision_out(decision, credential)
+        return convert_admission.decision_out(decision, credential)
 
     @answers_errors
     async def ListRoles(
         self, request: rooms_service_pb2.ListRolesRequest, context: Context
     ) -> rooms_service_pb2.ListRolesResponse:
-        return rooms_service_pb2.ListRolesResponse(roles=convert.role_definitions())
+        return rooms_service_pb2.ListRolesResponse(roles=convert_admission.role_definitions())
 
     @answers_errors_streaming
     async def WatchRoom(

@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from service.domain.events import SYSTEM_ACTOR, EventType
-from service.domain.models import Role, RosterEntry
+from service.domain.models import Role, RoomState, RosterEntry
 from tests.conftest import T0
 from tests.contract.conftest import ACTOR, Subject
 
@@ -81,6 +81,7 @@ async def test_transitions_are_numbered_after_the_writers_events(subject: Subjec
         room_id="r1",
         expected_version=1,
         changes={"valid_until": T0 + 5 * HOUR},
+        state=RoomState.OPEN,  # the window moved later: open again
         now=T0 + 3 * HOUR,
         actor=ACTOR,
     )

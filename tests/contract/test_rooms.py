@@ -3,6 +3,7 @@ keyset paging), update (a stale version), delete (tombstones, etags)."""
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from datetime import timedelta
 
@@ -147,15 +148,12 @@ async def test_update_applies_changes_at_the_expected_version_only(subject: Subj
     created = await subject.create("r1")
     later = T0 + HOUR
     changes = {"join_policy": JoinPolicy.INVITE_ONLY, "metadata": {"b": "2"}}
-    assert (
-        await store.update_room(
-            tenant=tenant, room_id="r1", expected_version=2, changes=changes, now=later, actor="x"
-        )
-        is None
+    # The window (T0 - 1h, T0 + 1h) has ended at `later`.
+    update = functools.partial(
+        store.update_room, tenant=tenant, room_id="r1", state=RoomState.ENDED, now=later, actor="x"
     )
-    updated = await store.update_room(
-        tenant=tenant, room_id="r1", expected_version=1, changes=changes, now=later, actor="x"
-    )
+    assert await update(expected_version=2, changes=changes) is None
+    updated = await update(expected_version=1, changes=changes)
     assert updated == replace(
         created,
         version=2,
@@ -176,21 +174,9 @@ async def test_update_applies_changes_at_the_expected_version_only(subject: Subj
     assert event.settings is not None and event.settings.join_policy is JoinPolicy.INVITE_ONLY
     # The version it was read at has passed: nothing is written.
     again = {"pstn_dial_out_enabled": True}
-    assert (
-        await store.update_room(
-            tenant=tenant, room_id="r1", expected_version=1, changes=again, now=later, actor="x"
-        )
-        is None
-    )
+    assert await update(expected_version=1, changes=again) is None
     with pytest.raises(ValueError, match="not an updatable column"):
-        await store.update_room(
-            tenant=tenant,
-            room_id="r1",
-            expected_version=2,
-            changes={"version": 9},
-            now=later,
-            actor="x",
-        )
+        await update(expected_version=2, changes={"version": 9})
     assert await store.get_room(tenant=tenant, room_id="r1") == updated
 
 
@@ -205,6 +191,7 @@ async def test_update_of_a_missing_or_deleted_room_writes_nothing(subject: Subje
                 room_id=room_id,
                 expected_version=version,
                 changes={"early_entry": timedelta(0)},
+                state=RoomState.OPEN,
                 now=T0,
                 actor=ACTOR,
             )

@@ -9,7 +9,7 @@ from service.domain.credentials import Removal
 from service.domain.errors import stored_rule_broken
 from service.domain.events import NewEvent
 from service.domain.limits import Limits
-from service.domain.models import Participant, Role, Room
+from service.domain.models import Participant, Role, Room, RoomState
 from service.domain.ports import Position
 from service.domain.seats import CapacityRefusal, Seat, check_capacity, seat_expiry
 from service.domain.waiting_room import Knock, KnockState, would_be_role
@@ -39,7 +39,11 @@ class MemoryKnocksAndSeats(MemoryTables):
         # What PostgreSQL also records (the admission's time) only the Janus control
         # plane reads, which is not a RoomStore method: here the answer is all there is.
         rows = self._live(tenant, room_id)
-        return rows is not None and rows.room.version == version and rows.announced < 2
+        return (
+            rows is not None
+            and rows.room.version == version
+            and rows.announced is not RoomState.ENDED
+        )
 
     async def record_knock(
         self,

@@ -27,6 +27,7 @@ from service.domain.models import (
     etag_of,
 )
 from service.domain.ports import Position
+from service.domain.transitions import announced_after_change, owed_transitions
 from service.storage.memory.tables import MemoryTables, RoomRows, stored
 
 
@@ -123,6 +124,7 @@ class MemoryRooms(MemoryTables):
         room_id: str,
         expected_version: int,
         changes: Mapping[str, Any],
+        state: RoomState,
         now: datetime,
         actor: str,
     ) -> Room | None:
@@ -136,7 +138,7 @@ class MemoryRooms(MemoryTables):
         rows.room = updated = replace(rows.room, **_settings(changes))
         # A window moved later makes the room scheduled (or open) again: its
         # transitions are announced anew.
-        rows.announced = min(rows.announced, _announced_at(updated, now))
+        rows.announced = announced_after_change(rows.announced, state)
         self._append(tenant, rows, [events.settings_changed(updated, changes)], actor, now)
         return rows.room
 
@@ -230,16 +232,15 @@ class MemoryRooms(MemoryTables):
             rows = self._live(tenant, room_id)
             if rows is None:
                 continue
-            after = _announced_at(rows.room, now)
-            if after <= rows.announced:
-                continue
-            for state in range(rows.announced + 1, after + 1):
-                opened = state == 1
-                event = events.NewEvent(EventType.OPENED if opened else EventType.ENDED)
-                bound = rows.room.valid_from if opened else rows.room.valid_until
-                self._append(tenant, rows, [event], SYSTEM_ACTOR, now, event_time=bound)
-            rows.announced = after
-            moved += 1
+            room = rows.room
+            owed = owed_transitions(rows.announced, room.valid_from, room.valid_until, now)
+            for transition in owed:
+                event = events.NewEvent(transition.type)
+                self._append(
+                    tenant, rows, [event], SYSTEM_ACTOR, now, event_time=transition.event_time
+                )
+                rows.announced = transition.state
+            moved += bool(owed)
         return moved
 
     async def purge_events(self, *, tenant: str, room_id: str, up_to: int, before: datetime) -> int:
@@ -252,8 +253,3 @@ class MemoryRooms(MemoryTables):
         purged = len(rows.history) - len(kept)
         rows.history = kept
         return purged
-
-
-def _announced_at(room: Room, now: datetime) -> int:
-    """The transitions a room's window has made by `now`: 0 none, 1 opened, 2 ended."""
-    return {RoomState.SCHEDULED: 0, RoomState.OPEN: 1, RoomState.ENDED: 2}[room.state(now)]

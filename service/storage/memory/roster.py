@@ -6,12 +6,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
-from service.domain import events
 from service.domain.credentials import Removal
-from service.domain.events import NewEvent
 from service.domain.models import Participant, Role, Room, RosterEntry
-from service.domain.roster import plan_upsert
-from service.domain.waiting_room import KnockState
+from service.domain.roster import plan_removal, plan_upsert
 from service.storage.memory.tables import MemoryTables, RoomRows
 
 
@@ -63,60 +60,34 @@ class MemoryRoster(MemoryTables):
         ban: bool = False,
     ) -> tuple[int, int]:
         rows = self._locked(tenant, room_id, expected_version)
-        version = rows.room.version
-        removed = {u: rows.participants.pop(u).role for u in user_ids if u in rows.participants}
-        banned: set[str] = set()
-        if ban:
-            banned = {u for u in user_ids if not _banned(rows, u)}
-        if removed or banned:
-            version = self._bump(rows, now, rows.room.participant_count - len(removed))
-            history: list[NewEvent] = []
-            touched: list[str] = []
-            for user_id in user_ids:
-                if user_id in removed:
-                    history.append(events.participant_removed(user_id, removed[user_id]))
-                if user_id in banned:
-                    history.append(events.participant_banned(user_id))
-                if user_id in removed or user_id in banned:
-                    touched.append(user_id)
-            # Remember the removal (and the ban): a credential issued before this
-            # version no longer holds.
-            for user_id in touched:
-                rows.removals[user_id] = Removal(version, ban or _banned(rows, user_id))
-            self._bump_epochs(rows, touched)
-            self._append(tenant, rows, history, actor, now)
-        presence, decided = self._revoke_presence(tenant, rows, user_ids)
-        if presence:
-            if decided and not removed:
-                version = self._bump(rows, now)
-            # A withdrawn admission ends that membership too (unless the removal above
-            # already started a new one).
-            self._bump_epochs(
-                rows,
-                [
-                    e.data["user_id"]
-                    for e in presence
-                    if e.type is events.EventType.ADMISSION_REVOKED
-                    and e.data["user_id"] not in removed
-                    and e.data["user_id"] not in banned
-                ],
-            )
-            self._append(tenant, rows, presence, actor, now)
-        return len(removed), version
-
-    def _revoke_presence(
-        self, tenant: str, rows: RoomRows, user_ids: Sequence[str]
-    ) -> tuple[list[NewEvent], bool]:
-        """Withdraw the admissions (or denials) and free the seats of removed
-        identities: the events, and whether a host's decision was withdrawn."""
-        knocks = [rows.knocks.pop(u) for u in dict.fromkeys(user_ids) if u in rows.knocks]
-        seats = [rows.seats[u] for u in dict.fromkeys(user_ids) if u in rows.seats]
-        for seat in seats:
+        plan = plan_removal(
+            user_ids,
+            {u: rows.participants[u].role for u in user_ids if u in rows.participants},
+            {u for u in user_ids if _banned(rows, u)},
+            {u: rows.knocks[u].state for u in user_ids if u in rows.knocks},
+            [rows.seats[u] for u in user_ids if u in rows.seats],
+            rows.room.participant_count,
+            ban,
+        )
+        if not plan.writes:
+            return 0, rows.room.version
+        for user_id in plan.removed:
+            del rows.participants[user_id]
+        for user_id in plan.knocks:
+            del rows.knocks[user_id]
+        for seat in plan.seats:
             self._free_seat(tenant, rows, seat)
-        revoked = [k.user_id for k in knocks if k.state is not KnockState.WAITING]
-        history = [events.admission_revoked(user_id) for user_id in revoked]
-        history += [events.seat_released(seat) for seat in seats]
-        return history, bool(revoked)
+        if plan.changes_version:
+            self._bump(rows, now, plan.count)
+        version = rows.room.version
+        # Remember the removal (and the ban): a credential issued at an earlier version
+        # of the room no longer holds.
+        for user_id in plan.recorded:
+            rows.removals[user_id] = Removal(version, ban or _banned(rows, user_id))
+        self._bump_epochs(rows, plan.new_epochs)
+        if plan.history:
+            self._append(tenant, rows, plan.history, actor, now)
+        return len(plan.removed), version
 
     async def list_participants(
         self,

@@ -19,7 +19,7 @@ from service.domain import events, instants
 from service.domain.credentials import Removal
 from service.domain.errors import etag_mismatch, room_not_found
 from service.domain.events import NewEvent, RoomEvent
-from service.domain.models import Participant, Room
+from service.domain.models import Participant, Room, RoomState
 from service.domain.seats import Seat, new_seat_id
 from service.domain.waiting_room import Knock
 
@@ -53,8 +53,8 @@ class RoomRows:
     # Settings and counters; `last_event_revision` is the room's event sequence.
     room: Room
     delete_time: datetime | None = None
-    # The transitions announced: 0 none, 1 OPENED, 2 ENDED.
-    announced: int = 0
+    # The state last announced (SCHEDULED: no transition yet).
+    announced: RoomState = RoomState.SCHEDULED
     participants: dict[str, Participant] = field(default_factory=dict)
     history: list[StoredEvent] = field(default_factory=list)
     removals: dict[str, Removal] = field(default_factory=dict)
