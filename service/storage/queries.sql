@@ -9,9 +9,10 @@
 -- /* cross-tenant read: no locks, no transaction */ and runs outside any transaction.
 -- A part several statements share is written once as a fragment (`-- fragment: <name>
 -- --`), which a statement takes in with a line `-- include: <name> --`, replaced when
--- the file is read: still static text, fixed at load time. Repeated column lists are
--- written out in each statement on purpose: the file is the one source of each
--- statement.
+-- the file is read: still static text, fixed at load time. A statement that returns a
+-- room selects `r.*` (or `*`): `service/storage/rows.py` reads a room's columns by name,
+-- so a new setting's column is read by every statement without editing one; only
+-- `create_room` and `update_room` name each setting's column.
 
 -- ==== fragments ====
 
@@ -88,7 +89,7 @@ INSERT INTO idempotency_keys (tenant, idempotency_key, request_hash, room_id, cr
     VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING true;
 
 -- name: existing_request --
-SELECT k.request_hash, r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity
+SELECT k.request_hash, r.*
     FROM idempotency_keys k
     LEFT JOIN rooms r ON r.tenant = k.tenant AND r.room_id = k.room_id
     WHERE k.tenant = $1 AND k.idempotency_key = $2;
@@ -214,7 +215,7 @@ SELECT p.user_id, p.role, p.create_time, p.update_time
     ORDER BY p.user_id;
 
 -- name: get_participant --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.user_id AS p_user_id, p.role AS p_role,
+SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time
     FROM rooms r
     LEFT JOIN participants p
@@ -277,7 +278,7 @@ WITH k AS (
     SELECT count(*) FROM written;
 
 -- name: decide_knock --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role FROM rooms r
+SELECT r.*, p.role AS p_role FROM rooms r
     LEFT JOIN participants p
            ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
@@ -618,7 +619,7 @@ WITH ids AS (
         UNION
         SELECT user_id FROM membership_epochs
         WHERE tenant = $1 AND room_id = $2 AND admit_time IS NOT NULL)
-    SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, ids.user_id AS c_user_id, p.role AS p_role,
+    SELECT r.*, ids.user_id AS c_user_id, p.role AS p_role,
            COALESCE(m.epoch, 0) AS m_epoch, COALESCE(x.banned, false) AS x_banned,
            k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time
     FROM rooms r
@@ -667,15 +668,15 @@ SELECT value FROM server_secrets WHERE name = 'page_token';
 -- ==== coalesced primary-key reads (reads.py): one row, and many at once ====
 
 -- name: room_one --
-SELECT room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, version, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity FROM rooms
+SELECT * FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL;
 
 -- name: room_many --
-SELECT room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, version, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity FROM rooms
+SELECT * FROM rooms
     WHERE tenant = $1 AND room_id = ANY($2::text[]) AND delete_time IS NULL;
 
 -- name: join_one --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.user_id AS p_user_id, p.role AS p_role,
+SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
            k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time,
            x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch
@@ -691,7 +692,7 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL;
 
 -- name: join_many --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.user_id AS p_user_id, p.role AS p_role,
+SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
            k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time,
            x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch, q.user_id AS q_user_id
@@ -711,7 +712,7 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
 -- after, starts by, ends after, ends by; NULL: no bound), so the rule stays there.
 
 -- name: list_rooms --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r
+SELECT r.* FROM rooms r
     WHERE r.tenant = $1 AND r.delete_time IS NULL
       AND ($2::timestamptz IS NULL OR r.valid_from > $2)
       AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
@@ -720,7 +721,7 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_rooms_after --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity FROM rooms r
+SELECT r.* FROM rooms r
     WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($7, $8)
       AND ($2::timestamptz IS NULL OR r.valid_from > $2)
       AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
@@ -729,7 +730,7 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_memberships --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.*, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
@@ -740,7 +741,7 @@ SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.p
     ORDER BY r.valid_from, r.room_id LIMIT $7;
 
 -- name: list_memberships_after --
-SELECT r.room_id, r.create_time, r.update_time, r.valid_from, r.valid_until, r.pstn_dial_out_enabled, r.join_policy, r.metadata, r.open_join_role, r.early_entry, r.version, r.participant_count, r.event_seq, r.waiting_room_enabled, r.max_participants, r.role_capacity, p.role AS p_role, p.create_time AS p_create_time
+SELECT r.*, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
@@ -772,7 +773,7 @@ UPDATE rooms SET update_time = $4, version = version + 1,
     role_capacity = CASE WHEN 'role_capacity' = ANY($5::text[]) THEN $15::jsonb ELSE role_capacity END,
     announced_state = LEAST(announced_state, $16::smallint)
 WHERE tenant = $1 AND room_id = $2 AND version = $3 AND delete_time IS NULL
-RETURNING room_id, create_time, update_time, valid_from, valid_until, pstn_dial_out_enabled, join_policy, metadata, open_join_role, early_entry, version, participant_count, event_seq, waiting_room_enabled, max_participants, role_capacity;
+RETURNING *;
 
 -- name: list_knocks --
 SELECT r.version AS room_version, k.user_id, k.state, k.role, k.role_chosen, k.display_name, k.first_knock_time, k.last_knock_time, k.decide_time, k.sort_time
