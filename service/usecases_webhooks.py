@@ -41,17 +41,19 @@ class WebhooksUseCases:
         )
         violations.raise_if_any()
         return await self._store.create(
-            caller.tenant,
-            webhook_id or rules.new_room_id(),
-            settings,
-            webhooks.new_secret(),
-            self._clock.now(),
-            self._max,
+            tenant=caller.tenant,
+            webhook_id=webhook_id or rules.new_room_id(),
+            settings=settings,
+            secret=webhooks.new_secret(),
+            now=self._clock.now(),
+            max_webhooks=self._max,
         )
 
     async def get(self, caller: Caller, webhook_id: str) -> Webhook:
         rules.require_room_id(webhook_id, "webhook_id")
-        found = await self._store.get(caller.tenant, webhook_id, self._clock.now())
+        found = await self._store.get(
+            tenant=caller.tenant, webhook_id=webhook_id, now=self._clock.now()
+        )
         if found is None:
             raise webhooks.webhook_not_found(webhook_id)
         return found
@@ -63,7 +65,9 @@ class WebhooksUseCases:
             page_size,
             page_token,
             by_key(lambda webhook: webhook.webhook_id),
-            lambda after, n: self._store.list(caller.tenant, after, n, now),
+            lambda after, n: self._store.list(
+                tenant=caller.tenant, after_id=after, limit=n, now=now
+            ),
         )
         assert page is not None  # a tenant's list of webhooks always exists
         return page
@@ -85,7 +89,11 @@ class WebhooksUseCases:
         violations.raise_if_any()
         changes: dict[str, Any] = {name: getattr(settings, name) for name in fields}
         return await self._store.update(
-            caller.tenant, webhook_id, expected_version(etag), changes, self._clock.now()
+            tenant=caller.tenant,
+            webhook_id=webhook_id,
+            expected_version=expected_version(etag),
+            changes=changes,
+            now=self._clock.now(),
         )
 
     async def delete(self, caller: Caller, webhook_id: str, etag: str) -> None:
@@ -93,4 +101,6 @@ class WebhooksUseCases:
         rules.check_room_id(violations, "webhook_id", webhook_id)
         rules.check_etag(violations, "etag", etag)
         violations.raise_if_any()
-        await self._store.delete(caller.tenant, webhook_id, expected_version(etag))
+        await self._store.delete(
+            tenant=caller.tenant, webhook_id=webhook_id, expected_version=expected_version(etag)
+        )

@@ -238,6 +238,7 @@ class WebhookStore(Protocol):
 
     async def create(
         self,
+        *,
         tenant: str,
         webhook_id: str,
         settings: WebhookSettings,
@@ -248,14 +249,15 @@ class WebhookStore(Protocol):
         """Store a webhook; WEBHOOK_ALREADY_EXISTS, TOO_MANY_WEBHOOKS."""
         ...
 
-    async def get(self, tenant: str, webhook_id: str, now: datetime) -> Webhook | None: ...
+    async def get(self, *, tenant: str, webhook_id: str, now: datetime) -> Webhook | None: ...
 
     async def list(
-        self, tenant: str, after_id: str | None, limit: int, now: datetime
+        self, *, tenant: str, after_id: str | None, limit: int, now: datetime
     ) -> list[Webhook]: ...
 
     async def update(
         self,
+        *,
         tenant: str,
         webhook_id: str,
         expected_version: int | None,
@@ -265,6 +267,6 @@ class WebhookStore(Protocol):
         """Apply `changes` and resume delivery; WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         ...
 
-    async def delete(self, tenant: str, webhook_id: str, expected_version: int | None) -> None:
+    async def delete(self, *, tenant: str, webhook_id: str, expected_version: int | None) -> None:
         """WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         ...

@@ -84,6 +84,7 @@ class PgWebhookStore:
     @translate_errors
     async def create(
         self,
+        *,
         tenant: str,
         webhook_id: str,
         settings: WebhookSettings,
@@ -123,7 +124,7 @@ class PgWebhookStore:
         return replace(webhook, secret=secret)
 
     @translate_errors
-    async def get(self, tenant: str, webhook_id: str, now: datetime) -> Webhook | None:
+    async def get(self, *, tenant: str, webhook_id: str, now: datetime) -> Webhook | None:
         async with self._pool.acquire() as conn:
             row = await conn.fetchrow(
                 QUERIES["webhook_get"],
@@ -134,7 +135,7 @@ class PgWebhookStore:
 
     @translate_errors
     async def list(
-        self, tenant: str, after_id: str | None, limit: int, now: datetime
+        self, *, tenant: str, after_id: str | None, limit: int, now: datetime
     ) -> list[Webhook]:
         async with self._pool.acquire() as conn:
             rows = await conn.fetch(
@@ -148,6 +149,7 @@ class PgWebhookStore:
     @translate_errors
     async def update(
         self,
+        *,
         tenant: str,
         webhook_id: str,
         expected_version: int | None,
@@ -192,7 +194,7 @@ class PgWebhookStore:
             return await _webhook(conn, tenant, row, now)
 
     @translate_errors
-    async def delete(self, tenant: str, webhook_id: str, expected_version: int | None) -> None:
+    async def delete(self, *, tenant: str, webhook_id: str, expected_version: int | None) -> None:
         async with self._pool.acquire() as conn, conn.transaction():
             version = await conn.fetchval(
                 QUERIES["webhook_delete"],
