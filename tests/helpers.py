@@ -1,5 +1,6 @@
-"""The one home of the tests' small helpers: ids and times, rich gRPC errors, a
-held row lock, and the `rooms` CLI run in-process."""
+"""The one home of the tests' small helpers: ids and times, API keys on a call, rich
+gRPC errors, rooms and rosters over the raw stubs, every page of a listing, a held row
+lock, grpcurl, and the `rooms` CLI run in-process."""
 
 from __future__ import annotations
 
@@ -8,23 +9,33 @@ import contextlib
 import inspect
 import json
 import logging
+import shutil
+import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 import asyncpg
 import grpc
 import pytest
 from click.testing import CliRunner, Result
 from google.protobuf import duration_pb2, timestamp_pb2
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from rooms.cli import cli
-from rooms.errors import status_details
+from rooms.errors import StatusDetails, status_details
+from rooms.v1 import participant_pb2, room_pb2
+from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.conftest import T0
+
+if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
+    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+
+Metadata = tuple[tuple[str, str], ...]
 
 # ---- ids and times -------------------------------------------------------------------
 
@@ -56,6 +67,11 @@ def iso(delta: timedelta = timedelta(0)) -> str:
     return (T0 + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def bearer(key: str) -> Metadata:
+    """The call metadata that authenticates with the API key `key`."""
+    return (("authorization", f"Bearer {key}"),)
+
+
 # ---- rich errors ---------------------------------------------------------------------
 
 
@@ -72,11 +88,17 @@ class RichError:
     retry_delay_seconds: float | None
 
 
-def rich_error(error: grpc.aio.AioRpcError) -> RichError:
-    """The google.rpc.Status details of a failed call. Fails the test if absent."""
+def status_of(error: grpc.aio.AioRpcError) -> tuple[status_pb2.Status, StatusDetails]:
+    """The google.rpc.Status of a failed call and its details unpacked. Fails the test
+    if absent."""
     status = rpc_status.from_call(cast(grpc.Call, error))
     assert status is not None, f"no google.rpc.Status details on {error.code()}: {error.details()}"
-    details = status_details(status)
+    return status, status_details(status)
+
+
+def rich_error(error: grpc.aio.AioRpcError) -> RichError:
+    """The google.rpc.Status details of a failed call. Fails the test if absent."""
+    status, details = status_of(error)
     info, bad_request, precondition = details.info, details.bad_request, details.precondition
     assert details.has_info, "every error must carry an ErrorInfo"
     assert details.request_info.request_id, "every error must carry its request id"
@@ -103,12 +125,8 @@ def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | Non
     status = rpc_status.from_call(cast(grpc.Call, error))
     if status is None:
         return None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info
-    return None
+    details = status_details(status)
+    return details.info if details.has_info else None
 
 
 async def expect_error(call: Awaitable[Any], code: grpc.StatusCode, reason: str) -> RichError:
@@ -143,6 +161,60 @@ def logged_errors(*loggers: str) -> Iterator[LoggedErrors]:
     finally:
         for name in loggers:
             logging.getLogger(name).removeHandler(handler)
+
+
+# ---- rooms, rosters and listings over the raw stubs -----------------------------------
+
+
+def person(
+    user_id: str, role: participant_pb2.Role.ValueType = participant_pb2.ROLE_UNSPECIFIED
+) -> participant_pb2.Participant:
+    return participant_pb2.Participant(user_id=user_id, role=role)
+
+
+async def make_room(
+    rooms: RoomsServiceAsyncStub,
+    members: Sequence[participant_pb2.Participant] = (),
+    *,
+    start: timedelta = timedelta(0),
+    end: timedelta = timedelta(days=1),
+    **settings: Any,
+) -> room_pb2.Room:
+    """A room with a unique id, the window T0+start .. T0+end, an initial roster and
+    any other `Room` fields by keyword."""
+    room: room_pb2.Room = await rooms.CreateRoom(
+        rs.CreateRoomRequest(
+            room_id=unique("room"),
+            room=room_pb2.Room(valid_from=ts(start), valid_until=ts(end), **settings),
+            participants=list(members),
+        )
+    )
+    return room
+
+
+class Page(Protocol):
+    @property
+    def next_page_token(self) -> str: ...
+
+
+P = TypeVar("P", bound=Page)
+
+
+async def every_page(fetch: Callable[[str], Awaitable[P]], *, at_most: int = 100) -> list[P]:
+    """Every page of a listing: `fetch(page_token)` from the first page until one has no
+    `next_page_token`. Fails the test if paging does not end within `at_most` pages."""
+    pages: list[P] = []
+    token = ""
+    while True:
+        page = await fetch(token)
+        pages.append(page)
+        token = page.next_page_token
+        if not token:
+            return pages
+        assert len(pages) < at_most, "paging does not end"
+
+
+# ---- held locks --------------------------------------------------------------------------
 
 
 @contextlib.asynccontextmanager
@@ -203,6 +275,32 @@ def subscribed(hub: Any, tenant: str, room_id: str) -> Callable[[], Awaitable[bo
         return (tenant, room_id) in hub._subscribers
 
     return check
+
+
+# ---- grpcurl: a client that is not ours -------------------------------------------------
+
+GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or shutil.which("grpcurl")
+
+
+async def grpcurl(port: int, metadata: Metadata, method: str, body: str) -> tuple[int, str]:
+    """grpcurl (a client that is not ours, learning the API through reflection) calls
+    `method` of the server on `port` with the JSON `body`: its exit status and output."""
+    assert GRPCURL is not None
+    headers = [arg for key, value in metadata for arg in ("-H", f"{key}: {value}")]
+    process = await asyncio.create_subprocess_exec(
+        GRPCURL,
+        "-plaintext",
+        "-format-error",
+        *headers,
+        "-d",
+        body,
+        f"127.0.0.1:{port}",
+        method,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, output.decode()
 
 
 # ---- the CLI ---------------------------------------------------------------------------
