@@ -28,11 +28,13 @@ from grpc_status import rpc_status
 from rooms.cli import cli
 from rooms.errors import StatusDetails, status_details
 from rooms.v1 import participant_pb2, room_pb2
+from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.conftest import T0
 
 if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
+    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
 
 Metadata = tuple[tuple[str, str], ...]
@@ -229,6 +231,24 @@ async def room_row_locked(pool: asyncpg.Pool, room_id: str) -> AsyncIterator[Non
     finally:
         await transaction.rollback()
         await pool.release(connection)
+
+
+@contextlib.asynccontextmanager
+async def roster_change_in_flight(
+    pool: asyncpg.Pool, roster: ParticipantsServiceAsyncStub, room_id: str
+) -> AsyncIterator[asyncio.Future[ps.AddOrUpdateParticipantsResponse]]:
+    """AddOrUpdateParticipants of "late" into the room, held in flight by the room's row
+    lock: the call, once PostgreSQL shows it waiting for the lock (released on leaving)."""
+    async with room_row_locked(pool, room_id):
+        in_flight = asyncio.ensure_future(
+            roster.AddOrUpdateParticipants(
+                ps.AddOrUpdateParticipantsRequest(
+                    room_id=room_id, participants=[participant_pb2.Participant(user_id="late")]
+                )
+            )
+        )
+        await eventually(lambda: waiting_for_a_lock(pool), what="the call waiting")
+        yield in_flight
 
 
 # ---- waiting for a condition -------------------------------------------------------------
