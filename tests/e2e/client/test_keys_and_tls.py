@@ -3,12 +3,8 @@ for them."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from pathlib import Path
-
 import grpc
 import pytest
-import trustme
 from rooms.client import TLS, RoomsClient
 from rooms.errors import (
     RoomsError,
@@ -18,6 +14,7 @@ from rooms.errors import (
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.client.proxy import CREATE, Proxy
+from tests.e2e.conftest import Certificates
 
 
 async def test_api_key_is_sent_as_a_bearer_token(proxy: Proxy) -> None:
@@ -30,34 +27,6 @@ async def test_api_key_is_sent_as_a_bearer_token(proxy: Proxy) -> None:
     assert keyed.metadata["authorization"] == "Bearer rk_secret"
     assert proxy.of(CREATE)[0].metadata["authorization"] == "Bearer rk_secret"
     assert "authorization" not in plain.metadata
-
-
-@dataclass(frozen=True)
-class Certificates:
-    ca: Path
-    server_cert: Path
-    server_key: Path
-    client_cert: Path
-    client_key: Path
-    stranger_ca: Path
-
-
-@pytest.fixture(scope="module")
-def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    """A CA, a server certificate for 127.0.0.1 and a client certificate it signs, and
-    a CA that signed nothing here."""
-    folder = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    server_cert = ca.issue_cert("127.0.0.1", "localhost")
-    client_cert = ca.issue_cert("client.rooms.test")
-    files = Certificates(*(folder / name for name in ("ca", "sc", "sk", "cc", "ck", "other")))
-    ca.cert_pem.write_to_path(str(files.ca))
-    server_cert.cert_chain_pems[0].write_to_path(str(files.server_cert))
-    server_cert.private_key_pem.write_to_path(str(files.server_key))
-    client_cert.cert_chain_pems[0].write_to_path(str(files.client_cert))
-    client_cert.private_key_pem.write_to_path(str(files.client_key))
-    trustme.CA().cert_pem.write_to_path(str(files.stranger_ca))
-    return files
 
 
 async def test_api_key_on_a_server_that_requires_keys(start: ServerFactory) -> None:
