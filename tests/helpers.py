@@ -1,31 +1,29 @@
 """The one home of the tests' small helpers: ids and times, API keys on a call, rich
 gRPC errors, rooms and rosters over the raw stubs, every page of a listing, a held row
-lock, grpcurl, and the `rooms` CLI run in-process."""
+lock, waiting for a condition, and grpcurl. Server processes are in tests/processes.py,
+webhook receivers in tests/receivers.py, the `rooms` CLI run in-process in tests/cli.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar, cast
 
 import asyncpg
 import grpc
 import pytest
-from click.testing import CliRunner, Result
 from google.protobuf import duration_pb2, timestamp_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from rooms.cli import cli
 from rooms.errors import StatusDetails, status_details
 from rooms.v1 import participant_pb2, room_pb2
 from rooms.v1 import participants_service_pb2 as ps
@@ -36,6 +34,10 @@ from tests.conftest import T0
 if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+
+# The async stubs by short names, for annotations (plain strings at run time).
+Rooms: TypeAlias = "RoomsServiceAsyncStub"
+People: TypeAlias = "ParticipantsServiceAsyncStub"
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -175,7 +177,7 @@ def person(
 
 
 async def make_room(
-    rooms: RoomsServiceAsyncStub,
+    rooms: Rooms,
     members: Sequence[participant_pb2.Participant] = (),
     *,
     start: timedelta = timedelta(0),
@@ -235,7 +237,7 @@ async def room_row_locked(pool: asyncpg.Pool, room_id: str) -> AsyncIterator[Non
 
 @contextlib.asynccontextmanager
 async def roster_change_in_flight(
-    pool: asyncpg.Pool, roster: ParticipantsServiceAsyncStub, room_id: str
+    pool: asyncpg.Pool, roster: People, room_id: str
 ) -> AsyncIterator[asyncio.Future[ps.AddOrUpdateParticipantsResponse]]:
     """AddOrUpdateParticipants of "late" into the room, held in flight by the room's row
     lock: the call, once PostgreSQL shows it waiting for the lock (released on leaving)."""
@@ -321,75 +323,3 @@ async def grpcurl(port: int, metadata: Metadata, method: str, body: str) -> tupl
     )
     output, _ = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, output.decode()
-
-
-# ---- the CLI ---------------------------------------------------------------------------
-
-# Settings from the environment of whoever runs the tests must not leak in.
-NO_ROOMS_ENV: dict[str, str | None] = {
-    name: None
-    for name in (
-        "ROOMS_ADDRESS",
-        "ROOMS_API_KEY",
-        "ROOMS_TLS_CA",
-        "ROOMS_TLS_CERT",
-        "ROOMS_TLS_KEY",
-        "ROOMS_TLS_SERVER_NAME",
-    )
-}
-
-
-async def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
-    """`rooms ARGS` in-process with click's CliRunner, in a worker thread: the command
-    runs its own event loop while the server keeps serving on the test's loop."""
-    runner = CliRunner()
-    return await asyncio.to_thread(
-        runner.invoke, cli, list(args), env={**NO_ROOMS_ENV, **(env or {})}
-    )
-
-
-class Cli:
-    """`rooms --address <the test server> ...` (with `--api-key` if given)."""
-
-    def __init__(self, port: int, api_key: str | None = None) -> None:
-        self.address = f"127.0.0.1:{port}"
-        self.api_key = api_key
-
-    async def __call__(self, *args: str) -> Result:
-        key = ("--api-key", self.api_key) if self.api_key else ()
-        return await invoke("--address", self.address, *key, *args)
-
-    async def ok(self, *args: str) -> str:
-        result = await self(*args)
-        assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-        assert result.stderr == ""
-        return result.stdout
-
-    async def refused(self, *args: str) -> str:
-        """`rooms authorize` of a refused join: the decision, and exit status 3."""
-        result = await self(*args)
-        assert result.exit_code == 3, (result.stdout, result.stderr, result.exception)
-        return result.stdout
-
-    async def json(self, *args: str) -> Any:
-        return json.loads(await self.ok(*args, "--json"))
-
-    async def fails(self, *args: str) -> str:
-        """The one error line of a failing command."""
-        result = await self(*args)
-        assert result.exit_code == 1, (result.stdout, result.stderr)
-        assert result.stdout == ""
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        return lines[0]
-
-
-def fields(table: str) -> dict[str, str]:
-    """A `name  value` listing as a dict."""
-    pairs = (line.split(None, 1) for line in table.strip().splitlines())
-    return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
-
-
-def rows(table: str) -> list[list[str]]:
-    """A table's rows (header first), split on runs of spaces."""
-    return [line.split() for line in table.strip().splitlines()]

@@ -5,21 +5,16 @@ moved, and what an allowed or refused decision must hold."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 import grpc
 from rooms.v1 import admission_pb2 as ad
 from rooms.v1 import participant_pb2 as pp
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
 from tests.conftest import T0
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
-
+from tests.helpers import Rooms
 
 Role: TypeAlias = pp.Role.ValueType
 Capability: TypeAlias = ad.Capability.ValueType

@@ -4,11 +4,10 @@ change or a policy change is seen by the very next decision."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeAlias
 
 from google.protobuf import field_mask_pb2
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, room_pb2, rooms_service_pb2_grpc
+from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
@@ -29,11 +28,7 @@ from tests.e2e.admission.decisions import (
     at,
     authorize,
 )
-from tests.helpers import make_room, person, ts
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import People, Rooms, make_room, person, ts
 
 
 async def test_removal_flips_the_very_next_decision(rooms: Rooms, participants: People) -> None:

@@ -3,10 +3,7 @@ AuthorizeJoin gives."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
-
 from rooms.v1 import admission_pb2 as ad
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.admission.decisions import (
@@ -23,11 +20,7 @@ from tests.e2e.admission.decisions import (
     assert_allowed,
     authorize,
 )
-from tests.helpers import make_room, person
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import Rooms, make_room, person
 
 
 async def test_list_roles_matches_the_capability_table(rooms: Rooms) -> None:

@@ -3,18 +3,11 @@ input (an INVALID_ARGUMENT status naming every bad field)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
-
 import pytest
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.admission.decisions import INVALID, PRESENTER, assert_room_not_found, authorize
-from tests.helpers import expect_error, make_room, person, unique
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import Rooms, expect_error, make_room, person, unique
 
 
 async def test_deleted_room_is_a_room_not_found_decision(rooms: Rooms) -> None:

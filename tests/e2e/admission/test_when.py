@@ -4,9 +4,8 @@ window's half-open boundaries, on the shared manual clock."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeAlias
 
-from rooms.v1 import participants_service_pb2_grpc, room_pb2, rooms_service_pb2_grpc
+from rooms.v1 import room_pb2
 
 from service.domain.clock import ManualClock
 from tests.e2e.admission.decisions import (
@@ -27,11 +26,7 @@ from tests.e2e.admission.decisions import (
     at,
     authorize,
 )
-from tests.helpers import duration, make_room, person, ts
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import Rooms, duration, make_room, person, ts
 
 
 async def test_three_hours_early_is_not_yet_open(rooms: Rooms, clock: ManualClock) -> None:

@@ -4,13 +4,12 @@ capabilities, outsiders of invite-only and open rooms, and who may dial out."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeAlias
 
 import pytest
 from google.protobuf import field_mask_pb2
 from rooms.v1 import admission_pb2 as ad
 from rooms.v1 import participant_pb2 as pp
-from rooms.v1 import participants_service_pb2_grpc, room_pb2, rooms_service_pb2_grpc
+from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.admission.decisions import (
@@ -31,11 +30,7 @@ from tests.e2e.admission.decisions import (
     authorize,
     capabilities,
 )
-from tests.helpers import make_room, person, ts
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import Rooms, make_room, person, ts
 
 
 async def test_rostered_presenter_is_allowed_with_exact_capabilities(rooms: Rooms) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from service.server import RunningServer
-from tests.helpers import Cli
+from tests.cli import Cli
 
 
 @pytest.fixture

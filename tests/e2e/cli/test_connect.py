@@ -12,9 +12,9 @@ from pathlib import Path
 
 from service.security.keys import new_key
 from service.server import RunningServer
+from tests.cli import invoke
 from tests.conftest import ServerFactory
 from tests.e2e.conftest import Certificates
-from tests.helpers import invoke
 
 
 async def test_the_address_from_the_environment(server: RunningServer) -> None:

@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from tests.helpers import Cli, fields, iso, rows, unique
+from tests.cli import Cli, fields, rows
+from tests.helpers import iso, unique
 
 
 async def test_participants_add_change_remove_list_show(rooms_cli: Cli) -> None:

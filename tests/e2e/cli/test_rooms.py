@@ -14,8 +14,9 @@ from rooms.cli import parse_duration, parse_time
 
 from service.domain.clock import ManualClock
 from service.server import RunningServer
+from tests.cli import Cli, fields, invoke, rows
 from tests.conftest import T0
-from tests.helpers import Cli, eventually, fields, invoke, iso, rows, subscribed, unique
+from tests.helpers import eventually, iso, subscribed, unique
 
 
 async def test_create_and_show_as_a_table_and_as_json(rooms_cli: Cli) -> None:

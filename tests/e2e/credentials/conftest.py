@@ -7,7 +7,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import grpc
 import pytest
@@ -27,9 +26,6 @@ from tests.e2e.credentials.tenants import (
     Setup,
     Tenant,
 )
-
-if TYPE_CHECKING:
-    pass
 
 
 @pytest.fixture(scope="package")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import TYPE_CHECKING
 
 import grpc
 import pytest
@@ -34,9 +33,6 @@ from tests.e2e.credentials.tenants import (
     tokens,
 )
 from tests.helpers import expect_error
-
-if TYPE_CHECKING:
-    pass
 
 
 async def test_a_ban_holds_in_an_open_room_until_the_identity_is_added_again(

@@ -4,7 +4,6 @@ on every kind of revocation."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import grpc
 import jwt
@@ -31,9 +30,6 @@ from tests.e2e.credentials.tenants import (
     tokens,
 )
 from tests.helpers import expect_error, timestamp
-
-if TYPE_CHECKING:
-    pass
 
 
 async def test_introspection_reads_back_what_was_issued(setup: Setup, wall_clock: datetime) -> None:

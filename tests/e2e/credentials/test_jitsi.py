@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 import jwt
 import pytest
 from rooms.v1 import participant_pb2 as pp
 
 from tests.e2e.credentials.tenants import ACME_JITSI_SECRET, JITSI, Setup, authorize, make_room
-
-if TYPE_CHECKING:
-    pass
 
 
 @pytest.mark.parametrize(

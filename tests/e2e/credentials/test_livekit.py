@@ -5,7 +5,6 @@ credential, unconfigured formats, and each tenant's own configuration only."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
 
 import grpc
 import jwt
@@ -31,9 +30,6 @@ from tests.e2e.credentials.tenants import (
     make_room,
 )
 from tests.helpers import expect_error, timestamp
-
-if TYPE_CHECKING:
-    pass
 
 
 @pytest.mark.parametrize("dial_out", [False, True])

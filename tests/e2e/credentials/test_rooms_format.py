@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import urllib.request
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jwt
 from rooms.v1 import (
@@ -18,9 +18,6 @@ from rooms.v1 import participant_pb2 as pp
 from service.domain.clock import ManualClock
 from tests.e2e.credentials.tenants import ROOMS, Setup, auth, authorize, introspect, make_room
 from tests.helpers import timestamp
-
-if TYPE_CHECKING:
-    pass
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 import pytest
@@ -11,10 +10,7 @@ from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 
 from tests.conftest import ServerFactory
 from tests.e2e.participants.roster import SMALL_BATCH, SMALL_ROSTER
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import People, Rooms
 
 
 @pytest.fixture(scope="module")

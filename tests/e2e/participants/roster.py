@@ -4,20 +4,15 @@ every page of a listing."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
+from typing import TypeAlias
 
 import grpc
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, room_pb2, rooms_service_pb2_grpc
+from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
-from tests.helpers import every_page
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
-
+from tests.helpers import People, Rooms, every_page
 
 Role: TypeAlias = pp.Role.ValueType
 

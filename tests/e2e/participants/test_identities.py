@@ -4,11 +4,8 @@ literally."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
-
 import pytest
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.participants.roster import (
@@ -23,11 +20,7 @@ from tests.e2e.participants.roster import (
     etag_of,
     roster,
 )
-from tests.helpers import expect_error, make_room, person
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import People, Rooms, expect_error, make_room, person
 
 
 @pytest.mark.parametrize(

@@ -4,11 +4,9 @@ concurrent changes under one etag, and the participant count."""
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, TypeAlias
 
 import grpc
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.participants.roster import (
@@ -22,11 +20,7 @@ from tests.e2e.participants.roster import (
     etag_of,
     roster,
 )
-from tests.helpers import expect_error, make_room, person, rich_error
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import People, Rooms, expect_error, make_room, person, rich_error
 
 
 async def test_batch_too_large(small: tuple[Rooms, People]) -> None:

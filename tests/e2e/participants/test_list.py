@@ -4,12 +4,10 @@ page sizes, page tokens, unknown and deleted rooms."""
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, TypeAlias
 
 import pytest
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 
 from service.domain.clock import ManualClock
 from tests.e2e.participants.roster import (
@@ -25,11 +23,7 @@ from tests.e2e.participants.roster import (
     list_all,
     tampered,
 )
-from tests.helpers import expect_error, make_room, person, ts, unique
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import People, Rooms, expect_error, make_room, person, ts, unique
 
 
 async def test_list_in_a_stable_order_by_user_id(rooms: Rooms, participants: People) -> None:

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, TypeAlias
-
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 
 from tests.e2e.participants.roster import (
     ABORTED,
@@ -18,11 +15,7 @@ from tests.e2e.participants.roster import (
     etag_of,
     roster,
 )
-from tests.helpers import expect_error, make_room, person, unique
-
-if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
-    Rooms: TypeAlias = rooms_service_pb2_grpc.RoomsServiceAsyncStub
-    People: TypeAlias = participants_service_pb2_grpc.ParticipantsServiceAsyncStub
+from tests.helpers import People, Rooms, expect_error, make_room, person, unique
 
 
 async def test_remove(rooms: Rooms, participants: People) -> None:

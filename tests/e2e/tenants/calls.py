@@ -3,7 +3,7 @@ would try; each typed RPC once; and every declared RPC through the raw channel A
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import grpc
 from google.protobuf import field_mask_pb2, message_factory
@@ -17,9 +17,6 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.tenants.observe import ATTENDEE, PRESENTER, Call, Tenant
 from tests.helpers import Metadata
-
-if TYPE_CHECKING:
-    pass
 
 
 def room_calls(t: Tenant, room_id: str, user_id: str, etag: str) -> dict[str, Call]:

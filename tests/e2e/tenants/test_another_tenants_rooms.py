@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 from rooms.v1 import (
@@ -32,9 +32,6 @@ from tests.e2e.tenants.observe import (
     snapshot,
 )
 from tests.helpers import unique
-
-if TYPE_CHECKING:
-    pass
 
 
 async def test_another_tenants_room_answers_exactly_like_a_room_that_never_existed(

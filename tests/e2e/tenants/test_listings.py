@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from rooms.v1 import (
     participant_pb2,
     room_pb2,
@@ -13,9 +11,6 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.tenants.observe import CONSUMER, INVALID, Tenants
 from tests.helpers import every_page, expect_error, unique
-
-if TYPE_CHECKING:
-    pass
 
 
 async def test_listings_never_show_another_tenants_rooms(tenants: Tenants) -> None:

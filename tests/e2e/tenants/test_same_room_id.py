@@ -4,7 +4,6 @@ ListRoles is the same for every tenant."""
 from __future__ import annotations
 
 import uuid
-from typing import TYPE_CHECKING
 
 from google.protobuf import field_mask_pb2
 from rooms.v1 import (
@@ -16,9 +15,6 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.tenants.observe import CONSUMER, NOT_FOUND, PRESENTER, Tenants, snapshot
 from tests.helpers import expect_error, unique
-
-if TYPE_CHECKING:
-    pass
 
 
 async def test_the_same_room_id_lives_independently_in_two_tenants(tenants: Tenants) -> None:

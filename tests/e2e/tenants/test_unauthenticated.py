@@ -3,7 +3,7 @@ all, while health stays callable without one."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
@@ -16,9 +16,6 @@ from service.security.keys import hash_key
 from tests.e2e.tenants.calls import SERVICES, every_rpc, raw_calls
 from tests.e2e.tenants.observe import Tenant, Tenants, snapshot
 from tests.helpers import bearer, expect_error, unique
-
-if TYPE_CHECKING:
-    pass
 
 
 def test_the_typed_calls_name_the_rpcs_of_both_services() -> None:
