@@ -44,6 +44,19 @@ class Result:
         self.acknowledged.extend(other.acknowledged)
 
 
+async def _timed(stub: Any, body: bytes, result: Result) -> bool:
+    """One call, counted in `result`: its latency if it succeeds, its code if not."""
+    t0 = time.perf_counter()
+    try:
+        await stub(body, timeout=CALL_TIMEOUT)
+    except grpc.aio.AioRpcError as error:
+        result.errors[error.code().name] += 1
+        return False
+    result.latencies.append(time.perf_counter() - t0)
+    result.ok += 1
+    return True
+
+
 def _channels(target: str, count: int) -> list[grpc.aio.Channel]:
     # A local subchannel pool gives every channel its own TCP connection, so that
     # SO_REUSEPORT can spread them over the server's worker processes.
@@ -72,21 +85,12 @@ async def _closed_loop(
     began = time.perf_counter()
     end = began + duration
     budget = itertools.count()
-    latencies = result.latencies
 
     async def loop(index: int) -> None:
         stub = stubs[index % len(stubs)]
         rng = random.Random(index)
         while time.perf_counter() < end and next(budget) < max_calls:
-            body = bodies[rng.randrange(len(bodies))]
-            t0 = time.perf_counter()
-            try:
-                await stub(body, timeout=CALL_TIMEOUT)
-            except grpc.aio.AioRpcError as error:
-                result.errors[error.code().name] += 1
-                continue
-            latencies.append(time.perf_counter() - t0)
-            result.ok += 1
+            await _timed(stub, bodies[rng.randrange(len(bodies))], result)
 
     await asyncio.gather(*(loop(i) for i in range(in_flight)))
     result.elapsed = time.perf_counter() - began
@@ -135,17 +139,8 @@ async def _open_loop(
     tasks: set[asyncio.Task[None]] = set()
 
     async def call(kind: Mixed, body: bytes, n: int) -> None:
-        stub = stubs[kind.method][n % len(channels)]
         result = results[kind.method]
-        t0 = time.perf_counter()
-        try:
-            await stub(body, timeout=CALL_TIMEOUT)
-        except grpc.aio.AioRpcError as error:
-            result.errors[error.code().name] += 1
-            return
-        result.latencies.append(time.perf_counter() - t0)
-        result.ok += 1
-        if kind.acknowledge:
+        if await _timed(stubs[kind.method][n % len(channels)], body, result) and kind.acknowledge:
             result.acknowledged.append(body)
 
     total = int(rate * duration)

@@ -1,30 +1,45 @@
-"""The one home of the tests' small helpers: ids and times, rich gRPC errors, a
-held row lock, and the `rooms` CLI run in-process."""
+"""The one home of the tests' small helpers: ids and times, API keys on a call, rich
+gRPC errors, rooms and rosters over the raw stubs, every page of a listing, a held row
+lock, waiting for a condition, and grpcurl. Server processes are in tests/processes.py,
+webhook receivers in tests/receivers.py, the `rooms` CLI run in-process in tests/cli.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import inspect
-import json
 import logging
+import shutil
+import sys
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeAlias, TypeVar, cast
 
 import asyncpg
 import grpc
 import pytest
-from click.testing import CliRunner, Result
 from google.protobuf import duration_pb2, timestamp_pb2
-from google.rpc import error_details_pb2
+from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
-from rooms.cli import cli
-from rooms.errors import status_details
+from rooms.errors import StatusDetails, status_details
+from rooms.v1 import participant_pb2, room_pb2
+from rooms.v1 import participants_service_pb2 as ps
+from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.conftest import T0
+
+if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
+    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
+    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+
+# The async stubs by short names, for annotations (plain strings at run time).
+Rooms: TypeAlias = "RoomsServiceAsyncStub"
+People: TypeAlias = "ParticipantsServiceAsyncStub"
+
+Metadata = tuple[tuple[str, str], ...]
 
 # ---- ids and times -------------------------------------------------------------------
 
@@ -56,6 +71,11 @@ def iso(delta: timedelta = timedelta(0)) -> str:
     return (T0 + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def bearer(key: str) -> Metadata:
+    """The call metadata that authenticates with the API key `key`."""
+    return (("authorization", f"Bearer {key}"),)
+
+
 # ---- rich errors ---------------------------------------------------------------------
 
 
@@ -72,11 +92,17 @@ class RichError:
     retry_delay_seconds: float | None
 
 
-def rich_error(error: grpc.aio.AioRpcError) -> RichError:
-    """The google.rpc.Status details of a failed call. Fails the test if absent."""
+def status_of(error: grpc.aio.AioRpcError) -> tuple[status_pb2.Status, StatusDetails]:
+    """The google.rpc.Status of a failed call and its details unpacked. Fails the test
+    if absent."""
     status = rpc_status.from_call(cast(grpc.Call, error))
     assert status is not None, f"no google.rpc.Status details on {error.code()}: {error.details()}"
-    details = status_details(status)
+    return status, status_details(status)
+
+
+def rich_error(error: grpc.aio.AioRpcError) -> RichError:
+    """The google.rpc.Status details of a failed call. Fails the test if absent."""
+    status, details = status_of(error)
     info, bad_request, precondition = details.info, details.bad_request, details.precondition
     assert details.has_info, "every error must carry an ErrorInfo"
     assert details.request_info.request_id, "every error must carry its request id"
@@ -103,12 +129,8 @@ def error_info(error: grpc.aio.AioRpcError) -> error_details_pb2.ErrorInfo | Non
     status = rpc_status.from_call(cast(grpc.Call, error))
     if status is None:
         return None
-    for detail in status.details:
-        if detail.Is(error_details_pb2.ErrorInfo.DESCRIPTOR):
-            info = error_details_pb2.ErrorInfo()
-            detail.Unpack(info)
-            return info
-    return None
+    details = status_details(status)
+    return details.info if details.has_info else None
 
 
 async def expect_error(call: Awaitable[Any], code: grpc.StatusCode, reason: str) -> RichError:
@@ -145,6 +167,60 @@ def logged_errors(*loggers: str) -> Iterator[LoggedErrors]:
             logging.getLogger(name).removeHandler(handler)
 
 
+# ---- rooms, rosters and listings over the raw stubs -----------------------------------
+
+
+def person(
+    user_id: str, role: participant_pb2.Role.ValueType = participant_pb2.ROLE_UNSPECIFIED
+) -> participant_pb2.Participant:
+    return participant_pb2.Participant(user_id=user_id, role=role)
+
+
+async def make_room(
+    rooms: Rooms,
+    members: Sequence[participant_pb2.Participant] = (),
+    *,
+    start: timedelta = timedelta(0),
+    end: timedelta = timedelta(days=1),
+    **settings: Any,
+) -> room_pb2.Room:
+    """A room with a unique id, the window T0+start .. T0+end, an initial roster and
+    any other `Room` fields by keyword."""
+    room: room_pb2.Room = await rooms.CreateRoom(
+        rs.CreateRoomRequest(
+            room_id=unique("room"),
+            room=room_pb2.Room(valid_from=ts(start), valid_until=ts(end), **settings),
+            participants=list(members),
+        )
+    )
+    return room
+
+
+class Page(Protocol):
+    @property
+    def next_page_token(self) -> str: ...
+
+
+P = TypeVar("P", bound=Page)
+
+
+async def every_page(fetch: Callable[[str], Awaitable[P]], *, at_most: int = 100) -> list[P]:
+    """Every page of a listing: `fetch(page_token)` from the first page until one has no
+    `next_page_token`. Fails the test if paging does not end within `at_most` pages."""
+    pages: list[P] = []
+    token = ""
+    while True:
+        page = await fetch(token)
+        pages.append(page)
+        token = page.next_page_token
+        if not token:
+            return pages
+        assert len(pages) < at_most, "paging does not end"
+
+
+# ---- held locks --------------------------------------------------------------------------
+
+
 @contextlib.asynccontextmanager
 async def room_row_locked(pool: asyncpg.Pool, room_id: str) -> AsyncIterator[None]:
     """Hold a room's row lock, so a roster change of that room stays in flight."""
@@ -157,6 +233,24 @@ async def room_row_locked(pool: asyncpg.Pool, room_id: str) -> AsyncIterator[Non
     finally:
         await transaction.rollback()
         await pool.release(connection)
+
+
+@contextlib.asynccontextmanager
+async def roster_change_in_flight(
+    pool: asyncpg.Pool, roster: People, room_id: str
+) -> AsyncIterator[asyncio.Future[ps.AddOrUpdateParticipantsResponse]]:
+    """AddOrUpdateParticipants of "late" into the room, held in flight by the room's row
+    lock: the call, once PostgreSQL shows it waiting for the lock (released on leaving)."""
+    async with room_row_locked(pool, room_id):
+        in_flight = asyncio.ensure_future(
+            roster.AddOrUpdateParticipants(
+                ps.AddOrUpdateParticipantsRequest(
+                    room_id=room_id, participants=[participant_pb2.Participant(user_id="late")]
+                )
+            )
+        )
+        await eventually(lambda: waiting_for_a_lock(pool), what="the call waiting")
+        yield in_flight
 
 
 # ---- waiting for a condition -------------------------------------------------------------
@@ -205,73 +299,27 @@ def subscribed(hub: Any, tenant: str, room_id: str) -> Callable[[], Awaitable[bo
     return check
 
 
-# ---- the CLI ---------------------------------------------------------------------------
+# ---- grpcurl: a client that is not ours -------------------------------------------------
 
-# Settings from the environment of whoever runs the tests must not leak in.
-NO_ROOMS_ENV: dict[str, str | None] = {
-    name: None
-    for name in (
-        "ROOMS_ADDRESS",
-        "ROOMS_API_KEY",
-        "ROOMS_TLS_CA",
-        "ROOMS_TLS_CERT",
-        "ROOMS_TLS_KEY",
-        "ROOMS_TLS_SERVER_NAME",
+GRPCURL = shutil.which("grpcurl", path=str(Path(sys.executable).parent)) or shutil.which("grpcurl")
+
+
+async def grpcurl(port: int, metadata: Metadata, method: str, body: str) -> tuple[int, str]:
+    """grpcurl (a client that is not ours, learning the API through reflection) calls
+    `method` of the server on `port` with the JSON `body`: its exit status and output."""
+    assert GRPCURL is not None
+    headers = [arg for key, value in metadata for arg in ("-H", f"{key}: {value}")]
+    process = await asyncio.create_subprocess_exec(
+        GRPCURL,
+        "-plaintext",
+        "-format-error",
+        *headers,
+        "-d",
+        body,
+        f"127.0.0.1:{port}",
+        method,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
-}
-
-
-async def invoke(*args: str, env: Mapping[str, str | None] | None = None) -> Result:
-    """`rooms ARGS` in-process with click's CliRunner, in a worker thread: the command
-    runs its own event loop while the server keeps serving on the test's loop."""
-    runner = CliRunner()
-    return await asyncio.to_thread(
-        runner.invoke, cli, list(args), env={**NO_ROOMS_ENV, **(env or {})}
-    )
-
-
-class Cli:
-    """`rooms --address <the test server> ...` (with `--api-key` if given)."""
-
-    def __init__(self, port: int, api_key: str | None = None) -> None:
-        self.address = f"127.0.0.1:{port}"
-        self.api_key = api_key
-
-    async def __call__(self, *args: str) -> Result:
-        key = ("--api-key", self.api_key) if self.api_key else ()
-        return await invoke("--address", self.address, *key, *args)
-
-    async def ok(self, *args: str) -> str:
-        result = await self(*args)
-        assert result.exit_code == 0, (result.stdout, result.stderr, result.exception)
-        assert result.stderr == ""
-        return result.stdout
-
-    async def refused(self, *args: str) -> str:
-        """`rooms authorize` of a refused join: the decision, and exit status 3."""
-        result = await self(*args)
-        assert result.exit_code == 3, (result.stdout, result.stderr, result.exception)
-        return result.stdout
-
-    async def json(self, *args: str) -> Any:
-        return json.loads(await self.ok(*args, "--json"))
-
-    async def fails(self, *args: str) -> str:
-        """The one error line of a failing command."""
-        result = await self(*args)
-        assert result.exit_code == 1, (result.stdout, result.stderr)
-        assert result.stdout == ""
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        return lines[0]
-
-
-def fields(table: str) -> dict[str, str]:
-    """A `name  value` listing as a dict."""
-    pairs = (line.split(None, 1) for line in table.strip().splitlines())
-    return {pair[0]: pair[1] if len(pair) > 1 else "" for pair in pairs}
-
-
-def rows(table: str) -> list[list[str]]:
-    """A table's rows (header first), split on runs of spaces."""
-    return [line.split() for line in table.strip().splitlines()]
+    output, _ = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, output.decode()

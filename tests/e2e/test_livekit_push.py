@@ -21,6 +21,7 @@ from service.domain.clock import ManualClock
 from service.media_config import load_media_config
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
+from tests.helpers import bearer
 from tests.receivers import FakeLiveKit
 
 SECRET = "lk-secret-that-must-stay-private-0123456789"
@@ -53,7 +54,7 @@ api_secret_file = "livekit.secret"
     )
     key, entry = new_key("lk-tenant", "tests")
     running = await start(api_keys=entry.line(), media_config_file=str(config))
-    metadata = (("authorization", f"Bearer {key}"),)
+    metadata = bearer(key)
     livekit.missing = {"ghost"}  # LiveKit never saw this one: not_found counts as done
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)

@@ -22,14 +22,10 @@ from service.config import ConfigError
 from service.security.keys import KeyRing, new_key, parse_entries
 from tests.conftest import ServerFactory
 from tests.database import ROOT
-from tests.helpers import eventually, expect_error, room_row_locked
+from tests.helpers import bearer, eventually, expect_error, room_row_locked
 
 if TYPE_CHECKING:
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
-
-
-def bearer(key: str) -> tuple[tuple[str, str], ...]:
-    return (("authorization", f"Bearer {key}"),)
 
 
 def health_check(channel: grpc.aio.Channel, **kwargs: Any) -> Any:

@@ -18,15 +18,14 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from rooms.v1 import participant_pb2, participants_service_pb2_grpc, rooms_service_pb2_grpc
-from rooms.v1 import participants_service_pb2 as ps
+from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.server import RunningServer
 from tests.conftest import ServerFactory
 from tests.database import ROOT
-from tests.helpers import eventually, room_row_locked, waiting_for_a_lock
-from tests.processes import free_port, spawn_server
+from tests.helpers import roster_change_in_flight
+from tests.processes import free_port, server_process
 
 
 def health_stub(channel: grpc.aio.Channel) -> Any:
@@ -172,16 +171,7 @@ async def test_graceful_shutdown_finishes_in_flight_calls(
         assert (await watch.read()).status == SERVING
         room = await rooms.CreateRoom(rs.CreateRoomRequest())
         # Hold the room's row lock so the next roster change stays in flight.
-        async with room_row_locked(pool, room.room_id):
-            in_flight = asyncio.ensure_future(
-                roster.AddOrUpdateParticipants(
-                    ps.AddOrUpdateParticipantsRequest(
-                        room_id=room.room_id,
-                        participants=[participant_pb2.Participant(user_id="late")],
-                    )
-                )
-            )
-            await eventually(lambda: waiting_for_a_lock(pool), what="the call waiting")
+        async with roster_change_in_flight(pool, roster, room.room_id) as in_flight:
             assert not in_flight.done()
             stopping = asyncio.ensure_future(running.stop(grace=10))
             # Health turns NOT_SERVING as soon as the shutdown starts.
@@ -203,17 +193,12 @@ async def test_graceful_shutdown_finishes_in_flight_calls(
 
 async def test_the_process_stops_cleanly_on_sigterm(database_url: str) -> None:
     port = free_port()
-    process = await spawn_server(database_url, port)
-    try:
+    async with server_process(database_url, port) as process:
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             await asyncio.wait_for(channel.channel_ready(), 30)
             health = health_stub(channel)
             assert (await health.Check(health_pb2.HealthCheckRequest())).status == SERVING
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 30)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     assert process.returncode == 0, output.decode()
     assert b"stopped" in output

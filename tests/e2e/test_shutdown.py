@@ -13,13 +13,12 @@ import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from rooms.v1 import participant_pb2, participants_service_pb2_grpc, rooms_service_pb2_grpc
-from rooms.v1 import participants_service_pb2 as ps
+from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.conftest import ServerFactory
-from tests.helpers import eventually, rich_error, room_row_locked, waiting_for_a_lock
-from tests.processes import free_port, spawn_server
+from tests.helpers import rich_error, roster_change_in_flight
+from tests.processes import free_port, server_process
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 
@@ -61,18 +60,9 @@ async def test_calls_racing_the_shutdown_get_unavailable(
         rooms: Any = rooms_service_pb2_grpc.RoomsServiceStub(channel)
         roster: Any = participants_service_pb2_grpc.ParticipantsServiceStub(channel)
         room = await rooms.CreateRoom(rs.CreateRoomRequest())
-        # The room's row lock keeps the roster change in flight past the grace period.
-        async with room_row_locked(pool, room.room_id):
-            in_flight = asyncio.ensure_future(
-                roster.AddOrUpdateParticipants(
-                    ps.AddOrUpdateParticipantsRequest(
-                        room_id=room.room_id,
-                        participants=[participant_pb2.Participant(user_id="late")],
-                    )
-                )
-            )
-            # Until PostgreSQL shows the call waiting for the lock.
-            await eventually(lambda: waiting_for_a_lock(pool), what="the call waiting")
+        # The room's row lock keeps the roster change in flight past the grace period
+        # (from when PostgreSQL shows the call waiting for the lock).
+        async with roster_change_in_flight(pool, roster, room.room_id) as in_flight:
             stopping = asyncio.ensure_future(running.stop(grace=0.2))
             # A call sent during the shutdown is refused.
             with pytest.raises(grpc.aio.AioRpcError) as refused:
@@ -92,29 +82,26 @@ async def test_calls_racing_the_shutdown_get_unavailable(
 
 async def test_sigterm_with_open_streams_exits_in_under_a_second(database_url: str) -> None:
     port = free_port()
-    process = await spawn_server(database_url, port, ROOMS_SHUTDOWN_GRACE_SECONDS="10")
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            await asyncio.wait_for(channel.channel_ready(), 30)
-            rooms: Any = rooms_service_pb2_grpc.RoomsServiceStub(channel)
-            health: Any = health_pb2_grpc.HealthStub(channel)
-            room = await rooms.CreateRoom(rs.CreateRoomRequest())
-            watch = rooms.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id))
-            assert (await watch.read()).revision == 1
-            health_watch = health.Watch(health_pb2.HealthCheckRequest())
-            assert (await health_watch.read()).status == SERVING
-            started = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            output, _ = await asyncio.wait_for(process.communicate(), 30)
-            elapsed = time.monotonic() - started
-            with pytest.raises(grpc.aio.AioRpcError) as ended:
-                while True:
-                    assert await watch.read() is not grpc.aio.EOF
-            assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+    async with (
+        server_process(database_url, port, ROOMS_SHUTDOWN_GRACE_SECONDS="10") as process,
+        grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel,
+    ):
+        await asyncio.wait_for(channel.channel_ready(), 30)
+        rooms: Any = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+        health: Any = health_pb2_grpc.HealthStub(channel)
+        room = await rooms.CreateRoom(rs.CreateRoomRequest())
+        watch = rooms.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id))
+        assert (await watch.read()).revision == 1
+        health_watch = health.Watch(health_pb2.HealthCheckRequest())
+        assert (await health_watch.read()).status == SERVING
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        output, _ = await asyncio.wait_for(process.communicate(), 30)
+        elapsed = time.monotonic() - started
+        with pytest.raises(grpc.aio.AioRpcError) as ended:
+            while True:
+                assert await watch.read() is not grpc.aio.EOF
+        assert ended.value.code() == grpc.StatusCode.UNAVAILABLE
     assert process.returncode == 0, output.decode()
     print(f"\n[shutdown] exited {elapsed:.3f}s after SIGTERM with two open streams")
     # The bound; the grace period (10 s) is what it took before.

@@ -17,7 +17,7 @@ from rooms.v1 import webhooks_service_pb2_grpc
 
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
-from tests.helpers import expect_error
+from tests.helpers import bearer, expect_error
 
 if TYPE_CHECKING:
     from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
@@ -83,7 +83,7 @@ async def hooks(start: ServerFactory) -> AsyncIterator[Hooks]:
     running = await start(api_keys=entry.line(), webhook_allowed_http_hosts="127.0.0.1")
     async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
         stub = webhooks_service_pb2_grpc.WebhooksServiceStub(channel)
-        yield Hooks(stub, (("authorization", f"Bearer {key}"),))
+        yield Hooks(stub, bearer(key))
 
 
 @pytest.mark.parametrize("url", NEVER_DELIVERED)

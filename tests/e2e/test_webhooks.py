@@ -30,7 +30,7 @@ from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from service.server import RunningServer
 from tests.conftest import ServerFactory
-from tests.helpers import expect_error
+from tests.helpers import bearer, expect_error
 from tests.receivers import WebhookReceiver, assert_in_order_without_loss
 
 if TYPE_CHECKING:
@@ -98,7 +98,7 @@ async def api(start: ServerFactory) -> AsyncIterator[Api]:
             rooms_service_pb2_grpc.RoomsServiceStub(channel),
             participants_service_pb2_grpc.ParticipantsServiceStub(channel),
             webhooks_service_pb2_grpc.WebhooksServiceStub(channel),
-            (("authorization", f"Bearer {key}"),),
+            bearer(key),
         )
 
 
@@ -265,7 +265,7 @@ async def test_another_tenant_cannot_see_a_webhook(start: ServerFactory, api: Ap
         await expect_error(
             stub.GetWebhook(
                 ws.GetWebhookRequest(webhook_id=created.webhook_id),
-                metadata=(("authorization", f"Bearer {other_key}"),),
+                metadata=bearer(other_key),
             ),
             grpc.StatusCode.NOT_FOUND,
             "WEBHOOK_NOT_FOUND",

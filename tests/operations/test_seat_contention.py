@@ -9,10 +9,8 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import asyncpg
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.client import RoomsClient
 from rooms.v1 import admission_pb2 as ad
 from rooms.v1 import events_pb2 as ev
@@ -20,7 +18,7 @@ from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import waiting_room_pb2 as wr
 
-from tests.processes import free_port, spawn_server
+from tests.processes import replicas
 
 ROOM_FULL = ad.JOIN_DECISION_REASON_ROOM_FULL
 PRESENTERS = [f"presenter-{i}" for i in range(5)]
@@ -29,34 +27,13 @@ ATTENDEES = [f"attendee-{i:03}" for i in range(195)]
 
 @asynccontextmanager
 async def two_replicas(database_url: str) -> AsyncIterator[list[RoomsClient]]:
-    ports = [free_port(), free_port()]
-    processes = [
-        await spawn_server(
-            database_url, port, output=asyncio.subprocess.DEVNULL, ROOMS_ACCESS_LOG="off"
-        )
-        for port in ports
-    ]
-    clients: list[RoomsClient] = []
-    try:
-        for port in ports:
-            client = RoomsClient(f"127.0.0.1:{port}", timeout=60)
-            clients.append(client)
-            await asyncio.wait_for(client.channel.channel_ready(), 60)
-            health: Any = health_pb2_grpc.HealthStub(client.channel)
-            for _ in range(300):
-                answer = await health.Check(health_pb2.HealthCheckRequest(), timeout=10)
-                if answer.status == health_pb2.HealthCheckResponse.SERVING:
-                    break
-                await asyncio.sleep(0.1)
-        yield clients
-    finally:
-        for client in clients:
-            await client.close()
-        for process in processes:
-            if process.returncode is None:
-                process.terminate()
-        for process in processes:
-            await asyncio.wait_for(process.wait(), 30)
+    async with replicas(database_url, ROOMS_ACCESS_LOG="off") as ports:
+        clients = [RoomsClient(f"127.0.0.1:{port}", timeout=60) for port in ports]
+        try:
+            yield clients
+        finally:
+            for client in clients:
+                await client.close()
 
 
 async def claim_all(

@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import rooms_service_pb2_grpc
 
-from tests.processes import free_port, spawn_server
+from tests.processes import free_port, server_process
 
 
 def _scrape(url: str) -> dict[str, float]:
@@ -45,14 +45,13 @@ async def _scrape_when_up(url: str) -> dict[str, float]:
 
 async def test_two_workers_share_one_port_and_stop_together(database_url: str) -> None:
     port, metrics_port = free_port(), free_port()
-    process = await spawn_server(
+    async with server_process(
         database_url,
         port,
         ROOMS_METRICS_ADDRESS=f"127.0.0.1:{metrics_port}",
         ROOMS_WORKERS="2",
         ROOMS_ACCESS_LOG="off",
-    )
-    try:
+    ) as process:
         url = f"http://127.0.0.1:{metrics_port}/metrics"
         # Both workers are up once each publishes its pool (10 connections at most)
         # into the one endpoint, which sums the live workers.
@@ -82,9 +81,5 @@ async def test_two_workers_share_one_port_and_stop_together(database_url: str) -
             await asyncio.to_thread(_scrape, f"http://127.0.0.1:{metrics_port + 1}/metrics")
         process.send_signal(signal.SIGTERM)
         output, _ = await asyncio.wait_for(process.communicate(), 60)
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
     assert process.returncode == 0, output.decode()
     assert output.decode().count("stopped") >= 3  # two workers and the parent

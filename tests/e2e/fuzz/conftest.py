@@ -20,7 +20,7 @@ from tests.conftest import ServerFactory
 from tests.e2e.fuzz.harness import Fuzz, stubs
 from tests.e2e.fuzz.references import SEED_ROOMS, SEED_USERS
 from tests.e2e.fuzz.strategies import MAX_BATCH, MAX_ROSTER
-from tests.helpers import logged_errors, ts
+from tests.helpers import bearer, logged_errors, ts
 
 # Large response trailers, so that the fuzzing can read (and check) errors naming many
 # fields; test_errors.py shows that a client with gRPC's default limits reads them too.
@@ -56,7 +56,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 async def seed(fuzz: Fuzz, key: str, count: int) -> None:
     """`count` of SEED_ROOMS in the key's tenant, room n with a roster of 3n of
     SEED_USERS, and a real page token of each list."""
-    md = (("authorization", f"Bearer {key}"),)
+    md = bearer(key)
     for index, room_id in enumerate(SEED_ROOMS[:count]):
         room = await fuzz.rooms.CreateRoom(
             rs.CreateRoomRequest(

@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import grpc
-from grpc_status import rpc_status
 from hypothesis import note
 from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 
 from tests.e2e.fuzz.references import BUCKET_SIZE, Known, Later
 from tests.e2e.fuzz.sending import Sending
-from tests.helpers import LoggedErrors, RichError, rich_error
+from tests.helpers import LoggedErrors, RichError, rich_error, status_of
 
 if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
@@ -69,8 +68,7 @@ class Envelope:
 def checked_error(error: grpc.aio.AioRpcError) -> RichError:
     """The details of a failed call: a google.rpc.Status of the call's code, with an
     ErrorInfo and a RequestInfo (`rich_error` fails the test without them)."""
-    status = rpc_status.from_call(cast(grpc.Call, error))
-    assert status is not None, f"no google.rpc.Status on {error.code()}: {error.details()}"
+    status, _ = status_of(error)
     assert status.code == error.code().value[0]
     return rich_error(error)
 

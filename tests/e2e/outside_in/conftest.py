@@ -1,0 +1,45 @@
+"""One server with two tenants (one key each) for the whole package; plain http
+webhooks allowed to the IPv4 loopback only."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import grpc
+import pytest
+from rooms.v1 import credentials_service_pb2_grpc as cs_grpc
+from rooms.v1 import participants_service_pb2_grpc as ps_grpc
+from rooms.v1 import rooms_service_pb2_grpc as rs_grpc
+from rooms.v1 import webhooks_service_pb2_grpc as ws_grpc
+
+from service.security.keys import new_key
+from tests.conftest import ServerFactory
+from tests.e2e.outside_in.callers import Caller, Two
+from tests.helpers import (
+    bearer,
+)
+
+
+@pytest.fixture(scope="package")
+async def two(start: ServerFactory) -> AsyncIterator[Two]:
+    suffix = uuid.uuid4().hex[:8]
+    key_a, entry_a = new_key(f"outside-a-{suffix}", "k")
+    key_b, entry_b = new_key(f"outside-b-{suffix}", "k")
+    running = await start(
+        api_keys=f"{entry_a.line()},{entry_b.line()}",
+        # Only the IPv4 loopback: "localhost" and "[::1]" are not allowed plain http.
+        webhook_allowed_http_hosts="127.0.0.1",
+    )
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+
+        def caller(key: str) -> Caller:
+            return Caller(
+                rs_grpc.RoomsServiceStub(channel),
+                ps_grpc.ParticipantsServiceStub(channel),
+                ws_grpc.WebhooksServiceStub(channel),
+                cs_grpc.CredentialsServiceStub(channel),
+                bearer(key),
+            )
+
+        yield Two(caller(key_a), caller(key_b), running.port, running)

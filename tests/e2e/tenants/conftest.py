@@ -1,0 +1,49 @@
+"""One server with four tenants (one key each) for the whole package."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
+
+import grpc
+import pytest
+from rooms.v1 import (
+    participants_service_pb2_grpc,
+    rooms_service_pb2_grpc,
+)
+
+from service.security.keys import new_key
+from tests.conftest import ServerFactory
+from tests.e2e.tenants.observe import Tenant, Tenants
+from tests.helpers import bearer
+
+if TYPE_CHECKING:
+    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
+    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+
+
+@pytest.fixture(scope="package")
+async def tenants(start: ServerFactory) -> AsyncIterator[Tenants]:
+    """One server with four tenants (one key each); tenant names unique to this run."""
+    suffix = uuid.uuid4().hex[:8]
+    made = {letter: new_key(f"iso-{letter}-{suffix}", "k1") for letter in "abcd"}
+    running = await start(api_keys=",".join(entry.line() for _, entry in made.values()))
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+        participants: ParticipantsServiceAsyncStub = (
+            participants_service_pb2_grpc.ParticipantsServiceStub(channel)
+        )
+        by_letter = {
+            letter: Tenant(entry.caller.tenant, bearer(key), rooms, participants)
+            for letter, (key, entry) in made.items()
+        }
+        yield Tenants(
+            a=by_letter["a"],
+            b=by_letter["b"],
+            c=by_letter["c"],
+            d=by_letter["d"],
+            channel=channel,
+            keys={letter: key for letter, (key, _) in made.items()},
+        )
+    await running.stop(0)
