@@ -60,6 +60,16 @@ async def settled(condition: Callable[[], bool]) -> None:
         await asyncio.sleep(0.05)
 
 
+def access_lines(log_lines: io.StringIO, request_ids: set[str]) -> dict[str, dict[str, Any]]:
+    """The access lines logged so far for `request_ids`, by request id."""
+    records = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+    return {
+        r["request_id"]: r
+        for r in records
+        if r["logger"] == "rooms.access" and r.get("request_id") in request_ids
+    }
+
+
 async def test_calls_are_counted_by_method_and_status_and_timed(start: ServerFactory) -> None:
     running = await start()
     before = (calls(CREATE, "OK"), calls(GET_ROOM, "NOT_FOUND"), timed(GET_ROOM))
@@ -102,12 +112,13 @@ async def test_refused_calls_are_counted_and_logged_without_the_key(
                 metadata=[("authorization", f"Bearer {key}"), ("x-request-id", "call-42")],
             )
         assert missing.value.code() == grpc.StatusCode.NOT_FOUND
-    await settled(lambda: calls(GET_ROOM, "UNAUTHENTICATED") == before + 1)
+    # The server counts and logs a call just after sending its answer: wait for both
+    # access lines, so that neither arrives during the next test.
+    await settled(lambda: len(access_lines(log_lines, {"refused-1", "call-42"})) == 2)
     assert calls(GET_ROOM, "UNAUTHENTICATED") == before + 1
     output = log_lines.getvalue()
     assert key not in output and "Bearer" not in output and "authorization" not in output
-    records = [json.loads(line) for line in output.splitlines()]
-    access = {r["request_id"]: r for r in records if r["logger"] == "rooms.access"}
+    access = access_lines(log_lines, {"refused-1", "call-42"})
     assert access["refused-1"]["code"] == "UNAUTHENTICATED"
     call = access["call-42"]
     assert (call["method"], call["code"], call["tenant"], call["key_name"]) == (
@@ -131,9 +142,13 @@ async def test_every_call_gets_a_request_id_when_the_caller_sends_none(
                 await rooms.GetRoom(
                     rs.GetRoomRequest(room_id="absent"), metadata=[("x-request-id", "bad id!")]
                 )
-    records = [json.loads(line) for line in log_lines.getvalue().splitlines()]
-    ids = [r["request_id"] for r in records if r.get("method") == GET_ROOM]
-    assert len(ids) == 2 and len(set(ids)) == 2 and "bad id!" not in ids
+
+    def ids() -> list[str]:
+        records = [json.loads(line) for line in log_lines.getvalue().splitlines()]
+        return [r["request_id"] for r in records if r.get("method") == GET_ROOM]
+
+    await settled(lambda: len(ids()) >= 2)  # each is logged just after its answer
+    assert len(ids()) == 2 and len(set(ids())) == 2 and "bad id!" not in ids()
 
 
 async def test_server_streams_are_observed_when_they_end(start: ServerFactory) -> None:
@@ -144,10 +159,8 @@ async def test_server_streams_are_observed_when_they_end(start: ServerFactory) -
         watch = health.Watch(health_pb2.HealthCheckRequest())
         assert (await watch.read()).status == health_pb2.HealthCheckResponse.SERVING
         watch.cancel()
-    for _ in range(100):  # the server notices the cancellation asynchronously
-        if calls(WATCH, "CANCELLED") > before:
-            break
-        await asyncio.sleep(0.05)
+    # The server notices the cancellation asynchronously.
+    await settled(lambda: calls(WATCH, "CANCELLED") > before)
     assert calls(WATCH, "CANCELLED") == before + 1
 
 
