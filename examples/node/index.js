@@ -2,7 +2,7 @@
 // room, add a participant, ask whether they may join, and read a room that does not
 // exist to show an error's google.rpc.ErrorInfo (decoded by ./status.js).
 //
-//   npm ci
+//   npm install          (the versions package-lock.json pins)
 //   node index.js [host:port]        (or ROOMS_ADDRESS; default 127.0.0.1:50051)
 //
 // Optional: ROOMS_API_KEY (sent as "authorization: Bearer <key>"), ROOMS_TLS_CA (a PEM

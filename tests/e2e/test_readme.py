@@ -54,7 +54,7 @@ PYTHON = {"python", "py"}
 NODE = {"js", "javascript"}
 SKIP_MARK = re.compile(r"^<!--\s*not-tested:\s*(?P<why>.+?)\s*-->$")
 FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
-BLOCK_TIMEOUT_SECONDS = 300  # a block may run `npm ci`
+BLOCK_TIMEOUT_SECONDS = 300  # a block may run `npm install` on a fresh clone
 # Variables a block's environment never carries over to the next one.
 NOT_SHARED = {"PWD", "OLDPWD", "SHLVL", "_"}
 
