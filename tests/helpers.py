@@ -34,10 +34,12 @@ from tests.conftest import T0
 if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+    from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
 
 # The async stubs by short names, for annotations (plain strings at run time).
 Rooms: TypeAlias = "RoomsServiceAsyncStub"
 People: TypeAlias = "ParticipantsServiceAsyncStub"
+Webhooks: TypeAlias = "WebhooksServiceAsyncStub"
 
 Metadata = tuple[tuple[str, str], ...]
 

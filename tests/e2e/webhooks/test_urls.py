@@ -7,7 +7,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import grpc
 import pytest
@@ -17,10 +16,7 @@ from rooms.v1 import webhooks_service_pb2_grpc
 
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
-from tests.helpers import bearer, expect_error
-
-if TYPE_CHECKING:
-    from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
+from tests.helpers import Webhooks, bearer, expect_error
 
 LABEL_63 = "a" * 63
 HOST_253 = ".".join([LABEL_63] * 3 + ["b" * 61])  # 3 * 64 + 61 characters
@@ -51,7 +47,7 @@ DELIVERABLE = [
 
 @dataclass
 class Hooks:
-    stub: WebhooksServiceAsyncStub
+    stub: Webhooks
     metadata: tuple[tuple[str, str], ...]
 
     async def create(self, url: str) -> ws.Webhook:
