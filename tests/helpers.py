@@ -178,6 +178,11 @@ def person(
     return participant_pb2.Participant(user_id=user_id, role=role)
 
 
+def window(start: timedelta, end: timedelta, **settings: Any) -> room_pb2.Room:
+    """A `Room` valid from T0+start until T0+end, with any other fields by keyword."""
+    return room_pb2.Room(valid_from=ts(start), valid_until=ts(end), **settings)
+
+
 async def make_room(
     rooms: Rooms,
     members: Sequence[participant_pb2.Participant] = (),
@@ -190,9 +195,7 @@ async def make_room(
     any other `Room` fields by keyword."""
     room: room_pb2.Room = await rooms.CreateRoom(
         rs.CreateRoomRequest(
-            room_id=unique("room"),
-            room=room_pb2.Room(valid_from=ts(start), valid_until=ts(end), **settings),
-            participants=list(members),
+            room_id=unique("room"), room=window(start, end, **settings), participants=list(members)
         )
     )
     return room
