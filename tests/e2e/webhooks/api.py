@@ -14,6 +14,7 @@ from rooms.v1 import webhooks_service_pb2 as ws
 
 from service.server import RunningServer
 from tests.helpers import People, Rooms, Webhooks
+from tests.receivers import WebhookReceiver
 
 T = ev.RoomEventType
 
@@ -43,6 +44,12 @@ class Api:
         webhook: ws.Webhook = await self.webhooks.CreateWebhook(
             ws.CreateWebhookRequest(webhook=ws.Webhook(url=url, **fields)), metadata=self.metadata
         )
+        return webhook
+
+    async def subscribe(self, receiver: WebhookReceiver, **fields: Any) -> ws.Webhook:
+        """A webhook to `receiver`, which then verifies deliveries with its secret."""
+        webhook = await self.create_webhook(receiver.url, **fields)
+        receiver.secret = webhook.secret
         return webhook
 
     async def get_webhook(self, webhook_id: str) -> ws.Webhook:

@@ -36,8 +36,7 @@ async def test_down_then_erroring_then_recovering_loses_nothing_and_keeps_order(
     receiver.port = 0
     await receiver.start()  # learn a port, then go down
     await receiver.stop()
-    webhook = await api.create_webhook(receiver.url)
-    receiver.secret = webhook.secret
+    webhook = await api.subscribe(receiver)
     rooms = ["alpha", "beta", "gamma"]
     for room_id in rooms:
         await api.create_room(room_id)
@@ -95,8 +94,7 @@ async def test_a_failing_room_holds_back_only_its_own_events(
     api: Api, receiver: WebhookReceiver, clock: ManualClock
 ) -> None:
     await receiver.start()
-    webhook = await api.create_webhook(receiver.url)
-    receiver.secret = webhook.secret
+    await api.subscribe(receiver)
     receiver.mode, receiver.error_rooms = "error", {"stuck"}
     await api.create_room("stuck")
     await api.create_room("flowing")
@@ -112,8 +110,7 @@ async def test_after_the_retry_period_the_webhook_fails_until_updated(
     api: Api, receiver: WebhookReceiver, clock: ManualClock
 ) -> None:
     await receiver.start()
-    webhook = await api.create_webhook(receiver.url)
-    receiver.secret = webhook.secret
+    webhook = await api.subscribe(receiver)
     receiver.mode = "error"
     await api.create_room("doomed")
     for _ in range(5):  # well past the 6-hour retry period of this server
@@ -147,12 +144,9 @@ async def test_filters_by_event_type_and_room(
     api: Api, receiver: WebhookReceiver, clock: ManualClock
 ) -> None:
     await receiver.start()
-    webhook = await api.create_webhook(
-        receiver.url,
-        event_types=[T.ROOM_EVENT_TYPE_PARTICIPANT_ADDED],
-        room_ids=["wanted"],
+    webhook = await api.subscribe(
+        receiver, event_types=[T.ROOM_EVENT_TYPE_PARTICIPANT_ADDED], room_ids=["wanted"]
     )
-    receiver.secret = webhook.secret
     for room_id in ("wanted", "ignored"):
         await api.create_room(room_id)
         await api.add(room_id, "x", "y")
@@ -180,8 +174,7 @@ async def test_events_before_the_webhook_existed_are_not_sent(
 ) -> None:
     await receiver.start()
     await api.create_room("older")
-    webhook = await api.create_webhook(receiver.url)
-    receiver.secret = webhook.secret
+    await api.subscribe(receiver)
     await api.add("older", "new-user")
     await drain(api, clock)
     assert [(d.room_id, d.revision) for d in receiver.deliveries] == [("older", 2)]
