@@ -1,6 +1,6 @@
-"""What the unit tests of service.domain.rules share: a fixed instant (no wall clock,
-no sleeping, no database), the default and a custom set of limits, and running one
-check to the error it raises."""
+"""What the unit tests of service.domain.rules and service.domain.updates share: a
+fixed instant (no wall clock, no sleeping, no database), the default and a custom set
+of limits, running one check to the error it raises, and the fields an error names."""
 
 from __future__ import annotations
 
