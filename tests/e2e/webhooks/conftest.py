@@ -5,18 +5,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 
-import grpc
 import pytest
-from rooms.v1 import (
-    participants_service_pb2_grpc,
-    rooms_service_pb2_grpc,
-    webhooks_service_pb2_grpc,
-)
 
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.webhooks.api import Api
-from tests.helpers import bearer
+from tests.helpers import bearer, connect
 from tests.receivers import WebhookReceiver
 
 _tenants = iter(range(1_000_000))
@@ -33,14 +27,8 @@ async def api(start: ServerFactory) -> AsyncIterator[Api]:
         webhook_retry_period_seconds=6 * 3600,
         max_webhooks_per_tenant=3,
     )
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        yield Api(
-            running,
-            rooms_service_pb2_grpc.RoomsServiceStub(channel),
-            participants_service_pb2_grpc.ParticipantsServiceStub(channel),
-            webhooks_service_pb2_grpc.WebhooksServiceStub(channel),
-            bearer(key),
-        )
+    async with connect(running.port) as stubs:
+        yield Api(running, stubs.rooms, stubs.participants, stubs.webhooks, bearer(key))
 
 
 @pytest.fixture

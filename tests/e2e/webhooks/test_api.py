@@ -7,12 +7,11 @@ from __future__ import annotations
 import grpc
 from google.protobuf import field_mask_pb2
 from rooms.v1 import webhooks_service_pb2 as ws
-from rooms.v1 import webhooks_service_pb2_grpc
 
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.webhooks.api import Api, T
-from tests.helpers import Webhooks, bearer, expect_error
+from tests.helpers import bearer, connect, expect_error
 
 
 async def test_create_returns_the_secret_once_and_the_resource_everywhere(api: Api) -> None:
@@ -153,8 +152,8 @@ async def test_another_tenant_cannot_see_a_webhook(start: ServerFactory, api: Ap
     created = await api.create_webhook("https://a.example")
     other_key, other_entry = new_key("hooks-other", "x")
     running = await start(api_keys=other_entry.line(), webhook_allowed_http_hosts="127.0.0.1")
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        stub: Webhooks = webhooks_service_pb2_grpc.WebhooksServiceStub(channel)
+    async with connect(running.port) as stubs:
+        stub = stubs.webhooks
         await expect_error(
             stub.GetWebhook(
                 ws.GetWebhookRequest(webhook_id=created.webhook_id),
