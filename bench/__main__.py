@@ -133,7 +133,7 @@ def run_scale(
             return out
 
         if rooms == SCALES["small"]:
-            references = {}
+            references: dict[str, dict[str, Any]] = {}
             for label, with_db, header in (
                 ("minimal grpc.aio + uvloop server", False, False),
                 ("minimal server + x-request-id header", False, True),

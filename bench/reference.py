@@ -26,9 +26,14 @@ QUERY = "SELECT room_id, version FROM rooms WHERE tenant = $1 AND room_id = $2"
 
 class _Any(grpc.GenericRpcHandler):
     def __init__(self, behavior: Any) -> None:
-        self._handler = grpc.unary_unary_rpc_method_handler(behavior)
+        # No (de)serializers: the method receives and returns raw bytes.
+        self._handler: grpc.RpcMethodHandler[bytes, bytes] = grpc.unary_unary_rpc_method_handler(
+            behavior
+        )
 
-    def service(self, handler_call_details: grpc.HandlerCallDetails) -> Any:
+    def service(
+        self, handler_call_details: grpc.HandlerCallDetails
+    ) -> grpc.RpcMethodHandler[bytes, bytes]:
         return self._handler
 
 

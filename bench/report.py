@@ -17,6 +17,14 @@ def _f(value: float | None, digits: int = 0) -> str:
     return f"{value:,.{digits}f}"
 
 
+def _at(cell: dict[str, Any] | None, key: str) -> float | None:
+    """A cell's figure, or None for a cell not measured."""
+    if cell is None:
+        return None
+    value: float | None = cell[key]
+    return value
+
+
 def _table(cells: dict[str, Any], references: dict[str, Any]) -> list[str]:
     names: list[str] = []
     for key in [*references, *cells]:
@@ -47,11 +55,11 @@ def _table(cells: dict[str, Any], references: dict[str, Any]) -> list[str]:
             return f"{of[key] / base[key]:.2f}x"
 
         out.append(
-            f"| {name} | {_f(one and one['server_cpu_us'])} | **{_f(many['server_cpu_us'])}**"
+            f"| {name} | {_f(_at(one, 'server_cpu_us'))} | **{_f(many['server_cpu_us'])}**"
             f" | {_f(many['pg_cpu_us'])} | {ratio(empty, 'server_cpu_us')}"
-            f" | {ratio(minimal, 'server_cpu_us')} | {_f(one and one['rate'])}"
+            f" | {ratio(minimal, 'server_cpu_us')} | {_f(_at(one, 'rate'))}"
             f" | {_f(many['rate'])} | {ratio(minimal, 'rate')}"
-            f" | {_f(one and one['p50_ms'], 2)} / {_f(one and one['p99_ms'], 2)}"
+            f" | {_f(_at(one, 'p50_ms'), 2)} / {_f(_at(one, 'p99_ms'), 2)}"
             f" | {_f(many['p50_ms'], 2)} / {_f(many['p99_ms'], 2)}"
             f" | {(one['errors'] if one else 0) + many['errors']} |"
         )

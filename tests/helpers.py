@@ -1,7 +1,8 @@
-"""The one home of the tests' small helpers: ids and times, API keys on a call, rich
-gRPC errors, rooms and rosters over the raw stubs, every page of a listing, a held row
-lock, waiting for a condition, and grpcurl. Server processes are in tests/processes.py,
-webhook receivers in tests/receivers.py, the `rooms` CLI run in-process in tests/cli.py."""
+"""The one home of the tests' small helpers: ids and times, API keys on a call, a
+server's stubs, rich gRPC errors, rooms and rosters over the raw stubs, every page of a
+listing, a held row lock, waiting for a condition, and grpcurl. Server processes are in
+tests/processes.py, webhook receivers in tests/receivers.py, the `rooms` CLI run
+in-process in tests/cli.py."""
 
 from __future__ import annotations
 
@@ -25,7 +26,13 @@ from google.protobuf import duration_pb2, timestamp_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from rooms.errors import StatusDetails, status_details
-from rooms.v1 import participant_pb2, room_pb2
+from rooms.v1 import (
+    participant_pb2,
+    participants_service_pb2_grpc,
+    room_pb2,
+    rooms_service_pb2_grpc,
+    webhooks_service_pb2_grpc,
+)
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
@@ -34,10 +41,12 @@ from tests.conftest import T0
 if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+    from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
 
 # The async stubs by short names, for annotations (plain strings at run time).
 Rooms: TypeAlias = "RoomsServiceAsyncStub"
 People: TypeAlias = "ParticipantsServiceAsyncStub"
+Webhooks: TypeAlias = "WebhooksServiceAsyncStub"
 
 Metadata = tuple[tuple[str, str], ...]
 
@@ -74,6 +83,32 @@ def iso(delta: timedelta = timedelta(0)) -> str:
 def bearer(key: str) -> Metadata:
     """The call metadata that authenticates with the API key `key`."""
     return (("authorization", f"Bearer {key}"),)
+
+
+# ---- a server's stubs ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Stubs:
+    """The raw async stubs over one plaintext channel to a server."""
+
+    channel: grpc.aio.Channel
+    rooms: Rooms
+    participants: People
+    webhooks: Webhooks
+
+
+@contextlib.asynccontextmanager
+async def connect(port: int, *, options: Sequence[tuple[str, Any]] = ()) -> AsyncIterator[Stubs]:
+    """A plaintext channel (with gRPC `options`) to the server on 127.0.0.1:`port` and
+    its stubs; the channel closes on leaving."""
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}", options=list(options)) as channel:
+        yield Stubs(
+            channel,
+            rooms_service_pb2_grpc.RoomsServiceStub(channel),
+            participants_service_pb2_grpc.ParticipantsServiceStub(channel),
+            webhooks_service_pb2_grpc.WebhooksServiceStub(channel),
+        )
 
 
 # ---- rich errors ---------------------------------------------------------------------
@@ -176,6 +211,11 @@ def person(
     return participant_pb2.Participant(user_id=user_id, role=role)
 
 
+def window(start: timedelta, end: timedelta, **settings: Any) -> room_pb2.Room:
+    """A `Room` valid from T0+start until T0+end, with any other fields by keyword."""
+    return room_pb2.Room(valid_from=ts(start), valid_until=ts(end), **settings)
+
+
 async def make_room(
     rooms: Rooms,
     members: Sequence[participant_pb2.Participant] = (),
@@ -188,9 +228,7 @@ async def make_room(
     any other `Room` fields by keyword."""
     room: room_pb2.Room = await rooms.CreateRoom(
         rs.CreateRoomRequest(
-            room_id=unique("room"),
-            room=room_pb2.Room(valid_from=ts(start), valid_until=ts(end), **settings),
-            participants=list(members),
+            room_id=unique("room"), room=window(start, end, **settings), participants=list(members)
         )
     )
     return room

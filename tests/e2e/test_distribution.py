@@ -23,11 +23,8 @@ from rooms.v1 import (
     credentials_pb2,
     credentials_service_pb2,
     credentials_service_pb2_grpc,
-    participants_service_pb2_grpc,
     room_pb2,
-    rooms_service_pb2_grpc,
     webhooks_service_pb2,
-    webhooks_service_pb2_grpc,
 )
 from rooms.v1 import events_pb2 as ev
 from rooms.v1 import participant_pb2 as pp
@@ -42,14 +39,11 @@ from service.storage.db import create_pool
 from service.storage.history import LIFECYCLE_LOCK_KEY
 from service.storage.notify import CHANNEL
 from tests.conftest import T0, ServerFactory
-from tests.helpers import expect_error, ts
+from tests.helpers import connect, expect_error, ts
 from tests.statements import StatementLog, check_statements
 
 if TYPE_CHECKING:
     from rooms.v1.credentials_service_pb2_grpc import CredentialsServiceAsyncStub
-    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
-    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
-    from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
 
 
 async def test_the_schema_has_no_triggers_and_no_notifying_functions(
@@ -100,16 +94,12 @@ async def test_writes_notify_after_commit_and_every_transaction_has_one_tenant(
 
     async with pool.acquire() as listener:
         await listener.add_listener(CHANNEL, hear)
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
-            roster: ParticipantsServiceAsyncStub = (
-                participants_service_pb2_grpc.ParticipantsServiceStub(channel)
-            )
+        async with connect(running.port) as stubs:
+            rooms = stubs.rooms
+            roster = stubs.participants
+            webhooks = stubs.webhooks
             credentials: CredentialsServiceAsyncStub = (
-                credentials_service_pb2_grpc.CredentialsServiceStub(channel)
-            )
-            webhooks: WebhooksServiceAsyncStub = webhooks_service_pb2_grpc.WebhooksServiceStub(
-                channel
+                credentials_service_pb2_grpc.CredentialsServiceStub(stubs.channel)
             )
             for tenant, key in keys.items():
                 auth = (("authorization", f"Bearer {key}"),)
@@ -317,8 +307,8 @@ async def test_the_lifecycle_locks_one_tenant_at_a_time_and_notifies_after_commi
     pool: asyncpg.Pool,
 ) -> None:
     running, log, keys = recording
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         for key in keys.values():
             auth = (("authorization", f"Bearer {key}"),)
             for index in range(4):  # more than a batch (3) per tenant
@@ -383,8 +373,8 @@ async def test_a_replica_meeting_the_lifecycle_lock_stops_and_leaves_the_work(
     database_url: str,
 ) -> None:
     running, _, keys = recording
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         auth = (("authorization", f"Bearer {keys['tenant-a']}"),)
         room = await rooms.CreateRoom(
             rs.CreateRoomRequest(

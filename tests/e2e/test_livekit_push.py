@@ -8,20 +8,18 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import grpc
 import pytest
 from livekit.protocol import models as lk_models
 from livekit.protocol import room as lk_room
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
 from service.media_config import load_media_config
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
-from tests.helpers import bearer
+from tests.helpers import bearer, connect
 from tests.receivers import FakeLiveKit
 
 SECRET = "lk-secret-that-must-stay-private-0123456789"
@@ -56,9 +54,9 @@ api_secret_file = "livekit.secret"
     running = await start(api_keys=entry.line(), media_config_file=str(config))
     metadata = bearer(key)
     livekit.missing = {"ghost"}  # LiveKit never saw this one: not_found counts as done
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
-        people = participants_service_pb2_grpc.ParticipantsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
+        people = stubs.participants
 
         async def roster(**roles: pp.Role.ValueType) -> None:
             await people.AddOrUpdateParticipants(

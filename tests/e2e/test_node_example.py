@@ -11,12 +11,11 @@ import shutil
 import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import grpc
 import pytest
 import trustme
-from rooms.v1 import credentials_pb2, room_pb2, rooms_service_pb2_grpc
+from rooms.v1 import credentials_pb2, room_pb2
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
@@ -26,10 +25,7 @@ from service.security.keys import new_key
 from service.server import RunningServer
 from tests.conftest import ServerFactory
 from tests.database import ROOT
-
-if TYPE_CHECKING:
-    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
-    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+from tests.helpers import People, Rooms, connect
 
 EXAMPLE = ROOT / "examples" / "node"
 
@@ -79,8 +75,8 @@ def sections(stdout: str) -> dict[str, Any]:
 async def test_creates_a_room_adds_a_participant_and_authorizes_a_join(
     installed: Path,
     server: RunningServer,
-    rooms: RoomsServiceAsyncStub,
-    participants: ParticipantsServiceAsyncStub,
+    rooms: Rooms,
+    participants: People,
 ) -> None:
     done = await run_example(installed, f"127.0.0.1:{server.port}")
     assert done.returncode == 0, done.stderr
@@ -174,8 +170,8 @@ async def test_livekit_tokens_verify_with_livekits_node_sdk(
     clock.set(now)  # LiveKit's verifier reads the wall clock
     running = await start(media_config_file=media)
     env = {"LIVEKIT_API_KEY": "APInode", "LIVEKIT_API_SECRET": LIVEKIT_SECRET}
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         for dial_out in (False, True):
             for role, (sources, subscribe, data, admin) in EXPECTED_GRANTS.items():
                 room = await rooms.CreateRoom(

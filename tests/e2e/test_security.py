@@ -7,14 +7,14 @@ import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncpg
 import grpc
 import pytest
 import trustme
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from rooms.v1 import participant_pb2, participants_service_pb2_grpc, rooms_service_pb2_grpc
+from rooms.v1 import participant_pb2, rooms_service_pb2_grpc
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
@@ -22,10 +22,7 @@ from service.config import ConfigError
 from service.security.keys import KeyRing, new_key, parse_entries
 from tests.conftest import ServerFactory
 from tests.database import ROOT
-from tests.helpers import bearer, eventually, expect_error, room_row_locked
-
-if TYPE_CHECKING:
-    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+from tests.helpers import Rooms, bearer, connect, eventually, expect_error, room_row_locked
 
 
 def health_check(channel: grpc.aio.Channel, **kwargs: Any) -> Any:
@@ -53,8 +50,8 @@ def test_key_entries_parse_and_match_only_their_key() -> None:
 async def test_calls_need_a_known_key(start: ServerFactory) -> None:
     key, entry = new_key("acme", "billing")
     running = await start(api_keys=entry.line())
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         for metadata in ((), bearer("rk_wrong"), (("authorization", key),), bearer("")):
             error = await expect_error(
                 rooms.ListRooms(rs.ListRoomsRequest(), metadata=metadata),
@@ -66,7 +63,7 @@ async def test_calls_need_a_known_key(start: ServerFactory) -> None:
         got = await rooms.GetRoom(rs.GetRoomRequest(room_id=room.room_id), metadata=bearer(key))
         assert got == room
         # Health and reflection need no key by default.
-        assert (await health_check(channel)).status == health_pb2.HealthCheckResponse.SERVING
+        assert (await health_check(stubs.channel)).status == health_pb2.HealthCheckResponse.SERVING
 
 
 async def test_health_can_require_a_key_too(start: ServerFactory) -> None:
@@ -85,8 +82,8 @@ async def test_keys_from_a_file(start: ServerFactory, tmp_path: Path) -> None:
     keys_file = tmp_path / "keys"
     keys_file.write_text(f"# rooms API keys\n{entry.line()}\n")
     running = await start(api_keys_file=keys_file)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         await rooms.ListRooms(rs.ListRoomsRequest(), metadata=bearer(key))
 
 
@@ -105,8 +102,8 @@ async def test_the_key_command_prints_a_working_key(start: ServerFactory) -> Non
     entry = next(line for line in lines if line.startswith("sha256:"))
     assert key not in entry  # only the hash is configured
     running = await start(api_keys=entry)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         await rooms.ListRooms(rs.ListRoomsRequest(), metadata=bearer(key))
 
 
@@ -155,7 +152,7 @@ async def test_tls_serves_tls_clients_and_refuses_plaintext(
 ) -> None:
     credentials = grpc.ssl_channel_credentials(root_certificates=certificates["ca"].read_bytes())
     async with grpc.aio.secure_channel(f"localhost:{tls_server}", credentials) as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+        rooms: Rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
         room = await rooms.CreateRoom(rs.CreateRoomRequest())
         assert room.room_id
     async with grpc.aio.insecure_channel(f"127.0.0.1:{tls_server}") as plain:
@@ -189,7 +186,7 @@ async def test_mutual_tls_needs_a_client_certificate(
         certificate_chain=certificates["client_cert"],
     )
     async with grpc.aio.secure_channel(target, identified) as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+        rooms: Rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
         await rooms.ListRooms(rs.ListRoomsRequest(), timeout=5)
 
 
@@ -198,8 +195,8 @@ async def test_mutual_tls_needs_a_client_certificate(
 
 async def test_oversized_requests_are_refused(start: ServerFactory) -> None:
     running = await start(max_request_bytes=4096)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         with pytest.raises(grpc.aio.AioRpcError) as refused:
             await rooms.CreateRoom(rs.CreateRoomRequest(room_id="x" * 10_000))
         assert refused.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -222,9 +219,9 @@ async def _activity_is(pool: asyncpg.Pool, room_id: str, expected: int) -> bool:
 
 @pytest.mark.parametrize("how", ["deadline", "cancel"])
 async def test_database_work_stops_with_the_call(server: Any, pool: asyncpg.Pool, how: str) -> None:
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
-        roster: Any = participants_service_pb2_grpc.ParticipantsServiceStub(channel)
+    async with connect(server.port) as stubs:
+        rooms = stubs.rooms
+        roster = stubs.participants
         room = await rooms.CreateRoom(rs.CreateRoomRequest())
         async with room_row_locked(pool, room.room_id):
             request = ps.AddOrUpdateParticipantsRequest(

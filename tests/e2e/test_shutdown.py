@@ -13,11 +13,11 @@ import asyncpg
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
+from rooms.v1 import rooms_service_pb2_grpc
 
 from tests.conftest import ServerFactory
-from tests.helpers import rich_error, roster_change_in_flight
+from tests.helpers import connect, rich_error, roster_change_in_flight
 from tests.processes import free_port, server_process
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -30,9 +30,9 @@ def _shutting_down(error: grpc.aio.AioRpcError) -> None:
 
 async def test_open_streams_end_with_unavailable_at_once(start: ServerFactory) -> None:
     running = await start(shutdown_grace_seconds=60)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: Any = rooms_service_pb2_grpc.RoomsServiceStub(channel)
-        health: Any = health_pb2_grpc.HealthStub(channel)
+    async with connect(running.port) as stubs:
+        rooms: Any = stubs.rooms  # a stream read is typed as any message or EOF
+        health: Any = health_pb2_grpc.HealthStub(stubs.channel)
         room = await rooms.CreateRoom(rs.CreateRoomRequest())
         watch = rooms.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id))
         assert (await watch.read()).revision == 1  # the stream is open
@@ -56,9 +56,9 @@ async def test_calls_racing_the_shutdown_get_unavailable(
     start: ServerFactory, pool: asyncpg.Pool
 ) -> None:
     running = await start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: Any = rooms_service_pb2_grpc.RoomsServiceStub(channel)
-        roster: Any = participants_service_pb2_grpc.ParticipantsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
+        roster = stubs.participants
         room = await rooms.CreateRoom(rs.CreateRoomRequest())
         # The room's row lock keeps the roster change in flight past the grace period
         # (from when PostgreSQL shows the call waiting for the lock).

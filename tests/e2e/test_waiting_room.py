@@ -23,7 +23,7 @@ from rooms.v1 import waiting_room_pb2 as wr
 from service.domain.clock import ManualClock
 from service.server import RunningServer
 from tests.conftest import T0
-from tests.helpers import rich_error
+from tests.helpers import connect, rich_error
 
 WAITING = ad.JOIN_DECISION_REASON_WAITING_FOR_ADMISSION
 DENIED = ad.JOIN_DECISION_REASON_DENIED
@@ -224,11 +224,10 @@ async def test_list_knocks_pages_oldest_first_with_signed_tokens(
         await client.authorize_join(room_id, f"g{4 - index}")
     listed = await knocks(client, room_id, page_size=2)
     assert [k.user_id for k in listed] == ["g4", "g3", "g2", "g1", "g0"]
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+    async with connect(server.port) as stubs:
         from rooms.v1 import participants_service_pb2 as ps
-        from rooms.v1 import participants_service_pb2_grpc
 
-        stub: Any = participants_service_pb2_grpc.ParticipantsServiceStub(channel)
+        stub = stubs.participants
         page = await stub.ListKnocks(ps.ListKnocksRequest(room_id=room_id, page_size=2))
         assert page.etag == (await client.get_room(room_id)).etag
         other = await client.create_room(join_policy="open", waiting_room_enabled=True)
@@ -267,10 +266,8 @@ async def test_authorize_join_knocks_with_the_raw_stub_too(
 ) -> None:
     """display_name is an optional field: absent and empty differ on the wire."""
     room_id = await open_room(client)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        from rooms.v1 import rooms_service_pb2_grpc
-
-        stub: Any = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(server.port) as stubs:
+        stub = stubs.rooms
         answer = await stub.AuthorizeJoin(
             rs.AuthorizeJoinRequest(room_id=room_id, user_id="raw", display_name="")
         )

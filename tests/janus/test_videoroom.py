@@ -9,11 +9,12 @@ import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
 
-from service.domain.janus import core_token, join_token, plan_room
+from service.domain.janus import JanusMember, JanusRoomPlan, core_token, join_token, plan_room
 from service.domain.models import Role
 from service.janus.client import JanusError, VideoRoomError
 from service.janus.config import JanusConfig
@@ -34,6 +35,18 @@ def fresh_room() -> str:
 
 def secret_of(config: JanusConfig) -> bytes:
     return config.room_secret.get_secret_value().encode()
+
+
+async def member_joins(
+    signalling: MakeClient, plan: JanusRoomPlan, user_id: str
+) -> tuple[JanusMember, Signalling, dict[str, Any]]:
+    """`user_id`, a member of `plan`, joins with its join token and participant id from
+    a client of its own: the member, the client, and the VideoRoom's answer."""
+    member = plan.member(user_id)
+    assert member is not None
+    client = signalling()
+    await client.attach()
+    return member, client, await client.join(plan.number, member.join_token, member.participant_id)
 
 
 async def test_an_admitted_identity_joins_with_its_join_token(
@@ -99,13 +112,8 @@ async def test_after_disallow_and_kick_the_participant_is_gone_and_cannot_rejoin
         {"alice": (Role.ATTENDEE, 0), "carol": (Role.CONSUMER, 0)},
     )
     await janus.ensure_room(plan)
-    alice = plan.member("alice")
-    assert alice is not None
-    client = signalling()
-    await client.attach()
-    assert (await client.join(plan.number, alice.join_token, alice.participant_id))[
-        "videoroom"
-    ] == "joined"
+    alice, client, answer = await member_joins(signalling, plan, "alice")
+    assert answer["videoroom"] == "joined"
 
     assert await janus.disallow(plan.number, plan.secret, [alice.join_token])
     assert await janus.kick(plan.number, plan.secret, alice.participant_id)
@@ -146,11 +154,7 @@ async def test_destroy_removes_the_room_and_its_participants(
     config, janus = rooms_janus
     plan = plan_room(secret_of(config), "acme", fresh_room(), {"alice": (Role.ATTENDEE, 0)})
     await janus.reconcile(plan)
-    alice = plan.member("alice")
-    assert alice is not None
-    client = signalling()
-    await client.attach()
-    await client.join(plan.number, alice.join_token, alice.participant_id)
+    alice, client, _ = await member_joins(signalling, plan, "alice")
 
     assert await janus.destroy(plan.number, plan.secret)
 
@@ -180,11 +184,8 @@ async def test_ensure_room_and_allow_are_idempotent(
     assert bob is not None
     await janus.allow(later.number, later.secret, [bob.join_token])
     await janus.allow(later.number, later.secret, [bob.join_token])
-    client = signalling()
-    await client.attach()
-    assert (await client.join(later.number, bob.join_token, bob.participant_id))[
-        "videoroom"
-    ] == "joined"
+    _, _, answer = await member_joins(signalling, later, "bob")
+    assert answer["videoroom"] == "joined"
 
 
 async def test_reconcile_makes_janus_match_the_plan(
@@ -199,11 +200,7 @@ async def test_reconcile_makes_janus_match_the_plan(
         {"alice": (Role.ATTENDEE, 0), "bob": (Role.ATTENDEE, 0)},
     )
     await janus.reconcile(before)
-    bob = before.member("bob")
-    assert bob is not None
-    bobs_client = signalling()
-    await bobs_client.attach()
-    await bobs_client.join(before.number, bob.join_token, bob.participant_id)
+    bob, _, _ = await member_joins(signalling, before, "bob")
     # A participant that joined with an id rooms did not issue is a stranger.
     alice = before.member("alice")
     assert alice is not None

@@ -14,9 +14,9 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1 import trace_pb2
 from rooms.v1 import rooms_service_pb2 as rs
-from rooms.v1 import rooms_service_pb2_grpc
 
 from service.observability.tracing import exporter_names
+from tests.helpers import connect
 from tests.processes import free_port, spawn_server
 
 
@@ -82,8 +82,8 @@ async def test_a_call_continues_the_callers_trace_with_database_child_spans(
     try:
         trace_id, parent_id = secrets.token_bytes(16), secrets.token_bytes(8)
         traceparent = f"00-{trace_id.hex()}-{parent_id.hex()}-01"
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            rooms: Any = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+        async with connect(port) as stubs:
+            rooms = stubs.rooms
             await rooms.CreateRoom(
                 rs.CreateRoomRequest(),
                 metadata=(("traceparent", traceparent),),

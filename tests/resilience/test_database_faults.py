@@ -15,12 +15,11 @@ import asyncpg
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
-from rooms.v1 import rooms_service_pb2_grpc
 
 from service.config import Settings
 from service.observability import metrics
 from service.server import RunningServer, start_server
-from tests.helpers import eventually, rich_error
+from tests.helpers import connect, eventually, rich_error
 from tests.resilience.conftest import OwnedPostgres
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
@@ -105,8 +104,8 @@ async def test_a_database_restart_under_load_fails_fast_and_recovers_by_itself(
 ) -> None:
     running = await _start(owned_postgres.dsn)
     try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-            rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+        async with connect(running.port) as stubs:
+            rooms = stubs.rooms
             load = Load(rooms)
             writers = [asyncio.create_task(load.writer(5_000)) for _ in range(8)]
             try:
@@ -114,7 +113,7 @@ async def test_a_database_restart_under_load_fails_fast_and_recovers_by_itself(
                 before_fault = len(load.acknowledged)
 
                 await asyncio.to_thread(owned_postgres.stop)
-                await _wait_for_health(channel, NOT_SERVING)
+                await _wait_for_health(stubs.channel, NOT_SERVING)
                 # While the database is down, calls answer UNAVAILABLE at once.
                 for _ in range(5):
                     try:
@@ -132,7 +131,7 @@ async def test_a_database_restart_under_load_fails_fast_and_recovers_by_itself(
                 assert down > 0, "the writers saw no failure while the database was down"
 
                 await asyncio.to_thread(owned_postgres.start)
-                await _wait_for_health(channel, SERVING)
+                await _wait_for_health(stubs.channel, SERVING)
                 # The writers recover without any help: wait for new acknowledgements.
                 after_restart = len(load.acknowledged)
                 for _ in range(300):
@@ -181,8 +180,8 @@ async def test_graceful_shutdown_under_load_loses_nothing_acknowledged(
 ) -> None:
     running = await _start(owned_postgres.dsn)
     codes_before = {code: _server_side(code) for code in _CODES}
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         load = Load(rooms)
         writers = [asyncio.create_task(load.writer(5_000)) for _ in range(16)]
         try:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -12,11 +12,7 @@ from service.domain.limits import Limits
 from service.domain.models import JoinPolicy, Role, Room, RoomSettings
 from service.domain.rules import WindowRule
 from service.domain.updates import UPDATABLE_FIELDS, resolve_mask, resolve_update
-
-NOW = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
-DAY = timedelta(days=1)
-HOUR = timedelta(hours=1)
-LIMITS = Limits()
+from tests.unit.rule_checks import DAY, HOUR, LIMITS, NOW, fields_of
 
 ALL_PATHS = {
     "valid_from",
@@ -45,10 +41,6 @@ ROOM = Room(
     version=3,
     participant_count=2,
 )
-
-
-def fields_of(error: DomainError) -> list[str]:
-    return [violation.field for violation in error.field_violations]
 
 
 def update_error(

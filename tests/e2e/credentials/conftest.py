@@ -8,12 +8,9 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import grpc
 import pytest
 from rooms.v1 import (
     credentials_service_pb2_grpc,
-    participants_service_pb2_grpc,
-    rooms_service_pb2_grpc,
 )
 
 from service.domain.clock import ManualClock
@@ -26,6 +23,7 @@ from tests.e2e.credentials.tenants import (
     Setup,
     Tenant,
 )
+from tests.helpers import connect
 
 
 @pytest.fixture(scope="package")
@@ -66,14 +64,14 @@ async def setup(start: ServerFactory, media_file: Path) -> AsyncIterator[Setup]:
         metrics_address="127.0.0.1:0",
     )
     assert running.exporter is not None
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    async with connect(running.port) as stubs:
 
         def tenant(key: str) -> Tenant:
             return Tenant(
                 key,
-                rooms_service_pb2_grpc.RoomsServiceStub(channel),
-                participants_service_pb2_grpc.ParticipantsServiceStub(channel),
-                credentials_service_pb2_grpc.CredentialsServiceStub(channel),
+                stubs.rooms,
+                stubs.participants,
+                credentials_service_pb2_grpc.CredentialsServiceStub(stubs.channel),
             )
 
         yield Setup(

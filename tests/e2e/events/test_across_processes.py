@@ -5,31 +5,25 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-import grpc
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.database import ROOT
 from tests.e2e.events.stream import T, read
+from tests.helpers import People, Rooms, connect
 from tests.processes import replicas
-
-if TYPE_CHECKING:
-    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
-    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
 
 
 async def test_a_change_through_one_replica_reaches_a_watcher_on_another(database_url: str) -> None:
-    async with replicas(database_url) as ports:
-        channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for port in ports]
-        writer: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channels[0])
-        watcher: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channels[1])
-        roster: ParticipantsServiceAsyncStub = (
-            participants_service_pb2_grpc.ParticipantsServiceStub(channels[0])
-        )
+    async with (
+        replicas(database_url) as ports,
+        connect(ports[0]) as one,
+        connect(ports[1]) as other,
+    ):
+        writer, roster, watcher = one.rooms, one.participants, other.rooms
         room = await writer.CreateRoom(rs.CreateRoomRequest())
         stream = watcher.WatchRoom(
             rs.WatchRoomRequest(room_id=room.room_id, after_revision=room.last_event_revision)
@@ -51,12 +45,10 @@ async def test_a_change_through_one_replica_reaches_a_watcher_on_another(databas
         assert got[0].type == T.ROOM_EVENT_TYPE_PARTICIPANT_ADDED
         assert got[0].participant.user_id == "x"
         stream.cancel()
-        for channel in channels:
-            await channel.close()
 
 
 async def test_the_example_watcher_prints_changes_live(
-    server: Any, rooms: RoomsServiceAsyncStub, participants: ParticipantsServiceAsyncStub
+    server: Any, rooms: Rooms, participants: People
 ) -> None:
     room = await rooms.CreateRoom(rs.CreateRoomRequest())
     watcher = await asyncio.create_subprocess_exec(

@@ -5,33 +5,27 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import asyncpg
-import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 from rooms.v1 import participant_pb2 as pp
-from rooms.v1 import room_pb2, rooms_service_pb2_grpc
+from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
 from service.lifecycle import Lifecycle, Retention
 from tests.conftest import T0, ServerFactory
 from tests.e2e.events.stream import T, history, read
-from tests.helpers import ts
-
-if TYPE_CHECKING:
-    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
-    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+from tests.helpers import People, Rooms, connect, ts
 
 
 async def test_open_and_end_are_announced_when_the_clock_gets_there(
     start: ServerFactory, clock: ManualClock, pool: asyncpg.Pool
 ) -> None:
     running = await start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         room = await rooms.CreateRoom(
             rs.CreateRoomRequest(
                 room=room_pb2.Room(
@@ -83,8 +77,8 @@ async def test_open_and_end_are_announced_when_the_clock_gets_there(
 
 @pytest.mark.usefixtures("clean")
 async def test_purge_removes_exactly_what_is_past_its_grace_with_two_replicas_racing(
-    rooms: RoomsServiceAsyncStub,
-    participants: ParticipantsServiceAsyncStub,
+    rooms: Rooms,
+    participants: People,
     clock: ManualClock,
     pool: asyncpg.Pool,
 ) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import asyncpg
 import grpc
@@ -15,7 +14,7 @@ from google.protobuf import field_mask_pb2
 from rooms.v1 import events_pb2 as ev
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import participants_service_pb2_grpc, room_pb2, rooms_service_pb2_grpc
+from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
@@ -23,15 +22,11 @@ from service.lifecycle import Lifecycle, Retention
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.events.stream import T, history, read
-from tests.helpers import bearer, expect_error
-
-if TYPE_CHECKING:
-    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
-    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+from tests.helpers import People, Rooms, bearer, connect, expect_error
 
 
 async def test_watch_resumes_after_a_disconnect_without_gap_or_duplicate(
-    rooms: RoomsServiceAsyncStub, participants: ParticipantsServiceAsyncStub
+    rooms: Rooms, participants: People
 ) -> None:
     room = await rooms.CreateRoom(rs.CreateRoomRequest())
 
@@ -64,7 +59,7 @@ async def test_watch_resumes_after_a_disconnect_without_gap_or_duplicate(
 
 
 async def test_watch_from_the_last_read_revision_sees_only_what_follows(
-    rooms: RoomsServiceAsyncStub,
+    rooms: Rooms,
 ) -> None:
     room = await rooms.CreateRoom(rs.CreateRoomRequest())
     stream = rooms.WatchRoom(
@@ -75,7 +70,7 @@ async def test_watch_from_the_last_read_revision_sees_only_what_follows(
     assert [e.type for e in events] == [T.ROOM_EVENT_TYPE_DELETED]
 
 
-async def test_watch_errors(rooms: RoomsServiceAsyncStub) -> None:
+async def test_watch_errors(rooms: Rooms) -> None:
     room = await rooms.CreateRoom(rs.CreateRoomRequest())
     for request, code, reason in [
         (rs.WatchRoomRequest(room_id="missing"), grpc.StatusCode.NOT_FOUND, "ROOM_NOT_FOUND"),
@@ -99,11 +94,9 @@ async def test_a_revision_older_than_the_history_is_refused(
     start: ServerFactory, clock: ManualClock, pool: asyncpg.Pool
 ) -> None:
     running = await start()
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
-        roster: ParticipantsServiceAsyncStub = (
-            participants_service_pb2_grpc.ParticipantsServiceStub(channel)
-        )
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
+        roster = stubs.participants
         room = await rooms.CreateRoom(
             rs.CreateRoomRequest(participants=[pp.Participant(user_id="early")])
         )
@@ -132,12 +125,11 @@ async def test_a_revision_older_than_the_history_is_refused(
 
 async def test_a_slow_watcher_never_blocks_writers(start: ServerFactory) -> None:
     running = await start(watch_max_lag=20)
-    target = f"127.0.0.1:{running.port}"
     # A client that keeps gRPC's default 64 KiB flow-control window, so a watcher that
     # does not read soon stops the server's stream (as a slow reader on a far network).
     options = [("grpc.http2.bdp_probe", 0)]
-    async with grpc.aio.insecure_channel(target, options=options) as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port, options=options) as stubs:
+        rooms = stubs.rooms
         room = await rooms.CreateRoom(rs.CreateRoomRequest())
         slow = rooms.WatchRoom(rs.WatchRoomRequest(room_id=room.room_id))
         first = await read(slow, 1)
@@ -176,8 +168,8 @@ async def test_a_watcher_sees_only_its_own_tenant(start: ServerFactory) -> None:
     key_a, entry_a = new_key("tenant-a", "a")
     key_b, entry_b = new_key("tenant-b", "b")
     running = await start(api_keys=f"{entry_a.line()},{entry_b.line()}")
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
         as_a = bearer(key_a)
         as_b = bearer(key_b)
         room = await rooms.CreateRoom(rs.CreateRoomRequest(room_id="shared-name"), metadata=as_a)

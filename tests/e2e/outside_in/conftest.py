@@ -6,19 +6,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
-import grpc
 import pytest
 from rooms.v1 import credentials_service_pb2_grpc as cs_grpc
-from rooms.v1 import participants_service_pb2_grpc as ps_grpc
-from rooms.v1 import rooms_service_pb2_grpc as rs_grpc
-from rooms.v1 import webhooks_service_pb2_grpc as ws_grpc
 
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.outside_in.callers import Caller, Two
-from tests.helpers import (
-    bearer,
-)
+from tests.helpers import bearer, connect
 
 
 @pytest.fixture(scope="package")
@@ -31,14 +25,14 @@ async def two(start: ServerFactory) -> AsyncIterator[Two]:
         # Only the IPv4 loopback: "localhost" and "[::1]" are not allowed plain http.
         webhook_allowed_http_hosts="127.0.0.1",
     )
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    async with connect(running.port) as stubs:
 
         def caller(key: str) -> Caller:
             return Caller(
-                rs_grpc.RoomsServiceStub(channel),
-                ps_grpc.ParticipantsServiceStub(channel),
-                ws_grpc.WebhooksServiceStub(channel),
-                cs_grpc.CredentialsServiceStub(channel),
+                stubs.rooms,
+                stubs.participants,
+                stubs.webhooks,
+                cs_grpc.CredentialsServiceStub(stubs.channel),
                 bearer(key),
             )
 

@@ -4,23 +4,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from typing import TYPE_CHECKING
 
-import grpc
 import pytest
-from rooms.v1 import (
-    participants_service_pb2_grpc,
-    rooms_service_pb2_grpc,
-)
 
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.tenants.observe import Tenant, Tenants
-from tests.helpers import bearer
-
-if TYPE_CHECKING:
-    from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
-    from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+from tests.helpers import bearer, connect
 
 
 @pytest.fixture(scope="package")
@@ -29,11 +19,9 @@ async def tenants(start: ServerFactory) -> AsyncIterator[Tenants]:
     suffix = uuid.uuid4().hex[:8]
     made = {letter: new_key(f"iso-{letter}-{suffix}", "k1") for letter in "abcd"}
     running = await start(api_keys=",".join(entry.line() for _, entry in made.values()))
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        rooms: RoomsServiceAsyncStub = rooms_service_pb2_grpc.RoomsServiceStub(channel)
-        participants: ParticipantsServiceAsyncStub = (
-            participants_service_pb2_grpc.ParticipantsServiceStub(channel)
-        )
+    async with connect(running.port) as stubs:
+        rooms = stubs.rooms
+        participants = stubs.participants
         by_letter = {
             letter: Tenant(entry.caller.tenant, bearer(key), rooms, participants)
             for letter, (key, entry) in made.items()
@@ -43,7 +31,7 @@ async def tenants(start: ServerFactory) -> AsyncIterator[Tenants]:
             b=by_letter["b"],
             c=by_letter["c"],
             d=by_letter["d"],
-            channel=channel,
+            channel=stubs.channel,
             keys={letter: key for letter, (key, _) in made.items()},
         )
     await running.stop(0)

@@ -13,12 +13,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import grpc
 from rooms.v1 import (
     credentials_pb2,
-    participants_service_pb2_grpc,
     room_pb2,
-    rooms_service_pb2_grpc,
 )
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
@@ -32,7 +29,7 @@ from service.security.keys import new_key
 from service.server import RunningServer
 from service.storage import delivery as delivery_sql
 from tests.conftest import ServerFactory
-from tests.helpers import Metadata, bearer
+from tests.helpers import Metadata, bearer, connect
 from tests.janus.conftest import Signalling, janus_config
 from tests.janus.harness import JanusServer
 
@@ -142,16 +139,9 @@ async def deploy(
         **settings,
     )
     adapter = JanusVideoRooms(config)
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
+    async with connect(running.port) as stubs:
         yield Deployment(
-            running,
-            janus,
-            config,
-            tenant,
-            rooms_service_pb2_grpc.RoomsServiceStub(channel),
-            participants_service_pb2_grpc.ParticipantsServiceStub(channel),
-            bearer(key),
-            adapter,
+            running, janus, config, tenant, stubs.rooms, stubs.participants, bearer(key), adapter
         )
     await adapter.aclose()
 

@@ -7,20 +7,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import grpc
 import pytest
 from google.protobuf import field_mask_pb2
 from rooms.v1 import webhooks_service_pb2 as ws
-from rooms.v1 import webhooks_service_pb2_grpc
 
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
-from tests.helpers import bearer, expect_error
-
-if TYPE_CHECKING:
-    from rooms.v1.webhooks_service_pb2_grpc import WebhooksServiceAsyncStub
+from tests.helpers import Webhooks, bearer, connect, expect_error
 
 LABEL_63 = "a" * 63
 HOST_253 = ".".join([LABEL_63] * 3 + ["b" * 61])  # 3 * 64 + 61 characters
@@ -51,7 +46,7 @@ DELIVERABLE = [
 
 @dataclass
 class Hooks:
-    stub: WebhooksServiceAsyncStub
+    stub: Webhooks
     metadata: tuple[tuple[str, str], ...]
 
     async def create(self, url: str) -> ws.Webhook:
@@ -81,8 +76,8 @@ async def hooks(start: ServerFactory) -> AsyncIterator[Hooks]:
     """A tenant of its own on a server that allows plain http to 127.0.0.1 only."""
     key, entry = new_key(f"urls-{uuid.uuid4().hex[:8]}", "tests")
     running = await start(api_keys=entry.line(), webhook_allowed_http_hosts="127.0.0.1")
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel:
-        stub = webhooks_service_pb2_grpc.WebhooksServiceStub(channel)
+    async with connect(running.port) as stubs:
+        stub = stubs.webhooks
         yield Hooks(stub, bearer(key))
 
 
