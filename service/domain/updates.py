@@ -42,19 +42,24 @@ UPDATABLE_FIELDS: dict[str, str] = {api_name(name): name for name in SETTING_NAM
 
 
 def resolve_mask(paths: Collection[str], populated: Collection[str]) -> set[str]:
-    """The fields to change. `*` is every field; an empty mask is every populated field
-    (AIP-134). Unknown paths are rejected, each named."""
+    """A room's fields to change (by API name); see `masked_fields`."""
+    return masked_fields(paths, populated, UPDATABLE_FIELDS)
+
+
+def masked_fields(
+    paths: Collection[str], populated: Collection[str], updatable: Collection[str]
+) -> set[str]:
+    """The fields an update changes (AIP-134), of any resource: `*` is every updatable
+    field; an empty mask is every populated one. Unknown paths are rejected, each named."""
     if not paths:
-        return {path for path in populated if path in UPDATABLE_FIELDS}
+        return {path for path in populated if path in updatable}
     violations = Violations()
     for index, path in enumerate(paths):
-        if path != "*" and path not in UPDATABLE_FIELDS:
+        if path != "*" and path not in updatable:
             violations.add(
                 f"update_mask.paths[{index}]",
                 f"{path[:64]!r} is not an updatable field; use one of "
-                + ", ".join(sorted(UPDATABLE_FIELDS)),
+                + ", ".join(sorted(updatable)),
             )
     violations.raise_if_any()
-    if "*" in paths:
-        return set(UPDATABLE_FIELDS)
-    return set(paths)
+    return set(updatable) if "*" in paths else set(paths)

@@ -18,6 +18,7 @@ from service.domain import rules
 from service.domain.errors import DomainError, ErrorReason, Violations
 from service.domain.events import EventType
 from service.domain.models import etag_of
+from service.domain.updates import masked_fields
 
 URL_MAX_LENGTH = 2048
 HOST_MAX_LENGTH = 253  # a DNS name, without its trailing dot (RFC 1035)
@@ -190,23 +191,8 @@ def check_settings(
 
 def resolve_mask(paths: Sequence[str], settings: WebhookSettings) -> set[str]:
     """The fields an update changes: `*` is all; empty is those set (AIP-134)."""
-    if not paths:
-        populated = {
-            "url": bool(settings.url),
-            "event_types": bool(settings.event_types),
-            "room_ids": bool(settings.room_ids),
-        }
-        return {path for path, present in populated.items() if present}
-    violations = Violations()
-    for index, path in enumerate(paths):
-        if path != "*" and path not in UPDATABLE_FIELDS:
-            violations.add(
-                f"update_mask.paths[{index}]",
-                f"{path[:64]!r} is not an updatable field; use one of "
-                + ", ".join(UPDATABLE_FIELDS),
-            )
-    violations.raise_if_any()
-    return set(UPDATABLE_FIELDS) if "*" in paths else set(paths)
+    populated = [name for name in UPDATABLE_FIELDS if getattr(settings, name)]
+    return masked_fields(paths, populated, UPDATABLE_FIELDS)
 
 
 def webhook_not_found(webhook_id: str) -> DomainError:
