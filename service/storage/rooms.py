@@ -27,7 +27,7 @@ from service.domain.models import (
     etag_of,
     state_bounds,
 )
-from service.domain.ports import Position
+from service.domain.ports import Position, check_changes
 from service.storage import history as history_sql
 from service.storage import rows
 from service.storage import seats as seats_sql
@@ -194,9 +194,7 @@ class RoomsStore(StoreBase):
         now: datetime,
         actor: str,
     ) -> Room | None:
-        for column in changes:
-            if column not in _SETTING_COLUMNS:
-                raise ValueError(f"not an updatable column: {column}")
+        check_changes(changes)
         values = [
             rows.column_value(column, changes[column]) if column in changes else None
             for column in _SETTING_COLUMNS
