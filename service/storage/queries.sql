@@ -55,6 +55,14 @@
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
 
+-- fragment: knock_columns --
+-- A knock's columns, each prefixed `k_` (what seats.knock_of(row, "k_") reads): the
+-- including statement joins `knocks k` and ends its select list with these.
+    k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role,
+    k.role_chosen AS k_role_chosen, k.display_name AS k_display_name,
+    k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time,
+    k.decide_time AS k_decide_time, k.sort_time AS k_sort_time
+
 -- ==== PgRoomStore: rooms, rosters, signing keys, knocks and seats ====
 
 -- name: bump_epochs --
@@ -621,7 +629,7 @@ WITH ids AS (
         WHERE tenant = $1 AND room_id = $2 AND admit_time IS NOT NULL)
     SELECT r.*, ids.user_id AS c_user_id, p.role AS p_role,
            COALESCE(m.epoch, 0) AS m_epoch, COALESCE(x.banned, false) AS x_banned,
-           k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time
+           -- include: knock_columns --
     FROM rooms r
     LEFT JOIN ids ON true
     LEFT JOIN participants p
@@ -678,8 +686,8 @@ SELECT * FROM rooms
 -- name: join_one --
 SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
-           k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time,
-           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch
+           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch,
+           -- include: knock_columns --
     FROM rooms r
     LEFT JOIN participants p
            ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
@@ -694,8 +702,8 @@ SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
 -- name: join_many --
 SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
-           k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time,
-           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch, q.user_id AS q_user_id
+           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch, q.user_id AS q_user_id,
+           -- include: knock_columns --
     FROM unnest($2::text[], $3::text[]) AS q(room_id, user_id)
     JOIN rooms r ON r.tenant = $1 AND r.room_id = q.room_id AND r.delete_time IS NULL
     LEFT JOIN participants p
