@@ -63,6 +63,11 @@
     k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time,
     k.decide_time AS k_decide_time, k.sort_time AS k_sort_time
 
+-- fragment: webhook_columns --
+-- A webhook's columns as webhooks.py reads them (never its secret): the including
+-- statement reads or writes `webhooks` and ends its select list with these.
+    webhook_id, url, event_types, room_ids, create_time, update_time, version
+
 -- ==== PgRoomStore: rooms, rosters, signing keys, knocks and seats ====
 
 -- name: bump_epochs --
@@ -588,18 +593,25 @@ SELECT count(*) FROM webhooks WHERE tenant = $1;
 INSERT INTO webhooks (tenant, webhook_id, url, event_types, room_ids,
                           secret, create_time, update_time)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-    RETURNING webhook_id, url, event_types, room_ids, create_time, update_time, version;
+    RETURNING
+    -- include: webhook_columns --
 
 -- name: webhook_get --
-SELECT webhook_id, url, event_types, room_ids, create_time, update_time, version FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
+SELECT
+    -- include: webhook_columns --
+    FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
 
 -- name: webhook_list --
-SELECT webhook_id, url, event_types, room_ids, create_time, update_time, version FROM webhooks
+SELECT
+    -- include: webhook_columns --
+    FROM webhooks
     WHERE tenant = $1 AND ($2::text IS NULL OR webhook_id > $2)
     ORDER BY webhook_id LIMIT $3;
 
 -- name: webhook_update --
-SELECT webhook_id, url, event_types, room_ids, create_time, update_time, version FROM webhooks WHERE tenant = $1 AND webhook_id = $2
+SELECT
+    -- include: webhook_columns --
+    FROM webhooks WHERE tenant = $1 AND webhook_id = $2
     FOR UPDATE;
 
 -- name: webhook_write --
@@ -607,7 +619,8 @@ UPDATE webhooks
     SET url = $3, event_types = $4, room_ids = $5, update_time = $6,
         version = version + 1
     WHERE tenant = $1 AND webhook_id = $2
-    RETURNING webhook_id, url, event_types, room_ids, create_time, update_time, version;
+    RETURNING
+    -- include: webhook_columns --
 
 -- name: webhook_delete --
 SELECT version FROM webhooks WHERE tenant = $1 AND webhook_id = $2 FOR UPDATE;
