@@ -10,10 +10,9 @@ from typing import Any
 
 from service.domain import events
 from service.domain.errors import (
-    DomainError,
-    ErrorReason,
     etag_mismatch,
     idempotency_key_reused,
+    room_already_exists,
     room_not_found,
 )
 from service.domain.events import EventType, History, RoomEvent
@@ -120,11 +119,7 @@ class RoomsStore(StoreBase):
                 actor,
             )
             if not inserted:
-                raise DomainError(
-                    ErrorReason.ROOM_ALREADY_EXISTS,
-                    f"a room with id {room.room_id!r} already exists",
-                    metadata={"room_id": room.room_id},
-                )
+                raise room_already_exists(room.room_id)
             tx.touch(room.room_id)
             return replace(created, last_event_revision=len(history))
 
