@@ -80,8 +80,8 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
 WITH seq AS (
         INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
             valid_until, pstn_dial_out_enabled, join_policy, metadata,
-            open_join_role, early_entry, participant_count,
-            waiting_room_enabled, max_participants, role_capacity, event_seq)
+            open_join_role, early_entry, waiting_room_enabled, max_participants,
+            role_capacity, participant_count, event_seq)
         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                 cardinality($17::text[]))
         ON CONFLICT (tenant, room_id) DO NOTHING

@@ -42,7 +42,8 @@ from service.storage.history import append_events
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 
-# The settable columns, in the order update_room's statement takes them ($6 on).
+# The settable columns, in the order create_room's statement takes them ($4 on) and
+# update_room's ($6 on).
 _SETTING_COLUMNS = tuple(SETTING_TYPES)
 
 
@@ -77,22 +78,19 @@ class RoomsStore(StoreBase):
                     return replay
             # Everything a create writes in ONE statement (one round trip, and the room's
             # row written once: its event_seq is set here rather than bumped after).
+            settings = {name: getattr(room, name) for name in _SETTING_COLUMNS}
             created = Room(
                 room_id=room.room_id,
                 create_time=now,
                 update_time=now,
-                valid_from=readable_instant(room.valid_from.astimezone(UTC)),
-                valid_until=readable_instant(room.valid_until.astimezone(UTC)),
-                pstn_dial_out_enabled=room.pstn_dial_out_enabled,
-                join_policy=room.join_policy,
-                metadata=dict(room.metadata),
-                open_join_role=room.open_join_role,
-                early_entry=room.early_entry,
                 version=1,
                 participant_count=len(roster),
-                waiting_room_enabled=room.waiting_room_enabled,
-                max_participants=room.max_participants,
-                role_capacity=room.role_capacity,
+                **{
+                    **settings,
+                    "valid_from": readable_instant(room.valid_from.astimezone(UTC)),
+                    "valid_until": readable_instant(room.valid_until.astimezone(UTC)),
+                    "metadata": dict(room.metadata),
+                },
             )
             history = [events.created(created)]
             history += [events.participant_added(e.user_id, e.role) for e in roster]
@@ -101,17 +99,8 @@ class RoomsStore(StoreBase):
                 tenant,
                 room.room_id,
                 now,
-                room.valid_from,
-                room.valid_until,
-                room.pstn_dial_out_enabled,
-                room.join_policy.value,
-                dict(room.metadata),
-                room.open_join_role.value,
-                room.early_entry,
+                *(rows.column_value(name, value) for name, value in settings.items()),
                 len(roster),
-                room.waiting_room_enabled,
-                room.max_participants,
-                events.role_capacity_data(room.role_capacity),
                 [entry.user_id for entry in roster],
                 [entry.role.value for entry in roster],
                 [event.type.value for event in history],
