@@ -21,6 +21,12 @@ from service.storage.transaction import TenantTransaction
 LIFECYCLE_LOCK_KEY = int.from_bytes(b"roomslcy", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
+def event_arrays(new: Sequence[NewEvent]) -> tuple[list[str], list[str]]:
+    """Events as a statement that writes them takes them (the `batch(types, data, ...)`
+    of the number_events fragment): their types and their JSON payloads, in order."""
+    return [event.type.value for event in new], [json.dumps(event.data) for event in new]
+
+
 async def append_events(
     tx: TenantTransaction,
     room_id: str,
@@ -41,8 +47,7 @@ async def append_events(
         QUERIES["append_events"],
         tx.tenant,
         room_id,
-        [event.type.value for event in new],
-        [json.dumps(event.data) for event in new],
+        *event_arrays(new),
         now,
         actor,
     )

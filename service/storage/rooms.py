@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -103,8 +102,7 @@ class RoomsStore(StoreBase):
                 len(roster),
                 [entry.user_id for entry in roster],
                 [entry.role.value for entry in roster],
-                [event.type.value for event in history],
-                [json.dumps(event.data) for event in history],
+                *history_sql.event_arrays(history),
                 actor,
             )
             if not inserted:
