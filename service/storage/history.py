@@ -55,7 +55,8 @@ async def append_events(
     return latest
 
 
-def _event(row: asyncpg.Record) -> RoomEvent:
+def event_of(row: asyncpg.Record) -> RoomEvent:
+    """A `room_events` row (room_id, revision, event_time, type, actor, data) as an event."""
     return events.from_record(
         row["room_id"],
         row["revision"],
@@ -97,7 +98,7 @@ async def read_events(
         limit,
         [t.value for t in types],
     )
-    return [_event(row) for row in rows]
+    return [event_of(row) for row in rows]
 
 
 # ---- lifecycle --------------------------------------------------------------------
