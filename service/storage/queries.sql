@@ -77,6 +77,8 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
     DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL;
 
 -- name: create_room --
+-- $4..$13 are the settings in the order of service.domain.models.SETTING_TYPES (as in
+-- update_room), $14 the roster's size.
 WITH seq AS (
         INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
             valid_until, pstn_dial_out_enabled, join_policy, metadata,
