@@ -90,9 +90,8 @@ class RoomStore(Protocol):
     ) -> Room | None:
         """Apply `changes` (column -> value) if the room is still at `expected_version`;
         None if it is not (or is gone); ValueError (`check_changes`) if a column is not
-        a setting. `state` is the room's state at `now` once
-        changed: a transition announced beyond it (a window moved later) is forgotten,
-        to be announced anew."""
+        a setting. `state` is the room's state at `now` once changed: a transition
+        announced beyond it (a window moved later) is forgotten, to be announced anew."""
         ...
 
     async def delete_room(
