@@ -18,6 +18,7 @@ from service.domain.credentials import (
 from service.domain.events import EventType, History, RoomEvent
 from service.domain.limits import Limits
 from service.domain.models import (
+    SETTING_TYPES,
     Membership,
     NewRoom,
     Participant,
@@ -31,6 +32,14 @@ from service.domain.waiting_room import Knock, KnockState
 
 # A keyset position: (timestamp, id) of the last item of the previous page.
 Position = tuple[datetime, str]
+
+
+def check_changes(changes: Mapping[str, Any]) -> None:
+    """What every `RoomStore.update_room` checks first: `changes` names settings only
+    (a room's id, version or times are not for the caller to set)."""
+    for column in changes:
+        if column not in SETTING_TYPES:
+            raise ValueError(f"not an updatable column: {column}")
 
 
 class RoomStore(Protocol):
@@ -80,9 +89,9 @@ class RoomStore(Protocol):
         actor: str,
     ) -> Room | None:
         """Apply `changes` (column -> value) if the room is still at `expected_version`;
-        None if it is not (or is gone). `state` is the room's state at `now` once
-        changed: a transition announced beyond it (a window moved later) is forgotten,
-        to be announced anew."""
+        None if it is not (or is gone); ValueError (`check_changes`) if a column is not
+        a setting. `state` is the room's state at `now` once changed: a transition
+        announced beyond it (a window moved later) is forgotten, to be announced anew."""
         ...
 
     async def delete_room(

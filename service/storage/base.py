@@ -15,7 +15,6 @@ from typing import Any, ParamSpec, TypeVar
 
 import asyncpg
 
-from service import deadline
 from service.domain import instants
 from service.domain.errors import (
     DomainError,
@@ -32,13 +31,10 @@ from service.domain.models import (
 from service.storage import rows
 from service.storage.db import Connection
 from service.storage.queries import QUERIES
-from service.storage.reads import UNAVAILABLE, CoalescingReader
+from service.storage.reads import UNAVAILABLE, CoalescingReader, budget, translate
 
 P = ParamSpec("P")
 R = TypeVar("R")
-
-# Driver failures that mean "the database is not reachable right now".
-_UNAVAILABLE = UNAVAILABLE
 
 
 def translate_errors(
@@ -50,23 +46,14 @@ def translate_errors(
 
     @functools.wraps(method)
     async def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        ceiling: float = getattr(args[0], "statement_ceiling")  # noqa: B009
-        budget = deadline.remaining(ceiling)
-        if budget <= 0:
-            raise DomainError(ErrorReason.TIMEOUT, "the call's deadline has passed")
+        left = budget(getattr(args[0], "statement_ceiling"))  # noqa: B009
         try:
             # On expiry (or when the caller cancels the call) asyncpg asks the
             # server to cancel the running statement.
-            async with asyncio.timeout(budget):
+            async with asyncio.timeout(left):
                 return await method(*args, **kwargs)
-        except asyncpg.QueryCanceledError as error:
-            raise DomainError(ErrorReason.TIMEOUT, "the database query took too long") from error
-        except TimeoutError as error:
-            raise DomainError(ErrorReason.TIMEOUT, "the database did not answer in time") from error
-        except _UNAVAILABLE as error:
-            raise DomainError(
-                ErrorReason.DATABASE_UNAVAILABLE, "the database is unavailable; retry later"
-            ) from error
+        except (asyncpg.QueryCanceledError, TimeoutError, *UNAVAILABLE) as error:
+            raise translate(error) from error
         except asyncpg.IntegrityConstraintViolationError as error:
             # The domain's rules run first, so this is a rule the domain lacks: still a
             # refusal of the input (named by the constraint), never INTERNAL.

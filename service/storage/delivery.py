@@ -14,9 +14,9 @@ from datetime import datetime
 
 import asyncpg
 
-from service.domain import events
 from service.domain.events import RoomEvent
 from service.storage.db import Connection
+from service.storage.history import event_of
 from service.storage.queries import QUERIES
 
 
@@ -93,20 +93,7 @@ async def read_events(
         after,
         limit,
     )
-    return [
-        StoredEvent(
-            events.from_record(
-                row["room_id"],
-                row["revision"],
-                row["event_time"],
-                row["type"],
-                row["actor"],
-                row["data"],
-            ),
-            row["record_time"],
-        )
-        for row in rows
-    ]
+    return [StoredEvent(event_of(row), row["record_time"]) for row in rows]
 
 
 async def advance(

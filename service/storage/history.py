@@ -21,6 +21,12 @@ from service.storage.transaction import TenantTransaction
 LIFECYCLE_LOCK_KEY = int.from_bytes(b"roomslcy", "big") & 0x7FFF_FFFF_FFFF_FFFF
 
 
+def event_arrays(new: Sequence[NewEvent]) -> tuple[list[str], list[str]]:
+    """Events as a statement that writes them takes them (the `batch(types, data, ...)`
+    of the number_events fragment): their types and their JSON payloads, in order."""
+    return [event.type.value for event in new], [json.dumps(event.data) for event in new]
+
+
 async def append_events(
     tx: TenantTransaction,
     room_id: str,
@@ -41,8 +47,7 @@ async def append_events(
         QUERIES["append_events"],
         tx.tenant,
         room_id,
-        [event.type.value for event in new],
-        [json.dumps(event.data) for event in new],
+        *event_arrays(new),
         now,
         actor,
     )
@@ -50,7 +55,8 @@ async def append_events(
     return latest
 
 
-def _event(row: asyncpg.Record) -> RoomEvent:
+def event_of(row: asyncpg.Record) -> RoomEvent:
+    """A `room_events` row (room_id, revision, event_time, type, actor, data) as an event."""
     return events.from_record(
         row["room_id"],
         row["revision"],
@@ -92,7 +98,7 @@ async def read_events(
         limit,
         [t.value for t in types],
     )
-    return [_event(row) for row in rows]
+    return [event_of(row) for row in rows]
 
 
 # ---- lifecycle --------------------------------------------------------------------

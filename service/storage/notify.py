@@ -18,11 +18,12 @@ from typing import Any
 import asyncpg
 
 from service.storage.db import Connection
+from service.storage.queries import QUERIES
 
 log = logging.getLogger(__name__)
 
 CHANNEL = "rooms_events"
-# Between tenant and room id in a payload: chr(31) in notify_rooms's SQL.
+# Between tenant and room id in a payload: chr(31) in the notify_rooms statement.
 _SEPARATOR = "\x1f"
 
 
@@ -35,7 +36,7 @@ async def notify_rooms(conn: Connection, tenant: str, room_ids: Iterable[str]) -
     if conn.is_in_transaction():
         raise RuntimeError("notify_rooms runs after the commit, never inside a transaction")
     await conn.execute(
-        "SELECT pg_notify($1, $2 || chr(31) || r) FROM unnest($3::text[]) AS t(r)",
+        QUERIES["notify_rooms"],
         CHANNEL,
         tenant,
         rooms,
@@ -119,7 +120,7 @@ class EventHub:
                         async with asyncio.timeout(5):
                             await lost.wait()
                     if not lost.is_set():
-                        await connection.execute("SELECT 1")  # notice a dead socket
+                        await connection.execute(QUERIES["listen_ping"])
             except asyncio.CancelledError:
                 if connection is not None and not connection.is_closed():
                     connection.terminate()

@@ -55,6 +55,19 @@
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
 
+-- fragment: knock_columns --
+-- A knock's columns, each prefixed `k_` (what seats.knock_of(row, "k_") reads): the
+-- including statement joins `knocks k` and ends its select list with these.
+    k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role,
+    k.role_chosen AS k_role_chosen, k.display_name AS k_display_name,
+    k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time,
+    k.decide_time AS k_decide_time, k.sort_time AS k_sort_time
+
+-- fragment: webhook_columns --
+-- A webhook's columns as webhooks.py reads them (never its secret): the including
+-- statement reads or writes `webhooks` and ends its select list with these.
+    webhook_id, url, event_types, room_ids, create_time, update_time, version
+
 -- ==== PgRoomStore: rooms, rosters, signing keys, knocks and seats ====
 
 -- name: bump_epochs --
@@ -64,11 +77,13 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
     DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL;
 
 -- name: create_room --
+-- $4..$13 are the settings in the order of service.domain.models.SETTING_TYPES (as in
+-- update_room), $14 the roster's size.
 WITH seq AS (
         INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
             valid_until, pstn_dial_out_enabled, join_policy, metadata,
-            open_join_role, early_entry, participant_count,
-            waiting_room_enabled, max_participants, role_capacity, event_seq)
+            open_join_role, early_entry, waiting_room_enabled, max_participants,
+            role_capacity, participant_count, event_seq)
         VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
                 cardinality($17::text[]))
         ON CONFLICT (tenant, room_id) DO NOTHING
@@ -580,18 +595,25 @@ SELECT count(*) FROM webhooks WHERE tenant = $1;
 INSERT INTO webhooks (tenant, webhook_id, url, event_types, room_ids,
                           secret, create_time, update_time)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-    RETURNING webhook_id, url, event_types, room_ids, create_time, update_time, version;
+    RETURNING
+    -- include: webhook_columns --
 
 -- name: webhook_get --
-SELECT webhook_id, url, event_types, room_ids, create_time, update_time, version FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
+SELECT
+    -- include: webhook_columns --
+    FROM webhooks WHERE tenant = $1 AND webhook_id = $2;
 
 -- name: webhook_list --
-SELECT webhook_id, url, event_types, room_ids, create_time, update_time, version FROM webhooks
+SELECT
+    -- include: webhook_columns --
+    FROM webhooks
     WHERE tenant = $1 AND ($2::text IS NULL OR webhook_id > $2)
     ORDER BY webhook_id LIMIT $3;
 
 -- name: webhook_update --
-SELECT webhook_id, url, event_types, room_ids, create_time, update_time, version FROM webhooks WHERE tenant = $1 AND webhook_id = $2
+SELECT
+    -- include: webhook_columns --
+    FROM webhooks WHERE tenant = $1 AND webhook_id = $2
     FOR UPDATE;
 
 -- name: webhook_write --
@@ -599,7 +621,8 @@ UPDATE webhooks
     SET url = $3, event_types = $4, room_ids = $5, update_time = $6,
         version = version + 1
     WHERE tenant = $1 AND webhook_id = $2
-    RETURNING webhook_id, url, event_types, room_ids, create_time, update_time, version;
+    RETURNING
+    -- include: webhook_columns --
 
 -- name: webhook_delete --
 SELECT version FROM webhooks WHERE tenant = $1 AND webhook_id = $2 FOR UPDATE;
@@ -621,7 +644,7 @@ WITH ids AS (
         WHERE tenant = $1 AND room_id = $2 AND admit_time IS NOT NULL)
     SELECT r.*, ids.user_id AS c_user_id, p.role AS p_role,
            COALESCE(m.epoch, 0) AS m_epoch, COALESCE(x.banned, false) AS x_banned,
-           k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time
+           -- include: knock_columns --
     FROM rooms r
     LEFT JOIN ids ON true
     LEFT JOIN participants p
@@ -644,6 +667,17 @@ SELECT room_id FROM rooms
     WHERE tenant = $1 AND delete_time IS NULL AND valid_until > $2
       AND valid_from - early_entry <= $2 AND room_id > $3
     ORDER BY room_id LIMIT $4;
+
+-- ==== notify.py ====
+
+-- name: notify_rooms --
+-- After a commit, outside any transaction: one notification per room, its payload the
+-- tenant and the room id separated by chr(31) (notify._SEPARATOR).
+SELECT pg_notify($1, $2 || chr(31) || r) FROM unnest($3::text[]) AS t(r);
+
+-- name: listen_ping --
+-- The LISTEN connection's keepalive: it notices a dead socket.
+SELECT 1;
 
 -- ==== db.py ====
 
@@ -678,8 +712,8 @@ SELECT * FROM rooms
 -- name: join_one --
 SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
-           k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time,
-           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch
+           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch,
+           -- include: knock_columns --
     FROM rooms r
     LEFT JOIN participants p
            ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
@@ -694,8 +728,8 @@ SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
 -- name: join_many --
 SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
-           k.user_id AS k_user_id, k.state AS k_state, k.role AS k_role, k.role_chosen AS k_role_chosen, k.display_name AS k_display_name, k.first_knock_time AS k_first_knock_time, k.last_knock_time AS k_last_knock_time, k.decide_time AS k_decide_time, k.sort_time AS k_sort_time,
-           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch, q.user_id AS q_user_id
+           x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch, q.user_id AS q_user_id,
+           -- include: knock_columns --
     FROM unnest($2::text[], $3::text[]) AS q(room_id, user_id)
     JOIN rooms r ON r.tenant = $1 AND r.room_id = q.room_id AND r.delete_time IS NULL
     LEFT JOIN participants p

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -10,10 +9,9 @@ from typing import Any
 
 from service.domain import events
 from service.domain.errors import (
-    DomainError,
-    ErrorReason,
     etag_mismatch,
     idempotency_key_reused,
+    room_already_exists,
     room_not_found,
 )
 from service.domain.events import EventType, History, RoomEvent
@@ -27,7 +25,7 @@ from service.domain.models import (
     etag_of,
     state_bounds,
 )
-from service.domain.ports import Position
+from service.domain.ports import Position, check_changes
 from service.storage import history as history_sql
 from service.storage import rows
 from service.storage import seats as seats_sql
@@ -43,7 +41,8 @@ from service.storage.history import append_events
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 
-# The settable columns, in the order update_room's statement takes them ($6 on).
+# The settable columns, in the order create_room's statement takes them ($4 on) and
+# update_room's ($6 on).
 _SETTING_COLUMNS = tuple(SETTING_TYPES)
 
 
@@ -78,22 +77,19 @@ class RoomsStore(StoreBase):
                     return replay
             # Everything a create writes in ONE statement (one round trip, and the room's
             # row written once: its event_seq is set here rather than bumped after).
+            settings = {name: getattr(room, name) for name in _SETTING_COLUMNS}
             created = Room(
                 room_id=room.room_id,
                 create_time=now,
                 update_time=now,
-                valid_from=readable_instant(room.valid_from.astimezone(UTC)),
-                valid_until=readable_instant(room.valid_until.astimezone(UTC)),
-                pstn_dial_out_enabled=room.pstn_dial_out_enabled,
-                join_policy=room.join_policy,
-                metadata=dict(room.metadata),
-                open_join_role=room.open_join_role,
-                early_entry=room.early_entry,
                 version=1,
                 participant_count=len(roster),
-                waiting_room_enabled=room.waiting_room_enabled,
-                max_participants=room.max_participants,
-                role_capacity=room.role_capacity,
+                **{
+                    **settings,
+                    "valid_from": readable_instant(room.valid_from.astimezone(UTC)),
+                    "valid_until": readable_instant(room.valid_until.astimezone(UTC)),
+                    "metadata": dict(room.metadata),
+                },
             )
             history = [events.created(created)]
             history += [events.participant_added(e.user_id, e.role) for e in roster]
@@ -102,29 +98,15 @@ class RoomsStore(StoreBase):
                 tenant,
                 room.room_id,
                 now,
-                room.valid_from,
-                room.valid_until,
-                room.pstn_dial_out_enabled,
-                room.join_policy.value,
-                dict(room.metadata),
-                room.open_join_role.value,
-                room.early_entry,
+                *(rows.column_value(name, value) for name, value in settings.items()),
                 len(roster),
-                room.waiting_room_enabled,
-                room.max_participants,
-                events.role_capacity_data(room.role_capacity),
                 [entry.user_id for entry in roster],
                 [entry.role.value for entry in roster],
-                [event.type.value for event in history],
-                [json.dumps(event.data) for event in history],
+                *history_sql.event_arrays(history),
                 actor,
             )
             if not inserted:
-                raise DomainError(
-                    ErrorReason.ROOM_ALREADY_EXISTS,
-                    f"a room with id {room.room_id!r} already exists",
-                    metadata={"room_id": room.room_id},
-                )
+                raise room_already_exists(room.room_id)
             tx.touch(room.room_id)
             return replace(created, last_event_revision=len(history))
 
@@ -194,9 +176,7 @@ class RoomsStore(StoreBase):
         now: datetime,
         actor: str,
     ) -> Room | None:
-        for column in changes:
-            if column not in _SETTING_COLUMNS:
-                raise ValueError(f"not an updatable column: {column}")
+        check_changes(changes)
         values = [
             rows.column_value(column, changes[column]) if column in changes else None
             for column in _SETTING_COLUMNS

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -15,6 +14,7 @@ from service.domain.models import (
 from service.domain.roster import plan_removal, plan_upsert
 from service.domain.seats import Seat
 from service.domain.waiting_room import KnockState
+from service.storage import history as history_sql
 from service.storage import seats as seats_sql
 from service.storage.base import (
     ROLE_BY_VALUE,
@@ -84,8 +84,7 @@ class RosterStore(StoreBase):
                     now,
                     sorted(plan.lifted),
                     plan.count,
-                    [event.type.value for event in plan.history],
-                    [json.dumps(event.data) for event in plan.history],
+                    *history_sql.event_arrays(plan.history),
                     actor,
                 )
                 if plan.silenced:
@@ -144,8 +143,7 @@ class RosterStore(StoreBase):
                     ban,
                     plan.knocks,
                     [seat.seat_id for seat in plan.seats],
-                    [event.type.value for event in plan.history],
-                    [json.dumps(event.data) for event in plan.history],
+                    *history_sql.event_arrays(plan.history),
                     actor,
                 )
                 await bump_epochs(conn, tenant, room_id, plan.new_epochs)

@@ -2,7 +2,7 @@
 
 Each setting is the column of its domain name, converted by the setting's type; a
 new setting of a type listed here needs only its column (a migration) and its place
-in `create_room`'s INSERT.
+in `create_room`'s INSERT (in `SETTING_TYPES` order, as its parameters come).
 """
 
 from __future__ import annotations
@@ -40,7 +40,10 @@ def _codec(kind: Any) -> _Codec:
         return _enum_codec(kind)
     if kind == tuple[RoleCapacity, ...]:
         return role_capacity_data, role_capacity_from
-    if get_origin(kind) is Mapping or kind in (bool, int, str, timedelta):
+    if get_origin(kind) is Mapping:
+        # Stored as a plain dict (the JSON codec's input), whatever mapping it was.
+        return dict, _same
+    if kind in (bool, int, str, timedelta):
         return _same, _same
     raise TypeError(f"no storage codec for a setting of type {kind}")
 

@@ -27,7 +27,6 @@ from service.storage.db import Connection
 from service.storage.queries import QUERIES
 
 SINK = "webhook"
-_COLUMNS = "webhook_id, url, event_types, room_ids, create_time, update_time, version"
 
 
 def destination_of(webhook_id: str) -> str:

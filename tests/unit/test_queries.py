@@ -14,6 +14,8 @@ FRAGMENTS = fragments(SOURCE)
 DEFINES = {
     "number_events": (" seq AS (", "batch (types, data, at, actor) AS ("),
     "record_events": ("new_events (room_id, revision, event_time, record_time, type, actor, ",),
+    "knock_columns": ("LEFT JOIN knocks k\n",),
+    "webhook_columns": ("webhooks",),
 }
 
 

@@ -26,7 +26,7 @@ from service.domain.models import (
     RosterEntry,
     etag_of,
 )
-from service.domain.ports import Position
+from service.domain.ports import Position, check_changes
 from service.domain.transitions import announced_after_change, owed_transitions
 from service.storage.memory.tables import MemoryTables, RoomRows, stored
 
@@ -128,9 +128,7 @@ class MemoryRooms(MemoryTables):
         now: datetime,
         actor: str,
     ) -> Room | None:
-        for column in changes:
-            if column not in SETTING_TYPES:
-                raise ValueError(f"not an updatable column: {column}")
+        check_changes(changes)
         rows = self._live(tenant, room_id)
         if rows is None or rows.room.version != expected_version:
             return None
