@@ -202,15 +202,7 @@ class AdmissionUseCases(UseCasesBase):
             return None
         if isinstance(taken, Seat):
             return replace(decision, seat=taken)
-        return JoinDecision(
-            False,
-            JoinReason.ROOM_FULL,
-            taken.message,
-            role=decision.role,
-            valid_from=decision.valid_from,
-            valid_until=decision.valid_until,
-            full=taken,
-        )
+        return decision.refused(JoinReason.ROOM_FULL, taken.message, full=taken)
 
     async def introspect_credential(
         self, caller: Caller, token: str, credential_format: CredentialFormat | None
