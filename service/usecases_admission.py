@@ -18,6 +18,7 @@ from service.domain.credentials import (
     Verdict,
     judge,
     lifetime,
+    not_configured,
 )
 from service.domain.errors import (
     DomainError,
@@ -64,9 +65,9 @@ class AdmissionUseCases(UseCasesBase):
         if credential_format is not None and (
             signer is None or not signer.configured(caller.tenant, credential_format)
         ):
-            raise _not_configured(credential_format)
+            raise not_configured(credential_format)
         if credential_format is CredentialFormat.JANUS and self._media is None:
-            raise _not_configured(credential_format)
+            raise not_configured(credential_format)
         for _ in range(UPDATE_ATTEMPTS):
             room, participant, knock, removal, epoch = await self._store.get_join_facts(
                 tenant=caller.tenant, room_id=room_id, user_id=user_id
@@ -224,12 +225,3 @@ class AdmissionUseCases(UseCasesBase):
         )
         rostered = participant.role if participant else None
         return judge(grant, self._clock.now(), room, rostered, removal), found, grant
-
-
-def _not_configured(format: CredentialFormat) -> DomainError:
-    name = f"CREDENTIAL_FORMAT_{format.name}"
-    return DomainError(
-        ErrorReason.CREDENTIALS_NOT_CONFIGURED,
-        f"credential_format: {name} is not configured for this tenant",
-        metadata={"format": name, "field": "credential_format"},
-    )
