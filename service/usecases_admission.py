@@ -21,9 +21,8 @@ from service.domain.credentials import (
     not_configured,
 )
 from service.domain.errors import (
-    DomainError,
-    ErrorReason,
     Violations,
+    changing_too_often,
     invalid,
 )
 from service.domain.models import (
@@ -105,11 +104,7 @@ class AdmissionUseCases(UseCasesBase):
             ):
                 continue  # the room changed meanwhile: decide again
             return decision, issued
-        raise DomainError(
-            ErrorReason.ETAG_MISMATCH,
-            f"room {room_id!r} is changing too often to claim a seat; retry",
-            metadata={"room_id": room_id},
-        )
+        raise changing_too_often(room_id, "claim a seat")
 
     def _issue(
         self,
