@@ -56,7 +56,7 @@ class TenantJanus:
 
     @property
     def room_secret(self) -> bytes:
-        return self.config.room_secret.get_secret_value().encode()
+        return self.config.room_key
 
     def plan(
         self, tenant: str, room_id: str, admitted: dict[str, tuple[Role, int]]
