@@ -18,6 +18,7 @@ from service.domain.errors import (
     DomainError,
     ErrorReason,
     Violations,
+    changing_too_often,
     etag_mismatch,
     invalid,
     participant_not_found,
@@ -146,11 +147,7 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
             if etag:
                 current = await self.get_room(caller, room_id)
                 raise etag_mismatch(room_id, current.etag)
-        raise DomainError(
-            ErrorReason.ETAG_MISMATCH,
-            f"room {room_id!r} is changing too often to update; retry",
-            metadata={"room_id": room_id},
-        )
+        raise changing_too_often(room_id, "update")
 
     async def delete_room(self, caller: Caller, room_id: str, etag: str) -> None:
         violations = Violations()

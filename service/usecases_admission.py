@@ -18,11 +18,11 @@ from service.domain.credentials import (
     Verdict,
     judge,
     lifetime,
+    not_configured,
 )
 from service.domain.errors import (
-    DomainError,
-    ErrorReason,
     Violations,
+    changing_too_often,
     invalid,
 )
 from service.domain.models import (
@@ -64,9 +64,9 @@ class AdmissionUseCases(UseCasesBase):
         if credential_format is not None and (
             signer is None or not signer.configured(caller.tenant, credential_format)
         ):
-            raise _not_configured(credential_format)
+            raise not_configured(credential_format)
         if credential_format is CredentialFormat.JANUS and self._media is None:
-            raise _not_configured(credential_format)
+            raise not_configured(credential_format)
         for _ in range(UPDATE_ATTEMPTS):
             room, participant, knock, removal, epoch = await self._store.get_join_facts(
                 tenant=caller.tenant, room_id=room_id, user_id=user_id
@@ -104,11 +104,7 @@ class AdmissionUseCases(UseCasesBase):
             ):
                 continue  # the room changed meanwhile: decide again
             return decision, issued
-        raise DomainError(
-            ErrorReason.ETAG_MISMATCH,
-            f"room {room_id!r} is changing too often to claim a seat; retry",
-            metadata={"room_id": room_id},
-        )
+        raise changing_too_often(room_id, "claim a seat")
 
     def _issue(
         self,
@@ -202,15 +198,7 @@ class AdmissionUseCases(UseCasesBase):
             return None
         if isinstance(taken, Seat):
             return replace(decision, seat=taken)
-        return JoinDecision(
-            False,
-            JoinReason.ROOM_FULL,
-            taken.message,
-            role=decision.role,
-            valid_from=decision.valid_from,
-            valid_until=decision.valid_until,
-            full=taken,
-        )
+        return decision.refused(JoinReason.ROOM_FULL, taken.message, full=taken)
 
     async def introspect_credential(
         self, caller: Caller, token: str, credential_format: CredentialFormat | None
@@ -232,12 +220,3 @@ class AdmissionUseCases(UseCasesBase):
         )
         rostered = participant.role if participant else None
         return judge(grant, self._clock.now(), room, rostered, removal), found, grant
-
-
-def _not_configured(format: CredentialFormat) -> DomainError:
-    name = f"CREDENTIAL_FORMAT_{format.name}"
-    return DomainError(
-        ErrorReason.CREDENTIALS_NOT_CONFIGURED,
-        f"credential_format: {name} is not configured for this tenant",
-        metadata={"format": name, "field": "credential_format"},
-    )

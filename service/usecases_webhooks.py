@@ -9,7 +9,7 @@ from service.domain import rules, webhooks
 from service.domain.clock import Clock
 from service.domain.errors import Violations
 from service.domain.limits import Limits
-from service.domain.models import Caller, Page, expected_version
+from service.domain.models import Caller, Page, expected_version, new_id
 from service.domain.paging import Pager, PageTokens, by_key
 from service.domain.webhooks import Webhook, WebhookSettings, WebhookStore
 
@@ -42,7 +42,7 @@ class WebhooksUseCases:
         violations.raise_if_any()
         return await self._store.create(
             tenant=caller.tenant,
-            webhook_id=webhook_id or rules.new_room_id(),
+            webhook_id=webhook_id or new_id(),
             settings=settings,
             secret=webhooks.new_secret(),
             now=self._clock.now(),

@@ -6,7 +6,7 @@ The role -> capability table lives here and nowhere else.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -84,6 +84,20 @@ class JoinDecision:
     seat: Seat | None = None
     full: CapacityRefusal | None = None
 
+    def refused(
+        self, reason: JoinReason, message: str, *, full: CapacityRefusal | None = None
+    ) -> JoinDecision:
+        """This allowed decision turned into a refusal: the same role and window,
+        no capabilities."""
+        return replace(
+            self,
+            allowed=False,
+            reason=reason,
+            message=message,
+            capabilities=frozenset(),
+            full=full,
+        )
+
 
 def humanize(delta: timedelta) -> str:
     """A duration as people say it, in its largest unit, rounded to the nearest whole one
@@ -94,6 +108,14 @@ def humanize(delta: timedelta) -> str:
             count = -(-seconds // size) if seconds % size > size // 2 else seconds // size
             return f"{count} {unit}{'s' if count != 1 else ''}"
     return f"{seconds} second{'s' if seconds != 1 else ''}"
+
+
+def would_be_role(room: Room, rostered_role: Role | None) -> Role | None:
+    """The role an identity would join with, absent a host's choice: its roster role,
+    else the open room's `open_join_role`; None off the roster of an invite-only room."""
+    if rostered_role is not None:
+        return rostered_role
+    return room.open_join_role if room.join_policy is JoinPolicy.OPEN else None
 
 
 def decide_join(
@@ -115,9 +137,7 @@ def decide_join(
             valid_from=room.valid_from,
             valid_until=room.valid_until,
         )
-    role = rostered_role
-    if role is None and room.join_policy is JoinPolicy.OPEN:
-        role = room.open_join_role
+    role = would_be_role(room, rostered_role)
     if role is None:
         return JoinDecision(
             False,

@@ -17,6 +17,7 @@ from enum import StrEnum
 from typing import Any
 
 from service.domain.admission import Capability, JoinReason, decide_join
+from service.domain.errors import DomainError, ErrorReason
 from service.domain.models import Role, Room
 
 
@@ -27,6 +28,16 @@ class CredentialFormat(StrEnum):
     JITSI = "jitsi"
     ROOMS = "rooms"
     JANUS = "janus"
+
+
+def not_configured(format: CredentialFormat) -> DomainError:
+    """CREDENTIALS_NOT_CONFIGURED: the tenant has no configuration for `format`."""
+    name = f"CREDENTIAL_FORMAT_{format.name}"
+    return DomainError(
+        ErrorReason.CREDENTIALS_NOT_CONFIGURED,
+        f"credential_format: {name} is not configured for this tenant",
+        metadata={"format": name, "field": "credential_format"},
+    )
 
 
 class CredentialStatus(StrEnum):

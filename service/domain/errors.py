@@ -188,6 +188,15 @@ def etag_mismatch(room_id: str, current_etag: str) -> DomainError:
     )
 
 
+def changing_too_often(room_id: str, action: str) -> DomainError:
+    """ETAG_MISMATCH after every attempt of `action` met a concurrent change."""
+    return DomainError(
+        ErrorReason.ETAG_MISMATCH,
+        f"room {room_id!r} is changing too often to {action}; retry",
+        metadata={"room_id": room_id},
+    )
+
+
 def etag_mismatch_of(key: str, resource_id: str, current_etag: str, collection: str) -> DomainError:
     """ETAG_MISMATCH for another resource than a room (metadata `key`, e.g. `webhook_id`)."""
     return DomainError(

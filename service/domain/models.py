@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
 from datetime import datetime, timedelta
@@ -9,6 +11,12 @@ from enum import StrEnum
 from typing import Any, Generic, TypeVar, get_type_hints
 
 T = TypeVar("T")
+
+
+def new_id() -> str:
+    """A server-generated id (a room's, a webhook's, a seat's): 26 lower-case base32
+    characters (128 random bits)."""
+    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
 
 
 class Role(StrEnum):

@@ -6,11 +6,9 @@ now + 180 days (`Limits.default_window`).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import re
-import secrets
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -25,6 +23,7 @@ from service.domain.models import (
     RoomSettings,
     RosterEntry,
     api_name,
+    new_id,
 )
 from service.domain.seats import check_capacity_settings
 
@@ -44,11 +43,6 @@ class WindowRule:
     ENDS_IN_PAST = "ENDS_IN_PAST"
     STARTS_TOO_LATE = "STARTS_TOO_LATE"
     ENDS_BEFORE_START = "ENDS_BEFORE_START"
-
-
-def new_room_id() -> str:
-    """A server-generated room id: 26 lower-case base32 characters (128 random bits)."""
-    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
 
 
 def _is_token(value: str) -> bool:
@@ -243,7 +237,7 @@ def resolve_new_room(
     values["valid_from"], values["valid_until"] = resolve_window(
         settings.valid_from, settings.valid_until, now, limits
     )
-    new_room = NewRoom(room_id=room_id or new_room_id(), **values)
+    new_room = NewRoom(room_id=room_id or new_id(), **values)
     check_settings(violations, new_room, SETTING_NAMES, now, limits)
     violations.raise_if_any()
     return new_room

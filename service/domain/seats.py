@@ -7,8 +7,6 @@ for how many seats a room and each role may hold live here and nowhere else.
 
 from __future__ import annotations
 
-import base64
-import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,7 +14,7 @@ from enum import StrEnum
 
 from service.domain.errors import ErrorReason, Violations
 from service.domain.limits import Limits
-from service.domain.models import Role, RoleCapacity
+from service.domain.models import Role, RoleCapacity, new_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,8 +57,8 @@ class CapacityRule:
 
 
 def new_seat_id() -> str:
-    """A seat id: 26 lower-case base32 characters (128 random bits)."""
-    return base64.b32encode(secrets.token_bytes(16)).decode().rstrip("=").lower()
+    """A seat id (`new_id`)."""
+    return new_id()
 
 
 def room_capacity(max_participants: int, limits: Limits) -> int:

@@ -4,7 +4,7 @@ answers that would otherwise be "allowed"."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -15,8 +15,9 @@ from service.domain.admission import (
     JoinReason,
     decide_join,
 )
+from service.domain.admission import would_be_role as would_be_role  # the storage's import
 from service.domain.errors import Violations
-from service.domain.models import JoinPolicy, Role, Room
+from service.domain.models import Role, Room
 
 DISPLAY_NAME_MAX_LENGTH = 256
 
@@ -45,14 +46,6 @@ class Knock:
     last_knock_time: datetime | None
     decide_time: datetime | None
     sort_time: datetime
-
-
-def would_be_role(room: Room, rostered_role: Role | None) -> Role | None:
-    """The role an identity would join with, absent a host's choice: its roster role,
-    else the open room's `open_join_role`; None off the roster of an invite-only room."""
-    if rostered_role is not None:
-        return rostered_role
-    return room.open_join_role if room.join_policy is JoinPolicy.OPEN else None
 
 
 def check_display_name(violations: Violations, field: str, name: str | None) -> None:
@@ -98,18 +91,7 @@ def decide_with_waiting_room(
     if not decision.allowed or role is None or may_admit(role) or admitted:
         return decision
     if knock is not None and knock.state is KnockState.DENIED:
-        return JoinDecision(
-            False,
-            JoinReason.DENIED,
-            "A host denied you entry to this room.",
-            role=role,
-            valid_from=room.valid_from,
-            valid_until=room.valid_until,
-        )
-    return replace(
-        decision,
-        allowed=False,
-        reason=JoinReason.WAITING_FOR_ADMISSION,
-        message="Please wait: a host will let you in.",
-        capabilities=frozenset(),
+        return decision.refused(JoinReason.DENIED, "A host denied you entry to this room.")
+    return decision.refused(
+        JoinReason.WAITING_FOR_ADMISSION, "Please wait: a host will let you in."
     )

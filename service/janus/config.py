@@ -62,6 +62,17 @@ class JanusConfig:
         if not self.room_secret.get_secret_value():
             raise JanusConfigError("room_secret must not be empty")
 
+    @property
+    def token_auth_key(self) -> bytes:
+        """`token_auth_secret` as the HMAC key core tokens are signed with."""
+        return self.token_auth_secret.get_secret_value().encode()
+
+    @property
+    def room_key(self) -> bytes:
+        """`room_secret` as the key service.domain.janus derives room secrets and join
+        tokens from."""
+        return self.room_secret.get_secret_value().encode()
+
 
 def _secret(
     table: Mapping[str, Any], where: str, key: str, base_dir: Path | None, *, required: bool

@@ -30,6 +30,7 @@ import asyncpg
 from service.delivery.http import HttpClient
 from service.domain import janus
 from service.domain.clock import Clock
+from service.domain.credentials import CredentialFormat, not_configured
 from service.domain.errors import DomainError, ErrorReason
 from service.domain.models import Role
 from service.janus.client import JanusError, JanusUnavailable, VideoRoomError
@@ -55,7 +56,7 @@ class TenantJanus:
 
     @property
     def room_secret(self) -> bytes:
-        return self.config.room_secret.get_secret_value().encode()
+        return self.config.room_key
 
     def plan(
         self, tenant: str, room_id: str, admitted: dict[str, tuple[Role, int]]
@@ -120,11 +121,7 @@ class JanusControl:
     async def admit(self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int) -> None:
         target = self.tenant(tenant)
         if target is None:
-            raise DomainError(
-                ErrorReason.CREDENTIALS_NOT_CONFIGURED,
-                "credential_format: CREDENTIAL_FORMAT_JANUS is not configured for this tenant",
-                metadata={"format": "CREDENTIAL_FORMAT_JANUS", "field": "credential_format"},
-            )
+            raise not_configured(CredentialFormat.JANUS)
         plan = target.plan(tenant, room_id, {user_id: (role, epoch)})
         try:
             try:

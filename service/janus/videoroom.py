@@ -62,7 +62,7 @@ class JanusVideoRooms:
     ) -> None:
         self._client = JanusClient(
             config.url,
-            config.token_auth_secret.get_secret_value().encode(),
+            config.token_auth_key,
             clock=clock,
             http=http,
         )

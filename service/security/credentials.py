@@ -92,8 +92,7 @@ class Credentials:
         if format is CredentialFormat.JANUS:
             config = self._media.janus_for(grant.tenant)
             assert config is not None, "checked by configured()"
-            secret = config.token_auth_secret.get_secret_value().encode()
-            return janus.core_token(secret, grant.expire_time)
+            return janus.core_token(config.token_auth_key, grant.expire_time)
         key = self._keys.signer(self._clock.now())
         claims = rooms_claims(grant, self.issuer, self.audience)
         return jwt.encode(
@@ -105,11 +104,10 @@ class Credentials:
     ) -> JanusJoin:
         config = self._media.janus_for(tenant)
         assert config is not None, "checked by configured()"
-        secret = config.room_secret.get_secret_value().encode()
         return JanusJoin(
             room=janus.room_number(tenant, room_id),
             participant_id=janus.participant_id(tenant, room_id, user_id),
-            join_token=janus.join_token(secret, tenant, room_id, user_id, epoch),
+            join_token=janus.join_token(config.room_key, tenant, room_id, user_id, epoch),
             may_publish=janus.role_permissions(role).publish,
         )
 

@@ -105,13 +105,19 @@ class SigningKeys:
         self._lock = threading.Lock()  # the HTTP endpoint reads from another thread
 
     async def start(self, now: datetime) -> None:
-        """Make the first key if there is none yet, then load them."""
-        if not await self._store.signing_keys():
+        """Load the keys, making the first one if there is none yet (one read at start-up
+        when keys exist)."""
+        stored = await self._store.signing_keys()
+        if not stored:
             await self._store.add_signing_key(generate_key(now), only_if_none=True)
-        await self.refresh()
+            stored = await self._store.signing_keys()
+        self._use(stored)
 
     async def refresh(self) -> None:
-        keys = _load(await self._store.signing_keys())
+        self._use(await self._store.signing_keys())
+
+    def _use(self, stored: list[StoredSigningKey]) -> None:
+        keys = _load(stored)
         with self._lock:
             self._keys = keys
 

@@ -9,6 +9,7 @@ import pytest
 
 from service.domain import rules
 from service.domain.errors import DomainError, ErrorReason
+from service.domain.models import new_id
 from tests.unit.rule_checks import LIMITS, error_of, fields_of, passes
 
 # --- Room ids --------------------------------------------------------------------------
@@ -65,7 +66,7 @@ def test_room_id_length_boundary_messages() -> None:
 
 
 def test_generated_room_ids_are_valid_and_distinct() -> None:
-    ids = [rules.new_room_id() for _ in range(200)]
+    ids = [new_id() for _ in range(200)]
     assert len(set(ids)) == len(ids)
     for room_id in ids:
         assert re.fullmatch(r"[a-z2-7]{26}", room_id)
