@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from service.domain import events
 from service.domain.admission import (
     ROLE_CAPABILITIES,
     Capability,
@@ -17,6 +18,7 @@ from service.domain.admission import (
 )
 from service.domain.admission import would_be_role as would_be_role  # the storage's import
 from service.domain.errors import Violations
+from service.domain.events import NewEvent
 from service.domain.models import Role, Room
 
 DISPLAY_NAME_MAX_LENGTH = 256
@@ -46,6 +48,42 @@ class Knock:
     last_knock_time: datetime | None
     decide_time: datetime | None
     sort_time: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a host's admit or deny writes: the knock's role, whether the host chose it,
+    the event that follows, and whether the identity's membership epoch starts anew."""
+
+    role: Role | None
+    role_chosen: bool
+    event: NewEvent
+    new_epoch: bool
+
+
+def plan_decision(
+    user_id: str,
+    before: Knock | None,
+    state: KnockState,
+    chosen_role: Role | None,
+    would_be: Role | None,
+) -> Decision | None:
+    """Admit or deny `user_id`; None when it was already decided the same way (deciding
+    again changes nothing). `would_be`: the role the identity would join with."""
+    if (
+        before is not None
+        and before.state is state
+        and before.role_chosen == (chosen_role is not None)
+        and (chosen_role is None or before.role is chosen_role)
+    ):
+        return None
+    role = chosen_role or would_be
+    event = (
+        events.participant_admitted(user_id, role)
+        if state is KnockState.ADMITTED
+        else events.participant_denied(user_id)
+    )
+    return Decision(role, chosen_role is not None, event, state is KnockState.DENIED)
 
 
 def check_display_name(violations: Violations, field: str, name: str | None) -> None:

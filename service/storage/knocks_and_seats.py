@@ -18,7 +18,7 @@ from service.domain.models import (
 )
 from service.domain.ports import Position
 from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat_id, seat_expiry
-from service.domain.waiting_room import Knock, KnockState, would_be_role
+from service.domain.waiting_room import Knock, KnockState, plan_decision, would_be_role
 from service.storage import seats as seats_sql
 from service.storage.base import (
     ROLE_BY_VALUE,
@@ -135,19 +135,21 @@ class KnocksAndSeatsStore(StoreBase):
             if expected_version is not None and expected_version != room.version:
                 raise etag_mismatch(room_id, room.etag)
             rostered = ROLE_BY_VALUE[row["p_role"]] if row["p_role"] is not None else None
-            role = chosen_role or would_be_role(room, rostered)
             before = await conn.fetchrow(
                 QUERIES["get_knock"],
                 tenant,
                 room_id,
                 user_id,
             )
-            if (
-                before is not None
-                and before["state"] == state.value
-                and before["role_chosen"] == (chosen_role is not None)
-                and (chosen_role is None or before["role"] == chosen_role.value)
-            ):
+            plan = plan_decision(
+                user_id,
+                seats_sql.knock_of(before) if before is not None else None,
+                state,
+                chosen_role,
+                would_be_role(room, rostered),
+            )
+            if plan is None:
+                assert before is not None  # only a decision already made is unchanged
                 return seats_sql.knock_of(before), room.version
             after = await conn.fetchrow(
                 QUERIES["write_decision"],
@@ -155,20 +157,15 @@ class KnocksAndSeatsStore(StoreBase):
                 room_id,
                 user_id,
                 state.value,
-                role.value if role is not None else None,
-                chosen_role is not None,
+                plan.role.value if plan.role is not None else None,
+                plan.role_chosen,
                 now,
             )
             assert after is not None  # an upsert always returns its row
             version = await self._bump_version(conn, tenant, room_id, now)
-            if state is KnockState.DENIED:
+            if plan.new_epoch:
                 await bump_epochs(conn, tenant, room_id, [user_id])
-            event = (
-                events.participant_admitted(user_id, role)
-                if state is KnockState.ADMITTED
-                else events.participant_denied(user_id)
-            )
-            await append_events(tx, room_id, [event], actor, now)
+            await append_events(tx, room_id, [plan.event], actor, now)
         return seats_sql.knock_of(after), version
 
     @translate_errors

@@ -12,7 +12,7 @@ from service.domain.limits import Limits
 from service.domain.models import Participant, Role, Room, RoomState
 from service.domain.ports import Position
 from service.domain.seats import CapacityRefusal, Seat, check_capacity, seat_expiry
-from service.domain.waiting_room import Knock, KnockState, would_be_role
+from service.domain.waiting_room import Knock, KnockState, plan_decision, would_be_role
 from service.storage.memory.tables import MemoryTables, RoomRows, stored
 
 
@@ -96,21 +96,23 @@ class MemoryKnocksAndSeats(MemoryTables):
     ) -> tuple[Knock, int]:
         rows = self._locked(tenant, room_id, expected_version)
         rostered = rows.participants.get(user_id)
-        role = chosen_role or would_be_role(rows.room, rostered.role if rostered else None)
         before = rows.knocks.get(user_id)
-        if (
-            before is not None
-            and before.state is state
-            and before.role_chosen == (chosen_role is not None)
-            and (chosen_role is None or before.role is chosen_role)
-        ):
+        plan = plan_decision(
+            user_id,
+            before,
+            state,
+            chosen_role,
+            would_be_role(rows.room, rostered.role if rostered else None),
+        )
+        if plan is None:
+            assert before is not None  # only a decision already made is unchanged
             return before, rows.room.version
         at = stored(now)
         after = rows.knocks[user_id] = Knock(
             user_id,
             state,
-            role,
-            chosen_role is not None,
+            plan.role,
+            plan.role_chosen,
             before.display_name if before else None,
             before.first_knock_time if before else None,
             before.last_knock_time if before else None,
@@ -118,14 +120,9 @@ class MemoryKnocksAndSeats(MemoryTables):
             before.sort_time if before else at,
         )
         version = self._bump(rows, now)
-        if state is KnockState.DENIED:
+        if plan.new_epoch:
             self._bump_epochs(rows, [user_id])
-        event = (
-            events.participant_admitted(user_id, role)
-            if state is KnockState.ADMITTED
-            else events.participant_denied(user_id)
-        )
-        self._append(tenant, rows, [event], actor, now)
+        self._append(tenant, rows, [plan.event], actor, now)
         return after, version
 
     async def list_knocks(
