@@ -38,7 +38,6 @@ def _create_key(tenant: str, name: str) -> int:
 
 def _rotate_signing_key(activate_in: float) -> int:
     """Store a new signing key that signs from now + `activate_in` seconds."""
-    import asyncio
     from datetime import timedelta
 
     from service.domain.clock import SystemClock

@@ -8,6 +8,7 @@ import logging
 import signal
 import urllib.parse
 from dataclasses import dataclass, field
+from typing import Any
 
 import asyncpg
 import grpc
@@ -163,6 +164,20 @@ def checked_media_config(settings: Settings) -> MediaConfig:
         return load_media_config(settings.media_config_file)
     except MediaConfigError as error:
         raise ConfigError("ROOMS_MEDIA_CONFIG_FILE", str(error)) from None
+
+
+def database_of(settings: Settings) -> tuple[str, Any]:
+    """The DSN to serve from, and the embedded PostgreSQL's handle (for its `cleanup()`)
+    when `ROOMS_DATABASE_URL` is unset and one was started for it, else None. Blocking
+    when it starts one."""
+    if settings.database_url is not None:
+        return settings.database_url.get_secret_value(), None
+    from service.embedded import start_embedded
+
+    log.warning(
+        "ROOMS_DATABASE_URL is not set: using the embedded PostgreSQL in %s", settings.data_dir
+    )
+    return start_embedded(settings.data_dir)
 
 
 def _password_of(dsn: str) -> str:
@@ -363,17 +378,7 @@ async def start_server(
 
 async def serve(settings: Settings) -> None:
     """Run until SIGINT or SIGTERM, then shut down gracefully."""
-    embedded = None
-    if settings.database_url is not None:
-        dsn = settings.database_url.get_secret_value()
-    else:
-        from service.embedded import start_embedded
-
-        log.warning(
-            "ROOMS_DATABASE_URL is not set: using the embedded PostgreSQL in %s",
-            settings.data_dir,
-        )
-        dsn, embedded = await asyncio.to_thread(start_embedded, settings.data_dir)
+    dsn, embedded = await asyncio.to_thread(database_of, settings)
     try:
         running = await start_server(settings, dsn)
         stop = asyncio.Event()

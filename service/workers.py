@@ -25,11 +25,10 @@ import sys
 import tempfile
 import time
 from types import FrameType
-from typing import Any
 
 from service.config import ConfigError, Settings
 from service.security.exposure import check_configuration
-from service.server import check_database, checked_media_config
+from service.server import check_database, checked_media_config, database_of
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +51,9 @@ def run_workers(settings: Settings) -> int:
     check_configuration(settings, settings.listen_address)
     checked_media_config(settings)
     env = dict(os.environ)
-    embedded: Any = None
-    if settings.database_url is None:
-        from service.embedded import start_embedded
-
-        log.warning(
-            "ROOMS_DATABASE_URL is not set: using the embedded PostgreSQL in %s",
-            settings.data_dir,
-        )
-        dsn, embedded = start_embedded(settings.data_dir)
+    dsn, embedded = database_of(settings)
+    if embedded is not None:  # all workers share it
         env["ROOMS_DATABASE_URL"] = dsn
-    else:
-        dsn = settings.database_url.get_secret_value()
     try:
         asyncio.run(check_database(dsn, settings))
     except BaseException:

@@ -78,9 +78,10 @@ class _Observer:
         self.calls: dict[str, Any] = {}
         self.log_mode = log_mode
 
-    def start(self, context: grpc.aio.ServicerContext[Any, Any]) -> float:
-        """Set the call's request id, count it in flight; its start time."""
-        request_id.set(_request_id_of(context.invocation_metadata()))
+    def start(self, metadata: Any) -> float:
+        """Set the call's request id (from its invocation `metadata`), count it in
+        flight; its start time."""
+        request_id.set(_request_id_of(metadata))
         self.in_flight.inc()
         return time.perf_counter()
 
@@ -123,23 +124,22 @@ def _outcome(error: BaseException, context: grpc.aio.ServicerContext[Any, Any]) 
     return "UNKNOWN"
 
 
-async def _send_request_id(context: grpc.aio.ServicerContext[Any, Any]) -> None:
-    """The call's request id goes back to the caller as the `x-request-id` header."""
-    await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id.get()),))
-
-
 # (method, invocation metadata) -> False to refuse the call (UNAUTHENTICATED).
 Authenticate: TypeAlias = Callable[[str, Any], bool]
 Refusal: TypeAlias = Callable[[], grpc.Status]
 
 
 async def _admit(
-    context: grpc.aio.ServicerContext[Any, Any], method: str, edge: tuple[Authenticate, Refusal]
+    context: grpc.aio.ServicerContext[Any, Any],
+    metadata: Any,
+    method: str,
+    edge: tuple[Authenticate, Refusal],
 ) -> None:
-    """Send the request id back, then refuse the call unless it authenticates."""
-    await _send_request_id(context)
+    """Send the call's request id back as the `x-request-id` header, then refuse the
+    call unless its invocation `metadata` authenticates."""
+    await context.send_initial_metadata(((REQUEST_ID_HEADER, request_id.get()),))
     authenticate, refusal = edge
-    if not authenticate(method, context.invocation_metadata()):
+    if not authenticate(method, metadata):
         await context.abort_with_status(refusal())
 
 
@@ -151,9 +151,11 @@ def _wrap_unary(
     method = observer.method
 
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        started = observer.start(context)
+        # Read once: grpc.aio builds the metadata tuple anew on every call of this.
+        metadata = context.invocation_metadata()
+        started = observer.start(metadata)
         try:
-            await _admit(context, method, edge)
+            await _admit(context, metadata, method, edge)
             response = await behavior(request, context)
         except BaseException as error:
             observer.finish(context, started, _outcome(error, context))
@@ -172,9 +174,11 @@ def _wrap_stream(
     method = observer.method
 
     async def observed(request: Any, context: grpc.aio.ServicerContext[Any, Any]) -> Any:
-        started = observer.start(context)
+        # Read once: grpc.aio builds the metadata tuple anew on every call of this.
+        metadata = context.invocation_metadata()
+        started = observer.start(metadata)
         try:
-            await _admit(context, method, edge)
+            await _admit(context, metadata, method, edge)
             async for item in behavior(request, context):
                 yield item
         except BaseException as error:

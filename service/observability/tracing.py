@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from opentelemetry.sdk.trace import TracerProvider
+if TYPE_CHECKING:  # the SDK is imported only when tracing is on
+    from opentelemetry.sdk.trace import TracerProvider
 
 DEFAULT_SERVICE_NAME = "rooms-service"
 _ENDPOINTS = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -40,6 +42,7 @@ def configure_tracing(environ: Mapping[str, str] | None = None) -> TracerProvide
     from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
     from opentelemetry.instrumentation.grpc import GrpcAioInstrumentorServer
     from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
 
     named = "OTEL_SERVICE_NAME" in environ or "service.name=" in environ.get(
