@@ -42,7 +42,8 @@ def _rotate_signing_key(activate_in: float) -> int:
 
     from service.domain.clock import SystemClock
     from service.security.signing import SigningKeys
-    from service.storage.db import create_pool, migrate
+    from service.server import connect_database
+    from service.storage.db import migrate
     from service.storage.repository import PgRoomStore
 
     try:
@@ -56,7 +57,7 @@ def _rotate_signing_key(activate_in: float) -> int:
 
     async def rotate() -> str:
         assert settings.database_url is not None
-        pool = await create_pool(settings.database_url.get_secret_value(), min_size=1, max_size=1)
+        pool = await connect_database(settings.database_url.get_secret_value(), settings, size=1)
         try:
             async with pool.acquire() as connection:
                 await migrate(connection)
@@ -65,7 +66,11 @@ def _rotate_signing_key(activate_in: float) -> int:
         finally:
             await pool.close()
 
-    key_id = asyncio.run(rotate())
+    try:
+        key_id = asyncio.run(rotate())
+    except ConfigError as error:  # the database cannot be reached: one line, as `serve`
+        print(f"rooms: configuration error: {error}", file=sys.stderr)
+        return EXIT_CONFIG_ERROR
     print(f"new signing key {key_id}: signs from {activate_in:g} s from now; replicas pick it")
     print(
         f"up within ROOMS_SIGNING_KEY_REFRESH_SECONDS ({settings.signing_key_refresh_seconds:g} s)."

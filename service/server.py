@@ -132,7 +132,9 @@ class RunningServer:
         await self.server.wait_for_termination()
 
 
-async def _connect(dsn: str, settings: Settings, *, size: int | None = None) -> asyncpg.Pool:
+async def connect_database(
+    dsn: str, settings: Settings, *, size: int | None = None
+) -> asyncpg.Pool:
     """The database pool (of `size` connections, else the settings'); ConfigError naming
     ROOMS_DATABASE_URL when the database cannot be reached or refuses us (without the
     URL, which may hold a password)."""
@@ -154,7 +156,7 @@ async def _connect(dsn: str, settings: Settings, *, size: int | None = None) -> 
 async def check_database(dsn: str, settings: Settings) -> None:
     """Connect once and let go, or ConfigError as `start_server` would raise it: what the
     parent of `ROOMS_WORKERS` workers checks once, before starting them."""
-    pool = await _connect(dsn, settings, size=1)
+    pool = await connect_database(dsn, settings, size=1)
     await pool.close()
 
 
@@ -199,7 +201,7 @@ async def start_server(
     listen = address or settings.listen_address
     keys, credentials = check_configuration(settings, listen)
     media = checked_media_config(settings)
-    pool = await _connect(dsn, settings)
+    pool = await connect_database(dsn, settings)
     observe_pool(pool)
     try:
         async with pool.acquire() as connection:

@@ -43,3 +43,21 @@ async def test_readme_signing_keys_rotate_stores_a_key_that_signs_later(
     assert activate_time is not None, done.stdout
     assert before + delay <= activate_time <= after + delay
     assert "ROOMS_SIGNING_KEY_REFRESH_SECONDS" in done.stdout
+
+
+async def test_rotate_with_an_unreachable_database_is_one_line_and_status_2() -> None:
+    url = "postgresql://postgres:hunter2@127.0.0.1:1/rooms"
+    environment = {**os.environ, "ROOMS_DATABASE_URL": url}
+    done = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "service", "signing-keys", "rotate"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=environment,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and "ROOMS_DATABASE_URL" in lines[0], done.stderr
+    assert "hunter2" not in done.stderr and "Traceback" not in done.stderr
