@@ -13,9 +13,7 @@ log = logging.getLogger(__name__)
 DATABASE = "rooms"
 
 
-def start_embedded(
-    data_dir: Path, database: str = DATABASE, *, max_connections: int | None = None
-) -> tuple[str, Any]:
+def start_embedded(data_dir: Path, database: str = DATABASE) -> tuple[str, Any]:
     """Start (or reuse) the embedded server; return a DSN for `database` and the handle.
 
     Blocking: call it from a thread in async code. Keep the handle alive as long as
@@ -29,14 +27,6 @@ def start_embedded(
     pgdata = (data_dir / "postgres").resolve()
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(pgdata, cleanup_mode="stop")
-    if max_connections is not None:
-        shown = server.psql("SHOW max_connections;")
-        current = int(next(line for line in shown.splitlines() if line.strip().isdigit()))
-        if current < max_connections:
-            # A setting PostgreSQL reads only at start: set it, stop, start again.
-            server.psql(f"ALTER SYSTEM SET max_connections = {int(max_connections)};")
-            server.cleanup()
-            server = pgserver.get_server(pgdata, cleanup_mode="stop")
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "(1 row)" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')

@@ -76,9 +76,8 @@ def admin_dsn(
             return
     from service.embedded import start_embedded
 
-    # The suite runs many servers at once (each with its pool, watcher and health
-    # connections): more than PostgreSQL's default 100 connections.
-    dsn, server = start_embedded(embedded_dir, database="postgres", max_connections=400)
+    # Stock settings: the suite fits PostgreSQL's default 100 connections.
+    dsn, server = start_embedded(embedded_dir, database="postgres")
     try:
         yield dsn, "embedded PostgreSQL (pgserver)"
     finally:

@@ -16,7 +16,9 @@ from service.config import Settings
 from service.domain.clock import ManualClock
 from service.server import RunningServer, start_server
 from service.storage.db import create_pool, migrate
+from tests.budget import BUDGET, ConnectionSampler, shortfall
 from tests.database import admin_dsn, scratch_database
+from tests.started import StartedServers
 
 if TYPE_CHECKING:  # the async stub types exist for type checkers only
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
@@ -30,11 +32,36 @@ def pytest_report_header(config: pytest.Config) -> str:
     return "rooms: database chosen at session start (see tests/database.py)"
 
 
+_sampler: ConnectionSampler | None = None
+
+
 @pytest.fixture(scope="session")
 def admin_url() -> Iterator[str]:
+    global _sampler
     with admin_dsn() as (dsn, source):
         print(f"\n[rooms tests] PostgreSQL from: {source}")
-        yield dsn
+        problem = shortfall(dsn, source)
+        if problem:
+            pytest.exit(problem, returncode=3)
+        _sampler = ConnectionSampler(dsn)
+        _sampler.start()
+        try:
+            yield dsn
+        finally:
+            _sampler.stop()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if _sampler is not None:
+        terminalreporter.write_line(
+            f"rooms: at most {_sampler.used} database connections at once"
+            f" (budget {BUDGET}, a stock PostgreSQL allows 100)"
+        )
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _sampler is not None and _sampler.used > BUDGET and exitstatus == 0:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
 @pytest.fixture(scope="session")
@@ -77,11 +104,43 @@ async def clean(pool: asyncpg.Pool) -> None:
 
 ServerFactory = Callable[..., Awaitable[RunningServer]]
 
+# A server started by a test holds a pool of at most this many connections (plus its
+# LISTEN and health connections): the suite stays within a stock PostgreSQL's 100.
+TEST_POOL = {"db_pool_min_size": 1, "db_pool_max_size": 3}
+
 
 @pytest.fixture(scope="session")
-async def start(database_url: str, clock: ManualClock) -> AsyncIterator[ServerFactory]:
-    """Start a real server on an ephemeral port; settings overridable by keyword."""
-    started: list[RunningServer] = []
+def started_servers() -> StartedServers:
+    return StartedServers()
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def _stop_module_servers(started_servers: StartedServers) -> AsyncIterator[None]:
+    yield
+    await started_servers.stop("module", "class")
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # Only a coroutine test can start a server; a synchronous one is left without an
+    # async fixture of ours (which would leave it no event loop of its own).
+    for item in items:
+        if item.get_closest_marker("asyncio") is not None:
+            item.fixturenames.insert(0, "_stop_test_servers")  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def _stop_test_servers(started_servers: StartedServers) -> AsyncIterator[None]:
+    yield
+    await started_servers.stop("function")
+
+
+@pytest.fixture(scope="session")
+async def start(
+    database_url: str, clock: ManualClock, started_servers: StartedServers
+) -> AsyncIterator[ServerFactory]:
+    """Start a real server on an ephemeral port; settings overridable by keyword. It
+    stops at the end of the test, module or session whose fixture started it."""
 
     async def factory(**overrides: Any) -> RunningServer:
         settings = Settings(
@@ -93,17 +152,17 @@ async def start(database_url: str, clock: ManualClock) -> AsyncIterator[ServerFa
                 # and delivery passes too (running.delivery.run_once()).
                 "lifecycle_interval_seconds": 0,
                 "delivery_poll_seconds": 0,
+                **TEST_POOL,
                 **overrides,
             },
         )
         address = None if "listen_address" in overrides else "127.0.0.1:0"
         running = await start_server(settings, database_url, clock=clock, address=address)
-        started.append(running)
+        started_servers.add(running)
         return running
 
     yield factory
-    for running in started:
-        await running.stop(0)
+    await started_servers.stop()
 
 
 @pytest.fixture(scope="session")

@@ -12,10 +12,23 @@ from typing import Any
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from support.processes import free_port, spawn_server
+from support.processes import free_port
+from support.processes import spawn_server as spawn_any_server
 from tests.helpers import eventually
 
 __all__ = ["free_port", "replicas", "server_process", "spawn_server", "wait_serving"]
+
+# A server process a test starts holds a pool of at most this many connections (plus
+# its LISTEN and health connections), so the suite fits a stock PostgreSQL's 100.
+TEST_POOL = {"ROOMS_DB_POOL_MIN_SIZE": "1", "ROOMS_DB_POOL_MAX_SIZE": "3"}
+
+
+async def spawn_server(
+    database_url: str, port: int, *, output: int = asyncio.subprocess.PIPE, **settings: str
+) -> asyncio.subprocess.Process:
+    """`python -m service` on 127.0.0.1:`port` with the tests' small pool, and more
+    `ROOMS_*` settings by keyword (see support/processes.py)."""
+    return await spawn_any_server(database_url, port, output=output, **{**TEST_POOL, **settings})
 
 
 @contextlib.asynccontextmanager

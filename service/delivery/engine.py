@@ -5,8 +5,11 @@ Work is a cursor per (destination, room), moved by the writer of each event in t
 writer's transaction (see `service.storage.history.append_events`). A replica leases
 due cursors (one tenant per statement, `FOR UPDATE SKIP LOCKED`), sends the events
 after each one's position through the destination's sink, and moves the position
-after each success. Nothing is held in memory that is not also in the database: a
-replica that dies mid-delivery leaves its leases to expire, and another replica
+after each success. Leases are short (ROOMS_DELIVERY_LEASE_SECONDS, 3 s) and renewed
+every third of that while the replica works on them, however long a request takes.
+Nothing is held in memory that is not also in the database: a replica that stops
+hands its leases back before it exits, so another replica goes on at its next pass; a
+replica that dies leaves them to lapse within one lease. Either way the other replica
 sends again from the last recorded position (the receiver sees the same delivery id).
 A failure waits for an exponential backoff with jitter; after the retry period the
 destination is marked failing and skipped until resumed.
@@ -39,12 +42,13 @@ from service.storage import delivery as sql
 log = logging.getLogger(__name__)
 
 _COALESCE_SECONDS = 0.01
+_HAND_BACK_SECONDS = 2.0  # a stopping replica waits at most this long per tenant
 
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     poll_interval: float = 1.0  # seconds between passes when nothing is known to be new
-    lease: timedelta = timedelta(seconds=60)  # longer than a few attempts' timeouts
+    lease: timedelta = timedelta(seconds=3)  # renewed every third of it while working
     claim_batch: int = 100  # cursors leased per tenant and pass
     events_per_claim: int = 100  # events sent per cursor before releasing it
     concurrency: int = 16  # cursors worked on at once by this replica
@@ -84,6 +88,8 @@ class DeliveryEngine:
         self.owner = _owner()
         self._passes = itertools.count(1)
         self._stats_at = 0.0
+        # The cursors this replica holds now, by tenant: their lease owners.
+        self._held: dict[str, dict[str, int]] = {}
 
     async def run_once(self) -> PassResult:
         """One pass: lease what is due in every tenant and deliver it."""
@@ -103,6 +109,8 @@ class DeliveryEngine:
             if not claims:
                 continue
             claimed += len(claims)
+            owners = self._held.setdefault(tenant, {})
+            owners[claims[0].owner] = owners.get(claims[0].owner, 0) + len(claims)
             gate = asyncio.Semaphore(self._config.concurrency)
             for sent, lost in await asyncio.gather(*(self._gated(gate, c) for c in claims)):
                 delivered += sent
@@ -111,7 +119,43 @@ class DeliveryEngine:
 
     async def run(self) -> None:
         """Pass after pass until cancelled; between passes with nothing to do, wait for
-        a notification of new events or the poll interval."""
+        a notification of new events or the poll interval. The leases held are renewed
+        meanwhile, and handed back when cancelled."""
+        renewing = asyncio.create_task(self._renew_leases())
+        try:
+            await self._passes_until_cancelled()
+        finally:
+            renewing.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewing
+            await self.hand_back()
+
+    async def hand_back(self) -> None:
+        """Release every lease this replica holds, so that another replica takes the
+        work over at its next pass (what was sent but not recorded is sent again)."""
+        held, self._held = self._held, {}
+        for tenant, owners in held.items():
+            try:
+                async with asyncio.timeout(_HAND_BACK_SECONDS):
+                    await sql.release_owned(self._pool, tenant, list(owners))
+            except Exception as error:  # the database may be away: the leases lapse
+                log.warning("could not hand back the leases of %s: %r", tenant, error)
+
+    async def _renew_leases(self) -> None:
+        """Every third of a lease, extend the leases of the work in progress."""
+        interval = self._config.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            until = self._clock.now() + self._config.lease
+            for tenant, owners in list(self._held.items()):
+                try:
+                    await sql.renew_owned(self._pool, tenant, list(owners), until)
+                except asyncio.CancelledError:
+                    raise
+                except Exception as error:  # lapsing leases: another replica goes on
+                    log.warning("could not renew the leases of %s: %r", tenant, error)
+
+    async def _passes_until_cancelled(self) -> None:
         with self._subscription() as signal:
             while True:
                 signal.clear()
@@ -162,7 +206,21 @@ class DeliveryEngine:
 
     async def _gated(self, gate: asyncio.Semaphore, claim: sql.Claim) -> tuple[int, int]:
         async with gate:
-            return await self._work(claim)
+            result = await self._work(claim)
+        # Cancelled (the replica is stopping), the claim stays held: `hand_back`.
+        self._let_go(claim)
+        return result
+
+    def _let_go(self, claim: sql.Claim) -> None:
+        """The claim is no longer this replica's work (released, failed, or lost)."""
+        owners = self._held.get(claim.tenant)
+        if owners is None or claim.owner not in owners:
+            return
+        owners[claim.owner] -= 1
+        if owners[claim.owner] <= 0:
+            del owners[claim.owner]
+        if not owners:
+            del self._held[claim.tenant]
 
     async def _work(self, claim: sql.Claim) -> tuple[int, int]:
         """Deliver a leased cursor's events; return (delivered, failed)."""

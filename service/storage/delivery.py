@@ -147,6 +147,18 @@ async def fail(
     )
 
 
+async def renew_owned(
+    pool: asyncpg.Pool, tenant: str, owners: Sequence[str], lease_until: datetime
+) -> None:
+    """Extend the leases of the tenant's cursors still held by one of `owners`."""
+    await pool.execute(QUERIES["renew_owned"], tenant, list(owners), lease_until)
+
+
+async def release_owned(pool: asyncpg.Pool, tenant: str, owners: Sequence[str]) -> None:
+    """Hand back the tenant's cursors still held by one of `owners`."""
+    await pool.execute(QUERIES["release_owned"], tenant, list(owners))
+
+
 async def release(pool: asyncpg.Pool, claim: Claim) -> None:
     await pool.execute(
         QUERIES["release"],

@@ -529,6 +529,14 @@ WITH failed AS (
 UPDATE delivery_cursors SET leased_until = NULL, lease_owner = NULL
     WHERE tenant = $1 AND destination = $2 AND room_id = $3 AND lease_owner = $4;
 
+-- name: renew_owned --
+UPDATE delivery_cursors SET leased_until = $3
+    WHERE tenant = $1 AND lease_owner = ANY($2::text[]);
+
+-- name: release_owned --
+UPDATE delivery_cursors SET leased_until = NULL, lease_owner = NULL
+    WHERE tenant = $1 AND lease_owner = ANY($2::text[]);
+
 -- name: add_destination --
 INSERT INTO delivery_destinations (tenant, destination, sink, room_ids, create_time)
     VALUES ($1, $2, $3, $4, $5)

@@ -106,3 +106,55 @@ async def test_sigterm_with_open_streams_exits_in_under_a_second(database_url: s
     print(f"\n[shutdown] exited {elapsed:.3f}s after SIGTERM with two open streams")
     # The issue's bound; the grace period (10 s) is what it took before.
     assert elapsed < 1.0, output.decode()
+
+
+async def _race(
+    rooms: Any, room_id: str, stop: asyncio.Event, sent: list[tuple[float, str]]
+) -> None:
+    """GetRoom after GetRoom until `stop`: (when each was sent, its status)."""
+    while not stop.is_set():
+        at = time.monotonic()
+        try:
+            await rooms.GetRoom(rs.GetRoomRequest(room_id=room_id), timeout=5)
+            code = "OK"
+        except grpc.aio.AioRpcError as error:
+            code = error.code().name
+        sent.append((at, code))
+
+
+@pytest.mark.processes
+async def test_no_call_racing_sigterm_is_cancelled(database_url: str) -> None:
+    """A real process under load gets SIGTERM: of the calls sent in the 200 ms after
+    it (at least 200), each is answered OK or UNAVAILABLE, none CANCELLED."""
+    port = free_port()
+    async with server_process(
+        database_url, port, ROOMS_SHUTDOWN_GRACE_SECONDS="2", ROOMS_ACCESS_LOG="off"
+    ) as process:
+        channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(4)]
+        try:
+            for channel in channels:
+                await asyncio.wait_for(channel.channel_ready(), 30)
+            stubs: list[Any] = [rooms_service_pb2_grpc.RoomsServiceStub(c) for c in channels]
+            room = await stubs[0].CreateRoom(rs.CreateRoomRequest())
+            stop = asyncio.Event()
+            sent: list[tuple[float, str]] = []
+            racers = [
+                asyncio.create_task(_race(stubs[i % len(stubs)], room.room_id, stop, sent))
+                for i in range(48)
+            ]
+            await asyncio.sleep(0.5)  # under load
+            process.send_signal(signal.SIGTERM)
+            signalled = time.monotonic()
+            await asyncio.sleep(0.4)
+            stop.set()
+            await asyncio.gather(*racers)
+            output, _ = await asyncio.wait_for(process.communicate(), 30)
+        finally:
+            for channel in channels:
+                await channel.close()
+    racing = [code for at, code in sent if signalled <= at <= signalled + 0.2]
+    counts = {code: racing.count(code) for code in set(racing)}
+    print(f"\n[shutdown] calls sent in the 200 ms after SIGTERM: {counts}")
+    assert len(racing) >= 200, counts
+    assert set(counts) <= {"OK", "UNAVAILABLE"}, counts
+    assert process.returncode == 0, output.decode()

@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import rooms_service_pb2_grpc
 
-from tests.processes import free_port, server_process
+from tests.processes import TEST_POOL, free_port, server_process
 
 
 def _scrape(url: str) -> dict[str, float]:
@@ -53,10 +53,11 @@ async def test_two_workers_share_one_port_and_stop_together(database_url: str) -
         ROOMS_ACCESS_LOG="off",
     ) as process:
         url = f"http://127.0.0.1:{metrics_port}/metrics"
-        # Both workers are up once each publishes its pool (10 connections at most)
-        # into the one endpoint, which sums the live workers.
+        # Both workers are up once each publishes its pool (the tests' pool size at
+        # most) into the one endpoint, which sums the live workers.
+        both = 2 * int(TEST_POOL["ROOMS_DB_POOL_MAX_SIZE"])
         for _ in range(600):  # polling another process's endpoint: no event to wait on
-            if (await _scrape_when_up(url)).get(POOL_MAX, 0) >= 20:
+            if (await _scrape_when_up(url)).get(POOL_MAX, 0) >= both:
                 break
             await asyncio.sleep(0.1)
         # Separate connections are spread over the workers by the kernel.
@@ -76,7 +77,7 @@ async def test_two_workers_share_one_port_and_stop_together(database_url: str) -
                     assert error.code() == grpc.StatusCode.NOT_FOUND
         scraped = await asyncio.to_thread(_scrape, url)
         assert scraped[NOT_FOUND] == calls, "every worker's calls, at one endpoint"
-        assert scraped[POOL_MAX] == 20
+        assert scraped[POOL_MAX] == both
         with pytest.raises(OSError):  # no per-worker endpoints any more
             await asyncio.to_thread(_scrape, f"http://127.0.0.1:{metrics_port + 1}/metrics")
         process.send_signal(signal.SIGTERM)

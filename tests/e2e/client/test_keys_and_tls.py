@@ -86,7 +86,7 @@ async def test_mutual_tls(start: ServerFactory, certificates: Certificates) -> N
     assert caught.value.code == grpc.StatusCode.UNAVAILABLE
 
 
-def test_tls_server_name_override_is_a_channel_option() -> None:
+async def test_tls_server_name_override_is_a_channel_option() -> None:
     client = RoomsClient("10.0.0.1:443", tls=TLS(server_name="rooms.example"))
     assert ("grpc.ssl_target_name_override", "rooms.example") in client.channel_options
 

@@ -42,7 +42,7 @@ async def test_request_id_is_generated_and_reuse_is_typed(
     assert caught.value.code == grpc.StatusCode.INVALID_ARGUMENT
 
 
-def test_service_config_retries_only_idempotent_calls_on_unavailable() -> None:
+async def test_service_config_retries_only_idempotent_calls_on_unavailable() -> None:
     client_options = dict(RoomsClient("127.0.0.1:1").channel_options)
     assert client_options["grpc.enable_retries"] == 1
     config = json.loads(client_options["grpc.service_config"])

@@ -1,0 +1,83 @@
+"""The suite's connection budget: it fits a stock PostgreSQL (max_connections = 100).
+
+At the start the server's free connections are compared with the budget, and a server
+that cannot give them stops the run with one line (the limit, the need, how to raise
+it). During the run a sampler counts the server's client connections every 0.1 s; the
+peak above those open before the run is printed at the end, and a peak over the budget
+fails the run."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+
+import asyncpg
+
+BUDGET = int(os.environ.get("ROOMS_TEST_CONNECTION_BUDGET", "60"))
+
+_COUNT = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+
+
+async def _headroom(dsn: str) -> tuple[int, int, int]:
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        limit = int(await connection.fetchval("SHOW max_connections"))
+        reserved = int(await connection.fetchval("SHOW superuser_reserved_connections"))
+        in_use = int(await connection.fetchval(_COUNT))
+    finally:
+        await connection.close()
+    return limit, reserved, in_use
+
+
+def shortfall(dsn: str, source: str) -> str | None:
+    """One line when the server cannot give the suite its budget, else None."""
+    limit, reserved, in_use = asyncio.run(_headroom(dsn))
+    free = limit - reserved - in_use
+    if free >= BUDGET:
+        return None
+    return (
+        f"rooms tests need {BUDGET} database connections; {source} allows {limit}"
+        f" (max_connections) of which {reserved} are reserved and {in_use} in use, so"
+        f" {free} are free: stop what holds them, raise max_connections, or point"
+        " ROOMS_TEST_DATABASE_URL at another server"
+    )
+
+
+class ConnectionSampler:
+    """Counts the server's client connections in a thread of its own until stopped."""
+
+    def __init__(self, dsn: str, interval: float = 0.1) -> None:
+        self._dsn = dsn
+        self._interval = interval
+        self._stop = threading.Event()
+        self.baseline = 0
+        self.peak = 0
+        self._thread = threading.Thread(target=self._run, name="connection-sampler", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+    @property
+    def used(self) -> int:
+        """The most connections the run held at once (the sampler's own excluded)."""
+        return max(self.peak - self.baseline, 0)
+
+    def _run(self) -> None:
+        asyncio.run(self._sample())
+
+    async def _sample(self) -> None:
+        connection = await asyncpg.connect(self._dsn, timeout=10)
+        try:
+            # Those open before the run, this one included, are not the suite's.
+            self.baseline = self.peak = int(await connection.fetchval(_COUNT))
+            while not self._stop.is_set():
+                count = int(await connection.fetchval(_COUNT))
+                self.peak = max(self.peak, count)
+                await asyncio.sleep(self._interval)
+        finally:
+            await connection.close()
