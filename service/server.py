@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import time
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
@@ -113,7 +114,9 @@ class RunningServer:
         # that misses it sees the stream end with UNAVAILABLE, which says as much).
         for _ in range(_HEALTH_WATCH_TURNS):
             await asyncio.sleep(0)
+        started = time.monotonic()
         await self.guard.drain(grace)
+        await self.guard.quiet(max(grace - (time.monotonic() - started), 0.0))
         # Nothing of ours is running any more: this returns as soon as gRPC has sent
         # the last answers.
         await self.server.stop(grace)

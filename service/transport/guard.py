@@ -15,9 +15,11 @@ service added later the same way. Each wrapped handler
 - **is ended with UNAVAILABLE at shutdown** (`ErrorInfo` reason `SHUTTING_DOWN`). On
   `close()`, open streams (WatchRoom, Health.Watch, reflection) end at once, and calls
   that arrive from then on are refused; `drain(grace)` lets the unary calls in flight
-  finish for up to `grace` seconds and ends the rest. gRPC itself would wait the whole
-  grace period for streams and then cancel every call left, and a CANCELLED is not
-  retried by gRPC retry policies; UNAVAILABLE is.
+  finish for up to `grace` seconds and ends the rest; `quiet()` then waits until no
+  call has arrived for a moment, refusing each with UNAVAILABLE. gRPC itself would
+  wait the whole grace period for streams and then cancel every call left, and when
+  it stops it cancels the calls that have arrived but that no handler has taken yet:
+  a CANCELLED is not retried by gRPC retry policies; UNAVAILABLE is.
 
 A handler must take its request from its `request` argument (or request iterator), not
 from `context.read()`, which would return the raw bytes.
@@ -32,6 +34,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import inspect
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeAlias
 
@@ -57,6 +60,9 @@ def shutting_down() -> grpc.Status:
 
 # How long ended calls get to send their UNAVAILABLE before the server stops anyway.
 _END_TIMEOUT = 1.0
+# At shutdown, the server stops once no call has arrived for this long (clients that
+# were told UNAVAILABLE have gone elsewhere) or when the grace period is over.
+QUIET_SECONDS = 0.1
 
 
 class _Call:
@@ -96,6 +102,7 @@ class CallGuard:
         self._calls: dict[asyncio.Task[Any], _Call] = {}
         self._ended: set[asyncio.Task[Any]] = set()
         self._idle = asyncio.Event()
+        self._last_arrival = 0.0  # time.monotonic() of the last refused call
 
     # ---- registration -------------------------------------------------------------
 
@@ -208,6 +215,7 @@ class CallGuard:
         server is shutting down, or the body does not parse. A streaming request (`many`)
         is parsed body by body as the behavior reads it."""
         if self._closing:
+            self._last_arrival = time.monotonic()
             return None, shutting_down()
         if many:
             return _messages(request, parse, invalid, context), None
@@ -262,6 +270,19 @@ class CallGuard:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(_END_TIMEOUT):
                 await self._idle.wait()
+
+
+    async def quiet(self, within: float) -> None:
+        """After `drain`: wait until no call has arrived (each refused with UNAVAILABLE)
+        for QUIET_SECONDS, or `within` seconds at most. Stopping gRPC while calls still
+        arrive would cancel those it has taken in but not yet handed to a handler."""
+        deadline = time.monotonic() + within
+        while True:
+            now = time.monotonic()
+            wait = min(self._last_arrival + QUIET_SECONDS, deadline) - now
+            if wait <= 0:
+                return
+            await asyncio.sleep(wait)
 
 
 def _awaitable(behavior: Callable[..., Any]) -> Callable[..., Any]:

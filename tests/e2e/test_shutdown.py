@@ -122,15 +122,14 @@ async def _race(
         sent.append((at, code))
 
 
-@pytest.mark.processes
-async def test_no_call_racing_sigterm_is_cancelled(database_url: str) -> None:
-    """A real process under load gets SIGTERM: of the calls sent in the 200 ms after
-    it (at least 200), each is answered OK or UNAVAILABLE, none CANCELLED."""
+async def _sigterm_under_load(database_url: str) -> list[str]:
+    """A real process under load gets SIGTERM: the statuses of the calls sent in the
+    200 ms after it."""
     port = free_port()
     async with server_process(
         database_url, port, ROOMS_SHUTDOWN_GRACE_SECONDS="2", ROOMS_ACCESS_LOG="off"
     ) as process:
-        channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(4)]
+        channels = [grpc.aio.insecure_channel(f"127.0.0.1:{port}") for _ in range(8)]
         try:
             for channel in channels:
                 await asyncio.wait_for(channel.channel_ready(), 30)
@@ -140,7 +139,7 @@ async def test_no_call_racing_sigterm_is_cancelled(database_url: str) -> None:
             sent: list[tuple[float, str]] = []
             racers = [
                 asyncio.create_task(_race(stubs[i % len(stubs)], room.room_id, stop, sent))
-                for i in range(48)
+                for i in range(160)
             ]
             await asyncio.sleep(0.5)  # under load
             process.send_signal(signal.SIGTERM)
@@ -152,9 +151,20 @@ async def test_no_call_racing_sigterm_is_cancelled(database_url: str) -> None:
         finally:
             for channel in channels:
                 await channel.close()
-    racing = [code for at, code in sent if signalled <= at <= signalled + 0.2]
+    assert process.returncode == 0, output.decode()
+    return [code for at, code in sent if signalled <= at <= signalled + 0.2]
+
+
+@pytest.mark.processes
+async def test_no_call_racing_sigterm_is_cancelled(database_url: str) -> None:
+    """Of the calls sent in the 200 ms after SIGTERM (at least 200 of them, over as
+    many processes as it takes), each is answered OK or UNAVAILABLE, none CANCELLED."""
+    racing: list[str] = []
+    rounds = 0
+    while len(racing) < 200 and rounds < 5:
+        racing += await _sigterm_under_load(database_url)
+        rounds += 1
     counts = {code: racing.count(code) for code in set(racing)}
-    print(f"\n[shutdown] calls sent in the 200 ms after SIGTERM: {counts}")
+    print(f"\n[shutdown] calls sent in the 200 ms after SIGTERM ({rounds} processes): {counts}")
     assert len(racing) >= 200, counts
     assert set(counts) <= {"OK", "UNAVAILABLE"}, counts
-    assert process.returncode == 0, output.decode()
