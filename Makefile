@@ -8,11 +8,12 @@ BUF    := .tools/node_modules/.bin/buf
 PROTOS := $(wildcard protos/rooms/v1/*.proto)
 GEN_DIR := client/src
 
-.PHONY: help venv run test gen check-gen lint buf-lint buf-breaking tools dist key clean bench bench-big bench-delivery h2load
+.PHONY: help venv run test test-fast gen check-gen lint buf-lint buf-breaking tools dist key clean bench bench-big bench-delivery h2load
 
 help:
 	@echo "make run        serve (embedded PostgreSQL unless ROOMS_DATABASE_URL is set)"
-	@echo "make test       run the test suite on a real PostgreSQL"
+	@echo "make test       run the whole test suite on a real PostgreSQL"
+	@echo "make test-fast  unit, contract and integration tests only"
 	@echo "make gen        regenerate the client stubs from protos/"
 	@echo "make check-gen  fail if regenerating changes anything"
 	@echo "make lint       ruff, mypy --strict, buf lint, buf breaking"
@@ -38,6 +39,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Unit, contract and integration tests: no server processes, no Janus, no examples.
+test-fast: $(STAMP)
+	$(PY) -m pytest tests/unit tests/contract tests/integration $(PYTEST_ARGS)
 
 # Benchmarks: a real server on loopback, a fresh database (dropped afterwards), load
 # from h2load (Debian's nghttp2-client, installed here if missing) and, where every call

@@ -206,7 +206,9 @@ def main(argv: list[str] | None = None) -> None:
         "scales": {},
     }
     try:
-        with choose_admin_dsn("ROOMS_BENCH_ADMIN_URL", WORK / "embedded", containers=False) as (
+        with choose_admin_dsn(
+            "ROOMS_BENCH_ADMIN_URL", WORK / "embedded", containers=False, cluster=False
+        ) as (
             admin,
             source,
         ):

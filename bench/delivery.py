@@ -131,7 +131,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=40, help="events per room")
     parser.add_argument("--writers", type=int, default=16)
     args = parser.parse_args()
-    with admin_dsn(containers=False) as (admin, _):
+    with admin_dsn(containers=False, cluster=False) as (admin, _):
         figures = asyncio.run(run(admin, args.rooms, args.events, args.writers))
     print(json.dumps(figures, indent=2))
 

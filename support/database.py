@@ -1,9 +1,12 @@
 """Where the tests' PostgreSQL comes from, and a fresh database per test run.
 
-In order: `ROOMS_TEST_DATABASE_URL`; else a server on 127.0.0.1:5432 (user postgres,
-trust auth); else a testcontainers PostgreSQL when a Docker engine answers; else
-the embedded PostgreSQL from `pgserver`. `ROOMS_TEST_EMBEDDED=1` skips straight
-to the embedded one (CI uses it to prove the fresh-machine path).
+In order: `ROOMS_TEST_DATABASE_URL`; else a cluster with stock settings started for
+this run with the machine's `pg_ctl` (support/cluster.py; `ROOMS_TEST_CLUSTER=0` skips
+it, `=1` requires it); else a server on 127.0.0.1:5432 (user postgres, trust auth); else a
+testcontainers PostgreSQL when a Docker engine answers; else the embedded PostgreSQL
+from `pgserver`. `ROOMS_TEST_EMBEDDED=1` skips straight to the embedded one (CI uses
+it to prove the fresh-machine path). Whatever the machine's own server was tuned to,
+the default run meets a stock PostgreSQL.
 """
 
 from __future__ import annotations
@@ -18,6 +21,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
+
+from support.cluster import pg_ctl, stock_cluster
 
 log = logging.getLogger(__name__)
 
@@ -56,15 +61,25 @@ def admin_dsn(
     embedded_dir: Path = ROOT / ".data" / "test",
     *,
     containers: bool = True,
+    cluster: bool = True,
 ) -> Iterator[tuple[str, str]]:
     """A DSN of a server where databases may be created, and where it came from: the
-    URL in `url_variable`, the local server, a container (if `containers`), or an
-    embedded PostgreSQL in `embedded_dir`. Used by the tests and by the benchmark."""
+    URL in `url_variable`, a stock cluster of this run's own (if `cluster`), the local
+    server, a container (if `containers`), or an embedded PostgreSQL in
+    `embedded_dir`. Used by the tests and by the benchmark."""
     explicit = os.environ.get(url_variable)
     if explicit:
         yield explicit, url_variable
         return
     if os.environ.get("ROOMS_TEST_EMBEDDED") != "1":
+        wanted = os.environ.get("ROOMS_TEST_CLUSTER")  # "0": never, "1": required
+        executable = pg_ctl() if cluster and wanted != "0" else None
+        if wanted == "1" and executable is None:
+            raise RuntimeError("ROOMS_TEST_CLUSTER=1, but no pg_ctl: install PostgreSQL")
+        if executable:
+            with stock_cluster(executable) as dsn:
+                yield dsn, f"a stock PostgreSQL cluster started for this run ({executable})"
+            return
         if asyncio.run(_answers(LOCAL_SERVER)):
             yield LOCAL_SERVER, "PostgreSQL at 127.0.0.1:5432"
             return

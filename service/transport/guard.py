@@ -63,6 +63,7 @@ _END_TIMEOUT = 1.0
 # At shutdown, the server stops once no call has arrived for this long (clients that
 # were told UNAVAILABLE have gone elsewhere) or when the grace period is over.
 QUIET_SECONDS = 0.1
+QUIET_TURNS = 5
 
 
 class _Call:
@@ -102,7 +103,7 @@ class CallGuard:
         self._calls: dict[asyncio.Task[Any], _Call] = {}
         self._ended: set[asyncio.Task[Any]] = set()
         self._idle = asyncio.Event()
-        self._last_arrival = 0.0  # time.monotonic() of the last refused call
+        self._last_arrival = 0.0  # time.monotonic() of the closing or the last refusal
 
     # ---- registration -------------------------------------------------------------
 
@@ -252,6 +253,7 @@ class CallGuard:
     def close(self) -> None:
         """Refuse new calls and end every open stream now, with UNAVAILABLE."""
         self._closing = True
+        self._last_arrival = time.monotonic()  # `quiet` counts from here at the earliest
         for task, call in list(self._calls.items()):
             if call.stream:
                 self._end(task, call)
@@ -271,18 +273,23 @@ class CallGuard:
             async with asyncio.timeout(_END_TIMEOUT):
                 await self._idle.wait()
 
-
     async def quiet(self, within: float) -> None:
         """After `drain`: wait until no call has arrived (each refused with UNAVAILABLE)
-        for QUIET_SECONDS, or `within` seconds at most. Stopping gRPC while calls still
-        arrive would cancel those it has taken in but not yet handed to a handler."""
+        for QUIET_SECONDS and for QUIET_TURNS looks in a row, or `within` seconds at
+        most. Stopping gRPC while calls still arrive would cancel those it has taken in
+        but not yet handed to a handler; counting looks, not only seconds, keeps a
+        process starved of CPU from taking its own stall for quiet."""
         deadline = time.monotonic() + within
-        while True:
-            now = time.monotonic()
-            wait = min(self._last_arrival + QUIET_SECONDS, deadline) - now
-            if wait <= 0:
+        quiet_looks = 0
+        seen = self._last_arrival
+        while time.monotonic() < deadline:
+            if self._last_arrival != seen:
+                seen, quiet_looks = self._last_arrival, 0
+            else:
+                quiet_looks += 1
+            if quiet_looks >= QUIET_TURNS and time.monotonic() - seen >= QUIET_SECONDS:
                 return
-            await asyncio.sleep(wait)
+            await asyncio.sleep(QUIET_SECONDS / QUIET_TURNS)
 
 
 def _awaitable(behavior: Callable[..., Any]) -> Callable[..., Any]:

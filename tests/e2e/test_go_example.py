@@ -20,13 +20,14 @@ EXAMPLE = ROOT / "examples" / "go"
 TOOLS = ("go", "protoc", "protoc-gen-go", "protoc-gen-go-grpc")
 
 # Skipped on a machine without them; never in CI, where .ci/run installs them.
-pytestmark = pytest.mark.skipif(
+_WITHOUT_TOOLS = pytest.mark.skipif(
     os.environ.get("CI") != "true"
     and (
         any(shutil.which(tool) is None for tool in TOOLS) or not Path("/usr/share/gocode").is_dir()
     ),
     reason="Debian's Go toolchain and protobuf/gRPC packages are not installed (.ci/run does)",
 )
+pytestmark = [pytest.mark.examples, _WITHOUT_TOOLS]
 
 
 @pytest.fixture(scope="module")

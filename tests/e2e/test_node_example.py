@@ -29,10 +29,11 @@ from tests.helpers import People, Rooms, connect
 
 EXAMPLE = ROOT / "examples" / "node"
 
-pytestmark = pytest.mark.skipif(
+_WITHOUT_TOOLS = pytest.mark.skipif(
     shutil.which("node") is None or shutil.which("npm") is None,
     reason="node and npm are not on PATH: the Node.js example cannot run",
 )
+pytestmark = [pytest.mark.examples, _WITHOUT_TOOLS]
 
 
 @pytest.fixture(scope="module")

@@ -48,6 +48,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tests.database import ROOT, scratch_database
 from tests.processes import free_port, spawn_server
 
+pytestmark = pytest.mark.processes
+
 README = ROOT / "README.md"
 SHELL = {"sh", "bash", "shell", "console"}
 PYTHON = {"python", "py"}

@@ -27,6 +27,8 @@ from tests.database import ROOT
 from tests.helpers import roster_change_in_flight
 from tests.processes import free_port, server_process
 
+pytestmark = pytest.mark.processes
+
 
 def health_stub(channel: grpc.aio.Channel) -> Any:
     """The health stub; its published type stubs lack the method attributes."""

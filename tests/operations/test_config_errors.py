@@ -9,6 +9,8 @@ import pytest
 
 from tests.processes import free_port, spawn_server
 
+pytestmark = pytest.mark.processes
+
 SECRET = "pa55-w0rd-never-shown"
 
 CASES = {

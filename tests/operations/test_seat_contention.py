@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import asyncpg
+import pytest
 from rooms.client import RoomsClient
 from rooms.v1 import admission_pb2 as ad
 from rooms.v1 import events_pb2 as ev
@@ -19,6 +20,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import waiting_room_pb2 as wr
 
 from tests.processes import replicas
+
+pytestmark = pytest.mark.processes
 
 ROOM_FULL = ad.JOIN_DECISION_REASON_ROOM_FULL
 PRESENTERS = [f"presenter-{i}" for i in range(5)]

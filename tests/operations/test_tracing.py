@@ -19,6 +19,8 @@ from service.observability.tracing import exporter_names
 from tests.helpers import connect
 from tests.processes import free_port, spawn_server
 
+pytestmark = pytest.mark.processes
+
 
 class Receiver(trace_service_pb2_grpc.TraceServiceServicer):
     """Collects every exported span; `arrived` is set on each export."""

@@ -10,8 +10,12 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 from service.workers import _config_error_of
 from support.database import ROOT
+
+pytestmark = pytest.mark.processes
 
 SECRET = "pa55-w0rd-never-shown"
 

@@ -17,6 +17,8 @@ from rooms.v1 import rooms_service_pb2_grpc
 
 from tests.processes import TEST_POOL, free_port, server_process
 
+pytestmark = pytest.mark.processes
+
 
 def _scrape(url: str) -> dict[str, float]:
     """The samples of the metrics endpoint, by name with labels."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import grpc
+import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
@@ -21,6 +22,8 @@ from service.observability import metrics
 from service.server import RunningServer, start_server
 from tests.helpers import connect, eventually, rich_error
 from tests.resilience.conftest import OwnedPostgres
+
+pytestmark = pytest.mark.processes
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING

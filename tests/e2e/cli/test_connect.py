@@ -10,11 +10,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from service.security.keys import new_key
 from service.server import RunningServer
 from tests.cli import invoke
 from tests.conftest import ServerFactory
 from tests.e2e.conftest import Certificates
+
+pytestmark = pytest.mark.processes
 
 
 async def test_the_address_from_the_environment(server: RunningServer) -> None:

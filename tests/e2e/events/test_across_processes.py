@@ -7,6 +7,7 @@ import asyncio
 import sys
 from typing import Any
 
+import pytest
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
@@ -15,6 +16,8 @@ from tests.database import ROOT
 from tests.e2e.events.stream import T, read
 from tests.helpers import People, Rooms, connect
 from tests.processes import replicas
+
+pytestmark = pytest.mark.processes
 
 
 async def test_a_change_through_one_replica_reaches_a_watcher_on_another(database_url: str) -> None:

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.processes
+
 ROOMS = shutil.which("rooms", path=str(Path(sys.executable).parent))
 
 

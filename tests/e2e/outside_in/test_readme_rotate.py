@@ -11,8 +11,11 @@ import sys
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
+import pytest
 
 from tests.database import ROOT
+
+pytestmark = pytest.mark.processes
 
 
 async def test_readme_signing_keys_rotate_stores_a_key_that_signs_later(

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import grpc
+import pytest
 from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import (
@@ -26,6 +27,8 @@ from tests.janus.conftest import Signalling, janus_config
 from tests.janus.drive.deployment import JANUS, NOT_ALLOWED, own_leaving, write_media_config
 from tests.janus.harness import JanusServer
 from tests.processes import replicas
+
+pytestmark = pytest.mark.processes
 
 
 async def test_two_server_processes_drive_janus_as_one_would(
