@@ -25,6 +25,7 @@ from service.domain.errors import (
     changing_too_often,
     invalid,
 )
+from service.domain.janus import window_end
 from service.domain.models import (
     Caller,
     Room,
@@ -138,7 +139,9 @@ class AdmissionUseCases(UseCasesBase):
             credential_id=uuid.uuid4().hex,
         )
         janus = (
-            signer.janus_join(caller.tenant, room.room_id, user_id, decision.role, epoch)
+            signer.janus_join(
+                caller.tenant, room.room_id, user_id, decision.role, epoch, window_end(room, None)
+            )
             if credential_format is CredentialFormat.JANUS
             else None
         )
@@ -166,7 +169,8 @@ class AdmissionUseCases(UseCasesBase):
         added and leave it there."""
         media = self._media
         assert media is not None and decision.role is not None
-        await media.admit(caller.tenant, room.room_id, user_id, decision.role, epoch)
+        until = window_end(room, None)
+        await media.admit(caller.tenant, room.room_id, user_id, decision.role, epoch, until)
         if await self._store.record_janus_admission(
             tenant=caller.tenant,
             room_id=room.room_id,
@@ -175,7 +179,7 @@ class AdmissionUseCases(UseCasesBase):
             now=now,
         ):
             return True
-        await media.retract(caller.tenant, room.room_id, user_id, epoch)
+        await media.retract(caller.tenant, room.room_id, user_id, epoch, until)
         return False
 
     async def _claim_seat(

@@ -305,9 +305,10 @@ class CredentialSigner(Protocol):
     def sign(self, format: CredentialFormat, grant: CredentialGrant) -> str: ...
 
     def janus_join(
-        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int
+        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int, until: datetime
     ) -> JanusJoin:
-        """The VideoRoom values of a Janus credential (tenant configured for Janus)."""
+        """The VideoRoom values of a Janus credential (tenant configured for Janus);
+        `until` is the end of the identity's window (its join token's expiry)."""
         ...
 
     def read(
@@ -322,12 +323,17 @@ class MediaControl(Protocol):
     """The media server rooms drives (Janus): what AuthorizeJoin must do there before it
     answers with a credential."""
 
-    async def admit(self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int) -> None:
-        """Put the identity's join token in the room's allowed list (creating the
-        VideoRoom if it is missing). Raises DomainError MEDIA_SERVER_UNAVAILABLE."""
+    async def admit(
+        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int, until: datetime
+    ) -> None:
+        """Put the identity's join token in the room's allowed list when its role may
+        publish (creating the VideoRoom if it is missing). Raises DomainError
+        MEDIA_SERVER_UNAVAILABLE."""
         ...
 
-    async def retract(self, tenant: str, room_id: str, user_id: str, epoch: int) -> None:
+    async def retract(
+        self, tenant: str, room_id: str, user_id: str, epoch: int, until: datetime
+    ) -> None:
         """Take the token out again (best effort: a failure is logged, not raised)."""
         ...
 

@@ -3,7 +3,7 @@
 
 `reconcile` makes a VideoRoom match a `JanusRoomPlan` (after a Janus restart, or when
 in doubt): the room exists, its `allowed` list is exactly the plan's join tokens, and no
-participant is in it that the plan does not admit (or that publishes without a right to).
+participant is in it as a publisher that the plan does not let publish.
 """
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ class JanusVideoRooms:
             "description": plan.description,
             "secret": plan.secret,
             "is_private": True,
+            # Every join, publisher or subscriber, must carry a token signed for this
+            # room (its `room=<N>` descriptor); a publisher's must also be allowed.
+            "signed_tokens": True,
             "publishers": self._max_publishers,
             "allowed": sorted(allowed),
         }
@@ -210,9 +213,9 @@ class JanusVideoRooms:
         members = {member.participant_id: member for member in plan.members}
         for participant in await self.participants(plan.number):
             member = members.get(participant.id)
-            admitted = member is not None and (
-                not participant.publisher or member.permissions.publish
-            )
+            # Everyone Janus lists joined as a publisher: only members that may
+            # publish stay (a Consumer subscribes, which Janus does not list).
+            admitted = member is not None and member.permissions.publish
             if not admitted and await self.kick(plan.number, plan.secret, participant.id):
                 result.kicked.add(participant.id)
         return result

@@ -54,17 +54,6 @@ async def room_facts(pool: asyncpg.Pool, tenant: str, room_id: str) -> RoomFacts
     return RoomFacts(room_of(rows[0]), candidates)
 
 
-async def epoch_of(pool: asyncpg.Pool, tenant: str, room_id: str, user_id: str) -> int:
-    """The identity's membership epoch in the room (0 when never bumped)."""
-    epoch = await pool.fetchval(
-        QUERIES["epoch_of"],
-        tenant,
-        room_id,
-        user_id,
-    )
-    return int(epoch or 0)
-
-
 async def joinable_rooms(
     pool: asyncpg.Pool, tenant: str, now: datetime, after: str, limit: int
 ) -> list[str]:

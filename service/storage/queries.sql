@@ -658,10 +658,6 @@ WITH ids AS (
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
     ORDER BY ids.user_id;
 
--- name: epoch_of --
-SELECT epoch FROM membership_epochs
-    WHERE tenant = $1 AND room_id = $2 AND user_id = $3;
-
 -- name: joinable_rooms --
 SELECT room_id FROM rooms
     WHERE tenant = $1 AND delete_time IS NULL AND valid_until > $2
