@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from service.domain.admission import ROLE_CAPABILITIES, Capability
-from service.domain.models import Role, Room
+from service.domain.models import NO_OWN_WINDOW, ParticipantWindow, Role, Room
 from service.domain.waiting_room import Knock, decide_with_waiting_room
 
 VIDEOROOM_PLUGIN = "janus.plugin.videoroom"
@@ -278,13 +278,8 @@ class Candidate:
     epoch: int
     knock: Knock | None = None
     banned: bool = False
-    valid_from: datetime | None = None
-    valid_until: datetime | None = None
-
-
-def window_end(room: Room, own_until: datetime | None) -> datetime:
-    """The end of an identity's window: the room's, or its own when earlier."""
-    return room.valid_until if own_until is None else min(room.valid_until, own_until)
+    # The roster entry's own window (none off the roster).
+    window: ParticipantWindow = NO_OWN_WINDOW
 
 
 def admitted_now(room: Room, candidates: Iterable[Candidate], now: datetime) -> dict[str, Admitted]:
@@ -294,16 +289,17 @@ def admitted_now(room: Room, candidates: Iterable[Candidate], now: datetime) -> 
     keeps exactly the identities AuthorizeJoin would admit."""
     admitted: dict[str, Admitted] = {}
     for candidate in candidates:
-        if candidate.valid_from is not None and now < candidate.valid_from:
-            continue
-        if candidate.valid_until is not None and now >= candidate.valid_until:
-            continue
         decision = decide_with_waiting_room(
-            room, candidate.rostered_role, candidate.knock, now, banned=candidate.banned
+            room,
+            candidate.rostered_role,
+            candidate.knock,
+            now,
+            banned=candidate.banned,
+            window=candidate.window,
         )
-        if decision.allowed and decision.role is not None:
+        if decision.allowed and decision.role is not None and decision.valid_until is not None:
             admitted[candidate.user_id] = Admitted(
-                decision.role, candidate.epoch, window_end(room, candidate.valid_until)
+                decision.role, candidate.epoch, decision.valid_until
             )
     return admitted
 
@@ -319,3 +315,12 @@ def stale_tokens(allowed: Iterable[str], number: int, member: int, keep: str | N
         and token_participant(token) == member
         and prefix in token.split(":", 1)[0].split(",")
     )
+
+
+def moderated_mids(streams: Iterable[tuple[str, str]], video: bool) -> list[str]:
+    """The mids a moderation acts on among a publisher's (type, mid) streams: every
+    audio stream, and every video stream when `video`. Janus cannot tell a camera from
+    a screen share (both are `video`), so a video moderation covers both; data
+    channels are never touched."""
+    kinds = {"audio", "video"} if video else {"audio"}
+    return [mid for kind, mid in streams if kind in kinds]

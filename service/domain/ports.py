@@ -15,7 +15,7 @@ from service.domain.credentials import (
     Removal,
     StoredSigningKey,
 )
-from service.domain.events import EventType, History, RoomEvent
+from service.domain.events import EventType, History, Moderation, RoomEvent
 from service.domain.limits import Limits
 from service.domain.models import (
     SETTING_TYPES,
@@ -190,6 +190,21 @@ class RoomStore(Protocol):
     ) -> tuple[Room | None, Participant | None, Knock | None, Removal | None, int]:
         """In one round trip: the live room, the identity's roster entry, its knock,
         its last removal (with the ban) and its membership epoch (0 if never bumped)."""
+        ...
+
+    async def record_moderation(
+        self,
+        *,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        moderation: Moderation,
+        expected_version: int,
+        now: datetime,
+        actor: str,
+    ) -> int:
+        """Append PARTICIPANT_MODERATED if the live room is still at `expected_version`
+        (else ETAG_MISMATCH; ROOM_NOT_FOUND when gone); its revision."""
         ...
 
     async def record_janus_admission(

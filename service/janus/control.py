@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -45,6 +45,7 @@ JANUS_FAILURES = (JanusUnavailable, JanusError, VideoRoomError)
 
 _RECHECKS = 5  # sync passes of one room before giving up until the next change
 _PAGE = 100  # rooms read per statement by a reconcile of every room
+_OWN_TOKEN_LIFETIME = timedelta(minutes=2)  # rooms' own subscriber token (moderation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +223,30 @@ class JanusControl:
         )
         # The session joined with a token of an earlier epoch: out it goes.
         await target.rooms.kick(plan.number, plan.secret, pid)
+
+    async def moderate(
+        self, tenant: str, room_id: str, user_id: str, *, muted: bool, video: bool
+    ) -> int:
+        """Mute (or unmute) the identity's published streams: its audio, and its video
+        when `video`. The streams are learnt as a subscriber learns them (rooms signs
+        a subscriber token for the room: the Janus the project runs has neither the
+        Admin API nor event handlers). Returns how many streams were moderated; 0 when
+        it publishes nothing now. Raises what Janus raises."""
+        target = self.tenant(tenant)
+        if target is None:
+            return 0
+        number = janus.room_number(tenant, room_id)
+        secret = janus.room_secret(target.room_secret, tenant, room_id)
+        pid = janus.participant_id(tenant, room_id, user_id)
+        own = janus.room_token(
+            target.config.token_auth_key, number, self._clock.now() + _OWN_TOKEN_LIFETIME
+        )
+        streams = await target.rooms.feed_streams(number, own, pid)
+        done = 0
+        for mid in janus.moderated_mids(streams, video):
+            if await target.rooms.moderate(number, secret, pid, mid, muted):
+                done += 1
+        return done
 
     # ---- after Janus was down or restarted ----------------------------------
 

@@ -165,6 +165,42 @@ class JanusVideoRooms:
             raise
         return True
 
+    async def feed_streams(
+        self, number: int, join_token: str, participant_id: int
+    ) -> list[tuple[str, str]]:
+        """The (type, mid) of each stream `participant_id` publishes now; empty when it
+        publishes nothing (or the room is gone)."""
+        try:
+            streams = await self._client.feed_streams(number, join_token, participant_id)
+        except VideoRoomError as error:
+            if error.code == NO_SUCH_ROOM:
+                return []
+            raise
+        return [(str(s.get("type", "")), str(s["feed_mid"])) for s in streams if "feed_mid" in s]
+
+    async def moderate(
+        self, number: int, secret: str, participant_id: int, mid: str, muted: bool
+    ) -> bool:
+        """Mute (or unmute) one stream of a publisher with the room `secret`: the
+        participant cannot undo it (`moderate` needs the secret). False when the
+        stream, the participant or the room is not there."""
+        try:
+            await self._client.videoroom(
+                {
+                    "request": "moderate",
+                    "room": number,
+                    "secret": secret,
+                    "id": participant_id,
+                    "mid": mid,
+                    "mute": muted,
+                }
+            )
+        except VideoRoomError as error:
+            if error.code in (NO_SUCH_ROOM, NO_SUCH_PARTICIPANT):
+                return False
+            raise
+        return True
+
     async def destroy(self, number: int, secret: str) -> bool:
         """Destroy the room (every participant leaves); False when it did not exist."""
         try:
