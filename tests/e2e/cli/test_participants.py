@@ -13,7 +13,7 @@ from tests.helpers import iso, unique
 async def test_participants_add_change_remove_list_show(rooms_cli: Cli) -> None:
     room_id = (await rooms_cli.json("create"))["roomId"]
     added = rows(await rooms_cli.ok("participants", "add", room_id, "bob", "alice"))
-    assert added[0] == ["USER_ID", "ROLE", "ADDED", "ROLE_CHANGED"]
+    assert added[0] == ["USER_ID", "ROLE", "ADDED", "CHANGED", "FROM", "UNTIL"]
     assert [row[:2] for row in added[1:-1]] == [["bob", "attendee"], ["alice", "attendee"]]
     assert added[-1][0] == "etag"
 

@@ -8,6 +8,7 @@ import asyncio
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rooms.v1 import participant_pb2 as pp
@@ -33,7 +34,7 @@ pytestmark = pytest.mark.janus
 STAGE = 4_000_000_000_001  # the remote publisher's id: a feed to subscribe to
 
 
-async def subscribe(d: Deployment, room: int, token: str, feed: int = STAGE) -> dict[str, object]:
+async def subscribe(d: Deployment, room: int, token: str, feed: int = STAGE) -> dict[str, Any]:
     client = Signalling(d.janus.url, core(d))
     await client.attach()
     try:
@@ -68,7 +69,7 @@ async def test_a_consumer_subscribes_but_is_refused_as_publisher(
     # As a subscriber: attached to the feed's streams.
     attached = await subscribe(d, carol.janus.room, carol.janus.join_token)
     assert attached.get("videoroom") == "attached", attached
-    assert {s["feed_mid"] for s in attached["streams"]} == {"0", "1"}  # type: ignore[index, union-attr]
+    assert {s["feed_mid"] for s in attached["streams"]} == {"0", "1"}
 
     # A credential for another room, or another tenant's for a room of the same id,
     # does not subscribe here: the token is signed for its own room only.
