@@ -42,7 +42,9 @@ async def authorize(rooms: Rooms, room_id: str, user_id: str) -> rs.AuthorizeJoi
     return answer
 
 
-async def events_of(rooms: Rooms, room_id: str, *types: int) -> list[ev.RoomEvent]:
+async def events_of(
+    rooms: Rooms, room_id: str, *types: ev.RoomEventType.ValueType
+) -> list[ev.RoomEvent]:
     answer = await rooms.ListRoomEvents(
         rs.ListRoomEventsRequest(room_id=room_id, page_size=100, types=list(types))
     )
