@@ -144,6 +144,9 @@ async def deploy(
             running, janus, config, tenant, stubs.rooms, stubs.participants, bearer(key), adapter
         )
     await adapter.aclose()
+    if settings.get("delivery_poll_seconds") or settings.get("lifecycle_interval_seconds"):
+        # Its background engine would claim other tests' deliveries: stop it now.
+        await running.stop(0)
 
 
 async def join_with(
