@@ -4,6 +4,7 @@ changes; a moderation picks the streams (Janus) or tracks (LiveKit) it acts on."
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,7 +22,7 @@ from service.domain.events import (
 )
 from service.domain.janus import moderated_mids
 from service.domain.limits import Limits
-from service.domain.models import Participant, ParticipantWindow, Role, RosterEntry
+from service.domain.models import JoinPolicy, Participant, ParticipantWindow, Role, RosterEntry
 from service.domain.roster import plan_upsert
 from service.domain.rules import check_roster
 from tests.unit.test_admission import VALID_FROM, VALID_UNTIL, make_room
@@ -63,10 +64,6 @@ def test_a_window_reaching_outside_the_rooms_is_clipped_to_it() -> None:
 
 
 def test_a_window_does_not_apply_off_the_roster() -> None:
-    from dataclasses import replace
-
-    from service.domain.models import JoinPolicy
-
     open_room = replace(ROOM, join_policy=JoinPolicy.OPEN)
     assert decide_join(open_room, None, NOW, window=GUEST).allowed
 
