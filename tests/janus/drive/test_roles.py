@@ -117,6 +117,14 @@ async def test_a_demoted_publisher_is_out_within_two_seconds_and_comes_back_as_s
         await again.aclose()
         attached = await subscribe(d, erin.janus.room, erin.janus.join_token)
         assert attached.get("videoroom") == "attached", attached
+        # Its new credential, as a Consumer's, subscribes and is refused as publisher.
+        renewed = (await d.authorize(room_id, "erin")).credential
+        assert not renewed.janus.may_publish
+        again, refused = await join_with(d, renewed)
+        assert refused.get("error_code") == NOT_ALLOWED, refused
+        await again.aclose()
+        attached = await subscribe(d, renewed.janus.room, renewed.janus.join_token)
+        assert attached.get("videoroom") == "attached", attached
 
         # Promotion: the credential a Consumer holds publishes once the change is
         # delivered (within 2 s too); no new credential is needed.
