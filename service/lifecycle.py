@@ -1,9 +1,9 @@
-"""Background work on the room lifecycle: announcing windows that opened or ended, and
-purging tombstones, long-ended rooms and old events. Safe with many replicas and on a
-distributed PostgreSQL: candidates are read without locks, and each batch is one
-tenant's share in one short transaction holding a transaction-scoped advisory lock, so
-one replica works at a time, no statement locks rows of two tenants, and a replica that
-dies mid-batch leaves nothing half-done."""
+"""Background work on the room lifecycle: announcing windows that opened or ended (the
+rooms', and participants' own), and purging tombstones, long-ended rooms and old
+events. Safe with many replicas and on a distributed PostgreSQL: candidates are read
+without locks, and each batch is one tenant's share in one short transaction holding a
+transaction-scoped advisory lock, so one replica works at a time, no statement locks
+rows of two tenants, and a replica that dies mid-batch leaves nothing half-done."""
 
 from __future__ import annotations
 
@@ -20,6 +20,7 @@ import asyncpg
 from service.domain.clock import Clock
 from service.storage import history as history_sql
 from service.storage import seats as seats_sql
+from service.storage import windows as windows_sql
 from service.storage.transaction import TenantTransaction, tenant_transaction
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,7 @@ class Pass:
     """What one pass did."""
 
     announced: int = 0
+    windows_ended: int = 0
     purged_rooms: int = 0
     purged_events: int = 0
     expired_seats: int = 0
@@ -75,6 +77,11 @@ class Lifecycle:
             lambda tx, rooms: history_sql.announce_transitions(tx, rooms, now),
             tenant_of=lambda room: room[0],
         )
+        windows_ended = await self._rounds(
+            lambda: windows_sql.due_window_ends(self._pool, now, self._batch),
+            lambda tx, due: windows_sql.announce_window_ends(tx, due, now),
+            tenant_of=lambda entry: entry.tenant,
+        )
         expired_seats = await self.expire_seats(now)
         deleted_before = now - self._retention.deleted_rooms
         ended_before = now - self._retention.ended_rooms
@@ -99,7 +106,7 @@ class Lifecycle:
             lambda tx, old: history_sql.purge_events(tx, old, events_before),
             tenant_of=lambda old: old.tenant,
         )
-        return Pass(announced, purged_rooms, purged_events, expired_seats)
+        return Pass(announced, windows_ended, purged_rooms, purged_events, expired_seats)
 
     async def expire_seats(self, now: datetime) -> int:
         """Free seats not renewed in time, announcing SEAT_EXPIRED: the rooms are found

@@ -43,10 +43,11 @@ from service.domain.paging import by_key, by_number, by_time_and_key
 from service.domain.updates import resolve_mask, resolve_update
 from service.usecases_admission import AdmissionUseCases
 from service.usecases_base import UPDATE_ATTEMPTS
+from service.usecases_moderation import ModerationUseCases
 from service.usecases_waiting_room import WaitingRoomUseCases
 
 
-class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
+class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases, ModerationUseCases):
     """Every operation of the rooms and participants services."""
 
     # ---- rooms ----------------------------------------------------------

@@ -26,6 +26,7 @@ from service.domain.errors import (
     invalid,
 )
 from service.domain.models import (
+    NO_OWN_WINDOW,
     Caller,
     Room,
 )
@@ -78,6 +79,7 @@ class AdmissionUseCases(UseCasesBase):
                 knock,
                 now,
                 banned=removal is not None and removal.banned,
+                window=participant.window if participant else NO_OWN_WINDOW,
             )
             if decision.reason is JoinReason.WAITING_FOR_ADMISSION and decision.role is not None:
                 await self._store.record_knock(
@@ -121,7 +123,8 @@ class AdmissionUseCases(UseCasesBase):
         outlives the seat by more than one renewal."""
         signer = self._credentials
         assert signer is not None and decision.role is not None
-        until = room.valid_until
+        # The identity's window (its own inside the room's): a credential never outlives it.
+        until = _window_end(decision)
         if decision.seat is not None:
             until = min(until, decision.seat.expire_time + self._limits.seat_ttl)
         issue_time, expire_time = lifetime(now, until, self._limits.credential_ttl)
@@ -138,7 +141,9 @@ class AdmissionUseCases(UseCasesBase):
             credential_id=uuid.uuid4().hex,
         )
         janus = (
-            signer.janus_join(caller.tenant, room.room_id, user_id, decision.role, epoch)
+            signer.janus_join(
+                caller.tenant, room.room_id, user_id, decision.role, epoch, _window_end(decision)
+            )
             if credential_format is CredentialFormat.JANUS
             else None
         )
@@ -166,7 +171,8 @@ class AdmissionUseCases(UseCasesBase):
         added and leave it there."""
         media = self._media
         assert media is not None and decision.role is not None
-        await media.admit(caller.tenant, room.room_id, user_id, decision.role, epoch)
+        until = _window_end(decision)
+        await media.admit(caller.tenant, room.room_id, user_id, decision.role, epoch, until)
         if await self._store.record_janus_admission(
             tenant=caller.tenant,
             room_id=room.room_id,
@@ -175,7 +181,7 @@ class AdmissionUseCases(UseCasesBase):
             now=now,
         ):
             return True
-        await media.retract(caller.tenant, room.room_id, user_id, epoch)
+        await media.retract(caller.tenant, room.room_id, user_id, epoch, until)
         return False
 
     async def _claim_seat(
@@ -219,4 +225,12 @@ class AdmissionUseCases(UseCasesBase):
             tenant=caller.tenant, room_id=grant.room_id, user_id=grant.user_id
         )
         rostered = participant.role if participant else None
-        return judge(grant, self._clock.now(), room, rostered, removal), found, grant
+        window = participant.window if participant else NO_OWN_WINDOW
+        verdict = judge(grant, self._clock.now(), room, rostered, removal, window)
+        return verdict, found, grant
+
+
+def _window_end(decision: JoinDecision) -> datetime:
+    """The end of an allowed decision's window (the identity's own, inside the room's)."""
+    assert decision.valid_until is not None, "an allowed decision has a window"
+    return decision.valid_until

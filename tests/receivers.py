@@ -125,6 +125,8 @@ _REQUESTS: dict[str, type[Message]] = {
     "RemoveParticipant": lk_room.RoomParticipantIdentity,
     "UpdateParticipant": lk_room.UpdateParticipantRequest,
     "DeleteRoom": lk_room.DeleteRoomRequest,
+    "GetParticipant": lk_room.RoomParticipantIdentity,
+    "MutePublishedTrack": lk_room.MuteRoomTrackRequest,
 }
 
 
@@ -140,11 +142,13 @@ class LiveKitCall:
 @dataclass
 class FakeLiveKit:
     """Answers like LiveKit's RoomService: 200 `{}`, or a Twirp `not_found` for the
-    identities and rooms in `missing`."""
+    identities and rooms in `missing`; GetParticipant answers the identity's
+    ParticipantInfo from `participants` (LiveKit's own JSON encoding of it)."""
 
     api_key: str
     api_secret: str
     missing: set[str] = field(default_factory=set)
+    participants: dict[str, Message] = field(default_factory=dict)
     calls: list[LiveKitCall] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     changed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -175,6 +179,12 @@ class FakeLiveKit:
         if name in self.missing:
             return web.json_response(
                 {"code": "not_found", "msg": "participant not found"}, status=404
+            )
+        known = self.participants.get(getattr(message, "identity", ""))
+        if method == "GetParticipant" and known is not None:
+            return web.Response(
+                body=json_format.MessageToJson(known, preserving_proto_field_name=True),
+                content_type="application/json",
             )
         return web.Response(body=json.dumps({}), content_type="application/json")
 

@@ -63,6 +63,20 @@ class HttpClient:
             # The exception's text names the host and port; keep to its kind.
             raise HttpFailure(f"connection failed ({type(error).__name__})") from error
 
+    async def get(
+        self, url: str, headers: dict[str, str], *, max_response_bytes: int | None = None
+    ) -> Answer:
+        """GET `url`; the status and at most `max_response_bytes` of the answer."""
+        limit = max_response_bytes or self._limits.max_response_bytes
+        try:
+            async with self._open().get(url, headers=headers, allow_redirects=False) as response:
+                head = await response.content.read(limit)
+                return Answer(response.status, head)
+        except TimeoutError as error:
+            raise HttpFailure(f"timed out after {self._limits.timeout:g} s") from error
+        except aiohttp.ClientError as error:
+            raise HttpFailure(f"connection failed ({type(error).__name__})") from error
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()

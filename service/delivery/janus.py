@@ -8,6 +8,10 @@
   ROLE_CHANGED that takes
   publishing away                     -> the identity's old join tokens leave the allowed
                                          list, its participant is kicked
+  ROLE_CHANGED that gives publishing  -> sync (its token joins the allowed list)
+  PARTICIPANT_WINDOW_ENDED            -> evict (the identity's own window ended)
+  PARTICIPANT_WINDOW_CHANGED          -> sync (its token's expiry is its window's end)
+  PARTICIPANT_MODERATED               -> `moderate` its audio (and video) streams
   ENDED, DELETED                      -> destroy
 
 Every operation is idempotent and reads the room's current state from the database, so
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 from service.delivery.sink import Target
 from service.domain.events import EventType, RoomEvent
-from service.domain.janus import forbids_publishing
+from service.domain.janus import forbids_publishing, grants_publishing
 from service.janus.client import JanusUnavailable
 from service.janus.control import JANUS_FAILURES, JanusControl
 
@@ -28,13 +32,16 @@ SINK = "janus"
 # The one destination of this sink per tenant with a Janus configuration.
 DESTINATION = "janus"
 
-SYNC_EVENTS = frozenset({EventType.OPENED, EventType.SETTINGS_CHANGED})
+SYNC_EVENTS = frozenset(
+    {EventType.OPENED, EventType.SETTINGS_CHANGED, EventType.PARTICIPANT_WINDOW_CHANGED}
+)
 EVICT_EVENTS = frozenset(
     {
         EventType.PARTICIPANT_REMOVED,
         EventType.PARTICIPANT_BANNED,
         EventType.PARTICIPANT_DENIED,
         EventType.ADMISSION_REVOKED,
+        EventType.PARTICIPANT_WINDOW_ENDED,
     }
 )
 END_EVENTS = frozenset({EventType.ENDED, EventType.DELETED})
@@ -54,8 +61,24 @@ def evicts(event: RoomEvent) -> bool:
     )
 
 
+def promotes(event: RoomEvent) -> bool:
+    """Whether the event lets an identity publish (its token joins `allowed`)."""
+    return (
+        event.type is EventType.ROLE_CHANGED
+        and event.role is not None
+        and event.previous_role is not None
+        and grants_publishing(event.previous_role, event.role)
+    )
+
+
 def wanted(event: RoomEvent) -> bool:
-    return event.type in SYNC_EVENTS or event.type in END_EVENTS or evicts(event)
+    return (
+        event.type in SYNC_EVENTS
+        or event.type in END_EVENTS
+        or evicts(event)
+        or promotes(event)
+        or (event.type is EventType.PARTICIPANT_MODERATED and event.user_id is not None)
+    )
 
 
 class _JanusTarget:
@@ -70,8 +93,16 @@ class _JanusTarget:
         try:
             if event.type in END_EVENTS:
                 await self._control.destroy(self._tenant, event.room_id)
-            elif event.type in SYNC_EVENTS:
+            elif event.type in SYNC_EVENTS or promotes(event):
                 await self._control.sync_room(self._tenant, event.room_id)
+            elif event.moderation is not None and event.user_id is not None:
+                await self._control.moderate(
+                    self._tenant,
+                    event.room_id,
+                    event.user_id,
+                    muted=event.moderation.muted,
+                    video=event.moderation.video,
+                )
             elif event.user_id is not None:
                 await self._control.evict(self._tenant, event.room_id, event.user_id)
         except JanusUnavailable:

@@ -2,8 +2,12 @@
 LiveKit through its RoomService (Twirp over HTTP, JSON bodies, an admin token), so a
 LiveKit token handed out before a removal stops working for reconnects.
 
-  PARTICIPANT_REMOVED         -> RemoveParticipant {room, identity}
+  PARTICIPANT_REMOVED, _BANNED,
+  PARTICIPANT_WINDOW_ENDED    -> RemoveParticipant {room, identity}
   ROLE_CHANGED                -> UpdateParticipant {room, identity, permission}
+  PARTICIPANT_MODERATED       -> GetParticipant {room, identity}, then
+                                 MutePublishedTrack {room, identity, track_sid, muted}
+                                 for each audio track (and video track, when asked)
   DELETED, ENDED              -> DeleteRoom {room}
 
 LiveKit's `not_found` (no such participant or room) counts as done.
@@ -34,7 +38,15 @@ ADMIN_TOKEN_TTL = 600  # seconds
 _SERVICE = "livekit.RoomService"
 
 # Events that evict an identity from the call. A ban (when bans exist) belongs here.
-REMOVAL_EVENTS = frozenset({EventType.PARTICIPANT_REMOVED, EventType.PARTICIPANT_BANNED})
+REMOVAL_EVENTS = frozenset(
+    {
+        EventType.PARTICIPANT_REMOVED,
+        EventType.PARTICIPANT_BANNED,
+        EventType.PARTICIPANT_WINDOW_ENDED,
+    }
+)
+# A participant's tracks (ParticipantInfo) fit in this many bytes.
+_MAX_PARTICIPANT_BYTES = 256 * 1024
 ROOM_END_EVENTS = frozenset({EventType.DELETED, EventType.ENDED})
 
 
@@ -68,7 +80,22 @@ def call_for(event: RoomEvent) -> Call | None:
         return Call("UpdateParticipant", body, admin)
     if event.type in ROOM_END_EVENTS:
         return Call("DeleteRoom", {"room": room}, {"roomCreate": True})
+    if event.type is EventType.PARTICIPANT_MODERATED and event.user_id is not None:
+        return Call("GetParticipant", {"room": room, "identity": event.user_id}, admin)
     return None
+
+
+def moderated_tracks(participant: dict[str, Any], video: bool) -> list[str]:
+    """The sids of a ParticipantInfo's tracks a moderation acts on: audio always, video
+    (camera and screen share alike) when `video`. `type` is an enum name in LiveKit's
+    JSON (a number from some encoders)."""
+    kinds = {"AUDIO", 0, "VIDEO", 1} if video else {"AUDIO", 0}
+    tracks = participant.get("tracks") or []
+    return [
+        str(track["sid"])
+        for track in tracks
+        if isinstance(track, dict) and track.get("sid") and track.get("type", "AUDIO") in kinds
+    ]
 
 
 def admin_token(config: LiveKitConfig, grant: dict[str, Any], now: int) -> str:
@@ -104,6 +131,21 @@ class _LiveKitTarget:
         call = call_for(event)
         if call is None:
             return None
+        answer = await self._call(call, _MAX_PARTICIPANT_BYTES)
+        if isinstance(answer, str) or event.moderation is None:
+            return answer if isinstance(answer, str) else None
+        if answer is None:
+            return None  # not in the call: nothing published to mute
+        for sid in moderated_tracks(answer, event.moderation.video):
+            body = {**call.body, "track_sid": sid, "muted": event.moderation.muted}
+            failed = await self._call(Call("MutePublishedTrack", body, call.grant), None)
+            if isinstance(failed, str):
+                return failed
+        return None
+
+    async def _call(self, call: Call, max_bytes: int | None) -> dict[str, Any] | str | None:
+        """One RoomService call: its JSON answer (None when LiveKit says `not_found`),
+        or a failure's description."""
         token = admin_token(self._config, call.grant, int(time.time()))
         url = f"{_base_url(self._config.url)}/twirp/{_SERVICE}/{call.method}"
         headers = {
@@ -112,12 +154,20 @@ class _LiveKitTarget:
             "user-agent": "rooms-livekit/1",
         }
         try:
-            answer = await self._http.post(url, json.dumps(call.body).encode(), headers)
+            answer = await self._http.post(
+                url, json.dumps(call.body).encode(), headers, max_response_bytes=max_bytes
+            )
         except HttpFailure as failure:
             return str(failure)
-        if 200 <= answer.status < 300 or (answer.status == 404 and _not_found(answer.body)):
+        if answer.status == 404 and _not_found(answer.body):
             return None
-        return f"LiveKit {call.method}: HTTP {answer.status}"
+        if not 200 <= answer.status < 300:
+            return f"LiveKit {call.method}: HTTP {answer.status}"
+        try:
+            parsed = json.loads(answer.body or b"{}")
+        except ValueError:
+            return {}  # done; an answer rooms does not read (only GetParticipant's is read)
+        return parsed if isinstance(parsed, dict) else {}
 
 
 class LiveKitSink:

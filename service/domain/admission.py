@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from service.domain.models import JoinPolicy, Role, Room
+from service.domain.models import NO_OWN_WINDOW, JoinPolicy, ParticipantWindow, Role, Room
 from service.domain.seats import CapacityRefusal, Seat
 
 
@@ -119,13 +119,20 @@ def would_be_role(room: Room, rostered_role: Role | None) -> Role | None:
 
 
 def decide_join(
-    room: Room | None, rostered_role: Role | None, now: datetime, *, banned: bool = False
+    room: Room | None,
+    rostered_role: Role | None,
+    now: datetime,
+    *,
+    banned: bool = False,
+    window: ParticipantWindow = NO_OWN_WINDOW,
 ) -> JoinDecision:
-    """The join decision for an identity whose roster entry (if any) is `rostered_role`.
+    """The join decision for an identity whose roster entry (if any) is `rostered_role`,
+    with its own `window` (a roster entry's; ignored off the roster).
 
     Checks run in this order: the room exists, the identity is not banned, the
     identity is admitted by the join policy, the window (with early entry for
-    presenters and collaborators).
+    presenters and collaborators), narrowed by the identity's own window: the decision's
+    `valid_from`/`valid_until` are then the identity's.
     """
     if room is None:
         return JoinDecision(False, JoinReason.ROOM_NOT_FOUND, "The room does not exist.")
@@ -146,29 +153,36 @@ def decide_join(
             valid_from=room.valid_from,
             valid_until=room.valid_until,
         )
-    opens_at = room.valid_from
+    room_opens_at = room.valid_from
     if role in EARLY_ENTRY_ROLES:
-        opens_at -= room.early_entry
+        room_opens_at -= room.early_entry
+    own = window if rostered_role is not None else NO_OWN_WINDOW
+    opens_at = own.opens_at(room_opens_at)
+    ends_at = own.ends_at(room.valid_until)
+    valid_from = own.opens_at(room.valid_from)
     if now < opens_at:
         opens_in = opens_at - now
+        whose = "The room" if opens_at == room_opens_at else "Your access to the room"
         return JoinDecision(
             False,
             JoinReason.NOT_YET_OPEN,
-            f"The room opens in {humanize(opens_in)}.",
+            f"{whose} opens in {humanize(opens_in)}.",
             role=role,
             opens_at=opens_at,
             opens_in=opens_in,
-            valid_from=room.valid_from,
-            valid_until=room.valid_until,
+            valid_from=valid_from,
+            valid_until=ends_at,
         )
-    if now >= room.valid_until:
+    if now >= ends_at:
         return JoinDecision(
             False,
             JoinReason.ENDED,
-            "The room has ended.",
+            "The room has ended."
+            if ends_at == room.valid_until
+            else "Your access to the room has ended.",
             role=role,
-            valid_from=room.valid_from,
-            valid_until=room.valid_until,
+            valid_from=valid_from,
+            valid_until=ends_at,
         )
     return JoinDecision(
         True,
@@ -176,6 +190,6 @@ def decide_join(
         "You may join.",
         role=role,
         capabilities=capabilities_in(role, room),
-        valid_from=room.valid_from,
-        valid_until=room.valid_until,
+        valid_from=valid_from,
+        valid_until=ends_at,
     )

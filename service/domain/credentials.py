@@ -18,7 +18,7 @@ from typing import Any
 
 from service.domain.admission import Capability, JoinReason, decide_join
 from service.domain.errors import DomainError, ErrorReason
-from service.domain.models import Role, Room
+from service.domain.models import NO_OWN_WINDOW, ParticipantWindow, Role, Room
 
 
 class CredentialFormat(StrEnum):
@@ -347,6 +347,7 @@ def judge(
     room: Room | None,
     rostered_role: Role | None,
     removal: Removal | None,
+    window: ParticipantWindow = NO_OWN_WINDOW,
 ) -> Verdict:
     """Whether a credential with a good signature still holds at `now`, given the room,
     the identity's roster entry and its last removal as they are now.
@@ -367,7 +368,7 @@ def judge(
                 "The identity was removed and added again since the credential was issued.",
             )
         return Verdict(CredentialStatus.REMOVED, "The identity was removed from the room.")
-    decision = decide_join(room, rostered_role, now)
+    decision = decide_join(room, rostered_role, now, window=window)
     if decision.reason is JoinReason.NOT_INVITED:
         return Verdict(CredentialStatus.NOT_ADMITTED, "The room no longer admits the identity.")
     if not decision.allowed:

@@ -24,6 +24,7 @@ class ErrorKind(Enum):
     UNAUTHENTICATED = "unauthenticated"
     OUT_OF_RANGE = "out_of_range"
     FAILED_PRECONDITION = "failed_precondition"
+    PERMISSION_DENIED = "permission_denied"
 
 
 class ErrorReason(StrEnum):
@@ -54,6 +55,7 @@ class ErrorReason(StrEnum):
     WEBHOOK_URL_NOT_ALLOWED = "WEBHOOK_URL_NOT_ALLOWED"
     TOO_MANY_WEBHOOKS = "TOO_MANY_WEBHOOKS"
     MEDIA_SERVER_UNAVAILABLE = "MEDIA_SERVER_UNAVAILABLE"
+    MODERATION_NOT_ALLOWED = "MODERATION_NOT_ALLOWED"
 
 
 KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
@@ -82,6 +84,7 @@ KIND_OF_REASON: Mapping[ErrorReason, ErrorKind] = {
     ErrorReason.WEBHOOK_URL_NOT_ALLOWED: ErrorKind.INVALID,
     ErrorReason.TOO_MANY_WEBHOOKS: ErrorKind.EXHAUSTED,
     ErrorReason.MEDIA_SERVER_UNAVAILABLE: ErrorKind.UNAVAILABLE,
+    ErrorReason.MODERATION_NOT_ALLOWED: ErrorKind.PERMISSION_DENIED,
 }
 
 
@@ -309,4 +312,13 @@ def stored_rule_broken(constraint: str) -> DomainError:
         ErrorReason.INVALID_ARGUMENT,
         f"the request breaks the stored rule {constraint or 'unnamed'}",
         metadata={"constraint": constraint},
+    )
+
+
+def moderation_not_allowed(room_id: str, actor_user_id: str, why: str) -> DomainError:
+    """The acting identity may not mute others in the room now: `why` says why."""
+    return DomainError(
+        ErrorReason.MODERATION_NOT_ALLOWED,
+        f"{actor_user_id!r} may not moderate participants of room {room_id!r}: {why}",
+        metadata={"room_id": room_id, "actor_user_id": actor_user_id},
     )

@@ -42,6 +42,18 @@ class EventType(StrEnum):
     SEAT_RELEASED = "seat_released"
     SEAT_EXPIRED = "seat_expired"
     ADMISSION_REVOKED = "admission_revoked"
+    PARTICIPANT_WINDOW_CHANGED = "participant_window_changed"
+    PARTICIPANT_WINDOW_ENDED = "participant_window_ended"
+    PARTICIPANT_MODERATED = "participant_moderated"
+
+
+@dataclass(frozen=True, slots=True)
+class Moderation:
+    """A moderation rooms decided: who asked, mute or unmute, the video too or not."""
+
+    actor_user_id: str
+    muted: bool
+    video: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +72,10 @@ class RoomEvent:
     previous_role: Role | None = None
     display_name: str | None = None
     seat: Seat | None = None
+    # A participant's own window (PARTICIPANT_ADDED, _WINDOW_CHANGED, _WINDOW_ENDED).
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+    moderation: Moderation | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,8 +161,56 @@ def settings_changed(room: ResolvedSettings, changed: Collection[str]) -> NewEve
     )
 
 
-def participant_added(user_id: str, role: Role) -> NewEvent:
-    return NewEvent(EventType.PARTICIPANT_ADDED, {"user_id": user_id, "role": role.value})
+def _window_data(valid_from: datetime | None, valid_until: datetime | None) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if valid_from is not None:
+        data["valid_from"] = valid_from.isoformat()
+    if valid_until is not None:
+        data["valid_until"] = valid_until.isoformat()
+    return data
+
+
+def participant_added(
+    user_id: str,
+    role: Role,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> NewEvent:
+    return NewEvent(
+        EventType.PARTICIPANT_ADDED,
+        {"user_id": user_id, "role": role.value, **_window_data(valid_from, valid_until)},
+    )
+
+
+def participant_window_changed(
+    user_id: str, role: Role, valid_from: datetime | None, valid_until: datetime | None
+) -> NewEvent:
+    """The identity's own window after the change (a bound absent: the room's)."""
+    return NewEvent(
+        EventType.PARTICIPANT_WINDOW_CHANGED,
+        {"user_id": user_id, "role": role.value, **_window_data(valid_from, valid_until)},
+    )
+
+
+def participant_window_ended(user_id: str, role: Role, valid_until: datetime) -> NewEvent:
+    return NewEvent(
+        EventType.PARTICIPANT_WINDOW_ENDED,
+        {"user_id": user_id, "role": role.value, **_window_data(None, valid_until)},
+    )
+
+
+def participant_moderated(user_id: str, moderation: Moderation) -> NewEvent:
+    return NewEvent(
+        EventType.PARTICIPANT_MODERATED,
+        {
+            "user_id": user_id,
+            "moderation": {
+                "actor_user_id": moderation.actor_user_id,
+                "muted": moderation.muted,
+                "video": moderation.video,
+            },
+        },
+    )
 
 
 def role_changed(user_id: str, role: Role, previous: Role) -> NewEvent:
@@ -241,6 +305,16 @@ def from_record(
             create_time=datetime.fromisoformat(raw_seat["create_time"]),
             expire_time=datetime.fromisoformat(raw_seat["expire_time"]),
         )
+    raw_moderation = data.get("moderation")
+    moderation = (
+        Moderation(
+            actor_user_id=raw_moderation["actor_user_id"],
+            muted=bool(raw_moderation["muted"]),
+            video=bool(raw_moderation["video"]),
+        )
+        if raw_moderation is not None
+        else None
+    )
     return RoomEvent(
         room_id=room_id,
         revision=revision,
@@ -254,4 +328,11 @@ def from_record(
         previous_role=Role(data["previous_role"]) if "previous_role" in data else None,
         display_name=data.get("display_name"),
         seat=seat,
+        valid_from=_instant(data.get("valid_from")),
+        valid_until=_instant(data.get("valid_until")),
+        moderation=moderation,
     )
+
+
+def _instant(raw: str | None) -> datetime | None:
+    return datetime.fromisoformat(raw) if raw is not None else None

@@ -10,8 +10,11 @@ replica (and a reconcile after a Janus restart) computes the same values:
 - the VideoRoom room number of a (tenant, room), a 53-bit integer (safe in JavaScript);
 - the participant id an identity joins with, also 53-bit;
 - the per-room secret (the VideoRoom `secret` that guards `allowed`, `kick`, `destroy`);
-- the per-identity join token, which changes with the membership epoch so a token handed
-  out before a removal never works again;
+- the per-identity join token: a VideoRoom-signed token (`<expiry>,janus.plugin.videoroom,
+  room=<N>,p=<participant>,e=<epoch>:<base64 HMAC-SHA1>`) that Janus checks on every
+  `join` of a room created with `signed_tokens`, publisher or subscriber; it expires at
+  the end of the identity's window and changes with the membership epoch, so a token
+  handed out before a removal never works again (publishers must also be in `allowed`);
 - the role -> Janus permissions mapping, derived from the capability table.
 """
 
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from service.domain.admission import ROLE_CAPABILITIES, Capability
-from service.domain.models import Role, Room
+from service.domain.models import NO_OWN_WINDOW, ParticipantWindow, Role, Room
 from service.domain.waiting_room import Knock, decide_with_waiting_room
 
 VIDEOROOM_PLUGIN = "janus.plugin.videoroom"
@@ -67,9 +70,7 @@ def core_token(
     if not names or any("," in name or ":" in name for name in names):
         raise ValueError("plugins must be one or more names without ',' or ':'")
     expiry = int(expires_at.astimezone(UTC).timestamp())
-    data = ",".join([str(expiry), _REALM, *names])
-    signature = hmac.new(token_auth_secret, data.encode(), hashlib.sha1).digest()
-    return f"{data}:{base64.b64encode(signature).decode()}"
+    return _signed(token_auth_secret, ",".join([str(expiry), _REALM, *names]))
 
 
 def room_number(tenant: str, room_id: str) -> int:
@@ -96,12 +97,50 @@ def room_secret(tenant_secret: bytes, tenant: str, room_id: str) -> str:
     return _mac(tenant_secret, "rooms/janus/room-secret", tenant, room_id)
 
 
-def join_token(tenant_secret: bytes, tenant: str, room_id: str, user_id: str, epoch: int) -> str:
-    """The opaque token an identity presents in its VideoRoom `join`. A new membership
-    `epoch` (a removal, a ban, a role change) gives a new token, so old ones stay dead."""
+def _signed(token_auth_secret: bytes, data: str) -> str:
+    signature = hmac.new(token_auth_secret, data.encode(), hashlib.sha1).digest()
+    return f"{data}:{base64.b64encode(signature).decode()}"
+
+
+def join_token(
+    token_auth_secret: bytes,
+    tenant: str,
+    room_id: str,
+    user_id: str,
+    epoch: int,
+    expires_at: datetime,
+) -> str:
+    """The token an identity presents in its VideoRoom `join` (publisher or subscriber):
+    signed for the VideoRoom plugin with the room's descriptor, as Janus checks in a room
+    created with `signed_tokens` (janus_videoroom.c, `janus_videoroom_access_room`). The
+    participant id and membership `epoch` make it one identity's at one epoch (a removal,
+    a ban, a demotion gives a new one); `expires_at` (the end of the identity's window,
+    rounded down) makes it deterministic, so a reconcile recomputes it."""
     if epoch < 0:
         raise ValueError("epoch must not be negative")
-    return _mac(tenant_secret, "rooms/janus/join", tenant, room_id, user_id, str(epoch))
+    if expires_at.tzinfo is None:
+        raise ValueError("expires_at must be an aware datetime")
+    expiry = int(expires_at.astimezone(UTC).timestamp())
+    number = room_number(tenant, room_id)
+    member = participant_id(tenant, room_id, user_id)
+    data = f"{expiry},{VIDEOROOM_PLUGIN},room={number},p={member},e={epoch}"
+    return _signed(token_auth_secret, data)
+
+
+def room_token(token_auth_secret: bytes, number: int, expires_at: datetime) -> str:
+    """A VideoRoom token signed for room `number` alone (rooms' own, and the tests')."""
+    expiry = int(expires_at.astimezone(UTC).timestamp())
+    return _signed(token_auth_secret, f"{expiry},{VIDEOROOM_PLUGIN},room={number}")
+
+
+def token_participant(token: str) -> int | None:
+    """The participant id a join token names (`p=` descriptor); None for another token.
+    Not a verification: Janus verifies; rooms only sorts its own tokens by identity."""
+    data = token.split(":", 1)[0].split(",")
+    for part in data[2:]:
+        if part.startswith("p=") and part[2:].isdigit():
+            return int(part[2:])
+    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,6 +186,16 @@ def role_permissions(role: Role) -> JanusPermissions:
 
 
 @dataclass(frozen=True, slots=True)
+class Admitted:
+    """An identity a VideoRoom admits: its role, membership epoch and the end of its
+    window (the room's, or the participant's own when earlier)."""
+
+    role: Role
+    epoch: int
+    until: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class JanusMember:
     """One admitted identity as Janus sees it."""
 
@@ -167,7 +216,9 @@ class JanusRoomPlan:
 
     @property
     def allowed(self) -> frozenset[str]:
-        return frozenset(member.join_token for member in self.members)
+        """The `allowed` list: the join tokens of the members that may publish (a
+        subscriber join is checked against the room's signature, not this list)."""
+        return frozenset(m.join_token for m in self.members if m.permissions.publish)
 
     @property
     def participant_ids(self) -> frozenset[int]:
@@ -178,21 +229,29 @@ class JanusRoomPlan:
 
 
 def plan_room(
-    tenant_secret: bytes, tenant: str, room_id: str, admitted: Mapping[str, tuple[Role, int]]
+    token_auth_secret: bytes,
+    room_key: bytes,
+    tenant: str,
+    room_id: str,
+    admitted: Mapping[str, Admitted],
 ) -> JanusRoomPlan:
-    """The VideoRoom for `room_id` with `admitted` (user id -> (role, membership epoch))."""
+    """The VideoRoom for `room_id` with `admitted` (user id -> role, epoch, window end):
+    join tokens signed with `token_auth_secret`, the room secret derived from the
+    tenant's `room_key`."""
     members = tuple(
         JanusMember(
             user_id=user_id,
             participant_id=participant_id(tenant, room_id, user_id),
-            join_token=join_token(tenant_secret, tenant, room_id, user_id, epoch),
-            permissions=role_permissions(role),
+            join_token=join_token(
+                token_auth_secret, tenant, room_id, user_id, entry.epoch, entry.until
+            ),
+            permissions=role_permissions(entry.role),
         )
-        for user_id, (role, epoch) in sorted(admitted.items())
+        for user_id, entry in sorted(admitted.items())
     )
     return JanusRoomPlan(
         number=room_number(tenant, room_id),
-        secret=room_secret(tenant_secret, tenant, room_id),
+        secret=room_secret(room_key, tenant, room_id),
         # The description is visible to anyone who lists rooms: the tenant stays out of it.
         description=f"rooms {room_number(tenant, room_id)}",
         members=members,
@@ -202,6 +261,11 @@ def plan_room(
 def forbids_publishing(before: Role, after: Role) -> bool:
     """Whether a role change takes the right to publish away (a new membership epoch)."""
     return role_permissions(before).publish and not role_permissions(after).publish
+
+
+def grants_publishing(before: Role, after: Role) -> bool:
+    """Whether a role change gives the right to publish (its token joins `allowed`)."""
+    return not role_permissions(before).publish and role_permissions(after).publish
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,33 +278,49 @@ class Candidate:
     epoch: int
     knock: Knock | None = None
     banned: bool = False
+    # The roster entry's own window (none off the roster).
+    window: ParticipantWindow = NO_OWN_WINDOW
 
 
-def admitted_now(
-    room: Room, candidates: Iterable[Candidate], now: datetime
-) -> dict[str, tuple[Role, int]]:
+def admitted_now(room: Room, candidates: Iterable[Candidate], now: datetime) -> dict[str, Admitted]:
     """Who the VideoRoom should admit at `now`: each candidate the join decision allows
-    now (roster, join policy, ban, waiting room, window), with its role and epoch. The
-    input of `plan_room`, so a reconcile keeps exactly the identities AuthorizeJoin
-    would admit."""
-    admitted: dict[str, tuple[Role, int]] = {}
+    now (roster, join policy, ban, waiting room, the room's window and the participant's
+    own), with its role, epoch and window end. The input of `plan_room`, so a reconcile
+    keeps exactly the identities AuthorizeJoin would admit."""
+    admitted: dict[str, Admitted] = {}
     for candidate in candidates:
         decision = decide_with_waiting_room(
-            room, candidate.rostered_role, candidate.knock, now, banned=candidate.banned
+            room,
+            candidate.rostered_role,
+            candidate.knock,
+            now,
+            banned=candidate.banned,
+            window=candidate.window,
         )
-        if decision.allowed and decision.role is not None:
-            admitted[candidate.user_id] = (decision.role, candidate.epoch)
+        if decision.allowed and decision.role is not None and decision.valid_until is not None:
+            admitted[candidate.user_id] = Admitted(
+                decision.role, candidate.epoch, decision.valid_until
+            )
     return admitted
 
 
-def stale_tokens(
-    tenant_secret: bytes, tenant: str, room_id: str, user_id: str, epoch: int, *, keep: bool
-) -> list[str]:
-    """The join tokens of `user_id`'s earlier epochs (the last 64 of them; each bump
-    removes the one before, so older ones are gone already), and its current one unless
-    `keep` (it is still admitted)."""
-    last = epoch if keep else epoch + 1
-    return [
-        join_token(tenant_secret, tenant, room_id, user_id, e)
-        for e in range(max(0, last - 64), last)
-    ]
+def stale_tokens(allowed: Iterable[str], number: int, member: int, keep: str | None) -> list[str]:
+    """The tokens in a room's `allowed` list that name participant `member` (any epoch,
+    any expiry), but `keep` (its current token while it may still publish)."""
+    prefix = f"room={number}"
+    return sorted(
+        token
+        for token in allowed
+        if token != keep
+        and token_participant(token) == member
+        and prefix in token.split(":", 1)[0].split(",")
+    )
+
+
+def moderated_mids(streams: Iterable[tuple[str, str]], video: bool) -> list[str]:
+    """The mids a moderation acts on among a publisher's (type, mid) streams: every
+    audio stream, and every video stream when `video`. Janus cannot tell a camera from
+    a screen share (both are `video`), so a video moderation covers both; data
+    channels are never touched."""
+    kinds = {"audio", "video"} if video else {"audio"}
+    return [mid for kind, mid in streams if kind in kinds]

@@ -212,14 +212,47 @@ class Participant:
     role: Role
     create_time: datetime
     update_time: datetime
+    # The identity's own window inside the room's (None: the room's bound).
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+    @property
+    def window(self) -> ParticipantWindow:
+        return ParticipantWindow(self.valid_from, self.valid_until)
+
+
+@dataclass(frozen=True, slots=True)
+class ParticipantWindow:
+    """An identity's own window: when it may join, inside the room's window (each bound
+    None: the room's). The effective window is the intersection with the room's."""
+
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
+
+    def opens_at(self, room_opens_at: datetime) -> datetime:
+        """When the identity may join, given when the room lets its role in."""
+        if self.valid_from is None:
+            return room_opens_at
+        return max(room_opens_at, self.valid_from)
+
+    def ends_at(self, room_valid_until: datetime) -> datetime:
+        """When the identity's window ends: the room's end, or its own when earlier."""
+        if self.valid_until is None:
+            return room_valid_until
+        return min(room_valid_until, self.valid_until)
+
+
+NO_OWN_WINDOW = ParticipantWindow()
 
 
 @dataclass(frozen=True, slots=True)
 class RosterEntry:
-    """An identity and the role it should have, as a caller asks for it."""
+    """An identity and the role (and own window) it should have, as a caller asks."""
 
     user_id: str
     role: Role = DEFAULT_ROLE
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

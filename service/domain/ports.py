@@ -8,15 +8,11 @@ from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any, Protocol
 
-from service.domain.credentials import (
-    CredentialFormat,
-    CredentialGrant,
-    JanusJoin,
-    Removal,
-    StoredSigningKey,
-)
-from service.domain.events import EventType, History, RoomEvent
+from service.domain.credentials import Removal, StoredSigningKey
+from service.domain.events import EventType, History, Moderation, RoomEvent
 from service.domain.limits import Limits
+from service.domain.media_ports import CredentialSigner as CredentialSigner  # re-exported
+from service.domain.media_ports import MediaControl as MediaControl  # re-exported
 from service.domain.models import (
     SETTING_TYPES,
     Membership,
@@ -192,6 +188,21 @@ class RoomStore(Protocol):
         its last removal (with the ban) and its membership epoch (0 if never bumped)."""
         ...
 
+    async def record_moderation(
+        self,
+        *,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        moderation: Moderation,
+        expected_version: int,
+        now: datetime,
+        actor: str,
+    ) -> int:
+        """Append PARTICIPANT_MODERATED if the live room is still at `expected_version`
+        (else ETAG_MISMATCH; ROOM_NOT_FOUND when gone); its revision."""
+        ...
+
     async def record_janus_admission(
         self, *, tenant: str, room_id: str, user_id: str, version: int, now: datetime
     ) -> bool:
@@ -290,45 +301,6 @@ class SigningKeyStore(Protocol):
     async def add_signing_key(self, key: StoredSigningKey, *, only_if_none: bool) -> bool:
         """Store a key; with `only_if_none`, only when no key exists yet (the first
         start of the first replica). Whether it was stored."""
-        ...
-
-
-class CredentialSigner(Protocol):
-    """Signs and reads join credentials (the formats' keys and secrets live behind it)."""
-
-    def configured(self, tenant: str, format: CredentialFormat) -> bool:
-        """Whether the tenant may be issued credentials of this format."""
-        ...
-
-    def server_url(self, tenant: str, format: CredentialFormat) -> str: ...
-
-    def sign(self, format: CredentialFormat, grant: CredentialGrant) -> str: ...
-
-    def janus_join(
-        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int
-    ) -> JanusJoin:
-        """The VideoRoom values of a Janus credential (tenant configured for Janus)."""
-        ...
-
-    def read(
-        self, tenant: str, token: str, format: CredentialFormat | None
-    ) -> tuple[CredentialFormat, CredentialGrant]:
-        """The format and grant of a token with a good signature issued to `tenant`;
-        raises `UnreadableClaims` for any other token. Times are not checked."""
-        ...
-
-
-class MediaControl(Protocol):
-    """The media server rooms drives (Janus): what AuthorizeJoin must do there before it
-    answers with a credential."""
-
-    async def admit(self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int) -> None:
-        """Put the identity's join token in the room's allowed list (creating the
-        VideoRoom if it is missing). Raises DomainError MEDIA_SERVER_UNAVAILABLE."""
-        ...
-
-    async def retract(self, tenant: str, room_id: str, user_id: str, epoch: int) -> None:
-        """Take the token out again (best effort: a failure is logged, not raised)."""
         ...
 
 

@@ -1,7 +1,9 @@
 """The roster change plans: what AddOrUpdateParticipants and RemoveParticipants do.
 
 Pure rules (no I/O). `plan_upsert`: given the entries as they are, the identities
-banned, and the request, which entries are added, which change role, which are no-ops,
+banned, and the request, which entries are added, which change role or own window
+(an entry's window is what the request says: a bound left unset is the room's), which
+are no-ops,
 which events follow (bans lifted first, then one event per change, in the request's
 order), which identities lose the right to publish (a new membership epoch), and the
 roster limit. `plan_removal`: given the entries, bans, knock records and seats of the
@@ -60,14 +62,26 @@ def plan_upsert(
     silenced: list[str] = []
     for entry in roster:
         before = existing.get(entry.user_id)
+        window = (entry.valid_from, entry.valid_until)
         if before is None:
-            after = Participant(entry.user_id, entry.role, now, now)
-            history.append(events.participant_added(entry.user_id, entry.role))
-        elif before.role != entry.role:
-            after = replace(before, role=entry.role, update_time=now)
-            history.append(events.role_changed(entry.user_id, entry.role, before.role))
-            if forbids_publishing(before.role, entry.role):
-                silenced.append(entry.user_id)
+            after = Participant(entry.user_id, entry.role, now, now, *window)
+            history.append(events.participant_added(entry.user_id, entry.role, *window))
+        elif before.role != entry.role or (before.valid_from, before.valid_until) != window:
+            after = replace(
+                before,
+                role=entry.role,
+                valid_from=entry.valid_from,
+                valid_until=entry.valid_until,
+                update_time=now,
+            )
+            if before.role != entry.role:
+                history.append(events.role_changed(entry.user_id, entry.role, before.role))
+                if forbids_publishing(before.role, entry.role):
+                    silenced.append(entry.user_id)
+            if (before.valid_from, before.valid_until) != window:
+                history.append(
+                    events.participant_window_changed(entry.user_id, entry.role, *window)
+                )
         else:
             result.append(before)
             continue

@@ -288,6 +288,36 @@ def check_roster(
     violations: Violations, field: str, entries: Sequence[RosterEntry], limits: Limits
 ) -> None:
     check_roster_batch(violations, field, [entry.user_id for entry in entries], limits, ".user_id")
+    for index, entry in enumerate(entries[: limits.max_batch_size]):
+        check_participant_window(violations, f"{field}[{index}].", entry)
+
+
+def check_participant_window(violations: Violations, prefix: str, entry: RosterEntry) -> None:
+    """A participant's own window: accepted instants, and `valid_until` after
+    `valid_from` when both are set (INVALID_WINDOW `ENDS_BEFORE_START`). It may reach
+    outside the room's window: the earlier end and the later start apply."""
+    ok = all(
+        [
+            instants.check(violations, prefix + name, value)
+            for name, value in (
+                ("valid_from", entry.valid_from),
+                ("valid_until", entry.valid_until),
+            )
+            if value is not None
+        ]
+    )
+    if (
+        ok
+        and entry.valid_from is not None
+        and entry.valid_until is not None
+        and entry.valid_until <= entry.valid_from
+    ):
+        violations.add(
+            prefix + "valid_until",
+            "must be after valid_from",
+            ErrorReason.INVALID_WINDOW,
+            rule=WindowRule.ENDS_BEFORE_START,
+        )
 
 
 def page_size(requested: int, limits: Limits, field: str = "page_size") -> int:

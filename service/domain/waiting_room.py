@@ -19,7 +19,7 @@ from service.domain.admission import (
 from service.domain.admission import would_be_role as would_be_role  # the storage's import
 from service.domain.errors import Violations
 from service.domain.events import NewEvent
-from service.domain.models import Role, Room
+from service.domain.models import NO_OWN_WINDOW, ParticipantWindow, Role, Room
 
 DISPLAY_NAME_MAX_LENGTH = 256
 
@@ -107,8 +107,10 @@ def decide_with_waiting_room(
     now: datetime,
     *,
     banned: bool = False,
+    window: ParticipantWindow = NO_OWN_WINDOW,
 ) -> JoinDecision:
-    """The join decision in a room that may have a waiting room.
+    """The join decision in a room that may have a waiting room (`window`: the roster
+    entry's own window, see `decide_join`).
 
     The room, its join policy and its window decide first (`decide_join`): an
     invite-only room still answers NOT_INVITED to identities off the roster, and
@@ -119,12 +121,12 @@ def decide_with_waiting_room(
     the caller records a knock."""
     admitted = knock is not None and knock.state is KnockState.ADMITTED
     chosen = knock.role if admitted and knock is not None and knock.role_chosen else None
-    decision = decide_join(room, rostered_role, now, banned=banned)
+    decision = decide_join(room, rostered_role, now, banned=banned, window=window)
     if room is None or not room.waiting_room_enabled or decision.role is None:
         return decision
     if chosen is not None and chosen is not decision.role:
         # The host chose the role: the window (early entry) is judged for that role.
-        decision = decide_join(room, chosen, now)
+        decision = decide_join(room, chosen, now, window=window)
     role = decision.role
     if not decision.allowed or role is None or may_admit(role) or admitted:
         return decision

@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 from service.delivery.http import HttpClient, HttpFailure, HttpLimits
 from service.domain.clock import Clock, SystemClock
@@ -25,6 +26,8 @@ from service.domain.janus import VIDEOROOM_PLUGIN, core_token
 # Janus core error codes (janus/apierror.h) that mean "make a new session and retry".
 SESSION_NOT_FOUND = 458
 HANDLE_NOT_FOUND = 459
+# The VideoRoom's "No such feed" (janus_videoroom.c): a feed that publishes nothing.
+NO_SUCH_FEED = 428
 
 # The lifetime of the core tokens rooms signs for its own requests.
 OWN_TOKEN_LIFETIME = timedelta(minutes=2)
@@ -138,6 +141,64 @@ class JanusClient:
                 raise VideoRoomError(int(data["error_code"]), str(data.get("error", "")))
             return data
         raise AssertionError("unreachable")  # pragma: no cover
+
+    async def feed_streams(self, room: int, join_token: str, feed: int) -> list[dict[str, Any]]:
+        """The streams `feed` publishes in `room` (each with `type` and `feed_mid`), read
+        as a subscriber would: a throwaway session joins as a subscriber to the feed
+        (`join_token` signed for the room), reads the `attached` event from the long-poll,
+        and is destroyed. Empty when the feed publishes nothing (428, "No such feed").
+
+        The long-poll is a GET whose core token Janus reads from the query string only:
+        that one token (two minutes long) is the one rooms puts in a URL."""
+        session = await self._post("", {"janus": "create"})
+        session_id = int(session["data"]["id"])
+        try:
+            attached = await self._post(
+                f"/{session_id}", {"janus": "attach", "plugin": VIDEOROOM_PLUGIN}
+            )
+            handle = int(attached["data"]["id"])
+            body = {
+                "request": "join",
+                "ptype": "subscriber",
+                "room": room,
+                "token": join_token,
+                "streams": [{"feed": feed}],
+            }
+            await self._post(f"/{session_id}/{handle}", {"janus": "message", "body": body})
+            data = await self._next_event(session_id)
+            if "error_code" in data:
+                if int(data["error_code"]) == NO_SUCH_FEED:
+                    return []
+                raise VideoRoomError(int(data["error_code"]), str(data.get("error", "")))
+            streams = data.get("streams") or []
+            return [dict(s) for s in streams if isinstance(s, dict)]
+        finally:
+            with contextlib.suppress(JanusError, JanusUnavailable):
+                await self._post(f"/{session_id}", {"janus": "destroy"})
+
+    async def _next_event(self, session_id: int) -> dict[str, Any]:
+        """The next plugin event of a session (long-poll; keepalives skipped)."""
+        for _ in range(3):
+            url = f"{self._url}/{session_id}?maxev=1&token={quote(self._token(), safe='')}"
+            try:
+                response = await self._http.get(
+                    url,
+                    {"user-agent": "rooms-janus/1"},
+                    max_response_bytes=MAX_ANSWER_BYTES,
+                )
+            except HttpFailure as error:
+                raise JanusUnavailable(f"Janus at {self._url}: {error}") from None
+            if response.status != 200:
+                raise JanusUnavailable(f"Janus at {self._url}: HTTP {response.status}")
+            try:
+                answer = json.loads(response.body)
+            except ValueError:
+                raise JanusUnavailable(f"Janus at {self._url}: not JSON") from None
+            if isinstance(answer, dict) and answer.get("janus") == "event":
+                data = (answer.get("plugindata") or {}).get("data")
+                if isinstance(data, dict):
+                    return data
+        raise JanusUnavailable(f"Janus at {self._url}: no event")
 
     async def aclose(self) -> None:
         """Leave Janus tidy: destroy the session (if Janus still has it), close the pool."""

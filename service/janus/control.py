@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import asyncpg
 
@@ -45,6 +45,7 @@ JANUS_FAILURES = (JanusUnavailable, JanusError, VideoRoomError)
 
 _RECHECKS = 5  # sync passes of one room before giving up until the next change
 _PAGE = 100  # rooms read per statement by a reconcile of every room
+_OWN_TOKEN_LIFETIME = timedelta(minutes=2)  # rooms' own subscriber token (moderation)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,9 +60,11 @@ class TenantJanus:
         return self.config.room_key
 
     def plan(
-        self, tenant: str, room_id: str, admitted: dict[str, tuple[Role, int]]
+        self, tenant: str, room_id: str, admitted: dict[str, janus.Admitted]
     ) -> janus.JanusRoomPlan:
-        return janus.plan_room(self.room_secret, tenant, room_id, admitted)
+        return janus.plan_room(
+            self.config.token_auth_key, self.room_secret, tenant, room_id, admitted
+        )
 
     def sentinel(self, tenant: str) -> janus.JanusRoomPlan:
         """The sentinel VideoRoom: admits nobody; its absence means Janus restarted."""
@@ -118,12 +121,19 @@ class JanusControl:
 
     # ---- AuthorizeJoin --------------------------------------------------
 
-    async def admit(self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int) -> None:
+    async def admit(
+        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int, until: datetime
+    ) -> None:
         target = self.tenant(tenant)
         if target is None:
             raise not_configured(CredentialFormat.JANUS)
-        plan = target.plan(tenant, room_id, {user_id: (role, epoch)})
+        plan = target.plan(tenant, room_id, {user_id: janus.Admitted(role, epoch, until)})
         try:
+            if not plan.allowed:
+                # A subscriber only: its token is checked by the room's signature, not
+                # the allowed list; the room must exist.
+                await target.rooms.ensure_room(plan)
+                return
             try:
                 await target.rooms.allow(plan.number, plan.secret, plan.allowed)
             except VideoRoomError as error:
@@ -140,11 +150,15 @@ class JanusControl:
                 metadata={"room_id": room_id},
             ) from None
 
-    async def retract(self, tenant: str, room_id: str, user_id: str, epoch: int) -> None:
+    async def retract(
+        self, tenant: str, room_id: str, user_id: str, epoch: int, until: datetime
+    ) -> None:
         target = self.tenant(tenant)
         if target is None:
             return
-        token = janus.join_token(target.room_secret, tenant, room_id, user_id, epoch)
+        token = janus.join_token(
+            target.config.token_auth_key, tenant, room_id, user_id, epoch, until
+        )
         number = janus.room_number(tenant, room_id)
         secret = janus.room_secret(target.room_secret, tenant, room_id)
         try:
@@ -184,9 +198,11 @@ class JanusControl:
         await target.rooms.destroy(number, janus.room_secret(target.room_secret, tenant, room_id))
 
     async def evict(self, tenant: str, room_id: str, user_id: str) -> None:
-        """Take an identity out of the VideoRoom: the join tokens of its earlier epochs
-        (and its current one, unless it is still admitted) leave the allowed list, then
-        its participant is kicked. Raises what Janus raises."""
+        """Take an identity out of the VideoRoom as a publisher: every token of its in the
+        allowed list (earlier epochs, other window ends, and its current one unless it is
+        still admitted with the right to publish) leaves the list, then its publisher
+        participant (joined with a token of an earlier epoch) is kicked. While still
+        admitted it may come back as a subscriber. Raises what Janus raises."""
         target = self.tenant(tenant)
         if target is None:
             return
@@ -195,15 +211,42 @@ class JanusControl:
         if facts is None or now >= facts.room.valid_until:
             await self.destroy(tenant, room_id)
             return
-        admitted = janus.admitted_now(facts.room, facts.candidates, now)
-        epoch = await janus_sql.epoch_of(self._pool, tenant, room_id, user_id)
-        tokens = janus.stale_tokens(
-            target.room_secret, tenant, room_id, user_id, epoch, keep=user_id in admitted
+        plan = target.plan(tenant, room_id, janus.admitted_now(facts.room, facts.candidates, now))
+        member = plan.member(user_id)
+        keep = member.join_token if member is not None and member.permissions.publish else None
+        current = await target.rooms.allowed_tokens(plan.number, plan.secret)
+        if current is None:
+            return  # no VideoRoom: nobody is in it
+        pid = janus.participant_id(tenant, room_id, user_id)
+        await target.rooms.disallow(
+            plan.number, plan.secret, janus.stale_tokens(current, plan.number, pid, keep)
         )
+        # The session joined with a token of an earlier epoch: out it goes.
+        await target.rooms.kick(plan.number, plan.secret, pid)
+
+    async def moderate(
+        self, tenant: str, room_id: str, user_id: str, *, muted: bool, video: bool
+    ) -> int:
+        """Mute (or unmute) the identity's published streams: its audio, and its video
+        when `video`. The streams are learnt as a subscriber learns them (rooms signs
+        a subscriber token for the room: the Janus the project runs has neither the
+        Admin API nor event handlers). Returns how many streams were moderated; 0 when
+        it publishes nothing now. Raises what Janus raises."""
+        target = self.tenant(tenant)
+        if target is None:
+            return 0
         number = janus.room_number(tenant, room_id)
         secret = janus.room_secret(target.room_secret, tenant, room_id)
-        await target.rooms.disallow(number, secret, tokens)
-        await target.rooms.kick(number, secret, janus.participant_id(tenant, room_id, user_id))
+        pid = janus.participant_id(tenant, room_id, user_id)
+        own = janus.room_token(
+            target.config.token_auth_key, number, self._clock.now() + _OWN_TOKEN_LIFETIME
+        )
+        streams = await target.rooms.feed_streams(number, own, pid)
+        done = 0
+        for mid in janus.moderated_mids(streams, video):
+            if await target.rooms.moderate(number, secret, pid, mid, muted):
+                done += 1
+        return done
 
     # ---- after Janus was down or restarted ----------------------------------
 

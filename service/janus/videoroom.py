@@ -3,7 +3,7 @@
 
 `reconcile` makes a VideoRoom match a `JanusRoomPlan` (after a Janus restart, or when
 in doubt): the room exists, its `allowed` list is exactly the plan's join tokens, and no
-participant is in it that the plan does not admit (or that publishes without a right to).
+participant is in it as a publisher that the plan does not let publish.
 """
 
 from __future__ import annotations
@@ -87,6 +87,9 @@ class JanusVideoRooms:
             "description": plan.description,
             "secret": plan.secret,
             "is_private": True,
+            # Every join, publisher or subscriber, must carry a token signed for this
+            # room (its `room=<N>` descriptor); a publisher's must also be allowed.
+            "signed_tokens": True,
             "publishers": self._max_publishers,
             "allowed": sorted(allowed),
         }
@@ -162,6 +165,42 @@ class JanusVideoRooms:
             raise
         return True
 
+    async def feed_streams(
+        self, number: int, join_token: str, participant_id: int
+    ) -> list[tuple[str, str]]:
+        """The (type, mid) of each stream `participant_id` publishes now; empty when it
+        publishes nothing (or the room is gone)."""
+        try:
+            streams = await self._client.feed_streams(number, join_token, participant_id)
+        except VideoRoomError as error:
+            if error.code == NO_SUCH_ROOM:
+                return []
+            raise
+        return [(str(s.get("type", "")), str(s["feed_mid"])) for s in streams if "feed_mid" in s]
+
+    async def moderate(
+        self, number: int, secret: str, participant_id: int, mid: str, muted: bool
+    ) -> bool:
+        """Mute (or unmute) one stream of a publisher with the room `secret`: the
+        participant cannot undo it (`moderate` needs the secret). False when the
+        stream, the participant or the room is not there."""
+        try:
+            await self._client.videoroom(
+                {
+                    "request": "moderate",
+                    "room": number,
+                    "secret": secret,
+                    "id": participant_id,
+                    "mid": mid,
+                    "mute": muted,
+                }
+            )
+        except VideoRoomError as error:
+            if error.code in (NO_SUCH_ROOM, NO_SUCH_PARTICIPANT):
+                return False
+            raise
+        return True
+
     async def destroy(self, number: int, secret: str) -> bool:
         """Destroy the room (every participant leaves); False when it did not exist."""
         try:
@@ -210,9 +249,9 @@ class JanusVideoRooms:
         members = {member.participant_id: member for member in plan.members}
         for participant in await self.participants(plan.number):
             member = members.get(participant.id)
-            admitted = member is not None and (
-                not participant.publisher or member.permissions.publish
-            )
+            # Everyone Janus lists joined as a publisher: only members that may
+            # publish stay (a Consumer subscribes, which Janus does not list).
+            admitted = member is not None and member.permissions.publish
             if not admitted and await self.kick(plan.number, plan.secret, participant.id):
                 result.kicked.add(participant.id)
         return result

@@ -7,6 +7,7 @@ VideoRoom values derived from the tenant's Janus room secret.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import jwt
@@ -100,14 +101,16 @@ class Credentials:
         )
 
     def janus_join(
-        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int
+        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int, until: datetime
     ) -> JanusJoin:
         config = self._media.janus_for(tenant)
         assert config is not None, "checked by configured()"
         return JanusJoin(
             room=janus.room_number(tenant, room_id),
             participant_id=janus.participant_id(tenant, room_id, user_id),
-            join_token=janus.join_token(config.room_key, tenant, room_id, user_id, epoch),
+            join_token=janus.join_token(
+                config.token_auth_key, tenant, room_id, user_id, epoch, until
+            ),
             may_publish=janus.role_permissions(role).publish,
         )
 

@@ -90,7 +90,13 @@ def participant_of(record: asyncpg.Record, prefix: str = "") -> Participant:
         role=ROLE_BY_VALUE[record[prefix + "role"]],
         create_time=readable_instant(record[prefix + "create_time"]),
         update_time=readable_instant(record[prefix + "update_time"]),
+        valid_from=optional_instant(record[prefix + "valid_from"]),
+        valid_until=optional_instant(record[prefix + "valid_until"]),
     )
+
+
+def optional_instant(value: datetime | None) -> datetime | None:
+    return readable_instant(value) if value is not None else None
 
 
 async def bump_epochs(conn: Connection, tenant: str, room_id: str, user_ids: Sequence[str]) -> None:

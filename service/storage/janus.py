@@ -9,9 +9,9 @@ from datetime import datetime
 import asyncpg
 
 from service.domain.janus import Candidate
-from service.domain.models import Room
+from service.domain.models import ParticipantWindow, Room
 from service.storage import seats as seats_sql
-from service.storage.base import ROLE_BY_VALUE, room_of
+from service.storage.base import ROLE_BY_VALUE, optional_instant, room_of
 from service.storage.queries import QUERIES
 
 
@@ -47,22 +47,14 @@ async def room_facts(pool: asyncpg.Pool, tenant: str, room_id: str) -> RoomFacts
             epoch=row["m_epoch"],
             knock=seats_sql.knock_of(row, "k_") if row["k_user_id"] is not None else None,
             banned=row["x_banned"],
+            window=ParticipantWindow(
+                optional_instant(row["p_valid_from"]), optional_instant(row["p_valid_until"])
+            ),
         )
         for row in rows
         if row["c_user_id"] is not None
     )
     return RoomFacts(room_of(rows[0]), candidates)
-
-
-async def epoch_of(pool: asyncpg.Pool, tenant: str, room_id: str, user_id: str) -> int:
-    """The identity's membership epoch in the room (0 when never bumped)."""
-    epoch = await pool.fetchval(
-        QUERIES["epoch_of"],
-        tenant,
-        room_id,
-        user_id,
-    )
-    return int(epoch or 0)
 
 
 async def joinable_rooms(

@@ -90,9 +90,10 @@ WITH seq AS (
         RETURNING room_id, event_seq),
     roster AS (
         INSERT INTO participants
-            (tenant, room_id, user_id, role, create_time, update_time)
-        SELECT $1, seq.room_id, t.u, t.r, $3, $3
-        FROM seq, unnest($15::text[], $16::text[]) AS t(u, r)),
+            (tenant, room_id, user_id, role, create_time, update_time, valid_from, valid_until)
+        SELECT $1, seq.room_id, t.u, t.r, $3, $3, t.f, t.t
+        FROM seq, unnest($15::text[], $16::text[], $20::timestamptz[], $21::timestamptz[])
+             AS t(u, r, f, t)),
     batch (types, data, at, actor) AS (
         SELECT $17::text[], $18::text[], $3::timestamptz, $19::text),
 -- include: number_events --
@@ -122,10 +123,11 @@ SELECT version, participant_count FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
 -- name: upsert_participants --
-SELECT false AS ban, user_id, role, create_time, update_time FROM participants
+SELECT false AS ban, user_id, role, create_time, update_time, valid_from, valid_until
+    FROM participants
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
     UNION ALL
-    SELECT true, user_id, NULL, NULL, NULL FROM participant_removals
+    SELECT true, user_id, NULL, NULL, NULL, NULL, NULL FROM participant_removals
     WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
       AND banned;
 
@@ -136,11 +138,16 @@ WITH lifted AS (
           AND banned),
     upserted AS (
         INSERT INTO participants AS p
-            (tenant, room_id, user_id, role, create_time, update_time)
-        SELECT $1, $2, u, r, $5, $5
-        FROM unnest($3::text[], $4::text[]) AS t(u, r)
+            (tenant, room_id, user_id, role, create_time, update_time, valid_from, valid_until)
+        SELECT $1, $2, u, r, $5, $5, f, t
+        FROM unnest($3::text[], $4::text[], $11::timestamptz[], $12::timestamptz[])
+             AS t(u, r, f, t)
         ON CONFLICT (tenant, room_id, user_id)
-        DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time),
+        DO UPDATE SET role = EXCLUDED.role, update_time = EXCLUDED.update_time,
+            valid_from = EXCLUDED.valid_from, valid_until = EXCLUDED.valid_until,
+            -- A window that changed ends again (PARTICIPANT_WINDOW_ENDED) at its new end.
+            window_end_announced = p.window_end_announced
+                AND p.valid_until IS NOT DISTINCT FROM EXCLUDED.valid_until),
     seq AS (
         UPDATE rooms SET participant_count = $7, update_time = $5,
                version = version + 1,
@@ -216,10 +223,10 @@ WITH gone AS (
     SELECT version FROM seq;
 
 -- name: list_participants --
-SELECT p.user_id, p.role, p.create_time, p.update_time
+SELECT p.user_id, p.role, p.create_time, p.update_time, p.valid_from, p.valid_until
     FROM rooms r
     LEFT JOIN LATERAL (
-        SELECT q.user_id, q.role, q.create_time, q.update_time
+        SELECT q.user_id, q.role, q.create_time, q.update_time, q.valid_from, q.valid_until
         FROM participants q
         WHERE q.tenant = $1 AND q.room_id = r.room_id AND q.user_id > $3
           AND ($4::text IS NULL OR q.role = $4)
@@ -231,7 +238,8 @@ SELECT p.user_id, p.role, p.create_time, p.update_time
 
 -- name: get_participant --
 SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
-           p.create_time AS p_create_time, p.update_time AS p_update_time
+           p.create_time AS p_create_time, p.update_time AS p_update_time,
+           p.valid_from AS p_valid_from, p.valid_until AS p_valid_until
     FROM rooms r
     LEFT JOIN participants p
            ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
@@ -419,6 +427,25 @@ WITH moved AS (
              AS e(room_id, type, event_time, ord) ON e.room_id = m.room_id),
 -- include: record_events --
     SELECT DISTINCT room_id FROM written;
+
+-- name: due_window_ends --
+-- Roster entries whose own window ended and whose end is not announced yet (the
+-- partial index participants_window_end_idx), in live rooms.
+/* cross-tenant read: no locks, no transaction */
+    SELECT p.tenant, p.room_id, p.user_id FROM participants p
+    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
+    WHERE p.valid_until IS NOT NULL AND NOT p.window_end_announced
+      AND p.valid_until <= $1 AND r.delete_time IS NULL
+    ORDER BY p.valid_until
+    LIMIT $2;
+
+-- name: end_participant_windows --
+-- Under the entries' row locks: those still due (a window changed meanwhile is left
+-- to the next round) are marked announced; the caller appends their events.
+UPDATE participants SET window_end_announced = true
+    WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($3::text[])
+      AND valid_until IS NOT NULL AND valid_until <= $4 AND NOT window_end_announced
+    RETURNING user_id, role, valid_until;
 
 -- name: purgeable_rooms --
 /* cross-tenant read: no locks, no transaction */
@@ -651,6 +678,7 @@ WITH ids AS (
         SELECT user_id FROM membership_epochs
         WHERE tenant = $1 AND room_id = $2 AND admit_time IS NOT NULL)
     SELECT r.*, ids.user_id AS c_user_id, p.role AS p_role,
+           p.valid_from AS p_valid_from, p.valid_until AS p_valid_until,
            COALESCE(m.epoch, 0) AS m_epoch, COALESCE(x.banned, false) AS x_banned,
            -- include: knock_columns --
     FROM rooms r
@@ -665,10 +693,6 @@ WITH ids AS (
            ON k.tenant = $1 AND k.room_id = $2 AND k.user_id = ids.user_id
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
     ORDER BY ids.user_id;
-
--- name: epoch_of --
-SELECT epoch FROM membership_epochs
-    WHERE tenant = $1 AND room_id = $2 AND user_id = $3;
 
 -- name: joinable_rooms --
 SELECT room_id FROM rooms
@@ -720,6 +744,7 @@ SELECT * FROM rooms
 -- name: join_one --
 SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
+           p.valid_from AS p_valid_from, p.valid_until AS p_valid_until,
            x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch,
            -- include: knock_columns --
     FROM rooms r
@@ -736,6 +761,7 @@ SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
 -- name: join_many --
 SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
            p.create_time AS p_create_time, p.update_time AS p_update_time,
+           p.valid_from AS p_valid_from, p.valid_until AS p_valid_until,
            x.version AS x_version, x.banned AS x_banned, m.epoch AS m_epoch, q.user_id AS q_user_id,
            -- include: knock_columns --
     FROM unnest($2::text[], $3::text[]) AS q(room_id, user_id)

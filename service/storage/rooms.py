@@ -92,7 +92,10 @@ class RoomsStore(StoreBase):
                 },
             )
             history = [events.created(created)]
-            history += [events.participant_added(e.user_id, e.role) for e in roster]
+            history += [
+                events.participant_added(e.user_id, e.role, e.valid_from, e.valid_until)
+                for e in roster
+            ]
             inserted = await conn.fetchval(
                 QUERIES["create_room"],
                 tenant,
@@ -104,6 +107,8 @@ class RoomsStore(StoreBase):
                 [entry.role.value for entry in roster],
                 *history_sql.event_arrays(history),
                 actor,
+                [entry.valid_from for entry in roster],
+                [entry.valid_until for entry in roster],
             )
             if not inserted:
                 raise room_already_exists(room.room_id)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from service.domain import events
+from service.domain.events import Moderation
 from service.domain.models import (
     Participant,
     Role,
@@ -86,6 +88,8 @@ class RosterStore(StoreBase):
                     plan.count,
                     *history_sql.event_arrays(plan.history),
                     actor,
+                    [p.valid_from for p in plan.changed],
+                    [p.valid_until for p in plan.changed],
                 )
                 if plan.silenced:
                     await bump_epochs(conn, tenant, room_id, plan.silenced)
@@ -150,6 +154,26 @@ class RosterStore(StoreBase):
                 if plan.history:
                     tx.touch(room_id)
         return len(plan.removed), version
+
+    @translate_errors
+    async def record_moderation(
+        self,
+        *,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        moderation: Moderation,
+        expected_version: int,
+        now: datetime,
+        actor: str,
+    ) -> int:
+        """Append the moderation's event if the room is still at `expected_version` (the
+        actor's right was judged on it: a roster change since raises ETAG_MISMATCH);
+        return its revision."""
+        async with tenant_transaction(self._pool, tenant) as tx:
+            await self._lock_room(tx.conn, tenant, room_id, expected_version)
+            new = [events.participant_moderated(user_id, moderation)]
+            return await history_sql.append_events(tx, room_id, new, actor, now)
 
     @translate_errors
     async def list_participants(

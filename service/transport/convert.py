@@ -106,9 +106,23 @@ def roster_in(
     if not batch_fits(violations, field, len(participants), limits):
         return []  # refused whole (BATCH_TOO_LARGE), before any entry is converted
     return [
-        RosterEntry(p.user_id, role_in(violations, f"{field}[{index}].role", p.role))
+        RosterEntry(
+            p.user_id,
+            role_in(violations, f"{field}[{index}].role", p.role),
+            _optional_timestamp_in(violations, f"{field}[{index}].valid_from", p, "valid_from"),
+            _optional_timestamp_in(violations, f"{field}[{index}].valid_until", p, "valid_until"),
+        )
         for index, p in enumerate(participants)
     ]
+
+
+def _optional_timestamp_in(
+    violations: Violations, field: str, message: participant_pb2.Participant, name: str
+) -> datetime | None:
+    """A Timestamp field that may be unset (None)."""
+    if not message.HasField(name):  # type: ignore[arg-type]
+        return None
+    return _timestamp_in(violations, field, getattr(message, name))
 
 
 # ---- domain -> wire -----------------------------------------------------
@@ -239,12 +253,17 @@ def seat_out(seat: Seat) -> waiting_room_pb2.Seat:
 
 
 def participant_out(participant: Participant) -> participant_pb2.Participant:
-    return participant_pb2.Participant(
+    message = participant_pb2.Participant(
         user_id=participant.user_id,
         role=ROLES.to_proto[participant.role],
         create_time=timestamp(participant.create_time),
         update_time=timestamp(participant.update_time),
     )
+    if participant.valid_from is not None:
+        message.valid_from.CopyFrom(timestamp(participant.valid_from))
+    if participant.valid_until is not None:
+        message.valid_until.CopyFrom(timestamp(participant.valid_until))
+    return message
 
 
 def event_types_in(violations: Violations, field: str, numbers: Iterable[int]) -> list[EventType]:
@@ -283,4 +302,16 @@ def event_out(event: RoomEvent) -> events_pb2.RoomEvent:
         message.display_name = event.display_name
     if event.seat is not None:
         message.seat.CopyFrom(seat_out(event.seat))
+    if event.valid_from is not None:
+        message.participant.valid_from.CopyFrom(timestamp(event.valid_from))
+    if event.valid_until is not None:
+        message.participant.valid_until.CopyFrom(timestamp(event.valid_until))
+    if event.moderation is not None:
+        message.moderation.CopyFrom(
+            events_pb2.Moderation(
+                actor_user_id=event.moderation.actor_user_id,
+                muted=event.moderation.muted,
+                video=event.moderation.video,
+            )
+        )
     return message

@@ -33,6 +33,7 @@ _CODE_OF_KIND: dict[ErrorKind, int] = {
     ErrorKind.UNAUTHENTICATED: code_pb2.UNAUTHENTICATED,
     ErrorKind.OUT_OF_RANGE: code_pb2.OUT_OF_RANGE,
     ErrorKind.FAILED_PRECONDITION: code_pb2.FAILED_PRECONDITION,
+    ErrorKind.PERMISSION_DENIED: code_pb2.PERMISSION_DENIED,
 }
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import grpc
 from google.protobuf import empty_pb2
-from rooms.v1 import participant_pb2, participants_service_pb2_grpc, waiting_room_pb2
+from rooms.v1 import events_pb2, participant_pb2, participants_service_pb2_grpc, waiting_room_pb2
 from rooms.v1 import participants_service_pb2 as ps
 
 from service.domain.clock import Clock
@@ -168,4 +168,25 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         )
         return ps.ListSeatsResponse(
             seats=[convert.seat_out(s) for s in page.items], next_page_token=page.next_page_token
+        )
+
+    @answers_errors
+    async def ModerateParticipant(
+        self, request: ps.ModerateParticipantRequest, context: Context
+    ) -> ps.ModerateParticipantResponse:
+        moderation, revision = await self._uc.moderate_participant(
+            current_caller(),
+            request.room_id,
+            request.actor_user_id,
+            request.user_id,
+            muted=request.muted,
+            video=request.video,
+        )
+        return ps.ModerateParticipantResponse(
+            moderation=events_pb2.Moderation(
+                actor_user_id=moderation.actor_user_id,
+                muted=moderation.muted,
+                video=moderation.video,
+            ),
+            revision=revision,
         )

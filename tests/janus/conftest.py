@@ -126,6 +126,35 @@ class Signalling:
         assert ack["janus"] == "ack", ack
         return await self.event()
 
+    async def subscribe(self, room: int, join_token: str | None, feed: int) -> dict[str, Any]:
+        """Join `room` as a subscriber to `feed`'s streams; the VideoRoom's answer
+        (`attached` with the streams, or an error)."""
+        body: dict[str, Any] = {
+            "request": "join",
+            "ptype": "subscriber",
+            "room": room,
+            "streams": [{"feed": feed}],
+        }
+        if join_token is not None:
+            body["token"] = join_token
+        ack = await self.post(self.path, {"janus": "message", "body": body})
+        assert ack["janus"] == "ack", ack
+        return await self.event()
+
+    async def request(self, body: dict[str, Any]) -> dict[str, Any]:
+        """A synchronous VideoRoom request on this handle; its plugin data."""
+        answer = await self.post(self.path, {"janus": "message", "body": body})
+        assert answer["janus"] == "success", answer
+        data: dict[str, Any] = answer["plugindata"]["data"]
+        return data
+
+    async def publishers(self, room: int, join_token: str) -> list[dict[str, Any]]:
+        """The room's publishers with their streams, as a publisher join lists them."""
+        joined = await self.join(room, join_token)
+        assert joined.get("videoroom") == "joined", joined
+        publishers: list[dict[str, Any]] = joined["publishers"]
+        return publishers
+
     async def aclose(self) -> None:
         await self.http.aclose()
 

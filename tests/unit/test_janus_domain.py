@@ -10,6 +10,7 @@ import pytest
 from service.domain.admission import ROLE_CAPABILITIES, Capability
 from service.domain.janus import (
     VIDEOROOM_PLUGIN,
+    Admitted,
     JanusPermissions,
     core_token,
     join_token,
@@ -19,6 +20,8 @@ from service.domain.janus import (
     role_permissions,
     room_number,
     room_secret,
+    stale_tokens,
+    token_participant,
 )
 from service.domain.models import Role
 
@@ -37,25 +40,49 @@ def test_room_numbers_are_stable_53_bit_and_distinct_per_tenant() -> None:
     assert all(1 <= n <= MAX_SAFE for n in numbers)
 
 
-def test_join_tokens_change_with_epoch_user_room_tenant_and_secret() -> None:
-    base = join_token(b"k", "acme", "standup", "alice", 0)
-    assert base == join_token(b"k", "acme", "standup", "alice", 0)
+UNTIL = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+def test_join_tokens_are_signed_for_the_room_and_change_with_epoch_user_room_and_tenant() -> None:
+    base = join_token(b"k", "acme", "standup", "alice", 0, UNTIL)
+    assert base == join_token(b"k", "acme", "standup", "alice", 0, UNTIL)
+    data, signature = base.split(":")
+    number = room_number("acme", "standup")
+    alice = participant_id("acme", "standup", "alice")
+    # Janus's signed-token format: the VideoRoom realm, then the room's descriptor.
+    assert data == f"1893456000,{VIDEOROOM_PLUGIN},room={number},p={alice},e=0"
+    assert len(signature) == 28
+    assert token_participant(base) == alice
     others = {
-        join_token(b"k", "acme", "standup", "alice", 1),
-        join_token(b"k", "acme", "standup", "bob", 0),
-        join_token(b"k", "acme", "retro", "alice", 0),
-        join_token(b"k", "globex", "standup", "alice", 0),
-        join_token(b"other", "acme", "standup", "alice", 0),
+        join_token(b"k", "acme", "standup", "alice", 1, UNTIL),
+        join_token(b"k", "acme", "standup", "bob", 0, UNTIL),
+        join_token(b"k", "acme", "retro", "alice", 0, UNTIL),
+        join_token(b"k", "globex", "standup", "alice", 0, UNTIL),
+        join_token(b"other", "acme", "standup", "alice", 0, UNTIL),
+        join_token(b"k", "acme", "standup", "alice", 0, UNTIL - timedelta(seconds=1)),
     }
-    assert base not in others and len(others) == 5
+    assert base not in others and len(others) == 6
     assert "alice" not in base and "acme" not in base  # opaque
     with pytest.raises(ValueError):
-        join_token(b"k", "acme", "standup", "alice", -1)
+        join_token(b"k", "acme", "standup", "alice", -1, UNTIL)
+    with pytest.raises(ValueError):
+        join_token(b"k", "acme", "standup", "alice", 0, datetime(2030, 1, 1))
+
+
+def test_stale_tokens_are_the_participants_own_in_that_room_but_the_one_kept() -> None:
+    number = room_number("acme", "standup")
+    alice = participant_id("acme", "standup", "alice")
+    old = join_token(b"k", "acme", "standup", "alice", 0, UNTIL)
+    new = join_token(b"k", "acme", "standup", "alice", 1, UNTIL)
+    bobs = join_token(b"k", "acme", "standup", "bob", 0, UNTIL)
+    allowed = [old, new, bobs, "opaque"]
+    assert stale_tokens(allowed, number, alice, keep=new) == [old]
+    assert stale_tokens(allowed, number, alice, keep=None) == sorted([old, new])
+    assert stale_tokens(allowed, number + 1, alice, keep=None) == []
 
 
 def test_room_secrets_differ_per_room() -> None:
     assert room_secret(b"k", "acme", "a") != room_secret(b"k", "acme", "b")
-    assert room_secret(b"k", "acme", "a") != join_token(b"k", "acme", "a", "", 0)
 
 
 def test_core_token_has_janus_format_and_never_outlives_its_expiry() -> None:
@@ -94,18 +121,21 @@ def test_a_consumer_subscribes_only_and_publishers_follow_the_capability_table()
     assert permissions_for([Capability.SPEAK]).ptypes == {"publisher"}
 
 
-def test_a_plan_holds_every_admitted_identity_in_order() -> None:
+def test_a_plan_holds_every_admitted_identity_and_allows_only_publishers() -> None:
     plan = plan_room(
-        b"k", "acme", "standup", {"bob": (Role.CONSUMER, 2), "alice": (Role.PRESENTER, 0)}
+        b"t",
+        b"k",
+        "acme",
+        "standup",
+        {"bob": Admitted(Role.CONSUMER, 2, UNTIL), "alice": Admitted(Role.PRESENTER, 0, UNTIL)},
     )
     assert [m.user_id for m in plan.members] == ["alice", "bob"]
     assert plan.number == room_number("acme", "standup")
     assert plan.secret == room_secret(b"k", "acme", "standup")
-    assert plan.allowed == {
-        join_token(b"k", "acme", "standup", "alice", 0),
-        join_token(b"k", "acme", "standup", "bob", 2),
-    }
+    # A Consumer's token is checked by the room's signature only: never allowed to publish.
+    assert plan.allowed == {join_token(b"t", "acme", "standup", "alice", 0, UNTIL)}
     bob = plan.member("bob")
     assert bob is not None and not bob.permissions.publish
+    assert bob.join_token == join_token(b"t", "acme", "standup", "bob", 2, UNTIL)
     assert plan.member("carol") is None
     assert "acme" not in plan.description

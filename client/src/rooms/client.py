@@ -48,6 +48,7 @@ from rooms.values import (
     event_type_value,
     join_policy_value,
     knock_state_value,
+    participant,
     role_value,
     room_state_value,
 )
@@ -67,6 +68,7 @@ __all__ = [
     "event_type_value",
     "join_policy_value",
     "knock_state_value",
+    "participant",
     "role_value",
     "room_state_value",
     "service_config",

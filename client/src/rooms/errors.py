@@ -292,6 +292,13 @@ class MediaServerUnavailable(RoomsError):
     REASON = "MEDIA_SERVER_UNAVAILABLE"
 
 
+class ModerationNotAllowed(RoomsError):
+    """PERMISSION_DENIED: the acting identity does not hold MUTE_OTHERS in the room now
+    (ModerateParticipant)."""
+
+    REASON = "MODERATION_NOT_ALLOWED"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -320,6 +327,7 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         WebhookUrlNotAllowed,
         TooManyWebhooks,
         MediaServerUnavailable,
+        ModerationNotAllowed,
     )
 }
 

@@ -33,7 +33,10 @@ class ParticipantsMethods(Channel):
         timeout: float | None = None,
     ) -> participants_service_pb2.AddOrUpdateParticipantsResponse:
         """Add identities to the roster or change their role: `{user_id: role}`, or
-        user ids (attendees) or `Participant`s. Returns them and the room's new etag."""
+        user ids (attendees) or `Participant`s (`rooms.participant(user_id, role,
+        valid_from=..., valid_until=...)` for an entry with its own window: an entry's
+        window is what it says, unset bounds being the room's). Returns them and the
+        room's new etag."""
         request = participants_service_pb2.AddOrUpdateParticipantsRequest(
             room_id=room_id, participants=roster(participants), etag=etag
         )
@@ -152,6 +155,28 @@ class ParticipantsMethods(Channel):
             room_id=room_id, user_id=user_id, etag=etag
         )
         return await self._call(self._participants.DenyParticipant, request, timeout)
+
+    async def moderate_participant(
+        self,
+        room_id: str,
+        user_id: str,
+        *,
+        actor_user_id: str,
+        muted: bool = True,
+        video: bool = False,
+        timeout: float | None = None,
+    ) -> participants_service_pb2.ModerateParticipantResponse:
+        """Mute `user_id` (or unmute it, `muted=False`) on behalf of `actor_user_id`,
+        who must hold mute_others in the room now (`ModerationNotAllowed` otherwise):
+        audio always, video too with `video`."""
+        request = participants_service_pb2.ModerateParticipantRequest(
+            room_id=room_id,
+            actor_user_id=actor_user_id,
+            user_id=user_id,
+            muted=muted,
+            video=video,
+        )
+        return await self._call(self._participants.ModerateParticipant, request, timeout)
 
     async def renew_seat(
         self, seat_id: str, *, timeout: float | None = None

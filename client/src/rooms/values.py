@@ -4,7 +4,7 @@ the one helper that writes a room's settings into a Room message."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeAlias, TypedDict, TypeVar, cast
 
 from rooms.v1 import credentials_pb2, events_pb2, participant_pb2, room_pb2, waiting_room_pb2
@@ -79,6 +79,27 @@ def role_capacities(values: RoleCapacities) -> list[room_pb2.RoleCapacity]:
             for role, (most, reserved) in values.items()
         ]
     return list(values)
+
+
+def participant(
+    user_id: str,
+    role: RoleLike = 0,
+    *,
+    valid_from: datetime | None = None,
+    valid_until: datetime | None = None,
+) -> participant_pb2.Participant:
+    """A roster entry with its own window (naive datetimes are UTC): it may join from
+    `valid_from` until `valid_until`, inside the room's window."""
+    entry = participant_pb2.Participant(user_id=user_id, role=role_value(role))
+    if valid_from is not None:
+        entry.valid_from.FromDatetime(_utc(valid_from))
+    if valid_until is not None:
+        entry.valid_until.FromDatetime(_utc(valid_until))
+    return entry
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def roster(values: Participants) -> list[participant_pb2.Participant]:

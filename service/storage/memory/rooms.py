@@ -83,11 +83,15 @@ class MemoryRooms(MemoryTables):
         )
         rows = self._tenant(tenant)[room.room_id] = RoomRows(created)
         for entry in roster:
-            rows.participants[entry.user_id] = Participant(entry.user_id, entry.role, at, at)
+            rows.participants[entry.user_id] = Participant(
+                entry.user_id, entry.role, at, at, entry.valid_from, entry.valid_until
+            )
         if idempotency_key:
             self._keys[tenant, idempotency_key] = (request_hash, room.room_id)
         history = [events.created(created)]
-        history += [events.participant_added(e.user_id, e.role) for e in roster]
+        history += [
+            events.participant_added(e.user_id, e.role, e.valid_from, e.valid_until) for e in roster
+        ]
         self._append(tenant, rows, history, actor, now)
         return rows.room
 

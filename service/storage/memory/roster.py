@@ -6,7 +6,9 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from service.domain import events
 from service.domain.credentials import Removal
+from service.domain.events import Moderation
 from service.domain.models import Participant, Role, Room, RosterEntry
 from service.domain.roster import plan_removal, plan_upsert
 from service.storage.memory.tables import MemoryTables, RoomRows
@@ -47,6 +49,21 @@ class MemoryRoster(MemoryTables):
         self._append(tenant, rows, plan.history, actor, now)
         self._bump_epochs(rows, plan.silenced)
         return plan.result, version
+
+    async def record_moderation(
+        self,
+        *,
+        tenant: str,
+        room_id: str,
+        user_id: str,
+        moderation: Moderation,
+        expected_version: int,
+        now: datetime,
+        actor: str,
+    ) -> int:
+        rows = self._locked(tenant, room_id, expected_version)
+        new = [events.participant_moderated(user_id, moderation)]
+        return self._append(tenant, rows, new, actor, now)
 
     async def remove_participants(
         self,

@@ -13,7 +13,7 @@ from tests.helpers import iso, unique
 async def test_participants_add_change_remove_list_show(rooms_cli: Cli) -> None:
     room_id = (await rooms_cli.json("create"))["roomId"]
     added = rows(await rooms_cli.ok("participants", "add", room_id, "bob", "alice"))
-    assert added[0] == ["USER_ID", "ROLE", "ADDED", "ROLE_CHANGED"]
+    assert added[0] == ["USER_ID", "ROLE", "ADDED", "CHANGED", "FROM", "UNTIL"]
     assert [row[:2] for row in added[1:-1]] == [["bob", "attendee"], ["alice", "attendee"]]
     assert added[-1][0] == "etag"
 
@@ -138,3 +138,27 @@ async def test_waiting_room_and_seats(rooms_cli: Cli) -> None:
     events = await rooms_cli.ok("events", room_id)
     assert "participant_knocked guest as attendee (Guest)" in events
     assert f"seat_released guest as attendee seat {seated['seat_id']}" in events
+
+
+async def test_participants_with_their_own_window_and_moderation(rooms_cli: Cli) -> None:
+    room_id = (await rooms_cli.json("create", "--presenter", "host"))["roomId"]
+    opens, ends = iso(timedelta(hours=1)), iso(timedelta(hours=2))
+    added = rows(
+        await rooms_cli.ok("participants", "add", room_id, "gus", "--from", opens, "--until", ends)
+    )
+    assert added[1][:2] == ["gus", "attendee"] and added[1][4:] == [opens, ends]
+    listed = {p["userId"]: p for p in await rooms_cli.json("participants", "list", room_id)}
+    assert (listed["gus"]["validFrom"], listed["gus"]["validUntil"]) == (opens, ends)
+    assert "validUntil" not in listed["host"]
+    refused = await rooms_cli("authorize", room_id, "gus")
+    assert refused.exit_code == 3
+    assert fields(refused.stdout)["message"] == "Your access to the room opens in 1 hour."
+
+    said = await rooms_cli.ok("participants", "moderate", room_id, "gus", "--actor", "host")
+    assert said.startswith("gus muted (audio) by host; event ")
+    lifted = await rooms_cli.json(
+        "participants", "moderate", room_id, "gus", "--actor", "host", "--unmute", "--video"
+    )
+    assert lifted["moderation"] == {"actorUserId": "host", "muted": False, "video": True}
+    denied = await rooms_cli.fails("participants", "moderate", room_id, "host", "--actor", "gus")
+    assert denied.startswith("error: MODERATION_NOT_ALLOWED (PERMISSION_DENIED): ")

@@ -10,10 +10,13 @@ from datetime import timedelta
 import pytest
 from google.protobuf import field_mask_pb2
 from prometheus_client import REGISTRY
+from rooms.v1 import participant_pb2 as pp
+from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import webhooks_service_pb2 as ws
 
 from service.domain.clock import ManualClock
 from tests.e2e.webhooks.api import Api, T
+from tests.helpers import timestamp
 from tests.receivers import WebhookReceiver, assert_in_order_without_loss
 
 HOUR = timedelta(hours=1)
@@ -184,3 +187,41 @@ async def test_events_before_the_webhook_existed_are_not_sent(
 def sample(name: str, **labels: str) -> float:
     value = REGISTRY.get_sample_value(name, labels)
     return value or 0.0
+
+
+async def test_a_moderation_and_a_window_change_reach_webhooks(
+    api: Api, receiver: WebhookReceiver, clock: ManualClock
+) -> None:
+    await receiver.start()
+    await api.subscribe(
+        receiver,
+        event_types=[
+            T.ROOM_EVENT_TYPE_PARTICIPANT_MODERATED,
+            T.ROOM_EVENT_TYPE_PARTICIPANT_WINDOW_CHANGED,
+        ],
+        room_ids=["moderated"],
+    )
+    await api.create_room("moderated")
+    host = pp.Participant(user_id="host", role=pp.ROLE_PRESENTER)
+    until = timestamp(clock.now() + HOUR)
+    guest = pp.Participant(user_id="pat", valid_until=until)
+    await api.add("moderated", "pat")
+    await api.participants.AddOrUpdateParticipants(
+        ps.AddOrUpdateParticipantsRequest(room_id="moderated", participants=[host, guest]),
+        metadata=api.metadata,
+    )
+    await api.participants.ModerateParticipant(
+        ps.ModerateParticipantRequest(
+            room_id="moderated", actor_user_id="host", user_id="pat", muted=True, video=True
+        ),
+        metadata=api.metadata,
+    )
+    await drain(api, clock)
+    assert [d.payload["type"] for d in receiver.deliveries] == [
+        "room.participant_window_changed",
+        "room.participant_moderated",
+    ]
+    changed, moderated = (d.payload["data"] for d in receiver.deliveries)
+    assert changed["participant"]["validUntil"] == until.ToJsonString()
+    assert moderated["participant"]["userId"] == "pat"
+    assert moderated["moderation"] == {"actorUserId": "host", "muted": True, "video": True}

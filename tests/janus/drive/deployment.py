@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -144,6 +144,9 @@ async def deploy(
             running, janus, config, tenant, stubs.rooms, stubs.participants, bearer(key), adapter
         )
     await adapter.aclose()
+    if settings.get("delivery_poll_seconds") or settings.get("lifecycle_interval_seconds"):
+        # Its background engine would claim other tests' deliveries: stop it now.
+        await running.stop(0)
 
 
 async def join_with(
@@ -169,3 +172,32 @@ async def own_leaving(client: Signalling) -> dict[str, Any]:
         if "leaving" in event or event.get("videoroom") == "destroyed":
             return event
     raise AssertionError("no leaving event")
+
+
+def core(d: Deployment) -> str:
+    """A core token of the deployment's Janus, valid for an hour (what any credential of
+    any room carries: core tokens name no room)."""
+    return derive.core_token(d.config.token_auth_key, datetime.now(UTC) + timedelta(hours=1))
+
+
+async def remote_feed(d: Deployment, room_id: str, feed: int) -> None:
+    """A publisher `feed` with an audio (mid "0") and a video (mid "1") stream, made with
+    Janus's `add_remote_publisher`: the tests send no WebRTC media, and a remote publisher
+    is a feed Janus lets subscribers attach to and moderators `moderate`."""
+    admin = Signalling(d.janus.url, core(d))
+    await admin.attach()
+    added = await admin.request(
+        {
+            "request": "add_remote_publisher",
+            "room": d.number(room_id),
+            "secret": d.secret(room_id),
+            "id": feed,
+            "iface": "127.0.0.1",
+            "streams": [
+                {"type": "audio", "mid": "0", "mindex": 0, "codec": "opus"},
+                {"type": "video", "mid": "1", "mindex": 1, "codec": "vp8"},
+            ],
+        }
+    )
+    assert added.get("videoroom") == "success", added
+    await admin.aclose()

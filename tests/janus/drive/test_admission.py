@@ -32,9 +32,9 @@ async def test_a_rostered_identity_joins_and_one_off_the_roster_cannot(
     rooms_and_janus: Deployment, clock: ManualClock
 ) -> None:
     d = rooms_and_janus
+    until = (clock.now() + timedelta(hours=1)).replace(microsecond=0)
     room_id = await d.make_room(
-        {"alice": pp.ROLE_ATTENDEE, "carol": pp.ROLE_CONSUMER},
-        valid_until=timestamp(clock.now() + timedelta(hours=1)),
+        {"alice": pp.ROLE_ATTENDEE, "carol": pp.ROLE_CONSUMER}, valid_until=timestamp(until)
     )
     await d.running.lifecycle.run_once()  # OPENED
     await d.deliver()
@@ -66,9 +66,9 @@ async def test_a_rostered_identity_joins_and_one_off_the_roster_cannot(
     assert not bob.allowed and not bob.HasField("credential")
     stranger = Signalling(d.janus.url, credential.token)  # even with a good core token
     await stranger.attach()
-    key = d.config.room_secret.get_secret_value().encode()
+    key = d.config.token_auth_key
     refused = await stranger.join(
-        d.number(room_id), derive.join_token(key, d.tenant, room_id, "bob", 0)
+        d.number(room_id), derive.join_token(key, d.tenant, room_id, "bob", 0, until)
     )
     assert refused.get("error_code") == NOT_ALLOWED, refused
     await stranger.aclose()

@@ -27,9 +27,10 @@ async def test_janus_restarted_in_the_middle_gets_its_rooms_back(
     own = await started(tmp_path / "janus")  # restarted here: not the shared one
     try:
         async for d in deploy(start, own, tmp_path, clock):
+            until = (clock.now() + timedelta(hours=1)).replace(microsecond=0)
             room_id = await d.make_room(
                 {"hank": pp.ROLE_PRESENTER, "ivy": pp.ROLE_ATTENDEE},
-                valid_until=timestamp(clock.now() + timedelta(hours=1)),
+                valid_until=timestamp(until),
             )
             await d.running.lifecycle.run_once()
             await d.deliver()
@@ -63,9 +64,10 @@ async def test_janus_restarted_in_the_middle_gets_its_rooms_back(
 
             # Restored from the database: hank's credential works again, ivy's does not.
             allowed = await d.adapter.allowed_tokens(d.number(room_id), d.secret(room_id))
-            key = d.config.room_secret.get_secret_value().encode()
+            key = d.config.token_auth_key
             expected = {
-                derive.join_token(key, d.tenant, room_id, user, 0) for user in ("hank", "jack")
+                derive.join_token(key, d.tenant, room_id, user, 0, until)
+                for user in ("hank", "jack")
             }
             assert allowed == expected
             client, joined = await join_with(d, hank)

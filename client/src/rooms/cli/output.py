@@ -157,13 +157,16 @@ def room_row(room: room_pb2.Room) -> list[str]:
     ]
 
 
-PARTICIPANT_HEADERS = ("USER_ID", "ROLE", "ADDED", "ROLE_CHANGED")
+PARTICIPANT_HEADERS = ("USER_ID", "ROLE", "ADDED", "CHANGED", "FROM", "UNTIL")
 
 
 def participant_row(participant: participant_pb2.Participant) -> list[str]:
+    """A roster entry; FROM/UNTIL are its own window (`-`: the room's)."""
     return [
         participant.user_id,
         role_name(participant.role),
         format_time(participant.create_time),
         format_time(participant.update_time),
+        format_time(participant.valid_from),
+        format_time(participant.valid_until),
     ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 
 from rooms.cli.output import (
@@ -13,7 +15,7 @@ from rooms.cli.output import (
     echo_table,
     participant_row,
 )
-from rooms.cli.parsing import role_choice
+from rooms.cli.parsing import TIME, role_choice
 from rooms.cli.root import (
     Connection,
     Decorator,
@@ -23,7 +25,7 @@ from rooms.cli.root import (
     json_option,
     limit_option,
 )
-from rooms.client import RoomsClient
+from rooms.client import RoomsClient, participant
 from rooms.v1 import participants_service_pb2
 
 
@@ -41,6 +43,12 @@ def _roster_change(name: str, role_option: Decorator, *, existing: bool, doc: st
     @click.argument("room_id")
     @click.argument("user_ids", nargs=-1, required=True)
     @role_option
+    @click.option(
+        "--from", "valid_from", type=TIME, help="Their own window opens at (ISO 8601, +2h)."
+    )
+    @click.option(
+        "--until", "valid_until", type=TIME, help="Their own window ends at (ISO 8601, +30m)."
+    )
     @etag_option
     @json_option
     @click.pass_obj
@@ -49,6 +57,8 @@ def _roster_change(name: str, role_option: Decorator, *, existing: bool, doc: st
         room_id: str,
         user_ids: tuple[str, ...],
         role: str,
+        valid_from: datetime | None,
+        valid_until: datetime | None,
         etag: str,
         as_json_: bool,
     ) -> None:
@@ -60,9 +70,11 @@ def _roster_change(name: str, role_option: Decorator, *, existing: bool, doc: st
                 current = etag or (await client.get_room(room_id)).etag
                 for user_id in user_ids:
                     await client.get_participant(room_id, user_id)
-            return await client.add_or_update_participants(
-                room_id, dict.fromkeys(user_ids, role), etag=current
-            )
+            entries = [
+                participant(u, role, valid_from=valid_from, valid_until=valid_until)
+                for u in user_ids
+            ]
+            return await client.add_or_update_participants(room_id, entries, etag=current)
 
         response = connection.run(change)
         if as_json_:
@@ -78,14 +90,16 @@ participants_add = _roster_change(
     "add",
     click.option("--role", type=role_choice, default="attendee", show_default=True),
     existing=False,
-    doc="Add identities to the roster with ROLE (or set their role if already there).",
+    doc="Add identities to the roster with ROLE (or set their role if already there),\n"
+    "with their own window inside the room's if --from/--until are given.",
 )
 participants_change = _roster_change(
     "change",
     click.option("--role", type=role_choice, required=True, help="The new role."),
     existing=True,
-    doc="Change the role of identities already on the roster (PARTICIPANT_NOT_FOUND if\n"
-    "one is not). The room's etag is checked, so a concurrent change is not lost.",
+    doc="Change the role (and own window: unset bounds are the room's) of identities\n"
+    "already on the roster (PARTICIPANT_NOT_FOUND if one is not). The room's etag is\n"
+    "checked, so a concurrent change is not lost.",
 )
 
 
@@ -140,3 +154,34 @@ def participants_show(connection: Connection, room_id: str, user_id: str, as_jso
         echo_json(as_json(participant))
     else:
         echo_table(PARTICIPANT_HEADERS, [participant_row(participant)])
+
+
+@participants.command("moderate")
+@click.argument("room_id")
+@click.argument("user_id")
+@click.option("--actor", required=True, help="Who asks (must hold mute_others in the room).")
+@click.option("--unmute", is_flag=True, help="Lift an earlier mute instead.")
+@click.option("--video", is_flag=True, help="The video too (audio always).")
+@json_option
+@click.pass_obj
+def participants_moderate(
+    connection: Connection,
+    room_id: str,
+    user_id: str,
+    actor: str,
+    unmute: bool,
+    video: bool,
+    as_json_: bool,
+) -> None:
+    """Mute USER_ID's audio (and video) in the call on behalf of ACTOR; rooms refuses
+    (MODERATION_NOT_ALLOWED) unless ACTOR may mute others there now."""
+    response = connection.run(
+        lambda client: client.moderate_participant(
+            room_id, user_id, actor_user_id=actor, muted=not unmute, video=video
+        )
+    )
+    what = "audio and video" if video else "audio"
+    done = "unmuted" if unmute else "muted"
+    echo_said(
+        response, as_json_, f"{user_id} {done} ({what}) by {actor}; event {response.revision}"
+    )

@@ -153,6 +153,12 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     tenant's Janus did not answer, or refused the request. No credential was
     issued; retry later. Metadata: `room_id`.
     """
+    MODERATION_NOT_ALLOWED: _ErrorReason.ValueType  # 32
+    """PERMISSION_DENIED: `ModerateParticipant` was asked on behalf of an
+    identity that does not hold `CAPABILITY_MUTE_OTHERS` in the room now (not
+    on the roster, a role without it, banned, or outside its window).
+    Metadata: `room_id`, `actor_user_id`.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -292,5 +298,11 @@ MEDIA_SERVER_UNAVAILABLE: ErrorReason.ValueType  # 31
 the identity's join token in the room's VideoRoom `allowed` list: the
 tenant's Janus did not answer, or refused the request. No credential was
 issued; retry later. Metadata: `room_id`.
+"""
+MODERATION_NOT_ALLOWED: ErrorReason.ValueType  # 32
+"""PERMISSION_DENIED: `ModerateParticipant` was asked on behalf of an
+identity that does not hold `CAPABILITY_MUTE_OTHERS` in the room now (not
+on the roster, a role without it, banned, or outside its window).
+Metadata: `room_id`, `actor_user_id`.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

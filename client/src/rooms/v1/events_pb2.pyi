@@ -72,6 +72,18 @@ class _RoomEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RoomEve
     """An identity's admission or denial was withdrawn because it was removed
     with RemoveParticipants.
     """
+    ROOM_EVENT_TYPE_PARTICIPANT_WINDOW_CHANGED: _RoomEventType.ValueType  # 18
+    """AddOrUpdateParticipants changed an identity's own window (`participant`
+    carries it, with the role).
+    """
+    ROOM_EVENT_TYPE_PARTICIPANT_WINDOW_ENDED: _RoomEventType.ValueType  # 19
+    """An identity's own window ended (its `valid_until` passed): the media
+    server ejects it. `event_time` is the window's end; `participant` names it.
+    """
+    ROOM_EVENT_TYPE_PARTICIPANT_MODERATED: _RoomEventType.ValueType  # 20
+    """ModerateParticipant muted or unmuted an identity (`moderation` says how;
+    `participant` names the target).
+    """
 
 class RoomEventType(_RoomEventType, metaclass=_RoomEventTypeEnumTypeWrapper):
     """The kinds of room events."""
@@ -119,6 +131,18 @@ ROOM_EVENT_TYPE_ADMISSION_REVOKED: RoomEventType.ValueType  # 17
 """An identity's admission or denial was withdrawn because it was removed
 with RemoveParticipants.
 """
+ROOM_EVENT_TYPE_PARTICIPANT_WINDOW_CHANGED: RoomEventType.ValueType  # 18
+"""AddOrUpdateParticipants changed an identity's own window (`participant`
+carries it, with the role).
+"""
+ROOM_EVENT_TYPE_PARTICIPANT_WINDOW_ENDED: RoomEventType.ValueType  # 19
+"""An identity's own window ended (its `valid_until` passed): the media
+server ejects it. `event_time` is the window's end; `participant` names it.
+"""
+ROOM_EVENT_TYPE_PARTICIPANT_MODERATED: RoomEventType.ValueType  # 20
+"""ModerateParticipant muted or unmuted an identity (`moderation` says how;
+`participant` names the target).
+"""
 Global___RoomEventType: _TypeAlias = RoomEventType  # noqa: Y015
 
 class _EventOrder:
@@ -162,6 +186,7 @@ class RoomEvent(_message.Message):
     PREVIOUS_ROLE_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     SEAT_FIELD_NUMBER: _builtins.int
+    MODERATION_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room the event belongs to."""
     revision: _builtins.int
@@ -208,6 +233,10 @@ class RoomEvent(_message.Message):
     def seat(self) -> _waiting_room_pb2.Seat:
         """For the seat events: the seat (with its `expire_time` when taken)."""
 
+    @_builtins.property
+    def moderation(self) -> Global___Moderation:
+        """For `ROOM_EVENT_TYPE_PARTICIPANT_MODERATED`: what the moderation did."""
+
     def __init__(
         self,
         *,
@@ -222,11 +251,44 @@ class RoomEvent(_message.Message):
         previous_role: _participant_pb2.Role.ValueType = ...,
         display_name: _builtins.str = ...,
         seat: _waiting_room_pb2.Seat | None = ...,
+        moderation: Global___Moderation | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "participant", b"participant", "room", b"room", "seat", b"seat"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "moderation", b"moderation", "participant", b"participant", "room", b"room", "seat", b"seat"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_fields", b"changed_fields", "display_name", b"display_name", "event_time", b"event_time", "participant", b"participant", "previous_role", b"previous_role", "revision", b"revision", "room", b"room", "room_id", b"room_id", "seat", b"seat", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_fields", b"changed_fields", "display_name", b"display_name", "event_time", b"event_time", "moderation", b"moderation", "participant", b"participant", "previous_role", b"previous_role", "revision", b"revision", "room", b"room", "room_id", b"room_id", "seat", b"seat", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___RoomEvent: _TypeAlias = RoomEvent  # noqa: Y015
+
+@_typing.final
+class Moderation(_message.Message):
+    """A moderation of one participant's media, decided by rooms
+    (`ParticipantsService.ModerateParticipant`).
+    """
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ACTOR_USER_ID_FIELD_NUMBER: _builtins.int
+    MUTED_FIELD_NUMBER: _builtins.int
+    VIDEO_FIELD_NUMBER: _builtins.int
+    actor_user_id: _builtins.str
+    """The identity that asked for it (it held `CAPABILITY_MUTE_OTHERS` then)."""
+    muted: _builtins.bool
+    """Whether the participant's media is muted (true) or unmuted (false)."""
+    video: _builtins.bool
+    """Whether the video too is muted or unmuted (audio always is)."""
+    def __init__(
+        self,
+        *,
+        actor_user_id: _builtins.str = ...,
+        muted: _builtins.bool = ...,
+        video: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_user_id", b"actor_user_id", "muted", b"muted", "video", b"video"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Moderation: _TypeAlias = Moderation  # noqa: Y015

@@ -63,6 +63,8 @@ class Participant(_message.Message):
     ROLE_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     UPDATE_TIME_FIELD_NUMBER: _builtins.int
+    VALID_FROM_FIELD_NUMBER: _builtins.int
+    VALID_UNTIL_FIELD_NUMBER: _builtins.int
     user_id: _builtins.str
     """The participant's identity: an opaque, case-sensitive string of 1 to 256
     printable characters with no whitespace or control characters (for
@@ -76,7 +78,24 @@ class Participant(_message.Message):
 
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp:
-        """When the identity's role last changed. Output only."""
+        """When the identity's role or window last changed. Output only."""
+
+    @_builtins.property
+    def valid_from(self) -> _timestamp_pb2.Timestamp:
+        """The start of the identity's own window: before it, AuthorizeJoin answers
+        `JOIN_DECISION_REASON_NOT_YET_OPEN` for this identity (with when it opens),
+        whatever the room's window. Unset: the room's `valid_from`. Applies to the
+        roster entry only (not to identities admitted by an open join policy).
+        """
+
+    @_builtins.property
+    def valid_until(self) -> _timestamp_pb2.Timestamp:
+        """The end of the identity's own window, inside the room's (the earlier of the
+        two applies): from it on, AuthorizeJoin answers `JOIN_DECISION_REASON_ENDED`
+        for this identity, its credentials never outlive it, and the media server
+        ejects it (`ROOM_EVENT_TYPE_PARTICIPANT_WINDOW_ENDED`). Unset: the room's
+        `valid_until`. Must be after `valid_from` when both are set.
+        """
 
     def __init__(
         self,
@@ -85,10 +104,12 @@ class Participant(_message.Message):
         role: Global___Role.ValueType = ...,
         create_time: _timestamp_pb2.Timestamp | None = ...,
         update_time: _timestamp_pb2.Timestamp | None = ...,
+        valid_from: _timestamp_pb2.Timestamp | None = ...,
+        valid_until: _timestamp_pb2.Timestamp | None = ...,
     ) -> None: ...
-    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time"]  # noqa: Y015
+    _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "role", b"role", "update_time", b"update_time", "user_id", b"user_id"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "role", b"role", "update_time", b"update_time", "user_id", b"user_id", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

@@ -24,12 +24,13 @@ _sym_db = _symbol_database.Default()
 
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from rooms.v1 import events_pb2 as rooms_dot_v1_dot_events__pb2
 from rooms.v1 import participant_pb2 as rooms_dot_v1_dot_participant__pb2
 from rooms.v1 import room_pb2 as rooms_dot_v1_dot_room__pb2
 from rooms.v1 import waiting_room_pb2 as rooms_dot_v1_dot_waiting__room__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rooms/v1/participants_service.proto\x12\x08rooms.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\x1a\x1brooms/v1/waiting_room.proto\"p\n\x11ListKnocksRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12#\n\x05state\x18\x04 \x01(\x0e\x32\x14.rooms.v1.KnockState\"\\\n\x12ListKnocksResponse\x12\x1f\n\x06knocks\x18\x01 \x03(\x0b\x32\x0f.rooms.v1.Knock\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"g\n\x17\x41\x64mitParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x1c\n\x04role\x18\x03 \x01(\x0e\x32\x0e.rooms.v1.Role\x12\x0c\n\x04\x65tag\x18\x04 \x01(\t\"H\n\x18\x41\x64mitParticipantResponse\x12\x1e\n\x05knock\x18\x01 \x01(\x0b\x32\x0f.rooms.v1.Knock\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"H\n\x16\x44\x65nyParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"G\n\x17\x44\x65nyParticipantResponse\x12\x1e\n\x05knock\x18\x01 \x01(\x0b\x32\x0f.rooms.v1.Knock\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"#\n\x10RenewSeatRequest\x12\x0f\n\x07seat_id\x18\x01 \x01(\t\"%\n\x12ReleaseSeatRequest\x12\x0f\n\x07seat_id\x18\x01 \x01(\t\"J\n\x10ListSeatsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"K\n\x11ListSeatsResponse\x12\x1d\n\x05seats\x18\x01 \x03(\x0b\x32\x0e.rooms.v1.Seat\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x1e\x41\x64\x64OrUpdateParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12+\n\x0cparticipants\x18\x02 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"\\\n\x1f\x41\x64\x64OrUpdateParticipantsResponse\x12+\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"Y\n\x19RemoveParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08user_ids\x18\x02 \x03(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x0b\n\x03\x62\x61n\x18\x04 \x01(\x08\"A\n\x1aRemoveParticipantsResponse\x12\x0c\n\x04\x65tag\x18\x01 \x01(\t\x12\x15\n\rremoved_count\x18\x02 \x01(\x05\"o\n\x17ListParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x1c\n\x04role\x18\x04 \x01(\x0e\x32\x0e.rooms.v1.Role\"`\n\x18ListParticipantsResponse\x12+\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x15GetParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"|\n\x1eListRoomsForParticipantRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\"\n\x05state\x18\x04 \x01(\x0e\x32\x13.rooms.v1.RoomState\"}\n\x0eRoomMembership\x12\x1c\n\x04room\x18\x01 \x01(\x0b\x32\x0e.rooms.v1.Room\x12\x1c\n\x04role\x18\x02 \x01(\x0e\x32\x0e.rooms.v1.Role\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x1fListRoomsForParticipantResponse\x12-\n\x0bmemberships\x18\x01 \x03(\x0b\x32\x18.rooms.v1.RoomMembership\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xbb\x07\n\x13ParticipantsService\x12n\n\x17\x41\x64\x64OrUpdateParticipants\x12(.rooms.v1.AddOrUpdateParticipantsRequest\x1a).rooms.v1.AddOrUpdateParticipantsResponse\x12_\n\x12RemoveParticipants\x12#.rooms.v1.RemoveParticipantsRequest\x1a$.rooms.v1.RemoveParticipantsResponse\x12Y\n\x10ListParticipants\x12!.rooms.v1.ListParticipantsRequest\x1a\".rooms.v1.ListParticipantsResponse\x12H\n\x0eGetParticipant\x12\x1f.rooms.v1.GetParticipantRequest\x1a\x15.rooms.v1.Participant\x12n\n\x17ListRoomsForParticipant\x12(.rooms.v1.ListRoomsForParticipantRequest\x1a).rooms.v1.ListRoomsForParticipantResponse\x12G\n\nListKnocks\x12\x1b.rooms.v1.ListKnocksRequest\x1a\x1c.rooms.v1.ListKnocksResponse\x12Y\n\x10\x41\x64mitParticipant\x12!.rooms.v1.AdmitParticipantRequest\x1a\".rooms.v1.AdmitParticipantResponse\x12V\n\x0f\x44\x65nyParticipant\x12 .rooms.v1.DenyParticipantRequest\x1a!.rooms.v1.DenyParticipantResponse\x12\x37\n\tRenewSeat\x12\x1a.rooms.v1.RenewSeatRequest\x1a\x0e.rooms.v1.Seat\x12\x43\n\x0bReleaseSeat\x12\x1c.rooms.v1.ReleaseSeatRequest\x1a\x16.google.protobuf.Empty\x12\x44\n\tListSeats\x12\x1a.rooms.v1.ListSeatsRequest\x1a\x1b.rooms.v1.ListSeatsResponseBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#rooms/v1/participants_service.proto\x12\x08rooms.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15rooms/v1/events.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\x1a\x1brooms/v1/waiting_room.proto\"p\n\x11ListKnocksRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12#\n\x05state\x18\x04 \x01(\x0e\x32\x14.rooms.v1.KnockState\"\\\n\x12ListKnocksResponse\x12\x1f\n\x06knocks\x18\x01 \x03(\x0b\x32\x0f.rooms.v1.Knock\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"g\n\x17\x41\x64mitParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x1c\n\x04role\x18\x03 \x01(\x0e\x32\x0e.rooms.v1.Role\x12\x0c\n\x04\x65tag\x18\x04 \x01(\t\"H\n\x18\x41\x64mitParticipantResponse\x12\x1e\n\x05knock\x18\x01 \x01(\x0b\x32\x0f.rooms.v1.Knock\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"H\n\x16\x44\x65nyParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"G\n\x17\x44\x65nyParticipantResponse\x12\x1e\n\x05knock\x18\x01 \x01(\x0b\x32\x0f.rooms.v1.Knock\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"#\n\x10RenewSeatRequest\x12\x0f\n\x07seat_id\x18\x01 \x01(\t\"%\n\x12ReleaseSeatRequest\x12\x0f\n\x07seat_id\x18\x01 \x01(\t\"J\n\x10ListSeatsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\"K\n\x11ListSeatsResponse\x12\x1d\n\x05seats\x18\x01 \x03(\x0b\x32\x0e.rooms.v1.Seat\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"l\n\x1e\x41\x64\x64OrUpdateParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12+\n\x0cparticipants\x18\x02 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\"\\\n\x1f\x41\x64\x64OrUpdateParticipantsResponse\x12+\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"Y\n\x19RemoveParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x10\n\x08user_ids\x18\x02 \x03(\t\x12\x0c\n\x04\x65tag\x18\x03 \x01(\t\x12\x0b\n\x03\x62\x61n\x18\x04 \x01(\x08\"A\n\x1aRemoveParticipantsResponse\x12\x0c\n\x04\x65tag\x18\x01 \x01(\t\x12\x15\n\rremoved_count\x18\x02 \x01(\x05\"o\n\x17ListParticipantsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x1c\n\x04role\x18\x04 \x01(\x0e\x32\x0e.rooms.v1.Role\"`\n\x18ListParticipantsResponse\x12+\n\x0cparticipants\x18\x01 \x03(\x0b\x32\x15.rooms.v1.Participant\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"9\n\x15GetParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\"|\n\x1eListRoomsForParticipantRequest\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\"\n\x05state\x18\x04 \x01(\x0e\x32\x13.rooms.v1.RoomState\"}\n\x0eRoomMembership\x12\x1c\n\x04room\x18\x01 \x01(\x0b\x32\x0e.rooms.v1.Room\x12\x1c\n\x04role\x18\x02 \x01(\x0e\x32\x0e.rooms.v1.Role\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"i\n\x1fListRoomsForParticipantResponse\x12-\n\x0bmemberships\x18\x01 \x03(\x0b\x32\x18.rooms.v1.RoomMembership\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"s\n\x1aModerateParticipantRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x15\n\ractor_user_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\r\n\x05muted\x18\x04 \x01(\x08\x12\r\n\x05video\x18\x05 \x01(\x08\"Y\n\x1bModerateParticipantResponse\x12(\n\nmoderation\x18\x01 \x01(\x0b\x32\x14.rooms.v1.Moderation\x12\x10\n\x08revision\x18\x02 \x01(\x03\x32\x9f\x08\n\x13ParticipantsService\x12n\n\x17\x41\x64\x64OrUpdateParticipants\x12(.rooms.v1.AddOrUpdateParticipantsRequest\x1a).rooms.v1.AddOrUpdateParticipantsResponse\x12_\n\x12RemoveParticipants\x12#.rooms.v1.RemoveParticipantsRequest\x1a$.rooms.v1.RemoveParticipantsResponse\x12Y\n\x10ListParticipants\x12!.rooms.v1.ListParticipantsRequest\x1a\".rooms.v1.ListParticipantsResponse\x12H\n\x0eGetParticipant\x12\x1f.rooms.v1.GetParticipantRequest\x1a\x15.rooms.v1.Participant\x12n\n\x17ListRoomsForParticipant\x12(.rooms.v1.ListRoomsForParticipantRequest\x1a).rooms.v1.ListRoomsForParticipantResponse\x12G\n\nListKnocks\x12\x1b.rooms.v1.ListKnocksRequest\x1a\x1c.rooms.v1.ListKnocksResponse\x12Y\n\x10\x41\x64mitParticipant\x12!.rooms.v1.AdmitParticipantRequest\x1a\".rooms.v1.AdmitParticipantResponse\x12V\n\x0f\x44\x65nyParticipant\x12 .rooms.v1.DenyParticipantRequest\x1a!.rooms.v1.DenyParticipantResponse\x12\x37\n\tRenewSeat\x12\x1a.rooms.v1.RenewSeatRequest\x1a\x0e.rooms.v1.Seat\x12\x43\n\x0bReleaseSeat\x12\x1c.rooms.v1.ReleaseSeatRequest\x1a\x16.google.protobuf.Empty\x12\x44\n\tListSeats\x12\x1a.rooms.v1.ListSeatsRequest\x1a\x1b.rooms.v1.ListSeatsResponse\x12\x62\n\x13ModerateParticipant\x12$.rooms.v1.ModerateParticipantRequest\x1a%.rooms.v1.ModerateParticipantResponseBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,46 +38,50 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.participants_servi
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\010rooms.v1P\001Z\035rooms/gen/go/rooms/v1;roomsv1\242\002\003RVX\252\002\010Rooms.V1\312\002\010Rooms\\V1\352\002\tRooms::V1'
-  _globals['_LISTKNOCKSREQUEST']._serialized_start=189
-  _globals['_LISTKNOCKSREQUEST']._serialized_end=301
-  _globals['_LISTKNOCKSRESPONSE']._serialized_start=303
-  _globals['_LISTKNOCKSRESPONSE']._serialized_end=395
-  _globals['_ADMITPARTICIPANTREQUEST']._serialized_start=397
-  _globals['_ADMITPARTICIPANTREQUEST']._serialized_end=500
-  _globals['_ADMITPARTICIPANTRESPONSE']._serialized_start=502
-  _globals['_ADMITPARTICIPANTRESPONSE']._serialized_end=574
-  _globals['_DENYPARTICIPANTREQUEST']._serialized_start=576
-  _globals['_DENYPARTICIPANTREQUEST']._serialized_end=648
-  _globals['_DENYPARTICIPANTRESPONSE']._serialized_start=650
-  _globals['_DENYPARTICIPANTRESPONSE']._serialized_end=721
-  _globals['_RENEWSEATREQUEST']._serialized_start=723
-  _globals['_RENEWSEATREQUEST']._serialized_end=758
-  _globals['_RELEASESEATREQUEST']._serialized_start=760
-  _globals['_RELEASESEATREQUEST']._serialized_end=797
-  _globals['_LISTSEATSREQUEST']._serialized_start=799
-  _globals['_LISTSEATSREQUEST']._serialized_end=873
-  _globals['_LISTSEATSRESPONSE']._serialized_start=875
-  _globals['_LISTSEATSRESPONSE']._serialized_end=950
-  _globals['_ADDORUPDATEPARTICIPANTSREQUEST']._serialized_start=952
-  _globals['_ADDORUPDATEPARTICIPANTSREQUEST']._serialized_end=1060
-  _globals['_ADDORUPDATEPARTICIPANTSRESPONSE']._serialized_start=1062
-  _globals['_ADDORUPDATEPARTICIPANTSRESPONSE']._serialized_end=1154
-  _globals['_REMOVEPARTICIPANTSREQUEST']._serialized_start=1156
-  _globals['_REMOVEPARTICIPANTSREQUEST']._serialized_end=1245
-  _globals['_REMOVEPARTICIPANTSRESPONSE']._serialized_start=1247
-  _globals['_REMOVEPARTICIPANTSRESPONSE']._serialized_end=1312
-  _globals['_LISTPARTICIPANTSREQUEST']._serialized_start=1314
-  _globals['_LISTPARTICIPANTSREQUEST']._serialized_end=1425
-  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_start=1427
-  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_end=1523
-  _globals['_GETPARTICIPANTREQUEST']._serialized_start=1525
-  _globals['_GETPARTICIPANTREQUEST']._serialized_end=1582
-  _globals['_LISTROOMSFORPARTICIPANTREQUEST']._serialized_start=1584
-  _globals['_LISTROOMSFORPARTICIPANTREQUEST']._serialized_end=1708
-  _globals['_ROOMMEMBERSHIP']._serialized_start=1710
-  _globals['_ROOMMEMBERSHIP']._serialized_end=1835
-  _globals['_LISTROOMSFORPARTICIPANTRESPONSE']._serialized_start=1837
-  _globals['_LISTROOMSFORPARTICIPANTRESPONSE']._serialized_end=1942
-  _globals['_PARTICIPANTSSERVICE']._serialized_start=1945
-  _globals['_PARTICIPANTSSERVICE']._serialized_end=2900
+  _globals['_LISTKNOCKSREQUEST']._serialized_start=212
+  _globals['_LISTKNOCKSREQUEST']._serialized_end=324
+  _globals['_LISTKNOCKSRESPONSE']._serialized_start=326
+  _globals['_LISTKNOCKSRESPONSE']._serialized_end=418
+  _globals['_ADMITPARTICIPANTREQUEST']._serialized_start=420
+  _globals['_ADMITPARTICIPANTREQUEST']._serialized_end=523
+  _globals['_ADMITPARTICIPANTRESPONSE']._serialized_start=525
+  _globals['_ADMITPARTICIPANTRESPONSE']._serialized_end=597
+  _globals['_DENYPARTICIPANTREQUEST']._serialized_start=599
+  _globals['_DENYPARTICIPANTREQUEST']._serialized_end=671
+  _globals['_DENYPARTICIPANTRESPONSE']._serialized_start=673
+  _globals['_DENYPARTICIPANTRESPONSE']._serialized_end=744
+  _globals['_RENEWSEATREQUEST']._serialized_start=746
+  _globals['_RENEWSEATREQUEST']._serialized_end=781
+  _globals['_RELEASESEATREQUEST']._serialized_start=783
+  _globals['_RELEASESEATREQUEST']._serialized_end=820
+  _globals['_LISTSEATSREQUEST']._serialized_start=822
+  _globals['_LISTSEATSREQUEST']._serialized_end=896
+  _globals['_LISTSEATSRESPONSE']._serialized_start=898
+  _globals['_LISTSEATSRESPONSE']._serialized_end=973
+  _globals['_ADDORUPDATEPARTICIPANTSREQUEST']._serialized_start=975
+  _globals['_ADDORUPDATEPARTICIPANTSREQUEST']._serialized_end=1083
+  _globals['_ADDORUPDATEPARTICIPANTSRESPONSE']._serialized_start=1085
+  _globals['_ADDORUPDATEPARTICIPANTSRESPONSE']._serialized_end=1177
+  _globals['_REMOVEPARTICIPANTSREQUEST']._serialized_start=1179
+  _globals['_REMOVEPARTICIPANTSREQUEST']._serialized_end=1268
+  _globals['_REMOVEPARTICIPANTSRESPONSE']._serialized_start=1270
+  _globals['_REMOVEPARTICIPANTSRESPONSE']._serialized_end=1335
+  _globals['_LISTPARTICIPANTSREQUEST']._serialized_start=1337
+  _globals['_LISTPARTICIPANTSREQUEST']._serialized_end=1448
+  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_start=1450
+  _globals['_LISTPARTICIPANTSRESPONSE']._serialized_end=1546
+  _globals['_GETPARTICIPANTREQUEST']._serialized_start=1548
+  _globals['_GETPARTICIPANTREQUEST']._serialized_end=1605
+  _globals['_LISTROOMSFORPARTICIPANTREQUEST']._serialized_start=1607
+  _globals['_LISTROOMSFORPARTICIPANTREQUEST']._serialized_end=1731
+  _globals['_ROOMMEMBERSHIP']._serialized_start=1733
+  _globals['_ROOMMEMBERSHIP']._serialized_end=1858
+  _globals['_LISTROOMSFORPARTICIPANTRESPONSE']._serialized_start=1860
+  _globals['_LISTROOMSFORPARTICIPANTRESPONSE']._serialized_end=1965
+  _globals['_MODERATEPARTICIPANTREQUEST']._serialized_start=1967
+  _globals['_MODERATEPARTICIPANTREQUEST']._serialized_end=2082
+  _globals['_MODERATEPARTICIPANTRESPONSE']._serialized_start=2084
+  _globals['_MODERATEPARTICIPANTRESPONSE']._serialized_end=2173
+  _globals['_PARTICIPANTSSERVICE']._serialized_start=2176
+  _globals['_PARTICIPANTSSERVICE']._serialized_end=3231
 # @@protoc_insertion_point(module_scope)

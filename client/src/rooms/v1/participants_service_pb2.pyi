@@ -8,6 +8,7 @@ from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
+from rooms.v1 import events_pb2 as _events_pb2
 from rooms.v1 import participant_pb2 as _participant_pb2
 from rooms.v1 import room_pb2 as _room_pb2
 from rooms.v1 import waiting_room_pb2 as _waiting_room_pb2
@@ -647,3 +648,72 @@ class ListRoomsForParticipantResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListRoomsForParticipantResponse: _TypeAlias = ListRoomsForParticipantResponse  # noqa: Y015
+
+@_typing.final
+class ModerateParticipantRequest(_message.Message):
+    """The request of `ParticipantsService.ModerateParticipant`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    ACTOR_USER_ID_FIELD_NUMBER: _builtins.int
+    USER_ID_FIELD_NUMBER: _builtins.int
+    MUTED_FIELD_NUMBER: _builtins.int
+    VIDEO_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.str
+    """The room's id."""
+    actor_user_id: _builtins.str
+    """The identity asking for the moderation (someone in the call, as the
+    application's back end knows it). It must hold `CAPABILITY_MUTE_OTHERS` in
+    the room now: a roster role that has it, in the room's window.
+    """
+    user_id: _builtins.str
+    """The identity whose media is muted or unmuted."""
+    muted: _builtins.bool
+    """True: mute; false: lift an earlier mute."""
+    video: _builtins.bool
+    """Also the video (audio always)."""
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.str = ...,
+        actor_user_id: _builtins.str = ...,
+        user_id: _builtins.str = ...,
+        muted: _builtins.bool = ...,
+        video: _builtins.bool = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor_user_id", b"actor_user_id", "muted", b"muted", "room_id", b"room_id", "user_id", b"user_id", "video", b"video"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModerateParticipantRequest: _TypeAlias = ModerateParticipantRequest  # noqa: Y015
+
+@_typing.final
+class ModerateParticipantResponse(_message.Message):
+    """The response of `ParticipantsService.ModerateParticipant`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    MODERATION_FIELD_NUMBER: _builtins.int
+    REVISION_FIELD_NUMBER: _builtins.int
+    revision: _builtins.int
+    """The revision of the `ROOM_EVENT_TYPE_PARTICIPANT_MODERATED` event."""
+    @_builtins.property
+    def moderation(self) -> _events_pb2.Moderation:
+        """What was recorded."""
+
+    def __init__(
+        self,
+        *,
+        moderation: _events_pb2.Moderation | None = ...,
+        revision: _builtins.int = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["moderation", b"moderation"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["moderation", b"moderation", "revision", b"revision"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ModerateParticipantResponse: _TypeAlias = ModerateParticipantResponse  # noqa: Y015

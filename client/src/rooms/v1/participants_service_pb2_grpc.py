@@ -93,6 +93,11 @@ class ParticipantsServiceStub:
                 request_serializer=rooms_dot_v1_dot_participants__service__pb2.ListSeatsRequest.SerializeToString,
                 response_deserializer=rooms_dot_v1_dot_participants__service__pb2.ListSeatsResponse.FromString,
                 _registered_method=True)
+        self.ModerateParticipant = channel.unary_unary(
+                '/rooms.v1.ParticipantsService/ModerateParticipant',
+                request_serializer=rooms_dot_v1_dot_participants__service__pb2.ModerateParticipantRequest.SerializeToString,
+                response_deserializer=rooms_dot_v1_dot_participants__service__pb2.ModerateParticipantResponse.FromString,
+                _registered_method=True)
 
 
 class ParticipantsServiceServicer:
@@ -183,6 +188,19 @@ class ParticipantsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ModerateParticipant(self, request, context):
+        """Mutes (or unmutes) an identity's media in the room's call, on behalf of
+        another identity of the room that asks for it (`actor_user_id`): rooms
+        decides, and refuses with PERMISSION_DENIED `MODERATION_NOT_ALLOWED` unless
+        the actor holds `CAPABILITY_MUTE_OTHERS` in the room now. An allowed
+        moderation is recorded (`ROOM_EVENT_TYPE_PARTICIPANT_MODERATED`) and pushed
+        to the room's media server (Janus `moderate`, LiveKit `MutePublishedTrack`)
+        and to webhooks. Audio always; video too with `video`.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ParticipantsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -240,6 +258,11 @@ def add_ParticipantsServiceServicer_to_server(servicer, server):
                     servicer.ListSeats,
                     request_deserializer=rooms_dot_v1_dot_participants__service__pb2.ListSeatsRequest.FromString,
                     response_serializer=rooms_dot_v1_dot_participants__service__pb2.ListSeatsResponse.SerializeToString,
+            ),
+            'ModerateParticipant': grpc.unary_unary_rpc_method_handler(
+                    servicer.ModerateParticipant,
+                    request_deserializer=rooms_dot_v1_dot_participants__service__pb2.ModerateParticipantRequest.FromString,
+                    response_serializer=rooms_dot_v1_dot_participants__service__pb2.ModerateParticipantResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -540,6 +563,33 @@ class ParticipantsService:
             '/rooms.v1.ParticipantsService/ListSeats',
             rooms_dot_v1_dot_participants__service__pb2.ListSeatsRequest.SerializeToString,
             rooms_dot_v1_dot_participants__service__pb2.ListSeatsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ModerateParticipant(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rooms.v1.ParticipantsService/ModerateParticipant',
+            rooms_dot_v1_dot_participants__service__pb2.ModerateParticipantRequest.SerializeToString,
+            rooms_dot_v1_dot_participants__service__pb2.ModerateParticipantResponse.FromString,
             options,
             channel_credentials,
             insecure,

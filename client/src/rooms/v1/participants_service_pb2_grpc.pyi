@@ -71,6 +71,15 @@ class ParticipantsServiceStub:
     """Lists the live seats of a room: who is in the call now, with role and
     since when, earliest first.
     """
+    ModerateParticipant: _grpc.UnaryUnaryMultiCallable[_participants_service_pb2.ModerateParticipantRequest, _participants_service_pb2.ModerateParticipantResponse]
+    """Mutes (or unmutes) an identity's media in the room's call, on behalf of
+    another identity of the room that asks for it (`actor_user_id`): rooms
+    decides, and refuses with PERMISSION_DENIED `MODERATION_NOT_ALLOWED` unless
+    the actor holds `CAPABILITY_MUTE_OTHERS` in the room now. An allowed
+    moderation is recorded (`ROOM_EVENT_TYPE_PARTICIPANT_MODERATED`) and pushed
+    to the room's media server (Janus `moderate`, LiveKit `MutePublishedTrack`)
+    and to webhooks. Audio always; video too with `video`.
+    """
 
 @_typing.type_check_only
 class ParticipantsServiceAsyncStub(ParticipantsServiceStub):
@@ -111,6 +120,15 @@ class ParticipantsServiceAsyncStub(ParticipantsServiceStub):
     ListSeats: _aio.UnaryUnaryMultiCallable[_participants_service_pb2.ListSeatsRequest, _participants_service_pb2.ListSeatsResponse]  # type: ignore[assignment]
     """Lists the live seats of a room: who is in the call now, with role and
     since when, earliest first.
+    """
+    ModerateParticipant: _aio.UnaryUnaryMultiCallable[_participants_service_pb2.ModerateParticipantRequest, _participants_service_pb2.ModerateParticipantResponse]  # type: ignore[assignment]
+    """Mutes (or unmutes) an identity's media in the room's call, on behalf of
+    another identity of the room that asks for it (`actor_user_id`): rooms
+    decides, and refuses with PERMISSION_DENIED `MODERATION_NOT_ALLOWED` unless
+    the actor holds `CAPABILITY_MUTE_OTHERS` in the room now. An allowed
+    moderation is recorded (`ROOM_EVENT_TYPE_PARTICIPANT_MODERATED`) and pushed
+    to the room's media server (Janus `moderate`, LiveKit `MutePublishedTrack`)
+    and to webhooks. Audio always; video too with `video`.
     """
 
 class ParticipantsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -215,6 +233,21 @@ class ParticipantsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_participants_service_pb2.ListSeatsResponse, _abc.Awaitable[_participants_service_pb2.ListSeatsResponse]]:
         """Lists the live seats of a room: who is in the call now, with role and
         since when, earliest first.
+        """
+
+    @_abc_1.abstractmethod
+    def ModerateParticipant(
+        self,
+        request: _participants_service_pb2.ModerateParticipantRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_participants_service_pb2.ModerateParticipantResponse, _abc.Awaitable[_participants_service_pb2.ModerateParticipantResponse]]:
+        """Mutes (or unmutes) an identity's media in the room's call, on behalf of
+        another identity of the room that asks for it (`actor_user_id`): rooms
+        decides, and refuses with PERMISSION_DENIED `MODERATION_NOT_ALLOWED` unless
+        the actor holds `CAPABILITY_MUTE_OTHERS` in the room now. An allowed
+        moderation is recorded (`ROOM_EVENT_TYPE_PARTICIPANT_MODERATED`) and pushed
+        to the room's media server (Janus `moderate`, LiveKit `MutePublishedTrack`)
+        and to webhooks. Audio always; video too with `video`.
         """
 
 def add_ParticipantsServiceServicer_to_server(servicer: ParticipantsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,55 @@
+"""The ports of the media side: signing join credentials and driving a media server
+(re-exported by service.domain.ports)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Protocol
+
+from service.domain.credentials import CredentialFormat, CredentialGrant, JanusJoin
+from service.domain.models import Role
+
+
+class CredentialSigner(Protocol):
+    """Signs and reads join credentials (the formats' keys and secrets live behind it)."""
+
+    def configured(self, tenant: str, format: CredentialFormat) -> bool:
+        """Whether the tenant may be issued credentials of this format."""
+        ...
+
+    def server_url(self, tenant: str, format: CredentialFormat) -> str: ...
+
+    def sign(self, format: CredentialFormat, grant: CredentialGrant) -> str: ...
+
+    def janus_join(
+        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int, until: datetime
+    ) -> JanusJoin:
+        """The VideoRoom values of a Janus credential (tenant configured for Janus);
+        `until` is the end of the identity's window (its join token's expiry)."""
+        ...
+
+    def read(
+        self, tenant: str, token: str, format: CredentialFormat | None
+    ) -> tuple[CredentialFormat, CredentialGrant]:
+        """The format and grant of a token with a good signature issued to `tenant`;
+        raises `UnreadableClaims` for any other token. Times are not checked."""
+        ...
+
+
+class MediaControl(Protocol):
+    """The media server rooms drives (Janus): what AuthorizeJoin must do there before it
+    answers with a credential."""
+
+    async def admit(
+        self, tenant: str, room_id: str, user_id: str, role: Role, epoch: int, until: datetime
+    ) -> None:
+        """Put the identity's join token in the room's allowed list when its role may
+        publish (creating the VideoRoom if it is missing). Raises DomainError
+        MEDIA_SERVER_UNAVAILABLE."""
+        ...
+
+    async def retract(
+        self, tenant: str, room_id: str, user_id: str, epoch: int, until: datetime
+    ) -> None:
+        """Take the token out again (best effort: a failure is logged, not raised)."""
+        ...
