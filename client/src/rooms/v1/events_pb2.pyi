@@ -162,6 +162,8 @@ class RoomEvent(_message.Message):
     PREVIOUS_ROLE_FIELD_NUMBER: _builtins.int
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     SEAT_FIELD_NUMBER: _builtins.int
+    REMOVED_OCCURRENCES_FIELD_NUMBER: _builtins.int
+    ADDED_OCCURRENCES_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room the event belongs to."""
     revision: _builtins.int
@@ -208,6 +210,17 @@ class RoomEvent(_message.Message):
     def seat(self) -> _waiting_room_pb2.Seat:
         """For the seat events: the seat (with its `expire_time` when taken)."""
 
+    @_builtins.property
+    def removed_occurrences(self) -> _containers.RepeatedCompositeFieldContainer[_room_pb2.Occurrence]:
+        """For `ROOM_EVENT_TYPE_SETTINGS_CHANGED` of a room whose occurrences changed
+        (its window, `recurrence` or `time_zone`): the occurrences it no longer has
+        (a cancelled or moved one), at most 1000.
+        """
+
+    @_builtins.property
+    def added_occurrences(self) -> _containers.RepeatedCompositeFieldContainer[_room_pb2.Occurrence]:
+        """Likewise, the occurrences it has that it did not have (a moved or added one)."""
+
     def __init__(
         self,
         *,
@@ -222,10 +235,12 @@ class RoomEvent(_message.Message):
         previous_role: _participant_pb2.Role.ValueType = ...,
         display_name: _builtins.str = ...,
         seat: _waiting_room_pb2.Seat | None = ...,
+        removed_occurrences: _abc.Iterable[_room_pb2.Occurrence] | None = ...,
+        added_occurrences: _abc.Iterable[_room_pb2.Occurrence] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "participant", b"participant", "room", b"room", "seat", b"seat"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_fields", b"changed_fields", "display_name", b"display_name", "event_time", b"event_time", "participant", b"participant", "previous_role", b"previous_role", "revision", b"revision", "room", b"room", "room_id", b"room_id", "seat", b"seat", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "added_occurrences", b"added_occurrences", "changed_fields", b"changed_fields", "display_name", b"display_name", "event_time", b"event_time", "participant", b"participant", "previous_role", b"previous_role", "removed_occurrences", b"removed_occurrences", "revision", b"revision", "room", b"room", "room_id", b"room_id", "seat", b"seat", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
