@@ -139,6 +139,7 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases):
                 state=replace(room, **changes).state(now),
                 now=now,
                 actor=caller.key_name,
+                previous=room,
             )
             if updated is not None:
                 return updated

@@ -121,7 +121,7 @@ class AdmissionUseCases(UseCasesBase):
         outlives the seat by more than one renewal."""
         signer = self._credentials
         assert signer is not None and decision.role is not None
-        until = room.valid_until
+        until = room.window(now)[1]  # the occurrence's end, for a recurring room
         if decision.seat is not None:
             until = min(until, decision.seat.expire_time + self._limits.seat_ttl)
         issue_time, expire_time = lifetime(now, until, self._limits.credential_ttl)

@@ -129,13 +129,15 @@ def decide_join(
     """
     if room is None:
         return JoinDecision(False, JoinReason.ROOM_NOT_FOUND, "The room does not exist.")
+    # A recurring room's window is its occurrence under way, else its next, else its last.
+    valid_from, valid_until = room.window(now)
     if banned:
         return JoinDecision(
             False,
             JoinReason.BANNED,
             "You have been banned from this room.",
-            valid_from=room.valid_from,
-            valid_until=room.valid_until,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
     role = would_be_role(room, rostered_role)
     if role is None:
@@ -143,10 +145,10 @@ def decide_join(
             False,
             JoinReason.NOT_INVITED,
             "You are not invited to this room.",
-            valid_from=room.valid_from,
-            valid_until=room.valid_until,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
-    opens_at = room.valid_from
+    opens_at = valid_from
     if role in EARLY_ENTRY_ROLES:
         opens_at -= room.early_entry
     if now < opens_at:
@@ -158,17 +160,17 @@ def decide_join(
             role=role,
             opens_at=opens_at,
             opens_in=opens_in,
-            valid_from=room.valid_from,
-            valid_until=room.valid_until,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
-    if now >= room.valid_until:
+    if now >= valid_until:
         return JoinDecision(
             False,
             JoinReason.ENDED,
             "The room has ended.",
             role=role,
-            valid_from=room.valid_from,
-            valid_until=room.valid_until,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
     return JoinDecision(
         True,
@@ -176,6 +178,6 @@ def decide_join(
         "You may join.",
         role=role,
         capabilities=capabilities_in(role, room),
-        valid_from=room.valid_from,
-        valid_until=room.valid_until,
+        valid_from=valid_from,
+        valid_until=valid_until,
     )

@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from dateutil.rrule import rrulestr, rruleset
+from dateutil.rrule import rruleset, rrulestr
 
 from service.domain.errors import Violations
 
@@ -57,8 +57,11 @@ class Series:
 
 
 @dataclass(frozen=True, slots=True)
-class _Parsed:
-    rrule: str | None  # the RRULE's value, UNTIL in UTC
+class Parsed:
+    """A recurrence as a calendar writes it: the RRULE's value (UNTIL in UTC), and the
+    RDATE and EXDATE instants, zoned."""
+
+    rrule: str | None
     rdates: tuple[datetime, ...]
     exdates: tuple[datetime, ...]
 
@@ -135,7 +138,7 @@ def _rrule(value: str, tz: ZoneInfo, field: str) -> str:
     return ";".join(parts)
 
 
-def _parse(recurrence: Sequence[str], tz: ZoneInfo) -> _Parsed:
+def _parse(recurrence: Sequence[str], tz: ZoneInfo) -> Parsed:
     rule: str | None = None
     rdates: list[datetime] = []
     exdates: list[datetime] = []
@@ -171,7 +174,15 @@ def _parse(recurrence: Sequence[str], tz: ZoneInfo) -> _Parsed:
                 raise RecurrenceError(field, f"{key}={val} is not supported")
         values = [_instant(v.strip(), line_tz, field) for v in match.group("value").split(",")]
         (rdates if name == "RDATE" else exdates).extend(values)
-    return _Parsed(rule, tuple(rdates), tuple(exdates))
+    return Parsed(rule, tuple(rdates), tuple(exdates))
+
+
+def parse(series: Series) -> Parsed:
+    """The lines of a series already checked, parsed."""
+    tz = zone(series.time_zone)
+    if tz is None:
+        raise RecurrenceError("time_zone", f"{series.time_zone!r} is not a known IANA time zone")
+    return _parse(series.recurrence, tz)
 
 
 def expand(series: Series) -> tuple[Occurrence, ...]:
@@ -234,9 +245,7 @@ def occurrences(series: Series) -> tuple[Occurrence, ...]:
     return expand(series)
 
 
-def check(
-    violations: Violations, prefix: str, series: Series
-) -> tuple[Occurrence, ...] | None:
+def check(violations: Violations, prefix: str, series: Series) -> tuple[Occurrence, ...] | None:
     """The occurrences of a series, or None and a violation naming the field
     (`{prefix}recurrence[i]`, `{prefix}recurrence`, `{prefix}time_zone`)."""
     try:

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.domain import instants
+from service.domain import instants, recurrence
 from service.domain.errors import ErrorReason, Violations
 from service.domain.limits import Limits
 from service.domain.models import (
@@ -169,6 +169,8 @@ def check_window(
 
 
 WINDOW = ("valid_from", "valid_until")
+# The settings the occurrences of a room follow from.
+RECURRING = frozenset({*WINDOW, "recurrence", "time_zone"})
 
 
 def resolve_window(
@@ -199,6 +201,20 @@ def check_settings(
     ]
     if window and all(in_range):
         check_window(violations, "room.", settings.valid_from, settings.valid_until, now, limits)
+    if (
+        "time_zone" in changed
+        and settings.time_zone
+        and recurrence.zone(settings.time_zone) is None
+    ):
+        violations.add(
+            "room.time_zone", f"{settings.time_zone[:64]!r} is not a known IANA time zone"
+        )
+    elif (
+        RECURRING.intersection(changed)
+        and settings.series is not None
+        and (not window or all(in_range))
+    ):
+        recurrence.check(violations, "room.", settings.series)
     if "metadata" in changed:
         check_metadata(violations, "room.metadata", settings.metadata, limits)
     if "early_entry" in changed:

@@ -77,24 +77,25 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
     DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL;
 
 -- name: create_room --
--- $4..$13 are the settings in the order of service.domain.models.SETTING_TYPES (as in
--- update_room), $14 the roster's size.
+-- $4..$15 are the settings in the order of service.domain.models.SETTING_TYPES (as in
+-- update_room), $16 when the last occurrence ends, $17 the roster's size.
 WITH seq AS (
         INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
             valid_until, pstn_dial_out_enabled, join_policy, metadata,
             open_join_role, early_entry, waiting_room_enabled, max_participants,
-            role_capacity, participant_count, event_seq)
-        VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                cardinality($17::text[]))
+            role_capacity, recurrence, time_zone, series_until, participant_count,
+            event_seq)
+        VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                $16, $17, cardinality($20::text[]))
         ON CONFLICT (tenant, room_id) DO NOTHING
         RETURNING room_id, event_seq),
     roster AS (
         INSERT INTO participants
             (tenant, room_id, user_id, role, create_time, update_time)
         SELECT $1, seq.room_id, t.u, t.r, $3, $3
-        FROM seq, unnest($15::text[], $16::text[]) AS t(u, r)),
+        FROM seq, unnest($18::text[], $19::text[]) AS t(u, r)),
     batch (types, data, at, actor) AS (
-        SELECT $17::text[], $18::text[], $3::timestamptz, $19::text),
+        SELECT $20::text[], $21::text[], $3::timestamptz, $22::text),
 -- include: number_events --
 -- include: record_events --
     SELECT count(*) FROM seq;
@@ -313,7 +314,8 @@ INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
     RETURNING user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time;
 
 -- name: claim_seat --
-SELECT version, valid_until, max_participants, role_capacity FROM rooms
+SELECT version, valid_from, valid_until, recurrence, time_zone, max_participants,
+       role_capacity FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
 -- name: extend_user_seat --
@@ -331,7 +333,7 @@ INSERT INTO seats
     VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: renew_seat --
-UPDATE seats s SET expire_time = LEAST($4::timestamptz, r.valid_until)
+UPDATE seats s SET expire_time = LEAST($4::timestamptz, COALESCE(r.series_until, r.valid_until))
     FROM rooms r
     WHERE s.tenant = $1 AND s.seat_id = $2 AND s.expire_time > $3
       AND r.tenant = $1 AND r.room_id = s.room_id AND r.delete_time IS NULL
@@ -424,13 +426,15 @@ WITH moved AS (
 /* cross-tenant read: no locks, no transaction */
     SELECT tenant, room_id FROM rooms WHERE delete_time < $1
     UNION
-    SELECT tenant, room_id FROM rooms WHERE valid_until < $2
+    SELECT tenant, room_id FROM rooms
+        WHERE valid_until < $2 AND COALESCE(series_until, valid_until) < $2
     LIMIT $3;
 
 -- name: purge_rooms --
 DELETE FROM rooms
     WHERE tenant = $1 AND room_id = ANY($2::text[])
-      AND (delete_time < $3 OR valid_until < $4)
+      AND (delete_time < $3
+           OR (valid_until < $4 AND COALESCE(series_until, valid_until) < $4))
     RETURNING room_id;
 
 -- name: purge_idempotency_keys --
@@ -664,7 +668,8 @@ SELECT epoch FROM membership_epochs
 
 -- name: joinable_rooms --
 SELECT room_id FROM rooms
-    WHERE tenant = $1 AND delete_time IS NULL AND valid_until > $2
+    WHERE tenant = $1 AND delete_time IS NULL
+      AND COALESCE(series_until, valid_until) > $2
       AND valid_from - early_entry <= $2 AND room_id > $3
     ORDER BY room_id LIMIT $4;
 
@@ -805,7 +810,10 @@ UPDATE rooms SET update_time = $4, version = version + 1,
     waiting_room_enabled = CASE WHEN 'waiting_room_enabled' = ANY($5::text[]) THEN $13::boolean ELSE waiting_room_enabled END,
     max_participants = CASE WHEN 'max_participants' = ANY($5::text[]) THEN $14::integer ELSE max_participants END,
     role_capacity = CASE WHEN 'role_capacity' = ANY($5::text[]) THEN $15::jsonb ELSE role_capacity END,
-    announced_state = LEAST(announced_state, $16::smallint)
+    recurrence = CASE WHEN 'recurrence' = ANY($5::text[]) THEN $16::text[] ELSE recurrence END,
+    time_zone = CASE WHEN 'time_zone' = ANY($5::text[]) THEN $17::text ELSE time_zone END,
+    series_until = COALESCE($18::timestamptz, series_until),
+    announced_state = LEAST(announced_state, $19::smallint)
 WHERE tenant = $1 AND room_id = $2 AND version = $3 AND delete_time IS NULL
 RETURNING *;
 

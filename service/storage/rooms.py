@@ -99,6 +99,7 @@ class RoomsStore(StoreBase):
                 room.room_id,
                 now,
                 *(rows.column_value(name, value) for name, value in settings.items()),
+                created.occurrences()[-1].end,
                 len(roster),
                 [entry.user_id for entry in roster],
                 [entry.role.value for entry in roster],
@@ -175,12 +176,20 @@ class RoomsStore(StoreBase):
         state: RoomState,
         now: datetime,
         actor: str,
+        previous: Room | None = None,
     ) -> Room | None:
         check_changes(changes)
         values = [
             rows.column_value(column, changes[column]) if column in changes else None
             for column in _SETTING_COLUMNS
         ]
+        # When the last occurrence ends, from the settings the update leaves (`previous`
+        # is the room as read, at `expected_version`; without it the window's end).
+        series_until = (
+            replace(previous, **changes).occurrences()[-1].end
+            if previous is not None
+            else changes.get("valid_until")
+        )
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             row = await conn.fetchrow(
@@ -191,13 +200,14 @@ class RoomsStore(StoreBase):
                 now,
                 list(changes),
                 *values,
+                series_until,
                 history_sql.announced_code(state),
             )
             if row is None:
                 return None
             updated = room_of(row)
             seq = await append_events(
-                tx, room_id, [events.settings_changed(updated, changes)], actor, now
+                tx, room_id, [events.settings_changed(updated, changes, previous)], actor, now
             )
         return replace(updated, last_event_revision=seq)
 

@@ -187,6 +187,8 @@ def _setting_codec(kind: Any) -> tuple[_SettingIn, _SettingOut]:
         return _role_capacity_in, role_capacity_out
     if get_origin(kind) is Mapping:
         return (lambda v, f, value: dict(value)), dict
+    if kind == tuple[str, ...]:
+        return (lambda v, f, value: tuple(value)), list
     if kind in (bool, int, str):
         return _plain_in, lambda value: value
     raise TypeError(f"no protobuf codec for a setting of type {kind}")
