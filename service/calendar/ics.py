@@ -64,4 +64,5 @@ def calendar_of(tenant: str, entries: Sequence[FeedEntry], name: str) -> bytes:
     for entry in sorted(entries, key=lambda e: e.room.room_id):
         calendar.add_component(event_of(tenant, entry))
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    body: bytes = calendar.to_ical()
+    return body

@@ -85,6 +85,17 @@ def parse_token(token: str) -> FeedToken | None:
     return FeedToken(tenant, feed_id, secret)
 
 
+def etag_of_body(body: bytes) -> str:
+    """A feed's strong entity tag: its content's hash."""
+    return '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (or is `*`)."""
+    tags = [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+    return "*" in tags or etag in tags
+
+
 def new_feed_id() -> str:
     return new_id()
 

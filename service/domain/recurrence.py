@@ -19,7 +19,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
-from dateutil.rrule import rruleset, rrulestr
+from dateutil.rrule import rrule, rruleset, rrulestr
 
 from service.domain.errors import Violations
 
@@ -204,6 +204,8 @@ def expand(series: Series) -> tuple[Occurrence, ...]:
             rule = rrulestr(parsed.rrule, dtstart=dtstart)
         except (ValueError, TypeError) as error:
             raise RecurrenceError("", f"the RRULE is not valid: {error}") from None
+        if not isinstance(rule, rrule):
+            raise RecurrenceError("", "only one RRULE is supported")
         first = next(iter(rule), None)
         if first is None or first != dtstart:
             raise RecurrenceError(

@@ -843,3 +843,42 @@ SELECT room_id, revision, event_time, type, actor, data FROM room_events
       AND (cardinality($5::text[]) = 0 OR type = ANY($5::text[]))
     ORDER BY revision DESC LIMIT $4;
 
+
+-- ==== calendar.py ====
+
+-- name: create_calendar_feed --
+INSERT INTO calendar_feeds (tenant, feed_id, secret_hash, room_id, user_id, create_time)
+    VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: list_calendar_feeds --
+SELECT feed_id, room_id, user_id, create_time FROM calendar_feeds
+    WHERE tenant = $1
+      AND ($2::timestamptz IS NULL OR (create_time, feed_id) < ($2::timestamptz, $3::text))
+    ORDER BY create_time DESC, feed_id DESC LIMIT $4;
+
+-- name: delete_calendar_feed --
+DELETE FROM calendar_feeds WHERE tenant = $1 AND feed_id = $2 RETURNING feed_id;
+
+-- name: find_calendar_feed --
+SELECT feed_id, room_id, user_id, create_time, secret_hash FROM calendar_feeds
+    WHERE tenant = $1 AND feed_id = $2;
+
+-- name: calendar_room --
+-- A room as its feed shows it: deleted ones too, while their tombstone lasts.
+SELECT r.*, false AS removed FROM rooms r WHERE r.tenant = $1 AND r.room_id = $2;
+
+-- name: calendar_user_rooms --
+-- The rooms an identity is on the roster of, and those it was removed from (shown
+-- cancelled), deleted ones included while their tombstone lasts; at most $3.
+SELECT r.*, false AS removed
+    FROM participants p
+    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
+    WHERE p.tenant = $1 AND r.tenant = $1 AND p.user_id = $2
+UNION ALL
+SELECT r.*, true AS removed
+    FROM participant_removals x
+    JOIN rooms r ON r.tenant = x.tenant AND r.room_id = x.room_id
+    WHERE x.tenant = $1 AND r.tenant = $1 AND x.user_id = $2
+      AND NOT EXISTS (SELECT 1 FROM participants q
+                      WHERE q.tenant = $1 AND q.room_id = x.room_id AND q.user_id = $2)
+LIMIT $3;

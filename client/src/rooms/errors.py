@@ -24,6 +24,7 @@ from grpc_status import rpc_status
 __all__ = [
     "DOMAIN",
     "BatchTooLarge",
+    "CalendarFeedNotFound",
     "CredentialsNotConfigured",
     "DatabaseUnavailable",
     "DuplicateUserId",
@@ -292,6 +293,12 @@ class MediaServerUnavailable(RoomsError):
     REASON = "MEDIA_SERVER_UNAVAILABLE"
 
 
+class CalendarFeedNotFound(RoomsError):
+    """NOT_FOUND: no calendar feed with this id in the caller's tenant."""
+
+    REASON = "CALENDAR_FEED_NOT_FOUND"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -320,6 +327,7 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         WebhookUrlNotAllowed,
         TooManyWebhooks,
         MediaServerUnavailable,
+        CalendarFeedNotFound,
     )
 }
 

@@ -153,6 +153,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     tenant's Janus did not answer, or refused the request. No credential was
     issued; retry later. Metadata: `room_id`.
     """
+    CALENDAR_FEED_NOT_FOUND: _ErrorReason.ValueType  # 32
+    """NOT_FOUND: no calendar feed with this id exists in the caller's tenant.
+    Metadata: `feed_id`.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -292,5 +296,9 @@ MEDIA_SERVER_UNAVAILABLE: ErrorReason.ValueType  # 31
 the identity's join token in the room's VideoRoom `allowed` list: the
 tenant's Janus did not answer, or refused the request. No credential was
 issued; retry later. Metadata: `room_id`.
+"""
+CALENDAR_FEED_NOT_FOUND: ErrorReason.ValueType  # 32
+"""NOT_FOUND: no calendar feed with this id exists in the caller's tenant.
+Metadata: `feed_id`.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015
