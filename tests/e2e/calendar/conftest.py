@@ -1,0 +1,61 @@
+"""One server with two tenants and the calendar feed server, for the whole package."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+import grpc
+import pytest
+from rooms.v1 import calendar_service_pb2_grpc, rooms_service_pb2_grpc
+
+from service.security.keys import new_key
+from service.server import RunningServer
+from tests.conftest import ServerFactory
+from tests.helpers import Metadata, bearer
+
+
+@dataclass(frozen=True)
+class Side:
+    """One tenant's view: its name, call metadata and stubs."""
+
+    tenant: str
+    auth: Metadata
+    rooms: rooms_service_pb2_grpc.RoomsServiceStub
+    calendar: calendar_service_pb2_grpc.CalendarServiceStub
+
+
+@dataclass(frozen=True)
+class Calendar:
+    running: RunningServer
+    a: Side
+    b: Side
+    http: aiohttp.ClientSession
+
+    async def get(self, url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+        async with self.http.get(url, headers=headers) as response:
+            return response.status, dict(response.headers), await response.read()
+
+
+@pytest.fixture(scope="package")
+async def cal(start: ServerFactory) -> AsyncIterator[Calendar]:
+    suffix = uuid.uuid4().hex[:8]
+    made = {letter: new_key(f"cal-{letter}-{suffix}", "k1") for letter in "ab"}
+    running = await start(
+        api_keys=",".join(entry.line() for _, entry in made.values()),
+        http_listen_address="127.0.0.1:0",
+    )
+    async with (
+        grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel,
+        aiohttp.ClientSession() as http,
+    ):
+        rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
+        calendar = calendar_service_pb2_grpc.CalendarServiceStub(channel)
+        a, b = (
+            Side(entry.caller.tenant, bearer(key), rooms, calendar)
+            for key, entry in made.values()
+        )
+        yield Calendar(running, a, b, http)
+    await running.stop(0)
