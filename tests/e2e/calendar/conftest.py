@@ -9,7 +9,11 @@ from dataclasses import dataclass
 import aiohttp
 import grpc
 import pytest
-from rooms.v1 import calendar_service_pb2_grpc, rooms_service_pb2_grpc
+from rooms.v1 import (
+    calendar_service_pb2_grpc,
+    participants_service_pb2_grpc,
+    rooms_service_pb2_grpc,
+)
 
 from service.security.keys import new_key
 from service.server import RunningServer
@@ -25,6 +29,7 @@ class Side:
     auth: Metadata
     rooms: rooms_service_pb2_grpc.RoomsServiceStub
     calendar: calendar_service_pb2_grpc.CalendarServiceStub
+    participants: participants_service_pb2_grpc.ParticipantsServiceStub
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,9 @@ async def cal(start: ServerFactory) -> AsyncIterator[Calendar]:
     ):
         rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
         calendar = calendar_service_pb2_grpc.CalendarServiceStub(channel)
+        people = participants_service_pb2_grpc.ParticipantsServiceStub(channel)
         a, b = (
-            Side(entry.caller.tenant, bearer(key), rooms, calendar)
+            Side(entry.caller.tenant, bearer(key), rooms, calendar, people)
             for key, entry in made.values()
         )
         yield Calendar(running, a, b, http)
