@@ -9,6 +9,7 @@ from dataclasses import dataclass
 import aiohttp
 import grpc
 import pytest
+from multidict import CIMultiDict
 from rooms.v1 import (
     calendar_service_pb2_grpc,
     participants_service_pb2_grpc,
@@ -39,9 +40,10 @@ class Calendar:
     b: Side
     http: aiohttp.ClientSession
 
-    async def get(self, url: str, **headers: str) -> tuple[int, dict[str, str], bytes]:
+    async def get(self, url: str, **headers: str) -> tuple[int, CIMultiDict[str], bytes]:
+        """Status, headers (case-insensitive) and body of a GET."""
         async with self.http.get(url, headers=headers) as response:
-            return response.status, dict(response.headers), await response.read()
+            return response.status, CIMultiDict(response.headers), await response.read()
 
 
 @pytest.fixture(scope="package")
