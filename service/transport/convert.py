@@ -285,4 +285,9 @@ def event_out(event: RoomEvent) -> events_pb2.RoomEvent:
         message.display_name = event.display_name
     if event.seat is not None:
         message.seat.CopyFrom(seat_out(event.seat))
+    for name in ("removed_occurrences", "added_occurrences"):
+        getattr(message, name).extend(
+            room_pb2.Occurrence(start_time=timestamp(o.start), end_time=timestamp(o.end))
+            for o in getattr(event, name)
+        )
     return message
