@@ -390,7 +390,7 @@ SELECT pg_try_advisory_xact_lock($1);
 -- and rooms_to_end_idx), with what the domain plans their transitions from.
 /* cross-tenant read: no locks, no transaction */
     SELECT tenant, room_id, announced_state, valid_from, valid_until FROM rooms
-    WHERE delete_time IS NULL
+    WHERE delete_time IS NULL AND cardinality(recurrence) = 0
       AND ((announced_state = 0 AND valid_from <= $1)
            OR (announced_state < 2 AND valid_until <= $1))
     ORDER BY LEAST(valid_from, valid_until)
@@ -813,6 +813,9 @@ UPDATE rooms SET update_time = $4, version = version + 1,
     recurrence = CASE WHEN 'recurrence' = ANY($5::text[]) THEN $16::text[] ELSE recurrence END,
     time_zone = CASE WHEN 'time_zone' = ANY($5::text[]) THEN $17::text ELSE time_zone END,
     series_until = COALESCE($18::timestamptz, series_until),
+    -- A recurring room tracks the occurrence that counts now ($18 NULL: unchanged).
+    occurrence_from = CASE WHEN $18::timestamptz IS NULL THEN occurrence_from ELSE $20::timestamptz END,
+    occurrence_until = CASE WHEN $18::timestamptz IS NULL THEN occurrence_until ELSE $21::timestamptz END,
     announced_state = LEAST(announced_state, $19::smallint)
 WHERE tenant = $1 AND room_id = $2 AND version = $3 AND delete_time IS NULL
 RETURNING *;
@@ -882,3 +885,42 @@ SELECT r.*, true AS removed
       AND NOT EXISTS (SELECT 1 FROM participants q
                       WHERE q.tenant = $1 AND q.room_id = x.room_id AND q.user_id = $2)
 LIMIT $3;
+
+-- ==== occurrences.py ====
+
+-- name: due_occurrences --
+-- Recurring rooms whose tracked occurrence (NULL: the first, valid_from..valid_until)
+-- reached a bound its announcement has not; with what the domain plans from.
+/* cross-tenant read: no locks, no transaction */
+    SELECT tenant, room_id, version, announced_state, valid_from, valid_until, recurrence,
+           time_zone, COALESCE(occurrence_from, valid_from) AS tracked_from,
+           COALESCE(occurrence_until, valid_until) AS tracked_until
+    FROM rooms
+    WHERE delete_time IS NULL AND cardinality(recurrence) > 0
+      AND ((announced_state = 0 AND COALESCE(occurrence_from, valid_from) <= $1)
+           OR (announced_state < 2 AND COALESCE(occurrence_until, valid_until) <= $1))
+    LIMIT $2;
+
+-- name: announce_occurrences --
+-- The transitions the domain planned (service/domain/transitions.py,
+-- owed_occurrence_transitions) for recurring rooms still at the version read, under
+-- their row lock; $4..$9 per room (id, version read, occurrence tracked after, state
+-- announced after, number of events); $10..$13 per event as in announce_transitions.
+WITH moved AS (
+        UPDATE rooms r
+        SET announced_state = p.after, occurrence_from = p.occ_from,
+            occurrence_until = p.occ_until, event_seq = r.event_seq + p.events
+        FROM unnest($4::text[], $5::bigint[], $6::timestamptz[], $7::timestamptz[],
+                    $8::smallint[], $9::integer[])
+             AS p(room_id, version, occ_from, occ_until, after, events)
+        WHERE r.tenant = $1 AND r.room_id = p.room_id AND r.delete_time IS NULL
+          AND r.version = p.version
+        RETURNING r.room_id, r.event_seq, p.events),
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT m.room_id, m.event_seq - m.events + e.ord, e.event_time,
+               $2::timestamptz, e.type, $3::text, '{}'::jsonb
+        FROM moved m
+        JOIN unnest($10::text[], $11::text[], $12::timestamptz[], $13::integer[])
+             AS e(room_id, type, event_time, ord) ON e.room_id = m.room_id),
+-- include: record_events --
+    SELECT DISTINCT room_id FROM written;

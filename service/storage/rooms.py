@@ -185,11 +185,10 @@ class RoomsStore(StoreBase):
         ]
         # When the last occurrence ends, from the settings the update leaves (`previous`
         # is the room as read, at `expected_version`; without it the window's end).
-        series_until = (
-            replace(previous, **changes).occurrences()[-1].end
-            if previous is not None
-            else changes.get("valid_until")
-        )
+        after = replace(previous, **changes) if previous is not None else None
+        series_until = after.occurrences()[-1].end if after else changes.get("valid_until")
+        # The occurrence a recurring room's announced state is about (NULL: the window).
+        tracked = after.window(now) if after and after.series else (None, None)
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             row = await conn.fetchrow(
@@ -202,6 +201,7 @@ class RoomsStore(StoreBase):
                 *values,
                 series_until,
                 history_sql.announced_code(state),
+                *tracked,
             )
             if row is None:
                 return None

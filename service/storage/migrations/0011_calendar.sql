@@ -24,3 +24,14 @@ CREATE TABLE calendar_feeds (
     CONSTRAINT calendar_feeds_subject_check CHECK ((room_id IS NULL) <> (user_id IS NULL))
 );
 CREATE INDEX calendar_feeds_list_idx ON calendar_feeds (tenant, create_time DESC, feed_id DESC);
+
+-- A recurring room's transitions are announced per occurrence: announced_state is then
+-- the state of the occurrence occurrence_from..occurrence_until (NULL: the first one,
+-- valid_from..valid_until). Rooms that do not repeat keep them NULL.
+ALTER TABLE rooms
+    ADD COLUMN occurrence_from timestamptz,
+    ADD COLUMN occurrence_until timestamptz;
+CREATE INDEX rooms_occurrence_to_open_idx ON rooms ((COALESCE(occurrence_from, valid_from)))
+    WHERE delete_time IS NULL AND cardinality(recurrence) > 0 AND announced_state = 0;
+CREATE INDEX rooms_occurrence_to_end_idx ON rooms ((COALESCE(occurrence_until, valid_until)))
+    WHERE delete_time IS NULL AND cardinality(recurrence) > 0 AND announced_state < 2;
