@@ -85,9 +85,7 @@ def expanded(calendar: icalendar.Calendar) -> list[Span]:
     events = recurring_ical_events.of(calendar).between(
         datetime(2000, 1, 1, tzinfo=UTC), datetime(2040, 1, 1, tzinfo=UTC)
     )
-    return sorted(
-        (e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC)) for e in events
-    )
+    return sorted((e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC)) for e in events)
 
 
 def vevents(calendar: icalendar.Calendar) -> list[icalendar.Event]:
