@@ -6,9 +6,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rooms.v1 import admission_pb2, participant_pb2
+from rooms.v1 import admission_pb2, participant_pb2, room_pb2
 from rooms.v1 import participants_service_pb2 as ps
-from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
