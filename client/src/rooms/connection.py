@@ -18,6 +18,7 @@ import grpc
 
 from rooms.errors import from_rpc_error
 from rooms.v1 import (
+    calendar_service_pb2_grpc,
     credentials_service_pb2_grpc,
     participants_service_pb2_grpc,
     rooms_service_pb2_grpc,
@@ -47,6 +48,7 @@ IDEMPOTENT_METHODS: Mapping[str, tuple[str, ...]] = {
         "DeleteRoom",
         "AuthorizeJoin",
         "ListRoles",
+        "ListOccurrences",
     ),
     PARTICIPANTS_SERVICE: (
         "ListParticipants",
@@ -198,6 +200,7 @@ class Channel:
         self._participants = participants_service_pb2_grpc.ParticipantsServiceStub(self.channel)
         self._credentials = credentials_service_pb2_grpc.CredentialsServiceStub(self.channel)
         self._webhooks = webhooks_service_pb2_grpc.WebhooksServiceStub(self.channel)
+        self._calendar = calendar_service_pb2_grpc.CalendarServiceStub(self.channel)
 
     async def __aenter__(self) -> Self:
         return self
