@@ -36,12 +36,12 @@ def app_of(usecases: CalendarUseCases) -> web.Application:
         if etag_matches(request.headers.get("If-None-Match", ""), rendered.etag):
             return web.Response(status=304, headers=headers)
         return web.Response(
-            body=rendered.body if request.method == "GET" else None,
+            body=rendered.body,
             headers={**headers, "Content-Type": CONTENT_TYPE},
         )
 
     app = web.Application(client_max_size=1024)
-    app.router.add_route("GET", "/calendar/{token}.ics", feed)
+    app.router.add_get("/calendar/{token}.ics", feed)  # HEAD too
     return app
 
 

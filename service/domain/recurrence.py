@@ -196,6 +196,10 @@ def expand(series: Series) -> tuple[Occurrence, ...]:
     for index, line in enumerate(series.recurrence):
         if len(line) > MAX_LINE_LENGTH:
             raise RecurrenceError(f"[{index}]", f"must be at most {MAX_LINE_LENGTH} characters")
+    if series.first_start.microsecond or series.duration.microseconds:
+        raise RecurrenceError(
+            "valid_from", "must be a whole second, as valid_until, for a recurring room"
+        )
     parsed = _parse(series.recurrence, tz)
     dtstart = series.first_start.astimezone(tz)
     rules = rruleset()
@@ -253,7 +257,11 @@ def check(violations: Violations, prefix: str, series: Series) -> tuple[Occurren
     try:
         return occurrences(series)
     except RecurrenceError as error:
-        field = "time_zone" if error.field == "time_zone" else "recurrence" + error.field
+        field = (
+            error.field
+            if error.field in ("time_zone", "valid_from")
+            else "recurrence" + error.field
+        )
         violations.add(prefix + field, error.description)
         return None
 

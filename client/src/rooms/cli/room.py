@@ -102,6 +102,9 @@ def create(
         )
         for user_id in users
     ]
+    if repeat:  # calendars count in whole seconds: `--from +1d` repeats at the second
+        valid_from = valid_from.replace(microsecond=0) if valid_from else None
+        valid_until = valid_until.replace(microsecond=0) if valid_until else None
     settings = room_settings(
         valid_from=valid_from,
         valid_until=valid_until,
