@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 import grpc
@@ -28,9 +29,10 @@ class Side:
 
     tenant: str
     auth: Metadata
-    rooms: rooms_service_pb2_grpc.RoomsServiceStub
-    calendar: calendar_service_pb2_grpc.CalendarServiceStub
-    participants: participants_service_pb2_grpc.ParticipantsServiceStub
+    # The async stubs (their precise types exist for type checkers only).
+    rooms: Any
+    calendar: Any
+    participants: Any
 
 
 @dataclass(frozen=True)

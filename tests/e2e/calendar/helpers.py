@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import icalendar
-import recurring_ical_events
+import recurring_ical_events  # type: ignore[import-untyped]
 from rooms.v1 import calendar_service_pb2 as cs
 from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
@@ -17,9 +18,9 @@ from tests.helpers import every_page, timestamp, unique
 Span = tuple[datetime, datetime]
 
 
-def local(zone: str, *parts: int) -> datetime:
+def local(zone: str, year: int, month: int, day: int, hour: int, minute: int = 0) -> datetime:
     """A wall time in `zone`, as a UTC instant."""
-    return datetime(*parts, tzinfo=ZoneInfo(zone)).astimezone(UTC)  # type: ignore[misc]
+    return datetime(year, month, day, hour, minute, tzinfo=ZoneInfo(zone)).astimezone(UTC)
 
 
 async def recurring_room(
@@ -88,5 +89,6 @@ def expanded(calendar: icalendar.Calendar) -> list[Span]:
     return sorted((e["DTSTART"].dt.astimezone(UTC), e["DTEND"].dt.astimezone(UTC)) for e in events)
 
 
-def vevents(calendar: icalendar.Calendar) -> list[icalendar.Event]:
+def vevents(calendar: icalendar.Calendar) -> list[Any]:
+    """The VEVENTs (their properties read untyped, as the tests compare them)."""
     return list(calendar.walk("VEVENT"))

@@ -10,6 +10,7 @@ import icalendar
 from service.domain.clock import ManualClock
 from tests.cli import Cli, fields, rows
 from tests.e2e.calendar.conftest import Calendar
+from tests.e2e.calendar.helpers import vevents
 from tests.helpers import unique
 
 
@@ -59,7 +60,7 @@ async def test_a_weekly_appointment_from_the_command_line(
     feed = fields(await rooms.ok("feeds", "create", "--user", "pat"))
     status, _, body = await cal.get(feed["url"])
     assert status == 200
-    (event,) = icalendar.Calendar.from_ical(body).walk("VEVENT")
+    (event,) = vevents(icalendar.Calendar.from_ical(body))
     assert event["DTSTART"].dt == datetime(2026, 10, 20, 7, tzinfo=UTC)
     assert feed["feed_id"] in [r[0] for r in rows(await rooms.ok("feeds", "list"))]
     assert (
