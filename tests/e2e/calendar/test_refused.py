@@ -118,3 +118,14 @@ async def test_an_update_is_checked_like_a_create(cal: Calendar) -> None:
         "INVALID_ARGUMENT",
     )
     assert error.fields == ["room.recurrence"] and "overlap" in error.message
+
+
+async def test_a_series_starts_on_a_whole_second(cal: Calendar) -> None:
+    error = await expect_error(
+        recurring_room(
+            cal.a, FIRST + timedelta(microseconds=5), HOUR, ["RRULE:FREQ=DAILY;COUNT=2"]
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_ARGUMENT",
+    )
+    assert error.fields == ["room.valid_from"]

@@ -44,9 +44,13 @@ class _RoomEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RoomEve
     ROOM_EVENT_TYPE_DELETED: _RoomEventType.ValueType  # 6
     """The room was deleted. The last event of a room."""
     ROOM_EVENT_TYPE_OPENED: _RoomEventType.ValueType  # 7
-    """The room's window opened (the clock reached `valid_from`)."""
+    """The room's window opened (the clock reached `valid_from`); for a room with
+    `recurrence`, each occurrence's start (`event_time`).
+    """
     ROOM_EVENT_TYPE_ENDED: _RoomEventType.ValueType  # 8
-    """The room's window ended (the clock reached `valid_until`)."""
+    """The room's window ended (the clock reached `valid_until`); for a room with
+    `recurrence`, each occurrence's end (`event_time`).
+    """
     ROOM_EVENT_TYPE_PARTICIPANT_BANNED: _RoomEventType.ValueType  # 9
     """An identity was banned (`RemoveParticipants` with `ban`); it follows the
     identity's PARTICIPANT_REMOVED when it was on the roster.
@@ -91,9 +95,13 @@ ROOM_EVENT_TYPE_PARTICIPANT_REMOVED: RoomEventType.ValueType  # 5
 ROOM_EVENT_TYPE_DELETED: RoomEventType.ValueType  # 6
 """The room was deleted. The last event of a room."""
 ROOM_EVENT_TYPE_OPENED: RoomEventType.ValueType  # 7
-"""The room's window opened (the clock reached `valid_from`)."""
+"""The room's window opened (the clock reached `valid_from`); for a room with
+`recurrence`, each occurrence's start (`event_time`).
+"""
 ROOM_EVENT_TYPE_ENDED: RoomEventType.ValueType  # 8
-"""The room's window ended (the clock reached `valid_until`)."""
+"""The room's window ended (the clock reached `valid_until`); for a room with
+`recurrence`, each occurrence's end (`event_time`).
+"""
 ROOM_EVENT_TYPE_PARTICIPANT_BANNED: RoomEventType.ValueType  # 9
 """An identity was banned (`RemoveParticipants` with `ban`); it follows the
 identity's PARTICIPANT_REMOVED when it was on the roster.

@@ -136,8 +136,9 @@ class Room(_message.Message):
     join_policy: Global___JoinPolicy.ValueType
     """Who may join: only rostered identities (the default) or anyone."""
     state: Global___RoomState.ValueType
-    """The room's state, derived from its window and the current time. Output
-    only.
+    """The room's state, derived from its window and the current time (for a
+    room with `recurrence`: of the occurrence under way, else the next, else
+    the last). Output only.
     """
     etag: _builtins.str
     """The room's entity tag. It changes whenever the room's settings or its
@@ -180,13 +181,15 @@ class Room(_message.Message):
     @_builtins.property
     def valid_from(self) -> _timestamp_pb2.Timestamp:
         """The start of the validity window: nobody joins before it (except early
-        entry, see `early_entry_duration`). Defaults to the time of creation.
+        entry, see `early_entry_duration`). Defaults to the time of creation. For
+        a room with `recurrence`, the start of its first occurrence.
         """
 
     @_builtins.property
     def valid_until(self) -> _timestamp_pb2.Timestamp:
         """The end of the validity window: nobody joins at or after it. Defaults to
-        the time of creation plus 180 days (configurable).
+        the time of creation plus 180 days (configurable). For a room with
+        `recurrence`, the end of its first occurrence.
         """
 
     @_builtins.property
