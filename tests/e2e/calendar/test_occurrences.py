@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import grpc
 import pytest
+from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.calendar.conftest import Calendar
 from tests.e2e.calendar.helpers import (
@@ -18,6 +20,7 @@ from tests.e2e.calendar.helpers import (
     recurring_room,
     vevents,
 )
+from tests.helpers import rich_error, timestamp
 
 HOUR = timedelta(hours=1)
 
@@ -102,3 +105,36 @@ async def test_list_occurrences_bounds_and_a_room_that_does_not_repeat(cal: Cale
     assert [start.day for start, _ in inside] == [4, 5, 6]
     single = await recurring_room(cal.a, first, HOUR, [])
     assert await listed(cal.a, single.room_id) == [(first, first + HOUR)]
+
+
+async def test_list_occurrences_refuses_bad_paging_and_ranges(cal: Calendar) -> None:
+    first = datetime(2026, 6, 2, 7, tzinfo=UTC)
+    room = await recurring_room(cal.a, first, HOUR, ["RRULE:FREQ=DAILY;COUNT=5"])
+    other = await recurring_room(cal.a, first, HOUR, ["RRULE:FREQ=DAILY;COUNT=5"])
+    page = await cal.a.rooms.ListOccurrences(
+        rs.ListOccurrencesRequest(room_id=room.room_id, page_size=2), metadata=cal.a.auth
+    )
+    assert len(page.occurrences) == 2 and page.next_page_token
+    cases = [
+        (rs.ListOccurrencesRequest(room_id=room.room_id, page_size=-1), "page_size"),
+        (
+            rs.ListOccurrencesRequest(room_id=other.room_id, page_token=page.next_page_token),
+            "page_token",
+        ),
+        (
+            rs.ListOccurrencesRequest(
+                room_id=room.room_id, start_time=timestamp(first), end_time=timestamp(first)
+            ),
+            "end_time",
+        ),
+    ]
+    for request, field in cases:
+        with pytest.raises(grpc.aio.AioRpcError) as caught:
+            await cal.a.rooms.ListOccurrences(request, metadata=cal.a.auth)
+        assert caught.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert field in rich_error(caught.value).fields
+    with pytest.raises(grpc.aio.AioRpcError) as caught:
+        await cal.b.rooms.ListOccurrences(
+            rs.ListOccurrencesRequest(room_id=room.room_id), metadata=cal.b.auth
+        )
+    assert rich_error(caught.value).reason == "ROOM_NOT_FOUND"
