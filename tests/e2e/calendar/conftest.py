@@ -15,6 +15,7 @@ from rooms.v1 import (
     calendar_service_pb2_grpc,
     participants_service_pb2_grpc,
     rooms_service_pb2_grpc,
+    webhooks_service_pb2_grpc,
 )
 
 from service.security.keys import new_key
@@ -33,6 +34,7 @@ class Side:
     rooms: Any
     calendar: Any
     participants: Any
+    webhooks: Any
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,7 @@ async def cal(start: ServerFactory) -> AsyncIterator[Calendar]:
     running = await start(
         api_keys=",".join(entry.line() for _, entry in made.values()),
         http_listen_address="127.0.0.1:0",
+        webhook_allowed_http_hosts="127.0.0.1",
     )
     async with (
         grpc.aio.insecure_channel(f"127.0.0.1:{running.port}") as channel,
@@ -63,8 +66,9 @@ async def cal(start: ServerFactory) -> AsyncIterator[Calendar]:
         rooms = rooms_service_pb2_grpc.RoomsServiceStub(channel)
         calendar = calendar_service_pb2_grpc.CalendarServiceStub(channel)
         people = participants_service_pb2_grpc.ParticipantsServiceStub(channel)
+        hooks = webhooks_service_pb2_grpc.WebhooksServiceStub(channel)
         a, b = (
-            Side(entry.caller.tenant, bearer(key), rooms, calendar, people)
+            Side(entry.caller.tenant, bearer(key), rooms, calendar, people, hooks)
             for key, entry in made.values()
         )
         yield Calendar(running, a, b, http)
