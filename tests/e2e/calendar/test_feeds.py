@@ -75,6 +75,18 @@ async def test_a_user_feed_shows_the_users_rooms_and_cancels_on_removal(cal: Cal
     (removed,) = vevents(await feed(cal, url))
     assert removed["STATUS"] == "CANCELLED"
     assert int(removed["SEQUENCE"]) > int(event["SEQUENCE"])
+    # A room of the identity's that is deleted is cancelled in its feed too.
+    await cal.a.participants.AddOrUpdateParticipants(
+        ps.AddOrUpdateParticipantsRequest(
+            room_id=other.room_id, participants=[participant_pb2.Participant(user_id=user)]
+        ),
+        metadata=cal.a.auth,
+    )
+    await cal.a.rooms.DeleteRoom(rs.DeleteRoomRequest(room_id=other.room_id), metadata=cal.a.auth)
+    statuses = {
+        str(e["UID"]).split(".")[0]: str(e["STATUS"]) for e in vevents(await feed(cal, url))
+    }
+    assert statuses == {mine.room_id: "CANCELLED", other.room_id: "CANCELLED"}
 
 
 async def test_etag_and_if_none_match(cal: Calendar) -> None:
