@@ -10,6 +10,7 @@ from google.protobuf import field_mask_pb2
 from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
+from service.domain.clock import ManualClock
 from tests.e2e.calendar.conftest import Calendar
 from tests.e2e.calendar.helpers import recurring_room
 from tests.helpers import expect_error, timestamp
@@ -129,3 +130,28 @@ async def test_a_series_starts_on_a_whole_second(cal: Calendar) -> None:
         "INVALID_ARGUMENT",
     )
     assert error.fields == ["room.valid_from"]
+
+
+async def test_a_series_under_way_may_change_its_length(cal: Calendar, clock: ManualClock) -> None:
+    room = await recurring_room(cal.a, FIRST, HOUR, ["RRULE:FREQ=WEEKLY;COUNT=4"])
+    clock.set(FIRST + timedelta(days=8))  # the first occurrence is long past
+    updated = await cal.a.rooms.UpdateRoom(
+        rs.UpdateRoomRequest(
+            room=room_pb2.Room(room_id=room.room_id, valid_until=timestamp(FIRST + 2 * HOUR)),
+            update_mask=field_mask_pb2.FieldMask(paths=["valid_until"]),
+        ),
+        metadata=cal.a.auth,
+    )
+    assert updated.valid_until.ToDatetime(tzinfo=UTC) == FIRST + 2 * HOUR
+    clock.set(FIRST + timedelta(days=30))  # and now every one is
+    await expect_error(
+        cal.a.rooms.UpdateRoom(
+            rs.UpdateRoomRequest(
+                room=room_pb2.Room(room_id=room.room_id, valid_until=timestamp(FIRST + HOUR)),
+                update_mask=field_mask_pb2.FieldMask(paths=["valid_until"]),
+            ),
+            metadata=cal.a.auth,
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_WINDOW",
+    )
