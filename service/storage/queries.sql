@@ -748,24 +748,26 @@ SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
 
 -- ==== the Lists of rooms and memberships: one static statement per page position ====
 -- $2..$5 filter by state: the window bounds of the domain (models.state_bounds: starts
--- after, starts by, ends after, ends by; NULL: no bound), so the rule stays there.
+-- after, starts by, ends after, ends by; NULL: no bound), so the rule stays there. A
+-- recurring room is judged by the occurrence its lifecycle tracks (occurrence_from /
+-- occurrence_until; NULL: its first, valid_from / valid_until).
 
 -- name: list_rooms --
 SELECT r.* FROM rooms r
     WHERE r.tenant = $1 AND r.delete_time IS NULL
-      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
-      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
-      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
-      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+      AND ($2::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) > $2)
+      AND ($3::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) <= $3)
+      AND ($4::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) > $4)
+      AND ($5::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) <= $5)
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_rooms_after --
 SELECT r.* FROM rooms r
     WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($7, $8)
-      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
-      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
-      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
-      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+      AND ($2::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) > $2)
+      AND ($3::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) <= $3)
+      AND ($4::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) > $4)
+      AND ($5::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) <= $5)
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_memberships --
@@ -773,10 +775,10 @@ SELECT r.*, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
-      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
-      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
-      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
-      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+      AND ($2::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) > $2)
+      AND ($3::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) <= $3)
+      AND ($4::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) > $4)
+      AND ($5::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) <= $5)
     ORDER BY r.valid_from, r.room_id LIMIT $7;
 
 -- name: list_memberships_after --
@@ -785,10 +787,10 @@ SELECT r.*, p.role AS p_role, p.create_time AS p_create_time
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
       AND (r.valid_from, r.room_id) > ($8, $9)
-      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
-      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
-      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
-      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+      AND ($2::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) > $2)
+      AND ($3::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) <= $3)
+      AND ($4::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) > $4)
+      AND ($5::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) <= $5)
     ORDER BY r.valid_from, r.room_id LIMIT $7;
 
 -- ==== update_room ====

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rooms.v1 import events_pb2
+from rooms.v1 import events_pb2, room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
 from tests.e2e.calendar.conftest import Calendar
 from tests.e2e.calendar.helpers import recurring_room
+from tests.helpers import every_page
 
 FIRST = datetime(2026, 6, 2, 9, tzinfo=UTC)
 HOUR = timedelta(hours=1)
@@ -76,3 +77,31 @@ async def test_the_purge_waits_for_the_last_occurrence(cal: Calendar, clock: Man
         "SELECT count(*) FROM rooms WHERE room_id = $1", room.room_id
     )
     assert rows == 0
+
+
+async def test_lists_by_state_follow_the_occurrence_the_lifecycle_tracks(
+    cal: Calendar, clock: ManualClock
+) -> None:
+    room = await recurring_room(cal.a, FIRST, HOUR, ["RRULE:FREQ=DAILY;COUNT=2"])
+
+    async def states() -> set[int]:
+        found = set()
+        for state in (room_pb2.ROOM_STATE_SCHEDULED, room_pb2.ROOM_STATE_OPEN):
+            for page in await every_page(
+                lambda token, state=state: cal.a.rooms.ListRooms(
+                    rs.ListRoomsRequest(state=state, page_size=500, page_token=token),
+                    metadata=cal.a.auth,
+                )
+            ):
+                if room.room_id in [r.room_id for r in page.rooms]:
+                    found.add(state)
+        return found
+
+    for moment, state in (
+        (HOUR / 2, room_pb2.ROOM_STATE_OPEN),
+        (2 * HOUR, room_pb2.ROOM_STATE_SCHEDULED),  # between: the second is next
+        (DAY + HOUR / 2, room_pb2.ROOM_STATE_OPEN),
+    ):
+        clock.set(FIRST + moment)
+        await cal.running.lifecycle.run_once()
+        assert await states() == {state}, moment
