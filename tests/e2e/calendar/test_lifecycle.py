@@ -84,18 +84,21 @@ async def test_lists_by_state_follow_the_occurrence_the_lifecycle_tracks(
 ) -> None:
     room = await recurring_room(cal.a, FIRST, HOUR, ["RRULE:FREQ=DAILY;COUNT=2"])
 
+    async def listed_in(state: int) -> bool:
+        pages = await every_page(
+            lambda token: cal.a.rooms.ListRooms(
+                rs.ListRoomsRequest(state=state, page_size=500, page_token=token),
+                metadata=cal.a.auth,
+            )
+        )
+        return any(room.room_id == r.room_id for page in pages for r in page.rooms)
+
     async def states() -> set[int]:
-        found = set()
-        for state in (room_pb2.ROOM_STATE_SCHEDULED, room_pb2.ROOM_STATE_OPEN):
-            for page in await every_page(
-                lambda token, state=state: cal.a.rooms.ListRooms(
-                    rs.ListRoomsRequest(state=state, page_size=500, page_token=token),
-                    metadata=cal.a.auth,
-                )
-            ):
-                if room.room_id in [r.room_id for r in page.rooms]:
-                    found.add(state)
-        return found
+        return {
+            state
+            for state in (room_pb2.ROOM_STATE_SCHEDULED, room_pb2.ROOM_STATE_OPEN)
+            if await listed_in(state)
+        }
 
     for moment, state in (
         (HOUR / 2, room_pb2.ROOM_STATE_OPEN),
