@@ -84,7 +84,7 @@ async def test_lists_by_state_follow_the_occurrence_the_lifecycle_tracks(
 ) -> None:
     room = await recurring_room(cal.a, FIRST, HOUR, ["RRULE:FREQ=DAILY;COUNT=2"])
 
-    async def listed_in(state: int) -> bool:
+    async def listed_in(state: room_pb2.RoomState.ValueType) -> bool:
         pages = await every_page(
             lambda token: cal.a.rooms.ListRooms(
                 rs.ListRoomsRequest(state=state, page_size=500, page_token=token),
@@ -93,7 +93,7 @@ async def test_lists_by_state_follow_the_occurrence_the_lifecycle_tracks(
         )
         return any(room.room_id == r.room_id for page in pages for r in page.rooms)
 
-    async def states() -> set[int]:
+    async def states() -> set[room_pb2.RoomState.ValueType]:
         return {
             state
             for state in (room_pb2.ROOM_STATE_SCHEDULED, room_pb2.ROOM_STATE_OPEN)
