@@ -5,9 +5,11 @@ another tenant, is a 404 like a missing one; ETag / If-None-Match give 304."""
 from __future__ import annotations
 
 import base64
+import logging
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import pytest
 from google.protobuf import field_mask_pb2
 from rooms.v1 import calendar_service_pb2 as cs
 from rooms.v1 import participant_pb2, room_pb2
@@ -162,3 +164,15 @@ async def test_a_feed_needs_exactly_one_subject(cal: Calendar) -> None:
             "INVALID_ARGUMENT",
         )
         assert error.fields == ["feed.room_id"]
+
+
+async def test_a_feeds_secret_never_reaches_the_logs(
+    cal: Calendar, caplog: pytest.LogCaptureFixture
+) -> None:
+    room = await recurring_room(cal.a, FIRST, HOUR, RULE)
+    with caplog.at_level(logging.DEBUG):
+        url = await feed_url(cal.a, room_id=room.room_id)
+        assert (await cal.get(url))[0] == 200
+        assert (await cal.get(url[:-8] + "AAAA.ics"))[0] == 404
+    secret = url.removesuffix(".ics").rsplit(".", 1)[1]
+    assert caplog.records and all(secret not in r.getMessage() for r in caplog.records)
