@@ -100,6 +100,11 @@ class Settings(BaseSettings):
     # its rooms (a restart forgets them; the check then reconciles). 0: never.
     janus_check_seconds: float = Field(5.0, ge=0)
     max_webhooks_per_tenant: int = Field(20, ge=1)
+    # Calendar feeds (docs/calendar.md): the feed server's address ("" : no feed
+    # server) and the base of the URLs CreateCalendarFeed hands out ("" : http:// and
+    # the address listened on).
+    http_listen_address: str = ""
+    http_public_url: str = ""
 
     # The domain's limits; their defaults are those of `Limits`.
     default_window_days: int = Field(_LIMITS.default_window.days, ge=1)

@@ -19,6 +19,7 @@ import asyncpg
 
 from service.domain.clock import Clock
 from service.storage import history as history_sql
+from service.storage import occurrences as occurrences_sql
 from service.storage import seats as seats_sql
 from service.storage import windows as windows_sql
 from service.storage.transaction import TenantTransaction, tenant_transaction
@@ -81,6 +82,12 @@ class Lifecycle:
             lambda: windows_sql.due_window_ends(self._pool, now, self._batch),
             lambda tx, due: windows_sql.announce_window_ends(tx, due, now),
             tenant_of=lambda entry: entry.tenant,
+        )
+        # Recurring rooms: OPENED and ENDED for each occurrence (service/storage/occurrences.py).
+        announced += await self._rounds(
+            lambda: occurrences_sql.due_occurrences(self._pool, now, self._batch),
+            lambda tx, rooms: occurrences_sql.announce_occurrences(tx, rooms, now),
+            tenant_of=lambda room: room.tenant,
         )
         expired_seats = await self.expire_seats(now)
         deleted_before = now - self._retention.deleted_rooms

@@ -18,6 +18,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
 from rooms.v1 import (
+    calendar_service_pb2,
+    calendar_service_pb2_grpc,
     credentials_service_pb2,
     credentials_service_pb2_grpc,
     error_reason_pb2,
@@ -30,6 +32,8 @@ from rooms.v1 import (
 )
 
 from service import background
+from service.calendar import wiring as calendar_wiring
+from service.calendar.server import FeedServer
 from service.config import ConfigError, Settings
 from service.delivery import janus as janus_sink
 from service.delivery import livekit as livekit_sink
@@ -54,6 +58,7 @@ from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.storage.webhooks import PgWebhookStore
 from service.transport.auth import Authenticator, refused
+from service.transport.calendar import CalendarServicer
 from service.transport.credentials import CredentialsServicer
 from service.transport.guard import CallGuard
 from service.transport.participants import ParticipantsServicer
@@ -69,6 +74,7 @@ SERVICE_NAMES = (
     participants_service_pb2.DESCRIPTOR.services_by_name["ParticipantsService"].full_name,
     credentials_service_pb2.DESCRIPTOR.services_by_name["CredentialsService"].full_name,
     webhooks_service_pb2.DESCRIPTOR.services_by_name["WebhooksService"].full_name,
+    calendar_service_pb2.DESCRIPTOR.services_by_name["CalendarService"].full_name,
 )
 _HEALTH_NAMES = ("", *SERVICE_NAMES)
 _HEALTH_WATCH_TURNS = 5
@@ -99,6 +105,7 @@ class RunningServer:
     http: HttpClient
     exporter: MetricsExporter | None = None
     janus: JanusControl | None = None
+    feeds: FeedServer | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -124,6 +131,8 @@ class RunningServer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         await self.hub.stop()
+        if self.feeds is not None:
+            await self.feeds.stop()
         if self.janus is not None:
             await self.janus.close()
         await self.http.close()
@@ -290,8 +299,12 @@ async def start_server(
         Edge(auth.authenticate, refused, settings.access_log).install(server)
         guard = CallGuard()
         guard.install(server)
+        calendar_usecases = calendar_wiring.usecases(settings, pool, store, clock, limits, secret)
         rooms_service_pb2_grpc.add_RoomsServiceServicer_to_server(
-            RoomsServicer(usecases, clock), server
+            RoomsServicer(usecases, clock, calendar_usecases), server
+        )
+        calendar_service_pb2_grpc.add_CalendarServiceServicer_to_server(
+            CalendarServicer(calendar_usecases), server
         )
         participants_service_pb2_grpc.add_ParticipantsServiceServicer_to_server(
             ParticipantsServicer(usecases, clock), server
@@ -324,12 +337,15 @@ async def start_server(
                 "ROOMS_LISTEN_ADDRESS", f"cannot listen on {listen}: {error}"
             ) from None
         await server.start()
+        feeds = await calendar_wiring.start(settings, calendar_usecases)
         exporter = start_exporter(
             settings.metrics_address, jwks=lambda: signing_keys.jwks(clock.now())
         )
     except BaseException:
         if "hub" in locals():
             await hub.stop()
+        if "feeds" in locals() and feeds is not None:
+            await feeds.stop()
         if "janus" in locals() and janus is not None:
             await janus.close()
         if "http" in locals():
@@ -351,6 +367,7 @@ async def start_server(
         http,
         exporter,
         janus,
+        feeds,
     )
     running._tasks.append(
         asyncio.create_task(

@@ -140,6 +140,7 @@ class RoomsUseCases(AdmissionUseCases, WaitingRoomUseCases, ModerationUseCases):
                 state=replace(room, **changes).state(now),
                 now=now,
                 actor=caller.key_name,
+                previous=room,
             )
             if updated is not None:
                 return updated

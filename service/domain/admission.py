@@ -136,13 +136,15 @@ def decide_join(
     """
     if room is None:
         return JoinDecision(False, JoinReason.ROOM_NOT_FOUND, "The room does not exist.")
+    # A recurring room's window is its occurrence under way, else its next, else its last.
+    valid_from, valid_until = room.window(now)
     if banned:
         return JoinDecision(
             False,
             JoinReason.BANNED,
             "You have been banned from this room.",
-            valid_from=room.valid_from,
-            valid_until=room.valid_until,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
     role = would_be_role(room, rostered_role)
     if role is None:
@@ -150,16 +152,16 @@ def decide_join(
             False,
             JoinReason.NOT_INVITED,
             "You are not invited to this room.",
-            valid_from=room.valid_from,
-            valid_until=room.valid_until,
+            valid_from=valid_from,
+            valid_until=valid_until,
         )
-    room_opens_at = room.valid_from
+    room_opens_at, room_ends_at = valid_from, valid_until
     if role in EARLY_ENTRY_ROLES:
         room_opens_at -= room.early_entry
     own = window if rostered_role is not None else NO_OWN_WINDOW
     opens_at = own.opens_at(room_opens_at)
-    ends_at = own.ends_at(room.valid_until)
-    valid_from = own.opens_at(room.valid_from)
+    ends_at = own.ends_at(room_ends_at)
+    valid_from = own.opens_at(valid_from)
     if now < opens_at:
         opens_in = opens_at - now
         whose = "The room" if opens_at == room_opens_at else "Your access to the room"
@@ -178,7 +180,7 @@ def decide_join(
             False,
             JoinReason.ENDED,
             "The room has ended."
-            if ends_at == room.valid_until
+            if ends_at == room_ends_at
             else "Your access to the room has ended.",
             role=role,
             valid_from=valid_from,

@@ -17,6 +17,7 @@ from service.domain.models import (
     RoleCapacity,
     api_name,
 )
+from service.domain.recurrence import Occurrence
 from service.domain.seats import Seat
 
 SYSTEM_ACTOR = "system"
@@ -76,6 +77,8 @@ class RoomEvent:
     valid_from: datetime | None = None
     valid_until: datetime | None = None
     moderation: Moderation | None = None
+    removed_occurrences: tuple[Occurrence, ...] = ()
+    added_occurrences: tuple[Occurrence, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +128,8 @@ def _codec(kind: Any) -> Codec:
         return role_capacity_data, role_capacity_from
     if get_origin(kind) is Mapping:
         return dict, lambda raw: raw
+    if kind == tuple[str, ...]:
+        return list, tuple
     if kind in (bool, int, str):
         return (lambda value: value), (lambda raw: raw)
     raise TypeError(f"no event payload codec for a setting of type {kind}")
@@ -153,11 +158,44 @@ def created(room: ResolvedSettings) -> NewEvent:
     return NewEvent(EventType.CREATED, {"settings": settings_data(room)})
 
 
-def settings_changed(room: ResolvedSettings, changed: Collection[str]) -> NewEvent:
-    """`changed` are the settings that changed (domain names); the event names API fields."""
+def settings_changed(
+    room: ResolvedSettings, changed: Collection[str], previous: ResolvedSettings | None = None
+) -> NewEvent:
+    """`changed` are the settings that changed (domain names); the event names API fields.
+    With the settings before the change, the occurrences removed and added."""
     fields = sorted(api_name(name) for name in changed)
-    return NewEvent(
-        EventType.SETTINGS_CHANGED, {"settings": settings_data(room), "changed_fields": fields}
+    data: dict[str, Any] = {"settings": settings_data(room), "changed_fields": fields}
+    if previous is not None:
+        removed, added = occurrence_changes(previous, room)
+        if removed or added:
+            data["removed_occurrences"] = [_occurrence_data(o) for o in removed]
+            data["added_occurrences"] = [_occurrence_data(o) for o in added]
+    return NewEvent(EventType.SETTINGS_CHANGED, data)
+
+
+# At most this many occurrences of each kind in one event.
+MAX_CHANGED_OCCURRENCES = 1000
+
+
+def occurrence_changes(
+    before: ResolvedSettings, after: ResolvedSettings
+) -> tuple[list[Occurrence], list[Occurrence]]:
+    """The occurrences `before` has and `after` has not, and the other way round."""
+    old, new = set(before.occurrences()), set(after.occurrences())
+    if old == new:
+        return [], []
+    removed = sorted(old - new, key=lambda o: o.start)[:MAX_CHANGED_OCCURRENCES]
+    added = sorted(new - old, key=lambda o: o.start)[:MAX_CHANGED_OCCURRENCES]
+    return removed, added
+
+
+def _occurrence_data(occurrence: Occurrence) -> list[str]:
+    return [occurrence.start.isoformat(), occurrence.end.isoformat()]
+
+
+def _occurrences_from(raw: Sequence[Sequence[str]]) -> tuple[Occurrence, ...]:
+    return tuple(
+        Occurrence(datetime.fromisoformat(start), datetime.fromisoformat(end)) for start, end in raw
     )
 
 
@@ -323,6 +361,8 @@ def from_record(
         actor=actor,
         settings=settings,
         changed_fields=tuple(data.get("changed_fields", ())),
+        removed_occurrences=_occurrences_from(data.get("removed_occurrences", ())),
+        added_occurrences=_occurrences_from(data.get("added_occurrences", ())),
         user_id=data.get("user_id"),
         role=Role(data["role"]) if "role" in data else None,
         previous_role=Role(data["previous_role"]) if "previous_role" in data else None,

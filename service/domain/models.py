@@ -10,6 +10,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Generic, TypeVar, get_type_hints
 
+from service.domain import recurrence
+
 T = TypeVar("T")
 
 
@@ -131,6 +133,10 @@ class RoomSettings:
     waiting_room_enabled: bool = False
     max_participants: int = 0
     role_capacity: tuple[RoleCapacity, ...] = ()
+    # RFC 5545 lines (service/domain/recurrence.py) and the zone they are expanded in
+    # ("" means UTC). Empty: the room is its one window.
+    recurrence: tuple[str, ...] = ()
+    time_zone: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,7 +148,41 @@ class ResolvedSettings(RoomSettings):
     valid_until: datetime
 
     def state(self, now: datetime) -> RoomState:
-        return state_at(self.valid_from, self.valid_until, now)
+        return state_at(*self.window(now), now)
+
+    @property
+    def series(self) -> recurrence.Series | None:
+        """What the occurrences follow from; None for a room that does not repeat."""
+        if not self.recurrence:
+            return None
+        return recurrence.Series(
+            tuple(self.recurrence),
+            self.time_zone or recurrence.DEFAULT_TIME_ZONE,
+            self.valid_from,
+            self.valid_until - self.valid_from,
+        )
+
+    def window(self, now: datetime) -> tuple[datetime, datetime]:
+        """The window that counts at `now`: `valid_from`..`valid_until`, or for a
+        recurring room the occurrence under way, else the next, else the last."""
+        series = self.series
+        if series is None:
+            return self.valid_from, self.valid_until
+        try:
+            found = recurrence.window_at(series, now)
+        except recurrence.RecurrenceError:  # checked when written; never expected
+            return self.valid_from, self.valid_until
+        return found.start, found.end
+
+    def occurrences(self) -> tuple[recurrence.Occurrence, ...]:
+        """Every occurrence (one for a room that does not repeat)."""
+        series = self.series
+        if series is not None:
+            try:
+                return recurrence.occurrences(series)
+            except recurrence.RecurrenceError:
+                pass
+        return (recurrence.Occurrence(self.valid_from, self.valid_until),)
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(f.name for f in fields(RoomSettings))

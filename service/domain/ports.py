@@ -83,6 +83,7 @@ class RoomStore(Protocol):
         state: RoomState,
         now: datetime,
         actor: str,
+        previous: Room | None = None,
     ) -> Room | None:
         """Apply `changes` (column -> value) if the room is still at `expected_version`;
         None if it is not (or is gone); ValueError (`check_changes`) if a column is not

@@ -13,7 +13,7 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from service.domain import instants
+from service.domain import instants, recurrence
 from service.domain.errors import ErrorReason, Violations
 from service.domain.limits import Limits
 from service.domain.models import (
@@ -136,8 +136,10 @@ def check_window(
     valid_until: datetime,
     now: datetime,
     limits: Limits,
+    ends: datetime | None = None,
 ) -> None:
-    """The window rules: every broken rule is reported against its field."""
+    """The window rules: every broken rule is reported against its field. `ends`: when
+    the room ends, if not at `valid_until` (a recurring room's last occurrence)."""
 
     def broken(field: str, rule: str, description: str, limit: timedelta | None) -> None:
         extra = {"rule": rule}
@@ -152,7 +154,7 @@ def check_window(
             f"must be at most {limits.max_start_ahead.days} days in the future",
             limits.max_start_ahead,
         )
-    if valid_until <= now:
+    if (ends or valid_until) <= now:
         broken("valid_until", WindowRule.ENDS_IN_PAST, "must be in the future", None)
     if valid_until <= valid_from:
         broken("valid_until", WindowRule.ENDS_BEFORE_START, "must be after valid_from", None)
@@ -169,6 +171,8 @@ def check_window(
 
 
 WINDOW = ("valid_from", "valid_until")
+# The settings the occurrences of a room follow from.
+RECURRING = frozenset({*WINDOW, "recurrence", "time_zone"})
 
 
 def resolve_window(
@@ -197,8 +201,33 @@ def check_settings(
     in_range = [
         instants.check(violations, f"room.{name}", getattr(settings, name)) for name in window
     ]
+    # A recurring room ends with its last occurrence: a first one already past is fine.
+    series_end = None
+    if (
+        "time_zone" in changed
+        and settings.time_zone
+        and recurrence.zone(settings.time_zone) is None
+    ):
+        violations.add(
+            "room.time_zone", f"{settings.time_zone[:64]!r} is not a known IANA time zone"
+        )
+    elif (
+        RECURRING.intersection(changed)
+        and settings.series is not None
+        and (not window or all(in_range))
+    ):
+        found = recurrence.check(violations, "room.", settings.series)
+        series_end = found[-1].end if found else None
     if window and all(in_range):
-        check_window(violations, "room.", settings.valid_from, settings.valid_until, now, limits)
+        check_window(
+            violations,
+            "room.",
+            settings.valid_from,
+            settings.valid_until,
+            now,
+            limits,
+            ends=series_end,
+        )
     if "metadata" in changed:
         check_metadata(violations, "room.metadata", settings.metadata, limits)
     if "early_entry" in changed:

@@ -3,7 +3,8 @@ ends. Nobody writes them; the lifecycle task announces what a room owes.
 
 Pure rules (no I/O): given the state last announced for a room and its window, which
 transitions it owes at `now`, with the bound each marks as its time. Storage reads the
-candidates and only persists the plan (service/storage/history.py).
+candidates and only persists the plan (service/storage/history.py; for a recurring
+room, each occurrence: service/storage/occurrences.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from service.domain.events import EventType
 from service.domain.models import RoomState, state_at
+from service.domain.recurrence import Occurrence, Series, window_at
 
 # A room's states in the order its window goes through them.
 IN_ORDER: tuple[RoomState, ...] = (RoomState.SCHEDULED, RoomState.OPEN, RoomState.ENDED)
@@ -46,3 +48,33 @@ def announced_after_change(announced: RoomState, state: RoomState) -> RoomState:
     at the change: a transition beyond it (a window moved later) is forgotten, to be
     announced anew at the new bound."""
     return min(announced, state, key=IN_ORDER.index)
+
+
+@dataclass(frozen=True, slots=True)
+class OccurrencePlan:
+    """What a recurring room owes: its transitions, then the occurrence it tracks and the
+    state announced for it."""
+
+    transitions: list[Transition]
+    tracked: Occurrence
+    announced: RoomState
+
+
+def owed_occurrence_transitions(
+    announced: RoomState, tracked: Occurrence, series: Series, now: datetime
+) -> OccurrencePlan:
+    """A recurring room announces OPENED and ENDED for each occurrence it is seen through:
+    those `tracked` (the occurrence `announced` is the state of) owes at `now`, then,
+    once it ended, it moves on to the occurrence that counts at `now` (under way, else
+    the next) and announces what that one owes. Occurrences that began and ended
+    unseen in between (a lifecycle stopped that long) are not announced."""
+    owed = owed_transitions(announced, tracked.start, tracked.end, now)
+    state = owed[-1].state if owed else announced
+    if state is RoomState.ENDED:
+        following = window_at(series, now)
+        if following.start > tracked.start:
+            more = owed_transitions(RoomState.SCHEDULED, following.start, following.end, now)
+            return OccurrencePlan(
+                owed + more, following, more[-1].state if more else RoomState.SCHEDULED
+            )
+    return OccurrencePlan(owed, tracked, state)

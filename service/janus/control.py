@@ -208,7 +208,7 @@ class JanusControl:
             return
         facts = await janus_sql.room_facts(self._pool, tenant, room_id)
         now = self._clock.now()
-        if facts is None or now >= facts.room.valid_until:
+        if facts is None or now >= facts.room.window(now)[1]:
             await self.destroy(tenant, room_id)
             return
         plan = target.plan(tenant, room_id, janus.admitted_now(facts.room, facts.candidates, now))
@@ -300,4 +300,5 @@ class JanusControl:
 def _joinable(facts: janus_sql.RoomFacts, now: datetime) -> bool:
     """Whether anyone may be in the room at `now` (early entry included)."""
     room = facts.room
-    return room.valid_from - room.early_entry <= now < room.valid_until
+    valid_from, valid_until = room.window(now)  # a recurring room's occurrence
+    return valid_from - room.early_entry <= now < valid_until

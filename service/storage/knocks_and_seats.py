@@ -13,6 +13,7 @@ from service.domain.errors import (
 from service.domain.limits import Limits
 from service.domain.models import (
     Participant,
+    ResolvedSettings,
     Role,
     Room,
 )
@@ -226,7 +227,14 @@ class KnocksAndSeatsStore(StoreBase):
             if room is None or room["version"] != decided_at_version:
                 return None
             history = await seats_sql.delete_expired(conn, tenant, room_id, now)
-            expire_time = seat_expiry(now, room["valid_until"], limits)
+            # A recurring room's seat ends with the occurrence under way.
+            window_end = ResolvedSettings(
+                valid_from=room["valid_from"],
+                valid_until=room["valid_until"],
+                recurrence=tuple(room["recurrence"]),
+                time_zone=room["time_zone"],
+            ).window(now)[1]
+            expire_time = seat_expiry(now, window_end, limits)
             existing = await conn.fetchrow(
                 QUERIES["extend_user_seat"],
                 tenant,

@@ -77,25 +77,27 @@ INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
     DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL;
 
 -- name: create_room --
--- $4..$13 are the settings in the order of service.domain.models.SETTING_TYPES (as in
--- update_room), $14 the roster's size.
+-- $4..$15 are the settings in the order of service.domain.models.SETTING_TYPES (as in
+-- update_room), $16 when the last occurrence ends, $17 the roster's size, $18..$19
+-- its users and roles, $20..$22 the events, $23..$24 the users' own windows.
 WITH seq AS (
         INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
             valid_until, pstn_dial_out_enabled, join_policy, metadata,
             open_join_role, early_entry, waiting_room_enabled, max_participants,
-            role_capacity, participant_count, event_seq)
-        VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14,
-                cardinality($17::text[]))
+            role_capacity, recurrence, time_zone, series_until, participant_count,
+            event_seq)
+        VALUES ($1, $2, $3, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
+                $16, $17, cardinality($20::text[]))
         ON CONFLICT (tenant, room_id) DO NOTHING
         RETURNING room_id, event_seq),
     roster AS (
         INSERT INTO participants
             (tenant, room_id, user_id, role, create_time, update_time, valid_from, valid_until)
         SELECT $1, seq.room_id, t.u, t.r, $3, $3, t.f, t.t
-        FROM seq, unnest($15::text[], $16::text[], $20::timestamptz[], $21::timestamptz[])
+        FROM seq, unnest($18::text[], $19::text[], $23::timestamptz[], $24::timestamptz[])
              AS t(u, r, f, t)),
     batch (types, data, at, actor) AS (
-        SELECT $17::text[], $18::text[], $3::timestamptz, $19::text),
+        SELECT $20::text[], $21::text[], $3::timestamptz, $22::text),
 -- include: number_events --
 -- include: record_events --
     SELECT count(*) FROM seq;
@@ -321,7 +323,8 @@ INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
     RETURNING user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time;
 
 -- name: claim_seat --
-SELECT version, valid_until, max_participants, role_capacity FROM rooms
+SELECT version, valid_from, valid_until, recurrence, time_zone, max_participants,
+       role_capacity FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
 -- name: extend_user_seat --
@@ -339,7 +342,7 @@ INSERT INTO seats
     VALUES ($1, $2, $3, $4, $5, $6, $7);
 
 -- name: renew_seat --
-UPDATE seats s SET expire_time = LEAST($4::timestamptz, r.valid_until)
+UPDATE seats s SET expire_time = LEAST($4::timestamptz, COALESCE(r.series_until, r.valid_until))
     FROM rooms r
     WHERE s.tenant = $1 AND s.seat_id = $2 AND s.expire_time > $3
       AND r.tenant = $1 AND r.room_id = s.room_id AND r.delete_time IS NULL
@@ -396,7 +399,7 @@ SELECT pg_try_advisory_xact_lock($1);
 -- and rooms_to_end_idx), with what the domain plans their transitions from.
 /* cross-tenant read: no locks, no transaction */
     SELECT tenant, room_id, announced_state, valid_from, valid_until FROM rooms
-    WHERE delete_time IS NULL
+    WHERE delete_time IS NULL AND cardinality(recurrence) = 0
       AND ((announced_state = 0 AND valid_from <= $1)
            OR (announced_state < 2 AND valid_until <= $1))
     ORDER BY LEAST(valid_from, valid_until)
@@ -451,13 +454,15 @@ UPDATE participants SET window_end_announced = true
 /* cross-tenant read: no locks, no transaction */
     SELECT tenant, room_id FROM rooms WHERE delete_time < $1
     UNION
-    SELECT tenant, room_id FROM rooms WHERE valid_until < $2
+    SELECT tenant, room_id FROM rooms
+        WHERE valid_until < $2 AND COALESCE(series_until, valid_until) < $2
     LIMIT $3;
 
 -- name: purge_rooms --
 DELETE FROM rooms
     WHERE tenant = $1 AND room_id = ANY($2::text[])
-      AND (delete_time < $3 OR valid_until < $4)
+      AND (delete_time < $3
+           OR (valid_until < $4 AND COALESCE(series_until, valid_until) < $4))
     RETURNING room_id;
 
 -- name: purge_idempotency_keys --
@@ -696,7 +701,8 @@ WITH ids AS (
 
 -- name: joinable_rooms --
 SELECT room_id FROM rooms
-    WHERE tenant = $1 AND delete_time IS NULL AND valid_until > $2
+    WHERE tenant = $1 AND delete_time IS NULL
+      AND COALESCE(series_until, valid_until) > $2
       AND valid_from - early_entry <= $2 AND room_id > $3
     ORDER BY room_id LIMIT $4;
 
@@ -777,24 +783,26 @@ SELECT r.*, p.user_id AS p_user_id, p.role AS p_role,
 
 -- ==== the Lists of rooms and memberships: one static statement per page position ====
 -- $2..$5 filter by state: the window bounds of the domain (models.state_bounds: starts
--- after, starts by, ends after, ends by; NULL: no bound), so the rule stays there.
+-- after, starts by, ends after, ends by; NULL: no bound), so the rule stays there. A
+-- recurring room is judged by the occurrence its lifecycle tracks (occurrence_from /
+-- occurrence_until; NULL: its first, valid_from / valid_until).
 
 -- name: list_rooms --
 SELECT r.* FROM rooms r
     WHERE r.tenant = $1 AND r.delete_time IS NULL
-      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
-      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
-      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
-      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+      AND ($2::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) > $2)
+      AND ($3::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) <= $3)
+      AND ($4::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) > $4)
+      AND ($5::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) <= $5)
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_rooms_after --
 SELECT r.* FROM rooms r
     WHERE r.tenant = $1 AND r.delete_time IS NULL AND (r.create_time, r.room_id) < ($7, $8)
-      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
-      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
-      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
-      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+      AND ($2::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) > $2)
+      AND ($3::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) <= $3)
+      AND ($4::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) > $4)
+      AND ($5::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) <= $5)
     ORDER BY r.create_time DESC, r.room_id DESC LIMIT $6;
 
 -- name: list_memberships --
@@ -802,10 +810,10 @@ SELECT r.*, p.role AS p_role, p.create_time AS p_create_time
     FROM participants p
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
-      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
-      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
-      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
-      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+      AND ($2::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) > $2)
+      AND ($3::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) <= $3)
+      AND ($4::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) > $4)
+      AND ($5::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) <= $5)
     ORDER BY r.valid_from, r.room_id LIMIT $7;
 
 -- name: list_memberships_after --
@@ -814,10 +822,10 @@ SELECT r.*, p.role AS p_role, p.create_time AS p_create_time
     JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
     WHERE p.tenant = $1 AND p.user_id = $6 AND r.delete_time IS NULL
       AND (r.valid_from, r.room_id) > ($8, $9)
-      AND ($2::timestamptz IS NULL OR r.valid_from > $2)
-      AND ($3::timestamptz IS NULL OR r.valid_from <= $3)
-      AND ($4::timestamptz IS NULL OR r.valid_until > $4)
-      AND ($5::timestamptz IS NULL OR r.valid_until <= $5)
+      AND ($2::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) > $2)
+      AND ($3::timestamptz IS NULL OR COALESCE(r.occurrence_from, r.valid_from) <= $3)
+      AND ($4::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) > $4)
+      AND ($5::timestamptz IS NULL OR COALESCE(r.occurrence_until, r.valid_until) <= $5)
     ORDER BY r.valid_from, r.room_id LIMIT $7;
 
 -- ==== update_room ====
@@ -839,7 +847,13 @@ UPDATE rooms SET update_time = $4, version = version + 1,
     waiting_room_enabled = CASE WHEN 'waiting_room_enabled' = ANY($5::text[]) THEN $13::boolean ELSE waiting_room_enabled END,
     max_participants = CASE WHEN 'max_participants' = ANY($5::text[]) THEN $14::integer ELSE max_participants END,
     role_capacity = CASE WHEN 'role_capacity' = ANY($5::text[]) THEN $15::jsonb ELSE role_capacity END,
-    announced_state = LEAST(announced_state, $16::smallint)
+    recurrence = CASE WHEN 'recurrence' = ANY($5::text[]) THEN $16::text[] ELSE recurrence END,
+    time_zone = CASE WHEN 'time_zone' = ANY($5::text[]) THEN $17::text ELSE time_zone END,
+    series_until = COALESCE($18::timestamptz, series_until),
+    -- A recurring room tracks the occurrence that counts now ($18 NULL: unchanged).
+    occurrence_from = CASE WHEN $18::timestamptz IS NULL THEN occurrence_from ELSE $20::timestamptz END,
+    occurrence_until = CASE WHEN $18::timestamptz IS NULL THEN occurrence_until ELSE $21::timestamptz END,
+    announced_state = LEAST(announced_state, $19::smallint)
 WHERE tenant = $1 AND room_id = $2 AND version = $3 AND delete_time IS NULL
 RETURNING *;
 
@@ -869,3 +883,81 @@ SELECT room_id, revision, event_time, type, actor, data FROM room_events
       AND (cardinality($5::text[]) = 0 OR type = ANY($5::text[]))
     ORDER BY revision DESC LIMIT $4;
 
+
+-- ==== calendar.py ====
+
+-- name: create_calendar_feed --
+INSERT INTO calendar_feeds (tenant, feed_id, secret_hash, room_id, user_id, create_time)
+    VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: list_calendar_feeds --
+SELECT feed_id, room_id, user_id, create_time FROM calendar_feeds
+    WHERE tenant = $1
+      AND ($2::timestamptz IS NULL OR (create_time, feed_id) < ($2::timestamptz, $3::text))
+    ORDER BY create_time DESC, feed_id DESC LIMIT $4;
+
+-- name: delete_calendar_feed --
+DELETE FROM calendar_feeds WHERE tenant = $1 AND feed_id = $2 RETURNING feed_id;
+
+-- name: find_calendar_feed --
+SELECT feed_id, room_id, user_id, create_time, secret_hash FROM calendar_feeds
+    WHERE tenant = $1 AND feed_id = $2;
+
+-- name: calendar_room --
+-- A room as its feed shows it: deleted ones too, while their tombstone lasts.
+SELECT r.*, false AS removed FROM rooms r WHERE r.tenant = $1 AND r.room_id = $2;
+
+-- name: calendar_user_rooms --
+-- The rooms an identity is on the roster of, and those it was removed from (shown
+-- cancelled), deleted ones included while their tombstone lasts; at most $3.
+SELECT r.*, false AS removed
+    FROM participants p
+    JOIN rooms r ON r.tenant = p.tenant AND r.room_id = p.room_id
+    WHERE p.tenant = $1 AND r.tenant = $1 AND p.user_id = $2
+UNION ALL
+SELECT r.*, true AS removed
+    FROM participant_removals x
+    JOIN rooms r ON r.tenant = x.tenant AND r.room_id = x.room_id
+    WHERE x.tenant = $1 AND r.tenant = $1 AND x.user_id = $2
+      AND NOT EXISTS (SELECT 1 FROM participants q
+                      WHERE q.tenant = $1 AND q.room_id = x.room_id AND q.user_id = $2)
+LIMIT $3;
+
+-- ==== occurrences.py ====
+
+-- name: due_occurrences --
+-- Recurring rooms whose tracked occurrence (NULL: the first, valid_from..valid_until)
+-- reached a bound its announcement has not; with what the domain plans from.
+/* cross-tenant read: no locks, no transaction */
+    SELECT tenant, room_id, version, announced_state, valid_from, valid_until, recurrence,
+           time_zone, COALESCE(occurrence_from, valid_from) AS tracked_from,
+           COALESCE(occurrence_until, valid_until) AS tracked_until
+    FROM rooms
+    WHERE delete_time IS NULL AND cardinality(recurrence) > 0
+      AND ((announced_state = 0 AND COALESCE(occurrence_from, valid_from) <= $1)
+           OR (announced_state < 2 AND COALESCE(occurrence_until, valid_until) <= $1))
+    LIMIT $2;
+
+-- name: announce_occurrences --
+-- The transitions the domain planned (service/domain/transitions.py,
+-- owed_occurrence_transitions) for recurring rooms still at the version read, under
+-- their row lock; $4..$9 per room (id, version read, occurrence tracked after, state
+-- announced after, number of events); $10..$13 per event as in announce_transitions.
+WITH moved AS (
+        UPDATE rooms r
+        SET announced_state = p.after, occurrence_from = p.occ_from,
+            occurrence_until = p.occ_until, event_seq = r.event_seq + p.events
+        FROM unnest($4::text[], $5::bigint[], $6::timestamptz[], $7::timestamptz[],
+                    $8::smallint[], $9::integer[])
+             AS p(room_id, version, occ_from, occ_until, after, events)
+        WHERE r.tenant = $1 AND r.room_id = p.room_id AND r.delete_time IS NULL
+          AND r.version = p.version
+        RETURNING r.room_id, r.event_seq, p.events),
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT m.room_id, m.event_seq - m.events + e.ord, e.event_time,
+               $2::timestamptz, e.type, $3::text, '{}'::jsonb
+        FROM moved m
+        JOIN unnest($10::text[], $11::text[], $12::timestamptz[], $13::integer[])
+             AS e(room_id, type, event_time, ord) ON e.room_id = m.room_id),
+-- include: record_events --
+    SELECT DISTINCT room_id FROM written;

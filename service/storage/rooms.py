@@ -102,6 +102,7 @@ class RoomsStore(StoreBase):
                 room.room_id,
                 now,
                 *(rows.column_value(name, value) for name, value in settings.items()),
+                created.occurrences()[-1].end,
                 len(roster),
                 [entry.user_id for entry in roster],
                 [entry.role.value for entry in roster],
@@ -180,12 +181,19 @@ class RoomsStore(StoreBase):
         state: RoomState,
         now: datetime,
         actor: str,
+        previous: Room | None = None,
     ) -> Room | None:
         check_changes(changes)
         values = [
             rows.column_value(column, changes[column]) if column in changes else None
             for column in _SETTING_COLUMNS
         ]
+        # When the last occurrence ends, from the settings the update leaves (`previous`
+        # is the room as read, at `expected_version`; without it the window's end).
+        after = replace(previous, **changes) if previous is not None else None
+        series_until = after.occurrences()[-1].end if after else changes.get("valid_until")
+        # The occurrence a recurring room's announced state is about (NULL: the window).
+        tracked = after.window(now) if after and after.series else (None, None)
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             row = await conn.fetchrow(
@@ -196,13 +204,15 @@ class RoomsStore(StoreBase):
                 now,
                 list(changes),
                 *values,
+                series_until,
                 history_sql.announced_code(state),
+                *tracked,
             )
             if row is None:
                 return None
             updated = room_of(row)
             seq = await append_events(
-                tx, room_id, [events.settings_changed(updated, changes)], actor, now
+                tx, room_id, [events.settings_changed(updated, changes, previous)], actor, now
             )
         return replace(updated, last_event_revision=seq)
 

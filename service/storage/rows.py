@@ -40,6 +40,8 @@ def _codec(kind: Any) -> _Codec:
         return _enum_codec(kind)
     if kind == tuple[RoleCapacity, ...]:
         return role_capacity_data, role_capacity_from
+    if kind == tuple[str, ...]:
+        return list, tuple
     if get_origin(kind) is Mapping:
         # Stored as a plain dict (the JSON codec's input), whatever mapping it was.
         return dict, _same

@@ -201,6 +201,8 @@ def _setting_codec(kind: Any) -> tuple[_SettingIn, _SettingOut]:
         return _role_capacity_in, role_capacity_out
     if get_origin(kind) is Mapping:
         return (lambda v, f, value: dict(value)), dict
+    if kind == tuple[str, ...]:
+        return (lambda v, f, value: tuple(value)), list
     if kind in (bool, int, str):
         return _plain_in, lambda value: value
     raise TypeError(f"no protobuf codec for a setting of type {kind}")
@@ -313,5 +315,10 @@ def event_out(event: RoomEvent) -> events_pb2.RoomEvent:
                 muted=event.moderation.muted,
                 video=event.moderation.video,
             )
+        )
+    for name in ("removed_occurrences", "added_occurrences"):
+        getattr(message, name).extend(
+            room_pb2.Occurrence(start_time=timestamp(o.start), end_time=timestamp(o.end))
+            for o in getattr(event, name)
         )
     return message

@@ -11,18 +11,22 @@ from rooms.v1 import events_pb2, room_pb2, rooms_service_pb2, rooms_service_pb2_
 
 from service.domain.clock import Clock
 from service.domain.errors import Violations
-from service.transport import convert, convert_admission
+from service.transport import calendar, convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors, answers_errors_streaming
 from service.usecases import RoomsUseCases
+from service.usecases_calendar import CalendarUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
-    def __init__(self, usecases: RoomsUseCases, clock: Clock) -> None:
+    def __init__(
+        self, usecases: RoomsUseCases, clock: Clock, calendar: CalendarUseCases | None = None
+    ) -> None:
         self._uc = usecases
         self._clock = clock
+        self._calendar = calendar
 
     @answers_errors
     async def CreateRoom(
@@ -144,3 +148,10 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
             events=[convert.event_out(event) for event in page.items],
             next_page_token=page.next_page_token,
         )
+
+    @answers_errors
+    async def ListOccurrences(
+        self, request: rooms_service_pb2.ListOccurrencesRequest, context: Context
+    ) -> rooms_service_pb2.ListOccurrencesResponse:
+        assert self._calendar is not None, "the server wires the calendar use cases"
+        return await calendar.list_occurrences(self._calendar, request)

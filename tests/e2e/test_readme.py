@@ -297,7 +297,11 @@ async def readme_server(admin_url: str) -> AsyncIterator[str]:
         port = free_port()
         address = f"127.0.0.1:{port}"
         with tempfile.TemporaryFile() as log:
-            process = await spawn_server(dsn, port, output=log.fileno())
+            # With the calendar feed server (README "A weekly appointment").
+            feeds = f"127.0.0.1:{free_port()}"
+            process = await spawn_server(
+                dsn, port, output=log.fileno(), ROOMS_HTTP_LISTEN_ADDRESS=feeds
+            )
             try:
                 async with grpc.aio.insecure_channel(address) as channel:
                     health: Any = health_pb2_grpc.HealthStub(channel)

@@ -38,6 +38,8 @@ def test_every_setting_is_written_with_its_update_mask_path() -> None:
             waiting_room_enabled=True,
             max_participants=9,
             role_capacity={"presenter": (2, 1)},
+            recurrence=["RRULE:FREQ=WEEKLY;COUNT=2"],
+            time_zone="Europe/Paris",
         ),
     )
     assert paths == [
@@ -51,6 +53,8 @@ def test_every_setting_is_written_with_its_update_mask_path() -> None:
         "waiting_room_enabled",
         "max_participants",
         "role_capacity",
+        "recurrence",
+        "time_zone",
     ]
     assert sorted(RoomSettings.__optional_keys__) == sorted(
         name if name != "early_entry_duration" else "early_entry" for name in paths
@@ -58,6 +62,7 @@ def test_every_setting_is_written_with_its_update_mask_path() -> None:
     assert room.join_policy == room_pb2.JOIN_POLICY_OPEN
     assert room.open_join_role == participant_pb2.ROLE_CONSUMER
     assert room.early_entry_duration.ToTimedelta() == timedelta(minutes=5)
+    assert list(room.recurrence) == ["RRULE:FREQ=WEEKLY;COUNT=2"]
     assert list(room.role_capacity) == [
         room_pb2.RoleCapacity(role=participant_pb2.ROLE_PRESENTER, max_participants=2, reserved=1)
     ]

@@ -25,6 +25,8 @@ ALL_PATHS = {
     "waiting_room_enabled",
     "max_participants",
     "role_capacity",
+    "recurrence",
+    "time_zone",
 }
 
 ROOM = Room(
@@ -153,6 +155,8 @@ def test_star_mask_with_empty_settings_resets_every_field_to_its_creation_defaul
         "waiting_room_enabled": False,
         "max_participants": 0,
         "role_capacity": (),
+        "recurrence": (),
+        "time_zone": "",
     }
 
 

@@ -29,6 +29,7 @@ async with RoomsClient("127.0.0.1:50051", api_key="rk_...") as client:
 
 from __future__ import annotations
 
+from rooms.calendar_service import CalendarMethods
 from rooms.connection import (
     DEFAULT_ADDRESS,
     DEFAULT_TIMEOUT,
@@ -75,7 +76,9 @@ __all__ = [
 ]
 
 
-class RoomsClient(RoomsMethods, ParticipantsMethods, CredentialsMethods, WebhooksMethods):
+class RoomsClient(
+    RoomsMethods, ParticipantsMethods, CredentialsMethods, WebhooksMethods, CalendarMethods
+):
     """The rooms.v1 API over one gRPC channel: one method per RPC, grouped by service
     (rooms_service.py, participants_service.py, credentials_service.py,
     webhooks_service.py) over the shared channel (connection.py). Use it as an async

@@ -18,6 +18,7 @@ import grpc
 
 from rooms.errors import from_rpc_error
 from rooms.v1 import (
+    calendar_service_pb2_grpc,
     credentials_service_pb2_grpc,
     participants_service_pb2_grpc,
     rooms_service_pb2_grpc,
@@ -31,6 +32,7 @@ ROOMS_SERVICE = "rooms.v1.RoomsService"
 PARTICIPANTS_SERVICE = "rooms.v1.ParticipantsService"
 CREDENTIALS_SERVICE = "rooms.v1.CredentialsService"
 WEBHOOKS_SERVICE = "rooms.v1.WebhooksService"
+CALENDAR_SERVICE = "rooms.v1.CalendarService"
 
 # The calls that may be sent twice without a second effect: the reads, CreateRoom
 # (this client always sends a request_id) and DeleteRoom (deleting a deleted room
@@ -38,7 +40,7 @@ WEBHOOKS_SERVICE = "rooms.v1.WebhooksService"
 # answer, their etag-conditional forms would fail with ETAG_MISMATCH. Of the webhook
 # calls only the reads are: CreateWebhook has no request id (a repeat would make a
 # second webhook, or WEBHOOK_ALREADY_EXISTS), and DeleteWebhook of a deleted webhook
-# is WEBHOOK_NOT_FOUND.
+# is WEBHOOK_NOT_FOUND. Likewise of the calendar feed calls only the list is.
 IDEMPOTENT_METHODS: Mapping[str, tuple[str, ...]] = {
     ROOMS_SERVICE: (
         "CreateRoom",
@@ -47,6 +49,7 @@ IDEMPOTENT_METHODS: Mapping[str, tuple[str, ...]] = {
         "DeleteRoom",
         "AuthorizeJoin",
         "ListRoles",
+        "ListOccurrences",
     ),
     PARTICIPANTS_SERVICE: (
         "ListParticipants",
@@ -59,6 +62,7 @@ IDEMPOTENT_METHODS: Mapping[str, tuple[str, ...]] = {
     ),
     CREDENTIALS_SERVICE: ("GetSigningKeys", "IntrospectCredential"),
     WEBHOOKS_SERVICE: ("GetWebhook", "ListWebhooks"),
+    CALENDAR_SERVICE: ("ListCalendarFeeds",),
 }
 
 
@@ -198,6 +202,7 @@ class Channel:
         self._participants = participants_service_pb2_grpc.ParticipantsServiceStub(self.channel)
         self._credentials = credentials_service_pb2_grpc.CredentialsServiceStub(self.channel)
         self._webhooks = webhooks_service_pb2_grpc.WebhooksServiceStub(self.channel)
+        self._calendar = calendar_service_pb2_grpc.CalendarServiceStub(self.channel)
 
     async def __aenter__(self) -> Self:
         return self

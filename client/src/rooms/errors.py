@@ -24,6 +24,7 @@ from grpc_status import rpc_status
 __all__ = [
     "DOMAIN",
     "BatchTooLarge",
+    "CalendarFeedNotFound",
     "CredentialsNotConfigured",
     "DatabaseUnavailable",
     "DuplicateUserId",
@@ -299,6 +300,12 @@ class ModerationNotAllowed(RoomsError):
     REASON = "MODERATION_NOT_ALLOWED"
 
 
+class CalendarFeedNotFound(RoomsError):
+    """NOT_FOUND: no calendar feed with this id in the caller's tenant."""
+
+    REASON = "CALENDAR_FEED_NOT_FOUND"
+
+
 _BY_REASON: dict[str, type[RoomsError]] = {
     cls.REASON: cls
     for cls in (
@@ -328,6 +335,7 @@ _BY_REASON: dict[str, type[RoomsError]] = {
         TooManyWebhooks,
         MediaServerUnavailable,
         ModerationNotAllowed,
+        CalendarFeedNotFound,
     )
 }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import datetime
 from typing import Unpack
 
 import grpc
@@ -162,6 +163,27 @@ class RoomsMethods(Channel):
             self._rooms.ListRoomEvents, request, lambda response: response.events, timeout
         ):
             yield event
+
+    async def list_occurrences(
+        self,
+        room_id: str,
+        *,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        page_size: int = 0,
+        timeout: float | None = None,
+    ) -> AsyncIterator[room_pb2.Occurrence]:
+        """The room's occurrences overlapping [start, end) (unset: from the first, to
+        the last), oldest first, a page at a time. Naive datetimes are UTC."""
+        request = rooms_service_pb2.ListOccurrencesRequest(room_id=room_id, page_size=page_size)
+        if start is not None:
+            request.start_time.FromDatetime(start)
+        if end is not None:
+            request.end_time.FromDatetime(end)
+        async for occurrence in self._pages(
+            self._rooms.ListOccurrences, request, lambda response: response.occurrences, timeout
+        ):
+            yield occurrence
 
     async def watch_room(
         self,

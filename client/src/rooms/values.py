@@ -3,7 +3,7 @@ the one helper that writes a room's settings into a Room message."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeAlias, TypedDict, TypeVar, cast
 
@@ -129,11 +129,14 @@ class RoomSettings(TypedDict, total=False):
     waiting_room_enabled: bool | None
     max_participants: int | None
     role_capacity: RoleCapacities | None
+    recurrence: Sequence[str] | None  # RFC 5545 lines: RRULE:..., EXDATE:..., RDATE:...
+    time_zone: str | None  # IANA name the recurrence is expanded in ("": UTC)
 
 
 # A setting -> how it is written into a Room message, and its update-mask path.
 # Settings not listed are plain fields of the same name.
 _WRITERS: dict[str, tuple[str, Any]] = {
+    "recurrence": ("recurrence", lambda room, value: room.recurrence.extend(value)),
     "valid_from": ("valid_from", lambda room, value: room.valid_from.FromDatetime(value)),
     "valid_until": ("valid_until", lambda room, value: room.valid_until.FromDatetime(value)),
     "early_entry": (

@@ -164,7 +164,7 @@ class MemoryKnocksAndSeats(MemoryTables):
         if rows is None or rows.room.version != decided_at_version:
             return None
         history = self._expire_seats(tenant, rows, now)
-        expire_time = stored(seat_expiry(now, rows.room.valid_until, limits))
+        expire_time = stored(seat_expiry(now, rows.room.window(now)[1], limits))
         result: Seat | CapacityRefusal
         existing = rows.seats.get(user_id)
         if existing is not None:
@@ -219,7 +219,7 @@ class MemoryKnocksAndSeats(MemoryTables):
             seat.user_id,
             seat.role,
             seat.create_time,
-            stored(min(expire_time, rows.room.valid_until)),
+            stored(min(expire_time, rows.room.occurrences()[-1].end)),
         )
         return renewed
 

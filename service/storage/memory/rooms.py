@@ -131,6 +131,7 @@ class MemoryRooms(MemoryTables):
         state: RoomState,
         now: datetime,
         actor: str,
+        previous: Room | None = None,
     ) -> Room | None:
         check_changes(changes)
         rows = self._live(tenant, room_id)
@@ -141,7 +142,8 @@ class MemoryRooms(MemoryTables):
         # A window moved later makes the room scheduled (or open) again: its
         # transitions are announced anew.
         rows.announced = announced_after_change(rows.announced, state)
-        self._append(tenant, rows, [events.settings_changed(updated, changes)], actor, now)
+        changed = events.settings_changed(updated, changes, previous)
+        self._append(tenant, rows, [changed], actor, now)
         return rows.room
 
     async def delete_room(

@@ -26,7 +26,15 @@ except ImportError:  # pragma: no cover - depends on the installation
     sys.exit("the rooms CLI needs click: pip install 'rooms-client[cli]'")
 
 # Importing a command module registers its commands on the root group.
-from rooms.cli import history, join, participant, room, waiting_room, webhook  # noqa: F401
+from rooms.cli import (  # noqa: F401
+    calendar,
+    history,
+    join,
+    participant,
+    room,
+    waiting_room,
+    webhook,
+)
 from rooms.cli.parsing import parse_duration, parse_time
 from rooms.cli.root import cli
 

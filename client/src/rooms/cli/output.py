@@ -137,6 +137,8 @@ def room_fields(room: room_pb2.Room) -> list[tuple[str, str]]:
             or "-",
         ),
         ("metadata", metadata or "-"),
+        ("recurrence", " | ".join(room.recurrence) or "-"),
+        ("time_zone", room.time_zone or ("UTC" if room.recurrence else "-")),
         ("etag", room.etag),
         ("created", format_time(room.create_time)),
         ("updated", format_time(room.update_time)),

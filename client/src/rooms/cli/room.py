@@ -58,6 +58,12 @@ from rooms.values import RoomSettings
 )
 @click.option("--reserve", type=KEY_VALUE, multiple=True, help="Seats reserved for a role: ROLE=N.")
 @click.option("--role-max", type=KEY_VALUE, multiple=True, help="Most seats for a role: ROLE=N.")
+@click.option(
+    "--repeat",
+    help="Repeat the room: an RRULE, e.g. 'FREQ=WEEKLY;BYDAY=TU;COUNT=12' (--from..--until"
+    " is the first occurrence).",
+)
+@click.option("--tz", help="IANA time zone the repetition keeps its wall time in [UTC].")
 @click.option("--request-id", help="Idempotency key [a new UUID].")
 @json_option
 @click.pass_obj
@@ -79,10 +85,12 @@ def create(
     max_participants: int,
     reserve: tuple[tuple[str, str], ...],
     role_max: tuple[tuple[str, str], ...],
+    repeat: str | None,
+    tz: str | None,
     request_id: str | None,
     as_json_: bool,
 ) -> None:
-    """Create a room, optionally with its first participants."""
+    """Create a room, optionally with its first participants and a repetition."""
     capacity = _role_capacity(reserve, role_max)
     roster = [
         participant_pb2.Participant(user_id=user_id, role=participant_pb2.Role.Value(role))
@@ -94,6 +102,9 @@ def create(
         )
         for user_id in users
     ]
+    if repeat:  # calendars count in whole seconds: `--from +1d` repeats at the second
+        valid_from = valid_from.replace(microsecond=0) if valid_from else None
+        valid_until = valid_until.replace(microsecond=0) if valid_until else None
     settings = room_settings(
         valid_from=valid_from,
         valid_until=valid_until,
@@ -105,6 +116,10 @@ def create(
         waiting_room=waiting_room,
         max_participants=max_participants,
         role_capacity=capacity,
+        recurrence=[repeat if repeat.upper().startswith("RRULE:") else f"RRULE:{repeat}"]
+        if repeat
+        else None,
+        time_zone=tz,
     )
     room = connection.run(
         lambda client: client.create_room(
@@ -126,6 +141,8 @@ def room_settings(
     waiting_room: bool | None = None,
     max_participants: int | None = None,
     role_capacity: dict[str, tuple[int, int]] | None = None,
+    recurrence: list[str] | None = None,
+    time_zone: str | None = None,
 ) -> RoomSettings:
     """The room options of `create` and `update` as the client's settings arguments:
     the one place the CLI names them (None: not given)."""
@@ -140,6 +157,8 @@ def room_settings(
         waiting_room_enabled=waiting_room,
         max_participants=max_participants,
         role_capacity=role_capacity,
+        recurrence=recurrence,
+        time_zone=time_zone,
     )
 
 
@@ -213,6 +232,12 @@ def list_(
 @click.option("--dial-out/--no-dial-out", default=None, help="Allow dialing out to phones.")
 @click.option("--meta", type=KEY_VALUE, multiple=True, help="Replace the metadata (repeatable).")
 @click.option("--clear-meta", is_flag=True, help="Remove every metadata entry.")
+@click.option(
+    "--recurrence",
+    multiple=True,
+    help="Replace the repetition: RFC 5545 lines (RRULE:..., EXDATE:..., RDATE:...), repeatable.",
+)
+@click.option("--tz", help="IANA time zone of the repetition.")
 @etag_option
 @json_option
 @click.pass_obj
@@ -227,6 +252,8 @@ def update(
     dial_out: bool | None,
     meta: tuple[tuple[str, str], ...],
     clear_meta: bool,
+    recurrence: tuple[str, ...],
+    tz: str | None,
     etag: str,
     as_json_: bool,
 ) -> None:
@@ -241,6 +268,8 @@ def update(
         early_entry=early_entry,
         dial_out=dial_out,
         metadata=dict(meta) if meta or clear_meta else None,
+        recurrence=list(recurrence) or None,
+        time_zone=tz,
     )
     if all(value is None for value in settings.values()):
         raise click.UsageError("nothing to change: give at least one option (see --help)")

@@ -159,6 +159,10 @@ class _ErrorReasonEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_ErrorReas
     on the roster, a role without it, banned, or outside its window).
     Metadata: `room_id`, `actor_user_id`.
     """
+    CALENDAR_FEED_NOT_FOUND: _ErrorReason.ValueType  # 33
+    """NOT_FOUND: no calendar feed with this id exists in the caller's tenant.
+    Metadata: `feed_id`.
+    """
 
 class ErrorReason(_ErrorReason, metaclass=_ErrorReasonEnumTypeWrapper):
     """The `reason` of the `google.rpc.ErrorInfo` attached to every error this
@@ -304,5 +308,9 @@ MODERATION_NOT_ALLOWED: ErrorReason.ValueType  # 32
 identity that does not hold `CAPABILITY_MUTE_OTHERS` in the room now (not
 on the roster, a role without it, banned, or outside its window).
 Metadata: `room_id`, `actor_user_id`.
+"""
+CALENDAR_FEED_NOT_FOUND: ErrorReason.ValueType  # 33
+"""NOT_FOUND: no calendar feed with this id exists in the caller's tenant.
+Metadata: `feed_id`.
 """
 Global___ErrorReason: _TypeAlias = ErrorReason  # noqa: Y015

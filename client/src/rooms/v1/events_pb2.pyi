@@ -44,9 +44,13 @@ class _RoomEventTypeEnumTypeWrapper(_enum_type_wrapper._EnumTypeWrapper[_RoomEve
     ROOM_EVENT_TYPE_DELETED: _RoomEventType.ValueType  # 6
     """The room was deleted. The last event of a room."""
     ROOM_EVENT_TYPE_OPENED: _RoomEventType.ValueType  # 7
-    """The room's window opened (the clock reached `valid_from`)."""
+    """The room's window opened (the clock reached `valid_from`); for a room with
+    `recurrence`, each occurrence's start (`event_time`).
+    """
     ROOM_EVENT_TYPE_ENDED: _RoomEventType.ValueType  # 8
-    """The room's window ended (the clock reached `valid_until`)."""
+    """The room's window ended (the clock reached `valid_until`); for a room with
+    `recurrence`, each occurrence's end (`event_time`).
+    """
     ROOM_EVENT_TYPE_PARTICIPANT_BANNED: _RoomEventType.ValueType  # 9
     """An identity was banned (`RemoveParticipants` with `ban`); it follows the
     identity's PARTICIPANT_REMOVED when it was on the roster.
@@ -103,9 +107,13 @@ ROOM_EVENT_TYPE_PARTICIPANT_REMOVED: RoomEventType.ValueType  # 5
 ROOM_EVENT_TYPE_DELETED: RoomEventType.ValueType  # 6
 """The room was deleted. The last event of a room."""
 ROOM_EVENT_TYPE_OPENED: RoomEventType.ValueType  # 7
-"""The room's window opened (the clock reached `valid_from`)."""
+"""The room's window opened (the clock reached `valid_from`); for a room with
+`recurrence`, each occurrence's start (`event_time`).
+"""
 ROOM_EVENT_TYPE_ENDED: RoomEventType.ValueType  # 8
-"""The room's window ended (the clock reached `valid_until`)."""
+"""The room's window ended (the clock reached `valid_until`); for a room with
+`recurrence`, each occurrence's end (`event_time`).
+"""
 ROOM_EVENT_TYPE_PARTICIPANT_BANNED: RoomEventType.ValueType  # 9
 """An identity was banned (`RemoveParticipants` with `ban`); it follows the
 identity's PARTICIPANT_REMOVED when it was on the roster.
@@ -187,6 +195,8 @@ class RoomEvent(_message.Message):
     DISPLAY_NAME_FIELD_NUMBER: _builtins.int
     SEAT_FIELD_NUMBER: _builtins.int
     MODERATION_FIELD_NUMBER: _builtins.int
+    REMOVED_OCCURRENCES_FIELD_NUMBER: _builtins.int
+    ADDED_OCCURRENCES_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room the event belongs to."""
     revision: _builtins.int
@@ -237,6 +247,17 @@ class RoomEvent(_message.Message):
     def moderation(self) -> Global___Moderation:
         """For `ROOM_EVENT_TYPE_PARTICIPANT_MODERATED`: what the moderation did."""
 
+    @_builtins.property
+    def removed_occurrences(self) -> _containers.RepeatedCompositeFieldContainer[_room_pb2.Occurrence]:
+        """For `ROOM_EVENT_TYPE_SETTINGS_CHANGED` of a room whose occurrences changed
+        (its window, `recurrence` or `time_zone`): the occurrences it no longer has
+        (a cancelled or moved one), at most 1000.
+        """
+
+    @_builtins.property
+    def added_occurrences(self) -> _containers.RepeatedCompositeFieldContainer[_room_pb2.Occurrence]:
+        """Likewise, the occurrences it has that it did not have (a moved or added one)."""
+
     def __init__(
         self,
         *,
@@ -252,10 +273,12 @@ class RoomEvent(_message.Message):
         display_name: _builtins.str = ...,
         seat: _waiting_room_pb2.Seat | None = ...,
         moderation: Global___Moderation | None = ...,
+        removed_occurrences: _abc.Iterable[_room_pb2.Occurrence] | None = ...,
+        added_occurrences: _abc.Iterable[_room_pb2.Occurrence] | None = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["event_time", b"event_time", "moderation", b"moderation", "participant", b"participant", "room", b"room", "seat", b"seat"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "changed_fields", b"changed_fields", "display_name", b"display_name", "event_time", b"event_time", "moderation", b"moderation", "participant", b"participant", "previous_role", b"previous_role", "revision", b"revision", "room", b"room", "room_id", b"room_id", "seat", b"seat", "type", b"type"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["actor", b"actor", "added_occurrences", b"added_occurrences", "changed_fields", b"changed_fields", "display_name", b"display_name", "event_time", b"event_time", "moderation", b"moderation", "participant", b"participant", "previous_role", b"previous_role", "removed_occurrences", b"removed_occurrences", "revision", b"revision", "room", b"room", "room_id", b"room_id", "seat", b"seat", "type", b"type"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 

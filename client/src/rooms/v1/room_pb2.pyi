@@ -124,6 +124,8 @@ class Room(_message.Message):
     WAITING_ROOM_ENABLED_FIELD_NUMBER: _builtins.int
     MAX_PARTICIPANTS_FIELD_NUMBER: _builtins.int
     ROLE_CAPACITY_FIELD_NUMBER: _builtins.int
+    RECURRENCE_FIELD_NUMBER: _builtins.int
+    TIME_ZONE_FIELD_NUMBER: _builtins.int
     room_id: _builtins.str
     """The room's identifier, unique within the caller's tenant. Either chosen by
     the caller at creation (1 to 128 characters from `A-Z a-z 0-9 . _ ~ -`,
@@ -134,8 +136,9 @@ class Room(_message.Message):
     join_policy: Global___JoinPolicy.ValueType
     """Who may join: only rostered identities (the default) or anyone."""
     state: Global___RoomState.ValueType
-    """The room's state, derived from its window and the current time. Output
-    only.
+    """The room's state, derived from its window and the current time (for a
+    room with `recurrence`: of the occurrence under way, else the next, else
+    the last). Output only.
     """
     etag: _builtins.str
     """The room's entity tag. It changes whenever the room's settings or its
@@ -162,6 +165,11 @@ class Room(_message.Message):
     holds. 0 means the server's ceiling (350 unless configured); larger
     values than the ceiling are rejected.
     """
+    time_zone: _builtins.str
+    """The IANA time zone (`Europe/Paris`) in which `recurrence` is expanded, so a
+    09:00 occurrence stays at 09:00 across daylight-saving changes. Empty means
+    `UTC`.
+    """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
         """When the room was created. Output only."""
@@ -173,13 +181,15 @@ class Room(_message.Message):
     @_builtins.property
     def valid_from(self) -> _timestamp_pb2.Timestamp:
         """The start of the validity window: nobody joins before it (except early
-        entry, see `early_entry_duration`). Defaults to the time of creation.
+        entry, see `early_entry_duration`). Defaults to the time of creation. For
+        a room with `recurrence`, the start of its first occurrence.
         """
 
     @_builtins.property
     def valid_until(self) -> _timestamp_pb2.Timestamp:
         """The end of the validity window: nobody joins at or after it. Defaults to
-        the time of creation plus 180 days (configurable).
+        the time of creation plus 180 days (configurable). For a room with
+        `recurrence`, the end of its first occurrence.
         """
 
     @_builtins.property
@@ -199,6 +209,19 @@ class Room(_message.Message):
     def role_capacity(self) -> _containers.RepeatedCompositeFieldContainer[Global___RoleCapacity]:
         """Per-role capacity: a maximum of seats for a role and a number of seats
         reserved for it that other roles may not take. Each role at most once.
+        """
+
+    @_builtins.property
+    def recurrence(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
+        """How the room repeats: RFC 5545 lines as Google Calendar's API takes them,
+        at most one `RRULE:` (FREQ HOURLY to YEARLY; INTERVAL, COUNT, UNTIL, BYDAY,
+        BYMONTHDAY, BYMONTH, BYSETPOS, WKST), and any `EXDATE` / `RDATE` lines of
+        DATE-TIME values (UTC with `Z`, or wall time in `TZID=` or else in
+        `time_zone`), e.g. `RRULE:FREQ=WEEKLY;BYDAY=TU,TH;COUNT=24` or
+        `EXDATE;TZID=Europe/Paris:20270105T090000`. `valid_from`..`valid_until` is
+        the first occurrence (it must be one of the RRULE's), and every occurrence
+        lasts as long. At most 1000 occurrences, none overlapping, all within 731
+        days of `valid_from`. Empty: the room is the one window.
         """
 
     def __init__(
@@ -221,14 +244,50 @@ class Room(_message.Message):
         waiting_room_enabled: _builtins.bool = ...,
         max_participants: _builtins.int = ...,
         role_capacity: _abc.Iterable[Global___RoleCapacity] | None = ...,
+        recurrence: _abc.Iterable[_builtins.str] | None = ...,
+        time_zone: _builtins.str = ...,
     ) -> None: ...
     _HasFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "early_entry_duration", b"early_entry_duration", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until"]  # noqa: Y015
     def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
-    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "early_entry_duration", b"early_entry_duration", "etag", b"etag", "join_policy", b"join_policy", "last_event_revision", b"last_event_revision", "max_participants", b"max_participants", "metadata", b"metadata", "open_join_role", b"open_join_role", "participant_count", b"participant_count", "pstn_dial_out_enabled", b"pstn_dial_out_enabled", "role_capacity", b"role_capacity", "room_id", b"room_id", "state", b"state", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until", "waiting_room_enabled", b"waiting_room_enabled"]  # noqa: Y015
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["create_time", b"create_time", "early_entry_duration", b"early_entry_duration", "etag", b"etag", "join_policy", b"join_policy", "last_event_revision", b"last_event_revision", "max_participants", b"max_participants", "metadata", b"metadata", "open_join_role", b"open_join_role", "participant_count", b"participant_count", "pstn_dial_out_enabled", b"pstn_dial_out_enabled", "recurrence", b"recurrence", "role_capacity", b"role_capacity", "room_id", b"room_id", "state", b"state", "time_zone", b"time_zone", "update_time", b"update_time", "valid_from", b"valid_from", "valid_until", b"valid_until", "waiting_room_enabled", b"waiting_room_enabled"]  # noqa: Y015
     def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___Room: _TypeAlias = Room  # noqa: Y015
+
+@_typing.final
+class Occurrence(_message.Message):
+    """One occurrence of a room: `[start_time, end_time)`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    STATE_FIELD_NUMBER: _builtins.int
+    state: Global___RoomState.ValueType
+    """The occurrence's state at the time of the call."""
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """When the occurrence opens."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """When the occurrence ends."""
+
+    def __init__(
+        self,
+        *,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        state: Global___RoomState.ValueType = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time", "state", b"state"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___Occurrence: _TypeAlias = Occurrence  # noqa: Y015
 
 @_typing.final
 class RoleCapacity(_message.Message):

@@ -179,7 +179,7 @@ class UpdateRoomRequest(_message.Message):
         """The fields to change: any of `valid_from`, `valid_until`,
         `pstn_dial_out_enabled`, `join_policy`, `metadata`, `open_join_role`,
         `early_entry_duration`, `waiting_room_enabled`, `max_participants`,
-        `role_capacity`; `*` means all of them. Empty means every one of
+        `role_capacity`, `recurrence`, `time_zone`; `*` means all of them. Empty means every one of
         those fields that is set to a non-default value in `room`.
         """
 
@@ -508,3 +508,77 @@ class ListRoomEventsResponse(_message.Message):
     def WhichOneof(self, oneof_group: _Never) -> None: ...
 
 Global___ListRoomEventsResponse: _TypeAlias = ListRoomEventsResponse  # noqa: Y015
+
+@_typing.final
+class ListOccurrencesRequest(_message.Message):
+    """The request of `RoomsService.ListOccurrences`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    ROOM_ID_FIELD_NUMBER: _builtins.int
+    START_TIME_FIELD_NUMBER: _builtins.int
+    END_TIME_FIELD_NUMBER: _builtins.int
+    PAGE_SIZE_FIELD_NUMBER: _builtins.int
+    PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    room_id: _builtins.str
+    """The room's id."""
+    page_size: _builtins.int
+    """The maximum number of occurrences to return. 0 means 50; values above 500
+    are treated as 500; negative values are rejected.
+    """
+    page_token: _builtins.str
+    """The `next_page_token` of a previous call with the same room and bounds.
+    Empty for the first page.
+    """
+    @_builtins.property
+    def start_time(self) -> _timestamp_pb2.Timestamp:
+        """Only occurrences that end after this instant. Unset: from the first."""
+
+    @_builtins.property
+    def end_time(self) -> _timestamp_pb2.Timestamp:
+        """Only occurrences that start before this instant. Unset: to the last."""
+
+    def __init__(
+        self,
+        *,
+        room_id: _builtins.str = ...,
+        start_time: _timestamp_pb2.Timestamp | None = ...,
+        end_time: _timestamp_pb2.Timestamp | None = ...,
+        page_size: _builtins.int = ...,
+        page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "start_time", b"start_time"]  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["end_time", b"end_time", "page_size", b"page_size", "page_token", b"page_token", "room_id", b"room_id", "start_time", b"start_time"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOccurrencesRequest: _TypeAlias = ListOccurrencesRequest  # noqa: Y015
+
+@_typing.final
+class ListOccurrencesResponse(_message.Message):
+    """The response of `RoomsService.ListOccurrences`."""
+
+    DESCRIPTOR: _descriptor.Descriptor
+
+    OCCURRENCES_FIELD_NUMBER: _builtins.int
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _builtins.int
+    next_page_token: _builtins.str
+    """The token for the next page; empty when there are no more occurrences."""
+    @_builtins.property
+    def occurrences(self) -> _containers.RepeatedCompositeFieldContainer[_room_pb2.Occurrence]:
+        """The occurrences, oldest first."""
+
+    def __init__(
+        self,
+        *,
+        occurrences: _abc.Iterable[_room_pb2.Occurrence] | None = ...,
+        next_page_token: _builtins.str = ...,
+    ) -> None: ...
+    _HasFieldArgType: _TypeAlias = _Never  # noqa: Y015
+    def HasField(self, field_name: _HasFieldArgType) -> _builtins.bool: ...
+    _ClearFieldArgType: _TypeAlias = _typing.Literal["next_page_token", b"next_page_token", "occurrences", b"occurrences"]  # noqa: Y015
+    def ClearField(self, field_name: _ClearFieldArgType) -> None: ...
+    def WhichOneof(self, oneof_group: _Never) -> None: ...
+
+Global___ListOccurrencesResponse: _TypeAlias = ListOccurrencesResponse  # noqa: Y015

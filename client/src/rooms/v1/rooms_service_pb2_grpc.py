@@ -83,6 +83,11 @@ class RoomsServiceStub:
                 request_serializer=rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsRequest.SerializeToString,
                 response_deserializer=rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsResponse.FromString,
                 _registered_method=True)
+        self.ListOccurrences = channel.unary_unary(
+                '/rooms.v1.RoomsService/ListOccurrences',
+                request_serializer=rooms_dot_v1_dot_rooms__service__pb2.ListOccurrencesRequest.SerializeToString,
+                response_deserializer=rooms_dot_v1_dot_rooms__service__pb2.ListOccurrencesResponse.FromString,
+                _registered_method=True)
 
 
 class RoomsServiceServicer:
@@ -159,6 +164,14 @@ class RoomsServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListOccurrences(self, request, context):
+        """Lists the occurrences of a room that overlap `[start_time, end_time)`,
+        oldest first (a room without `recurrence` has one).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_RoomsServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -206,6 +219,11 @@ def add_RoomsServiceServicer_to_server(servicer, server):
                     servicer.ListRoomEvents,
                     request_deserializer=rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsRequest.FromString,
                     response_serializer=rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsResponse.SerializeToString,
+            ),
+            'ListOccurrences': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListOccurrences,
+                    request_deserializer=rooms_dot_v1_dot_rooms__service__pb2.ListOccurrencesRequest.FromString,
+                    response_serializer=rooms_dot_v1_dot_rooms__service__pb2.ListOccurrencesResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -452,6 +470,33 @@ class RoomsService:
             '/rooms.v1.RoomsService/ListRoomEvents',
             rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsRequest.SerializeToString,
             rooms_dot_v1_dot_rooms__service__pb2.ListRoomEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListOccurrences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/rooms.v1.RoomsService/ListOccurrences',
+            rooms_dot_v1_dot_rooms__service__pb2.ListOccurrencesRequest.SerializeToString,
+            rooms_dot_v1_dot_rooms__service__pb2.ListOccurrencesResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -66,6 +66,10 @@ class RoomsServiceStub:
     """Lists a room's retained history (also of a deleted room, until it is
     purged).
     """
+    ListOccurrences: _grpc.UnaryUnaryMultiCallable[_rooms_service_pb2.ListOccurrencesRequest, _rooms_service_pb2.ListOccurrencesResponse]
+    """Lists the occurrences of a room that overlap `[start_time, end_time)`,
+    oldest first (a room without `recurrence` has one).
+    """
 
 @_typing.type_check_only
 class RoomsServiceAsyncStub(RoomsServiceStub):
@@ -101,6 +105,10 @@ class RoomsServiceAsyncStub(RoomsServiceStub):
     ListRoomEvents: _aio.UnaryUnaryMultiCallable[_rooms_service_pb2.ListRoomEventsRequest, _rooms_service_pb2.ListRoomEventsResponse]  # type: ignore[assignment]
     """Lists a room's retained history (also of a deleted room, until it is
     purged).
+    """
+    ListOccurrences: _aio.UnaryUnaryMultiCallable[_rooms_service_pb2.ListOccurrencesRequest, _rooms_service_pb2.ListOccurrencesResponse]  # type: ignore[assignment]
+    """Lists the occurrences of a room that overlap `[start_time, end_time)`,
+    oldest first (a room without `recurrence` has one).
     """
 
 class RoomsServiceServicer(metaclass=_abc_1.ABCMeta):
@@ -188,6 +196,16 @@ class RoomsServiceServicer(metaclass=_abc_1.ABCMeta):
     ) -> _typing.Union[_rooms_service_pb2.ListRoomEventsResponse, _abc.Awaitable[_rooms_service_pb2.ListRoomEventsResponse]]:
         """Lists a room's retained history (also of a deleted room, until it is
         purged).
+        """
+
+    @_abc_1.abstractmethod
+    def ListOccurrences(
+        self,
+        request: _rooms_service_pb2.ListOccurrencesRequest,
+        context: _ServicerContext,
+    ) -> _typing.Union[_rooms_service_pb2.ListOccurrencesResponse, _abc.Awaitable[_rooms_service_pb2.ListOccurrencesResponse]]:
+        """Lists the occurrences of a room that overlap `[start_time, end_time)`,
+        oldest first (a room without `recurrence` has one).
         """
 
 def add_RoomsServiceServicer_to_server(servicer: RoomsServiceServicer, server: _typing.Union[_grpc.Server, _aio.Server]) -> None: ...

@@ -1,0 +1,1 @@
+"""Calendar feeds over HTTP: the iCalendar text (ics.py) and the server (server.py)."""

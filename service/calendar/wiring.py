@@ -1,0 +1,59 @@
+"""How the server builds the calendar function: its use cases (on PostgreSQL) and, when
+ROOMS_HTTP_LISTEN_ADDRESS is set, the feed server."""
+
+from __future__ import annotations
+
+import logging
+
+import asyncpg
+
+from service.calendar.server import FeedServer, split_address, start_feed_server
+from service.config import ConfigError, Settings
+from service.domain.clock import Clock
+from service.domain.limits import Limits
+from service.domain.paging import PageTokens
+from service.domain.ports import RoomStore
+from service.storage.calendar import CalendarStore
+from service.usecases_calendar import CalendarUseCases
+
+log = logging.getLogger(__name__)
+
+
+def public_url(settings: Settings, port: int | None = None) -> str:
+    """The base of the feed URLs: ROOMS_HTTP_PUBLIC_URL, else the address listened on."""
+    if settings.http_public_url:
+        return settings.http_public_url.rstrip("/")
+    if not settings.http_listen_address:
+        return ""
+    host, configured = split_address(settings.http_listen_address)
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return f"http://{host}:{port if port is not None else configured}"
+
+
+def usecases(
+    settings: Settings,
+    pool: asyncpg.Pool,
+    rooms: RoomStore,
+    clock: Clock,
+    limits: Limits,
+    secret: bytes,
+) -> CalendarUseCases:
+    feeds = CalendarStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
+    return CalendarUseCases(rooms, feeds, clock, limits, PageTokens(secret), public_url(settings))
+
+
+async def start(settings: Settings, calendar: CalendarUseCases) -> FeedServer | None:
+    """The feed server, if configured; its URLs then name the port it got."""
+    if not settings.http_listen_address:
+        return None
+    try:
+        split_address(settings.http_listen_address)
+        feeds = await start_feed_server(calendar, settings.http_listen_address)
+    except (ValueError, OSError) as error:
+        raise ConfigError(
+            "ROOMS_HTTP_LISTEN_ADDRESS",
+            f"cannot listen on {settings.http_listen_address}: {error}",
+        ) from None
+    calendar.set_public_url(public_url(settings, feeds.port))
+    log.info("serving calendar feeds on %s (port %d)", settings.http_listen_address, feeds.port)
+    return feeds
