@@ -101,6 +101,13 @@ class Settings(BaseSettings):
     janus_check_seconds: float = Field(5.0, ge=0)
     max_webhooks_per_tenant: int = Field(20, ge=1)
 
+    # The ACS Rooms REST API (service/acs/, docs/azure.md); unset address: not served.
+    acs_listen_address: str = ""
+    acs_tls_cert_file: Path | None = None
+    acs_tls_key_file: Path | None = None
+    acs_allow_plaintext: bool = False
+    acs_page_size: int = Field(100, ge=1)
+
     # The domain's limits; their defaults are those of `Limits`.
     default_window_days: int = Field(_LIMITS.default_window.days, ge=1)
     max_window_days: int = Field(_LIMITS.max_window.days, ge=1)

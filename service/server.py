@@ -29,6 +29,7 @@ from rooms.v1 import (
 )
 
 from service import background
+from service.acs.app import AcsServer, start_acs
 from service.config import ConfigError, Settings
 from service.delivery import janus as janus_sink
 from service.delivery import livekit as livekit_sink
@@ -98,6 +99,7 @@ class RunningServer:
     http: HttpClient
     exporter: MetricsExporter | None = None
     janus: JanusControl | None = None
+    acs: AcsServer | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -113,6 +115,8 @@ class RunningServer:
         # that misses it sees the stream end with UNAVAILABLE, which says as much).
         for _ in range(_HEALTH_WATCH_TURNS):
             await asyncio.sleep(0)
+        if self.acs is not None:  # the ACS REST API: its calls in flight finish first
+            await self.acs.stop()
         await self.guard.drain(grace)
         # Nothing of ours is running any more: this returns as soon as gRPC has sent
         # the last answers.
@@ -324,7 +328,12 @@ async def start_server(
         exporter = start_exporter(
             settings.metrics_address, jwks=lambda: signing_keys.jwks(clock.now())
         )
+        acs = await start_acs(settings, usecases, pool) if settings.acs_listen_address else None
     except BaseException:
+        if "exporter" in locals() and exporter is not None:
+            exporter.stop()
+        if "server" in locals():
+            await server.stop(None)
         if "hub" in locals():
             await hub.stop()
         if "janus" in locals() and janus is not None:
@@ -348,6 +357,7 @@ async def start_server(
         http,
         exporter,
         janus,
+        acs,
     )
     running._tasks.append(
         asyncio.create_task(
