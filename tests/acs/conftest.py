@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -16,7 +17,6 @@ from service.domain.acs import connection_string, new_acs_key
 from service.domain.clock import SystemClock
 from service.server import RunningServer, start_server
 from service.storage import acs_keys
-from service.domain.clock import SystemClock as _Clock
 
 
 @dataclass(frozen=True)
@@ -39,17 +39,28 @@ def acs_tls(tmp_path_factory: pytest.TempPathFactory) -> Tls:
 
 
 @pytest.fixture(scope="module")
-async def acs_server(database_url: str, acs_tls: Tls) -> AsyncIterator[RunningServer]:
+def acs_settings() -> dict[str, Any]:
+    """More settings of the module's server (a module overrides this fixture)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+async def acs_server(
+    database_url: str, acs_tls: Tls, acs_settings: dict[str, Any]
+) -> AsyncIterator[RunningServer]:
     """A server with the ACS API on https://127.0.0.1:<free port>, page size 2."""
     settings = Settings(
         _env_file=None,
-        health_check_interval_seconds=0.2,
-        lifecycle_interval_seconds=0,
-        delivery_poll_seconds=0,
-        acs_listen_address="127.0.0.1:0",
-        acs_tls_cert_file=acs_tls.cert,
-        acs_tls_key_file=acs_tls.key,
-        acs_page_size=2,
+        **{
+            "health_check_interval_seconds": 0.2,
+            "lifecycle_interval_seconds": 0,
+            "delivery_poll_seconds": 0,
+            "acs_listen_address": "127.0.0.1:0",
+            "acs_tls_cert_file": acs_tls.cert,
+            "acs_tls_key_file": acs_tls.key,
+            "acs_page_size": 2,
+            **acs_settings,
+        },
     )
     running = await start_server(settings, database_url, clock=SystemClock(), address="127.0.0.1:0")
     yield running
@@ -64,7 +75,7 @@ def endpoint_of(server: RunningServer) -> str:
 async def new_connection_string(pool: asyncpg.Pool, tenant: str, endpoint: str) -> tuple[str, str]:
     """A new key of `tenant`: its connection string and its id."""
     key = new_acs_key(tenant)
-    await acs_keys.add_key(pool, key, _Clock().now())
+    await acs_keys.add_key(pool, key, SystemClock().now())
     return connection_string(endpoint, key), key.key_id
 
 
