@@ -38,7 +38,7 @@ def client_of(connection: str, **options: Any) -> RoomsClient:
     return RoomsClient.from_connection_string(connection, **options)
 
 
-def member(user_id: str, role: ParticipantRole | None = None) -> RoomParticipant:
+def member(user_id: str, role: ParticipantRole | str | None = None) -> RoomParticipant:
     return RoomParticipant(communication_identifier=CommunicationUserIdentifier(user_id), role=role)
 
 

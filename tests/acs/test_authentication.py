@@ -33,9 +33,11 @@ def _denied(error: Any) -> None:
 
 async def test_a_wrong_key_is_401(acs_server: RunningServer, pool: asyncpg.Pool) -> None:
     connection, _ = await new_connection_string(pool, "auth-wrong", endpoint_of(acs_server))
-    wrong = connection.rpartition("accesskey=")[0] + "accesskey=" + base64.b64encode(
-        secrets.token_bytes(64)
-    ).decode()
+    wrong = (
+        connection.rpartition("accesskey=")[0]
+        + "accesskey="
+        + base64.b64encode(secrets.token_bytes(64)).decode()
+    )
     _denied(await failure(client_of(wrong).create_room))
     await off_loop(client_of(connection).create_room)  # the right key works
 
@@ -82,7 +84,9 @@ async def test_a_stale_date_is_401(
     for minutes, accepted in ((-16, False), (16, False), (-14, True)):
         then = datetime.now(UTC) + timedelta(minutes=minutes)
         monkeypatch.setattr(
-            policy, "get_current_utc_time", lambda then=then: then.strftime("%a, %d %b %Y %H:%M:%S GMT")
+            policy,
+            "get_current_utc_time",
+            lambda then=then: then.strftime("%a, %d %b %Y %H:%M:%S GMT"),
         )
         if accepted:
             await off_loop(lambda: list(client.list_rooms()))

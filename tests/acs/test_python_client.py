@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -110,7 +111,11 @@ async def test_a_repeated_create_returns_the_same_room(
     # The same id with another body is refused, not a second room.
     reused = await failure(client.create_room, pstn_dial_out_enabled=True, raw_request_hook=same_id)
     status, code, body = error_body(reused)
-    assert (status, code, body["error"]["target"]) == (400, "BadRequest", "Repeatability-Request-ID")
+    assert (status, code, body["error"]["target"]) == (
+        400,
+        "BadRequest",
+        "Repeatability-Request-ID",
+    )
 
 
 async def test_bad_input_is_a_400_naming_the_field(
@@ -119,13 +124,13 @@ async def test_bad_input_is_a_400_naming_the_field(
     client = client_of(await new_tenant(pool, acs_server))
     room = await off_loop(client.create_room)
     now = datetime.now(UTC)
-    cases = [
+    cases: list[tuple[Callable[..., Any], dict[str, Any], str | None]] = [
         (client.create_room, {"valid_until": now - timedelta(days=1)}, "validUntil"),
         (client.create_room, {"valid_from": now, "valid_until": now + timedelta(days=200)}, None),
         (client.create_room, {"participants": [member("wrong_mri")]}, "participants"),
         (
             client.add_or_update_participants,
-            {"room_id": room.id, "participants": [member("8:acs:x", "Kafka")]},  # type: ignore[arg-type]
+            {"room_id": room.id, "participants": [member("8:acs:x", "Kafka")]},
             "participants",
         ),
         (client.remove_participants, {"room_id": room.id, "participants": [member("no")]}, None),

@@ -5,6 +5,7 @@ key answers 401 on every replica within a second."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import sys
 import time
@@ -40,9 +41,7 @@ def _at(connection: str, port: int) -> str:
     return connection.replace("127.0.0.1:0", f"127.0.0.1:{port}")
 
 
-async def test_keys_from_the_command_line_on_every_replica(
-    database_url: str, acs_tls: Tls
-) -> None:
+async def test_keys_from_the_command_line_on_every_replica(database_url: str, acs_tls: Tls) -> None:
     ports = [free_port(), free_port()]
     tls = {"ROOMS_ACS_TLS_CERT_FILE": str(acs_tls.cert), "ROOMS_ACS_TLS_KEY_FILE": str(acs_tls.key)}
     status, lines, _ = await acs_keys(
@@ -52,9 +51,9 @@ async def test_keys_from_the_command_line_on_every_replica(
     connection = lines[0]
     status, ids, _ = await acs_keys(database_url, "list", "--tenant", "replicated")
     assert status == 0 and len(ids) == 1 and ids[0] not in connection
-    async with replicas(database_url, 1, ROOMS_ACS_LISTEN_ADDRESS=f"127.0.0.1:{ports[0]}",
-                        ROOMS_WORKERS="2", **tls), \
-            replicas(database_url, 1, ROOMS_ACS_LISTEN_ADDRESS=f"127.0.0.1:{ports[1]}", **tls):  # fmt: skip
+    first = {"ROOMS_ACS_LISTEN_ADDRESS": f"127.0.0.1:{ports[0]}", "ROOMS_WORKERS": "2", **tls}
+    second = {"ROOMS_ACS_LISTEN_ADDRESS": f"127.0.0.1:{ports[1]}", **tls}
+    async with replicas(database_url, 1, **first), replicas(database_url, 1, **second):
         # Several connections (clients) per replica: both workers of the first answer.
         clients = [client_of(_at(connection, port)) for port in ports for _ in range(4)]
         room = await off_loop(clients[0].create_room)
@@ -64,7 +63,7 @@ async def test_keys_from_the_command_line_on_every_replica(
         revoked = time.monotonic()
         assert status == 0
         for client in clients:
-            await _refused_within(lambda client=client: client.get_room(room.id), revoked)
+            await _refused_within(functools.partial(client.get_room, room.id), revoked)
     status, ids, _ = await acs_keys(database_url, "list", "--tenant", "replicated")
     assert (status, ids) == (0, [])
     status, _, error = await acs_keys(database_url, "revoke", "--tenant", "replicated", "nope")

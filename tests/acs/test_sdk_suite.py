@@ -43,6 +43,10 @@ async def sdk_tests(folder: Path) -> Path:
         sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
         "--no-binary", ":all:", SDK, "-d", str(folder),
     )  # fmt: skip
+    return await asyncio.to_thread(_unpack, folder)
+
+
+def _unpack(folder: Path) -> Path:
     (archive,) = folder.glob("azure_communication_rooms-1.2.0.tar.gz")
     with tarfile.open(archive) as tar:
         tar.extractall(folder, filter="data")

@@ -73,7 +73,9 @@ async def test_a_rest_room_is_the_grpc_room(
             room_id=room.id,
             participants=[member("8:acs:patient", ParticipantRole.ATTENDEE)],
         )
-        await off_loop(client.remove_participants, room_id=room.id, participants=[member("8:acs:doctor")])
+        await off_loop(
+            client.remove_participants, room_id=room.id, participants=[member("8:acs:doctor")]
+        )
         events: list[ev.RoomEvent] = []
         async with asyncio.timeout(10):
             async for event in watch:
