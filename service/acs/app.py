@@ -37,7 +37,7 @@ _API_VERSIONS = {routes.API_VERSION, "ApiVersion.V2025_03_13"}
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def _tls(settings: Settings) -> ssl.SSLContext | None:
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
     """The HTTPS context, or None for plain HTTP; ConfigError for what may not run."""
     cert, key = settings.acs_tls_cert_file, settings.acs_tls_key_file
     host = settings.acs_listen_address.rpartition(":")[0].strip("[]")
@@ -112,7 +112,7 @@ class AcsServer:
 
 async def start_acs(settings: Settings, usecases: RoomsUseCases, pool: asyncpg.Pool) -> AcsServer:
     """Serve the ACS Rooms API on ROOMS_ACS_LISTEN_ADDRESS (port 0: any free port)."""
-    context = _tls(settings)
+    context = tls_context(settings)
     host, _, port = settings.acs_listen_address.rpartition(":")
     if not port.isdigit():
         raise ConfigError("ROOMS_ACS_LISTEN_ADDRESS", "must be host:port")
@@ -126,7 +126,12 @@ async def start_acs(settings: Settings, usecases: RoomsUseCases, pool: asyncpg.P
     app[routes.PAGE_SIZE] = min(settings.acs_page_size, settings.max_page_size)
     routes.add_routes(app)
     # No access log: a request's headers (the signature) are never written anywhere.
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        shutdown_timeout=settings.shutdown_grace_seconds,
+    )
     await runner.setup()
     site = web.TCPSite(
         runner,
