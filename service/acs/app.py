@@ -74,14 +74,14 @@ async def _edge(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         body = await request.read()
         key = await authenticate(request, body, request.app[KEYS])
-        request["caller"] = Caller(tenant=key.tenant, key_name=key.actor)
+        request[routes.CALLER] = Caller(tenant=key.tenant, key_name=key.actor)
         version = request.query.get("api-version")
         if not version:
             raise AcsError(400, "MissingApiVersionParameter", "api-version is required")
         if request.path.startswith("/rooms") and version not in _API_VERSIONS:
             raise AcsError(400, "UnsupportedApiVersion", f"api-version {routes.API_VERSION} only")
         try:
-            request["json"] = json.loads(body) if body else None
+            request[routes.BODY] = json.loads(body) if body else None
         except ValueError:
             raise bad_request("body", "is not valid JSON") from None
         return await handler(request)

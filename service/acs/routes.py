@@ -1,6 +1,6 @@
 """The ACS Rooms operations: parse the JSON, call the use cases the gRPC servicers call,
 write the JSON. The middleware (app.py) has authenticated the caller and checked the
-api-version; request["caller"] and request["json"] are set."""
+api-version; request[CALLER] and request[BODY] are set."""
 
 from __future__ import annotations
 
@@ -20,11 +20,13 @@ CONTINUATION = "continuationToken"
 
 USECASES = web.AppKey("usecases", RoomsUseCases)
 PAGE_SIZE = web.AppKey("page_size", int)
+# Set by the middleware: who calls (from the access key) and the parsed JSON body.
+CALLER = web.RequestKey("caller", Caller)
+BODY = web.RequestKey("json", object)
 
 
 def _caller(request: web.Request) -> Caller:
-    caller: Caller = request["caller"]
-    return caller
+    return request[CALLER]
 
 
 def _json(status: int, value: Any) -> web.Response:
@@ -52,7 +54,7 @@ def _page(request: web.Request, items: list[dict[str, Any]], token: str) -> web.
 
 
 async def create_room(request: web.Request) -> web.Response:
-    body = convert.body_object(request["json"], "createRoomRequest")
+    body = convert.body_object(request[BODY], "createRoomRequest")
     settings, _ = convert.room_settings_in(body)
     roster, _ = convert.participants_in(body.get("participants"), removals=False)
     # Repeatability-Request-ID is the create's idempotency key (the gRPC request_id).
@@ -79,7 +81,7 @@ async def list_rooms(request: web.Request) -> web.Response:
 
 
 async def update_room(request: web.Request) -> web.Response:
-    body = convert.body_object(request["json"], "updateRoomRequest")
+    body = convert.body_object(request[BODY], "updateRoomRequest")
     settings, given = convert.room_settings_in(body)
     room = await _usecases(request).update_room(
         _caller(request), request.match_info["room_id"], "", settings, [], given
@@ -107,7 +109,7 @@ async def list_participants(request: web.Request) -> web.Response:
 async def update_participants(request: web.Request) -> web.Response:
     """Merge-patch of the roster: `{rawId: {"role": R}}` adds or updates, `{rawId: null}`
     removes (an absent one: a no-op). Upserts, then removals (two transactions)."""
-    body = convert.body_object(request["json"], "updateParticipantsRequest")
+    body = convert.body_object(request[BODY], "updateParticipantsRequest")
     upserts, removals = convert.participants_in(body.get("participants"), removals=True)
     usecases, caller, room_id = _usecases(request), _caller(request), request.match_info["room_id"]
     if upserts:
@@ -121,7 +123,7 @@ async def update_participants(request: web.Request) -> web.Response:
 
 async def create_identity(request: web.Request) -> web.Response:
     """A new ACS user id, so that clients and tests can mint ids; no access token."""
-    body = request["json"] if request["json"] is not None else {}
+    body = request[BODY] if request[BODY] is not None else {}
     scopes = convert.body_object(body, "body").get("createTokenWithScopes")
     if scopes:
         raise bad_request("createTokenWithScopes", "rooms issues no ACS access tokens")
