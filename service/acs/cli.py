@@ -10,7 +10,7 @@ import asyncio
 import sys
 from datetime import UTC, datetime
 
-from service.config import ConfigError, load_settings
+from service.config import ConfigError, Settings, load_settings
 from service.domain.acs import connection_string, new_acs_key
 from service.storage import acs_keys
 
@@ -22,24 +22,27 @@ def run(action: str, tenant: str, endpoint: str | None, key_id: str | None) -> i
     if not tenant:
         print("error: --tenant must not be empty", file=sys.stderr)
         return 2
+    if endpoint is not None and not endpoint.startswith(("https://", "http://")):
+        print("error: --endpoint must be an https:// (or http://) URL", file=sys.stderr)
+        return 2
     try:
         settings = load_settings()
         if settings.database_url is None:
             raise ConfigError("ROOMS_DATABASE_URL", "set it to the server's database")
-        return asyncio.run(
-            _run(settings.database_url.get_secret_value(), action, tenant, endpoint, key_id)
-        )
+        return asyncio.run(_run(settings, action, tenant, endpoint, key_id))
     except ConfigError as error:
         print(f"rooms: configuration error: {error}", file=sys.stderr)
         return EXIT_CONFIG_ERROR
 
 
-async def _run(dsn: str, action: str, tenant: str, endpoint: str | None, key_id: str | None) -> int:
+async def _run(
+    settings: Settings, action: str, tenant: str, endpoint: str | None, key_id: str | None
+) -> int:
     from service.server import connect_database
     from service.storage.db import migrate
 
-    settings = load_settings()
-    pool = await connect_database(dsn, settings, size=1)
+    assert settings.database_url is not None
+    pool = await connect_database(settings.database_url.get_secret_value(), settings, size=1)
     try:
         async with pool.acquire() as connection:
             await migrate(connection)
