@@ -1,5 +1,6 @@
 """`python -m service`: run the rooms server; `python -m service keys create`: make a key;
-`python -m service signing-keys rotate`: make a new credential signing key."""
+`python -m service signing-keys rotate`: make a new credential signing key;
+`python -m service acs-keys create|list|revoke`: ACS access keys (docs/azure.md)."""
 
 from __future__ import annotations
 
@@ -100,7 +101,30 @@ def main(argv: list[str] | None = None) -> None:
         default=0.0,
         help="seconds until the new key signs; give replicas time to publish it first",
     )
+    acs = commands.add_parser("acs-keys", help="manage the ACS REST API's access keys")
+    acs_actions = acs.add_subparsers(dest="action")
+    acs_create = acs_actions.add_parser("create", help="print a new key's connection string")
+    acs_create.add_argument("--endpoint", required=True, help="the URL clients reach the API at")
+    acs_list = acs_actions.add_parser("list", help="print the ids of the keys in force")
+    acs_revoke = acs_actions.add_parser("revoke", help="revoke a key (401 within a second)")
+    acs_revoke.add_argument("key_id", help="the id `list` prints")
+    for acs_parser in (acs_create, acs_list, acs_revoke):
+        acs_parser.add_argument("--tenant", required=True, help="the tenant the key acts for")
     args = parser.parse_args(argv)
+
+    if args.command == "acs-keys":
+        if args.action is None:
+            parser.error("acs-keys: say 'create', 'list' or 'revoke'")
+        from service.acs.cli import run as run_acs_keys
+
+        raise SystemExit(
+            run_acs_keys(
+                args.action,
+                args.tenant,
+                getattr(args, "endpoint", None),
+                getattr(args, "key_id", None),
+            )
+        )
 
     if args.command == "signing-keys":
         if args.action != "rotate":

@@ -106,6 +106,13 @@ class Settings(BaseSettings):
     http_listen_address: str = ""
     http_public_url: str = ""
 
+    # The ACS Rooms REST API (service/acs/, docs/azure.md); unset address: not served.
+    acs_listen_address: str = ""
+    acs_tls_cert_file: Path | None = None
+    acs_tls_key_file: Path | None = None
+    acs_allow_plaintext: bool = False
+    acs_page_size: int = Field(100, ge=1)
+
     # The domain's limits; their defaults are those of `Limits`.
     default_window_days: int = Field(_LIMITS.default_window.days, ge=1)
     max_window_days: int = Field(_LIMITS.max_window.days, ge=1)

@@ -32,6 +32,7 @@ from rooms.v1 import (
 )
 
 from service import background
+from service.acs.app import AcsServer, start_acs
 from service.calendar import wiring as calendar_wiring
 from service.calendar.server import FeedServer
 from service.config import ConfigError, Settings
@@ -106,6 +107,7 @@ class RunningServer:
     exporter: MetricsExporter | None = None
     janus: JanusControl | None = None
     feeds: FeedServer | None = None
+    acs: AcsServer | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def stop(self, grace: float | None = None) -> None:
@@ -122,6 +124,8 @@ class RunningServer:
         for _ in range(_HEALTH_WATCH_TURNS):
             await asyncio.sleep(0)
         started = time.monotonic()
+        if self.acs is not None:  # the ACS REST API: its calls in flight finish first
+            await self.acs.stop()
         await self.guard.drain(grace)
         await self.guard.quiet(max(grace - (time.monotonic() - started), 0.0))
         # Nothing of ours is running any more: this returns as soon as gRPC has sent
@@ -341,7 +345,12 @@ async def start_server(
         exporter = start_exporter(
             settings.metrics_address, jwks=lambda: signing_keys.jwks(clock.now())
         )
+        acs = await start_acs(settings, usecases, pool) if settings.acs_listen_address else None
     except BaseException:
+        if "exporter" in locals() and exporter is not None:
+            exporter.stop()
+        if "server" in locals():
+            await server.stop(None)
         if "hub" in locals():
             await hub.stop()
         if "feeds" in locals() and feeds is not None:
@@ -367,7 +376,8 @@ async def start_server(
         http,
         exporter,
         janus,
-        feeds,
+        feeds=feeds,
+        acs=acs,
     )
     running._tasks.append(
         asyncio.create_task(
