@@ -135,10 +135,29 @@ def cluster(workers: int = 2) -> Iterator[tuple[Node, list[Node]]]:
             with contextlib.suppress(subprocess.SubprocessError):
                 node.pg_ctl("-w", "-m", "immediate", "stop")
         for log in sorted(root.glob("*.log")):
-            errors = [line for line in log.read_text().splitlines() if "PANIC" in line]
-            if errors:
-                print(f"[citus] {log.name}: {errors[:3]}", file=sys.stderr)
+            _summarize(log)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _summarize(log: Path) -> None:
+    """The node's ERROR, FATAL and PANIC lines, counted by message (the tests provoke
+    many on purpose: refused writes, cancelled statements, killed connections)."""
+    found: dict[str, int] = {}
+    statements: dict[str, str] = {}  # the first statement each message was about
+    message = ""
+    for line in log.read_text(errors="replace").splitlines():
+        match = re.search(r"\b(ERROR|FATAL|PANIC):  (.*)", line)
+        if match:
+            message = re.sub(r"\d+", "N", f"{match[1]}: {match[2]}")[:160]
+            found[message] = found.get(message, 0) + 1
+        elif message and (statement := re.search(r"\bSTATEMENT:  (.*)", line)):
+            statements.setdefault(message, " ".join(statement[1].split())[:300])
+            message = ""
+    print(f"[citus] {log.name}: {sum(found.values())} ERROR/FATAL/PANIC lines", file=sys.stderr)
+    for message, count in sorted(found.items(), key=lambda item: -item[1]):
+        print(f"[citus]   {count:5d} {message}", file=sys.stderr)
+        if message in statements:
+            print(f"[citus]         in: {statements[message]}", file=sys.stderr)
 
 
 async def workers_of(admin: str) -> list[tuple[str, int]]:
@@ -195,10 +214,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"test-citus: skipped, Citus is not installed and {build} is absent")
             return 0
         subprocess.run(["bash", str(build), str(PG_BIN / "pg_config")], check=True)
-    with cluster() as (coordinator, workers):
+    with cluster() as (coordinator, workers), tempfile.TemporaryDirectory() as logs:
         ports = ", ".join(str(w.port) for w in workers)
         print(f"[citus] coordinator on {coordinator.port}, workers on {ports}", flush=True)
-        env = {**os.environ, "ROOMS_TEST_DATABASE_URL": coordinator.dsn, "ROOMS_TEST_CITUS": "1"}
+        env = {
+            **os.environ,
+            "ROOMS_TEST_DATABASE_URL": coordinator.dsn,
+            "ROOMS_TEST_CITUS": "1",
+            "ROOMS_TEST_SERVER_LOGS": logs,  # read by tests/citus/errors.py
+        }
         return subprocess.run(command, env=env, cwd=ROOT).returncode
 
 
