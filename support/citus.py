@@ -83,13 +83,13 @@ class Node:
         subprocess.run(command, check=True, timeout=120, stdout=subprocess.DEVNULL)
 
 
-def _start_node(root: Path, name: str) -> Node:
+def _start_node(root: Path, name: str, citus: bool) -> Node:
     node = Node(name, free_port(), root / name)
     initdb = [str(PG_BIN / "initdb"), "-D", str(node.data), "-U", "postgres", "-A", "trust"]
     subprocess.run(_as_node_user([*initdb, "--no-sync"]), check=True, capture_output=True)
     options = (
         f"-p {node.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}"
-        " -c shared_preload_libraries=citus -c max_connections=400"
+        " -c max_connections=400" + (" -c shared_preload_libraries=citus" if citus else "")
     )
     node.pg_ctl("-w", "-l", str(root / f"{name}.log"), "-o", options, "start")
     return node
@@ -117,18 +117,21 @@ async def register(coordinator: str, workers: Sequence[tuple[str, int]]) -> None
 
 
 @contextlib.contextmanager
-def cluster(workers: int = 2) -> Iterator[tuple[Node, list[Node]]]:
+def cluster(workers: int = 2, *, citus: bool = True) -> Iterator[tuple[Node, list[Node]]]:
     """A coordinator and `workers` workers, Citus created and the workers registered in
-    each node's `postgres` database; stopped and deleted afterwards."""
+    each node's `postgres` database; stopped and deleted afterwards. With `citus`
+    false: one plain PostgreSQL alone, started the same way (for comparisons)."""
     root = Path(tempfile.mkdtemp(prefix="rooms-citus-"))
     shutil.chown(root, SYSTEM_USER) if os.geteuid() == 0 else None
     nodes: list[Node] = []
+    names = ["coordinator", *(f"worker{i}" for i in range(1, workers + 1))] if citus else ["pg"]
     try:
-        for name in ["coordinator", *(f"worker{i}" for i in range(1, workers + 1))]:
-            nodes.append(_start_node(root, name))
-        for node in nodes[1:]:
-            asyncio.run(_execute(node.dsn, "CREATE EXTENSION citus"))
-        asyncio.run(register(nodes[0].dsn, [("127.0.0.1", n.port) for n in nodes[1:]]))
+        for name in names:
+            nodes.append(_start_node(root, name, citus))
+        if citus:
+            for node in nodes[1:]:
+                asyncio.run(_execute(node.dsn, "CREATE EXTENSION citus"))
+            asyncio.run(register(nodes[0].dsn, [("127.0.0.1", n.port) for n in nodes[1:]]))
         yield nodes[0], nodes[1:]
     finally:
         for node in nodes:
@@ -151,7 +154,9 @@ def _summarize(log: Path) -> None:
             message = re.sub(r"\d+", "N", f"{match[1]}: {match[2]}")[:160]
             found[message] = found.get(message, 0) + 1
         elif message and (statement := re.search(r"\bSTATEMENT:  (.*)", line)):
-            statements.setdefault(message, " ".join(statement[1].split())[:300])
+            # Up to its first literal: a worker's copy of a statement has the values
+            # written in (a webhook's secret, for one), and this is printed.
+            statements.setdefault(message, " ".join(statement[1].split("'")[0].split())[:200])
             message = ""
     print(f"[citus] {log.name}: {sum(found.values())} ERROR/FATAL/PANIC lines", file=sys.stderr)
     for message, count in sorted(found.items(), key=lambda item: -item[1]):
@@ -173,23 +178,34 @@ async def workers_of(admin: str) -> list[tuple[str, int]]:
     return [(row["nodename"], row["nodeport"]) for row in rows]
 
 
+async def _worker_admins(admin: str) -> list[str]:
+    return [f"postgresql://postgres@{h}:{p}/postgres" for h, p in await workers_of(admin)]
+
+
+async def create_on_workers(admin: str, name: str) -> None:
+    """Database `name` on each worker of the coordinator of `admin`, with Citus."""
+    for worker in await _worker_admins(admin):
+        await _execute(worker, f'CREATE DATABASE "{name}"')
+        await _execute(with_database(worker, name), "CREATE EXTENSION citus")
+
+
+async def drop_on_workers(admin: str, name: str) -> None:
+    for worker in await _worker_admins(admin):
+        await _execute(worker, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 @contextlib.asynccontextmanager
 async def citus_scratch_database(admin: str) -> AsyncIterator[str]:
     """A fresh database on the coordinator of `admin` and on each of its workers (there
     with the citus extension, as docs/scaling.md asks). The coordinator's database has
     no extension yet: `distribute_as_documented` does that part, as an operator would."""
-    workers = await workers_of(admin)
     async with scratch_database(admin) as dsn:
         name = dsn.rsplit("/", 1)[1]
-        worker_admins = [f"postgresql://postgres@{h}:{p}/postgres" for h, p in workers]
         try:
-            for worker in worker_admins:
-                await _execute(worker, f'CREATE DATABASE "{name}"')
-                await _execute(with_database(worker, name), "CREATE EXTENSION citus")
+            await create_on_workers(admin, name)
             yield dsn
         finally:
-            for worker in worker_admins:
-                await _execute(worker, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            await drop_on_workers(admin, name)
 
 
 async def distribute_as_documented(dsn: str, admin: str) -> None:
@@ -202,25 +218,29 @@ async def distribute_as_documented(dsn: str, admin: str) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m support.citus")
     parser.add_argument("verb", choices=["run"])
+    parser.add_argument(
+        "--plain", action="store_true", help="one PostgreSQL without Citus, started alike"
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     if not (PG_BIN / "pg_config").exists():
         print(f"test-citus: skipped, no PostgreSQL 15 at {PG_BIN}")
         return 0
-    if not installed():
+    if not args.plain and not installed():
         build = source_dir() / "build.sh"
         if not build.exists():
             print(f"test-citus: skipped, Citus is not installed and {build} is absent")
             return 0
         subprocess.run(["bash", str(build), str(PG_BIN / "pg_config")], check=True)
-    with cluster() as (coordinator, workers), tempfile.TemporaryDirectory() as logs:
+    on = cluster(citus=not args.plain)
+    with on as (coordinator, workers), tempfile.TemporaryDirectory() as logs:
         ports = ", ".join(str(w.port) for w in workers)
         print(f"[citus] coordinator on {coordinator.port}, workers on {ports}", flush=True)
         env = {
             **os.environ,
             "ROOMS_TEST_DATABASE_URL": coordinator.dsn,
-            "ROOMS_TEST_CITUS": "1",
+            "ROOMS_TEST_CITUS": "0" if args.plain else "1",
             "ROOMS_TEST_SERVER_LOGS": logs,  # read by tests/citus/errors.py
         }
         return subprocess.run(command, env=env, cwd=ROOT).returncode
