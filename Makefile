@@ -44,7 +44,7 @@ test: $(STAMP)
 # here (support/citus.py), Citus built by ../shared/citus/build.sh (or
 # $ROOMS_CITUS_SOURCE/build.sh) when missing; one line and a skip when neither is here.
 # Fails on any server error logged. docs/scaling.md says what runs and what does not.
-CITUS_TESTS ?= tests/citus tests/e2e tests/contract tests/integration tests/janus \
+CITUS_TESTS ?= tests/citus tests/e2e tests/contract tests/integration tests/operations tests/janus \
   tests/resilience/test_delivery_failover.py --ignore=tests/e2e/test_readme.py
 test-citus: $(STAMP)
 	$(PY) -m support.citus run -- $(PY) -m pytest -p tests.citus.errors $(CITUS_TESTS) $(PYTEST_ARGS)

@@ -5,6 +5,7 @@ PostgreSQL, max_connections=400: the suite runs many servers at once), in a temp
 directory.
 
     python -m support.citus run -- <command>   # start, run the command against it, stop
+    python -m support.citus run --plain -- <command>   # one PostgreSQL alone, alike
 
 The command gets ROOMS_TEST_DATABASE_URL (the coordinator's `postgres` database, with
 the workers registered there) and ROOMS_TEST_CITUS=1, which makes the tests' database
@@ -221,9 +222,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--plain", action="store_true", help="one PostgreSQL without Citus, started alike"
     )
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
-    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    argv = sys.argv[1:] if argv is None else argv
+    split = argv.index("--") if "--" in argv else len(argv)
+    args, command = parser.parse_args(argv[:split]), argv[split + 1 :]
     if not (PG_BIN / "pg_config").exists():
         print(f"test-citus: skipped, no PostgreSQL 15 at {PG_BIN}")
         return 0
