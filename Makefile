@@ -47,7 +47,7 @@ test: $(STAMP)
 CITUS_TESTS ?= tests/citus tests/e2e tests/contract tests/integration tests/operations tests/janus \
   tests/resilience/test_delivery_failover.py --ignore=tests/e2e/test_readme.py
 test-citus: $(STAMP)
-	$(PY) -m support.citus run -- $(PY) -m pytest -p tests.citus.errors $(CITUS_TESTS) $(PYTEST_ARGS)
+	@$(PY) -m support.citus run -- $(PY) -m pytest -p tests.citus.errors $(CITUS_TESTS) $(PYTEST_ARGS)
 
 # Benchmarks: a real server on loopback, a fresh database (dropped afterwards), load
 # from h2load (Debian's nghttp2-client, installed here if missing) and, where every call

@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     split = argv.index("--") if "--" in argv else len(argv)
     args, command = parser.parse_args(argv[:split]), argv[split + 1 :]
-    if not (PG_BIN / "pg_config").exists():
+    if not (PG_BIN / "initdb").exists():
         print(f"test-citus: skipped, no PostgreSQL 15 at {PG_BIN}")
         return 0
     if not args.plain and not installed():
@@ -238,6 +238,7 @@ def main(argv: list[str] | None = None) -> int:
     with on as (coordinator, workers), tempfile.TemporaryDirectory() as logs:
         ports = ", ".join(str(w.port) for w in workers)
         print(f"[citus] coordinator on {coordinator.port}, workers on {ports}", flush=True)
+        print(f"[citus] running: {' '.join(command)}", flush=True)
         env = {
             **os.environ,
             "ROOMS_TEST_DATABASE_URL": coordinator.dsn,
