@@ -74,6 +74,8 @@ def _from_processes() -> list[str]:
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     lines = _errors.lines + _from_processes()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if reporter:
+        reporter.ensure_newline()
     write = reporter.write_line if reporter else print
     write(f"[citus] server errors logged: {len(lines)}")
     for line in lines[:50]:
