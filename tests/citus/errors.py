@@ -75,7 +75,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     lines = _errors.lines + _from_processes()
     reporter = session.config.pluginmanager.get_plugin("terminalreporter")
     if reporter:
-        reporter.ensure_newline()
+        reporter.write("\n")  # after the progress line
     write = reporter.write_line if reporter else print
     write(f"[citus] server errors logged: {len(lines)}")
     for line in lines[:50]:
