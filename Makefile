@@ -8,12 +8,13 @@ BUF    := .tools/node_modules/.bin/buf
 PROTOS := $(wildcard protos/rooms/v1/*.proto)
 GEN_DIR := client/src
 
-.PHONY: help venv run test test-fast gen check-gen lint buf-lint buf-breaking tools dist key clean bench bench-big bench-delivery h2load
+.PHONY: help venv run test test-fast test-citus gen check-gen lint buf-lint buf-breaking tools dist key clean bench bench-big bench-delivery h2load
 
 help:
 	@echo "make run        serve (embedded PostgreSQL unless ROOMS_DATABASE_URL is set)"
 	@echo "make test       run the whole test suite on a real PostgreSQL"
 	@echo "make test-fast  unit, contract and integration tests only"
+	@echo "make test-citus the end-to-end suite on a 3-node Citus cluster on this machine"
 	@echo "make gen        regenerate the client stubs from protos/"
 	@echo "make check-gen  fail if regenerating changes anything"
 	@echo "make lint       ruff, mypy --strict, buf lint, buf breaking"
@@ -43,6 +44,15 @@ test: $(STAMP)
 # Unit, contract and integration tests: no server processes, no Janus, no examples.
 test-fast: $(STAMP)
 	$(PY) -m pytest tests/unit tests/contract tests/integration $(PYTEST_ARGS)
+
+# The end-to-end suite on a real Citus cluster: a coordinator and two workers started
+# here (support/citus.py), Citus built by ../shared/citus/build.sh (or
+# $ROOMS_CITUS_SOURCE/build.sh) when missing; one line and a skip when neither is here.
+# Fails on any server error logged. docs/scaling.md says what runs and what does not.
+CITUS_TESTS ?= tests/citus tests/e2e tests/contract tests/integration tests/operations tests/janus \
+  tests/resilience/test_delivery_failover.py --ignore=tests/e2e/test_readme.py
+test-citus: $(STAMP)
+	@$(PY) -m support.citus run -- $(PY) -m pytest -p tests.citus.errors $(CITUS_TESTS) $(PYTEST_ARGS)
 
 # Benchmarks: a real server on loopback, a fresh database (dropped afterwards), load
 # from h2load (Debian's nghttp2-client, installed here if missing) and, where every call

@@ -11,7 +11,8 @@ generator only for AddOrUpdateParticipants, whose every call needs another body.
 cell is checked against the server's own `rooms_grpc_calls_total` (h2load sees HTTP
 status 200 for every gRPC answer, error or not). The two references (bench/reference.py)
 are measured in the same run. The database is a fresh one on ROOMS_BENCH_ADMIN_URL, else
-the PostgreSQL at 127.0.0.1:5432, else an embedded one; it is dropped at the end.
+the PostgreSQL at 127.0.0.1:5432, else an embedded one; it is dropped at the end. (On
+a Citus cluster from support/citus.py: docs/scaling.md has the command.)
 
 Here: the run (a database per scale, the servers, the cells). The calls and their
 bodies are in bench/calls.py, the server processes and their CPU in
@@ -44,6 +45,7 @@ from bench.measure import measure, median_cell
 from bench.processes import ROOT, Server, start_ours, start_reference
 from bench.seed import seed
 from service.storage.db import migrate
+from support import citus
 from support.database import admin_dsn as choose_admin_dsn
 from support.database import with_database
 
@@ -70,10 +72,19 @@ def fresh_database(admin: str) -> Iterator[tuple[str, str]]:
             await connection.close()
 
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    # On a Citus coordinator (support/citus.py sets ROOMS_TEST_CITUS=1): the database on
+    # every node, the workers registered, so that the migrations distribute the schema.
+    on_citus = os.environ.get("ROOMS_TEST_CITUS") == "1"
     try:
+        if on_citus:
+            asyncio.run(citus.create_on_workers(admin, name))
+            dsn = with_database(admin, name)
+            asyncio.run(citus.register(dsn, asyncio.run(citus.workers_of(admin))))
         yield with_database(admin, name), name
     finally:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        if on_citus:
+            asyncio.run(citus.drop_on_workers(admin, name))
 
 
 async def _prepare(dsn: str, rooms: int) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import os
 import socket
 import sys
+from typing import BinaryIO
 
 from support.database import ROOT
 
@@ -15,6 +16,10 @@ def free_port() -> int:
         sock.bind(("127.0.0.1", 0))
         port: int = sock.getsockname()[1]
         return port
+
+
+def _log_file(folder: str, port: int) -> BinaryIO:
+    return open(os.path.join(folder, f"server-{port}.log"), "ab")
 
 
 async def spawn_server(
@@ -30,6 +35,18 @@ async def spawn_server(
         "ROOMS_LIFECYCLE_INTERVAL_SECONDS": "0",
         **settings,
     }
+    # Output nobody reads goes to a file there instead, in JSON lines, when the run checks
+    # every server's log afterwards (`make test-citus`: tests/citus/errors.py).
+    logs = os.environ.get("ROOMS_TEST_SERVER_LOGS")
+    if logs and output == asyncio.subprocess.DEVNULL:
+        env.setdefault("ROOMS_LOG_FORMAT", "json")
+        log = _log_file(logs, port)
+        try:
+            return await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "service", env=env, cwd=ROOT, stdout=log, stderr=log
+            )
+        finally:
+            log.close()  # the process has its own copy
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -3,6 +3,7 @@ ephemeral port with a controllable clock, and the generated client stubs."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from service.config import Settings
 from service.domain.clock import ManualClock
 from service.server import RunningServer, start_server
 from service.storage.db import create_pool, migrate
+from support import citus
 from tests.budget import BUDGET, ConnectionSampler, shortfall
 from tests.database import admin_dsn, scratch_database
 from tests.started import StartedServers
@@ -66,13 +68,19 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 @pytest.fixture(scope="session")
 async def database_url(admin_url: str) -> AsyncIterator[str]:
-    """This run's own database, migrated; dropped at the end of the run."""
-    async with scratch_database(admin_url) as dsn:
+    """This run's own database, migrated; dropped at the end of the run. On a Citus
+    cluster (ROOMS_TEST_CITUS=1, `make test-citus`): on every node, and distributed by
+    the SQL block of docs/scaling.md once migrated, as an operator does."""
+    on_citus = os.environ.get("ROOMS_TEST_CITUS") == "1"
+    scratch = citus.citus_scratch_database(admin_url) if on_citus else scratch_database(admin_url)
+    async with scratch as dsn:
         connection = await asyncpg.connect(dsn)
         try:
             await migrate(connection)
         finally:
             await connection.close()
+        if on_citus:
+            await citus.distribute_as_documented(dsn, admin_url)
         yield dsn
 
 

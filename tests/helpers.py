@@ -266,7 +266,11 @@ async def room_row_locked(pool: asyncpg.Pool, room_id: str) -> AsyncIterator[Non
     transaction = connection.transaction()
     await transaction.start()
     try:
-        await connection.execute("SELECT 1 FROM rooms WHERE room_id = $1 FOR UPDATE", room_id)
+        # Tenant first, as every statement of the service: Citus locks rows of one shard.
+        tenant = await connection.fetchval("SELECT tenant FROM rooms WHERE room_id = $1", room_id)
+        await connection.execute(
+            "SELECT 1 FROM rooms WHERE tenant = $1 AND room_id = $2 FOR UPDATE", tenant, room_id
+        )
         yield
     finally:
         await transaction.rollback()
@@ -315,16 +319,25 @@ async def eventually(
         await asyncio.sleep(0.01)
 
 
-async def waiting_for_a_lock(pool: asyncpg.Pool, query_like: str = "%") -> bool:
-    """Whether a statement (its text LIKE `query_like`) of this database is waiting
-    for a lock: a call held by `room_row_locked` has reached PostgreSQL."""
+async def lock_waiters(pool: asyncpg.Pool, query_like: str = "%") -> int:
+    """How many statements (their text LIKE `query_like`) of this database wait for a
+    lock. On a Citus cluster they wait on the worker that holds the row, so every
+    node's activity is looked at there (citus_stat_activity)."""
+    on_citus = await pool.fetchval("SELECT to_regclass('citus_stat_activity') IS NOT NULL")
+    activity = "citus_stat_activity" if on_citus else "pg_stat_activity"
     waiting: int = await pool.fetchval(
-        """SELECT count(*) FROM pg_stat_activity
+        f"""SELECT count(*) FROM {activity}
            WHERE wait_event_type = 'Lock' AND datname = current_database()
              AND query LIKE $1""",
         query_like,
     )
-    return waiting > 0
+    return waiting
+
+
+async def waiting_for_a_lock(pool: asyncpg.Pool, query_like: str = "%") -> bool:
+    """Whether a statement (its text LIKE `query_like`) of this database is waiting
+    for a lock: a call held by `room_row_locked` has reached PostgreSQL."""
+    return await lock_waiters(pool, query_like) > 0
 
 
 def subscribed(hub: Any, tenant: str, room_id: str) -> Callable[[], Awaitable[bool]]:

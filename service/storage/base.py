@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import re
 from collections.abc import Callable, Coroutine, Sequence
 from datetime import datetime
 from typing import Any, ParamSpec, TypeVar
@@ -36,6 +37,23 @@ from service.storage.reads import UNAVAILABLE, CoalescingReader, budget, transla
 P = ParamSpec("P")
 R = TypeVar("R")
 
+_NAMED_CONSTRAINT = re.compile(r'constraint "([^"]+)"')
+_SHARD_SUFFIX = re.compile(r"_\d+$")
+
+
+def constraint_of(error: asyncpg.IntegrityConstraintViolationError) -> str:
+    """The name of the constraint `error` reports ("" if none). A Citus coordinator
+    relays a worker's error without the name's field, in a message naming the shard's
+    copy of a key (`webhooks_pkey_102265`): the name is read from the message there,
+    without the shard's suffix (no constraint of this schema ends in `_<digits>`)."""
+    if error.constraint_name:
+        return str(error.constraint_name)
+    match = _NAMED_CONSTRAINT.search(str(getattr(error, "message", "") or error))
+    if match is None:
+        return ""
+    relayed = str(getattr(error, "context", "") or "").startswith("while executing command on")
+    return _SHARD_SUFFIX.sub("", match[1]) if relayed else match[1]
+
 
 def translate_errors(
     method: Callable[P, Coroutine[Any, Any, R]],
@@ -59,8 +77,8 @@ def translate_errors(
             # refusal of the input (named by the constraint), never INTERNAL.
             raise DomainError(
                 ErrorReason.INVALID_ARGUMENT,
-                f"the request breaks the stored rule {error.constraint_name or 'unnamed'}",
-                metadata={"constraint": error.constraint_name or ""},
+                f"the request breaks the stored rule {constraint_of(error) or 'unnamed'}",
+                metadata={"constraint": constraint_of(error)},
             ) from error
 
     return wrapper

@@ -106,16 +106,11 @@ async def advance(
     """Record that everything up to `revision` is done and extend the lease; with
     `success_time`, note a success on the destination (at most once a second, to keep
     its row cool). False when this replica no longer holds the cursor."""
-    moved = await pool.fetchval(
-        QUERIES["advance"],
-        claim.tenant,
-        claim.destination,
-        claim.room_id,
-        claim.owner,
-        revision,
-        lease_until,
-        success_time,
-    )
+    cursor = (claim.tenant, claim.destination, claim.room_id, claim.owner, revision)
+    if success_time is None:
+        status = await pool.execute(QUERIES["advance_cursor"], *cursor, lease_until)
+        return status != "UPDATE 0"
+    moved = await pool.fetchval(QUERIES["advance"], *cursor, lease_until, success_time)
     return bool(moved)
 
 

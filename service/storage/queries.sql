@@ -527,6 +527,16 @@ SELECT room_id, revision, event_time, record_time, type, actor, data
     WHERE tenant = $1 AND room_id = $2 AND revision > $3
     ORDER BY revision LIMIT $4;
 
+-- name: advance_cursor --
+-- `advance` without a success to note. (Not `advance` with a NULL time: PostgreSQL
+-- folds that WHERE to false, its tenant filter with it, and Citus then plans the
+-- statement as a nested distributed query, which it refuses.)
+UPDATE delivery_cursors
+    SET delivered_revision = $5, attempts = 0, first_failure_time = NULL,
+        next_attempt_time = NULL, leased_until = $6
+    WHERE tenant = $1 AND destination = $2 AND room_id = $3 AND lease_owner = $4
+      AND delivered_revision < $5;
+
 -- name: advance --
 WITH moved AS (
         UPDATE delivery_cursors
@@ -538,7 +548,7 @@ WITH moved AS (
     noted AS (
         UPDATE delivery_destinations
         SET last_success_time = $7
-        WHERE $7::timestamptz IS NOT NULL AND tenant = $1 AND destination = $2
+        WHERE tenant = $1 AND destination = $2
           AND (last_success_time IS NULL
                OR last_success_time < $7::timestamptz - interval '1 second')
           AND EXISTS (SELECT 1 FROM moved))

@@ -22,7 +22,7 @@ from service.domain.webhooks import (
     webhook_not_found,
 )
 from service.storage import delivery as delivery_sql
-from service.storage.base import translate_errors
+from service.storage.base import constraint_of, translate_errors
 from service.storage.db import Connection
 from service.storage.queries import QUERIES
 
@@ -112,7 +112,7 @@ class PgWebhookStore:
                     now,
                 )
             except asyncpg.UniqueViolationError as error:
-                if error.constraint_name == "webhooks_pkey":
+                if constraint_of(error) == "webhooks_pkey":
                     raise webhook_already_exists(webhook_id) from error
                 raise
             assert row is not None

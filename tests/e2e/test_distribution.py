@@ -50,8 +50,9 @@ async def test_the_schema_has_no_triggers_and_no_notifying_functions(
     pool: asyncpg.Pool,
 ) -> None:
     triggers = await pool.fetch(
-        """SELECT tgrelid::regclass::text AS on_table, tgname FROM pg_trigger
-           WHERE NOT tgisinternal"""
+        """SELECT tgrelid::regclass::text AS on_table, tgname FROM pg_trigger t
+           JOIN pg_class c ON c.oid = t.tgrelid
+           WHERE NOT t.tgisinternal AND c.relnamespace = 'public'::regnamespace"""
     )
     assert [tuple(row) for row in triggers] == []
     notifying = await pool.fetch(

@@ -316,7 +316,14 @@ async def test_a_removal_between_the_decision_and_the_claim_takes_effect(
     try:
         transaction = connection.transaction()
         await transaction.start()
-        await connection.execute("SELECT 1 FROM rooms WHERE room_id = $1 FOR UPDATE", room.room_id)
+        tenant = await connection.fetchval(
+            "SELECT tenant FROM rooms WHERE room_id = $1", room.room_id
+        )
+        await connection.execute(
+            "SELECT 1 FROM rooms WHERE tenant = $1 AND room_id = $2 FOR UPDATE",
+            tenant,
+            room.room_id,
+        )
         call = asyncio.ensure_future(claim(client, room.room_id, "ann"))
         # The claim has decided and now waits for our lock.
         await eventually(
@@ -324,11 +331,14 @@ async def test_a_removal_between_the_decision_and_the_claim_takes_effect(
         )
         # What RemoveParticipants does, committed before the claim gets the lock.
         await connection.execute(
-            "DELETE FROM participants WHERE room_id = $1 AND user_id = 'ann'", room.room_id
+            "DELETE FROM participants WHERE tenant = $1 AND room_id = $2 AND user_id = 'ann'",
+            tenant,
+            room.room_id,
         )
         await connection.execute(
             """UPDATE rooms SET version = version + 1, participant_count = 0
-               WHERE room_id = $1""",
+               WHERE tenant = $1 AND room_id = $2""",
+            tenant,
             room.room_id,
         )
         await transaction.commit()

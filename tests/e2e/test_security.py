@@ -22,7 +22,15 @@ from service.config import ConfigError
 from service.security.keys import KeyRing, new_key, parse_entries
 from tests.conftest import ServerFactory
 from tests.database import ROOT
-from tests.helpers import Rooms, bearer, connect, eventually, expect_error, room_row_locked
+from tests.helpers import (
+    Rooms,
+    bearer,
+    connect,
+    eventually,
+    expect_error,
+    lock_waiters,
+    room_row_locked,
+)
 
 
 def health_check(channel: grpc.aio.Channel, **kwargs: Any) -> Any:
@@ -203,14 +211,7 @@ async def test_oversized_requests_are_refused(start: ServerFactory) -> None:
 
 
 async def _activity(pool: asyncpg.Pool, room_id: str) -> int:
-    count: int = await pool.fetchval(
-        """SELECT count(*) FROM pg_stat_activity
-           WHERE datname = current_database() AND state = 'active'
-             AND query LIKE '%FOR UPDATE%' AND pid <> pg_backend_pid()
-             AND EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = pg_stat_activity.pid
-                         AND NOT l.granted)""",
-    )
-    return count
+    return await lock_waiters(pool, "%FOR UPDATE%")
 
 
 async def _activity_is(pool: asyncpg.Pool, room_id: str, expected: int) -> bool:
