@@ -1,8 +1,7 @@
 """A real Citus cluster on this machine for the tests (`make test-citus`): a coordinator
 and two workers, each a stock PostgreSQL 15 (initdb's configuration, plus
-`shared_preload_libraries=citus`, its own port and, as for the tests' embedded
-PostgreSQL, max_connections=400: the suite runs many servers at once), in a temporary
-directory.
+`shared_preload_libraries=citus` and its own port; max_connections stays 100), in a
+temporary directory.
 
     python -m support.citus run -- <command>   # start, run the command against it, stop
     python -m support.citus run --plain -- <command>   # one PostgreSQL alone, alike
@@ -90,7 +89,7 @@ def _start_node(root: Path, name: str, citus: bool) -> Node:
     subprocess.run(_as_node_user([*initdb, "--no-sync"]), check=True, capture_output=True)
     options = (
         f"-p {node.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}"
-        " -c max_connections=400" + (" -c shared_preload_libraries=citus" if citus else "")
+        + (" -c shared_preload_libraries=citus" if citus else "")
     )
     node.pg_ctl("-w", "-l", str(root / f"{name}.log"), "-o", options, "start")
     return node
