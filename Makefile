@@ -38,8 +38,11 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(PY) -m service
 
+# Two processes (pytest-xdist), each module's tests in one of them; each process has
+# its own database (and, by default, its own stock cluster). TEST_WORKERS=0: one process.
+TEST_WORKERS ?= 2
 test: $(STAMP)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
 # Unit, contract and integration tests: no server processes, no Janus, no examples.
 test-fast: $(STAMP)

@@ -17,6 +17,10 @@ import asyncpg
 BUDGET = int(os.environ.get("ROOMS_TEST_CONNECTION_BUDGET", "60"))
 
 _COUNT = "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend'"
+_BY_DATABASE = (
+    "SELECT coalesce(datname, '') || ' ' || coalesce(application_name, '') AS name,"
+    " count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' GROUP BY 1"
+)
 
 
 async def _headroom(dsn: str) -> tuple[int, int, int]:
@@ -53,6 +57,8 @@ class ConnectionSampler:
         self._stop = threading.Event()
         self.baseline = 0
         self.peak = 0
+        self.at_peak: dict[str, int] = {}  # connections by database at the peak
+        self.peak_test = ""  # the test running then
         self._thread = threading.Thread(target=self._run, name="connection-sampler", daemon=True)
 
     def start(self) -> None:
@@ -77,7 +83,11 @@ class ConnectionSampler:
             self.baseline = self.peak = int(await connection.fetchval(_COUNT))
             while not self._stop.is_set():
                 count = int(await connection.fetchval(_COUNT))
-                self.peak = max(self.peak, count)
+                if count > self.peak:
+                    self.peak = count
+                    rows = await connection.fetch(_BY_DATABASE)
+                    self.at_peak = {row["name"]: row["count"] for row in rows}
+                    self.peak_test = os.environ.get("PYTEST_CURRENT_TEST", "")
                 await asyncio.sleep(self._interval)
         finally:
             await connection.close()

@@ -20,7 +20,7 @@ __all__ = ["free_port", "replicas", "server_process", "spawn_server", "wait_serv
 
 # A server process a test starts holds a pool of at most this many connections (plus
 # its LISTEN and health connections), so the suite fits a stock PostgreSQL's 100.
-TEST_POOL = {"ROOMS_DB_POOL_MIN_SIZE": "1", "ROOMS_DB_POOL_MAX_SIZE": "3"}
+TEST_POOL = {"ROOMS_DB_POOL_MIN_SIZE": "1", "ROOMS_DB_POOL_MAX_SIZE": "2"}
 
 
 async def spawn_server(

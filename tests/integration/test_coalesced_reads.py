@@ -131,6 +131,12 @@ async def test_a_read_started_after_a_write_was_acknowledged_sees_it(
             TENANT,
             NOW,
         )
+        # As the store writes a roster change: the room's count with it.
+        await blocker.execute(
+            "UPDATE rooms SET participant_count = participant_count + 1"
+            " WHERE tenant = $1 AND room_id = 'ryw'",
+            TENANT,
+        )
         await transaction.commit()
         after = await store.get_join_facts(tenant=TENANT, room_id="ryw", user_id="ann")
         assert after[1] is not None and after[1].user_id == "ann"

@@ -3,6 +3,8 @@ for them."""
 
 from __future__ import annotations
 
+import uuid
+
 import grpc
 import pytest
 from rooms.client import TLS, RoomsClient
@@ -30,7 +32,7 @@ async def test_api_key_is_sent_as_a_bearer_token(proxy: Proxy) -> None:
 
 
 async def test_api_key_on_a_server_that_requires_keys(start: ServerFactory) -> None:
-    key, entry = new_key("acme", "client-tests")
+    key, entry = new_key(f"acme-{uuid.uuid4().hex[:8]}", "client-tests")
     running = await start(api_keys=entry.line())
     address = f"127.0.0.1:{running.port}"
     async with RoomsClient(address, api_key=key) as client:

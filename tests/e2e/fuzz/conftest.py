@@ -15,8 +15,9 @@ from rooms.v1 import participant_pb2, room_pb2
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
+from service.domain.clock import ManualClock
 from service.security.keys import new_key
-from tests.conftest import ServerFactory
+from tests.conftest import T0, ServerFactory
 from tests.e2e.fuzz.harness import Fuzz, stubs
 from tests.e2e.fuzz.references import SEED_ROOMS, SEED_USERS
 from tests.e2e.fuzz.strategies import MAX_BATCH, MAX_ROSTER
@@ -89,11 +90,12 @@ async def seed(fuzz: Fuzz, key: str, count: int) -> None:
 
 
 @pytest.fixture(scope="package")
-async def fuzz(start: ServerFactory) -> AsyncIterator[Fuzz]:
+async def fuzz(start: ServerFactory, clock: ManualClock) -> AsyncIterator[Fuzz]:
     """A server with a key for a new fuzz tenant (and one for another tenant, whose
     page tokens are foreign), seeded with rooms, rosters and real page tokens of every
     list. It collects what the server logs at ERROR; at the end, prints what ran
     (visible with `pytest -s`)."""
+    clock.set(T0)  # the seed's windows are T0's (a test before may have moved the clock)
     suffix = uuid.uuid4().hex[:8]
     key, entry = new_key(f"fuzz-{suffix}", "k1")
     other_key, other_entry = new_key(f"fuzz-other-{suffix}", "k1")
