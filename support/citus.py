@@ -87,9 +87,8 @@ def _start_node(root: Path, name: str, citus: bool) -> Node:
     node = Node(name, free_port(), root / name)
     initdb = [str(PG_BIN / "initdb"), "-D", str(node.data), "-U", "postgres", "-A", "trust"]
     subprocess.run(_as_node_user([*initdb, "--no-sync"]), check=True, capture_output=True)
-    options = (
-        f"-p {node.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}"
-        + (" -c shared_preload_libraries=citus" if citus else "")
+    options = f"-p {node.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={root}" + (
+        " -c shared_preload_libraries=citus" if citus else ""
     )
     node.pg_ctl("-w", "-l", str(root / f"{name}.log"), "-o", options, "start")
     return node
