@@ -34,6 +34,14 @@ async def _headroom(dsn: str) -> tuple[int, int, int]:
     return limit, reserved, in_use
 
 
+async def _count(dsn: str) -> int:
+    connection = await asyncpg.connect(dsn, timeout=10)
+    try:
+        return int(await connection.fetchval(_COUNT)) - 1  # not this one
+    finally:
+        await connection.close()
+
+
 def shortfall(dsn: str, source: str) -> str | None:
     """One line when the server cannot give the suite its budget, else None."""
     limit, reserved, in_use = asyncio.run(_headroom(dsn))
@@ -62,6 +70,9 @@ class ConnectionSampler:
         self._thread = threading.Thread(target=self._run, name="connection-sampler", daemon=True)
 
     def start(self) -> None:
+        """Count the connections open before the run (and the sampler's own, about to
+        open), then sample in the background."""
+        self.baseline = self.peak = asyncio.run(_count(self._dsn)) + 1
         self._thread.start()
 
     def stop(self) -> None:
@@ -79,8 +90,6 @@ class ConnectionSampler:
     async def _sample(self) -> None:
         connection = await asyncpg.connect(self._dsn, timeout=10)
         try:
-            # Those open before the run, this one included, are not the suite's.
-            self.baseline = self.peak = int(await connection.fetchval(_COUNT))
             while not self._stop.is_set():
                 count = int(await connection.fetchval(_COUNT))
                 if count > self.peak:
