@@ -42,7 +42,7 @@ from service.storage import delivery as sql
 log = logging.getLogger(__name__)
 
 _COALESCE_SECONDS = 0.01
-_HAND_BACK_SECONDS = 2.0  # a stopping replica waits at most this long per tenant
+_HAND_BACK_SECONDS = 2.0  # a stopping replica waits at most this long for it
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,12 +134,12 @@ class DeliveryEngine:
         """Release every lease this replica holds, so that another replica takes the
         work over at its next pass (what was sent but not recorded is sent again)."""
         held, self._held = self._held, {}
-        for tenant, owners in held.items():
-            try:
-                async with asyncio.timeout(_HAND_BACK_SECONDS):
+        try:
+            async with asyncio.timeout(_HAND_BACK_SECONDS):
+                for tenant, owners in held.items():
                     await sql.release_owned(self._pool, tenant, list(owners))
-            except Exception as error:  # the database may be away: the leases lapse
-                log.warning("could not hand back the leases of %s: %r", tenant, error)
+        except Exception as error:  # the database may be away: the leases lapse
+            log.warning("could not hand back every lease (%d tenants): %r", len(held), error)
 
     async def _renew_leases(self) -> None:
         """Every third of a lease, extend the leases of the work in progress."""

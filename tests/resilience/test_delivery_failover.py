@@ -198,3 +198,37 @@ async def test_a_replica_stopped_mid_delivery_hands_its_work_over_within_2_secon
     elapsed, repeats = await _failover(database_url, signal.SIGTERM)
     assert elapsed <= 2
     assert 1 <= repeats <= ROOMS
+
+
+async def test_a_receiver_slower_than_the_lease_gets_each_event_once(database_url: str) -> None:
+    """The lease (3 s) is renewed while a request waits: a receiver that answers after
+    5 s is not sent the same event by the other replica meanwhile."""
+    key, entry = new_key("failover-slow", "tests")
+    receiver = WebhookReceiver()
+    await receiver.start()
+    try:
+        async with replicas(database_url, entry.line(), key) as (first, second):
+            webhook = await first.webhooks.CreateWebhook(
+                ws.CreateWebhookRequest(webhook=ws.Webhook(url=receiver.url)),
+                metadata=first.metadata,
+                timeout=10,
+            )
+            receiver.secret = webhook.secret
+            receiver.mode = "hold"
+            rooms = [f"slow-{i}" for i in range(4)]
+            for index, room_id in enumerate(rooms):
+                await (first, second)[index % 2].write_room(room_id, adds=2)
+            await asyncio.wait_for(receiver.held.wait(), 60)
+            await asyncio.sleep(5)  # longer than a lease: only renewals keep it
+            held = len(receiver.deliveries)
+            receiver.mode = "ok"
+            receiver.release.set()
+            expected = {room_id: await first.revisions(room_id) for room_id in rooms}
+            total = sum(len(revisions) for revisions in expected.values())
+            await receiver.wait_for(lambda: len(receiver.deliveries) >= total, within=30)
+            await asyncio.sleep(1)  # a duplicate would arrive now
+            assert held <= len(rooms)  # one request in flight per room while held
+            assert assert_in_order_without_loss(receiver, expected) == 0
+            assert len(receiver.deliveries) == total
+    finally:
+        await receiver.stop()
