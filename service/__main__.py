@@ -41,9 +41,9 @@ def _rotate_signing_key(activate_in: float) -> int:
     """Store a new signing key that signs from now + `activate_in` seconds."""
     from datetime import timedelta
 
+    from service.database import connect_database
     from service.domain.clock import SystemClock
     from service.security.signing import SigningKeys
-    from service.server import connect_database
     from service.storage.db import migrate
     from service.storage.repository import PgRoomStore
 

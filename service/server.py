@@ -7,7 +7,6 @@ import contextlib
 import logging
 import signal
 import time
-import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,31 +35,33 @@ from service.acs.app import AcsServer, start_acs
 from service.calendar import wiring as calendar_wiring
 from service.calendar.server import FeedServer
 from service.config import ConfigError, Settings
+from service.database import connect_database
 from service.delivery import janus as janus_sink
 from service.delivery import livekit as livekit_sink
 from service.delivery.engine import DeliveryEngine
-from service.delivery.http import HttpClient
 from service.delivery.sink import Sink
 from service.delivery.webhook import WebhookSink
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
+from service.http_client import HttpClient
 from service.janus.control import JanusControl
 from service.lifecycle import Lifecycle
 from service.media_config import MediaConfig, MediaConfigError, load_media_config
 from service.observability import metrics
-from service.observability.interceptor import Edge
 from service.observability.metrics import MetricsExporter, observe_pool, start_exporter
 from service.security.credentials import Credentials
 from service.security.exposure import check_configuration, log_exposure
 from service.security.signing import SigningKeys
 from service.storage import delivery as delivery_sql
-from service.storage.db import create_pool, migrate, page_token_secret
+from service.storage.db import migrate, page_token_secret
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.storage.webhooks import PgWebhookStore
+from service.transport import convert
 from service.transport.auth import Authenticator, refused
 from service.transport.calendar import CalendarServicer
 from service.transport.credentials import CredentialsServicer
+from service.transport.edge import Edge
 from service.transport.guard import CallGuard
 from service.transport.participants import ParticipantsServicer
 from service.transport.rooms import RoomsServicer
@@ -148,34 +149,6 @@ class RunningServer:
         await self.server.wait_for_termination()
 
 
-async def connect_database(
-    dsn: str, settings: Settings, *, size: int | None = None
-) -> asyncpg.Pool:
-    """The database pool (of `size` connections, else the settings'); ConfigError naming
-    ROOMS_DATABASE_URL when the database cannot be reached or refuses us (without the
-    URL, which may hold a password)."""
-    try:
-        return await create_pool(
-            dsn,
-            min_size=size or settings.db_pool_min_size,
-            max_size=size or settings.db_pool_max_size,
-            command_timeout=settings.db_command_timeout_seconds,
-        )
-    except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, ValueError) as error:
-        problem = f"cannot connect to the database: {type(error).__name__}: {error}"
-        for secret in (dsn, _password_of(dsn)):
-            if secret:
-                problem = problem.replace(secret, "***")
-        raise ConfigError("ROOMS_DATABASE_URL", problem) from None
-
-
-async def check_database(dsn: str, settings: Settings) -> None:
-    """Connect once and let go, or ConfigError as `start_server` would raise it: what the
-    parent of `ROOMS_WORKERS` workers checks once, before starting them."""
-    pool = await connect_database(dsn, settings, size=1)
-    await pool.close()
-
-
 def checked_media_config(settings: Settings) -> MediaConfig:
     """The media configuration (ROOMS_MEDIA_CONFIG_FILE), or ConfigError naming it."""
     try:
@@ -196,12 +169,6 @@ def database_of(settings: Settings) -> tuple[str, Any]:
         "ROOMS_DATABASE_URL is not set: using the embedded PostgreSQL in %s", settings.data_dir
     )
     return start_embedded(settings.data_dir)
-
-
-def _password_of(dsn: str) -> str:
-    with contextlib.suppress(ValueError):
-        return urllib.parse.urlsplit(dsn).password or ""
-    return ""
 
 
 async def start_server(
@@ -273,7 +240,7 @@ async def start_server(
             pool, janus_sink.SINK, janus_sink.DESTINATION, media.janus_tenants(), clock.now()
         )
         sinks: list[Sink] = [
-            WebhookSink(webhook_store, http, settings.allowed_http_hosts()),
+            WebhookSink(webhook_store, http, settings.allowed_http_hosts(), convert.event_out),
             livekit_sink.LiveKitSink(media.livekit_for, http),
         ]
         if janus is not None:

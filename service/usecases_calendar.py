@@ -3,12 +3,12 @@ calendar feeds (rooms.v1.CalendarService, and the feed server's reads)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from service.calendar.ics import calendar_of
 from service.domain import calendar, recurrence, rules
-from service.domain.calendar import CalendarFeed, CalendarStore
+from service.domain.calendar import CalendarFeed, CalendarStore, FeedEntry
 from service.domain.clock import Clock, epoch_micros, from_epoch_micros
 from service.domain.errors import DomainError, ErrorReason, Violations, room_not_found
 from service.domain.limits import Limits
@@ -34,6 +34,11 @@ class RenderedFeed:
     etag: str
 
 
+# A feed's text from its tenant, entries and name (`calendar.ics.calendar_of`, the
+# iCalendar format, which the feed server owns), passed in by the wiring.
+RenderFeed = Callable[[str, Sequence[FeedEntry], str], bytes]
+
+
 # Occurrences are paged by their start (they never overlap: one per start).
 _BY_START: Keyset[Occurrence, int] = Keyset(
     lambda o: epoch_micros(o.start),
@@ -52,8 +57,10 @@ class CalendarUseCases:
         limits: Limits,
         page_tokens: PageTokens,
         public_url: str,
+        render_feed: RenderFeed,
     ) -> None:
         self._rooms = rooms
+        self._render_feed = render_feed
         self._feeds = feeds
         self._clock = clock
         self._limits = limits
@@ -172,5 +179,5 @@ class CalendarUseCases:
         feed = found[0]
         entries = await self._feeds.feed_entries(tenant=parts.tenant, feed=feed)
         name = f"rooms: {feed.room_id}" if feed.room_id else f"rooms of {feed.user_id}"
-        body = calendar_of(parts.tenant, entries, name)
+        body = self._render_feed(parts.tenant, entries, name)
         return RenderedFeed(body, calendar.etag_of_body(body))

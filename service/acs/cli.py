@@ -38,7 +38,7 @@ def run(action: str, tenant: str, endpoint: str | None, key_id: str | None) -> i
 async def _run(
     settings: Settings, action: str, tenant: str, endpoint: str | None, key_id: str | None
 ) -> int:
-    from service.server import connect_database
+    from service.database import connect_database
     from service.storage.db import migrate
 
     assert settings.database_url is not None

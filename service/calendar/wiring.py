@@ -7,6 +7,7 @@ import logging
 
 import asyncpg
 
+from service.calendar.ics import calendar_of
 from service.calendar.server import FeedServer, split_address, start_feed_server
 from service.config import ConfigError, Settings
 from service.domain.clock import Clock
@@ -39,7 +40,9 @@ def usecases(
     secret: bytes,
 ) -> CalendarUseCases:
     feeds = CalendarStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
-    return CalendarUseCases(rooms, feeds, clock, limits, PageTokens(secret), public_url(settings))
+    return CalendarUseCases(
+        rooms, feeds, clock, limits, PageTokens(secret), public_url(settings), calendar_of
+    )
 
 
 async def start(settings: Settings, calendar: CalendarUseCases) -> FeedServer | None:

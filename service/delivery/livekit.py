@@ -23,12 +23,12 @@ from typing import Any
 
 import jwt
 
-from service.delivery.http import HttpClient, HttpFailure
 from service.delivery.sink import Target
 from service.domain.admission import ROLE_CAPABILITIES
 from service.domain.credentials import livekit_permission
 from service.domain.events import EventType, RoomEvent
 from service.domain.models import Role
+from service.http_client import HttpClient, HttpFailure
 from service.media_config import LiveKitConfig
 
 SINK = "livekit"

@@ -19,9 +19,9 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
-from service.delivery.http import HttpClient, HttpFailure, HttpLimits
 from service.domain.clock import Clock, SystemClock
 from service.domain.janus import VIDEOROOM_PLUGIN, core_token
+from service.http_client import HttpClient, HttpFailure, HttpLimits
 
 # Janus core error codes (janus/apierror.h) that mean "make a new session and retry".
 SESSION_NOT_FOUND = 458

@@ -27,12 +27,12 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from service.delivery.http import HttpClient
 from service.domain import janus
 from service.domain.clock import Clock
 from service.domain.credentials import CredentialFormat, not_configured
 from service.domain.errors import DomainError, ErrorReason
 from service.domain.models import Role
+from service.http_client import HttpClient
 from service.janus.client import JanusError, JanusUnavailable, VideoRoomError
 from service.janus.config import JanusConfig
 from service.janus.videoroom import NO_SUCH_ROOM, JanusVideoRooms

@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from service.delivery.http import HttpClient
 from service.domain.clock import Clock
 from service.domain.janus import JanusRoomPlan
+from service.http_client import HttpClient
 from service.janus.client import JanusClient, VideoRoomError
 from service.janus.config import JanusConfig
 

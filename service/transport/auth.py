@@ -49,7 +49,7 @@ def refused() -> grpc.Status:
 
 class Authenticator:
     """Authenticates every call but health and reflection (unless `protect_open`); the
-    edge (service/observability/interceptor.Edge) asks it once per call."""
+    edge (service/transport/edge.Edge) asks it once per call."""
 
     def __init__(self, keys: KeyRing, *, protect_open: bool = False) -> None:
         self._keys = keys
@@ -58,8 +58,8 @@ class Authenticator:
     def authenticate(self, method: str, metadata: Any) -> bool:
         """Make the caller of the current call known from its metadata; False when the
         call must be refused (UNAUTHENTICATED, `refused()`). The server calls this from
-        the wrapper every handler gets at registration (service/observability/
-        interceptor.py), which costs less per call than an interceptor."""
+        the wrapper every handler gets at registration (service/transport/edge.py),
+        which costs less per call than an interceptor."""
         if not self._keys:
             _caller.set(DEFAULT_CALLER)
             return True

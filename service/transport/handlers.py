@@ -1,6 +1,6 @@
 """Wrapping every method handler a server registers, once per method.
 
-The edge (`observability.interceptor.Edge`) and the call guard (`transport.guard.CallGuard`)
+The edge (`transport.edge.Edge`) and the call guard (`transport.guard.CallGuard`)
 both stand around every handler of every service, whoever registers it: the generated
 `add_*Servicer_to_server` functions, health, reflection. `wrap_registrations` is how:
 it replaces the server's two registration functions with ones that wrap each handler

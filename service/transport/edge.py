@@ -1,4 +1,4 @@
-"""What every call goes through at the edge: its request id, its authentication, its
+"""What every call goes through at the gRPC edge: its request id, its authentication, its
 metrics and (unless OK, by default) its access line; unary and streaming, including
 calls that authentication refuses.
 
