@@ -17,7 +17,7 @@ help:
 	@echo "make test-citus the end-to-end suite on a 3-node Citus cluster on this machine"
 	@echo "make gen        regenerate the client stubs from protos/"
 	@echo "make check-gen  fail if regenerating changes anything"
-	@echo "make lint       ruff, mypy --strict, buf lint, buf breaking"
+	@echo "make lint       ruff, mypy --strict, the layer contracts, buf lint, buf breaking"
 	@echo "make tools      buf into .tools/ (the README's buf curl session uses it)"
 	@echo "make dist       build the wheels and sdists of rooms-client and rooms-service into dist/"
 	@echo "make key TENANT=acme NAME=billing   create an API key"
@@ -122,6 +122,7 @@ lint: $(STAMP) buf-lint buf-breaking
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 clean:
 	rm -rf $(VENV) .tools .pytest_cache .mypy_cache .ruff_cache

@@ -30,7 +30,7 @@ from typing import Any
 
 import asyncpg
 
-from service import deadline
+from service.domain import deadline
 from service.domain.errors import DomainError, ErrorReason
 from service.storage.queries import QUERIES
 

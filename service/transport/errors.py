@@ -14,7 +14,7 @@ from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
-from service.deadline import set_remaining
+from service.domain.deadline import set_remaining
 from service.domain.errors import DomainError, ErrorKind, ErrorReason
 from service.observability.logging import request_id
 
