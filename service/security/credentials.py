@@ -8,7 +8,7 @@ VideoRoom values derived from the tenant's Janus room secret.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import jwt
 from jwt.types import Options
@@ -26,8 +26,52 @@ from service.domain.credentials import (
     rooms_claims,
 )
 from service.domain.models import Role
-from service.media_config import MediaConfig
 from service.security.signing import ALGORITHM, SigningKeys
+
+
+# What signing needs of the media configuration (`service.media_config.MediaConfig` is
+# one), described here so that security does not import the configuration of the media
+# adapters (the Janus adapter's among them).
+class _Secret(Protocol):
+    def reveal(self) -> str: ...
+
+
+class _LiveKit(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def api_key(self) -> str: ...
+    @property
+    def api_secret(self) -> _Secret: ...
+
+
+class _Jitsi(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def app_id(self) -> str: ...
+    @property
+    def secret(self) -> _Secret: ...
+    @property
+    def audience(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+
+
+class _Janus(Protocol):
+    @property
+    def url(self) -> str: ...
+    @property
+    def token_auth_key(self) -> bytes: ...
+
+
+class MediaSecrets(Protocol):
+    """Each tenant's media servers and their secrets (None: not configured)."""
+
+    def livekit_for(self, tenant: str) -> _LiveKit | None: ...
+    def jitsi_for(self, tenant: str) -> _Jitsi | None: ...
+    def janus_for(self, tenant: str) -> _Janus | None: ...
+
 
 # Times are judged by the domain (with the injectable clock), not by PyJWT.
 _NO_TIME_CHECKS: Options = {
@@ -45,7 +89,7 @@ class Credentials:
 
     def __init__(
         self,
-        media: MediaConfig,
+        media: MediaSecrets,
         keys: SigningKeys,
         clock: Clock,
         *,
