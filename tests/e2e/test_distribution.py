@@ -31,7 +31,7 @@ from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
-import service.server
+import service.database
 from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from service.server import RunningServer
@@ -69,7 +69,7 @@ async def recording(
     """A real server whose pool records every statement, with two tenants' keys."""
     log = StatementLog()
     monkeypatch.setattr(
-        service.server,
+        service.database,
         "create_pool",
         functools.partial(create_pool, connection_class=log.connection_class()),
     )
