@@ -215,18 +215,29 @@ class KnocksAndSeatsStore(StoreBase):
 
         One transaction under the room's row lock, so the counts the capacity rules
         judge are exact whatever the number of replicas: expired seats are freed
-        (SEAT_EXPIRED), the live ones counted per role, and the seat inserted
-        (SEAT_TAKEN) only if `seats.check_capacity` lets it in."""
+        (SEAT_EXPIRED), the live ones per role read from `seat_counts` (kept by every
+        statement that inserts or deletes seats), and the seat inserted (SEAT_TAKEN)
+        only if `seats.check_capacity` lets it in; an identity seated already gets its
+        seat back, renewed. Every statement reads rows by key: its cost does not grow
+        with the seats taken, and the room's lock is held for a few short statements."""
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             room = await conn.fetchrow(
                 QUERIES["claim_seat"],
                 tenant,
                 room_id,
+                now,
             )
             if room is None or room["version"] != decided_at_version:
                 return None
-            history = await seats_sql.delete_expired(conn, tenant, room_id, now)
+            # Read before the lock was granted, `expired` may name a seat renewed or
+            # released since (delete_expired then frees nothing); a seat expired by
+            # `now` cannot appear since: one round trip saved under the lock.
+            history = (
+                await seats_sql.delete_expired(conn, tenant, room_id, now)
+                if room["expired"]
+                else []
+            )
             # A recurring room's seat ends with the occurrence under way.
             window_end = ResolvedSettings(
                 valid_from=room["valid_from"],
@@ -235,46 +246,48 @@ class KnocksAndSeatsStore(StoreBase):
                 time_zone=room["time_zone"],
             ).window(now)[1]
             expire_time = seat_expiry(now, window_end, limits)
-            existing = await conn.fetchrow(
-                QUERIES["extend_user_seat"],
-                tenant,
-                room_id,
-                user_id,
-                expire_time,
+            # The live seats per role from the room's counters (a few rows by primary
+            # key): the claim reads nothing that grows with the room's seats.
+            taken = {
+                ROLE_BY_VALUE[row["role"]]: row["taken"]
+                for row in await conn.fetch(
+                    QUERIES["seat_counts"],
+                    tenant,
+                    room_id,
+                )
+            }
+            refusal = check_capacity(
+                role,
+                taken,
+                room["max_participants"],
+                events.role_capacity_from(room["role_capacity"]),
+                limits,
             )
             result: Seat | CapacityRefusal
-            if existing is not None:
-                result = seats_sql.seat_of(existing)
-            else:
-                taken = {
-                    ROLE_BY_VALUE[row["role"]]: row["count"]
-                    for row in await conn.fetch(
-                        QUERIES["seats_by_role"],
-                        tenant,
-                        room_id,
-                    )
-                }
-                refusal = check_capacity(
-                    role,
-                    taken,
-                    room["max_participants"],
-                    events.role_capacity_from(room["role_capacity"]),
-                    limits,
+            if refusal is not None:
+                # Refused as a newcomer: an identity seated already gets its seat back.
+                existing = await conn.fetchrow(
+                    QUERIES["extend_user_seat"],
+                    tenant,
+                    room_id,
+                    user_id,
+                    expire_time,
                 )
-                if refusal is not None:
-                    result = refusal
-                else:
-                    result = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
-                    await conn.execute(
-                        QUERIES["insert_seat"],
-                        tenant,
-                        result.seat_id,
-                        room_id,
-                        user_id,
-                        role.value,
-                        now,
-                        expire_time,
-                    )
+                result = seats_sql.seat_of(existing) if existing is not None else refusal
+            else:
+                row = await conn.fetchrow(
+                    QUERIES["take_seat"],
+                    tenant,
+                    new_seat_id(),
+                    room_id,
+                    user_id,
+                    role.value,
+                    now,
+                    expire_time,
+                )
+                assert row is not None  # an upsert always returns its row
+                result = seats_sql.seat_of(row)
+                if row["inserted"]:
                     history.append(events.seat_taken(result))
             if history:
                 await append_events(tx, room_id, history, actor, now)
