@@ -339,8 +339,17 @@ SELECT version, valid_from, valid_until, recurrence, time_zone, max_participants
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
 -- name: extend_user_seat --
+-- The identity's seat found in (room_id, user_id) order: by its unique key, the one
+-- index in that order, whatever the statistics say (while they still describe an empty
+-- table, an equality on (tenant, room_id, user_id) costs the same on every index on
+-- (tenant, room_id), and one of those reads all the room's seats).
 UPDATE seats SET expire_time = $4
-    WHERE tenant = $1 AND room_id = $2 AND user_id = $3
+    WHERE tenant = $1 AND seat_id = (
+        SELECT f.seat_id FROM (
+            SELECT seat_id, room_id, user_id FROM seats
+            WHERE tenant = $1 AND (room_id, user_id) >= ($2, $3)
+            ORDER BY room_id, user_id LIMIT 1) f
+        WHERE f.room_id = $2 AND f.user_id = $3)
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
 -- name: seat_counts --

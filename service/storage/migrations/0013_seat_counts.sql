@@ -24,10 +24,3 @@ INSERT INTO seat_counts (tenant, room_id, role, taken)
 -- A claim frees the room's expired seats first: by this index it reads only those.
 CREATE INDEX seats_room_expire_idx ON seats (tenant, room_id, expire_time);
 
--- An identity's seat is found by its unique key (tenant, room_id, user_id). While the
--- table's statistics still describe an empty table (a room filling in its first
--- minute), the planner sees the same cost for every index on (tenant, room_id) and
--- keeps the one built last: the unique key is rebuilt last so that it is the one kept.
-CREATE UNIQUE INDEX seats_user_key_new ON seats (tenant, room_id, user_id);
-ALTER TABLE seats DROP CONSTRAINT seats_user_key;
-ALTER TABLE seats ADD CONSTRAINT seats_user_key UNIQUE USING INDEX seats_user_key_new;
