@@ -360,8 +360,10 @@ SELECT role, taken FROM seat_counts
 
 -- name: take_seat --
 -- A seat for the identity, or its live one renewed (the unique key (tenant, room_id,
--- user_id) is the arbiter: no plan to choose), and the count of its role moved when
--- the seat is new.
+-- user_id) is the arbiter: no plan to choose), the count of its role moved when the
+-- seat is new, and the claim's events recorded in the same statement: the seats that
+-- expired ($8, $10), then SEAT_TAKEN ($9, $11) only when the seat is new. One round
+-- trip under the room's lock instead of two.
 WITH seat AS (
         INSERT INTO seats AS s
             (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
@@ -372,8 +374,22 @@ WITH seat AS (
     counted AS (
         INSERT INTO seat_counts AS c (tenant, room_id, role, taken)
         SELECT $1, room_id, role, 1 FROM seat WHERE inserted
-        ON CONFLICT (tenant, room_id, role) DO UPDATE SET taken = c.taken + 1)
-    SELECT seat_id, room_id, user_id, role, create_time, expire_time, inserted FROM seat;
+        ON CONFLICT (tenant, room_id, role) DO UPDATE SET taken = c.taken + 1),
+    batch (types, data, at, actor) AS (
+        SELECT $8::text[] || CASE WHEN (SELECT inserted FROM seat) THEN $9::text[]
+                                  ELSE '{}'::text[] END,
+               $10::text[] || CASE WHEN (SELECT inserted FROM seat) THEN $11::text[]
+                                   ELSE '{}'::text[] END,
+               $6::timestamptz, $12::text),
+    seq AS (
+        UPDATE rooms SET event_seq = event_seq + (SELECT cardinality(types) FROM batch)
+        WHERE tenant = $1 AND room_id = $3 AND (SELECT cardinality(types) FROM batch) > 0
+        RETURNING room_id, event_seq),
+-- include: number_events --
+-- include: record_events --
+    SELECT seat_id, room_id, user_id, role, create_time, expire_time, inserted,
+           EXISTS (SELECT 1 FROM seq) AS recorded
+    FROM seat;
 
 -- name: renew_seat --
 UPDATE seats s SET expire_time = LEAST($4::timestamptz, COALESCE(r.series_until, r.valid_until))

@@ -17,7 +17,7 @@ from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat
 from service.domain.waiting_room import Knock, KnockState
 from service.storage.base import ROLE_BY_VALUE
 from service.storage.db import Connection
-from service.storage.history import append_events
+from service.storage.history import append_events, event_arrays
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 
@@ -180,20 +180,31 @@ async def claim(
             )
             result = seat_of(existing) if existing is not None else refusal
         else:
+            # The seat, its count and the claim's events in one statement: SEAT_TAKEN
+            # is recorded only if the seat is new (not an identity's seat given back).
+            fresh = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
+            expired_types, expired_data = event_arrays(history)
+            taken_types, taken_data = event_arrays([events.seat_taken(fresh)])
             row = await conn.fetchrow(
                 QUERIES["take_seat"],
                 tenant,
-                new_seat_id(),
+                fresh.seat_id,
                 room_id,
                 user_id,
                 role.value,
                 now,
                 expire_time,
+                expired_types,
+                taken_types,
+                expired_data,
+                taken_data,
+                actor,
             )
             assert row is not None  # an upsert always returns its row
             result = seat_of(row)
-            if row["inserted"]:
-                history.append(events.seat_taken(result))
+            if row["recorded"]:
+                tx.touch(room_id)
+            history = []
         if history:
             await append_events(tx, room_id, history, actor, now)
     return result
