@@ -129,7 +129,7 @@ async def clean(pool: asyncpg.Pool) -> None:
     """Start the test with no rooms at all."""
     await pool.execute(
         "TRUNCATE rooms, participants, room_events, idempotency_keys, participant_removals,"
-        " knocks, seats, delivery_cursors, membership_epochs"
+        " knocks, seats, seat_counts, delivery_cursors, membership_epochs"
     )
 
 

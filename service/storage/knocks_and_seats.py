@@ -13,12 +13,11 @@ from service.domain.errors import (
 from service.domain.limits import Limits
 from service.domain.models import (
     Participant,
-    ResolvedSettings,
     Role,
     Room,
 )
 from service.domain.ports import Position
-from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat_id, seat_expiry
+from service.domain.seats import CapacityRefusal, Seat
 from service.domain.waiting_room import Knock, KnockState, plan_decision, would_be_role
 from service.storage import seats as seats_sql
 from service.storage.base import (
@@ -211,74 +210,18 @@ class KnocksAndSeatsStore(StoreBase):
         """Take a seat for an allowed identity, or give back (and renew) its live one;
         None, taking nothing, if the room changed since the decision was read
         (`decided_at_version`: a removal, a denial, new settings), so that the caller
-        decides again.
-
-        One transaction under the room's row lock, so the counts the capacity rules
-        judge are exact whatever the number of replicas: expired seats are freed
-        (SEAT_EXPIRED), the live ones counted per role, and the seat inserted
-        (SEAT_TAKEN) only if `seats.check_capacity` lets it in."""
-        async with tenant_transaction(self._pool, tenant) as tx:
-            conn = tx.conn
-            room = await conn.fetchrow(
-                QUERIES["claim_seat"],
-                tenant,
-                room_id,
-            )
-            if room is None or room["version"] != decided_at_version:
-                return None
-            history = await seats_sql.delete_expired(conn, tenant, room_id, now)
-            # A recurring room's seat ends with the occurrence under way.
-            window_end = ResolvedSettings(
-                valid_from=room["valid_from"],
-                valid_until=room["valid_until"],
-                recurrence=tuple(room["recurrence"]),
-                time_zone=room["time_zone"],
-            ).window(now)[1]
-            expire_time = seat_expiry(now, window_end, limits)
-            existing = await conn.fetchrow(
-                QUERIES["extend_user_seat"],
-                tenant,
-                room_id,
-                user_id,
-                expire_time,
-            )
-            result: Seat | CapacityRefusal
-            if existing is not None:
-                result = seats_sql.seat_of(existing)
-            else:
-                taken = {
-                    ROLE_BY_VALUE[row["role"]]: row["count"]
-                    for row in await conn.fetch(
-                        QUERIES["seats_by_role"],
-                        tenant,
-                        room_id,
-                    )
-                }
-                refusal = check_capacity(
-                    role,
-                    taken,
-                    room["max_participants"],
-                    events.role_capacity_from(room["role_capacity"]),
-                    limits,
-                )
-                if refusal is not None:
-                    result = refusal
-                else:
-                    result = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
-                    await conn.execute(
-                        QUERIES["insert_seat"],
-                        tenant,
-                        result.seat_id,
-                        room_id,
-                        user_id,
-                        role.value,
-                        now,
-                        expire_time,
-                    )
-                    history.append(events.seat_taken(result))
-            if history:
-                await append_events(tx, room_id, history, actor, now)
-        return result
+        decides again. The transaction: `seats.claim` (service/storage/seats.py)."""
+        return await seats_sql.claim(
+            self._pool,
+            tenant=tenant,
+            room_id=room_id,
+            user_id=user_id,
+            role=role,
+            decided_at_version=decided_at_version,
+            now=now,
+            limits=limits,
+            actor=actor,
+        )
 
     @translate_errors
     async def renew_seat(

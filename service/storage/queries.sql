@@ -217,7 +217,12 @@ WITH gone AS (
         WHERE tenant = $1 AND room_id = $2 AND user_id = ANY($9::text[])),
     seats_gone AS (
         DELETE FROM seats
-        WHERE tenant = $1 AND room_id = $2 AND seat_id = ANY($10::text[])),
+        WHERE tenant = $1 AND room_id = $2 AND seat_id = ANY($10::text[])
+        RETURNING role),
+    seats_counted AS (
+        UPDATE seat_counts c SET taken = c.taken - g.n
+        FROM (SELECT role, count(*) AS n FROM seats_gone GROUP BY role) g
+        WHERE c.tenant = $1 AND c.room_id = $2 AND c.role = g.role),
     batch (types, data, at, actor) AS (
         SELECT $11::text[], $12::text[], $6::timestamptz, $13::text),
 -- include: number_events --
@@ -323,23 +328,68 @@ INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
     RETURNING user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time;
 
 -- name: claim_seat --
+-- The room locked, and whether it holds seats expired by $3: a hint, the first entry of
+-- seats_room_expire_idx (the one index in that order, whatever the statistics say);
+-- only when it says so does the claim run delete_expired.
 SELECT version, valid_from, valid_until, recurrence, time_zone, max_participants,
-       role_capacity FROM rooms
+       role_capacity,
+       (SELECT s.expire_time FROM seats s WHERE s.tenant = $1 AND s.room_id = $2
+        ORDER BY s.expire_time LIMIT 1) <= $3 AS expired
+    FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
 -- name: extend_user_seat --
+-- The identity's seat found in (room_id, user_id) order: by its unique key, the one
+-- index in that order, whatever the statistics say (while they still describe an empty
+-- table, an equality on (tenant, room_id, user_id) costs the same on every index on
+-- (tenant, room_id), and one of those reads all the room's seats).
 UPDATE seats SET expire_time = $4
-    WHERE tenant = $1 AND room_id = $2 AND user_id = $3
+    WHERE tenant = $1 AND seat_id = (
+        SELECT f.seat_id FROM (
+            SELECT seat_id, room_id, user_id FROM seats
+            WHERE tenant = $1 AND (room_id, user_id) >= ($2, $3)
+            ORDER BY room_id, user_id LIMIT 1) f
+        WHERE f.room_id = $2 AND f.user_id = $3)
     RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
 
--- name: seats_by_role --
-SELECT role, count(*) AS count FROM seats
-    WHERE tenant = $1 AND room_id = $2 GROUP BY role;
+-- name: seat_counts --
+-- The room's seats taken per role (kept by every statement inserting or deleting seats,
+-- under the room's row lock): a few rows by primary key, however full the room.
+SELECT role, taken FROM seat_counts
+    WHERE tenant = $1 AND room_id = $2 AND taken > 0;
 
--- name: insert_seat --
-INSERT INTO seats
-        (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
-    VALUES ($1, $2, $3, $4, $5, $6, $7);
+-- name: take_seat --
+-- A seat for the identity, or its live one renewed (the unique key (tenant, room_id,
+-- user_id) is the arbiter: no plan to choose), the count of its role moved when the
+-- seat is new, and the claim's events recorded in the same statement: the seats that
+-- expired ($8, $10), then SEAT_TAKEN ($9, $11) only when the seat is new. One round
+-- trip under the room's lock instead of two.
+WITH seat AS (
+        INSERT INTO seats AS s
+            (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
+        VALUES ($1, $2, $3, $4, $5, $6, $7)
+        ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET expire_time = EXCLUDED.expire_time
+        RETURNING s.seat_id, s.room_id, s.user_id, s.role, s.create_time, s.expire_time,
+                  s.xmax = 0 AS inserted),
+    counted AS (
+        INSERT INTO seat_counts AS c (tenant, room_id, role, taken)
+        SELECT $1, room_id, role, 1 FROM seat WHERE inserted
+        ON CONFLICT (tenant, room_id, role) DO UPDATE SET taken = c.taken + 1),
+    batch (types, data, at, actor) AS (
+        SELECT $8::text[] || CASE WHEN (SELECT inserted FROM seat) THEN $9::text[]
+                                  ELSE '{}'::text[] END,
+               $10::text[] || CASE WHEN (SELECT inserted FROM seat) THEN $11::text[]
+                                   ELSE '{}'::text[] END,
+               $6::timestamptz, $12::text),
+    seq AS (
+        UPDATE rooms SET event_seq = event_seq + (SELECT cardinality(types) FROM batch)
+        WHERE tenant = $1 AND room_id = $3 AND (SELECT cardinality(types) FROM batch) > 0
+        RETURNING room_id, event_seq),
+-- include: number_events --
+-- include: record_events --
+    SELECT seat_id, room_id, user_id, role, create_time, expire_time, inserted,
+           EXISTS (SELECT 1 FROM seq) AS recorded
+    FROM seat;
 
 -- name: renew_seat --
 UPDATE seats s SET expire_time = LEAST($4::timestamptz, COALESCE(r.series_until, r.valid_until))
@@ -353,8 +403,13 @@ UPDATE seats s SET expire_time = LEAST($4::timestamptz, COALESCE(r.series_until,
 SELECT room_id FROM seats WHERE tenant = $1 AND seat_id = $2;
 
 -- name: delete_seat --
-DELETE FROM seats WHERE tenant = $1 AND seat_id = $2
-    RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
+WITH gone AS (
+        DELETE FROM seats WHERE tenant = $1 AND seat_id = $2
+        RETURNING seat_id, room_id, user_id, role, create_time, expire_time),
+    counted AS (
+        UPDATE seat_counts c SET taken = c.taken - 1 FROM gone
+        WHERE c.tenant = $1 AND c.room_id = gone.room_id AND c.role = gone.role)
+    SELECT seat_id, room_id, user_id, role, create_time, expire_time FROM gone;
 
 -- name: list_seats --
 SELECT s.* FROM rooms r
@@ -482,11 +537,26 @@ DELETE FROM room_events
 -- ==== seats.py ====
 
 -- name: delete_expired --
-DELETE FROM seats WHERE tenant = $1 AND room_id = $2 AND expire_time <= $3
-    RETURNING seat_id, room_id, user_id, role, create_time, expire_time;
+-- The room's expired seats gone, and the counts of their roles moved. They are found
+-- in expiry order: by seats_room_expire_idx, the one index in that order, which reads
+-- only them whatever the statistics say (a room filling in its first minute has none).
+WITH doomed AS MATERIALIZED (
+        SELECT seat_id FROM seats
+        WHERE tenant = $1 AND room_id = $2 AND expire_time <= $3
+        ORDER BY expire_time),
+    gone AS (
+        DELETE FROM seats d USING doomed
+        WHERE d.tenant = $1 AND d.seat_id = doomed.seat_id AND d.expire_time <= $3
+        RETURNING d.seat_id, d.room_id, d.user_id, d.role, d.create_time, d.expire_time),
+    counted AS (
+        UPDATE seat_counts c SET taken = c.taken - g.n
+        FROM (SELECT role, count(*) AS n FROM gone GROUP BY role) g
+        WHERE c.tenant = $1 AND c.room_id = $2 AND c.role = g.role)
+    SELECT seat_id, room_id, user_id, role, create_time, expire_time FROM gone;
 
 -- name: free_all --
-DELETE FROM seats WHERE tenant = $1 AND room_id = $2;
+WITH gone AS (DELETE FROM seats WHERE tenant = $1 AND room_id = $2)
+    DELETE FROM seat_counts WHERE tenant = $1 AND room_id = $2;
 
 -- name: rooms_with_expired_seats --
 /* cross-tenant read: no locks, no transaction */

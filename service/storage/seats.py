@@ -1,6 +1,7 @@
 """Seats and knocks in PostgreSQL: the statements shared by the store and the lifecycle
 task. Every statement here touches one room of one tenant, under that room's row
-lock (taken by the caller), except `rooms_with_expired_seats`, which locks nothing."""
+lock (taken by the caller, or by `claim`), except `rooms_with_expired_seats`, which
+locks nothing."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ import asyncpg
 
 from service.domain import events
 from service.domain.events import SYSTEM_ACTOR, NewEvent
-from service.domain.seats import Seat
+from service.domain.limits import Limits
+from service.domain.models import ResolvedSettings, Role
+from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat_id, seat_expiry
 from service.domain.waiting_room import Knock, KnockState
 from service.storage.base import ROLE_BY_VALUE
 from service.storage.db import Connection
-from service.storage.history import append_events
+from service.storage.history import append_events, event_arrays
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
 
@@ -100,3 +103,108 @@ async def expire_room_seats(pool: asyncpg.Pool, tenant: str, room_id: str, now: 
         if history:
             await append_events(tx, room_id, history, SYSTEM_ACTOR, now)
     return len(history)
+
+
+async def claim(
+    pool: asyncpg.Pool,
+    *,
+    tenant: str,
+    room_id: str,
+    user_id: str,
+    role: Role,
+    decided_at_version: int,
+    now: datetime,
+    limits: Limits,
+    actor: str,
+) -> Seat | CapacityRefusal | None:
+    """Take a seat for an allowed identity, or give back (and renew) its live one;
+    None, taking nothing, if the room changed since the decision was read
+    (`decided_at_version`: a removal, a denial, new settings), so that the caller
+    decides again.
+
+    One transaction under the room's row lock, so the counts the capacity rules
+    judge are exact whatever the number of replicas: expired seats are freed
+    (SEAT_EXPIRED), the live ones per role read from `seat_counts` (kept by every
+    statement that inserts or deletes seats), and the seat inserted (SEAT_TAKEN)
+    only if `seats.check_capacity` lets it in; an identity seated already gets its
+    seat back, renewed. Every statement reads rows by key: its cost does not grow
+    with the seats taken, and the room's lock is held for a few short statements."""
+    async with tenant_transaction(pool, tenant) as tx:
+        conn = tx.conn
+        room = await conn.fetchrow(
+            QUERIES["claim_seat"],
+            tenant,
+            room_id,
+            now,
+        )
+        if room is None or room["version"] != decided_at_version:
+            return None
+        # Read before the lock was granted, `expired` may name a seat renewed or
+        # released since (delete_expired then frees nothing); a seat expired by
+        # `now` cannot appear since: one round trip saved under the lock.
+        history = await delete_expired(conn, tenant, room_id, now) if room["expired"] else []
+        # A recurring room's seat ends with the occurrence under way.
+        window_end = ResolvedSettings(
+            valid_from=room["valid_from"],
+            valid_until=room["valid_until"],
+            recurrence=tuple(room["recurrence"]),
+            time_zone=room["time_zone"],
+        ).window(now)[1]
+        expire_time = seat_expiry(now, window_end, limits)
+        # The live seats per role from the room's counters (a few rows by primary
+        # key): the claim reads nothing that grows with the room's seats.
+        taken = {
+            ROLE_BY_VALUE[row["role"]]: row["taken"]
+            for row in await conn.fetch(
+                QUERIES["seat_counts"],
+                tenant,
+                room_id,
+            )
+        }
+        refusal = check_capacity(
+            role,
+            taken,
+            room["max_participants"],
+            events.role_capacity_from(room["role_capacity"]),
+            limits,
+        )
+        result: Seat | CapacityRefusal
+        if refusal is not None:
+            # Refused as a newcomer: an identity seated already gets its seat back.
+            existing = await conn.fetchrow(
+                QUERIES["extend_user_seat"],
+                tenant,
+                room_id,
+                user_id,
+                expire_time,
+            )
+            result = seat_of(existing) if existing is not None else refusal
+        else:
+            # The seat, its count and the claim's events in one statement: SEAT_TAKEN
+            # is recorded only if the seat is new (not an identity's seat given back).
+            fresh = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
+            expired_types, expired_data = event_arrays(history)
+            taken_types, taken_data = event_arrays([events.seat_taken(fresh)])
+            row = await conn.fetchrow(
+                QUERIES["take_seat"],
+                tenant,
+                fresh.seat_id,
+                room_id,
+                user_id,
+                role.value,
+                now,
+                expire_time,
+                expired_types,
+                taken_types,
+                expired_data,
+                taken_data,
+                actor,
+            )
+            assert row is not None  # an upsert always returns its row
+            result = seat_of(row)
+            if row["recorded"]:
+                tx.touch(room_id)
+            history = []
+        if history:
+            await append_events(tx, room_id, history, actor, now)
+    return result
