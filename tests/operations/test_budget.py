@@ -22,7 +22,7 @@ async def _pytest(budget: int) -> tuple[int, str]:
     """A run of SAMPLE on a database server of its own (as `make test` chooses one),
     so that this run's connections do not count there."""
     env = {**os.environ, "ROOMS_TEST_CONNECTION_BUDGET": str(budget)}
-    for inherited in ("ROOMS_TEST_DATABASE_URL", "PYTEST_XDIST_WORKER"):
+    for inherited in ("ROOMS_TEST_DATABASE_URL", "ROOMS_TEST_CITUS", "PYTEST_XDIST_WORKER"):
         env.pop(inherited, None)
     process = await asyncio.create_subprocess_exec(
         sys.executable,
