@@ -50,10 +50,26 @@ class HttpClient:
     ) -> Answer:
         """POST `body`; the status and at most `max_response_bytes` (default: the
         limits') of the answer."""
+        return await self._request("POST", url, headers, body, max_response_bytes)
+
+    async def get(
+        self, url: str, headers: dict[str, str], *, max_response_bytes: int | None = None
+    ) -> Answer:
+        """GET `url`; the status and at most `max_response_bytes` of the answer."""
+        return await self._request("GET", url, headers, None, max_response_bytes)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        headers: dict[str, str],
+        body: bytes | None,
+        max_response_bytes: int | None,
+    ) -> Answer:
         limit = max_response_bytes or self._limits.max_response_bytes
         try:
-            async with self._open().post(
-                url, data=body, headers=headers, allow_redirects=False
+            async with self._open().request(
+                method, url, data=body, headers=headers, allow_redirects=False
             ) as response:
                 head = await response.content.read(limit)
                 return Answer(response.status, head)
@@ -61,20 +77,6 @@ class HttpClient:
             raise HttpFailure(f"timed out after {self._limits.timeout:g} s") from error
         except aiohttp.ClientError as error:
             # The exception's text names the host and port; keep to its kind.
-            raise HttpFailure(f"connection failed ({type(error).__name__})") from error
-
-    async def get(
-        self, url: str, headers: dict[str, str], *, max_response_bytes: int | None = None
-    ) -> Answer:
-        """GET `url`; the status and at most `max_response_bytes` of the answer."""
-        limit = max_response_bytes or self._limits.max_response_bytes
-        try:
-            async with self._open().get(url, headers=headers, allow_redirects=False) as response:
-                head = await response.content.read(limit)
-                return Answer(response.status, head)
-        except TimeoutError as error:
-            raise HttpFailure(f"timed out after {self._limits.timeout:g} s") from error
-        except aiohttp.ClientError as error:
             raise HttpFailure(f"connection failed ({type(error).__name__})") from error
 
     async def close(self) -> None:

@@ -33,7 +33,6 @@ from service.domain.models import (
 from service.domain.seats import Seat
 from service.domain.waiting_room import (
     check_display_name,
-    decide_with_waiting_room,
 )
 from service.usecases_base import UPDATE_ATTEMPTS, UseCasesBase
 
@@ -69,18 +68,8 @@ class AdmissionUseCases(UseCasesBase):
         if credential_format is CredentialFormat.JANUS and self._media is None:
             raise not_configured(credential_format)
         for _ in range(UPDATE_ATTEMPTS):
-            room, participant, knock, removal, epoch = await self._store.get_join_facts(
-                tenant=caller.tenant, room_id=room_id, user_id=user_id
-            )
-            now = self._clock.now()
-            decision = decide_with_waiting_room(
-                room,
-                participant.role if participant else None,
-                knock,
-                now,
-                banned=removal is not None and removal.banned,
-                window=participant.window if participant else NO_OWN_WINDOW,
-            )
+            judged = await self.judge_join(caller.tenant, room_id, user_id)
+            room, epoch, now, decision = judged.room, judged.epoch, judged.now, judged.decision
             if decision.reason is JoinReason.WAITING_FOR_ADMISSION and decision.role is not None:
                 await self._store.record_knock(
                     tenant=caller.tenant,

@@ -16,8 +16,7 @@ from service.domain.errors import (
     room_not_found,
 )
 from service.domain.events import Moderation
-from service.domain.models import NO_OWN_WINDOW, Caller
-from service.domain.waiting_room import decide_with_waiting_room
+from service.domain.models import Caller
 from service.usecases_base import UPDATE_ATTEMPTS, UseCasesBase
 
 
@@ -46,18 +45,8 @@ class ModerationUseCases(UseCasesBase):
         violations.raise_if_any()
         moderation = Moderation(actor_user_id=actor_user_id, muted=muted, video=video)
         for _ in range(UPDATE_ATTEMPTS):
-            room, participant, knock, removal, _ = await self._store.get_join_facts(
-                tenant=caller.tenant, room_id=room_id, user_id=actor_user_id
-            )
-            now = self._clock.now()
-            decision = decide_with_waiting_room(
-                room,
-                participant.role if participant else None,
-                knock,
-                now,
-                banned=removal is not None and removal.banned,
-                window=participant.window if participant else NO_OWN_WINDOW,
-            )
+            judged = await self.judge_join(caller.tenant, room_id, actor_user_id)
+            room, now, decision = judged.room, judged.now, judged.decision
             if room is None:
                 raise room_not_found(room_id)
             if not decision.allowed:

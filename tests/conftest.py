@@ -20,7 +20,7 @@ from service.storage.db import create_pool, migrate
 from support import citus
 from tests.budget import BUDGET, ConnectionSampler, shortfall
 from tests.database import ROOT, admin_dsn, scratch_database
-from tests.started import StartedServers
+from tests.started import POOL_MAX, POOL_MIN, StartedServers
 
 if TYPE_CHECKING:  # the async stub types exist for type checkers only
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
@@ -135,9 +135,7 @@ async def clean(pool: asyncpg.Pool) -> None:
 
 ServerFactory = Callable[..., Awaitable[RunningServer]]
 
-# A server started by a test holds a pool of at most this many connections (plus its
-# LISTEN and health connections): the suite stays within a stock PostgreSQL's 100.
-TEST_POOL = {"db_pool_min_size": 1, "db_pool_max_size": 2}
+TEST_POOL = {"db_pool_min_size": POOL_MIN, "db_pool_max_size": POOL_MAX}
 
 
 @pytest.fixture(scope="session")

@@ -15,12 +15,11 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support.processes import free_port
 from support.processes import spawn_server as spawn_any_server
 from tests.helpers import eventually
+from tests.started import POOL_MAX, POOL_MIN
 
 __all__ = ["free_port", "replicas", "server_process", "spawn_server", "wait_serving"]
 
-# A server process a test starts holds a pool of at most this many connections (plus
-# its LISTEN and health connections), so the suite fits a stock PostgreSQL's 100.
-TEST_POOL = {"ROOMS_DB_POOL_MIN_SIZE": "1", "ROOMS_DB_POOL_MAX_SIZE": "2"}
+TEST_POOL = {"ROOMS_DB_POOL_MIN_SIZE": str(POOL_MIN), "ROOMS_DB_POOL_MAX_SIZE": str(POOL_MAX)}
 
 
 async def spawn_server(

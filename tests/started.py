@@ -18,6 +18,10 @@ import pytest
 
 from service.server import RunningServer
 
+# The pool of a server a test starts, in-process or as a process (plus its LISTEN and
+# health connections): the suite stays within a stock PostgreSQL's 100 connections.
+POOL_MIN, POOL_MAX = 1, 2
+
 # The scopes of the fixtures being set up now, innermost last. A plain list, not a
 # context variable: pytest-asyncio runs each async fixture in a context of its own, and
 # fixtures are set up one at a time (their event loop runs inside the setup call).

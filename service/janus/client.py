@@ -14,14 +14,14 @@ import asyncio
 import contextlib
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
 from service.domain.clock import Clock, SystemClock
 from service.domain.janus import VIDEOROOM_PLUGIN, core_token
-from service.http_client import HttpClient, HttpFailure, HttpLimits
+from service.http_client import Answer, HttpClient, HttpFailure, HttpLimits
 
 # Janus core error codes (janus/apierror.h) that mean "make a new session and retry".
 SESSION_NOT_FOUND = 458
@@ -85,27 +85,34 @@ class JanusClient:
 
     async def _post(self, path: str, body: Mapping[str, Any]) -> dict[str, Any]:
         payload = {**body, "transaction": secrets.token_hex(8), "token": self._token()}
-        try:
-            response = await self._http.post(
+        answer = await self._json(
+            self._http.post(
                 self._url + path,
                 json.dumps(payload).encode(),
                 {"content-type": "application/json", "user-agent": "rooms-janus/1"},
                 max_response_bytes=MAX_ANSWER_BYTES,
             )
-        except HttpFailure as error:
-            raise JanusUnavailable(f"Janus at {self._url}: {error}") from None
-        if response.status != 200:
-            raise JanusUnavailable(f"Janus at {self._url}: HTTP {response.status}")
-        try:
-            answer = json.loads(response.body)
-        except ValueError:
-            raise JanusUnavailable(f"Janus at {self._url}: not JSON") from None
+        )
         if not isinstance(answer, dict):
             raise JanusUnavailable(f"Janus at {self._url}: not a JSON object")
         if answer.get("janus") == "error":
             refusal = answer.get("error") or {}
             raise JanusError(int(refusal.get("code", 0)), str(refusal.get("reason", "")))
         return answer
+
+    async def _json(self, sent: Awaitable[Answer]) -> Any:
+        """The JSON of Janus's answer to a request; JanusUnavailable when the request
+        fails, the status is not 200 or the body is not JSON."""
+        try:
+            response = await sent
+        except HttpFailure as error:
+            raise JanusUnavailable(f"Janus at {self._url}: {error}") from None
+        if response.status != 200:
+            raise JanusUnavailable(f"Janus at {self._url}: HTTP {response.status}")
+        try:
+            return json.loads(response.body)
+        except ValueError:
+            raise JanusUnavailable(f"Janus at {self._url}: not JSON") from None
 
     async def _attach(self) -> str:
         async with self._lock:
@@ -180,20 +187,11 @@ class JanusClient:
         """The next plugin event of a session (long-poll; keepalives skipped)."""
         for _ in range(3):
             url = f"{self._url}/{session_id}?maxev=1&token={quote(self._token(), safe='')}"
-            try:
-                response = await self._http.get(
-                    url,
-                    {"user-agent": "rooms-janus/1"},
-                    max_response_bytes=MAX_ANSWER_BYTES,
+            answer = await self._json(
+                self._http.get(
+                    url, {"user-agent": "rooms-janus/1"}, max_response_bytes=MAX_ANSWER_BYTES
                 )
-            except HttpFailure as error:
-                raise JanusUnavailable(f"Janus at {self._url}: {error}") from None
-            if response.status != 200:
-                raise JanusUnavailable(f"Janus at {self._url}: HTTP {response.status}")
-            try:
-                answer = json.loads(response.body)
-            except ValueError:
-                raise JanusUnavailable(f"Janus at {self._url}: not JSON") from None
+            )
             if isinstance(answer, dict) and answer.get("janus") == "event":
                 data = (answer.get("plugindata") or {}).get("data")
                 if isinstance(data, dict):

@@ -7,24 +7,14 @@ import asyncpg
 
 from service.storage.db import migrate, migrations
 from tests.database import scratch_database
+from tests.integration.test_migrations import install_before
 
 
 async def test_migration_0013_counts_the_seats_already_taken(admin_url: str) -> None:
     async with scratch_database(admin_url, "rooms_migrate_0013") as dsn:
         connection = await asyncpg.connect(dsn)
         try:
-            await connection.execute(
-                """CREATE TABLE schema_migrations (version integer PRIMARY KEY,
-                       name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
-            for migration in migrations():
-                if migration.version < 13:
-                    await connection.execute(migration.sql)
-                    await connection.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                        migration.version,
-                        migration.name,
-                    )
+            await install_before(connection, 13)
             await connection.execute(
                 """INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
                        valid_until)

@@ -30,6 +30,22 @@ ORDER BY line
 """
 
 
+async def install_before(connection: asyncpg.Connection, version: int) -> None:
+    """The schema as the migrations before `version` left it, recorded as applied."""
+    await connection.execute(
+        """CREATE TABLE schema_migrations (version integer PRIMARY KEY,
+               name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"""
+    )
+    for migration in migrations():
+        if migration.version < version:
+            await connection.execute(migration.sql)
+            await connection.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                migration.version,
+                migration.name,
+            )
+
+
 async def schema_of(dsn: str) -> str:
     connection = await asyncpg.connect(dsn)
     try:
@@ -77,18 +93,7 @@ async def test_migration_0003_repairs_instants_stored_as_infinity(admin_url: str
     async with scratch_database(admin_url, "rooms_migrate_0003") as dsn:
         connection = await asyncpg.connect(dsn)
         try:
-            await connection.execute(
-                """CREATE TABLE schema_migrations (version integer PRIMARY KEY,
-                       name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())"""
-            )
-            for migration in migrations():
-                if migration.version < 3:
-                    await connection.execute(migration.sql)
-                    await connection.execute(
-                        "INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                        migration.version,
-                        migration.name,
-                    )
+            await install_before(connection, 3)
             await connection.execute(
                 """INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
                        valid_until)

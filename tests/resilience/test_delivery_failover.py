@@ -74,6 +74,15 @@ class Replica:
                 timeout=10,
             )
 
+    async def subscribe(self, receiver: WebhookReceiver) -> None:
+        """A webhook of the tenant to `receiver`, which learns its secret."""
+        webhook = await self.webhooks.CreateWebhook(
+            ws.CreateWebhookRequest(webhook=ws.Webhook(url=receiver.url)),
+            metadata=self.metadata,
+            timeout=10,
+        )
+        receiver.secret = webhook.secret
+
     async def revisions(self, room_id: str) -> list[int]:
         page = await self.rooms.ListRoomEvents(
             rs.ListRoomEventsRequest(room_id=room_id, page_size=500),
@@ -123,12 +132,7 @@ async def _failover(database_url: str, stop: signal.Signals) -> tuple[float, int
     await receiver.start()
     try:
         async with replicas(database_url, entry.line(), key) as (first, second):
-            webhook = await first.webhooks.CreateWebhook(
-                ws.CreateWebhookRequest(webhook=ws.Webhook(url=receiver.url)),
-                metadata=first.metadata,
-                timeout=10,
-            )
-            receiver.secret = webhook.secret
+            await first.subscribe(receiver)
 
             # Normal operation: both replicas deliver; each event arrives once.
             calm = [f"calm-{i}" for i in range(2)]
@@ -208,12 +212,7 @@ async def test_a_receiver_slower_than_the_lease_gets_each_event_once(database_ur
     await receiver.start()
     try:
         async with replicas(database_url, entry.line(), key) as (first, second):
-            webhook = await first.webhooks.CreateWebhook(
-                ws.CreateWebhookRequest(webhook=ws.Webhook(url=receiver.url)),
-                metadata=first.metadata,
-                timeout=10,
-            )
-            receiver.secret = webhook.secret
+            await first.subscribe(receiver)
             receiver.mode = "hold"
             rooms = [f"slow-{i}" for i in range(4)]
             for index, room_id in enumerate(rooms):
