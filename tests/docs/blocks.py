@@ -159,6 +159,19 @@ def newcomer_path() -> str:
     )
 
 
+def _call(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """One block's process, from the repository root, with no input and a time bound."""
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_TIMEOUT_SECONDS,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 class Runner:
     """Runs one document's blocks in order in one shared environment."""
 
@@ -184,15 +197,7 @@ class Runner:
             node_modules = ROOT / "examples" / "node" / "node_modules"
             command = ["node", str(source)]
             env = {**self.env, "NODE_PATH": str(node_modules)}
-        return subprocess.run(
-            command,
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=BLOCK_TIMEOUT_SECONDS,
-            stdin=subprocess.DEVNULL,
-        )
+        return _call(command, env)
 
     def _shell(self, block: Block) -> subprocess.CompletedProcess[str]:
         commands = session_commands(block.text)
@@ -204,15 +209,7 @@ class Runner:
             f"cd {shlex.quote(str(ROOT))}\n"
             f"{body}"
         )
-        done = subprocess.run(
-            ["bash", "-c", script],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=BLOCK_TIMEOUT_SECONDS,
-            stdin=subprocess.DEVNULL,
-        )
+        done = _call(["bash", "-c", script], self.env)
         if state.exists():
             shared = {}
             for entry in state.read_bytes().split(b"\0"):
