@@ -18,7 +18,7 @@ help:
 	@echo "make gen        regenerate the client stubs from protos/"
 	@echo "make check-gen  fail if regenerating changes anything"
 	@echo "make lint       ruff, mypy --strict, the layer contracts, buf lint, buf breaking"
-	@echo "make tools      buf into .tools/ (the README's buf curl session uses it)"
+	@echo "make tools      buf into .tools/ (docs/guides/api.md's buf curl session uses it)"
 	@echo "make dist       build the wheels and sdists of rooms-client and rooms-service into dist/"
 	@echo "make key TENANT=acme NAME=billing   create an API key"
 	@echo "make bench      benchmark a real server and database with h2load (writes docs/performance.md)"

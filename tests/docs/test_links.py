@@ -99,3 +99,14 @@ LAID_OUT = all((ROOT / "service" / folder).is_dir() for folder in ("media", "use
 def test_every_path_in_where_a_change_goes_exists() -> None:
     missing = [path for path in _where_a_change_goes() if not (ROOT / path).exists()]
     assert not missing, f"README's 'Where a change goes' names paths that are not there: {missing}"
+
+
+def test_readme_links_every_guide() -> None:
+    linked = {
+        (ROOT / match["target"].partition("#")[0]).resolve()
+        for match in LINK.finditer(_prose(ROOT / "README.md"))
+    }
+    guides = set((ROOT / "docs" / "guides").glob("*.md"))
+    assert guides, "no guides under docs/guides/"
+    unlinked = sorted(str(guide.relative_to(ROOT)) for guide in guides - linked)
+    assert not unlinked, f"README links no way to {unlinked}"
