@@ -14,14 +14,14 @@ from service.security.signing import SigningKeys
 from service.transport import convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
-from service.usecases import RoomsUseCases
+from service.usecases.admission import AdmissionUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class CredentialsServicer(credentials_service_pb2_grpc.CredentialsServiceServicer):
-    def __init__(self, usecases: RoomsUseCases, keys: SigningKeys, clock: Clock) -> None:
-        self._uc = usecases
+    def __init__(self, *, admission: AdmissionUseCases, keys: SigningKeys, clock: Clock) -> None:
+        self._admission = admission
         self._keys = keys
         self._clock = clock
 
@@ -53,7 +53,7 @@ class CredentialsServicer(credentials_service_pb2_grpc.CredentialsServiceService
             violations, "format", request.format
         )
         violations.raise_if_any()
-        verdict, found, grant = await self._uc.introspect_credential(
+        verdict, found, grant = await self._admission.introspect_credential(
             current_caller(), request.token, credential_format
         )
         return convert_admission.introspection_out(verdict, found, grant)

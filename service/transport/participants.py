@@ -16,14 +16,28 @@ from service.transport import convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.transport.vocabulary import ROLES
-from service.usecases import RoomsUseCases
+from service.usecases.moderation import ModerationUseCases
+from service.usecases.participants import ParticipantUseCases
+from service.usecases.seats import SeatUseCases
+from service.usecases.waiting_room import WaitingRoomUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServicer):
-    def __init__(self, usecases: RoomsUseCases, clock: Clock) -> None:
-        self._uc = usecases
+    def __init__(
+        self,
+        *,
+        participants: ParticipantUseCases,
+        waiting_room: WaitingRoomUseCases,
+        seats: SeatUseCases,
+        moderation: ModerationUseCases,
+        clock: Clock,
+    ) -> None:
+        self._participants = participants
+        self._waiting_room = waiting_room
+        self._seats = seats
+        self._moderation = moderation
         self._clock = clock
 
     @answers_errors
@@ -32,10 +46,10 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     ) -> ps.AddOrUpdateParticipantsResponse:
         violations = Violations()
         roster = convert.roster_in(
-            violations, "participants", request.participants, self._uc.limits
+            violations, "participants", request.participants, self._participants.limits
         )
         violations.raise_if_any()
-        participants, etag = await self._uc.add_or_update_participants(
+        participants, etag = await self._participants.add_or_update_participants(
             current_caller(), request.room_id, roster, request.etag
         )
         return ps.AddOrUpdateParticipantsResponse(
@@ -46,7 +60,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def RemoveParticipants(
         self, request: ps.RemoveParticipantsRequest, context: Context
     ) -> ps.RemoveParticipantsResponse:
-        removed, etag = await self._uc.remove_participants(
+        removed, etag = await self._participants.remove_participants(
             current_caller(), request.room_id, list(request.user_ids), request.etag, request.ban
         )
         return ps.RemoveParticipantsResponse(etag=etag, removed_count=removed)
@@ -58,7 +72,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         violations = Violations()
         role = convert.role_filter(violations, "role", request.role)
         violations.raise_if_any()
-        page = await self._uc.list_participants(
+        page = await self._participants.list_participants(
             current_caller(), request.room_id, request.page_size, request.page_token, role
         )
         return ps.ListParticipantsResponse(
@@ -70,7 +84,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def GetParticipant(
         self, request: ps.GetParticipantRequest, context: Context
     ) -> participant_pb2.Participant:
-        participant = await self._uc.get_participant(
+        participant = await self._participants.get_participant(
             current_caller(), request.room_id, request.user_id
         )
         return convert.participant_out(participant)
@@ -82,7 +96,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         violations = Violations()
         state = convert.state_filter(violations, "state", request.state)
         violations.raise_if_any()
-        page = await self._uc.list_rooms_for_participant(
+        page = await self._participants.list_rooms_for_participant(
             current_caller(), request.user_id, request.page_size, request.page_token, state
         )
         now = self._clock.now()
@@ -105,7 +119,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         violations = Violations()
         state = convert_admission.knock_state_filter(violations, "state", request.state)
         violations.raise_if_any()
-        page, etag = await self._uc.list_knocks(
+        page, etag = await self._waiting_room.list_knocks(
             current_caller(), request.room_id, request.page_size, request.page_token, state
         )
         return ps.ListKnocksResponse(
@@ -121,7 +135,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
         violations = Violations()
         role = convert.role_filter(violations, "role", request.role)
         violations.raise_if_any()
-        knock, etag = await self._uc.decide_knock(
+        knock, etag = await self._waiting_room.decide_knock(
             current_caller(),
             request.room_id,
             request.user_id,
@@ -135,7 +149,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def DenyParticipant(
         self, request: ps.DenyParticipantRequest, context: Context
     ) -> ps.DenyParticipantResponse:
-        knock, etag = await self._uc.decide_knock(
+        knock, etag = await self._waiting_room.decide_knock(
             current_caller(),
             request.room_id,
             request.user_id,
@@ -149,21 +163,21 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def RenewSeat(
         self, request: ps.RenewSeatRequest, context: Context
     ) -> waiting_room_pb2.Seat:
-        seat = await self._uc.renew_seat(current_caller(), request.seat_id)
+        seat = await self._seats.renew_seat(current_caller(), request.seat_id)
         return convert.seat_out(seat)
 
     @answers_errors
     async def ReleaseSeat(
         self, request: ps.ReleaseSeatRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.release_seat(current_caller(), request.seat_id)
+        await self._seats.release_seat(current_caller(), request.seat_id)
         return empty_pb2.Empty()
 
     @answers_errors
     async def ListSeats(
         self, request: ps.ListSeatsRequest, context: Context
     ) -> ps.ListSeatsResponse:
-        page = await self._uc.list_seats(
+        page = await self._seats.list_seats(
             current_caller(), request.room_id, request.page_size, request.page_token
         )
         return ps.ListSeatsResponse(
@@ -174,7 +188,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def ModerateParticipant(
         self, request: ps.ModerateParticipantRequest, context: Context
     ) -> ps.ModerateParticipantResponse:
-        moderation, revision = await self._uc.moderate_participant(
+        moderation, revision = await self._moderation.moderate_participant(
             current_caller(),
             request.room_id,
             request.actor_user_id,

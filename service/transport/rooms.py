@@ -14,19 +14,29 @@ from service.domain.errors import Violations
 from service.transport import calendar, convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors, answers_errors_streaming
-from service.usecases import RoomsUseCases
-from service.usecases_calendar import CalendarUseCases
+from service.usecases.admission import AdmissionUseCases
+from service.usecases.calendar import CalendarUseCases
+from service.usecases.history import HistoryUseCases
+from service.usecases.rooms import RoomUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
 class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     def __init__(
-        self, usecases: RoomsUseCases, clock: Clock, calendar: CalendarUseCases | None = None
+        self,
+        *,
+        rooms: RoomUseCases,
+        history: HistoryUseCases,
+        admission: AdmissionUseCases,
+        calendar: CalendarUseCases,
+        clock: Clock,
     ) -> None:
-        self._uc = usecases
-        self._clock = clock
+        self._rooms = rooms
+        self._history = history
+        self._admission = admission
         self._calendar = calendar
+        self._clock = clock
 
     @answers_errors
     async def CreateRoom(
@@ -35,11 +45,11 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         violations = Violations()
         settings = convert.room_settings_in(violations, "room.", request.room)
         roster = convert.roster_in(
-            violations, "participants", request.participants, self._uc.limits
+            violations, "participants", request.participants, self._rooms.limits
         )
         violations.raise_if_any()
         # The API's request_id (AIP-155) is the create's idempotency key.
-        room = await self._uc.create_room(
+        room = await self._rooms.create_room(
             current_caller(),
             idempotency_key=request.request_id,
             room_id=request.room_id,
@@ -52,7 +62,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def GetRoom(
         self, request: rooms_service_pb2.GetRoomRequest, context: Context
     ) -> room_pb2.Room:
-        room = await self._uc.get_room(current_caller(), request.room_id)
+        room = await self._rooms.get_room(current_caller(), request.room_id)
         return convert.room_out(room, self._clock.now())
 
     @answers_errors
@@ -62,7 +72,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         violations = Violations()
         state = convert.state_filter(violations, "state", request.state)
         violations.raise_if_any()
-        page = await self._uc.list_rooms(
+        page = await self._rooms.list_rooms(
             current_caller(), request.page_size, request.page_token, state
         )
         now = self._clock.now()
@@ -78,7 +88,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         violations = Violations()
         settings = convert.room_settings_in(violations, "room.", request.room)
         violations.raise_if_any()
-        room = await self._uc.update_room(
+        room = await self._rooms.update_room(
             current_caller(),
             request.room.room_id,
             request.room.etag,
@@ -92,7 +102,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def DeleteRoom(
         self, request: rooms_service_pb2.DeleteRoomRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.delete_room(current_caller(), request.room_id, request.etag)
+        await self._rooms.delete_room(current_caller(), request.room_id, request.etag)
         return empty_pb2.Empty()
 
     @answers_errors
@@ -104,7 +114,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
             violations, "credential_format", request.credential_format
         )
         violations.raise_if_any()
-        decision, credential = await self._uc.authorize_join(
+        decision, credential = await self._admission.authorize_join(
             current_caller(),
             request.room_id,
             request.user_id,
@@ -124,7 +134,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def WatchRoom(
         self, request: rooms_service_pb2.WatchRoomRequest, context: Context
     ) -> AsyncIterator[events_pb2.RoomEvent]:
-        events = self._uc.watch_room(current_caller(), request.room_id, request.after_revision)
+        events = self._history.watch_room(current_caller(), request.room_id, request.after_revision)
         async for event in events:
             yield convert.event_out(event)
 
@@ -136,7 +146,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         newest_first = convert.newest_first_in(violations, "order", request.order)
         types = convert.event_types_in(violations, "types", request.types)
         violations.raise_if_any()
-        page = await self._uc.list_room_events(
+        page = await self._history.list_room_events(
             current_caller(),
             request.room_id,
             request.page_size,
@@ -153,5 +163,4 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def ListOccurrences(
         self, request: rooms_service_pb2.ListOccurrencesRequest, context: Context
     ) -> rooms_service_pb2.ListOccurrencesResponse:
-        assert self._calendar is not None, "the server wires the calendar use cases"
         return await calendar.list_occurrences(self._calendar, request)

@@ -15,7 +15,7 @@ from service.transport import convert
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.transport.vocabulary import EVENT_TYPES
-from service.usecases_webhooks import WebhooksUseCases
+from service.usecases.webhooks import WebhookUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -59,26 +59,26 @@ def webhook_out(webhook: Webhook) -> ws.Webhook:
 
 
 class WebhooksServicer(webhooks_service_pb2_grpc.WebhooksServiceServicer):
-    def __init__(self, usecases: WebhooksUseCases) -> None:
-        self._uc = usecases
+    def __init__(self, *, webhooks: WebhookUseCases) -> None:
+        self._webhooks = webhooks
 
     @answers_errors
     async def CreateWebhook(self, request: ws.CreateWebhookRequest, context: Context) -> ws.Webhook:
         violations = Violations()
         settings = settings_in(violations, "webhook.", request.webhook)
         violations.raise_if_any()
-        created = await self._uc.create(current_caller(), request.webhook_id, settings)
+        created = await self._webhooks.create(current_caller(), request.webhook_id, settings)
         return webhook_out(created)
 
     @answers_errors
     async def GetWebhook(self, request: ws.GetWebhookRequest, context: Context) -> ws.Webhook:
-        return webhook_out(await self._uc.get(current_caller(), request.webhook_id))
+        return webhook_out(await self._webhooks.get(current_caller(), request.webhook_id))
 
     @answers_errors
     async def ListWebhooks(
         self, request: ws.ListWebhooksRequest, context: Context
     ) -> ws.ListWebhooksResponse:
-        page = await self._uc.list(current_caller(), request.page_size, request.page_token)
+        page = await self._webhooks.list(current_caller(), request.page_size, request.page_token)
         return ws.ListWebhooksResponse(
             webhooks=[webhook_out(webhook) for webhook in page.items],
             next_page_token=page.next_page_token,
@@ -89,7 +89,7 @@ class WebhooksServicer(webhooks_service_pb2_grpc.WebhooksServiceServicer):
         violations = Violations()
         settings = settings_in(violations, "webhook.", request.webhook)
         violations.raise_if_any()
-        updated = await self._uc.update(
+        updated = await self._webhooks.update(
             current_caller(),
             request.webhook.webhook_id,
             request.webhook.etag,
@@ -102,5 +102,5 @@ class WebhooksServicer(webhooks_service_pb2_grpc.WebhooksServiceServicer):
     async def DeleteWebhook(
         self, request: ws.DeleteWebhookRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.delete(current_caller(), request.webhook_id, request.etag)
+        await self._webhooks.delete(current_caller(), request.webhook_id, request.etag)
         return empty_pb2.Empty()
