@@ -3,6 +3,7 @@ case, convert."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -65,15 +66,17 @@ def feed_out(feed: CalendarFeed, url: str = "") -> calendar_service_pb2.Calendar
     )
 
 
+@dataclass(frozen=True, kw_only=True)
 class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
-    def __init__(self, *, calendar: CalendarUseCases) -> None:
-        self._calendar = calendar
+    """rooms.v1.CalendarService, on the calendar area."""
+
+    calendar: CalendarUseCases
 
     @answers_errors
     async def CreateCalendarFeed(
         self, request: calendar_service_pb2.CreateCalendarFeedRequest, context: Context
     ) -> calendar_service_pb2.CalendarFeed:
-        feed, url = await self._calendar.create_feed(
+        feed, url = await self.calendar.create_feed(
             current_caller(), request.feed.room_id, request.feed.user_id
         )
         return feed_out(feed, url)
@@ -82,7 +85,7 @@ class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
     async def ListCalendarFeeds(
         self, request: calendar_service_pb2.ListCalendarFeedsRequest, context: Context
     ) -> calendar_service_pb2.ListCalendarFeedsResponse:
-        page = await self._calendar.list_feeds(
+        page = await self.calendar.list_feeds(
             current_caller(), request.page_size, request.page_token
         )
         return calendar_service_pb2.ListCalendarFeedsResponse(
@@ -93,5 +96,5 @@ class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
     async def DeleteCalendarFeed(
         self, request: calendar_service_pb2.DeleteCalendarFeedRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._calendar.delete_feed(current_caller(), request.feed_id)
+        await self.calendar.delete_feed(current_caller(), request.feed_id)
         return empty_pb2.Empty()
