@@ -83,7 +83,7 @@ key: $(STAMP)
 
 gen: $(STAMP)
 	rm -f $(GEN_DIR)/rooms/v1/*_pb2*.py $(GEN_DIR)/rooms/v1/*_pb2*.pyi
-	$(PY) -m grpc_tools.protoc -Iprotos -Ithird_party/googleapis \
+	$(PY) -m grpc_tools.protoc -Iprotos \
 	  --plugin=protoc-gen-mypy=$(VENV)/bin/protoc-gen-mypy \
 	  --plugin=protoc-gen-mypy_grpc=$(VENV)/bin/protoc-gen-mypy_grpc \
 	  --python_out=$(GEN_DIR) --grpc_python_out=$(GEN_DIR) \

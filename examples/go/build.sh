@@ -11,8 +11,7 @@ protos=$(cd "$here/../../protos" && pwd)
 work="$here/.gopath"
 rm -rf "$work"
 mkdir -p "$work/src/rooms/example" "$here/bin"
-googleapis=$(cd "$here/../../third_party/googleapis" && pwd)  # google/api/field_behavior.proto
-protoc -I"$protos" -I"$googleapis" --go_out="$work/src" --go-grpc_out="$work/src" "$protos"/rooms/v1/*.proto
+protoc -I"$protos" --go_out="$work/src" --go-grpc_out="$work/src" "$protos"/rooms/v1/*.proto
 cp "$here/main.go" "$work/src/rooms/example/"
 GO111MODULE=off GOPATH="$work:/usr/share/gocode" GOCACHE="$here/.cache" GOFLAGS= \
   go build -o "$here/bin/rooms-go-example" rooms/example

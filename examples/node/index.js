@@ -19,15 +19,13 @@ const protoLoader = require("@grpc/proto-loader");
 const { statusDetails } = require("./status");
 
 const PROTOS = path.resolve(__dirname, "..", "..", "protos");
-// google/api/field_behavior.proto, which the rooms protos import for their annotations.
-const GOOGLEAPIS = path.resolve(__dirname, "..", "..", "third_party", "googleapis");
 const DEADLINE_MS = 10_000;
 
 function loadApi() {
   const definition = protoLoader.loadSync(
     ["rooms/v1/rooms_service.proto", "rooms/v1/participants_service.proto"],
     {
-      includeDirs: [PROTOS, GOOGLEAPIS],
+      includeDirs: [PROTOS],
       keepCase: false, // fields in lowerCamelCase: roomId, userId
       longs: String,
       enums: String, // enum values by name: "ROLE_PRESENTER"

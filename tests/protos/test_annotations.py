@@ -19,7 +19,7 @@ from tests.protos.descriptors import (
 
 ROOT = Path(__file__).resolve().parents[2]
 PROTOS = sorted((ROOT / "protos" / "rooms" / "v1").glob("*.proto"))
-VENDORED = ROOT / "third_party" / "googleapis" / "google" / "api" / "field_behavior.proto"
+VENDORED = ROOT / "protos" / "google" / "api" / "field_behavior.proto"
 
 
 def test_every_field_a_request_carries_has_a_field_behavior() -> None:
@@ -75,7 +75,7 @@ def test_the_protos_say_output_only_with_the_annotation_not_in_prose() -> None:
 
 
 def test_the_vendored_field_behavior_proto_is_the_one_the_stubs_import() -> None:
-    """buf reads third_party/googleapis (no registry); protoc and the stubs use the
-    googleapis-common-protos package: the same file."""
+    """buf, protoc and the examples read protos/google/api (no registry); the stubs
+    import the googleapis-common-protos package at run time: the same file."""
     installed = Path(google.api.__path__[0]) / "field_behavior.proto"
     assert VENDORED.read_text() == installed.read_text()
