@@ -63,7 +63,7 @@ def _filled(message: Message, *, creating: bool) -> list[Any]:
     return fields
 
 
-def _answered_own(sent: Message, answer: Message, fields: list[Any]) -> list[str]:
+def _echoed(sent: Message, answer: Message, fields: list[Any]) -> list[str]:
     """The fields whose sent value the answer repeats (none should)."""
     return [f.name for f in fields if getattr(answer, f.name) == getattr(sent, f.name)]
 
@@ -77,7 +77,7 @@ async def test_creates_ignore_what_the_server_sets(api: Api) -> None:
     created = await api.call(
         ROOMS, "CreateRoom", rs.CreateRoomRequest(room=room, participants=[person])
     )
-    assert _answered_own(room, created, room_fields) == []
+    assert _echoed(room, created, room_fields) == []
     assert created.participant_count == 1
 
     added = await api.call(
@@ -85,19 +85,19 @@ async def test_creates_ignore_what_the_server_sets(api: Api) -> None:
         "AddOrUpdateParticipants",
         ps.AddOrUpdateParticipantsRequest(room_id=created.room_id, participants=[person]),
     )
-    assert _answered_own(person, added.participants[0], person_fields) == []
+    assert _echoed(person, added.participants[0], person_fields) == []
 
     hook = ws.Webhook(url=URL)
     hook_fields = _filled(hook, creating=True)
     assert {f.name for f in hook_fields} >= {"secret", "delivery", "webhook_id"}
     made = await api.call(HOOKS, "CreateWebhook", ws.CreateWebhookRequest(webhook=hook))
-    assert _answered_own(hook, made, hook_fields) == []
+    assert _echoed(hook, made, hook_fields) == []
     assert made.secret.startswith("whsec_")
 
     feed = cs.CalendarFeed(room_id=created.room_id)
     feed_fields = _filled(feed, creating=True)
     made_feed = await api.call(FEEDS, "CreateCalendarFeed", cs.CreateCalendarFeedRequest(feed=feed))
-    assert _answered_own(feed, made_feed, feed_fields) == []
+    assert _echoed(feed, made_feed, feed_fields) == []
     assert made_feed.url.startswith("http://127.0.0.1:")
 
 
@@ -112,7 +112,7 @@ async def test_updates_ignore_what_the_server_sets(api: Api, mask: list[str]) ->
         rs.UpdateRoomRequest(room=room, update_mask=field_mask_pb2.FieldMask(paths=mask)),
     )
     assert dict(updated.metadata) == {"k": "v"}
-    assert _answered_own(room, updated, fields) == []
+    assert _echoed(room, updated, fields) == []
 
     made = await api.call(
         HOOKS, "CreateWebhook", ws.CreateWebhookRequest(webhook=ws.Webhook(url=URL))
@@ -127,7 +127,7 @@ async def test_updates_ignore_what_the_server_sets(api: Api, mask: list[str]) ->
         ),
     )
     assert changed.url == URL + "/2"
-    assert _answered_own(hook, changed, fields) == []
+    assert _echoed(hook, changed, fields) == []
 
 
 def _settable(message: Message) -> set[str]:

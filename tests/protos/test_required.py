@@ -11,25 +11,12 @@ from typing import Any
 import grpc
 from google.protobuf import field_mask_pb2
 from rooms.errors import from_rpc_error
-from rooms.v1 import (
-    calendar_service_pb2 as cs,
-)
-from rooms.v1 import (
-    credentials_service_pb2 as cr,
-)
-from rooms.v1 import (
-    participant_pb2,
-    room_pb2,
-)
-from rooms.v1 import (
-    participants_service_pb2 as ps,
-)
-from rooms.v1 import (
-    rooms_service_pb2 as rs,
-)
-from rooms.v1 import (
-    webhooks_service_pb2 as ws,
-)
+from rooms.v1 import calendar_service_pb2 as cs
+from rooms.v1 import credentials_service_pb2 as cr
+from rooms.v1 import participant_pb2, room_pb2
+from rooms.v1 import participants_service_pb2 as ps
+from rooms.v1 import rooms_service_pb2 as rs
+from rooms.v1 import webhooks_service_pb2 as ws
 
 from tests.protos.conftest import Api
 from tests.protos.descriptors import (
