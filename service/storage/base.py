@@ -17,12 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 import asyncpg
 
 from service.domain import instants
-from service.domain.errors import (
-    DomainError,
-    ErrorReason,
-    etag_mismatch,
-    room_not_found,
-)
+from service.domain.errors import etag_mismatch, room_not_found, stored_rule_broken
 from service.domain.models import (
     Participant,
     Role,
@@ -75,11 +70,7 @@ def translate_errors(
         except asyncpg.IntegrityConstraintViolationError as error:
             # The domain's rules run first, so this is a rule the domain lacks: still a
             # refusal of the input (named by the constraint), never INTERNAL.
-            raise DomainError(
-                ErrorReason.INVALID_ARGUMENT,
-                f"the request breaks the stored rule {constraint_of(error) or 'unnamed'}",
-                metadata={"constraint": constraint_of(error)},
-            ) from error
+            raise stored_rule_broken(constraint_of(error)) from error
 
     return wrapper
 

@@ -1,6 +1,6 @@
-"""The use cases on the in-memory store: what tests/unit/test_usecases_*.py build on.
-No database and no server, so each test runs in milliseconds; the contract suite
-(tests/contract/) keeps the memory store faithful to PostgreSQL."""
+"""The use cases over `PgRoomStore` on the run's database, without a server: what
+tests/integration/test_usecases_*.py build on. Each service works in a tenant of its
+own, so the tests share the session's database and need no truncation."""
 
 from __future__ import annotations
 
@@ -9,38 +9,47 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import asyncpg
+
 from service.domain.clock import ManualClock
 from service.domain.limits import Limits
 from service.domain.models import Caller, Page, RoomSettings, RosterEntry
 from service.domain.paging import PageTokens
-from service.storage.memory import MemoryRoomStore
+from service.domain.ports import Notifier
+from service.storage.repository import PgRoomStore
 from service.usecases import RoomsUseCases
 from tests.conftest import T0
+from tests.helpers import unique
 
-CALLER = Caller("memory", "key")
 T = TypeVar("T")
 
 
 @dataclass
 class Service:
-    store: MemoryRoomStore
+    store: PgRoomStore
     usecases: RoomsUseCases
     clock: ManualClock
+    caller: Caller
 
 
-def service(store: MemoryRoomStore | None = None, **limits: Any) -> Service:
-    """The use cases over `store` (a new memory store by default) with `limits` set,
-    at T0."""
-    store = store if store is not None else MemoryRoomStore()
+def service(
+    pool: asyncpg.Pool,
+    store: PgRoomStore | None = None,
+    notifier: Notifier | None = None,
+    **limits: Any,
+) -> Service:
+    """The use cases over `store` (by default a new store on `pool`) with `limits` set,
+    at T0, for a caller in a tenant of its own."""
+    store = store if store is not None else PgRoomStore(pool)
     clock = ManualClock(T0)
     usecases = RoomsUseCases(
         store,
         clock,
         Limits(**limits),
-        PageTokens(b"memory-page-token-secret"),
-        notifier=store.notifier,
+        PageTokens(b"usecases-page-token-secret"),
+        notifier=notifier,
     )
-    return Service(store, usecases, clock)
+    return Service(store, usecases, clock, Caller(unique("usecases"), "key"))
 
 
 async def create(
@@ -53,7 +62,7 @@ async def create(
     }
     values.update(settings)
     await service.usecases.create_room(
-        CALLER,
+        service.caller,
         "",
         room_id,
         RoomSettings(**values),
