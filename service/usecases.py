@@ -1,7 +1,7 @@
 """The use cases: one method per API operation, joining the domain rules to storage.
 
 No grpc and no asyncpg here: the transport converts messages to the domain's
-values and calls these; the store is any `RoomStore`. `RoomsUseCases` composes the
+values and calls these; the store is `PgRoomStore`. `RoomsUseCases` composes the
 groups: rooms, participants and history here, admission in usecases_admission.py,
 the waiting room and seats in usecases_waiting_room.py.
 """

@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from service.domain.admission import JoinDecision
 from service.domain.clock import Clock
 from service.domain.limits import Limits
+from service.domain.media_ports import CredentialSigner, MediaControl
 from service.domain.models import NO_OWN_WINDOW, Room
 from service.domain.paging import Pager, PageTokens
-from service.domain.ports import (
-    CredentialSigner,
-    MediaControl,
-    Notifier,
-    RoomStore,
-)
 from service.domain.waiting_room import decide_with_waiting_room
+
+if TYPE_CHECKING:  # the store is passed in by the composition root (service/server.py)
+    from service.storage.notify import EventHub
+    from service.storage.repository import PgRoomStore
 
 # How many times an update re-reads and retries after a concurrent change.
 UPDATE_ATTEMPTS = 5
@@ -38,11 +38,11 @@ class UseCasesBase:
 
     def __init__(
         self,
-        store: RoomStore,
+        store: PgRoomStore,
         clock: Clock,
         limits: Limits,
         page_tokens: PageTokens,
-        notifier: Notifier | None = None,
+        notifier: EventHub | None = None,
         credentials: CredentialSigner | None = None,
         media: MediaControl | None = None,
     ) -> None:

@@ -6,16 +6,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from service.domain import calendar, recurrence, rules
-from service.domain.calendar import CalendarFeed, CalendarStore, FeedEntry
+from service.domain.calendar import CalendarFeed, FeedEntry
 from service.domain.clock import Clock, epoch_micros, from_epoch_micros
 from service.domain.errors import DomainError, ErrorReason, Violations, room_not_found
 from service.domain.limits import Limits
 from service.domain.models import Caller, Page
 from service.domain.paging import Keyset, Pager, PageTokens, by_time_and_key
-from service.domain.ports import RoomStore
 from service.domain.recurrence import Occurrence
+
+if TYPE_CHECKING:  # the store is passed in by the composition root (service/server.py)
+    from service.storage.calendar import CalendarStore
+    from service.storage.repository import PgRoomStore
 
 
 def feed_not_found(feed_id: str) -> DomainError:
@@ -51,7 +55,7 @@ _BY_START: Keyset[Occurrence, int] = Keyset(
 class CalendarUseCases:
     def __init__(
         self,
-        rooms: RoomStore,
+        rooms: PgRoomStore,
         feeds: CalendarStore | None,
         clock: Clock,
         limits: Limits,

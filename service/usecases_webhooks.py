@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.domain import rules, webhooks
 from service.domain.clock import Clock
@@ -11,13 +11,16 @@ from service.domain.errors import Violations
 from service.domain.limits import Limits
 from service.domain.models import Caller, Page, expected_version, new_id
 from service.domain.paging import Pager, PageTokens, by_key
-from service.domain.webhooks import Webhook, WebhookSettings, WebhookStore
+from service.domain.webhooks import Webhook, WebhookSettings
+
+if TYPE_CHECKING:  # the store is passed in by the composition root (service/server.py)
+    from service.storage.webhooks import PgWebhookStore
 
 
 class WebhooksUseCases:
     def __init__(
         self,
-        store: WebhookStore,
+        store: PgWebhookStore,
         clock: Clock,
         limits: Limits,
         page_tokens: PageTokens,

@@ -13,8 +13,8 @@ from service.config import ConfigError, Settings
 from service.domain.clock import Clock
 from service.domain.limits import Limits
 from service.domain.paging import PageTokens
-from service.domain.ports import RoomStore
 from service.storage.calendar import CalendarStore
+from service.storage.repository import PgRoomStore
 from service.usecases_calendar import CalendarUseCases
 
 log = logging.getLogger(__name__)
@@ -34,7 +34,7 @@ def public_url(settings: Settings, port: int | None = None) -> str:
 def usecases(
     settings: Settings,
     pool: asyncpg.Pool,
-    rooms: RoomStore,
+    rooms: PgRoomStore,
     clock: Clock,
     limits: Limits,
     secret: bytes,

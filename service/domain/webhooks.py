@@ -8,10 +8,9 @@ import hmac
 import ipaddress
 import re
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from service.domain import rules
@@ -217,42 +216,3 @@ def too_many_webhooks(limit: int) -> DomainError:
         f"a tenant may have at most {limit} webhooks",
         metadata={"limit": str(limit)},
     )
-
-
-class WebhookStore(Protocol):
-    """Webhooks in storage, scoped by tenant (the PostgreSQL one is in service.storage)."""
-
-    async def create(
-        self,
-        *,
-        tenant: str,
-        webhook_id: str,
-        settings: WebhookSettings,
-        secret: str,
-        now: datetime,
-        max_webhooks: int,
-    ) -> Webhook:
-        """Store a webhook; WEBHOOK_ALREADY_EXISTS, TOO_MANY_WEBHOOKS."""
-        ...
-
-    async def get(self, *, tenant: str, webhook_id: str, now: datetime) -> Webhook | None: ...
-
-    async def list(
-        self, *, tenant: str, after_id: str | None, limit: int, now: datetime
-    ) -> list[Webhook]: ...
-
-    async def update(
-        self,
-        *,
-        tenant: str,
-        webhook_id: str,
-        expected_version: int | None,
-        changes: Mapping[str, Any],
-        now: datetime,
-    ) -> Webhook:
-        """Apply `changes` and resume delivery; WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
-        ...
-
-    async def delete(self, *, tenant: str, webhook_id: str, expected_version: int | None) -> None:
-        """WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
-        ...

@@ -67,6 +67,9 @@ class RoomsStore(StoreBase):
         request_hash: str,
         actor: str,
     ) -> Room:
+        """Store a room and its roster at once. With an idempotency key already used
+        for the same request hash, return that room instead; with a different hash,
+        raise REQUEST_ID_REUSED. A taken room id raises ROOM_ALREADY_EXISTS."""
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             if idempotency_key:
@@ -163,6 +166,7 @@ class RoomsStore(StoreBase):
         after: Position | None,
         limit: int,
     ) -> list[Room]:
+        """Rooms newest first (create_time, then room_id, descending)."""
         args: list[Any] = [tenant, *_in_state(state, now), limit]
         if after is None:
             rows = await self._pool.fetch(QUERIES["list_rooms"], *args)
@@ -183,6 +187,10 @@ class RoomsStore(StoreBase):
         actor: str,
         previous: Room | None = None,
     ) -> Room | None:
+        """Apply `changes` (column -> value) if the room is still at `expected_version`;
+        None if it is not (or is gone); ValueError (`check_changes`) if a column is not
+        a setting. `state` is the room's state at `now` once changed: a transition
+        announced beyond it (a window moved later) is forgotten, to be announced anew."""
         check_changes(changes)
         values = [
             rows.column_value(column, changes[column]) if column in changes else None
@@ -226,6 +234,8 @@ class RoomsStore(StoreBase):
         now: datetime,
         actor: str,
     ) -> None:
+        """Tombstone a room. Already deleted: success. Never existed: ROOM_NOT_FOUND.
+        A version that does not match: ETAG_MISMATCH."""
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             row = await conn.fetchrow(
@@ -260,6 +270,7 @@ class RoomsStore(StoreBase):
         after: Position | None,
         limit: int,
     ) -> list[Membership]:
+        """Rooms whose roster holds `user_id`, by valid_from then room_id, ascending."""
         args: list[Any] = [tenant, *_in_state(state, now), user_id, limit]
         if after is None:
             rows = await self._pool.fetch(QUERIES["list_memberships"], *args)
@@ -278,6 +289,7 @@ class RoomsStore(StoreBase):
 
     @translate_errors
     async def history(self, *, tenant: str, room_id: str) -> History | None:
+        """The span of a room's retained history (deleted rooms too); None if unknown."""
         return await history_sql.history(self._pool, tenant, room_id)
 
     @translate_errors
@@ -291,6 +303,7 @@ class RoomsStore(StoreBase):
         newest_first: bool = False,
         types: Sequence[EventType] = (),
     ) -> list[RoomEvent]:
+        """Events after revision `after` (before it when newest first)."""
         return await history_sql.read_events(
             self._pool, tenant, room_id, after, limit, newest_first=newest_first, types=types
         )

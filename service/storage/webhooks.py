@@ -91,6 +91,7 @@ class PgWebhookStore:
         now: datetime,
         max_webhooks: int,
     ) -> Webhook:
+        """Store a webhook; WEBHOOK_ALREADY_EXISTS, TOO_MANY_WEBHOOKS."""
         async with self._pool.acquire() as conn, conn.transaction():
             # One creator per tenant at a time, so the limit holds under concurrency.
             await conn.execute(
@@ -155,7 +156,8 @@ class PgWebhookStore:
         changes: Mapping[str, Any],
         now: datetime,
     ) -> Webhook:
-        """Apply `changes` (url, event_types, room_ids) and resume delivery."""
+        """Apply `changes` (url, event_types, room_ids) and resume delivery;
+        WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         async with self._pool.acquire() as conn, conn.transaction():
             current = await conn.fetchrow(
                 QUERIES["webhook_update"],
@@ -194,6 +196,7 @@ class PgWebhookStore:
 
     @translate_errors
     async def delete(self, *, tenant: str, webhook_id: str, expected_version: int | None) -> None:
+        """WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         async with self._pool.acquire() as conn, conn.transaction():
             version = await conn.fetchval(
                 QUERIES["webhook_delete"],

@@ -15,7 +15,7 @@ from service.domain.clock import ManualClock
 from service.domain.limits import Limits
 from service.domain.models import Caller, Page, RoomSettings, RosterEntry
 from service.domain.paging import PageTokens
-from service.domain.ports import Notifier
+from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.usecases import RoomsUseCases
 from tests.conftest import T0
@@ -35,7 +35,7 @@ class Service:
 def service(
     pool: asyncpg.Pool,
     store: PgRoomStore | None = None,
-    notifier: Notifier | None = None,
+    notifier: EventHub | None = None,
     **limits: Any,
 ) -> Service:
     """The use cases over `store` (by default a new store on `pool`) with `limits` set,
