@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import asyncpg
 
-from service.domain import events, instants
+from service.domain import event_records, instants
 from service.domain.events import SYSTEM_ACTOR, EventType, History, NewEvent, RoomEvent
 from service.domain.models import RoomState
 from service.domain.transitions import IN_ORDER, owed_transitions
@@ -57,7 +57,7 @@ async def append_events(
 
 def event_of(row: asyncpg.Record) -> RoomEvent:
     """A `room_events` row (room_id, revision, event_time, type, actor, data) as an event."""
-    return events.from_record(
+    return event_records.from_record(
         row["room_id"],
         row["revision"],
         instants.readable(row["event_time"]),
