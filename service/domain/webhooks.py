@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from service.domain import rules
-from service.domain.errors import DomainError, ErrorReason, Violations
+from service.domain.errors import DomainError, ErrorReason, Violations, refusal
 from service.domain.events import EventType
 from service.domain.models import etag_of
 from service.domain.updates import masked_fields
@@ -195,24 +195,22 @@ def resolve_mask(paths: Sequence[str], settings: WebhookSettings) -> set[str]:
 
 
 def webhook_not_found(webhook_id: str) -> DomainError:
-    return DomainError(
-        ErrorReason.WEBHOOK_NOT_FOUND,
-        f"webhook {webhook_id!r} not found",
-        metadata={"webhook_id": webhook_id},
+    return refusal(
+        ErrorReason.WEBHOOK_NOT_FOUND, f"webhook {webhook_id!r} not found", webhook_id=webhook_id
     )
 
 
 def webhook_already_exists(webhook_id: str) -> DomainError:
-    return DomainError(
+    return refusal(
         ErrorReason.WEBHOOK_ALREADY_EXISTS,
         f"webhook {webhook_id!r} already exists",
-        metadata={"webhook_id": webhook_id},
+        webhook_id=webhook_id,
     )
 
 
 def too_many_webhooks(limit: int) -> DomainError:
-    return DomainError(
+    return refusal(
         ErrorReason.TOO_MANY_WEBHOOKS,
         f"a tenant may have at most {limit} webhooks",
-        metadata={"limit": str(limit)},
+        limit=str(limit),
     )

@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
+
+import asyncpg
 
 from service.domain import events
 from service.domain.errors import (
@@ -22,7 +25,6 @@ from service.domain.models import (
     Room,
     RoomState,
     RosterEntry,
-    etag_of,
     state_bounds,
 )
 from service.domain.ports import Position, check_changes
@@ -32,6 +34,7 @@ from service.storage import seats as seats_sql
 from service.storage.base import (
     ROLE_BY_VALUE,
     StoreBase,
+    check_version,
     readable_instant,
     room_of,
     translate_errors,
@@ -167,11 +170,8 @@ class RoomsStore(StoreBase):
         limit: int,
     ) -> list[Room]:
         """Rooms newest first (create_time, then room_id, descending)."""
-        args: list[Any] = [tenant, *_in_state(state, now), limit]
-        if after is None:
-            rows = await self._pool.fetch(QUERIES["list_rooms"], *args)
-        else:
-            rows = await self._pool.fetch(QUERIES["list_rooms_after"], *args, *after)
+        args = [tenant, *_in_state(state, now), limit]
+        rows = await self._page(QUERIES["list_rooms"], QUERIES["list_rooms_after"], args, after)
         return [room_of(row) for row in rows]
 
     @translate_errors
@@ -247,8 +247,7 @@ class RoomsStore(StoreBase):
                 raise room_not_found(room_id)
             if row["delete_time"] is not None:
                 return
-            if expected_version is not None and expected_version != row["version"]:
-                raise etag_mismatch(room_id, etag_of(row["version"]))
+            check_version(expected_version, row["version"], partial(etag_mismatch, room_id))
             await conn.execute(
                 QUERIES["mark_room_deleted"],
                 tenant,
@@ -271,11 +270,10 @@ class RoomsStore(StoreBase):
         limit: int,
     ) -> list[Membership]:
         """Rooms whose roster holds `user_id`, by valid_from then room_id, ascending."""
-        args: list[Any] = [tenant, *_in_state(state, now), user_id, limit]
-        if after is None:
-            rows = await self._pool.fetch(QUERIES["list_memberships"], *args)
-        else:
-            rows = await self._pool.fetch(QUERIES["list_memberships_after"], *args, *after)
+        args = [tenant, *_in_state(state, now), user_id, limit]
+        rows = await self._page(
+            QUERIES["list_memberships"], QUERIES["list_memberships_after"], args, after
+        )
         return [
             Membership(
                 room=room_of(row),
@@ -284,6 +282,15 @@ class RoomsStore(StoreBase):
             )
             for row in rows
         ]
+
+    async def _page(
+        self, first: str, following: str, args: Sequence[Any], after: Position | None
+    ) -> list[asyncpg.Record]:
+        """A keyset page: the statement `first` from the start, or `following` (taking
+        the position's two values after `args`) after `after`."""
+        if after is None:
+            return await self._pool.fetch(first, *args)
+        return await self._pool.fetch(following, *args, *after)
 
     # ---- history --------------------------------------------------------
 
@@ -303,7 +310,13 @@ class RoomsStore(StoreBase):
         newest_first: bool = False,
         types: Sequence[EventType] = (),
     ) -> list[RoomEvent]:
-        """Events after revision `after` (before it when newest first)."""
-        return await history_sql.read_events(
-            self._pool, tenant, room_id, after, limit, newest_first=newest_first, types=types
+        """Events after revision `after` (before it when newest first), at most `limit`."""
+        rows = await self._pool.fetch(
+            QUERIES["room_events_newest_first"] if newest_first else QUERIES["room_events"],
+            tenant,
+            room_id,
+            after,
+            limit,
+            [t.value for t in types],
         )
+        return [history_sql.event_of(row) for row in rows]

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from service.domain.errors import etag_mismatch_of
+from service.domain.errors import DomainError, etag_mismatch_of
 from service.domain.events import EventType
-from service.domain.models import etag_of
 from service.domain.webhooks import (
     DeliveryState,
     Webhook,
@@ -22,7 +21,7 @@ from service.domain.webhooks import (
     webhook_not_found,
 )
 from service.storage import delivery as delivery_sql
-from service.storage.base import constraint_of, translate_errors
+from service.storage.base import check_version, constraint_of, translate_errors
 from service.storage.db import Connection
 from service.storage.queries import QUERIES
 
@@ -31,6 +30,11 @@ SINK = "webhook"
 
 def destination_of(webhook_id: str) -> str:
     return f"{SINK}/{webhook_id}"
+
+
+def _mismatch(webhook_id: str) -> Callable[[str], DomainError]:
+    """ETAG_MISMATCH naming the webhook, given its current etag."""
+    return lambda etag: etag_mismatch_of("webhook_id", webhook_id, etag, "webhooks")
 
 
 def webhook_id_of(destination: str) -> str:
@@ -166,10 +170,7 @@ class PgWebhookStore:
             )
             if current is None:
                 raise webhook_not_found(webhook_id)
-            if expected_version is not None and expected_version != current["version"]:
-                raise etag_mismatch_of(
-                    "webhook_id", webhook_id, etag_of(current["version"]), "webhooks"
-                )
+            check_version(expected_version, current["version"], _mismatch(webhook_id))
             values = {
                 "url": changes.get("url", current["url"]),
                 "event_types": [t.value for t in changes["event_types"]]
@@ -205,8 +206,7 @@ class PgWebhookStore:
             )
             if version is None:
                 raise webhook_not_found(webhook_id)
-            if expected_version is not None and expected_version != version:
-                raise etag_mismatch_of("webhook_id", webhook_id, etag_of(version), "webhooks")
+            check_version(expected_version, version, _mismatch(webhook_id))
             await conn.execute(QUERIES["webhook_remove"], tenant, webhook_id)
             await delivery_sql.remove_destination(conn, tenant, destination_of(webhook_id))
 
