@@ -17,7 +17,6 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
 
 from service.domain.models import Room, new_id
 
@@ -113,26 +112,3 @@ def sequence_of(room: Room) -> int:
     """The iCalendar SEQUENCE of a room: it grows with every change of the room (its
     version; deleting a room bumps it too)."""
     return max(0, room.version - 1)
-
-
-class CalendarStore(Protocol):
-    """The feeds of each tenant, and what they show."""
-
-    async def create_feed(
-        self, *, tenant: str, feed: CalendarFeed, secret_hash: bytes
-    ) -> CalendarFeed: ...
-
-    async def list_feeds(
-        self, *, tenant: str, after: tuple[datetime, str] | None, limit: int
-    ) -> list[CalendarFeed]: ...
-
-    async def delete_feed(self, *, tenant: str, feed_id: str) -> bool: ...
-
-    async def find_feed(self, *, tenant: str, feed_id: str) -> tuple[CalendarFeed, bytes] | None:
-        """The feed and its secret's hash."""
-        ...
-
-    async def feed_entries(self, *, tenant: str, feed: CalendarFeed) -> list[FeedEntry]:
-        """The rooms a feed shows: its room (deleted ones while their tombstone lasts),
-        or the identity's rooms and those it was removed from."""
-        ...

@@ -148,6 +148,11 @@ class DomainError(Exception):
         return KIND_OF_REASON[self.reason]
 
 
+def refusal(reason: ErrorReason, message: str, **metadata: str) -> DomainError:
+    """An error that carries its reason, its message and metadata, nothing else."""
+    return DomainError(reason, message, metadata=metadata)
+
+
 def invalid(field: str, description: str, **metadata: str) -> DomainError:
     """A single bad field."""
     return DomainError(
@@ -159,11 +164,7 @@ def invalid(field: str, description: str, **metadata: str) -> DomainError:
 
 
 def room_not_found(room_id: str) -> DomainError:
-    return DomainError(
-        ErrorReason.ROOM_NOT_FOUND,
-        f"room {room_id!r} not found",
-        metadata={"room_id": room_id},
-    )
+    return refusal(ErrorReason.ROOM_NOT_FOUND, f"room {room_id!r} not found", room_id=room_id)
 
 
 def idempotency_key_reused(idempotency_key: str) -> DomainError:
@@ -199,10 +200,10 @@ def etag_mismatch(room_id: str, current_etag: str) -> DomainError:
 
 def changing_too_often(room_id: str, action: str) -> DomainError:
     """ETAG_MISMATCH after every attempt of `action` met a concurrent change."""
-    return DomainError(
+    return refusal(
         ErrorReason.ETAG_MISMATCH,
         f"room {room_id!r} is changing too often to {action}; retry",
-        metadata={"room_id": room_id},
+        room_id=room_id,
     )
 
 
@@ -280,18 +281,21 @@ def checked(
 
 
 def roster_full(room_id: str, limit: int, size: int) -> DomainError:
-    return DomainError(
+    return refusal(
         ErrorReason.ROSTER_FULL,
         f"room {room_id!r} may hold at most {limit} participants; this would make {size}",
-        metadata={"room_id": room_id, "limit": str(limit), "size": str(size)},
+        room_id=room_id,
+        limit=str(limit),
+        size=str(size),
     )
 
 
 def participant_not_found(room_id: str, user_id: str) -> DomainError:
-    return DomainError(
+    return refusal(
         ErrorReason.PARTICIPANT_NOT_FOUND,
         f"{user_id!r} is not on the roster of room {room_id!r}",
-        metadata={"room_id": room_id, "user_id": user_id},
+        room_id=room_id,
+        user_id=user_id,
     )
 
 
@@ -309,36 +313,37 @@ def bad_page_token(field: str = "page_token") -> DomainError:
 
 
 def seat_not_found(seat_id: str) -> DomainError:
-    return DomainError(
+    return refusal(
         ErrorReason.SEAT_NOT_FOUND,
         f"no live seat {seat_id!r}: it was released, expired or never existed",
-        metadata={"seat_id": seat_id},
+        seat_id=seat_id,
     )
 
 
 def room_already_exists(room_id: str) -> DomainError:
     """A room id taken, by a live room or by a deleted one (ids are never reused)."""
-    return DomainError(
+    return refusal(
         ErrorReason.ROOM_ALREADY_EXISTS,
         f"a room with id {room_id!r} already exists",
-        metadata={"room_id": room_id},
+        room_id=room_id,
     )
 
 
 def stored_rule_broken(constraint: str) -> DomainError:
     """A database constraint refused a write: a rule the domain lacks, still a refusal
     of the input, never INTERNAL."""
-    return DomainError(
+    return refusal(
         ErrorReason.INVALID_ARGUMENT,
         f"the request breaks the stored rule {constraint or 'unnamed'}",
-        metadata={"constraint": constraint},
+        constraint=constraint,
     )
 
 
 def moderation_not_allowed(room_id: str, actor_user_id: str, why: str) -> DomainError:
     """The acting identity may not mute others in the room now: `why` says why."""
-    return DomainError(
+    return refusal(
         ErrorReason.MODERATION_NOT_ALLOWED,
         f"{actor_user_id!r} may not moderate participants of room {room_id!r}: {why}",
-        metadata={"room_id": room_id, "actor_user_id": actor_user_id},
+        room_id=room_id,
+        actor_user_id=actor_user_id,
     )

@@ -10,7 +10,6 @@ from typing import Any, get_origin
 
 from service.domain import instants
 from service.domain.models import (
-    SETTING_DEFAULTS,
     SETTING_TYPES,
     ResolvedSettings,
     Role,
@@ -111,9 +110,10 @@ def role_capacity_from(data: Sequence[Mapping[str, Any]]) -> tuple[RoleCapacity,
 
 # ---- the settings codec for event payloads ----------------------------------------
 # Each setting is stored under its name (but for the few below), encoded by its type;
-# a setting an older event does not record reads as its default.
+# a setting an older event does not record reads as its default (decoded by
+# event_records.settings_from_data, with the same table).
 
-_PAYLOAD_KEYS = {"early_entry": "early_entry_seconds"}
+PAYLOAD_KEYS = {"early_entry": "early_entry_seconds"}
 Codec = tuple[Callable[[Any], Any], Callable[[Any], Any]]
 
 
@@ -135,23 +135,15 @@ def _codec(kind: Any) -> Codec:
     raise TypeError(f"no event payload codec for a setting of type {kind}")
 
 
-_CODECS: dict[str, Codec] = {name: _codec(kind) for name, kind in SETTING_TYPES.items()}
+CODECS: dict[str, Codec] = {name: _codec(kind) for name, kind in SETTING_TYPES.items()}
 
 
 def settings_data(settings: ResolvedSettings) -> dict[str, Any]:
     """A room's settings as an event payload records them (JSON-ready)."""
     return {
-        _PAYLOAD_KEYS.get(name, name): encode(getattr(settings, name))
-        for name, (encode, _) in _CODECS.items()
+        PAYLOAD_KEYS.get(name, name): encode(getattr(settings, name))
+        for name, (encode, _) in CODECS.items()
     }
-
-
-def settings_from_data(raw: Mapping[str, Any]) -> ResolvedSettings:
-    values = {}
-    for name, (_, decode) in _CODECS.items():
-        key = _PAYLOAD_KEYS.get(name, name)
-        values[name] = decode(raw[key]) if key in raw else SETTING_DEFAULTS[name]
-    return ResolvedSettings(**values)
 
 
 def created(room: ResolvedSettings) -> NewEvent:
@@ -191,12 +183,6 @@ def occurrence_changes(
 
 def _occurrence_data(occurrence: Occurrence) -> list[str]:
     return [occurrence.start.isoformat(), occurrence.end.isoformat()]
-
-
-def _occurrences_from(raw: Sequence[Sequence[str]]) -> tuple[Occurrence, ...]:
-    return tuple(
-        Occurrence(datetime.fromisoformat(start), datetime.fromisoformat(end)) for start, end in raw
-    )
 
 
 def _window_data(valid_from: datetime | None, valid_until: datetime | None) -> dict[str, Any]:
@@ -320,59 +306,3 @@ def seat_expired(seat: Seat) -> NewEvent:
 
 def deleted() -> NewEvent:
     return NewEvent(EventType.DELETED)
-
-
-def from_record(
-    room_id: str,
-    revision: int,
-    event_time: datetime,
-    type_: str,
-    actor: str,
-    data: Mapping[str, Any],
-) -> RoomEvent:
-    """Rebuild a stored event."""
-    settings = settings_from_data(data["settings"]) if "settings" in data else None
-    seat = None
-    if "seat" in data:
-        raw_seat = data["seat"]
-        seat = Seat(
-            seat_id=raw_seat["seat_id"],
-            room_id=room_id,
-            user_id=data["user_id"],
-            role=Role(data["role"]),
-            create_time=datetime.fromisoformat(raw_seat["create_time"]),
-            expire_time=datetime.fromisoformat(raw_seat["expire_time"]),
-        )
-    raw_moderation = data.get("moderation")
-    moderation = (
-        Moderation(
-            actor_user_id=raw_moderation["actor_user_id"],
-            muted=bool(raw_moderation["muted"]),
-            video=bool(raw_moderation["video"]),
-        )
-        if raw_moderation is not None
-        else None
-    )
-    return RoomEvent(
-        room_id=room_id,
-        revision=revision,
-        event_time=event_time,
-        type=EventType(type_),
-        actor=actor,
-        settings=settings,
-        changed_fields=tuple(data.get("changed_fields", ())),
-        removed_occurrences=_occurrences_from(data.get("removed_occurrences", ())),
-        added_occurrences=_occurrences_from(data.get("added_occurrences", ())),
-        user_id=data.get("user_id"),
-        role=Role(data["role"]) if "role" in data else None,
-        previous_role=Role(data["previous_role"]) if "previous_role" in data else None,
-        display_name=data.get("display_name"),
-        seat=seat,
-        valid_from=_instant(data.get("valid_from")),
-        valid_until=_instant(data.get("valid_until")),
-        moderation=moderation,
-    )
-
-
-def _instant(raw: str | None) -> datetime | None:
-    return datetime.fromisoformat(raw) if raw is not None else None

@@ -115,7 +115,7 @@ class RoomSettings:
     """A room's settable fields: the one list of them.
 
     As a request carries them, an unset window is `None` (the rules give it its
-    default: `rules.resolve_window`); `ResolvedSettings`, `NewRoom` and `Room` extend
+    default: `windows.resolve_window`); `ResolvedSettings`, `NewRoom` and `Room` extend
     this value with the window set. The codecs (protobuf in `service/transport/convert.py`,
     event payloads in `service/domain/events.py`, rows in `service/storage/rows.py`)
     walk these fields by name and type, so a new setting of a known type needs no

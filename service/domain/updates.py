@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from service.domain import rules
+from service.domain import rules, windows
 from service.domain.errors import Violations
 from service.domain.limits import Limits
 from service.domain.models import SETTING_NAMES, Room, RoomSettings, api_name, settings_of
@@ -25,8 +25,8 @@ def resolve_update(
     names = {UPDATABLE_FIELDS[path] for path in paths}
     changes = rules.owned({name: getattr(new, name) for name in SETTING_NAMES if name in names})
     for name, default in zip(
-        rules.WINDOW,
-        rules.resolve_window(new.valid_from, new.valid_until, now, limits),
+        windows.WINDOW,
+        windows.resolve_window(new.valid_from, new.valid_until, now, limits),
         strict=True,
     ):
         if name in changes:

@@ -8,14 +8,13 @@ import hmac
 import ipaddress
 import re
 import secrets
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from service.domain import rules
-from service.domain.errors import DomainError, ErrorReason, Violations
+from service.domain.errors import DomainError, ErrorReason, Violations, refusal
 from service.domain.events import EventType
 from service.domain.models import etag_of
 from service.domain.updates import masked_fields
@@ -196,63 +195,22 @@ def resolve_mask(paths: Sequence[str], settings: WebhookSettings) -> set[str]:
 
 
 def webhook_not_found(webhook_id: str) -> DomainError:
-    return DomainError(
-        ErrorReason.WEBHOOK_NOT_FOUND,
-        f"webhook {webhook_id!r} not found",
-        metadata={"webhook_id": webhook_id},
+    return refusal(
+        ErrorReason.WEBHOOK_NOT_FOUND, f"webhook {webhook_id!r} not found", webhook_id=webhook_id
     )
 
 
 def webhook_already_exists(webhook_id: str) -> DomainError:
-    return DomainError(
+    return refusal(
         ErrorReason.WEBHOOK_ALREADY_EXISTS,
         f"webhook {webhook_id!r} already exists",
-        metadata={"webhook_id": webhook_id},
+        webhook_id=webhook_id,
     )
 
 
 def too_many_webhooks(limit: int) -> DomainError:
-    return DomainError(
+    return refusal(
         ErrorReason.TOO_MANY_WEBHOOKS,
         f"a tenant may have at most {limit} webhooks",
-        metadata={"limit": str(limit)},
+        limit=str(limit),
     )
-
-
-class WebhookStore(Protocol):
-    """Webhooks in storage, scoped by tenant (the PostgreSQL one is in service.storage)."""
-
-    async def create(
-        self,
-        *,
-        tenant: str,
-        webhook_id: str,
-        settings: WebhookSettings,
-        secret: str,
-        now: datetime,
-        max_webhooks: int,
-    ) -> Webhook:
-        """Store a webhook; WEBHOOK_ALREADY_EXISTS, TOO_MANY_WEBHOOKS."""
-        ...
-
-    async def get(self, *, tenant: str, webhook_id: str, now: datetime) -> Webhook | None: ...
-
-    async def list(
-        self, *, tenant: str, after_id: str | None, limit: int, now: datetime
-    ) -> list[Webhook]: ...
-
-    async def update(
-        self,
-        *,
-        tenant: str,
-        webhook_id: str,
-        expected_version: int | None,
-        changes: Mapping[str, Any],
-        now: datetime,
-    ) -> Webhook:
-        """Apply `changes` and resume delivery; WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
-        ...
-
-    async def delete(self, *, tenant: str, webhook_id: str, expected_version: int | None) -> None:
-        """WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
-        ...

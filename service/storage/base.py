@@ -17,12 +17,7 @@ from typing import Any, ParamSpec, TypeVar
 import asyncpg
 
 from service.domain import instants
-from service.domain.errors import (
-    DomainError,
-    ErrorReason,
-    etag_mismatch,
-    room_not_found,
-)
+from service.domain.errors import DomainError, etag_mismatch, room_not_found, stored_rule_broken
 from service.domain.models import (
     Participant,
     Role,
@@ -75,11 +70,7 @@ def translate_errors(
         except asyncpg.IntegrityConstraintViolationError as error:
             # The domain's rules run first, so this is a rule the domain lacks: still a
             # refusal of the input (named by the constraint), never INTERNAL.
-            raise DomainError(
-                ErrorReason.INVALID_ARGUMENT,
-                f"the request breaks the stored rule {constraint_of(error) or 'unnamed'}",
-                metadata={"constraint": constraint_of(error)},
-            ) from error
+            raise stored_rule_broken(constraint_of(error)) from error
 
     return wrapper
 
@@ -88,6 +79,15 @@ def translate_errors(
 ROLE_BY_VALUE = {role.value: role for role in Role}
 # Whatever a row holds (an infinity, an instant from before the accepted range), it reads.
 readable_instant = instants.readable
+
+
+def check_version(
+    expected_version: int | None, version: int, mismatch: Callable[[str], DomainError]
+) -> None:
+    """An etag precondition: unless no version is expected or it is `version`, raise
+    `mismatch` of the current etag (ETAG_MISMATCH naming the resource)."""
+    if expected_version is not None and expected_version != version:
+        raise mismatch(etag_of(version))
 
 
 def room_of(record: asyncpg.Record) -> Room:
@@ -155,8 +155,7 @@ class StoreBase:
         )
         if row is None:
             raise room_not_found(room_id)
-        if expected_version is not None and expected_version != row["version"]:
-            raise etag_mismatch(room_id, etag_of(row["version"]))
+        check_version(expected_version, row["version"], functools.partial(etag_mismatch, room_id))
         return row
 
     async def _bump_version(

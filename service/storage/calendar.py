@@ -60,11 +60,14 @@ class CalendarStore(StoreBase):
 
     @translate_errors
     async def find_feed(self, *, tenant: str, feed_id: str) -> tuple[CalendarFeed, bytes] | None:
+        """The feed and its secret's hash."""
         row = await self._pool.fetchrow(QUERIES["find_calendar_feed"], tenant, feed_id)
         return (_feed_of(row), bytes(row["secret_hash"])) if row is not None else None
 
     @translate_errors
     async def feed_entries(self, *, tenant: str, feed: CalendarFeed) -> list[FeedEntry]:
+        """The rooms a feed shows: its room (deleted ones while their tombstone lasts),
+        or the identity's rooms and those it was removed from."""
         if feed.room_id:
             rows = await self._pool.fetch(QUERIES["calendar_room"], tenant, feed.room_id)
         else:

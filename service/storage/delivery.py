@@ -185,16 +185,8 @@ async def add_destination(
 
 async def resume(conn: Connection, tenant: str, destination: str) -> None:
     """Clear a destination's failing state and retry every pending event now."""
-    await conn.execute(
-        QUERIES["resume"],
-        tenant,
-        destination,
-    )
-    await conn.execute(
-        QUERIES["reset_backoff"],
-        tenant,
-        destination,
-    )
+    for statement in (QUERIES["resume"], QUERIES["reset_backoff"]):
+        await conn.execute(statement, tenant, destination)
 
 
 async def remove_destination(conn: Connection, tenant: str, destination: str) -> None:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import asyncpg
 
-from service.domain import events, instants
-from service.domain.events import SYSTEM_ACTOR, EventType, History, NewEvent, RoomEvent
+from service.domain import event_records, instants
+from service.domain.events import SYSTEM_ACTOR, History, NewEvent, RoomEvent
 from service.domain.models import RoomState
-from service.domain.transitions import IN_ORDER, owed_transitions
+from service.domain.transitions import IN_ORDER, Transition, owed_transitions
 from service.storage.queries import QUERIES
 from service.storage.transaction import TenantTransaction
 
@@ -57,7 +57,7 @@ async def append_events(
 
 def event_of(row: asyncpg.Record) -> RoomEvent:
     """A `room_events` row (room_id, revision, event_time, type, actor, data) as an event."""
-    return events.from_record(
+    return event_records.from_record(
         row["room_id"],
         row["revision"],
         instants.readable(row["event_time"]),
@@ -77,28 +77,6 @@ async def history(pool: asyncpg.Pool, tenant: str, room_id: str) -> History | No
     if row is None:
         return None
     return History(deleted=row["deleted"], oldest=row["oldest"], latest=row["latest"])
-
-
-async def read_events(
-    pool: asyncpg.Pool,
-    tenant: str,
-    room_id: str,
-    after: int,
-    limit: int,
-    *,
-    newest_first: bool = False,
-    types: Sequence[EventType] = (),
-) -> list[RoomEvent]:
-    """Events after revision `after` (before it, newest first), at most `limit`."""
-    rows = await pool.fetch(
-        QUERIES["room_events_newest_first"] if newest_first else QUERIES["room_events"],
-        tenant,
-        room_id,
-        after,
-        limit,
-        [t.value for t in types],
-    )
-    return [event_of(row) for row in rows]
 
 
 # ---- lifecycle --------------------------------------------------------------------
@@ -170,19 +148,39 @@ async def announce_transitions(tx: TenantTransaction, rooms: Sequence[Due], now:
         for room in rooms
         if (transitions := owed_transitions(room.announced, room.valid_from, room.valid_until, now))
     ]
-    if not owed:
-        return 0
-    events = [(room.room_id, t, place) for room, ts in owed for place, t in enumerate(ts, 1)]
-    rows = await tx.conn.fetch(
-        QUERIES["announce_transitions"],
-        tx.tenant,
-        now,
-        SYSTEM_ACTOR,
-        [room.room_id for room, _ in owed],
+    rooms_columns: list[list[Any]] = [
         [announced_code(room.announced) for room, _ in owed],
         [room.valid_from for room, _ in owed],
         [room.valid_until for room, _ in owed],
         [announced_code(ts[-1].state) for _, ts in owed],
+    ]
+    return await announce(
+        tx, QUERIES["announce_transitions"], now, rooms_columns, [(r.room_id, ts) for r, ts in owed]
+    )
+
+
+async def announce(
+    tx: TenantTransaction,
+    statement: str,
+    now: datetime,
+    rooms_columns: Sequence[list[Any]],
+    owed: Sequence[tuple[str, Sequence[Transition]]],
+) -> int:
+    """Run an announcing statement (its SQL) for the rooms that owe transitions: its parameters
+    are the tenant, `now`, the actor, the room ids, `rooms_columns` (one value a room),
+    how many transitions each room owes, then the events (room id, type, time, place
+    among its room's). Note the rooms it moved (it returns their ids), for the
+    watchers' NOTIFY after the commit; return how many they were."""
+    if not owed:
+        return 0
+    events = [(room_id, t, place) for room_id, ts in owed for place, t in enumerate(ts, 1)]
+    rows = await tx.conn.fetch(
+        statement,
+        tx.tenant,
+        now,
+        SYSTEM_ACTOR,
+        [room_id for room_id, _ in owed],
+        *rooms_columns,
         [len(ts) for _, ts in owed],
         [room_id for room_id, _, _ in events],
         [t.type.value for _, t, _ in events],

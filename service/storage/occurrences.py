@@ -7,15 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import asyncpg
 
-from service.domain.events import SYSTEM_ACTOR
 from service.domain.models import RoomState
 from service.domain.recurrence import Occurrence, RecurrenceError, Series
 from service.domain.transitions import OccurrencePlan, owed_occurrence_transitions
-from service.storage.history import ANNOUNCED, announced_code
+from service.storage.history import ANNOUNCED, announce, announced_code
 from service.storage.queries import QUERIES
 from service.storage.transaction import TenantTransaction
 
@@ -64,30 +63,16 @@ async def announce_occurrences(
 ) -> int:
     """Write what each room of `tx.tenant` owes; return how many rooms moved."""
     owed = [(room, plan) for room in rooms if (plan := _plan(room, now)) is not None]
-    if not owed:
-        return 0
-    events = [
-        (room.room_id, t, place)
-        for room, plan in owed
-        for place, t in enumerate(plan.transitions, 1)
-    ]
-    rows = await tx.conn.fetch(
-        QUERIES["announce_occurrences"],
-        tx.tenant,
-        now,
-        SYSTEM_ACTOR,
-        [room.room_id for room, _ in owed],
+    rooms_columns: list[list[Any]] = [
         [room.version for room, _ in owed],
         [plan.tracked.start for _, plan in owed],
         [plan.tracked.end for _, plan in owed],
         [announced_code(plan.announced) for _, plan in owed],
-        [len(plan.transitions) for _, plan in owed],
-        [room_id for room_id, _, _ in events],
-        [t.type.value for _, t, _ in events],
-        [t.event_time for _, t, _ in events],
-        [place for _, _, place in events],
+    ]
+    return await announce(
+        tx,
+        QUERIES["announce_occurrences"],
+        now,
+        rooms_columns,
+        [(room.room_id, plan.transitions) for room, plan in owed],
     )
-    moved = {row["room_id"] for row in rows}
-    for room_id in moved:
-        tx.touch(room_id)
-    return len(moved)

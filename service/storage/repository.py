@@ -1,4 +1,4 @@
-"""`RoomStore` on PostgreSQL, one class per responsibility composed into one.
+"""The store of rooms, on PostgreSQL: one class per responsibility composed into one.
 
 The statements are in queries.sql (loaded by service/storage/queries.py); each module
 here holds the methods of one responsibility.
@@ -14,4 +14,7 @@ __all__ = ["PgRoomStore", "translate_errors"]
 
 
 class PgRoomStore(RoomsStore, RosterStore, KnocksAndSeatsStore, SigningKeysStore):
-    """Rooms and rosters in PostgreSQL, scoped by tenant."""
+    """Rooms and rosters in PostgreSQL, scoped by tenant: what the use cases call.
+    Methods raise DomainError for expected failures and take keyword arguments only.
+    `version` is a room's counter behind its etag; `revision` only ever an event's
+    number in the room's history."""

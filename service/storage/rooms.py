@@ -5,7 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
+
+import asyncpg
 
 from service.domain import events
 from service.domain.errors import (
@@ -22,7 +25,6 @@ from service.domain.models import (
     Room,
     RoomState,
     RosterEntry,
-    etag_of,
     state_bounds,
 )
 from service.domain.ports import Position, check_changes
@@ -32,6 +34,7 @@ from service.storage import seats as seats_sql
 from service.storage.base import (
     ROLE_BY_VALUE,
     StoreBase,
+    check_version,
     readable_instant,
     room_of,
     translate_errors,
@@ -67,6 +70,9 @@ class RoomsStore(StoreBase):
         request_hash: str,
         actor: str,
     ) -> Room:
+        """Store a room and its roster at once. With an idempotency key already used
+        for the same request hash, return that room instead; with a different hash,
+        raise REQUEST_ID_REUSED. A taken room id raises ROOM_ALREADY_EXISTS."""
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             if idempotency_key:
@@ -163,11 +169,9 @@ class RoomsStore(StoreBase):
         after: Position | None,
         limit: int,
     ) -> list[Room]:
-        args: list[Any] = [tenant, *_in_state(state, now), limit]
-        if after is None:
-            rows = await self._pool.fetch(QUERIES["list_rooms"], *args)
-        else:
-            rows = await self._pool.fetch(QUERIES["list_rooms_after"], *args, *after)
+        """Rooms newest first (create_time, then room_id, descending)."""
+        args = [tenant, *_in_state(state, now), limit]
+        rows = await self._page(QUERIES["list_rooms"], QUERIES["list_rooms_after"], args, after)
         return [room_of(row) for row in rows]
 
     @translate_errors
@@ -183,6 +187,10 @@ class RoomsStore(StoreBase):
         actor: str,
         previous: Room | None = None,
     ) -> Room | None:
+        """Apply `changes` (column -> value) if the room is still at `expected_version`;
+        None if it is not (or is gone); ValueError (`check_changes`) if a column is not
+        a setting. `state` is the room's state at `now` once changed: a transition
+        announced beyond it (a window moved later) is forgotten, to be announced anew."""
         check_changes(changes)
         values = [
             rows.column_value(column, changes[column]) if column in changes else None
@@ -226,6 +234,8 @@ class RoomsStore(StoreBase):
         now: datetime,
         actor: str,
     ) -> None:
+        """Tombstone a room. Already deleted: success. Never existed: ROOM_NOT_FOUND.
+        A version that does not match: ETAG_MISMATCH."""
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             row = await conn.fetchrow(
@@ -237,8 +247,7 @@ class RoomsStore(StoreBase):
                 raise room_not_found(room_id)
             if row["delete_time"] is not None:
                 return
-            if expected_version is not None and expected_version != row["version"]:
-                raise etag_mismatch(room_id, etag_of(row["version"]))
+            check_version(expected_version, row["version"], partial(etag_mismatch, room_id))
             await conn.execute(
                 QUERIES["mark_room_deleted"],
                 tenant,
@@ -260,11 +269,11 @@ class RoomsStore(StoreBase):
         after: Position | None,
         limit: int,
     ) -> list[Membership]:
-        args: list[Any] = [tenant, *_in_state(state, now), user_id, limit]
-        if after is None:
-            rows = await self._pool.fetch(QUERIES["list_memberships"], *args)
-        else:
-            rows = await self._pool.fetch(QUERIES["list_memberships_after"], *args, *after)
+        """Rooms whose roster holds `user_id`, by valid_from then room_id, ascending."""
+        args = [tenant, *_in_state(state, now), user_id, limit]
+        rows = await self._page(
+            QUERIES["list_memberships"], QUERIES["list_memberships_after"], args, after
+        )
         return [
             Membership(
                 room=room_of(row),
@@ -274,10 +283,20 @@ class RoomsStore(StoreBase):
             for row in rows
         ]
 
+    async def _page(
+        self, first: str, following: str, args: Sequence[Any], after: Position | None
+    ) -> list[asyncpg.Record]:
+        """A keyset page: the statement `first` from the start, or `following` (taking
+        the position's two values after `args`) after `after`."""
+        if after is None:
+            return await self._pool.fetch(first, *args)
+        return await self._pool.fetch(following, *args, *after)
+
     # ---- history --------------------------------------------------------
 
     @translate_errors
     async def history(self, *, tenant: str, room_id: str) -> History | None:
+        """The span of a room's retained history (deleted rooms too); None if unknown."""
         return await history_sql.history(self._pool, tenant, room_id)
 
     @translate_errors
@@ -291,6 +310,13 @@ class RoomsStore(StoreBase):
         newest_first: bool = False,
         types: Sequence[EventType] = (),
     ) -> list[RoomEvent]:
-        return await history_sql.read_events(
-            self._pool, tenant, room_id, after, limit, newest_first=newest_first, types=types
+        """Events after revision `after` (before it when newest first), at most `limit`."""
+        rows = await self._pool.fetch(
+            QUERIES["room_events_newest_first"] if newest_first else QUERIES["room_events"],
+            tenant,
+            room_id,
+            after,
+            limit,
+            [t.value for t in types],
         )
+        return [history_sql.event_of(row) for row in rows]

@@ -45,6 +45,8 @@ class RosterStore(StoreBase):
         now: datetime,
         actor: str,
     ) -> tuple[list[Participant], int]:
+        """Upsert roster entries; return them (in request order) and the room's new
+        version."""
         user_ids = [entry.user_id for entry in roster]
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
@@ -108,6 +110,8 @@ class RosterStore(StoreBase):
         actor: str,
         ban: bool = False,
     ) -> tuple[int, int]:
+        """Remove identities (and ban them, rostered or not, when `ban`); return how
+        many were on the roster and the room's version after."""
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             room = await self._lock_room(conn, tenant, room_id, expected_version)
@@ -185,6 +189,7 @@ class RosterStore(StoreBase):
         after_user_id: str | None,
         limit: int,
     ) -> list[Participant] | None:
+        """A page of the roster ordered by user_id; None if the room does not exist."""
         rows = await self._pool.fetch(
             QUERIES["list_participants"],
             tenant,

@@ -3,16 +3,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
 
-from service.domain.errors import etag_mismatch_of
+from service.domain.errors import DomainError, etag_mismatch_of
 from service.domain.events import EventType
-from service.domain.models import etag_of
 from service.domain.webhooks import (
     DeliveryState,
     Webhook,
@@ -22,7 +21,7 @@ from service.domain.webhooks import (
     webhook_not_found,
 )
 from service.storage import delivery as delivery_sql
-from service.storage.base import constraint_of, translate_errors
+from service.storage.base import check_version, constraint_of, translate_errors
 from service.storage.db import Connection
 from service.storage.queries import QUERIES
 
@@ -31,6 +30,11 @@ SINK = "webhook"
 
 def destination_of(webhook_id: str) -> str:
     return f"{SINK}/{webhook_id}"
+
+
+def _mismatch(webhook_id: str) -> Callable[[str], DomainError]:
+    """ETAG_MISMATCH naming the webhook, given its current etag."""
+    return lambda etag: etag_mismatch_of("webhook_id", webhook_id, etag, "webhooks")
 
 
 def webhook_id_of(destination: str) -> str:
@@ -91,6 +95,7 @@ class PgWebhookStore:
         now: datetime,
         max_webhooks: int,
     ) -> Webhook:
+        """Store a webhook; WEBHOOK_ALREADY_EXISTS, TOO_MANY_WEBHOOKS."""
         async with self._pool.acquire() as conn, conn.transaction():
             # One creator per tenant at a time, so the limit holds under concurrency.
             await conn.execute(
@@ -155,7 +160,8 @@ class PgWebhookStore:
         changes: Mapping[str, Any],
         now: datetime,
     ) -> Webhook:
-        """Apply `changes` (url, event_types, room_ids) and resume delivery."""
+        """Apply `changes` (url, event_types, room_ids) and resume delivery;
+        WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         async with self._pool.acquire() as conn, conn.transaction():
             current = await conn.fetchrow(
                 QUERIES["webhook_update"],
@@ -164,10 +170,7 @@ class PgWebhookStore:
             )
             if current is None:
                 raise webhook_not_found(webhook_id)
-            if expected_version is not None and expected_version != current["version"]:
-                raise etag_mismatch_of(
-                    "webhook_id", webhook_id, etag_of(current["version"]), "webhooks"
-                )
+            check_version(expected_version, current["version"], _mismatch(webhook_id))
             values = {
                 "url": changes.get("url", current["url"]),
                 "event_types": [t.value for t in changes["event_types"]]
@@ -194,6 +197,7 @@ class PgWebhookStore:
 
     @translate_errors
     async def delete(self, *, tenant: str, webhook_id: str, expected_version: int | None) -> None:
+        """WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         async with self._pool.acquire() as conn, conn.transaction():
             version = await conn.fetchval(
                 QUERIES["webhook_delete"],
@@ -202,8 +206,7 @@ class PgWebhookStore:
             )
             if version is None:
                 raise webhook_not_found(webhook_id)
-            if expected_version is not None and expected_version != version:
-                raise etag_mismatch_of("webhook_id", webhook_id, etag_of(version), "webhooks")
+            check_version(expected_version, version, _mismatch(webhook_id))
             await conn.execute(QUERIES["webhook_remove"], tenant, webhook_id)
             await delivery_sql.remove_destination(conn, tenant, destination_of(webhook_id))
 

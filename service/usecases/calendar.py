@@ -6,15 +6,19 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from service.domain import calendar, recurrence, rules
-from service.domain.calendar import CalendarFeed, CalendarStore, FeedEntry
+from service.domain.calendar import CalendarFeed, FeedEntry
 from service.domain.clock import epoch_micros, from_epoch_micros
 from service.domain.errors import DomainError, ErrorReason, Violations, room_not_found
 from service.domain.models import Caller, Page
 from service.domain.paging import Keyset, by_time_and_key
 from service.domain.recurrence import Occurrence
 from service.usecases.deps import Deps
+
+if TYPE_CHECKING:  # the store is passed in by the composition root (service/wiring.py)
+    from service.storage.calendar import CalendarStore
 
 
 def feed_not_found(feed_id: str) -> DomainError:

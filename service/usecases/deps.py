@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from service.domain.clock import Clock
 from service.domain.limits import Limits
+from service.domain.media_ports import CredentialSigner, MediaControl
 from service.domain.paging import Pager, PageTokens
-from service.domain.ports import CredentialSigner, MediaControl, Notifier, RoomStore
+
+if TYPE_CHECKING:  # handed in by the composition root (service/wiring.py)
+    from service.storage.notify import EventHub
+    from service.storage.repository import PgRoomStore
 
 # How many times an update re-reads and retries after a concurrent change.
 UPDATE_ATTEMPTS = 5
@@ -19,11 +24,11 @@ class Deps:
     (WatchRoom), the credential signer (AuthorizeJoin, IntrospectCredential) and the
     media control (Janus admissions) where the server has them."""
 
-    store: RoomStore
+    store: PgRoomStore
     clock: Clock
     limits: Limits
     page_tokens: PageTokens
-    notifier: Notifier | None = None
+    notifier: EventHub | None = None
     credentials: CredentialSigner | None = None
     media: MediaControl | None = None
     pages: Pager = field(init=False)

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from service.domain import rules, webhooks
 from service.domain.errors import Violations
 from service.domain.models import Caller, Page, expected_version, new_id
 from service.domain.paging import by_key
-from service.domain.webhooks import Webhook, WebhookSettings, WebhookStore
+from service.domain.webhooks import Webhook, WebhookSettings
 from service.usecases.deps import Deps
+
+if TYPE_CHECKING:  # the store is passed in by the composition root (service/wiring.py)
+    from service.storage.webhooks import PgWebhookStore
 
 
 class WebhookUseCases:
@@ -22,7 +25,7 @@ class WebhookUseCases:
         self,
         deps: Deps,
         *,
-        store: WebhookStore,
+        store: PgWebhookStore,
         allowed_http_hosts: Collection[str],
         max_webhooks: int,
     ) -> None:

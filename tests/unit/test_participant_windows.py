@@ -11,11 +11,11 @@ import pytest
 
 from service.domain.admission import JoinReason, decide_join
 from service.domain.errors import DomainError, ErrorReason, Violations
+from service.domain.event_records import from_record
 from service.domain.events import (
     EventType,
     Moderation,
     RoomEvent,
-    from_record,
     participant_moderated,
     participant_window_ended,
 )

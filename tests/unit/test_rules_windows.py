@@ -7,10 +7,10 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from service.domain import rules
+from service.domain import rules, windows
 from service.domain.errors import ErrorKind, ErrorReason, FieldViolation
 from service.domain.models import RoomSettings
-from service.domain.rules import WindowRule
+from service.domain.windows import WindowRule
 from tests.unit.rule_checks import (
     CUSTOM,
     DAY,
@@ -188,7 +188,9 @@ def test_every_broken_window_rule_is_reported() -> None:
 
 
 def test_check_window_uses_the_given_prefix() -> None:
-    error = error_of(lambda v: rules.check_window(v, "x.", NOW + 2 * HOUR, NOW + HOUR, NOW, LIMITS))
+    error = error_of(
+        lambda v: windows.check_window(v, "x.", NOW + 2 * HOUR, NOW + HOUR, NOW, LIMITS)
+    )
     assert fields_of(error) == ["x.valid_until"]
 
 

@@ -10,8 +10,8 @@ import pytest
 from service.domain.errors import DomainError, ErrorReason
 from service.domain.limits import Limits
 from service.domain.models import JoinPolicy, Role, Room, RoomSettings
-from service.domain.rules import WindowRule
 from service.domain.updates import UPDATABLE_FIELDS, resolve_mask, resolve_update
+from service.domain.windows import WindowRule
 from tests.unit.rule_checks import DAY, HOUR, LIMITS, NOW, fields_of
 
 ALL_PATHS = {

@@ -1,25 +1,26 @@
-"""UpdateRoom's read-decide-write loop (service/usecases/rooms.py) when the room changes
-between the read and the write: on the memory store, in milliseconds."""
+"""UpdateRoom's read-decide-write loop (service/usecases.py) when the room changes
+between the read and the write, on PostgreSQL: another writer steps in between."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import pytest
 
 from service.domain.errors import DomainError, ErrorReason
 from service.domain.models import JoinPolicy, Room, RoomSettings
-from service.storage.memory import MemoryRoomStore
+from service.storage.repository import PgRoomStore
 from service.usecases.deps import UPDATE_ATTEMPTS
-from tests.unit.memory_service import CALLER, Service, create, service
+from tests.integration.usecases import Service, create, service
 
 
-class ChangedBetween(MemoryRoomStore):
-    """A memory store where another writer changes the room (its metadata) just before
+class ChangedBetween(PgRoomStore):
+    """A store where another writer changes the room (its metadata) just before
     each of the first `times` writes of UpdateRoom."""
 
-    def __init__(self, times: int) -> None:
-        super().__init__()
+    def __init__(self, pool: asyncpg.Pool, times: int) -> None:
+        super().__init__(pool)
         self.times = times
         self.writes = 0
 
@@ -35,14 +36,14 @@ class ChangedBetween(MemoryRoomStore):
         return await super().update_room(**write)
 
 
-def changed(times: int) -> tuple[ChangedBetween, Service]:
-    store = ChangedBetween(times)
-    return store, service(store)
+def changed(pool: asyncpg.Pool, times: int) -> tuple[ChangedBetween, Service]:
+    store = ChangedBetween(pool, times)
+    return store, service(pool, store)
 
 
 async def update(service: Service, etag: str = "") -> Room:
     return await service.usecases.rooms.update_room(
-        CALLER,
+        service.caller,
         "r1",
         etag,
         RoomSettings(join_policy=JoinPolicy.OPEN),
@@ -51,65 +52,67 @@ async def update(service: Service, etag: str = "") -> Room:
     )
 
 
-async def test_a_change_between_read_and_write_is_applied_again_on_top() -> None:
-    store, memory = changed(times=1)
-    await create(memory, "r1")
-    updated = await update(memory)
+async def test_a_change_between_read_and_write_is_applied_again_on_top(pool: asyncpg.Pool) -> None:
+    store, svc = changed(pool, times=1)
+    await create(svc, "r1")
+    updated = await update(svc)
     assert store.writes == 2
     # Both changes hold: the other writer's, then ours on top of it.
     assert updated.join_policy is JoinPolicy.OPEN
     assert updated.metadata == {"other": "1"}
     assert (updated.version, updated.etag) == (3, '"3"')
-    assert await memory.usecases.rooms.get_room(CALLER, "r1") == updated
+    assert await svc.usecases.rooms.get_room(svc.caller, "r1") == updated
 
 
-async def test_with_an_etag_a_change_between_is_a_mismatch_naming_the_new_etag() -> None:
-    store, memory = changed(times=1)
-    await create(memory, "r1")
+async def test_with_an_etag_a_change_between_is_a_mismatch_naming_the_new_etag(
+    pool: asyncpg.Pool,
+) -> None:
+    store, svc = changed(pool, times=1)
+    await create(svc, "r1")
     with pytest.raises(DomainError) as raised:
-        await update(memory, etag='"1"')
+        await update(svc, etag='"1"')
     assert raised.value.reason is ErrorReason.ETAG_MISMATCH
     assert raised.value.metadata == {"room_id": "r1", "etag": '"2"'}
     assert store.writes == 1
-    room = await memory.usecases.rooms.get_room(CALLER, "r1")
+    room = await svc.usecases.rooms.get_room(svc.caller, "r1")
     assert room.join_policy is JoinPolicy.INVITE_ONLY
 
 
-async def test_a_stale_etag_is_refused_before_any_write() -> None:
-    store, memory = changed(times=0)
-    await create(memory, "r1")
-    await update(memory)
+async def test_a_stale_etag_is_refused_before_any_write(pool: asyncpg.Pool) -> None:
+    store, svc = changed(pool, times=0)
+    await create(svc, "r1")
+    await update(svc)
     with pytest.raises(DomainError) as raised:
-        await update(memory, etag='"1"')
+        await update(svc, etag='"1"')
     assert raised.value.metadata == {"room_id": "r1", "etag": '"2"'}
     assert store.writes == 1
 
 
-async def test_a_room_changing_on_every_attempt_gives_up_after_the_last() -> None:
-    store, memory = changed(times=UPDATE_ATTEMPTS)
-    await create(memory, "r1")
+async def test_a_room_changing_on_every_attempt_gives_up_after_the_last(pool: asyncpg.Pool) -> None:
+    store, svc = changed(pool, times=UPDATE_ATTEMPTS)
+    await create(svc, "r1")
     with pytest.raises(DomainError) as raised:
-        await update(memory)
+        await update(svc)
     assert raised.value.reason is ErrorReason.ETAG_MISMATCH
     assert raised.value.metadata == {"room_id": "r1"}
     assert "changing too often" in raised.value.message
     assert store.writes == UPDATE_ATTEMPTS
     # One attempt fewer of interference, and the last attempt succeeds.
-    store, memory = changed(times=UPDATE_ATTEMPTS - 1)
-    await create(memory, "r1")
-    assert (await update(memory)).version == UPDATE_ATTEMPTS + 1
+    store, svc = changed(pool, times=UPDATE_ATTEMPTS - 1)
+    await create(svc, "r1")
+    assert (await update(svc)).version == UPDATE_ATTEMPTS + 1
 
 
-async def test_nothing_to_change_writes_nothing() -> None:
-    store, memory = changed(times=0)
-    await create(memory, "r1")
-    room = await memory.usecases.rooms.update_room(CALLER, "r1", '"1"', RoomSettings(), [], [])
+async def test_nothing_to_change_writes_nothing(pool: asyncpg.Pool) -> None:
+    store, svc = changed(pool, times=0)
+    await create(svc, "r1")
+    room = await svc.usecases.rooms.update_room(svc.caller, "r1", '"1"', RoomSettings(), [], [])
     assert room.version == 1
     assert store.writes == 0
 
 
-async def test_a_room_deleted_between_read_and_write_is_not_found() -> None:
-    class DeletedBetween(MemoryRoomStore):
+async def test_a_room_deleted_between_read_and_write_is_not_found(pool: asyncpg.Pool) -> None:
+    class DeletedBetween(PgRoomStore):
         async def update_room(self, **arguments: Any) -> Room | None:
             await self.delete_room(
                 tenant=arguments["tenant"],
@@ -120,8 +123,8 @@ async def test_a_room_deleted_between_read_and_write_is_not_found() -> None:
             )
             return await super().update_room(**arguments)
 
-    memory = service(DeletedBetween())
-    await create(memory, "r1")
+    svc = service(pool, DeletedBetween(pool))
+    await create(svc, "r1")
     with pytest.raises(DomainError) as raised:
-        await update(memory)
+        await update(svc)
     assert raised.value.reason is ErrorReason.ROOM_NOT_FOUND

@@ -1,6 +1,6 @@
-"""The use cases on the in-memory store: what tests/unit/test_usecases_*.py build on.
-No database and no server, so each test runs in milliseconds; the contract suite
-(tests/contract/) keeps the memory store faithful to PostgreSQL."""
+"""The use cases over `PgRoomStore` on the run's database, without a server: what
+tests/integration/test_usecases_*.py build on. Each service works in a tenant of its
+own, so the tests share the session's database and need no truncation."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
 
+import asyncpg
+
 from service.domain.clock import ManualClock
 from service.domain.limits import Limits
 from service.domain.models import Caller, Page, RoomSettings, RosterEntry
 from service.domain.paging import PageTokens
-from service.storage.memory import MemoryRoomStore
+from service.storage.notify import EventHub
+from service.storage.repository import PgRoomStore
 from service.usecases.admission import AdmissionUseCases
 from service.usecases.deps import Deps
 from service.usecases.history import HistoryUseCases
@@ -22,8 +25,8 @@ from service.usecases.rooms import RoomUseCases
 from service.usecases.seats import SeatUseCases
 from service.usecases.waiting_room import WaitingRoomUseCases
 from tests.conftest import T0
+from tests.helpers import unique
 
-CALLER = Caller("memory", "key")
 T = TypeVar("T")
 
 
@@ -41,22 +44,28 @@ class Areas:
 
 @dataclass
 class Service:
-    store: MemoryRoomStore
+    store: PgRoomStore
     usecases: Areas
     clock: ManualClock
+    caller: Caller
 
 
-def service(store: MemoryRoomStore | None = None, **limits: Any) -> Service:
-    """The use cases over `store` (a new memory store by default) with `limits` set,
-    at T0."""
-    store = store if store is not None else MemoryRoomStore()
+def service(
+    pool: asyncpg.Pool,
+    store: PgRoomStore | None = None,
+    notifier: EventHub | None = None,
+    **limits: Any,
+) -> Service:
+    """The use cases over `store` (by default a new store on `pool`) with `limits` set,
+    at T0, for a caller in a tenant of its own."""
+    store = store if store is not None else PgRoomStore(pool)
     clock = ManualClock(T0)
     deps = Deps(
         store=store,
         clock=clock,
         limits=Limits(**limits),
-        page_tokens=PageTokens(b"memory-page-token-secret"),
-        notifier=store.notifier,
+        page_tokens=PageTokens(b"usecases-page-token-secret"),
+        notifier=notifier,
     )
     usecases = Areas(
         rooms=RoomUseCases(deps),
@@ -66,7 +75,7 @@ def service(store: MemoryRoomStore | None = None, **limits: Any) -> Service:
         waiting_room=WaitingRoomUseCases(deps),
         seats=SeatUseCases(deps),
     )
-    return Service(store, usecases, clock)
+    return Service(store, usecases, clock, Caller(unique("usecases"), "key"))
 
 
 async def create(
@@ -79,7 +88,7 @@ async def create(
     }
     values.update(settings)
     await service.usecases.rooms.create_room(
-        CALLER,
+        service.caller,
         "",
         room_id,
         RoomSettings(**values),
