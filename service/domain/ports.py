@@ -1,8 +1,8 @@
 """What the domain and security need from storage without importing it: the keyset
 position of a page, the rule on what an update may change, and where signing keys are
 kept (implemented in service/storage/signing_keys.py). The use cases call the stores
-themselves (`PgRoomStore`, `PgWebhookStore`, storage's `CalendarStore`): docs/one-store.md
-says why."""
+themselves (`PgRoomStore`, `PgWebhookStore`, storage's `CalendarStore`):
+docs/decisions/storage.md says why."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The contract of `PgRoomStore`: what the use cases rely on, tested against the
-store on this run's database (docs/one-store.md says why there is one store).
+store on this run's database (docs/decisions/storage.md says why there is one store).
 
 Each test works in a tenant of its own, so it shares the session's database with the
 other integration tests and needs no truncation."""
