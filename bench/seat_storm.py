@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from service.domain.events import EventType
 from service.domain.limits import Limits
 from service.domain.models import JoinPolicy, NewRoom, Role, RoleCapacity
 from service.domain.seats import CapacityRefusal, Seat
@@ -30,6 +31,7 @@ from support.database import admin_dsn, scratch_database
 NOW = datetime.now(UTC).replace(microsecond=0)
 TENANT = "storm"
 LIMITS = replace(Limits(), max_participants_ceiling=4000)
+TAKEN = EventType.SEAT_TAKEN.value
 
 # The claim path's statements, as run with 3,000 seats taken ($3: now).
 # (`seats_by_role` is the count the claim ran before seat_counts; skipped when absent.)
@@ -39,7 +41,34 @@ EXPLAINED: dict[str, list[object]] = {
     "extend_user_seat": [TENANT, "{room}", "nobody", NOW],
     "seats_by_role": [TENANT, "{room}"],
     "seat_counts": [TENANT, "{room}"],
-    "take_seat": [TENANT, "s1", "{room}", "newcomer", "attendee", NOW, NOW],
+    "take_seat": [
+        TENANT,
+        "s1",
+        "{room}",
+        "newcomer",
+        "attendee",
+        NOW,
+        NOW + LIMITS.seat_ttl,
+        [],
+        [TAKEN],
+        [],
+        ["{}"],
+        "bench",
+    ],
+    "claim_seat_at_once": [
+        TENANT,
+        "{room}",
+        "newcomer",
+        "attendee",
+        NOW,
+        1,
+        4000,
+        NOW + LIMITS.seat_ttl,
+        "s1",
+        [TAKEN],
+        ["{}"],
+        "bench",
+    ],
 }
 
 

@@ -338,6 +338,108 @@ SELECT version, valid_from, valid_until, recurrence, time_zone, max_participants
     FROM rooms
     WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
 
+-- name: claim_seat_at_once --
+-- A whole claim in ONE statement, run on its own (its own transaction): the room's row
+-- lock is held from this statement's lock to its commit, inside PostgreSQL, with no
+-- round trip to the server in between. The room locked at the version the decision
+-- saw ($6); then its counters locked (FOR UPDATE: a locking read returns each row's
+-- latest committed version, not the statement's snapshot, so the counts are exact
+-- although the snapshot predates the lock); then the identity's live seat renewed, or
+-- a new seat inserted if the capacity rules allow it (the role's own maximum, the
+-- room's seats, the other roles' unfilled reservations: `seats.check_capacity`, which
+-- rereads the counts returned here to explain a refusal), its count moved and
+-- SEAT_TAKEN recorded. `state` says which: 'seat' (see `inserted`), 'refused', or why
+-- it did nothing and the caller runs `claim_seat` instead: 'moved' (another version;
+-- no room), 'slow' (seats to free, a recurring room, or a window ending within the
+-- seat's lifetime $8), 'setup' (a role's counter row missing: `seat_count_rows`).
+-- $7: the server's ceiling, $9: the new seat's id, $10/$11: its SEAT_TAKEN event.
+WITH room AS (
+        SELECT version = $6 AND cardinality(recurrence) = 0 AND valid_until >= $8
+                   AND NOT COALESCE(
+                       (SELECT s.expire_time FROM seats s WHERE s.tenant = $1 AND s.room_id = $2
+                        ORDER BY s.expire_time LIMIT 1) <= $5, false) AS fast,
+               version = $6 AS current,
+               CASE WHEN max_participants > 0 THEN max_participants ELSE $7 END AS seats,
+               max_participants, role_capacity
+        FROM rooms WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE),
+    counts AS (
+        SELECT role, taken FROM seat_counts
+        WHERE tenant = $1 AND room_id = $2 AND (SELECT fast FROM room) FOR UPDATE),
+    caps AS (
+        SELECT e->>'role' AS role, (e->>'max')::int AS max, (e->>'reserved')::int AS reserved
+        FROM room, jsonb_array_elements(room.role_capacity) AS e),
+    verdict AS (
+        SELECT CASE
+            WHEN NOT COALESCE((SELECT current FROM room), false) THEN 'moved'
+            WHEN NOT (SELECT fast FROM room) THEN 'slow'
+            WHEN (SELECT count(*) FROM counts) < 4 THEN 'setup'
+            WHEN EXISTS (SELECT 1 FROM caps WHERE caps.role = $4 AND caps.max > 0 AND
+                         (SELECT taken FROM counts WHERE counts.role = $4) >= caps.max)
+                 THEN 'refused'
+            WHEN (SELECT sum(taken) FROM counts) >= (SELECT seats FROM room) THEN 'refused'
+            WHEN (SELECT sum(taken) FROM counts)
+                 + (SELECT COALESCE(sum(GREATEST(0, caps.reserved - counts.taken)), 0)
+                    FROM caps JOIN counts USING (role) WHERE caps.role <> $4)
+                 >= (SELECT seats FROM room) THEN 'refused'
+            ELSE 'fits' END AS state),
+    mine AS (
+        UPDATE seats SET expire_time = $8
+        WHERE tenant = $1 AND seat_id = (
+            SELECT f.seat_id FROM (
+                SELECT seat_id, room_id, user_id FROM seats
+                WHERE tenant = $1 AND (room_id, user_id) >= ($2, $3)
+                ORDER BY room_id, user_id LIMIT 1) f
+            WHERE f.room_id = $2 AND f.user_id = $3)
+          AND (SELECT state FROM verdict) IN ('fits', 'refused')
+        RETURNING seat_id, room_id, user_id, role, create_time, expire_time, false AS inserted),
+    seat AS (
+        INSERT INTO seats AS s
+            (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
+        SELECT $1, $9, $2, $3, $4, $5, $8
+        WHERE (SELECT state FROM verdict) = 'fits' AND NOT EXISTS (SELECT 1 FROM mine)
+        ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET expire_time = EXCLUDED.expire_time
+        RETURNING s.seat_id, s.room_id, s.user_id, s.role, s.create_time, s.expire_time,
+                  s.xmax = 0 AS inserted),
+    counted AS (
+        UPDATE seat_counts c SET taken = c.taken + 1
+        WHERE c.tenant = $1 AND c.room_id = $2 AND c.role = $4
+          AND (SELECT inserted FROM seat)),
+    batch (types, data, at, actor) AS (
+        SELECT $10::text[], $11::text[], $5::timestamptz, $12::text
+        WHERE (SELECT inserted FROM seat)),
+    seq AS (
+        UPDATE rooms SET event_seq = event_seq + (SELECT cardinality(types) FROM batch)
+        WHERE tenant = $1 AND room_id = $2 AND EXISTS (SELECT 1 FROM batch)
+        RETURNING room_id, event_seq),
+-- include: number_events --
+-- include: record_events --
+    SELECT CASE WHEN g.seat_id IS NOT NULL THEN 'seat'
+                WHEN v.state = 'fits' THEN 'slow' ELSE v.state END AS state,
+           g.seat_id, g.room_id, g.user_id, g.role, g.create_time, g.expire_time,
+           COALESCE(g.inserted, false) AS inserted,
+           (SELECT max_participants FROM room) AS max_participants,
+           (SELECT role_capacity FROM room) AS role_capacity,
+           (SELECT array_agg(role) FROM counts) AS count_roles,
+           (SELECT array_agg(taken) FROM counts) AS count_taken
+    FROM verdict v LEFT JOIN (SELECT * FROM mine UNION ALL SELECT * FROM seat) g ON true;
+
+-- name: seat_count_rows --
+-- A room's counter row for every role (0 seats), where missing: adds no seat, so it
+-- needs no lock; claim_seat_at_once counts on every role's row being there.
+INSERT INTO seat_counts (tenant, room_id, role, taken)
+    SELECT $1, $2, role, 0
+    FROM unnest(ARRAY['presenter', 'attendee', 'consumer', 'collaborator']) AS role
+    WHERE EXISTS (SELECT 1 FROM rooms WHERE tenant = $1 AND room_id = $2)
+    ON CONFLICT (tenant, room_id, role) DO NOTHING;
+
+-- name: seat_of_user --
+-- Whether the identity holds a seat in the room (found as extend_user_seat finds it).
+SELECT f.seat_id FROM (
+    SELECT seat_id, room_id, user_id FROM seats
+    WHERE tenant = $1 AND (room_id, user_id) >= ($2, $3)
+    ORDER BY room_id, user_id LIMIT 1) f
+WHERE f.room_id = $2 AND f.user_id = $3;
+
 -- name: extend_user_seat --
 -- The identity's seat found in (room_id, user_id) order: by its unique key, the one
 -- index in that order, whatever the statistics say (while they still describe an empty

@@ -5,6 +5,7 @@ locks nothing."""
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 import asyncpg
@@ -18,8 +19,11 @@ from service.domain.waiting_room import Knock, KnockState
 from service.storage.base import ROLE_BY_VALUE
 from service.storage.db import Connection
 from service.storage.history import append_events, event_arrays
+from service.storage.notify import notify_rooms
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
+
+log = logging.getLogger(__name__)
 
 KNOCK_STATE = {state.value: state for state in KnockState}
 
@@ -105,6 +109,10 @@ async def expire_room_seats(pool: asyncpg.Pool, tenant: str, room_id: str, now: 
     return len(history)
 
 
+# Why claim_seat_at_once left a claim to the transaction of `claim_in_transaction`.
+_NOT_AT_ONCE = frozenset({"slow", "setup"})
+
+
 async def claim(
     pool: asyncpg.Pool,
     *,
@@ -122,8 +130,101 @@ async def claim(
     (`decided_at_version`: a removal, a denial, new settings), so that the caller
     decides again.
 
-    One transaction under the room's row lock, so the counts the capacity rules
-    judge are exact whatever the number of replicas: expired seats are freed
+    Usually ONE statement on its own (`claim_seat_at_once`): the room's row lock is
+    taken and released inside PostgreSQL, with no round trip to this server while it
+    is held, so the claims of one room serialize for the statement's own work and its
+    commit only. Where that statement declines (seats to free, a recurring room, a
+    window ending within a seat's lifetime, a counter row missing) or refuses an
+    identity that a concurrent claim may just have seated, the transaction of
+    `claim_in_transaction` decides instead."""
+    expire_time = now + limits.seat_ttl
+    fresh = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
+    taken_types, taken_data = event_arrays([events.seat_taken(fresh)])
+    async with pool.acquire() as conn:
+        row: asyncpg.Record | None = None
+        for _ in range(2):
+            row = await conn.fetchrow(
+                QUERIES["claim_seat_at_once"],
+                tenant,
+                room_id,
+                user_id,
+                role.value,
+                now,
+                decided_at_version,
+                limits.max_participants_ceiling,
+                expire_time,
+                fresh.seat_id,
+                taken_types,
+                taken_data,
+                actor,
+            )
+            assert row is not None  # the statement always answers one row
+            if row["state"] != "setup":
+                break
+            await conn.execute(QUERIES["seat_count_rows"], tenant, room_id)
+        assert row is not None
+        state = row["state"]
+        if state == "moved":
+            return None
+        if state == "seat":
+            if row["inserted"]:
+                await _announce(conn, tenant, room_id)
+            return seat_of(row)
+        if state == "refused":
+            taken = {
+                ROLE_BY_VALUE[r]: n
+                for r, n in zip(row["count_roles"], row["count_taken"], strict=True)
+            }
+            refusal = check_capacity(
+                role,
+                taken,
+                row["max_participants"],
+                events.role_capacity_from(row["role_capacity"]),
+                limits,
+            )
+            # A seat the statement's snapshot could not see (the identity's own claim,
+            # committed while this one waited for the lock) is given back by the
+            # transaction below; so is anything the domain judges otherwise.
+            seated = await conn.fetchval(QUERIES["seat_of_user"], tenant, room_id, user_id)
+            if refusal is not None and seated is None:
+                return refusal
+    assert state in _NOT_AT_ONCE or state == "refused", state
+    return await claim_in_transaction(
+        pool,
+        tenant=tenant,
+        room_id=room_id,
+        user_id=user_id,
+        role=role,
+        decided_at_version=decided_at_version,
+        now=now,
+        limits=limits,
+        actor=actor,
+    )
+
+
+async def _announce(conn: Connection, tenant: str, room_id: str) -> None:
+    """Wake the room's watchers after a claim's own commit (as tenant_transaction does)."""
+    try:
+        await notify_rooms(conn, tenant, [room_id])
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        log.warning("notification after commit failed: %r", error)
+
+
+async def claim_in_transaction(
+    pool: asyncpg.Pool,
+    *,
+    tenant: str,
+    room_id: str,
+    user_id: str,
+    role: Role,
+    decided_at_version: int,
+    now: datetime,
+    limits: Limits,
+    actor: str,
+) -> Seat | CapacityRefusal | None:
+    """`claim` as a transaction of several statements, for every case. Under the
+    room's row lock, so the counts the capacity rules judge are exact whatever the
+    number of replicas: expired seats are freed
     (SEAT_EXPIRED), the live ones per role read from `seat_counts` (kept by every
     statement that inserts or deletes seats), and the seat inserted (SEAT_TAKEN)
     only if `seats.check_capacity` lets it in; an identity seated already gets its
