@@ -158,15 +158,3 @@ class StoreBase:
         if expected_version is not None and expected_version != row["version"]:
             raise etag_mismatch(room_id, etag_of(row["version"]))
         return row
-
-    async def _bump_version(
-        self, conn: Connection, tenant: str, room_id: str, now: datetime
-    ) -> int:
-        """A host's decision changes the room's etag, as a roster change does."""
-        version: int = await conn.fetchval(
-            QUERIES["bump_version"],
-            tenant,
-            room_id,
-            now,
-        )
-        return version

@@ -162,7 +162,10 @@ class KnocksAndSeatsStore(StoreBase):
                 now,
             )
             assert after is not None  # an upsert always returns its row
-            version = await self._bump_version(conn, tenant, room_id, now)
+            # The etag moves; claims decided earlier for others still hold.
+            version: int = await conn.fetchval(
+                QUERIES["bump_version_for_knock"], tenant, room_id, now, user_id
+            )
             if plan.new_epoch:
                 await bump_epochs(conn, tenant, room_id, [user_id])
             await append_events(tx, room_id, [plan.event], actor, now)

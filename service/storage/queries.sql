@@ -55,6 +55,17 @@
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
 
+-- fragment: decision_holds --
+-- Whether an allowed join decision still holds in the room's row `r` (locked): the
+-- including statement defines `d(user_id, version)`, the identity and the room's
+-- version the decision saw. It holds if the room is at that version, or if every
+-- version since was a knock decision about another identity (migration 0014).
+    (r.version = d.version
+     OR (r.knock_run_version = r.version AND r.version > d.version
+         AND r.version - d.version <= cardinality(r.knock_run_users)
+         AND d.user_id <> ALL (r.knock_run_users[
+             cardinality(r.knock_run_users) - (r.version - d.version) + 1:])))
+
 -- fragment: knock_columns --
 -- A knock's columns, each prefixed `k_` (what seats.knock_of(row, "k_") reads): the
 -- including statement joins `knocks k` and ends its select list with these.
@@ -267,8 +278,16 @@ INSERT INTO signing_keys
         (key_id, algorithm, private_key, public_jwk, create_time, activate_time)
     VALUES ($1, $2, $3, $4, $5, $6);
 
--- name: bump_version --
-UPDATE rooms SET update_time = $3, version = version + 1
+-- name: bump_version_for_knock --
+-- A knock decision about $4 bumps the room's version (its etag) and extends the run of
+-- knock decisions that claims decided earlier may hold through (migration 0014); any
+-- other change of the version ends the run, since it leaves knock_run_version behind.
+UPDATE rooms SET update_time = $3, version = version + 1, knock_run_version = version + 1,
+    knock_run_users = CASE
+        WHEN knock_run_version = version
+            THEN (knock_run_users || $4::text)[
+                GREATEST(1, cardinality(knock_run_users) + 1 - 255):]
+        ELSE ARRAY[$4::text] END
     WHERE tenant = $1 AND room_id = $2 RETURNING version;
 
 -- name: record_janus_admission --
@@ -330,13 +349,16 @@ INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
 -- name: claim_seat --
 -- The room locked, and whether it holds seats expired by $3: a hint, the first entry of
 -- seats_room_expire_idx (the one index in that order, whatever the statistics say);
--- only when it says so does the claim run delete_expired.
-SELECT version, valid_from, valid_until, recurrence, time_zone, max_participants,
-       role_capacity,
+-- only when it says so does the claim run delete_expired. `holds`: whether the decision
+-- made at version $5 for the identity $4 still holds (`decision_holds`).
+SELECT r.valid_from, r.valid_until, r.recurrence, r.time_zone, r.max_participants,
+       r.role_capacity,
        (SELECT s.expire_time FROM seats s WHERE s.tenant = $1 AND s.room_id = $2
-        ORDER BY s.expire_time LIMIT 1) <= $3 AS expired
-    FROM rooms
-    WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
+        ORDER BY s.expire_time LIMIT 1) <= $3 AS expired,
+-- include: decision_holds --
+       AS holds
+    FROM rooms r, (SELECT $4::text AS user_id, $5::bigint AS version) d
+    WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL FOR UPDATE OF r;
 
 -- name: claim_seat_at_once --
 -- A whole claim in ONE statement, run on its own (its own transaction): the room's row
@@ -349,19 +371,26 @@ SELECT version, valid_from, valid_until, recurrence, time_zone, max_participants
 -- room's seats, the other roles' unfilled reservations: `seats.check_capacity`, which
 -- rereads the counts returned here to explain a refusal), its count moved and
 -- SEAT_TAKEN recorded. `state` says which: 'seat' (see `inserted`), 'refused', or why
--- it did nothing and the caller runs `claim_seat` instead: 'moved' (another version;
--- no room), 'slow' (seats to free, a recurring room, or a window ending within the
+-- it did nothing and the caller runs `claim_seat` instead: 'moved' (the decision
+-- no longer holds; no room), 'slow' (seats to free, a recurring room, or a window ending within the
 -- seat's lifetime $8), 'setup' (a role's counter row missing: `seat_count_rows`).
 -- $7: the server's ceiling, $9: the new seat's id, $10/$11: its SEAT_TAKEN event.
-WITH room AS (
-        SELECT version = $6 AND cardinality(recurrence) = 0 AND valid_until >= $8
-                   AND NOT COALESCE(
-                       (SELECT s.expire_time FROM seats s WHERE s.tenant = $1 AND s.room_id = $2
-                        ORDER BY s.expire_time LIMIT 1) <= $5, false) AS fast,
-               version = $6 AS current,
-               CASE WHEN max_participants > 0 THEN max_participants ELSE $7 END AS seats,
-               max_participants, role_capacity
-        FROM rooms WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE),
+WITH decided AS (
+        SELECT
+-- include: decision_holds --
+            AS holds,
+            cardinality(r.recurrence) = 0 AND r.valid_until >= $8
+                AND NOT COALESCE(
+                    (SELECT s.expire_time FROM seats s WHERE s.tenant = $1 AND s.room_id = $2
+                     ORDER BY s.expire_time LIMIT 1) <= $5, false) AS plain,
+            CASE WHEN r.max_participants > 0 THEN r.max_participants ELSE $7 END AS seats,
+            r.max_participants, r.role_capacity
+        FROM rooms r, (SELECT $3::text AS user_id, $6::bigint AS version) d
+        WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL FOR UPDATE OF r),
+    room AS (
+        SELECT holds AS current, holds AND plain AS fast, seats, max_participants,
+               role_capacity
+        FROM decided),
     counts AS (
         SELECT role, taken FROM seat_counts
         WHERE tenant = $1 AND room_id = $2 AND (SELECT fast FROM room) FOR UPDATE),

@@ -127,8 +127,8 @@ async def claim(
 ) -> Seat | CapacityRefusal | None:
     """Take a seat for an allowed identity, or give back (and renew) its live one;
     None, taking nothing, if the room changed since the decision was read
-    (`decided_at_version`: a removal, a denial, new settings), so that the caller
-    decides again.
+    (`decided_at_version`: a removal, a denial, new settings; knock decisions about
+    other identities leave a decision standing), so that the caller decides again.
 
     Usually ONE statement on its own (`claim_seat_at_once`): the room's row lock is
     taken and released inside PostgreSQL, with no round trip to this server while it
@@ -237,8 +237,10 @@ async def claim_in_transaction(
             tenant,
             room_id,
             now,
+            user_id,
+            decided_at_version,
         )
-        if room is None or room["version"] != decided_at_version:
+        if room is None or not room["holds"]:
             return None
         # Read before the lock was granted, `expired` may name a seat renewed or
         # released since (delete_expired then frees nothing); a seat expired by
