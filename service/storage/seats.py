@@ -202,12 +202,32 @@ async def claim(
     )
 
 
+# Rooms whose claims are being announced by this process: whether another claim
+# committed since the announcement in flight was sent (and so needs one more).
+_announcing: dict[tuple[str, str], bool] = {}
+
+
 async def _announce(conn: Connection, tenant: str, room_id: str) -> None:
-    """Wake the room's watchers after a claim's own commit (as tenant_transaction does)."""
+    """Wake the room's watchers after a claim's own commit (as tenant_transaction does),
+    once per burst: a claim committed while an announcement of its room is in flight
+    leaves it to the claim sending that one, which sends one more after it. Every
+    commit is still followed by a NOTIFY sent after it; a storm of claims on one room
+    sends a few, not one per claim (each NOTIFY is a commit of its own)."""
+    key = (tenant, room_id)
+    if key in _announcing:
+        _announcing[key] = True
+        return
+    _announcing[key] = False
     try:
-        await notify_rooms(conn, tenant, [room_id])
+        while True:
+            await notify_rooms(conn, tenant, [room_id])
+            if not _announcing[key]:
+                break
+            _announcing[key] = False
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
         log.warning("notification after commit failed: %r", error)
+    finally:
+        del _announcing[key]
 
 
 async def claim_in_transaction(
