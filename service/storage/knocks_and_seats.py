@@ -19,6 +19,7 @@ from service.domain.models import (
 from service.domain.ports import Position
 from service.domain.seats import CapacityRefusal, Seat
 from service.domain.waiting_room import Knock, KnockState, plan_decision, would_be_role
+from service.storage import claims
 from service.storage import seats as seats_sql
 from service.storage.base import (
     ROLE_BY_VALUE,
@@ -214,7 +215,7 @@ class KnocksAndSeatsStore(StoreBase):
         None, taking nothing, if the room changed since the decision was read
         (`decided_at_version`: a removal, a denial, new settings), so that the caller
         decides again. The transaction: `seats.claim` (service/storage/seats.py)."""
-        return await seats_sql.claim(
+        return await claims.claim(
             self._pool,
             tenant=tenant,
             room_id=room_id,

@@ -12,6 +12,7 @@ from service.domain.limits import Limits
 from service.domain.models import Role, RoleCapacity, RosterEntry
 from service.domain.seats import CapacityRefusal, Seat
 from service.domain.waiting_room import KnockState
+from service.storage import claims
 from service.storage import seats as seats_sql
 from service.storage.repository import PgRoomStore
 from tests.conftest import T0
@@ -126,7 +127,7 @@ async def test_a_claim_holds_through_knock_decisions_about_others(pool: asyncpg.
         )  # fmt: skip
 
     async def claim(user: str, decided: int, at_once: bool = True) -> object:
-        take = seats_sql.claim if at_once else seats_sql.claim_in_transaction
+        take = claims.claim if at_once else seats_sql.claim_in_transaction
         return await take(
             pool, tenant=tenant, room_id="r1", user_id=user, role=Role.ATTENDEE,
             decided_at_version=decided, now=T0, limits=LIMITS, actor="test",
