@@ -8,20 +8,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
 
 import asyncpg
 
 from service.domain import events
-from service.domain.limits import Limits
-from service.domain.models import Role
 from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat_id
 from service.storage.base import ROLE_BY_VALUE
 from service.storage.db import Connection
 from service.storage.history import event_arrays
 from service.storage.notify import notify_rooms
 from service.storage.queries import QUERIES
-from service.storage.seats import claim_in_transaction, seat_of
+from service.storage.seats import SeatClaim, claim_in_transaction, seat_of
 
 log = logging.getLogger(__name__)
 
@@ -52,18 +49,7 @@ def _leave(key: tuple[str, str], turn: _Turn, *, locked: bool) -> None:
 _NOT_AT_ONCE = frozenset({"slow", "setup"})
 
 
-async def claim(
-    pool: asyncpg.Pool,
-    *,
-    tenant: str,
-    room_id: str,
-    user_id: str,
-    role: Role,
-    decided_at_version: int,
-    now: datetime,
-    limits: Limits,
-    actor: str,
-) -> Seat | CapacityRefusal | None:
+async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal | None:
     """Take a seat for an allowed identity, or give back (and renew) its live one;
     None, taking nothing, if the room changed since the decision was read
     (`decided_at_version`: a removal, a denial, new settings; knock decisions about
@@ -76,13 +62,15 @@ async def claim(
     window ending within a seat's lifetime, a counter row missing) or refuses an
     identity that a concurrent claim may just have seated, the transaction of
     `claim_in_transaction` decides instead."""
+    tenant, room_id, user_id, role = claim.tenant, claim.room_id, claim.user_id, claim.role
+    now, limits = claim.now, claim.limits
     expire_time = now + limits.seat_ttl
     fresh = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
     taken_types, taken_data = event_arrays([events.seat_taken(fresh)])
     arguments = (
-        tenant, room_id, user_id, role.value, now, decided_at_version,
+        tenant, room_id, user_id, role.value, now, claim.decided_at_version,
         limits.max_participants_ceiling, expire_time, fresh.seat_id, taken_types,
-        taken_data, actor,
+        taken_data, claim.actor,
     )  # fmt: skip
     key = (tenant, room_id)
     turn = _turns.setdefault(key, _Turn())
@@ -136,17 +124,7 @@ async def claim(
         if locked:
             _leave(key, turn, locked=True)
     assert state in _NOT_AT_ONCE or state == "refused", state
-    return await claim_in_transaction(
-        pool,
-        tenant=tenant,
-        room_id=room_id,
-        user_id=user_id,
-        role=role,
-        decided_at_version=decided_at_version,
-        now=now,
-        limits=limits,
-        actor=actor,
-    )
+    return await claim_in_transaction(pool, claim)
 
 
 # Rooms whose claims are being announced by this process: whether another claim

@@ -215,17 +215,10 @@ class KnocksAndSeatsStore(StoreBase):
         None, taking nothing, if the room changed since the decision was read
         (`decided_at_version`: a removal, a denial, new settings), so that the caller
         decides again. The transaction: `seats.claim` (service/storage/seats.py)."""
-        return await claims.claim(
-            self._pool,
-            tenant=tenant,
-            room_id=room_id,
-            user_id=user_id,
-            role=role,
-            decided_at_version=decided_at_version,
-            now=now,
-            limits=limits,
-            actor=actor,
+        request = seats_sql.SeatClaim(
+            tenant, room_id, user_id, role, decided_at_version, now, limits, actor
         )
+        return await claims.claim(self._pool, request)
 
     @translate_errors
     async def renew_seat(

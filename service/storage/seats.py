@@ -6,6 +6,7 @@ locks nothing."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -108,17 +109,23 @@ async def expire_room_seats(pool: asyncpg.Pool, tenant: str, room_id: str, now: 
     return len(history)
 
 
+@dataclass(frozen=True, slots=True)
+class SeatClaim:
+    """A claim as the store is asked for it (`PgRoomStore.claim_seat`): the identity,
+    the role and the room's version its decision saw; `now`, the limits, the actor."""
+
+    tenant: str
+    room_id: str
+    user_id: str
+    role: Role
+    decided_at_version: int
+    now: datetime
+    limits: Limits
+    actor: str
+
+
 async def claim_in_transaction(
-    pool: asyncpg.Pool,
-    *,
-    tenant: str,
-    room_id: str,
-    user_id: str,
-    role: Role,
-    decided_at_version: int,
-    now: datetime,
-    limits: Limits,
-    actor: str,
+    pool: asyncpg.Pool, claim: SeatClaim
 ) -> Seat | CapacityRefusal | None:
     """`claim` as a transaction of several statements, for every case. Under the
     room's row lock, so the counts the capacity rules judge are exact whatever the
@@ -128,6 +135,8 @@ async def claim_in_transaction(
     only if `seats.check_capacity` lets it in; an identity seated already gets its
     seat back, renewed. Every statement reads rows by key: its cost does not grow
     with the seats taken, and the room's lock is held for a few short statements."""
+    tenant, room_id, user_id, role = claim.tenant, claim.room_id, claim.user_id, claim.role
+    now, limits, actor = claim.now, claim.limits, claim.actor
     async with tenant_transaction(pool, tenant) as tx:
         conn = tx.conn
         room = await conn.fetchrow(
@@ -136,7 +145,7 @@ async def claim_in_transaction(
             room_id,
             now,
             user_id,
-            decided_at_version,
+            claim.decided_at_version,
         )
         if room is None or not room["holds"]:
             return None

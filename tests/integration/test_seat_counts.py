@@ -128,10 +128,10 @@ async def test_a_claim_holds_through_knock_decisions_about_others(pool: asyncpg.
 
     async def claim(user: str, decided: int, at_once: bool = True) -> object:
         take = claims.claim if at_once else seats_sql.claim_in_transaction
-        return await take(
-            pool, tenant=tenant, room_id="r1", user_id=user, role=Role.ATTENDEE,
-            decided_at_version=decided, now=T0, limits=LIMITS, actor="test",
-        )  # fmt: skip
+        request = seats_sql.SeatClaim(
+            tenant, "r1", user, Role.ATTENDEE, decided, T0, LIMITS, "test"
+        )
+        return await take(pool, request)
 
     decided = await version()
     for other in ("g1", "g2", "g3"):
