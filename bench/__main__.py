@@ -43,7 +43,9 @@ from bench.calls import HEALTH, PER_ROOM, UPSERT, fixed_cells, upsert_bodies
 from bench.load import LoadGenerator
 from bench.measure import measure, median_cell
 from bench.processes import ROOT, Server, start_ours, start_reference
+from bench.reference import VARIANTS
 from bench.seed import seed
+from bench.webinar import run_webinar
 from service.storage.db import migrate
 from support import citus
 from support.database import admin_dsn as choose_admin_dsn
@@ -88,11 +90,7 @@ def fresh_database(admin: str) -> Iterator[tuple[str, str]]:
 
 
 async def _prepare(dsn: str, rooms: int) -> None:
-    connection = await asyncpg.connect(dsn)
-    try:
-        await migrate(connection)
-    finally:
-        await connection.close()
+    await _migrated(dsn)
     await seed(dsn, rooms, PER_ROOM, datetime.now(UTC))
 
 
@@ -156,6 +154,17 @@ def run_scale(
                 finally:
                     ref.stop()
             results["references"] = references
+            # The other ways of writing the minimal server, to show none is cheaper.
+            variants: dict[str, dict[str, Any]] = {}
+            for variant, label in VARIANTS.items():
+                if args.only and "variants" not in args.only:
+                    continue  # "registered" again, minutes later: the table's own base
+                ref = start_reference(None, WORK / "reference.log", False, variant)
+                try:
+                    variants |= cells_of(ref, [(label, HEALTH, [b""])], [64])
+                finally:
+                    ref.stop()
+            results["variants"] = variants
         workers_list = [1, 2] if rooms == SCALES["small"] and not args.one_worker else [1]
         for workers in workers_list:
             server = start_ours(
@@ -181,6 +190,30 @@ def run_scale(
             finally:
                 server.stop()
     return results
+
+
+async def _migrated(dsn: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await migrate(connection)
+    finally:
+        await connection.close()
+
+
+def webinar_cell(admin: str, args: argparse.Namespace) -> dict[str, Any]:
+    """The webinar's opening minute and the waiting-room burst (bench/webinar.py), on a
+    fresh database of their own."""
+    with fresh_database(admin) as (dsn, database):
+        asyncio.run(_migrated(dsn))
+        log("webinar: 5,000 AuthorizeJoin, 5,000 claims, 500 knocks and admits")
+        found = run_webinar(admin, dsn, database, WORK / "server-webinar.log", args.server_root)
+        for label, wave in found.items():
+            log(
+                f"webinar {label}: {wave['rate']:,.0f}/s in {wave['seconds']:.2f} s,"
+                f" server {wave['server_cpu_us']:.0f} µs/call pg {wave['pg_cpu_us']:.0f}"
+                f" µs/call {wave['outcomes']}"
+            )
+        return found
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -226,6 +259,8 @@ def main(argv: list[str] | None = None) -> None:
             results["database"] = source
             for scale in scales:
                 results["scales"][scale] = run_scale(admin, SCALES[scale], args, load)
+            if not args.only or "webinar" in args.only:
+                results["webinar"] = webinar_cell(admin, args)
     finally:
         load.close()
     results["loadavg_after"] = os.getloadavg()

@@ -148,9 +148,11 @@ def start_ours(dsn: str, workers: int, log_path: Path, root: Path = ROOT) -> Ser
     return server
 
 
-def start_reference(dsn: str | None, log_path: Path, header: bool = False) -> Server:
+def start_reference(
+    dsn: str | None, log_path: Path, header: bool = False, variant: str = "registered"
+) -> Server:
     port = free_port()
-    command = [sys.executable, "-m", "bench.reference", "--port", str(port)]
+    command = [sys.executable, "-m", "bench.reference", "--port", str(port), "--variant", variant]
     if dsn:
         command += ["--dsn", dsn]
     if header:

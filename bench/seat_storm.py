@@ -19,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 import asyncpg
 
+from bench.processes import backend_pids, cpu_seconds
+from service.domain.events import EventType
 from service.domain.limits import Limits
 from service.domain.models import JoinPolicy, NewRoom, Role, RoleCapacity
 from service.domain.seats import CapacityRefusal, Seat
@@ -30,16 +32,44 @@ from support.database import admin_dsn, scratch_database
 NOW = datetime.now(UTC).replace(microsecond=0)
 TENANT = "storm"
 LIMITS = replace(Limits(), max_participants_ceiling=4000)
+TAKEN = EventType.SEAT_TAKEN.value
 
 # The claim path's statements, as run with 3,000 seats taken ($3: now).
 # (`seats_by_role` is the count the claim ran before seat_counts; skipped when absent.)
 EXPLAINED: dict[str, list[object]] = {
-    "claim_seat": [TENANT, "{room}", NOW],
+    "claim_seat": [TENANT, "{room}", NOW, "nobody", 1],
     "delete_expired": [TENANT, "{room}", NOW],
     "extend_user_seat": [TENANT, "{room}", "nobody", NOW],
     "seats_by_role": [TENANT, "{room}"],
     "seat_counts": [TENANT, "{room}"],
-    "take_seat": [TENANT, "s1", "{room}", "newcomer", "attendee", NOW, NOW],
+    "take_seat": [
+        TENANT,
+        "s1",
+        "{room}",
+        "newcomer",
+        "attendee",
+        NOW,
+        NOW + LIMITS.seat_ttl,
+        [],
+        [TAKEN],
+        [],
+        ["{}"],
+        "bench",
+    ],
+    "claim_seat_at_once": [
+        TENANT,
+        "{room}",
+        "newcomer",
+        "attendee",
+        NOW,
+        1,
+        4000,
+        NOW + LIMITS.seat_ttl,
+        "s1",
+        [TAKEN],
+        ["{}"],
+        "bench",
+    ],
 }
 
 
@@ -128,6 +158,12 @@ async def main() -> None:
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--in-flight", type=int, default=256)
     parser.add_argument("--pool", type=int, default=16)
+    parser.add_argument(
+        "--no-flush-wait",
+        action="store_true",
+        help="measurement only: commits do not wait for their WAL flush"
+        " (synchronous_commit off for the storm's connections)",
+    )
     args = parser.parse_args()
     with admin_dsn() as (admin, source):
         print(f"PostgreSQL from: {source}")
@@ -135,11 +171,17 @@ async def main() -> None:
             conn = await asyncpg.connect(dsn)
             await migrate(conn)
             await conn.close()
-            pool = await create_pool(dsn, min_size=args.pool, max_size=args.pool)
+            settings = "?synchronous_commit=off" if args.no_flush_wait else ""
+            pool = await create_pool(dsn + settings, min_size=args.pool, max_size=args.pool)
             try:
                 store = PgRoomStore(pool)
                 await make_room(store, "webinar")
+                database = dsn.rsplit("/", 1)[1].split("?", 1)[0]
+                pids = await asyncio.to_thread(backend_pids, admin, database)
+                before = cpu_seconds(pids)
                 await storm(store, "webinar", args.users, args.in_flight)
+                used = cpu_seconds(pids) - before
+                print(f"PostgreSQL CPU per claim: {used / (args.users + 20) * 1e6:,.0f} µs")
                 await explain(pool, store)
             finally:
                 await pool.close()

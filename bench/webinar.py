@@ -1,12 +1,17 @@
-"""`python -m bench.webinar`: a webinar's opening minute, from outside (issue 26).
+"""A webinar's opening minute, from outside (issue 26): a cell of `make bench`, and
+`python -m bench.webinar` on its own.
 
 A real server (`ROOMS_WORKERS` 2, `ROOMS_MAX_PARTICIPANTS` 4000) on a fresh database;
 one open room of `max_participants` 4,000 with 20 seats reserved for presenters (the
 20 presenters rostered). 5,000 distinct attendees call AuthorizeJoin without a claim
 (the baseline), then 5,000 others with `claim_seat`, 256 in flight from 4 client
-processes; then the presenters claim. Printed: both rates, the claim storm per 1,000
-answers in order, and the seats (which must be exact: 3,980 attendees, 1,020 ROOM_FULL,
-every presenter seated, no error).
+processes; then the presenters claim. Then the waiting-room burst: in a room with a
+waiting room, 500 guests knock, then a host admits them, 64 admits in flight, and each
+admitted guest asks again at once with `claim_seat` (the README's guest flow).
+Measured: both rates, the claim storm per 1,000 answers in order, server and
+PostgreSQL CPU per call of each wave (from /proc), the seats (which must be exact:
+3,980 attendees, 1,020 ROOM_FULL, every presenter seated, no error), and the time from
+the first admit to the last guest seated.
 
     python -m bench.webinar [--root DIR]    # DIR: another checkout's server (before/after)
 """
@@ -21,23 +26,27 @@ import os
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
+from typing import Any
 
 from rooms.client import RoomsClient
 from rooms.v1 import admission_pb2 as ad
 
-from bench.processes import ROOT, start_ours
+from bench.processes import ROOT, Server, backend_pids, cpu_seconds, start_ours
 from support.database import admin_dsn, scratch_database
 
 PROCESSES = 4
 ROOM_FULL = ad.JOIN_DECISION_REASON_ROOM_FULL
+PRESENTERS = 20
 
 
 async def worker(
-    target: str, room_id: str, users: list[str], claim: bool, in_flight: int, at: float
+    target: str, room_id: str, users: list[str], mode: str, in_flight: int, at: float
 ) -> None:
-    """One client process: its users at `in_flight`, starting at `at`; a JSON line of
-    (completion time, outcome) per call on stdout."""
+    """One client process: its users at `in_flight`, starting at `at`; a JSON list of
+    (completion time, outcome) per user on stdout. `mode`: "plain" (AuthorizeJoin),
+    "claim" (with claim_seat), "admit" (AdmitParticipant, then the guest's claim)."""
     async with RoomsClient(target, timeout=120) as client:
         gate = asyncio.Semaphore(in_flight)
         out: list[tuple[float, str]] = []
@@ -45,7 +54,9 @@ async def worker(
         async def one(user: str) -> None:
             async with gate:
                 try:
-                    answer = await client.authorize_join(room_id, user, claim_seat=claim)
+                    if mode == "admit":
+                        await client.admit_participant(room_id, user)
+                    answer = await client.authorize_join(room_id, user, claim_seat=mode != "plain")
                 except Exception as error:  # counted and reported
                     out.append((time.time(), f"error {type(error).__name__}"))
                     return
@@ -61,44 +72,106 @@ async def worker(
 
 
 def wave(
-    target: str, room_id: str, users: list[str], claim: bool, in_flight: int
-) -> tuple[float, list[tuple[float, str]]]:
-    """The users from PROCESSES client processes at once: (start, answers by time)."""
+    server: Server,
+    pg: tuple[str, str],
+    room_id: str,
+    users: list[str],
+    mode: str,
+    in_flight: int,
+) -> dict[str, Any]:
+    """The users from PROCESSES client processes at once: rate, answers per 1,000 in
+    order, outcomes, CPU per call of the server and of PostgreSQL."""
     at = time.time() + 2.0
     slices = [users[i::PROCESSES] for i in range(PROCESSES)]
     procs = [
         subprocess.Popen(
             [
-                sys.executable,
-                "-m",
-                "bench.webinar",
-                "--worker",
-                target,
-                room_id,
-                json.dumps(part),
-                "1" if claim else "0",
-                str(in_flight // PROCESSES),
-                str(at),
+                *(sys.executable, "-m", "bench.webinar", "--worker", server.target, room_id),
+                *(json.dumps(part), mode, str(max(1, in_flight // PROCESSES)), str(at)),
             ],
             cwd=ROOT,
             stdout=subprocess.PIPE,
         )
         for part in slices
     ]
-    answers = [tuple(a) for p in procs for a in json.loads(p.communicate()[0])]
-    return at, sorted(answers)
+    pg_pids = backend_pids(*pg)
+    cpu_before, pg_before = cpu_seconds(server.pids()), cpu_seconds(pg_pids)
+    answers = sorted(tuple(a) for p in procs for a in json.loads(p.communicate()[0]))
+    server_cpu = cpu_seconds(server.pids()) - cpu_before
+    pg_cpu = cpu_seconds(backend_pids(*pg)) - pg_before  # the backends that took part
+    elapsed = answers[-1][0] - at
+    marks = [at] + [answers[i - 1][0] for i in range(1000, len(answers) + 1, 1000)]
+    return {
+        "calls": len(answers),
+        "seconds": elapsed,
+        "rate": len(answers) / elapsed,
+        "per_1000": [1000 / (b - a) for a, b in itertools.pairwise(marks)],
+        "outcomes": dict(Counter(outcome for _, outcome in answers)),
+        # Over the whole wave, idle client start included: an upper bound per call.
+        "server_cpu_us": server_cpu / len(answers) * 1e6,
+        "pg_cpu_us": pg_cpu / len(answers) * 1e6,
+    }
 
 
-def report(label: str, start: float, answers: list[tuple[float, str]]) -> None:
-    elapsed = answers[-1][0] - start
-    print(f"{label}: {len(answers)} calls in {elapsed:.2f} s = {len(answers) / elapsed:.0f}/s")
-    marks = [start] + [answers[i - 1][0] for i in range(1000, len(answers) + 1, 1000)]
-    rates = [f"{1000 / (b - a):.0f}" for a, b in itertools.pairwise(marks)]
-    print(f"  per 1,000 answers in order (/s): {', '.join(rates)}")
-    outcomes: dict[str, int] = {}
-    for _, outcome in answers:
-        outcomes[outcome] = outcomes.get(outcome, 0) + 1
-    print(f"  outcomes: {outcomes}")
+def report(label: str, result: dict[str, Any]) -> None:
+    print(
+        f"{label}: {result['calls']} calls in {result['seconds']:.2f} s ="
+        f" {result['rate']:.0f}/s; server {result['server_cpu_us']:.0f} µs/call,"
+        f" PostgreSQL {result['pg_cpu_us']:.0f} µs/call"
+    )
+    if result["per_1000"]:
+        rates = ", ".join(f"{r:.0f}" for r in result["per_1000"])
+        print(f"  per 1,000 answers in order (/s): {rates}")
+    print(f"  outcomes: {result['outcomes']}")
+
+
+async def _rooms(target: str) -> tuple[str, str]:
+    async with RoomsClient(target, timeout=60) as client:
+        presenters = [f"presenter-{i:02}" for i in range(PRESENTERS)]
+        webinar = await client.create_room(
+            join_policy="open",
+            max_participants=4000,
+            role_capacity={"presenter": (0, PRESENTERS)},
+            participants=dict.fromkeys(presenters, "presenter"),
+        )
+        lobby = await client.create_room(
+            join_policy="open", waiting_room_enabled=True, max_participants=4000
+        )
+    return webinar.room_id, lobby.room_id
+
+
+def run_webinar(
+    admin: str,
+    dsn: str,
+    database: str,
+    log: Path,
+    root: Path = ROOT,
+    users: int = 5000,
+    in_flight: int = 256,
+    guests: int = 500,
+) -> dict[str, Any]:
+    """The storm and the burst on a migrated `dsn` (the database `database` on the
+    server `admin`); the figures of each wave."""
+    os.environ["ROOMS_MAX_PARTICIPANTS"] = "4000"
+    server = start_ours(dsn, 2, log, root=root)
+    pg = (admin, database)
+    try:
+        webinar, lobby = asyncio.run(_rooms(server.target))
+        visitors = [f"visitor-{i:05}" for i in range(users)]
+        attendees = [f"attendee-{i:05}" for i in range(users)]
+        presenters = [f"presenter-{i:02}" for i in range(PRESENTERS)]
+        results = {
+            "plain": wave(server, pg, webinar, visitors, "plain", in_flight),
+            "claim": wave(server, pg, webinar, attendees, "claim", in_flight),
+            "presenters": wave(server, pg, webinar, presenters, "claim", PROCESSES),
+        }
+        guest_ids = [f"guest-{i:04}" for i in range(guests)]
+        results["knocks"] = wave(server, pg, lobby, guest_ids, "claim", 64)
+        results["burst"] = wave(server, pg, lobby, guest_ids, "admit", 64)
+    finally:
+        server.stop()
+        os.environ.pop("ROOMS_MAX_PARTICIPANTS", None)
+    return results
 
 
 # The schema of the server measured (another checkout's, for a before/after).
@@ -113,53 +186,26 @@ asyncio.run(run())
 """
 
 
-def migrate_with(root: Path, dsn: str) -> None:
-    subprocess.run([sys.executable, "-c", MIGRATE, dsn], cwd=root, check=True)
-
-
 async def main(root: Path, users: int, in_flight: int) -> None:
-    os.environ["ROOMS_MAX_PARTICIPANTS"] = "4000"
     with admin_dsn() as (admin, source):
         print(f"PostgreSQL from: {source}; server from {root}")
         async with scratch_database(admin, "rooms_webinar") as dsn:
-            await asyncio.to_thread(migrate_with, root, dsn)
+            command = [sys.executable, "-c", MIGRATE, dsn]
+            await asyncio.to_thread(subprocess.run, command, cwd=root, check=True)
             log = ROOT / ".data" / "webinar-server.log"
             log.parent.mkdir(parents=True, exist_ok=True)
-            server = start_ours(dsn, 2, log, root=root)
-            try:
-                async with RoomsClient(server.target, timeout=60) as client:
-                    presenters = [f"presenter-{i:02}" for i in range(20)]
-                    room = await client.create_room(
-                        join_policy="open",
-                        max_participants=4000,
-                        role_capacity={"presenter": (0, 20)},
-                        participants=dict.fromkeys(presenters, "presenter"),
-                    )
-                plain = [f"visitor-{i:05}" for i in range(users)]
-                start, answers = await asyncio.to_thread(
-                    wave, server.target, room.room_id, plain, False, in_flight
-                )
-                report("AuthorizeJoin without a claim", start, answers)
-                attendees = [f"attendee-{i:05}" for i in range(users)]
-                start, answers = await asyncio.to_thread(
-                    wave, server.target, room.room_id, attendees, True, in_flight
-                )
-                report("AuthorizeJoin with claim_seat", start, answers)
-                start, answers = await asyncio.to_thread(
-                    wave, server.target, room.room_id, presenters, True, PROCESSES
-                )
-                report("presenters claiming", start, answers)
-            finally:
-                server.process.terminate()
-                server.process.wait(timeout=30)
+            database = dsn.rsplit("/", 1)[1].split("?", 1)[0]
+            results = await asyncio.to_thread(
+                run_webinar, admin, dsn, database, log, root, users, in_flight
+            )
+    for label, result in results.items():
+        report(label, result)
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
-        target, room_id, users, claim, in_flight, at = sys.argv[2:8]
-        asyncio.run(
-            worker(target, room_id, json.loads(users), claim == "1", int(in_flight), float(at))
-        )
+        target, room_id, users, mode, in_flight, at = sys.argv[2:8]
+        asyncio.run(worker(target, room_id, json.loads(users), mode, int(in_flight), float(at)))
         sys.exit(0)
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", type=Path, default=ROOT)

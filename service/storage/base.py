@@ -157,15 +157,3 @@ class StoreBase:
             raise room_not_found(room_id)
         check_version(expected_version, row["version"], functools.partial(etag_mismatch, room_id))
         return row
-
-    async def _bump_version(
-        self, conn: Connection, tenant: str, room_id: str, now: datetime
-    ) -> int:
-        """A host's decision changes the room's etag, as a roster change does."""
-        version: int = await conn.fetchval(
-            QUERIES["bump_version"],
-            tenant,
-            room_id,
-            now,
-        )
-        return version

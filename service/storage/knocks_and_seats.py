@@ -19,6 +19,7 @@ from service.domain.models import (
 from service.domain.ports import Position
 from service.domain.seats import CapacityRefusal, Seat
 from service.domain.waiting_room import Knock, KnockState, plan_decision, would_be_role
+from service.storage import claims
 from service.storage import seats as seats_sql
 from service.storage.base import (
     ROLE_BY_VALUE,
@@ -162,7 +163,10 @@ class KnocksAndSeatsStore(StoreBase):
                 now,
             )
             assert after is not None  # an upsert always returns its row
-            version = await self._bump_version(conn, tenant, room_id, now)
+            # The etag moves; claims decided earlier for others still hold.
+            version: int = await conn.fetchval(
+                QUERIES["bump_version_for_knock"], tenant, room_id, now, user_id
+            )
             if plan.new_epoch:
                 await bump_epochs(conn, tenant, room_id, [user_id])
             await append_events(tx, room_id, [plan.event], actor, now)
@@ -211,17 +215,10 @@ class KnocksAndSeatsStore(StoreBase):
         None, taking nothing, if the room changed since the decision was read
         (`decided_at_version`: a removal, a denial, new settings), so that the caller
         decides again. The transaction: `seats.claim` (service/storage/seats.py)."""
-        return await seats_sql.claim(
-            self._pool,
-            tenant=tenant,
-            room_id=room_id,
-            user_id=user_id,
-            role=role,
-            decided_at_version=decided_at_version,
-            now=now,
-            limits=limits,
-            actor=actor,
+        request = seats_sql.SeatClaim(
+            tenant, room_id, user_id, role, decided_at_version, now, limits, actor
         )
+        return await claims.claim(self._pool, request)
 
     @translate_errors
     async def renew_seat(

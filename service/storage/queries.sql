@@ -55,6 +55,17 @@
         ON CONFLICT (tenant, destination, room_id)
         DO UPDATE SET latest_revision = EXCLUDED.latest_revision)
 
+-- fragment: decision_holds --
+-- Whether an allowed join decision still holds in the room's row `r` (locked): the
+-- including statement defines `d(user_id, version)`, the identity and the room's
+-- version the decision saw. It holds if the room is at that version, or if every
+-- version since was a knock decision about another identity (migration 0014).
+    (r.version = d.version
+     OR (r.knock_run_version = r.version AND r.version > d.version
+         AND r.version - d.version <= cardinality(r.knock_run_users)
+         AND d.user_id <> ALL (r.knock_run_users[
+             cardinality(r.knock_run_users) - (r.version - d.version) + 1:])))
+
 -- fragment: knock_columns --
 -- A knock's columns, each prefixed `k_` (what seats.knock_of(row, "k_") reads): the
 -- including statement joins `knocks k` and ends its select list with these.
@@ -267,8 +278,16 @@ INSERT INTO signing_keys
         (key_id, algorithm, private_key, public_jwk, create_time, activate_time)
     VALUES ($1, $2, $3, $4, $5, $6);
 
--- name: bump_version --
-UPDATE rooms SET update_time = $3, version = version + 1
+-- name: bump_version_for_knock --
+-- A knock decision about $4 bumps the room's version (its etag) and extends the run of
+-- knock decisions that claims decided earlier may hold through (migration 0014); any
+-- other change of the version ends the run, since it leaves knock_run_version behind.
+UPDATE rooms SET update_time = $3, version = version + 1, knock_run_version = version + 1,
+    knock_run_users = CASE
+        WHEN knock_run_version = version
+            THEN (knock_run_users || $4::text)[
+                GREATEST(1, cardinality(knock_run_users) + 1 - 255):]
+        ELSE ARRAY[$4::text] END
     WHERE tenant = $1 AND room_id = $2 RETURNING version;
 
 -- name: record_janus_admission --
@@ -330,13 +349,125 @@ INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
 -- name: claim_seat --
 -- The room locked, and whether it holds seats expired by $3: a hint, the first entry of
 -- seats_room_expire_idx (the one index in that order, whatever the statistics say);
--- only when it says so does the claim run delete_expired.
-SELECT version, valid_from, valid_until, recurrence, time_zone, max_participants,
-       role_capacity,
+-- only when it says so does the claim run delete_expired. `holds`: whether the decision
+-- made at version $5 for the identity $4 still holds (`decision_holds`).
+SELECT r.valid_from, r.valid_until, r.recurrence, r.time_zone, r.max_participants,
+       r.role_capacity,
        (SELECT s.expire_time FROM seats s WHERE s.tenant = $1 AND s.room_id = $2
-        ORDER BY s.expire_time LIMIT 1) <= $3 AS expired
-    FROM rooms
-    WHERE tenant = $1 AND room_id = $2 AND delete_time IS NULL FOR UPDATE;
+        ORDER BY s.expire_time LIMIT 1) <= $3 AS expired,
+-- include: decision_holds --
+       AS holds
+    FROM rooms r, (SELECT $4::text AS user_id, $5::bigint AS version) d
+    WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL FOR UPDATE OF r;
+
+-- name: claim_seat_at_once --
+-- A whole claim in ONE statement, run on its own (its own transaction): the room's row
+-- lock is held from this statement's lock to its commit, inside PostgreSQL, with no
+-- round trip to the server in between. The room locked at the version the decision
+-- saw ($6); then its counters locked (FOR UPDATE: a locking read returns each row's
+-- latest committed version, not the statement's snapshot, so the counts are exact
+-- although the snapshot predates the lock); then the identity's live seat renewed, or
+-- a new seat inserted if the capacity rules allow it (the role's own maximum, the
+-- room's seats, the other roles' unfilled reservations: `seats.check_capacity`, which
+-- rereads the counts returned here to explain a refusal), its count moved and
+-- SEAT_TAKEN recorded. `state` says which: 'seat' (see `inserted`), 'refused', or why
+-- it did nothing and the caller runs `claim_seat` instead: 'moved' (the decision
+-- no longer holds; no room), 'slow' (seats to free, a recurring room, or a window ending within the
+-- seat's lifetime $8), 'setup' (a role's counter row missing: `seat_count_rows`).
+-- $7: the server's ceiling, $9: the new seat's id, $10/$11: its SEAT_TAKEN event.
+WITH decided AS (
+        SELECT
+-- include: decision_holds --
+            AS holds,
+            cardinality(r.recurrence) = 0 AND r.valid_until >= $8
+                AND NOT COALESCE(
+                    (SELECT s.expire_time FROM seats s WHERE s.tenant = $1 AND s.room_id = $2
+                     ORDER BY s.expire_time LIMIT 1) <= $5, false) AS plain,
+            CASE WHEN r.max_participants > 0 THEN r.max_participants ELSE $7 END AS seats,
+            r.max_participants, r.role_capacity
+        FROM rooms r, (SELECT $3::text AS user_id, $6::bigint AS version) d
+        WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL FOR UPDATE OF r),
+    room AS (
+        SELECT holds AS current, holds AND plain AS fast, seats, max_participants,
+               role_capacity
+        FROM decided),
+    counts AS (
+        SELECT role, taken FROM seat_counts
+        WHERE tenant = $1 AND room_id = $2 AND (SELECT fast FROM room) FOR UPDATE),
+    caps AS (
+        SELECT e->>'role' AS role, (e->>'max')::int AS max, (e->>'reserved')::int AS reserved
+        FROM room, jsonb_array_elements(room.role_capacity) AS e),
+    verdict AS (
+        SELECT CASE
+            WHEN NOT COALESCE((SELECT current FROM room), false) THEN 'moved'
+            WHEN NOT (SELECT fast FROM room) THEN 'slow'
+            WHEN (SELECT count(*) FROM counts) < 4 THEN 'setup'
+            WHEN EXISTS (SELECT 1 FROM caps WHERE caps.role = $4 AND caps.max > 0 AND
+                         (SELECT taken FROM counts WHERE counts.role = $4) >= caps.max)
+                 THEN 'refused'
+            WHEN (SELECT sum(taken) FROM counts) >= (SELECT seats FROM room) THEN 'refused'
+            WHEN (SELECT sum(taken) FROM counts)
+                 + (SELECT COALESCE(sum(GREATEST(0, caps.reserved - counts.taken)), 0)
+                    FROM caps JOIN counts USING (role) WHERE caps.role <> $4)
+                 >= (SELECT seats FROM room) THEN 'refused'
+            ELSE 'fits' END AS state),
+    mine AS (
+        UPDATE seats SET expire_time = $8
+        WHERE tenant = $1 AND seat_id = (
+            SELECT f.seat_id FROM (
+                SELECT seat_id, room_id, user_id FROM seats
+                WHERE tenant = $1 AND (room_id, user_id) >= ($2, $3)
+                ORDER BY room_id, user_id LIMIT 1) f
+            WHERE f.room_id = $2 AND f.user_id = $3)
+          AND (SELECT state FROM verdict) IN ('fits', 'refused')
+        RETURNING seat_id, room_id, user_id, role, create_time, expire_time, false AS inserted),
+    seat AS (
+        INSERT INTO seats AS s
+            (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
+        SELECT $1, $9, $2, $3, $4, $5, $8
+        WHERE (SELECT state FROM verdict) = 'fits' AND NOT EXISTS (SELECT 1 FROM mine)
+        ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET expire_time = EXCLUDED.expire_time
+        RETURNING s.seat_id, s.room_id, s.user_id, s.role, s.create_time, s.expire_time,
+                  s.xmax = 0 AS inserted),
+    counted AS (
+        UPDATE seat_counts c SET taken = c.taken + 1
+        WHERE c.tenant = $1 AND c.room_id = $2 AND c.role = $4
+          AND (SELECT inserted FROM seat)),
+    batch (types, data, at, actor) AS (
+        SELECT $10::text[], $11::text[], $5::timestamptz, $12::text
+        WHERE (SELECT inserted FROM seat)),
+    seq AS (
+        UPDATE rooms SET event_seq = event_seq + (SELECT cardinality(types) FROM batch)
+        WHERE tenant = $1 AND room_id = $2 AND EXISTS (SELECT 1 FROM batch)
+        RETURNING room_id, event_seq),
+-- include: number_events --
+-- include: record_events --
+    SELECT CASE WHEN g.seat_id IS NOT NULL THEN 'seat'
+                WHEN v.state = 'fits' THEN 'slow' ELSE v.state END AS state,
+           g.seat_id, g.room_id, g.user_id, g.role, g.create_time, g.expire_time,
+           COALESCE(g.inserted, false) AS inserted,
+           (SELECT max_participants FROM room) AS max_participants,
+           (SELECT role_capacity FROM room) AS role_capacity,
+           (SELECT array_agg(role) FROM counts) AS count_roles,
+           (SELECT array_agg(taken) FROM counts) AS count_taken
+    FROM verdict v LEFT JOIN (SELECT * FROM mine UNION ALL SELECT * FROM seat) g ON true;
+
+-- name: seat_count_rows --
+-- A room's counter row for every role (0 seats), where missing: adds no seat, so it
+-- needs no lock; claim_seat_at_once counts on every role's row being there.
+INSERT INTO seat_counts (tenant, room_id, role, taken)
+    SELECT $1, $2, role, 0
+    FROM unnest(ARRAY['presenter', 'attendee', 'consumer', 'collaborator']) AS role
+    WHERE EXISTS (SELECT 1 FROM rooms WHERE tenant = $1 AND room_id = $2)
+    ON CONFLICT (tenant, room_id, role) DO NOTHING;
+
+-- name: seat_of_user --
+-- Whether the identity holds a seat in the room (found as extend_user_seat finds it).
+SELECT f.seat_id FROM (
+    SELECT seat_id, room_id, user_id FROM seats
+    WHERE tenant = $1 AND (room_id, user_id) >= ($2, $3)
+    ORDER BY room_id, user_id LIMIT 1) f
+WHERE f.room_id = $2 AND f.user_id = $3;
 
 -- name: extend_user_seat --
 -- The identity's seat found in (room_id, user_id) order: by its unique key, the one

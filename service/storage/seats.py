@@ -5,6 +5,8 @@ locks nothing."""
 
 from __future__ import annotations
 
+import logging
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
@@ -20,6 +22,8 @@ from service.storage.db import Connection
 from service.storage.history import append_events, event_arrays
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
+
+log = logging.getLogger(__name__)
 
 KNOCK_STATE = {state.value: state for state in KnockState}
 
@@ -105,30 +109,34 @@ async def expire_room_seats(pool: asyncpg.Pool, tenant: str, room_id: str, now: 
     return len(history)
 
 
-async def claim(
-    pool: asyncpg.Pool,
-    *,
-    tenant: str,
-    room_id: str,
-    user_id: str,
-    role: Role,
-    decided_at_version: int,
-    now: datetime,
-    limits: Limits,
-    actor: str,
-) -> Seat | CapacityRefusal | None:
-    """Take a seat for an allowed identity, or give back (and renew) its live one;
-    None, taking nothing, if the room changed since the decision was read
-    (`decided_at_version`: a removal, a denial, new settings), so that the caller
-    decides again.
+@dataclass(frozen=True, slots=True)
+class SeatClaim:
+    """A claim as the store is asked for it (`PgRoomStore.claim_seat`): the identity,
+    the role and the room's version its decision saw; `now`, the limits, the actor."""
 
-    One transaction under the room's row lock, so the counts the capacity rules
-    judge are exact whatever the number of replicas: expired seats are freed
+    tenant: str
+    room_id: str
+    user_id: str
+    role: Role
+    decided_at_version: int
+    now: datetime
+    limits: Limits
+    actor: str
+
+
+async def claim_in_transaction(
+    pool: asyncpg.Pool, claim: SeatClaim
+) -> Seat | CapacityRefusal | None:
+    """`claim` as a transaction of several statements, for every case. Under the
+    room's row lock, so the counts the capacity rules judge are exact whatever the
+    number of replicas: expired seats are freed
     (SEAT_EXPIRED), the live ones per role read from `seat_counts` (kept by every
     statement that inserts or deletes seats), and the seat inserted (SEAT_TAKEN)
     only if `seats.check_capacity` lets it in; an identity seated already gets its
     seat back, renewed. Every statement reads rows by key: its cost does not grow
     with the seats taken, and the room's lock is held for a few short statements."""
+    tenant, room_id, user_id, role = claim.tenant, claim.room_id, claim.user_id, claim.role
+    now, limits, actor = claim.now, claim.limits, claim.actor
     async with tenant_transaction(pool, tenant) as tx:
         conn = tx.conn
         room = await conn.fetchrow(
@@ -136,8 +144,10 @@ async def claim(
             tenant,
             room_id,
             now,
+            user_id,
+            claim.decided_at_version,
         )
-        if room is None or room["version"] != decided_at_version:
+        if room is None or not room["holds"]:
             return None
         # Read before the lock was granted, `expired` may name a seat renewed or
         # released since (delete_expired then frees nothing); a seat expired by

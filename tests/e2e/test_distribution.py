@@ -288,13 +288,25 @@ async def test_writes_notify_after_commit_and_every_transaction_has_one_tenant(
         if any("INSERT INTO room_events" in s.query for s in t.statements)
     ]
     committed = [t for t in writes if t.outcome == "COMMIT"]
-    # Per tenant: create, add, update, remove, ban, update, admit, deny, claim a seat,
-    # release it, delete (a knock is one statement in no transaction block).
-    assert len(committed) == 2 * 11
+    # Per tenant: create, add, update, remove, ban, update, admit, deny, release a seat,
+    # delete (a knock and a seat claim are each one statement in no transaction block).
+    assert len(committed) == 2 * 10
     for transaction in committed:
         assert transaction.next_statement is not None
         assert transaction.next_statement.is_notify
         assert not transaction.next_statement.in_transaction
+    lone: list[Any] = []
+    # A write of events in one statement of its own is followed by its NOTIFY too.
+    statements = list(log.statements)
+    for index, statement in enumerate(statements):
+        if statement.in_transaction or "INSERT INTO room_events" not in statement.query:
+            continue
+        after = next(s for s in statements[index + 1 :] if s.connection == statement.connection)
+        if after.query.startswith("INSERT INTO seat_counts"):
+            continue  # a claim that wrote nothing: a room's counter rows first, then again
+        lone.append(statement)
+        assert after.is_notify and not after.in_transaction
+    assert len(lone) == 2 * 2  # per tenant: the first knock, the seat claim
     rolled_back = [t for t in log.transactions() if t.outcome == "ROLLBACK"]
     assert len(rolled_back) == 2  # the stale-etag removals
     for transaction in rolled_back:

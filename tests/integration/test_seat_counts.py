@@ -11,6 +11,8 @@ import asyncpg
 from service.domain.limits import Limits
 from service.domain.models import Role, RoleCapacity, RosterEntry
 from service.domain.seats import CapacityRefusal, Seat
+from service.domain.waiting_room import KnockState
+from service.storage import claims
 from service.storage import seats as seats_sql
 from service.storage.repository import PgRoomStore
 from tests.conftest import T0
@@ -100,3 +102,53 @@ async def test_counts_follow_every_seat_taken_and_freed(pool: asyncpg.Pool) -> N
         tenant=tenant, room_id="r1", expected_version=None, now=T0 + 3 * TTL, actor="test"
     )
     await exact({})
+
+
+async def test_a_claim_holds_through_knock_decisions_about_others(pool: asyncpg.Pool) -> None:
+    """Admitting others moves the room's version; a claim decided before still holds
+    (both ways of claiming), unless the decision was about the claimant, or anything
+    else changed the room since."""
+    store, tenant = PgRoomStore(pool), unique("knockrun")
+    await store.create_room(
+        tenant=tenant, room=new_room("r1", max_participants=10), roster=(), now=T0,
+        idempotency_key="", request_hash="h", actor="test",
+    )  # fmt: skip
+
+    async def version() -> int:
+        found: int = await pool.fetchval(
+            "SELECT version FROM rooms WHERE tenant = $1 AND room_id = 'r1'", tenant
+        )
+        return found
+
+    async def decide(user: str, state: KnockState) -> None:
+        await store.decide_knock(
+            tenant=tenant, room_id="r1", user_id=user, state=state, chosen_role=None,
+            expected_version=None, now=T0, actor="host",
+        )  # fmt: skip
+
+    async def claim(user: str, decided: int, at_once: bool = True) -> object:
+        take = claims.claim if at_once else seats_sql.claim_in_transaction
+        request = seats_sql.SeatClaim(
+            tenant, "r1", user, Role.ATTENDEE, decided, T0, LIMITS, "test"
+        )
+        return await take(pool, request)
+
+    decided = await version()
+    for other in ("g1", "g2", "g3"):
+        await decide(other, KnockState.ADMITTED)
+    assert await version() == decided + 3
+    assert isinstance(await claim("a", decided), Seat)
+    assert isinstance(await claim("b", decided, at_once=False), Seat)
+    # A decision about the claimant itself since: decide again.
+    await decide("c", KnockState.DENIED)
+    assert await claim("c", decided) is None
+    assert await claim("c", decided, at_once=False) is None
+    # Any other change since (here the roster) ends the run: decide again.
+    before_roster = await version()
+    await store.upsert_participants(
+        tenant=tenant, room_id="r1", roster=[RosterEntry("x", Role.ATTENDEE)],
+        expected_version=None, max_roster_size=100, now=T0, actor="host",
+    )  # fmt: skip
+    assert await claim("d", before_roster) is None
+    assert await claim("d", before_roster, at_once=False) is None
+    assert isinstance(await claim("d", await version()), Seat)

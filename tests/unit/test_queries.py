@@ -16,6 +16,7 @@ DEFINES = {
     "record_events": ("new_events (room_id, revision, event_time, record_time, type, actor, ",),
     "knock_columns": ("LEFT JOIN knocks k\n",),
     "webhook_columns": ("webhooks",),
+    "decision_holds": ("FROM rooms r, (SELECT ", "::bigint AS version) d"),
 }
 
 
