@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import trustme
 
-from tests.helpers import LoggedErrors, logged_errors
+from tests.shared.errors import LoggedErrors, logged_errors
 
 
 @pytest.fixture

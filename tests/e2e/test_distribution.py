@@ -39,8 +39,9 @@ from service.storage.db import create_pool
 from service.storage.history import LIFECYCLE_LOCK_KEY
 from service.storage.notify import CHANNEL
 from tests.conftest import T0, ServerFactory
-from tests.helpers import connect, expect_error, ts
-from tests.statements import StatementLog, check_statements
+from tests.shared.calls import connect, ts
+from tests.shared.errors import expect_error
+from tests.shared.statements import StatementLog, check_statements
 
 if TYPE_CHECKING:
     from rooms.v1.credentials_service_pb2_grpc import CredentialsServiceAsyncStub

@@ -14,7 +14,7 @@ import pytest
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.server import RunningServer
-from tests.database import ROOT
+from support.database import ROOT
 
 EXAMPLE = ROOT / "examples" / "go"
 TOOLS = ("go", "protoc", "protoc-gen-go", "protoc-gen-go-grpc")

@@ -19,8 +19,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from tests.conftest import T0, ServerFactory
-from tests.helpers import bearer, connect, ts
-from tests.receivers import FakeLiveKit
+from tests.shared.calls import bearer, connect, ts
+from tests.shared.receivers import FakeLiveKit
 
 SECRET = "lk-secret-for-moderation-0123456789abcdef"
 

@@ -19,8 +19,8 @@ from service.domain.clock import ManualClock
 from service.media_config import load_media_config
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
-from tests.helpers import bearer, connect
-from tests.receivers import FakeLiveKit
+from tests.shared.calls import bearer, connect
+from tests.shared.receivers import FakeLiveKit
 
 SECRET = "lk-secret-that-must-stay-private-0123456789"
 

@@ -23,9 +23,9 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from service.server import RunningServer
+from support.database import ROOT
 from tests.conftest import ServerFactory
-from tests.database import ROOT
-from tests.helpers import People, Rooms, connect
+from tests.shared.calls import People, Rooms, connect
 
 EXAMPLE = ROOT / "examples" / "node"
 

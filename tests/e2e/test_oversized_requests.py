@@ -13,7 +13,8 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
-from tests.helpers import expect_error, unique
+from tests.shared.calls import unique
+from tests.shared.errors import expect_error
 
 if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub

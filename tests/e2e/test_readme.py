@@ -45,8 +45,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.database import ROOT, scratch_database
-from tests.processes import free_port, spawn_server
+from support.database import ROOT, scratch_database
+from support.processes import free_port
+from tests.shared.processes import spawn_server
 
 pytestmark = pytest.mark.processes
 

@@ -23,7 +23,7 @@ from rooms.v1 import waiting_room_pb2 as wr
 from service.domain.clock import ManualClock
 from service.server import RunningServer
 from tests.conftest import T0, ServerFactory
-from tests.helpers import eventually, waiting_for_a_lock
+from tests.shared.waiting import eventually, waiting_for_a_lock
 
 ROOM_FULL = ad.JOIN_DECISION_REASON_ROOM_FULL
 T = ev.RoomEventType

@@ -20,17 +20,11 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.config import ConfigError
 from service.security.keys import KeyRing, new_key, parse_entries
+from support.database import ROOT
 from tests.conftest import ServerFactory
-from tests.database import ROOT
-from tests.helpers import (
-    Rooms,
-    bearer,
-    connect,
-    eventually,
-    expect_error,
-    lock_waiters,
-    room_row_locked,
-)
+from tests.shared.calls import Rooms, bearer, connect
+from tests.shared.errors import expect_error
+from tests.shared.waiting import eventually, lock_waiters, room_row_locked
 
 
 def health_check(channel: grpc.aio.Channel, **kwargs: Any) -> Any:

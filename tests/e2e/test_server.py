@@ -22,10 +22,11 @@ from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.server import RunningServer
+from support.database import ROOT
+from support.processes import free_port
 from tests.conftest import ServerFactory
-from tests.database import ROOT
-from tests.helpers import roster_change_in_flight
-from tests.processes import free_port, server_process
+from tests.shared.processes import server_process
+from tests.shared.waiting import roster_change_in_flight
 
 pytestmark = pytest.mark.processes
 

@@ -16,9 +16,12 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import rooms_service_pb2_grpc
 
+from support.processes import free_port
 from tests.conftest import ServerFactory
-from tests.helpers import connect, rich_error, roster_change_in_flight
-from tests.processes import free_port, server_process
+from tests.shared.calls import connect
+from tests.shared.errors import rich_error
+from tests.shared.processes import server_process
+from tests.shared.waiting import roster_change_in_flight
 
 SERVING = health_pb2.HealthCheckResponse.SERVING
 

@@ -23,7 +23,8 @@ from rooms.v1 import waiting_room_pb2 as wr
 from service.domain.clock import ManualClock
 from service.server import RunningServer
 from tests.conftest import T0
-from tests.helpers import connect, rich_error
+from tests.shared.calls import connect
+from tests.shared.errors import rich_error
 
 WAITING = ad.JOIN_DECISION_REASON_WAITING_FOR_ADMISSION
 DENIED = ad.JOIN_DECISION_REASON_DENIED

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from tests.database import ROOT
+from support.database import ROOT
 
 pytestmark = pytest.mark.processes
 

@@ -19,7 +19,7 @@ from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import waiting_room_pb2 as wr
 
-from tests.processes import replicas
+from tests.shared.processes import replicas
 
 pytestmark = pytest.mark.processes
 

@@ -14,7 +14,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
 from tests.conftest import T0
-from tests.helpers import Rooms
+from tests.shared.calls import Rooms
 
 Role: TypeAlias = pp.Role.ValueType
 Capability: TypeAlias = ad.Capability.ValueType

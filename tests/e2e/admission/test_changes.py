@@ -28,7 +28,7 @@ from tests.e2e.admission.decisions import (
     at,
     authorize,
 )
-from tests.helpers import People, Rooms, make_room, person, ts
+from tests.shared.calls import People, Rooms, make_room, person, ts
 
 
 async def test_removal_flips_the_very_next_decision(rooms: Rooms, participants: People) -> None:

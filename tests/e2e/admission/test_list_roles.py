@@ -20,7 +20,7 @@ from tests.e2e.admission.decisions import (
     assert_allowed,
     authorize,
 )
-from tests.helpers import Rooms, make_room, person
+from tests.shared.calls import Rooms, make_room, person
 
 
 async def test_list_roles_matches_the_capability_table(rooms: Rooms) -> None:

@@ -7,7 +7,8 @@ import pytest
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.admission.decisions import INVALID, PRESENTER, assert_room_not_found, authorize
-from tests.helpers import Rooms, expect_error, make_room, person, unique
+from tests.shared.calls import Rooms, make_room, person, unique
+from tests.shared.errors import expect_error
 
 
 async def test_deleted_room_is_a_room_not_found_decision(rooms: Rooms) -> None:

@@ -26,7 +26,7 @@ from tests.e2e.admission.decisions import (
     at,
     authorize,
 )
-from tests.helpers import Rooms, duration, make_room, person, ts
+from tests.shared.calls import Rooms, duration, make_room, person, ts
 
 
 async def test_three_hours_early_is_not_yet_open(rooms: Rooms, clock: ManualClock) -> None:

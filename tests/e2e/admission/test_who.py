@@ -30,7 +30,7 @@ from tests.e2e.admission.decisions import (
     authorize,
     capabilities,
 )
-from tests.helpers import Rooms, make_room, person, ts
+from tests.shared.calls import Rooms, make_room, person, ts
 
 
 async def test_rostered_presenter_is_allowed_with_exact_capabilities(rooms: Rooms) -> None:

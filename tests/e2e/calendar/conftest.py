@@ -21,7 +21,7 @@ from rooms.v1 import (
 from service.security.keys import new_key
 from service.server import RunningServer
 from tests.conftest import ServerFactory
-from tests.helpers import Metadata, bearer
+from tests.shared.calls import Metadata, bearer
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.calendar.conftest import Calendar, Side
-from tests.helpers import every_page, timestamp, unique
+from tests.shared.calls import every_page, timestamp, unique
 
 Span = tuple[datetime, datetime]
 

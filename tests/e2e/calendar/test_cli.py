@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import icalendar
 
 from service.domain.clock import ManualClock
-from tests.cli import Cli, fields, rows
+from tests.cli.in_process import Cli, fields, rows
 from tests.e2e.calendar.conftest import Calendar
 from tests.e2e.calendar.helpers import vevents
-from tests.helpers import unique
+from tests.shared.calls import unique
 
 
 async def test_a_weekly_appointment_from_the_command_line(

@@ -18,7 +18,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.calendar.conftest import Calendar
 from tests.e2e.calendar.helpers import expanded, feed, feed_url, recurring_room, vevents
-from tests.helpers import expect_error, unique
+from tests.shared.calls import unique
+from tests.shared.errors import expect_error
 
 FIRST = datetime(2026, 6, 2, 9, tzinfo=UTC)
 HOUR = timedelta(hours=1)

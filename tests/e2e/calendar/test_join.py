@@ -13,7 +13,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.domain.clock import ManualClock
 from tests.e2e.calendar.conftest import Calendar
 from tests.e2e.calendar.helpers import local, recurring_room
-from tests.helpers import duration
+from tests.shared.calls import duration
 
 HOUR = timedelta(hours=1)
 ZONE = "Europe/Paris"

@@ -11,7 +11,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.domain.clock import ManualClock
 from tests.e2e.calendar.conftest import Calendar
 from tests.e2e.calendar.helpers import recurring_room
-from tests.helpers import every_page
+from tests.shared.calls import every_page
 
 FIRST = datetime(2026, 6, 2, 9, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -20,7 +20,8 @@ from tests.e2e.calendar.helpers import (
     recurring_room,
     vevents,
 )
-from tests.helpers import rich_error, timestamp
+from tests.shared.calls import timestamp
+from tests.shared.errors import rich_error
 
 HOUR = timedelta(hours=1)
 

@@ -13,7 +13,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.domain.clock import ManualClock
 from tests.e2e.calendar.conftest import Calendar
 from tests.e2e.calendar.helpers import recurring_room
-from tests.helpers import expect_error, timestamp
+from tests.shared.calls import timestamp
+from tests.shared.errors import expect_error
 
 FIRST = datetime(2026, 6, 2, 9, tzinfo=UTC)  # a Tuesday
 HOUR = timedelta(hours=1)

@@ -13,7 +13,7 @@ from rooms.v1 import webhooks_service_pb2 as ws
 from service.domain.clock import ManualClock
 from tests.e2e.calendar.conftest import Calendar
 from tests.e2e.calendar.helpers import recurring_room
-from tests.receivers import WebhookReceiver
+from tests.shared.receivers import WebhookReceiver
 
 FIRST = datetime(2026, 6, 2, 9, tzinfo=UTC)
 HOUR = timedelta(hours=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from service.server import RunningServer
-from tests.cli import Cli
+from tests.cli.in_process import Cli
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 
 from service.security.keys import new_key
 from service.server import RunningServer
-from tests.cli import invoke
+from tests.cli.in_process import invoke
 from tests.conftest import ServerFactory
 from tests.e2e.conftest import Certificates
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from tests.cli import Cli, fields, rows
-from tests.helpers import iso, unique
+from tests.cli.in_process import Cli, fields, rows
+from tests.shared.calls import iso, unique
 
 
 async def test_participants_add_change_remove_list_show(rooms_cli: Cli) -> None:

@@ -14,9 +14,10 @@ from rooms.cli import parse_duration, parse_time
 
 from service.domain.clock import ManualClock
 from service.server import RunningServer
-from tests.cli import Cli, fields, invoke, rows
+from tests.cli.in_process import Cli, fields, invoke, rows
 from tests.conftest import T0
-from tests.helpers import eventually, iso, subscribed, unique
+from tests.shared.calls import iso, unique
+from tests.shared.waiting import eventually, subscribed
 
 
 async def test_create_and_show_as_a_table_and_as_json(rooms_cli: Cli) -> None:

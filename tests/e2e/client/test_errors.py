@@ -18,7 +18,7 @@ from rooms.errors import (
 )
 
 from tests.conftest import T0
-from tests.helpers import unique
+from tests.shared.calls import unique
 
 
 async def test_room_not_found(client: RoomsClient) -> None:

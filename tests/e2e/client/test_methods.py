@@ -19,7 +19,7 @@ from service.domain.clock import ManualClock
 from service.server import RunningServer
 from tests.conftest import T0
 from tests.e2e.client.proxy import LIST_ROOMS, Proxy
-from tests.helpers import unique
+from tests.shared.calls import unique
 
 
 async def test_create_get_update_delete(client: RoomsClient) -> None:

@@ -18,7 +18,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.server import RunningServer
 from tests.e2e.client.proxy import ADD, CREATE, FAST_RETRY, GET, UPDATE, Proxy
-from tests.helpers import unique
+from tests.shared.calls import unique
 
 
 async def test_request_id_is_generated_and_reuse_is_typed(

@@ -41,7 +41,7 @@ async def test_watch_room_reports_each_resume(start: Any) -> None:
     resumes from its last revision on the restarted server, and misses nothing."""
     from rooms.v1 import events_pb2
 
-    from tests.processes import free_port
+    from support.processes import free_port
 
     address = f"127.0.0.1:{free_port()}"
     first = await start(listen_address=address)

@@ -23,7 +23,7 @@ from tests.e2e.credentials.tenants import (
     Setup,
     Tenant,
 )
-from tests.helpers import connect
+from tests.shared.calls import connect
 
 
 @pytest.fixture(scope="package")

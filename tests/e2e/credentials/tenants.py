@@ -19,7 +19,7 @@ from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.server import RunningServer
-from tests.helpers import Metadata, bearer
+from tests.shared.calls import Metadata, bearer
 
 if TYPE_CHECKING:
     from rooms.v1.credentials_service_pb2_grpc import CredentialsServiceAsyncStub

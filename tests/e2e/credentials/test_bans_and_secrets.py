@@ -32,7 +32,7 @@ from tests.e2e.credentials.tenants import (
     reasons,
     tokens,
 )
-from tests.helpers import expect_error
+from tests.shared.errors import expect_error
 
 
 async def test_a_ban_holds_in_an_open_room_until_the_identity_is_added_again(

@@ -29,7 +29,8 @@ from tests.e2e.credentials.tenants import (
     reasons,
     tokens,
 )
-from tests.helpers import expect_error, timestamp
+from tests.shared.calls import timestamp
+from tests.shared.errors import expect_error
 
 
 async def test_introspection_reads_back_what_was_issued(setup: Setup, wall_clock: datetime) -> None:

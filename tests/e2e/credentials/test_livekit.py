@@ -29,7 +29,8 @@ from tests.e2e.credentials.tenants import (
     introspect,
     make_room,
 )
-from tests.helpers import expect_error, timestamp
+from tests.shared.calls import timestamp
+from tests.shared.errors import expect_error
 
 
 @pytest.mark.parametrize("dial_out", [False, True])

@@ -17,7 +17,7 @@ from rooms.v1 import participant_pb2 as pp
 
 from service.domain.clock import ManualClock
 from tests.e2e.credentials.tenants import ROOMS, Setup, auth, authorize, introspect, make_room
-from tests.helpers import timestamp
+from tests.shared.calls import timestamp
 
 
 def fetch_jwks(url: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from rooms.v1 import events_pb2 as ev
 from rooms.v1 import rooms_service_pb2 as rs
 
-from tests.helpers import every_page
+from tests.shared.calls import every_page
 
 if TYPE_CHECKING:
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub

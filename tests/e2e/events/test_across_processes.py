@@ -12,10 +12,10 @@ from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
-from tests.database import ROOT
+from support.database import ROOT
 from tests.e2e.events.stream import T, read
-from tests.helpers import People, Rooms, connect
-from tests.processes import replicas
+from tests.shared.calls import People, Rooms, connect
+from tests.shared.processes import replicas
 
 pytestmark = pytest.mark.processes
 

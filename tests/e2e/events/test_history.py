@@ -15,7 +15,8 @@ from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.events.stream import T, history
-from tests.helpers import expect_error, ts
+from tests.shared.calls import ts
+from tests.shared.errors import expect_error
 
 if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub

@@ -17,7 +17,7 @@ from service.domain.clock import ManualClock
 from service.lifecycle import Lifecycle, Retention
 from tests.conftest import T0, ServerFactory
 from tests.e2e.events.stream import T, history, read
-from tests.helpers import People, Rooms, connect, ts
+from tests.shared.calls import People, Rooms, connect, ts
 
 
 async def test_open_and_end_are_announced_when_the_clock_gets_there(

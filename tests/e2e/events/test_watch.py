@@ -22,7 +22,8 @@ from service.lifecycle import Lifecycle, Retention
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.events.stream import T, history, read
-from tests.helpers import People, Rooms, bearer, connect, expect_error
+from tests.shared.calls import People, Rooms, bearer, connect
+from tests.shared.errors import expect_error
 
 
 async def test_watch_resumes_after_a_disconnect_without_gap_or_duplicate(

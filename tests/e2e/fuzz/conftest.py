@@ -21,7 +21,8 @@ from tests.conftest import T0, ServerFactory
 from tests.e2e.fuzz.harness import Fuzz, stubs
 from tests.e2e.fuzz.references import SEED_ROOMS, SEED_USERS
 from tests.e2e.fuzz.strategies import MAX_BATCH, MAX_ROSTER
-from tests.helpers import bearer, logged_errors, ts
+from tests.shared.calls import bearer, ts
+from tests.shared.errors import logged_errors
 
 # Large response trailers, so that the fuzzing can read (and check) errors naming many
 # fields; test_errors.py shows that a client with gRPC's default limits reads them too.

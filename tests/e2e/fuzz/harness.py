@@ -14,7 +14,7 @@ from rooms.v1 import participants_service_pb2_grpc, rooms_service_pb2_grpc
 
 from tests.e2e.fuzz.references import BUCKET_SIZE, Known, Later
 from tests.e2e.fuzz.sending import Sending
-from tests.helpers import LoggedErrors, RichError, rich_error, status_of
+from tests.shared.errors import LoggedErrors, RichError, rich_error, status_of
 
 if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub

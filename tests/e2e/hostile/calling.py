@@ -13,7 +13,8 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.hostile.bodies import Rpc
-from tests.helpers import error_info, every_page
+from tests.shared.calls import every_page
+from tests.shared.errors import error_info
 
 Code = grpc.StatusCode
 NEVER = {Code.UNKNOWN, Code.INTERNAL, Code.DATA_LOSS}

@@ -15,7 +15,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.hostile.calling import Target
-from tests.helpers import bearer
+from tests.shared.calls import bearer
 
 
 @pytest.fixture(scope="package")

@@ -18,7 +18,7 @@ from tests.e2e.hostile.bodies import (
     timestamp_bodies,
 )
 from tests.e2e.hostile.calling import Code, Target, call, check
-from tests.helpers import LoggedErrors
+from tests.shared.errors import LoggedErrors
 
 
 def test_every_rpc_is_discovered() -> None:

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from tests.e2e.hostile.calling import Target
-from tests.helpers import GRPCURL, grpcurl
+from tests.shared.calls import GRPCURL, grpcurl
 
 
 @pytest.mark.skipif(GRPCURL is None, reason="grpcurl not installed (make venv installs it)")

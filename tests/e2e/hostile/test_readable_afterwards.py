@@ -15,7 +15,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.conftest import T0
 from tests.e2e.hostile.calling import Target, assert_tenant_reads
-from tests.helpers import LoggedErrors
+from tests.shared.errors import LoggedErrors
 
 
 async def test_afterwards_health_is_serving_and_every_read_of_the_tenant_works(

@@ -14,12 +14,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import webhooks_service_pb2 as ws
 
 from service.server import RunningServer
-from tests.helpers import (
-    LoggedErrors,
-    RichError,
-    rich_error,
-    unique,
-)
+from tests.shared.calls import unique
+from tests.shared.errors import LoggedErrors, RichError, rich_error
 
 Code = grpc.StatusCode
 INT32_MAX = 2**31 - 1

@@ -12,7 +12,7 @@ from rooms.v1 import credentials_service_pb2_grpc as cs_grpc
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.outside_in.callers import Caller, Two
-from tests.helpers import bearer, connect
+from tests.shared.calls import bearer, connect
 
 
 @pytest.fixture(scope="package")

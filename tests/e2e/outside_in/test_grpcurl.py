@@ -10,10 +10,7 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.outside_in.callers import INT32_MAX, Two, open_room
-from tests.helpers import (
-    GRPCURL,
-    grpcurl,
-)
+from tests.shared.calls import GRPCURL, grpcurl
 
 
 @pytest.mark.skipif(GRPCURL is None, reason="grpcurl not installed (make venv installs it)")

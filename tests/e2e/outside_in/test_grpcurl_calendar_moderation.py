@@ -10,7 +10,7 @@ import re
 import pytest
 
 from tests.e2e.outside_in.callers import INT32_MAX, Two, open_room
-from tests.helpers import GRPCURL, grpcurl
+from tests.shared.calls import GRPCURL, grpcurl
 
 pytestmark = pytest.mark.skipif(GRPCURL is None, reason="grpcurl not installed")
 

@@ -14,10 +14,7 @@ from rooms.v1 import credentials_service_pb2 as cs
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.outside_in.callers import Code, Two, no_errors, open_room, refused
-from tests.helpers import (
-    LoggedErrors,
-    rich_error,
-)
+from tests.shared.errors import LoggedErrors, rich_error
 
 
 async def test_introspection_of_garbage_is_inactive_never_an_error(

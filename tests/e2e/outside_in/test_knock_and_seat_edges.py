@@ -23,7 +23,8 @@ from tests.e2e.outside_in.callers import (
     open_room,
     refused,
 )
-from tests.helpers import GRPCURL, LoggedErrors, grpcurl
+from tests.shared.calls import GRPCURL, grpcurl
+from tests.shared.errors import LoggedErrors
 
 
 async def test_knock_calls_at_their_limits(two: Two, server_errors: LoggedErrors) -> None:

@@ -9,9 +9,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import webhooks_service_pb2 as ws
 
 from tests.e2e.outside_in.callers import Code, Two, delete_webhooks, no_errors, open_room, refused
-from tests.helpers import (
-    LoggedErrors,
-)
+from tests.shared.errors import LoggedErrors
 
 
 async def test_another_tenants_webhook_cannot_be_changed_or_deleted(

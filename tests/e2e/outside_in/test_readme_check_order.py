@@ -15,7 +15,8 @@ from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.outside_in.callers import Two, no_errors
-from tests.helpers import LoggedErrors, unique
+from tests.shared.calls import unique
+from tests.shared.errors import LoggedErrors
 
 
 async def test_readme_banned_comes_before_the_policy_the_window_and_the_waiting_room(

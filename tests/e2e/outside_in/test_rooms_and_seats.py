@@ -21,11 +21,8 @@ from tests.e2e.outside_in.callers import (
     open_room,
     refused,
 )
-from tests.helpers import (
-    LoggedErrors,
-    rich_error,
-    unique,
-)
+from tests.shared.calls import unique
+from tests.shared.errors import LoggedErrors, rich_error
 
 
 async def test_extreme_capacities_are_named_and_store_nothing(

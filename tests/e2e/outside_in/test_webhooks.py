@@ -16,9 +16,7 @@ from tests.e2e.outside_in.callers import (
     open_room,
     refused,
 )
-from tests.helpers import (
-    LoggedErrors,
-)
+from tests.shared.errors import LoggedErrors
 
 WEBHOOK_URLS = [
     "http://localhost/x",  # not in the allowed hosts of this server

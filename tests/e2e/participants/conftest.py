@@ -8,7 +8,7 @@ import pytest
 
 from tests.conftest import ServerFactory
 from tests.e2e.participants.roster import SMALL_BATCH, SMALL_ROSTER
-from tests.helpers import People, Rooms, connect
+from tests.shared.calls import People, Rooms, connect
 
 
 @pytest.fixture(scope="module")

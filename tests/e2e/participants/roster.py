@@ -12,7 +12,7 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
-from tests.helpers import People, Rooms, every_page
+from tests.shared.calls import People, Rooms, every_page
 
 Role: TypeAlias = pp.Role.ValueType
 

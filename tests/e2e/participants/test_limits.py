@@ -20,7 +20,8 @@ from tests.e2e.participants.roster import (
     etag_of,
     roster,
 )
-from tests.helpers import People, Rooms, expect_error, make_room, person, rich_error
+from tests.shared.calls import People, Rooms, make_room, person
+from tests.shared.errors import expect_error, rich_error
 
 
 async def test_batch_too_large(small: tuple[Rooms, People]) -> None:

@@ -23,7 +23,8 @@ from tests.e2e.participants.roster import (
     list_all,
     tampered,
 )
-from tests.helpers import People, Rooms, expect_error, make_room, person, ts, unique
+from tests.shared.calls import People, Rooms, make_room, person, ts, unique
+from tests.shared.errors import expect_error
 
 
 async def test_list_in_a_stable_order_by_user_id(rooms: Rooms, participants: People) -> None:

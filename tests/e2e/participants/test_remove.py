@@ -15,7 +15,8 @@ from tests.e2e.participants.roster import (
     etag_of,
     roster,
 )
-from tests.helpers import People, Rooms, expect_error, make_room, person, unique
+from tests.shared.calls import People, Rooms, make_room, person, unique
+from tests.shared.errors import expect_error
 
 
 async def test_remove(rooms: Rooms, participants: People) -> None:

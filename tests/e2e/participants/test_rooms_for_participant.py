@@ -22,7 +22,8 @@ from tests.e2e.participants.roster import (
     memberships_of,
     tampered,
 )
-from tests.helpers import People, Rooms, expect_error, make_room, person, ts, unique
+from tests.shared.calls import People, Rooms, make_room, person, ts, unique
+from tests.shared.errors import expect_error
 
 
 async def test_rooms_for_participant_soonest_first_with_role(

@@ -18,7 +18,8 @@ from service.domain.clock import ManualClock
 from service.server import RunningServer
 from tests.conftest import T0
 from tests.e2e.participants.roster import ATTENDEE, CONSUMER, PRESENTER
-from tests.helpers import People, Rooms, expect_error, make_room, person, ts
+from tests.shared.calls import People, Rooms, make_room, person, ts
+from tests.shared.errors import expect_error
 
 R = admission_pb2.JoinDecisionReason
 T = ev.RoomEventType

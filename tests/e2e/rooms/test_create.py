@@ -16,7 +16,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
 from tests.conftest import T0
-from tests.helpers import Rooms, expect_error, ts, window
+from tests.shared.calls import Rooms, ts, window
+from tests.shared.errors import expect_error
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 

@@ -11,7 +11,8 @@ from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
-from tests.helpers import Rooms, expect_error, ts
+from tests.shared.calls import Rooms, ts
+from tests.shared.errors import expect_error
 
 INVALID = grpc.StatusCode.INVALID_ARGUMENT
 

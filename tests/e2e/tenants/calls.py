@@ -16,7 +16,7 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.tenants.observe import ATTENDEE, PRESENTER, Call, Tenant
-from tests.helpers import Metadata
+from tests.shared.calls import Metadata
 
 
 def room_calls(t: Tenant, room_id: str, user_id: str, etag: str) -> dict[str, Call]:

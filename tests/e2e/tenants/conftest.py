@@ -10,7 +10,7 @@ import pytest
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.tenants.observe import Tenant, Tenants
-from tests.helpers import bearer, connect
+from tests.shared.calls import bearer, connect
 
 
 @pytest.fixture(scope="package")

@@ -16,7 +16,8 @@ from rooms.v1 import (
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
-from tests.helpers import Metadata, status_of
+from tests.shared.calls import Metadata
+from tests.shared.errors import status_of
 
 if TYPE_CHECKING:
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub

@@ -31,7 +31,7 @@ from tests.e2e.tenants.observe import (
     outcome,
     snapshot,
 )
-from tests.helpers import unique
+from tests.shared.calls import unique
 
 
 async def test_another_tenants_room_answers_exactly_like_a_room_that_never_existed(

@@ -10,7 +10,8 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.tenants.observe import CONSUMER, INVALID, Tenants
-from tests.helpers import every_page, expect_error, unique
+from tests.shared.calls import every_page, unique
+from tests.shared.errors import expect_error
 
 
 async def test_listings_never_show_another_tenants_rooms(tenants: Tenants) -> None:

@@ -14,7 +14,8 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.e2e.tenants.observe import CONSUMER, NOT_FOUND, PRESENTER, Tenants, snapshot
-from tests.helpers import expect_error, unique
+from tests.shared.calls import unique
+from tests.shared.errors import expect_error
 
 
 async def test_the_same_room_id_lives_independently_in_two_tenants(tenants: Tenants) -> None:

@@ -15,7 +15,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.security.keys import hash_key
 from tests.e2e.tenants.calls import SERVICES, every_rpc, raw_calls
 from tests.e2e.tenants.observe import Tenant, Tenants, snapshot
-from tests.helpers import bearer, expect_error, unique
+from tests.shared.calls import bearer, unique
+from tests.shared.errors import expect_error
 
 
 def test_the_typed_calls_name_the_rpcs_of_both_services() -> None:

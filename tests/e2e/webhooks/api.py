@@ -13,8 +13,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import webhooks_service_pb2 as ws
 
 from service.server import RunningServer
-from tests.helpers import People, Rooms, Webhooks
-from tests.receivers import WebhookReceiver
+from tests.shared.calls import People, Rooms, Webhooks
+from tests.shared.receivers import WebhookReceiver
 
 T = ev.RoomEventType
 

@@ -10,8 +10,8 @@ import pytest
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.webhooks.api import Api
-from tests.helpers import bearer, connect
-from tests.receivers import WebhookReceiver
+from tests.shared.calls import bearer, connect
+from tests.shared.receivers import WebhookReceiver
 
 _tenants = iter(range(1_000_000))
 

@@ -11,7 +11,8 @@ from rooms.v1 import webhooks_service_pb2 as ws
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.e2e.webhooks.api import Api, T
-from tests.helpers import bearer, connect, expect_error
+from tests.shared.calls import bearer, connect
+from tests.shared.errors import expect_error
 
 
 async def test_create_returns_the_secret_once_and_the_resource_everywhere(api: Api) -> None:

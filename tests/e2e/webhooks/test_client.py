@@ -16,9 +16,9 @@ from rooms.v1 import events_pb2 as ev
 from rooms.v1 import webhooks_service_pb2 as ws
 
 from service.security.keys import new_key
-from tests.cli import Cli, fields, rows
+from tests.cli.in_process import Cli, fields, rows
 from tests.conftest import ServerFactory
-from tests.helpers import unique
+from tests.shared.calls import unique
 
 T = ev.RoomEventType
 URL = "https://hooks.example.com/rooms"

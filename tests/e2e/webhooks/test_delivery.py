@@ -16,8 +16,8 @@ from rooms.v1 import webhooks_service_pb2 as ws
 
 from service.domain.clock import ManualClock
 from tests.e2e.webhooks.api import Api, T
-from tests.helpers import timestamp
-from tests.receivers import WebhookReceiver, assert_in_order_without_loss
+from tests.shared.calls import timestamp
+from tests.shared.receivers import WebhookReceiver, assert_in_order_without_loss
 
 HOUR = timedelta(hours=1)
 

@@ -15,7 +15,8 @@ from rooms.v1 import webhooks_service_pb2 as ws
 
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
-from tests.helpers import Webhooks, bearer, connect, expect_error
+from tests.shared.calls import Webhooks, bearer, connect
+from tests.shared.errors import expect_error
 
 LABEL_63 = "a" * 63
 HOST_253 = ".".join([LABEL_63] * 3 + ["b" * 61])  # 3 * 64 + 61 characters

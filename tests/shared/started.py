@@ -39,7 +39,7 @@ def setting_up(scope: str) -> Iterator[None]:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_fixture_setup(fixturedef: pytest.FixtureDef[Any]) -> Any:
-    """(A plugin of its own, `-p tests.started` in pyproject.toml: a conftest's hook
+    """(A plugin of its own, `-p tests.shared.started` in pyproject.toml: a conftest's hook
     would not see the session's fixtures being set up.)"""
     with setting_up(fixturedef.scope):
         return (yield)

@@ -1,5 +1,5 @@
-"""Real server processes for tests: `spawn_server` and `free_port` from
-support/processes.py (the benchmarks use it too), one process that a test drives and
+"""Real server processes for tests: support/processes.py's `spawn_server` (the
+benchmarks use it too) with the tests' small pool, one process that a test drives and
 stops itself, and replicas (several processes on one database) until they all serve."""
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from support.processes import free_port
 from support.processes import spawn_server as spawn_any_server
-from tests.helpers import eventually
-from tests.started import POOL_MAX, POOL_MIN
-
-__all__ = ["free_port", "replicas", "server_process", "spawn_server", "wait_serving"]
+from tests.shared.started import POOL_MAX, POOL_MIN
+from tests.shared.waiting import eventually
 
 TEST_POOL = {"ROOMS_DB_POOL_MIN_SIZE": str(POOL_MIN), "ROOMS_DB_POOL_MAX_SIZE": str(POOL_MAX)}
 

@@ -18,7 +18,7 @@ from livekit.api import TokenVerifier
 from livekit.protocol import room as lk_room
 from standardwebhooks.webhooks import Webhook as Verifier
 
-from tests.processes import free_port
+from support.processes import free_port
 
 
 @dataclass
