@@ -26,6 +26,9 @@ if TYPE_CHECKING:  # the async stub types exist for type checkers only
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
 
+# Fixtures every feature folder may use (modules of their own, loaded as plugins).
+pytest_plugins = ["tests.shared.fixtures", "tests.shared.outside_in"]
+
 # Tests run at a fixed instant; a test moves the clock instead of sleeping.
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 

@@ -15,7 +15,7 @@ from support.database import ROOT
 pytestmark = pytest.mark.processes
 
 # Tests that start a server (a pool, a LISTEN and a health connection) for seconds.
-SAMPLE = "tests/e2e/admission"
+SAMPLE = "tests/admission"
 
 
 async def _pytest(budget: int) -> tuple[int, str]:
