@@ -8,15 +8,7 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.shared.errors import LoggedErrors
-from tests.shared.outside_in import (
-    INT32_MAX,
-    INT32_MIN,
-    Code,
-    Two,
-    no_errors,
-    open_room,
-    refused,
-)
+from tests.shared.outside_in import INT32_MAX, INT32_MIN, Code, Two, no_errors, open_room, refused
 
 
 async def test_authorize_join_new_fields_at_their_limits(

@@ -9,11 +9,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from service.domain.admission import (
-    JoinReason,
-    decide_join,
-    humanize,
-)
+from service.domain.admission import JoinReason, decide_join, humanize
 from service.domain.models import JoinPolicy, Role, RoomState, etag_of, state_at
 from tests.admission.fixed_room import MICROSECOND, VALID_FROM, VALID_UNTIL, make_room
 

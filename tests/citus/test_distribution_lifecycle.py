@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 import asyncpg
 import pytest
-from rooms.v1 import (
-    room_pb2,
-)
+from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock

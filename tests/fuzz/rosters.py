@@ -24,14 +24,7 @@ from tests.fuzz.strategies import (
     small_user_ids,
     timestamps,
 )
-from tests.fuzz.texts import (
-    SQL,
-    huge_text,
-    optional,
-    small_weird,
-    token_text,
-    weighted,
-)
+from tests.fuzz.texts import SQL, huge_text, optional, small_weird, token_text, weighted
 
 # ---- rooms ---------------------------------------------------------------------------------
 

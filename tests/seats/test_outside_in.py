@@ -13,15 +13,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.shared.calls import unique
 from tests.shared.errors import LoggedErrors, rich_error
-from tests.shared.outside_in import (
-    INT32_MAX,
-    INT32_MIN,
-    Code,
-    Two,
-    no_errors,
-    open_room,
-    refused,
-)
+from tests.shared.outside_in import INT32_MAX, INT32_MIN, Code, Two, no_errors, open_room, refused
 
 
 async def test_extreme_capacities_are_named_and_store_nothing(

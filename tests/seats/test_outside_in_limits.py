@@ -15,14 +15,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.shared.calls import GRPCURL, grpcurl
 from tests.shared.errors import LoggedErrors
-from tests.shared.outside_in import (
-    INT32_MAX,
-    INT32_MIN,
-    Two,
-    no_errors,
-    open_room,
-    refused,
-)
+from tests.shared.outside_in import INT32_MAX, INT32_MIN, Two, no_errors, open_room, refused
 
 
 async def test_seats_bans_and_introspection_at_their_limits(

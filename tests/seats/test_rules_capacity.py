@@ -12,12 +12,7 @@ import pytest
 from service.domain.errors import DomainError, Violations
 from service.domain.limits import Limits
 from service.domain.models import Role, RoleCapacity
-from service.domain.seats import (
-    CapacityLimit,
-    check_capacity,
-    check_capacity_settings,
-    seat_expiry,
-)
+from service.domain.seats import CapacityLimit, check_capacity, check_capacity_settings, seat_expiry
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 LIMITS = Limits()

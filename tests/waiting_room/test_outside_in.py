@@ -8,15 +8,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import waiting_room_pb2 as wr
 
 from tests.shared.errors import LoggedErrors
-from tests.shared.outside_in import (
-    INT32_MAX,
-    INT32_MIN,
-    Code,
-    Two,
-    no_errors,
-    open_room,
-    refused,
-)
+from tests.shared.outside_in import INT32_MAX, INT32_MIN, Code, Two, no_errors, open_room, refused
 
 
 async def test_knock_calls_at_their_limits(two: Two, server_errors: LoggedErrors) -> None:
