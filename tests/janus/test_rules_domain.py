@@ -1,5 +1,5 @@
 """The values rooms derives for Janus. Whether Janus accepts them is proven against a
-real Janus in tests/janus; these pin their shape and stability."""
+real Janus by the other tests of this folder; these pin their shape and stability."""
 
 from __future__ import annotations
 
