@@ -12,7 +12,7 @@ from grpc_health.v1 import health_pb2
 from grpc_health.v1._async import HealthServicer
 
 from service.domain.clock import Clock
-from service.janus.control import JanusControl
+from service.media.janus.control import JanusControl
 from service.observability import metrics
 from service.security.signing import SigningKeys
 

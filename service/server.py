@@ -36,17 +36,18 @@ from service.calendar import wiring as calendar_wiring
 from service.calendar.server import FeedServer
 from service.config import ConfigError, Settings
 from service.database import connect_database
-from service.delivery import janus as janus_sink
-from service.delivery import livekit as livekit_sink
 from service.delivery.engine import DeliveryEngine
 from service.delivery.sink import Sink
 from service.delivery.webhook import WebhookSink
 from service.domain.clock import Clock, SystemClock
 from service.domain.paging import PageTokens
 from service.http_client import HttpClient
-from service.janus.control import JanusControl
 from service.lifecycle import Lifecycle
-from service.media_config import MediaConfig, MediaConfigError, load_media_config
+from service.media.base import MediaConfigError
+from service.media.config import MediaConfig, load_media_config
+from service.media.janus import sink as janus_sink
+from service.media.janus.control import JanusControl
+from service.media.livekit import push as livekit_sink
 from service.observability import metrics
 from service.observability.metrics import MetricsExporter, observe_pool, start_exporter
 from service.security.credentials import Credentials

@@ -1,16 +1,16 @@
-"""Join credentials: what a signed credential says, in each format, and whether one
-still holds.
+"""Join credentials: what a signed credential says, and whether one still holds.
 
-This module is the one place of the capability -> LiveKit grant table and the
-capability -> Jitsi feature/moderator table (the README shows them as tables), of the
-credential lifetime rule, and of the introspection verdict. It builds and reads claim
-sets only; signing and verifying signatures happen in `service.security.credentials`.
+This module is the one place of the credential lifetime rule, of the claims every JWT
+format shares (`common_claims`, read back by `grant_from_claims`), of rooms' own token
+and of the introspection verdict. Each media server's own claims (LiveKit's grants,
+Jitsi's features) are built by its issuer in `service.media.<server>`; signing and
+verifying signatures happen in `service.security`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -53,41 +53,6 @@ class CredentialStatus(StrEnum):
     ROLE_CHANGED = "role_changed"
     READDED = "readded"
     NOT_ADMITTED = "not_admitted"
-
-
-# ---- the grant tables ------------------------------------------------------
-
-# LiveKit `canPublishSources` granted by each capability. `canPublish` is true exactly
-# when at least one source is granted: a Consumer publishes nothing.
-LIVEKIT_SOURCES: Mapping[Capability, tuple[str, ...]] = {
-    Capability.SPEAK: ("microphone",),
-    Capability.VIDEO: ("camera",),
-    Capability.SHARE_SCREEN: ("screen_share", "screen_share_audio"),
-}
-# The order LiveKit's sources are listed in a token.
-_SOURCE_ORDER = ("camera", "microphone", "screen_share", "screen_share_audio")
-# LiveKit `canSubscribe`.
-LIVEKIT_SUBSCRIBE = frozenset({Capability.RECEIVE_MEDIA})
-# LiveKit `canPublishData` (hand raises and reactions travel as data messages).
-LIVEKIT_DATA = frozenset({Capability.RAISE_HAND, Capability.REACT})
-# LiveKit `roomAdmin` (mute, remove).
-LIVEKIT_ADMIN = frozenset({Capability.MUTE_OTHERS, Capability.REMOVE_PARTICIPANTS})
-# LiveKit's `sip.call` grant (outbound calls).
-LIVEKIT_SIP_CALL = frozenset({Capability.DIAL_OUT})
-
-# Jitsi `context.features` granted by each capability; the other features are false.
-JITSI_FEATURES: Mapping[str, frozenset[Capability]] = {
-    "screen-sharing": frozenset({Capability.SHARE_SCREEN}),
-    "outbound-call": frozenset({Capability.DIAL_OUT}),
-    "livestreaming": frozenset(),
-    "recording": frozenset(),
-    "transcription": frozenset(),
-}
-# Jitsi `context.user.moderator`: roles that may mute or remove others.
-JITSI_MODERATOR = frozenset({Capability.MUTE_OTHERS, Capability.REMOVE_PARTICIPANTS})
-
-# The LiveKit participant attribute that carries the role.
-LIVEKIT_ROLE_ATTRIBUTE = "rooms.role"
 
 
 def role_name(role: Role) -> str:
@@ -145,7 +110,8 @@ def lifetime(now: datetime, valid_until: datetime, ttl: timedelta) -> tuple[date
     return _moment(_seconds(now)), _moment(_seconds(min(now + ttl, valid_until)))
 
 
-def _common(grant: CredentialGrant) -> dict[str, Any]:
+def common_claims(grant: CredentialGrant) -> dict[str, Any]:
+    """The claims every JWT format carries: identity, times, role, capabilities, version."""
     return {
         "sub": grant.user_id,
         "nbf": _seconds(grant.issue_time),
@@ -156,72 +122,10 @@ def _common(grant: CredentialGrant) -> dict[str, Any]:
     }
 
 
-def livekit_permission(capabilities: Collection[Capability]) -> dict[str, Any]:
-    """LiveKit's `ParticipantPermission` (server API, proto field names) for a set of
-    capabilities: the same table as a join token's grant, for pushing a role change."""
-    caps = frozenset(capabilities)
-    sources = {source for c in caps for source in LIVEKIT_SOURCES.get(c, ())}
-    return {
-        "can_subscribe": bool(caps & LIVEKIT_SUBSCRIBE),
-        "can_publish": bool(sources),
-        "can_publish_data": bool(caps & LIVEKIT_DATA),
-        "can_publish_sources": [s.upper() for s in _SOURCE_ORDER if s in sources],
-    }
-
-
-def livekit_claims(grant: CredentialGrant, api_key: str) -> dict[str, Any]:
-    """The claims of a LiveKit access token (HS256 with the tenant's API secret).
-    Every permission is explicit: LiveKit treats a missing `canPublish`,
-    `canSubscribe` or `canPublishData` as true."""
-    caps = grant.capabilities
-    sources = {source for c in caps for source in LIVEKIT_SOURCES.get(c, ())}
-    claims = {
-        **_common(grant),
-        "iss": api_key,
-        "name": grant.display_name,
-        "kind": "standard",
-        "video": {
-            "room": grant.room_id,
-            "roomJoin": True,
-            "canPublish": bool(sources),
-            "canPublishSources": [s for s in _SOURCE_ORDER if s in sources],
-            "canSubscribe": bool(caps & LIVEKIT_SUBSCRIBE),
-            "canPublishData": bool(caps & LIVEKIT_DATA),
-            "canUpdateOwnMetadata": False,
-            "roomAdmin": bool(caps & LIVEKIT_ADMIN),
-        },
-        "sip": {"call": bool(caps & LIVEKIT_SIP_CALL), "admin": False},
-        "attributes": {LIVEKIT_ROLE_ATTRIBUTE: role_name(grant.role)},
-    }
-    return claims
-
-
-def jitsi_claims(
-    grant: CredentialGrant, app_id: str, audience: str, subject: str
-) -> dict[str, Any]:
-    """The claims of a Jitsi Meet token (prosody token authentication)."""
-    caps = grant.capabilities
-    return {
-        **_common(grant),
-        "iss": app_id,
-        "aud": audience,
-        "sub": subject,
-        "room": grant.room_id,
-        "context": {
-            "user": {
-                "id": grant.user_id,
-                "name": grant.display_name,
-                "moderator": bool(caps & JITSI_MODERATOR),
-            },
-            "features": {name: bool(caps & needs) for name, needs in JITSI_FEATURES.items()},
-        },
-    }
-
-
 def rooms_claims(grant: CredentialGrant, issuer: str, audience: str) -> dict[str, Any]:
     """The claims of rooms' own token (ES256, verified with the published JWKS)."""
     claims = {
-        **_common(grant),
+        **common_claims(grant),
         "iss": issuer,
         "aud": audience,
         "iat": _seconds(grant.issue_time),
@@ -238,22 +142,15 @@ class UnreadableClaims(ValueError):
     """The claims are not those of a credential this service issues."""
 
 
-def grant_from_claims(
-    format: CredentialFormat, tenant: str, claims: Mapping[str, Any]
-) -> CredentialGrant:
-    """Read back the grant of a verified token's claims (the inverse of the builders)."""
+# Where a format carries the room and the identity in its claims.
+Locate = Callable[[Mapping[str, Any]], tuple[object, object]]
+
+
+def grant_from_claims(tenant: str, claims: Mapping[str, Any], locate: Locate) -> CredentialGrant:
+    """Read back the grant of a verified token's claims (the inverse of the builders);
+    `locate` finds the room and identity where the token's format carries them."""
     try:
-        if format is CredentialFormat.LIVEKIT:
-            room_id = claims["video"]["room"]
-            user_id = claims["sub"]
-        elif format is CredentialFormat.JITSI:
-            room_id = claims["room"]
-            user_id = claims["context"]["user"]["id"]
-        else:
-            room_id = claims["room_id"]
-            user_id = claims["sub"]
-            if claims["tenant"] != tenant:
-                raise UnreadableClaims("another tenant's credential")
+        room_id, user_id = locate(claims)
         role = _ROLE_BY_NAME[claims["role"]]
         capabilities = frozenset(_CAPABILITY_BY_NAME[name] for name in claims["capabilities"])
         version = claims["rev"]  # the room's version at the decision
@@ -276,6 +173,17 @@ def grant_from_claims(
         )
     except (KeyError, TypeError) as error:
         raise UnreadableClaims(f"missing or malformed claim: {error}") from error
+
+
+def rooms_grant(tenant: str, claims: Mapping[str, Any]) -> CredentialGrant:
+    """The grant of a verified rooms token, which names its tenant: another's is refused."""
+
+    def locate(found: Mapping[str, Any]) -> tuple[object, object]:
+        if found["tenant"] != tenant:
+            raise UnreadableClaims("another tenant's credential")
+        return found["room_id"], found["sub"]
+
+    return grant_from_claims(tenant, claims, locate)
 
 
 @dataclass(frozen=True, slots=True)

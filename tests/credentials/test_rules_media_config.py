@@ -7,12 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from service.media_config import (
-    MediaConfigError,
-    Secret,
-    load_media_config,
-    parse_media_config,
-)
+from service.media.base import MediaConfigError, Secret
+from service.media.config import load_media_config, parse_media_config
 
 SECRET = "s3cr3t-value-" + "q" * 20
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from service.domain.janus import VIDEOROOM_PLUGIN, core_token
-from service.janus.config import JanusConfig
-from service.janus.videoroom import JanusVideoRooms
+from service.media.janus.config import JanusConfig
+from service.media.janus.tokens import VIDEOROOM_PLUGIN, core_token
+from service.media.janus.videoroom import JanusVideoRooms
 from tests.janus.harness import JANUS, MISSING, JanusServer
 
 # Janus checks token expiry against its own wall clock, so these tokens use it too.

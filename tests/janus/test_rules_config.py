@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from service.janus.config import JanusConfigError, parse_janus_tenants
+from service.media.janus.config import JanusConfigError, parse_janus_tenants
 
 SECRET = "ts-0123456789-not-for-logs"
 ROOM = "rs-0123456789-not-for-logs"

@@ -9,21 +9,23 @@ import pytest
 
 from service.domain.admission import ROLE_CAPABILITIES, Capability
 from service.domain.janus import (
-    VIDEOROOM_PLUGIN,
     Admitted,
     JanusPermissions,
+    permissions_for,
+    role_permissions,
+)
+from service.domain.models import Role
+from service.media.janus.plan import plan_room
+from service.media.janus.tokens import (
+    VIDEOROOM_PLUGIN,
     core_token,
     join_token,
     participant_id,
-    permissions_for,
-    plan_room,
-    role_permissions,
     room_number,
     room_secret,
     stale_tokens,
     token_participant,
 )
-from service.domain.models import Role
 
 MAX_SAFE = 2**53 - 1
 

@@ -14,18 +14,13 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from service.domain.janus import (
-    Admitted,
-    JanusMember,
-    JanusRoomPlan,
-    core_token,
-    join_token,
-    plan_room,
-)
+from service.domain.janus import Admitted
 from service.domain.models import Role
-from service.janus.client import JanusError, VideoRoomError
-from service.janus.config import JanusConfig
-from service.janus.videoroom import NO_SUCH_ROOM, JanusVideoRooms
+from service.media.janus.client import JanusError, VideoRoomError
+from service.media.janus.config import JanusConfig
+from service.media.janus.plan import JanusMember, JanusRoomPlan, plan_room
+from service.media.janus.tokens import core_token, join_token
+from service.media.janus.videoroom import NO_SUCH_ROOM, JanusVideoRooms
 from tests.janus.conftest import Signalling, janus_config, started
 from tests.janus.harness import JanusServer
 

@@ -16,7 +16,7 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
-from service.media_config import load_media_config
+from service.media.config import load_media_config
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
 from tests.shared.calls import bearer, connect
@@ -106,8 +106,8 @@ api_secret_file = "livekit.secret"
 
 
 async def test_a_role_change_maps_capabilities_to_livekit_permissions() -> None:
-    from service.delivery.livekit import permission
     from service.domain.models import Role
+    from service.media.livekit.push import permission
 
     assert permission(Role.COLLABORATOR) == {
         "can_subscribe": True,

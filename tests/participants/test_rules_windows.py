@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from service.delivery.livekit import call_for, moderated_tracks
 from service.domain.admission import JoinReason, decide_join
 from service.domain.errors import DomainError, ErrorReason, Violations
 from service.domain.events import (
@@ -20,11 +19,12 @@ from service.domain.events import (
     participant_moderated,
     participant_window_ended,
 )
-from service.domain.janus import moderated_mids
 from service.domain.limits import Limits
 from service.domain.models import JoinPolicy, Participant, ParticipantWindow, Role, RosterEntry
 from service.domain.roster import plan_upsert
 from service.domain.rules import check_roster
+from service.media.janus.plan import moderated_mids
+from service.media.livekit.push import call_for, moderated_tracks
 from tests.admission.fixed_room import VALID_FROM, VALID_UNTIL, make_room
 
 ROOM = make_room()
@@ -154,7 +154,7 @@ def test_livekit_moderation_reads_the_participant_then_mutes_its_tracks() -> Non
     )
     call = call_for(event)
     assert call is not None and call.method == "GetParticipant"
-    assert call.body == {"room": "r", "identity": "ann"} and call.grant["roomAdmin"]
+    assert call.body == {"room": "r", "identity": "ann"} and call.grant.room_admin
     info = {
         "identity": "ann",
         "tracks": [

@@ -1,5 +1,5 @@
-"""The README's configuration table matches `Settings`: every variable listed, none
-that does not exist, each with its default."""
+"""The table of docs/guides/configuration.md matches `Settings`: every variable listed,
+none that does not exist, each with its default."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ from pydantic import SecretStr
 
 from service.config import Settings, variable_of
 
-README = Path(__file__).resolve().parents[2] / "README.md"
+GUIDE = Path(__file__).resolve().parents[2] / "docs" / "guides" / "configuration.md"
 INTERNAL = {"worker_index"}  # set by the server for its worker processes, not by people
 
 
 def _table() -> dict[str, str]:
-    """Variable -> the default cell's text, from the rows of "## Configuration"."""
-    text = README.read_text()
-    section = text.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    """Variable -> the default cell's text, from the rows of the guide's table."""
+    section = GUIDE.read_text()
     rows: dict[str, str] = {}
     for line in section.splitlines():
         cells = [cell.strip() for cell in line.strip().strip("|").split("|")]

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from service.janus.config import JanusConfigError, parse_janus_table
-from service.media_config import MediaConfigError, parse_media_config
+from service.media.base import MediaConfigError
+from service.media.config import parse_media_config
+from service.media.janus.config import JanusConfigError, parse_janus_table
 from service.secrets import read_secret
 
 SECRET = "s3cr3t-" + "z" * 24

@@ -1,4 +1,4 @@
-"""README, "Admission": 'Checks run in order: the room exists ..., the identity is not
+"""docs/guides/admission.md: 'Checks run in order: the room exists ..., the identity is not
 banned (`BANNED`), the identity is admitted by the join policy (`NOT_INVITED`
 otherwise), then the window (`NOT_YET_OPEN`, `ENDED`), then, in a room with a waiting
 room, the host's decision ...'. A banned identity hears BANNED before every later check,

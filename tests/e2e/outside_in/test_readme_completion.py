@@ -1,4 +1,4 @@
-"""README, "Python client, CLI and Node example": 'Shell completion comes from click:
+"""docs/guides/client.md, "The CLI": 'Shell completion comes from click:
 for bash, add `eval "$(_ROOMS_COMPLETE=bash_source rooms)"` to `~/.bashrc`
 (`zsh_source` for zsh, `fish_source` for fish)'. The line, run by bash as written,
 defines the completion, and the completion it asks click for names the commands."""

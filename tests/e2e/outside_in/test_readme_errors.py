@@ -1,8 +1,8 @@
-"""README, "Errors": the metadata the table promises for the session's new reasons
+"""docs/guides/errors.md: the metadata the table promises for the session's new reasons
 (`SEAT_NOT_FOUND`: `seat_id`; `INVALID_CAPACITY`: `field`, `rule`, `limit`;
-`CREDENTIALS_NOT_CONFIGURED`: `format`, `field`), and "Limits": an `etag` over 64
-characters is INVALID_ARGUMENT; a `role_capacity` of any length is one precise
-violation, not one per entry."""
+`CREDENTIALS_NOT_CONFIGURED`: `format`, `field`), and docs/guides/tenants-and-keys.md,
+"Limits": an `etag` over 64 characters is INVALID_ARGUMENT; a `role_capacity` of any
+length is one precise violation, not one per entry."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ async def test_readme_error_metadata_of_the_new_reasons(
     assert ceiling.metadata == {
         "field": "room.max_participants",
         "rule": "ABOVE_CEILING",
-        "limit": "350",  # ROOMS_MAX_PARTICIPANTS' default, as the README says
+        "limit": "350",  # ROOMS_MAX_PARTICIPANTS' default, as docs/guides/seats.md says
     }
     room_id = await open_room(a)
     unconfigured = await refused(

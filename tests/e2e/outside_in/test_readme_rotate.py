@@ -1,4 +1,4 @@
-"""README, "Join credentials": 'Rotate with `python -m service signing-keys rotate
+"""docs/guides/credentials.md: 'Rotate with `python -m service signing-keys rotate
 --activate-in 120` (with `ROOMS_DATABASE_URL`)': the command, run as written, stores a
 new key that signs 120 s from now, on a database it migrates itself."""
 

@@ -21,10 +21,10 @@ from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
-from service.domain import janus as derive
 from service.domain.clock import ManualClock
-from service.janus.config import JanusConfig
-from service.janus.videoroom import JanusVideoRooms
+from service.media.janus import tokens as derive
+from service.media.janus.config import JanusConfig
+from service.media.janus.videoroom import JanusVideoRooms
 from service.security.keys import new_key
 from service.server import RunningServer
 from service.storage import delivery as delivery_sql

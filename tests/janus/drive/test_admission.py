@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from rooms.v1 import participant_pb2 as pp
 
-from service.domain import janus as derive
 from service.domain.clock import ManualClock
+from service.media.janus import tokens as derive
 from tests.conftest import ServerFactory
 from tests.janus.conftest import Signalling
 from tests.janus.drive.deployment import (

@@ -19,8 +19,8 @@ from rooms.v1 import (
 )
 from rooms.v1 import rooms_service_pb2 as rs
 
-from service.domain import janus as derive
-from service.janus.videoroom import JanusVideoRooms
+from service.media.janus import tokens as derive
+from service.media.janus.videoroom import JanusVideoRooms
 from service.security.keys import new_key
 from tests.janus.conftest import Signalling, janus_config
 from tests.janus.drive.deployment import JANUS, NOT_ALLOWED, own_leaving, write_media_config

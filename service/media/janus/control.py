@@ -27,15 +27,17 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from service.domain import janus
 from service.domain.clock import Clock
 from service.domain.credentials import CredentialFormat, not_configured
 from service.domain.errors import DomainError, ErrorReason
+from service.domain.janus import Admitted, admitted_now
 from service.domain.models import Role
 from service.http_client import HttpClient
-from service.janus.client import JanusError, JanusUnavailable, VideoRoomError
-from service.janus.config import JanusConfig
-from service.janus.videoroom import NO_SUCH_ROOM, JanusVideoRooms
+from service.media.janus import tokens
+from service.media.janus.client import JanusError, JanusUnavailable, VideoRoomError
+from service.media.janus.config import JanusConfig
+from service.media.janus.plan import JanusRoomPlan, moderated_mids, plan_room
+from service.media.janus.videoroom import NO_SUCH_ROOM, JanusVideoRooms
 from service.storage import janus as janus_sql
 
 log = logging.getLogger(__name__)
@@ -59,19 +61,15 @@ class TenantJanus:
     def room_secret(self) -> bytes:
         return self.config.room_key
 
-    def plan(
-        self, tenant: str, room_id: str, admitted: dict[str, janus.Admitted]
-    ) -> janus.JanusRoomPlan:
-        return janus.plan_room(
-            self.config.token_auth_key, self.room_secret, tenant, room_id, admitted
-        )
+    def plan(self, tenant: str, room_id: str, admitted: dict[str, Admitted]) -> JanusRoomPlan:
+        return plan_room(self.config.token_auth_key, self.room_secret, tenant, room_id, admitted)
 
-    def sentinel(self, tenant: str) -> janus.JanusRoomPlan:
+    def sentinel(self, tenant: str) -> JanusRoomPlan:
         """The sentinel VideoRoom: admits nobody; its absence means Janus restarted."""
-        return janus.JanusRoomPlan(
-            number=janus.sentinel_number(tenant),
+        return JanusRoomPlan(
+            number=tokens.sentinel_number(tenant),
             # "" is no room id (ids are never empty): a secret no room shares.
-            secret=janus.room_secret(self.room_secret, tenant, ""),
+            secret=tokens.room_secret(self.room_secret, tenant, ""),
             description="rooms sentinel",
             members=(),
         )
@@ -127,7 +125,7 @@ class JanusControl:
         target = self.tenant(tenant)
         if target is None:
             raise not_configured(CredentialFormat.JANUS)
-        plan = target.plan(tenant, room_id, {user_id: janus.Admitted(role, epoch, until)})
+        plan = target.plan(tenant, room_id, {user_id: Admitted(role, epoch, until)})
         try:
             if not plan.allowed:
                 # A subscriber only: its token is checked by the room's signature, not
@@ -156,11 +154,11 @@ class JanusControl:
         target = self.tenant(tenant)
         if target is None:
             return
-        token = janus.join_token(
+        token = tokens.join_token(
             target.config.token_auth_key, tenant, room_id, user_id, epoch, until
         )
-        number = janus.room_number(tenant, room_id)
-        secret = janus.room_secret(target.room_secret, tenant, room_id)
+        number = tokens.room_number(tenant, room_id)
+        secret = tokens.room_secret(target.room_secret, tenant, room_id)
         try:
             await target.rooms.disallow(number, secret, [token])
         except JANUS_FAILURES as error:
@@ -183,7 +181,7 @@ class JanusControl:
             if facts is None or not _joinable(facts, now):
                 await self.destroy(tenant, room_id)
                 return
-            admitted = janus.admitted_now(facts.room, facts.candidates, now)
+            admitted = admitted_now(facts.room, facts.candidates, now)
             await target.rooms.reconcile(target.plan(tenant, room_id, admitted))
             again = await janus_sql.room_facts(self._pool, tenant, room_id)
             if again is not None and again.version == facts.version:
@@ -194,8 +192,8 @@ class JanusControl:
         target = self.tenant(tenant)
         if target is None:
             return
-        number = janus.room_number(tenant, room_id)
-        await target.rooms.destroy(number, janus.room_secret(target.room_secret, tenant, room_id))
+        number = tokens.room_number(tenant, room_id)
+        await target.rooms.destroy(number, tokens.room_secret(target.room_secret, tenant, room_id))
 
     async def evict(self, tenant: str, room_id: str, user_id: str) -> None:
         """Take an identity out of the VideoRoom as a publisher: every token of its in the
@@ -211,15 +209,15 @@ class JanusControl:
         if facts is None or now >= facts.room.window(now)[1]:
             await self.destroy(tenant, room_id)
             return
-        plan = target.plan(tenant, room_id, janus.admitted_now(facts.room, facts.candidates, now))
+        plan = target.plan(tenant, room_id, admitted_now(facts.room, facts.candidates, now))
         member = plan.member(user_id)
         keep = member.join_token if member is not None and member.permissions.publish else None
         current = await target.rooms.allowed_tokens(plan.number, plan.secret)
         if current is None:
             return  # no VideoRoom: nobody is in it
-        pid = janus.participant_id(tenant, room_id, user_id)
+        pid = tokens.participant_id(tenant, room_id, user_id)
         await target.rooms.disallow(
-            plan.number, plan.secret, janus.stale_tokens(current, plan.number, pid, keep)
+            plan.number, plan.secret, tokens.stale_tokens(current, plan.number, pid, keep)
         )
         # The session joined with a token of an earlier epoch: out it goes.
         await target.rooms.kick(plan.number, plan.secret, pid)
@@ -235,15 +233,15 @@ class JanusControl:
         target = self.tenant(tenant)
         if target is None:
             return 0
-        number = janus.room_number(tenant, room_id)
-        secret = janus.room_secret(target.room_secret, tenant, room_id)
-        pid = janus.participant_id(tenant, room_id, user_id)
-        own = janus.room_token(
+        number = tokens.room_number(tenant, room_id)
+        secret = tokens.room_secret(target.room_secret, tenant, room_id)
+        pid = tokens.participant_id(tenant, room_id, user_id)
+        own = tokens.room_token(
             target.config.token_auth_key, number, self._clock.now() + _OWN_TOKEN_LIFETIME
         )
         streams = await target.rooms.feed_streams(number, own, pid)
         done = 0
-        for mid in janus.moderated_mids(streams, video):
+        for mid in moderated_mids(streams, video):
             if await target.rooms.moderate(number, secret, pid, mid, muted):
                 done += 1
         return done

@@ -25,8 +25,9 @@ from __future__ import annotations
 from service.delivery.sink import Target
 from service.domain.events import EventType, RoomEvent
 from service.domain.janus import forbids_publishing, grants_publishing
-from service.janus.client import JanusUnavailable
-from service.janus.control import JANUS_FAILURES, JanusControl
+from service.domain.models import Role
+from service.media.janus.client import JanusUnavailable
+from service.media.janus.control import JANUS_FAILURES, JanusControl
 
 SINK = "janus"
 # The one destination of this sink per tenant with a Janus configuration.
@@ -47,28 +48,29 @@ EVICT_EVENTS = frozenset(
 END_EVENTS = frozenset({EventType.ENDED, EventType.DELETED})
 
 
+def _role_change(event: RoomEvent) -> tuple[Role, Role] | None:
+    """(before, after) of a role change; None for any other event."""
+    if event.type is not EventType.ROLE_CHANGED:
+        return None
+    if event.role is None or event.previous_role is None:
+        return None
+    return event.previous_role, event.role
+
+
 def evicts(event: RoomEvent) -> bool:
     """Whether the event takes an identity out of the VideoRoom."""
     if event.user_id is None:
         return False
     if event.type in EVICT_EVENTS:
         return True
-    return (
-        event.type is EventType.ROLE_CHANGED
-        and event.role is not None
-        and event.previous_role is not None
-        and forbids_publishing(event.previous_role, event.role)
-    )
+    change = _role_change(event)
+    return change is not None and forbids_publishing(*change)
 
 
 def promotes(event: RoomEvent) -> bool:
     """Whether the event lets an identity publish (its token joins `allowed`)."""
-    return (
-        event.type is EventType.ROLE_CHANGED
-        and event.role is not None
-        and event.previous_role is not None
-        and grants_publishing(event.previous_role, event.role)
-    )
+    change = _role_change(event)
+    return change is not None and grants_publishing(*change)
 
 
 def wanted(event: RoomEvent) -> bool:

@@ -8,7 +8,7 @@ configuration file (ROOMS_MEDIA_CONFIG_FILE).
     admin_key = "..."                          # optional: the VideoRoom admin_key
 
 The parser takes the already-parsed TOML document, so the loader of the whole file
-(issue 12's `service/media_config.py`) can call it for the `janus` tables. Secrets are
+(`service.media.config`) can call it for the `janus` tables. Secrets are
 read by `service.secrets.read_secret`, as every other table's, and kept as
 `SecretStr` (their repr is `**********`); errors name the key, never its value.
 """
@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 
 from pydantic import SecretStr
 
+from service.media.base import MediaConfigError
 from service.secrets import read_secret
 
 _KEYS = frozenset(
@@ -38,7 +39,7 @@ _KEYS = frozenset(
 )
 
 
-class JanusConfigError(ValueError):
+class JanusConfigError(MediaConfigError):
     """A `janus` table that cannot be used. The message names the key, never a secret."""
 
 
@@ -69,7 +70,7 @@ class JanusConfig:
 
     @property
     def room_key(self) -> bytes:
-        """`room_secret` as the key service.domain.janus derives room secrets and join
+        """`room_secret` as the key `service.media.janus.tokens` derives room secrets and join
         tokens from."""
         return self.room_secret.get_secret_value().encode()
 
@@ -83,11 +84,11 @@ def _secret(
     return None if value is None else SecretStr(value)
 
 
-def parse_janus_table(
-    table: Mapping[str, Any], *, where: str, base_dir: Path | None = None
-) -> JanusConfig:
+def parse_janus_table(table: Any, where: str, base_dir: Path | None = None) -> JanusConfig:
     """One `[tenants.<tenant>.janus]` table. `where` names it in errors; relative `*_file`
     paths are read from `base_dir` (the configuration file's folder)."""
+    if not isinstance(table, Mapping):
+        raise JanusConfigError(f"{where} must be a table")
     unknown = sorted(set(table) - _KEYS)
     if unknown:
         raise JanusConfigError(f"{where}: unknown key(s) {', '.join(unknown)}")
@@ -125,8 +126,5 @@ def parse_janus_tenants(
         table = servers.get("janus")
         if table is None:
             continue
-        where = f"tenants.{tenant}.janus"
-        if not isinstance(table, Mapping):
-            raise JanusConfigError(f"{where} must be a table")
-        configs[tenant] = parse_janus_table(table, where=where, base_dir=base_dir)
+        configs[tenant] = parse_janus_table(table, f"tenants.{tenant}.janus", base_dir)
     return configs

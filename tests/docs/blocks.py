@@ -1,7 +1,7 @@
-"""README.md runs: every shell session and code block in it is executed, in order,
-against a real server (`python -m service` on a free port) on a fresh database.
+"""The fenced blocks of a Markdown document, and a runner that executes them in order in
+one shared environment, as one newcomer's shell would.
 
-The convention (also in docs/decisions.md, "The README runs"):
+The convention:
 
 - A fenced block's language decides what happens to it:
   - `sh`, `bash`, `shell`, `console`: run by bash from the repository root. If some
@@ -15,48 +15,36 @@ The convention (also in docs/decisions.md, "The README runs"):
   - any other language (`text` for output, `toml`, `json`, `yaml`, `proto`...): shown
     only, never run.
   - no language at all: an error. Say `text` if it is not meant to run.
+- A fence may be indented (a block inside a list item): its body loses that indentation.
 - `<!-- not-tested: why -->` on the line just before a fence shows a block of a
   runnable language without running it (e.g. `make run`, which never returns: the
   test starts its own server). Use it sparingly and say why.
-- Blocks share an environment, as one newcomer's shell would: shell variables set
-  by a shell block (assignments run under `set -a`, so they are exported) are seen by
-  every later block, Python and JavaScript included. Each block starts in the
+- Blocks of one document share an environment: shell variables set by a shell block
+  (assignments run under `set -a`, so they are exported) are seen by every later block
+  of the same document, Python and JavaScript included. Each block starts in the
   repository root. The test sets only `ROOMS_ADDRESS` (the server's host:port); the
-  README must do the rest itself (PATH to .venv/bin, ids, times). PATH starts without
+  document must do the rest itself (PATH to .venv/bin, ids, times). PATH starts without
   .venv/bin, as a newcomer's does.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
-import tempfile
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
-import grpc
-import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from support.database import ROOT
 
-from support.database import ROOT, scratch_database
-from support.processes import free_port
-from tests.shared.processes import spawn_server
-
-pytestmark = pytest.mark.processes
-
-README = ROOT / "README.md"
 SHELL = {"sh", "bash", "shell", "console"}
 PYTHON = {"python", "py"}
 NODE = {"js", "javascript"}
+RUNNABLE = SHELL | PYTHON | NODE
 SKIP_MARK = re.compile(r"^<!--\s*not-tested:\s*(?P<why>.+?)\s*-->$")
-FENCE = re.compile(r"^(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
+FENCE = re.compile(r"^(?P<indent> *)(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`\s]*)[^`]*$")
 BLOCK_TIMEOUT_SECONDS = 300  # a block may run `npm install` on a fresh clone
 # Variables a block's environment never carries over to the next one.
 NOT_SHARED = {"PWD", "OLDPWD", "SHLVL", "_"}
@@ -64,6 +52,7 @@ NOT_SHARED = {"PWD", "OLDPWD", "SHLVL", "_"}
 
 @dataclass(frozen=True)
 class Block:
+    document: str  # the path from the repository root
     line: int  # 1-based line of the opening fence
     language: str
     text: str
@@ -71,13 +60,13 @@ class Block:
 
     @property
     def runnable(self) -> bool:
-        return self.language in SHELL | PYTHON | NODE and self.skip is None
+        return self.language in RUNNABLE and self.skip is None
 
     def __str__(self) -> str:
-        return f"README.md:{self.line} ({self.language})"
+        return f"{self.document}:{self.line} ({self.language})"
 
 
-def blocks(markdown: str) -> list[Block]:
+def blocks(markdown: str, document: str = "README.md") -> list[Block]:
     """Every fenced block, in order, with its language and any not-tested mark."""
     found: list[Block] = []
     lines = markdown.splitlines()
@@ -91,16 +80,19 @@ def blocks(markdown: str) -> list[Block]:
                 previous = line.strip()
             index += 1
             continue
-        fence, language = match["fence"], match["info"].lower()
+        indent, fence, language = len(match["indent"]), match["fence"], match["info"].lower()
+        closing = fence[0] * len(fence)
         opening = index + 1
         body: list[str] = []
         index += 1
-        while index < len(lines) and not lines[index].startswith(fence[0] * len(fence)):
-            body.append(lines[index])
+        while index < len(lines) and not lines[index].lstrip(" ").startswith(closing):
+            text = lines[index]
+            body.append(text[min(indent, len(text) - len(text.lstrip(" "))) :])
             index += 1
         mark = SKIP_MARK.match(previous)
         found.append(
             Block(
+                document=document,
                 line=opening,
                 language=language,
                 text="\n".join(body) + "\n",
@@ -158,7 +150,7 @@ def session_commands(text: str) -> list[str] | None:
 
 
 def newcomer_path() -> str:
-    """PATH without any virtualenv's bin directory: the README must say where tools are."""
+    """PATH without any virtualenv's bin directory: a document must say where tools are."""
     venv_bins = {str(Path(sys.prefix) / "bin"), str(ROOT / ".venv" / "bin")}
     return os.pathsep.join(
         entry
@@ -167,8 +159,21 @@ def newcomer_path() -> str:
     )
 
 
+def _call(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    """One block's process, from the repository root, with no input and a time bound."""
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=BLOCK_TIMEOUT_SECONDS,
+        stdin=subprocess.DEVNULL,
+    )
+
+
 class Runner:
-    """Runs blocks in order in one shared environment."""
+    """Runs one document's blocks in order in one shared environment."""
 
     def __init__(self, address: str, scratch: Path) -> None:
         self.scratch = scratch
@@ -192,15 +197,7 @@ class Runner:
             node_modules = ROOT / "examples" / "node" / "node_modules"
             command = ["node", str(source)]
             env = {**self.env, "NODE_PATH": str(node_modules)}
-        return subprocess.run(
-            command,
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=BLOCK_TIMEOUT_SECONDS,
-            stdin=subprocess.DEVNULL,
-        )
+        return _call(command, env)
 
     def _shell(self, block: Block) -> subprocess.CompletedProcess[str]:
         commands = session_commands(block.text)
@@ -212,15 +209,7 @@ class Runner:
             f"cd {shlex.quote(str(ROOT))}\n"
             f"{body}"
         )
-        done = subprocess.run(
-            ["bash", "-c", script],
-            cwd=ROOT,
-            env=self.env,
-            capture_output=True,
-            text=True,
-            timeout=BLOCK_TIMEOUT_SECONDS,
-            stdin=subprocess.DEVNULL,
-        )
+        done = _call(["bash", "-c", script], self.env)
         if state.exists():
             shared = {}
             for entry in state.read_bytes().split(b"\0"):
@@ -229,105 +218,3 @@ class Runner:
                     shared[name] = value
             self.env = shared
         return done
-
-
-# ---- the extractor itself -----------------------------------------------------------
-
-
-def test_blocks_sessions_and_marks_are_recognised() -> None:
-    markdown = "\n".join(
-        [
-            "```sh",
-            "$ echo 'one",
-            "two'",
-            "one",
-            "two",
-            "$ rooms show x \\",
-            "    --json   # it's a comment",
-            "{...}",
-            "$ cat <<EOF",
-            "$x",
-            "EOF",
-            "$x",
-            "```",
-            "<!-- not-tested: never returns -->",
-            "",
-            "```sh",
-            "make run",
-            "```",
-            "```text",
-            "$ not run",
-            "```",
-            "````python",
-            "print('```')",
-            "````",
-        ]
-    )
-    found = blocks(markdown)
-    assert [(b.line, b.language, b.runnable) for b in found] == [
-        (1, "sh", True),
-        (16, "sh", False),
-        (19, "text", False),
-        (22, "python", True),
-    ]
-    assert found[1].skip == "never returns"
-    assert session_commands(found[0].text) == [
-        "echo 'one\ntwo'",
-        "rooms show x \\\n    --json   # it's a comment",
-        "cat <<EOF\n$x\nEOF",
-    ]
-    assert session_commands(found[1].text) is None
-    assert found[3].text == "print('```')\n"
-
-
-def test_every_block_says_whether_it_runs() -> None:
-    unlabeled = [str(block.line) for block in blocks(README.read_text()) if not block.language]
-    assert not unlabeled, (
-        f"README.md blocks without a language at lines {', '.join(unlabeled)}: "
-        "name one (sh, python, js to run it; text to only show it)"
-    )
-
-
-# ---- the README against a real server -----------------------------------------------
-
-
-@pytest.fixture
-async def readme_server(admin_url: str) -> AsyncIterator[str]:
-    """A real server process of its own on a fresh, empty database, on a free port."""
-    async with scratch_database(admin_url, prefix="rooms_readme") as dsn:
-        port = free_port()
-        address = f"127.0.0.1:{port}"
-        with tempfile.TemporaryFile() as log:
-            # With the calendar feed server (README "A weekly appointment").
-            feeds = f"127.0.0.1:{free_port()}"
-            process = await spawn_server(
-                dsn, port, output=log.fileno(), ROOMS_HTTP_LISTEN_ADDRESS=feeds
-            )
-            try:
-                async with grpc.aio.insecure_channel(address) as channel:
-                    health: Any = health_pb2_grpc.HealthStub(channel)
-                    # wait_for_ready: the check waits for the port instead of failing.
-                    await health.Check(
-                        health_pb2.HealthCheckRequest(), wait_for_ready=True, timeout=60
-                    )
-                yield address
-            finally:
-                process.terminate()
-                await process.wait()
-
-
-@pytest.mark.skipif(shutil.which("node") is None, reason="node is not on PATH")
-async def test_the_readme_runs(readme_server: str, tmp_path: Path) -> None:
-    runner = Runner(readme_server, tmp_path)
-    ran = 0
-    for block in blocks(README.read_text()):
-        if not block.runnable:
-            continue
-        done = await asyncio.to_thread(runner.run, block)
-        assert done.returncode == 0, (
-            f"{block} failed with exit status {done.returncode}\n"
-            f"--- block ---\n{block.text}--- stdout ---\n{done.stdout}"
-            f"--- stderr ---\n{done.stderr}"
-        )
-        ran += 1
-    assert ran > 0

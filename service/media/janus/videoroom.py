@@ -12,10 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from service.domain.clock import Clock
-from service.domain.janus import JanusRoomPlan
 from service.http_client import HttpClient
-from service.janus.client import JanusClient, VideoRoomError
-from service.janus.config import JanusConfig
+from service.media.janus.client import JanusClient, VideoRoomError
+from service.media.janus.config import JanusConfig
+from service.media.janus.plan import JanusRoomPlan
 
 # VideoRoom error codes (janus_videoroom.c), as Janus 1.1.2 answers them.
 NO_SUCH_ROOM = 426

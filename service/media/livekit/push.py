@@ -1,4 +1,4 @@
-"""The LiveKit sink: pushes removals, role changes and room ends to the tenant's
+"""The LiveKit push (a delivery sink): pushes removals, role changes and room ends to the tenant's
 LiveKit through its RoomService (Twirp over HTTP, JSON bodies, an admin token), so a
 LiveKit token handed out before a removal stops working for reconnects.
 
@@ -21,15 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jwt
-
 from service.delivery.sink import Target
 from service.domain.admission import ROLE_CAPABILITIES
-from service.domain.credentials import livekit_permission
 from service.domain.events import EventType, RoomEvent
 from service.domain.models import Role
 from service.http_client import HttpClient, HttpFailure
-from service.media_config import LiveKitConfig
+from service.media.livekit.config import LiveKitConfig
+from service.media.livekit.grants import VideoGrant, join_grant
+from service.security.tokens import sign_hs256
 
 SINK = "livekit"
 # The one destination of this sink per tenant with a LiveKit configuration.
@@ -56,8 +55,8 @@ def livekit_room(room_id: str) -> str:
 
 
 def permission(role: Role) -> dict[str, Any]:
-    """LiveKit's ParticipantPermission for a role (the grant table of join tokens)."""
-    return livekit_permission(ROLE_CAPABILITIES[role])
+    """LiveKit's ParticipantPermission for a role (the grant of its join tokens)."""
+    return join_grant("", ROLE_CAPABILITIES[role]).permission()
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,20 +65,20 @@ class Call:
 
     method: str
     body: dict[str, Any]
-    grant: dict[str, Any]
+    grant: VideoGrant
 
 
 def call_for(event: RoomEvent) -> Call | None:
     """The LiveKit call that mirrors `event`; None for events LiveKit need not know."""
     room = livekit_room(event.room_id)
-    admin = {"roomAdmin": True, "room": room}
+    admin = VideoGrant(room_admin=True, room=room)
     if event.type in REMOVAL_EVENTS and event.user_id is not None:
         return Call("RemoveParticipant", {"room": room, "identity": event.user_id}, admin)
     if event.type is EventType.ROLE_CHANGED and event.user_id and event.role is not None:
         body = {"room": room, "identity": event.user_id, "permission": permission(event.role)}
         return Call("UpdateParticipant", body, admin)
     if event.type in ROOM_END_EVENTS:
-        return Call("DeleteRoom", {"room": room}, {"roomCreate": True})
+        return Call("DeleteRoom", {"room": room}, VideoGrant(room_create=True))
     if event.type is EventType.PARTICIPANT_MODERATED and event.user_id is not None:
         return Call("GetParticipant", {"room": room, "identity": event.user_id}, admin)
     return None
@@ -98,11 +97,11 @@ def moderated_tracks(participant: dict[str, Any], video: bool) -> list[str]:
     ]
 
 
-def admin_token(config: LiveKitConfig, grant: dict[str, Any], now: int) -> str:
+def admin_token(config: LiveKitConfig, grant: VideoGrant, now: int) -> str:
     """A LiveKit access token (HS256 with the API secret) carrying `grant`. Its times
     are the wall clock's: LiveKit checks them against its own."""
     claims = {"iss": config.api_key, "sub": "rooms", "nbf": now, "exp": now + ADMIN_TOKEN_TTL}
-    return jwt.encode({**claims, "video": grant}, config.api_secret.reveal(), algorithm="HS256")
+    return sign_hs256({**claims, "video": grant.claim()}, config.api_secret.reveal())
 
 
 def _base_url(url: str) -> str:

@@ -20,8 +20,8 @@ from typing import Any
 from urllib.parse import quote
 
 from service.domain.clock import Clock, SystemClock
-from service.domain.janus import VIDEOROOM_PLUGIN, core_token
 from service.http_client import Answer, HttpClient, HttpFailure, HttpLimits
+from service.media.janus.tokens import VIDEOROOM_PLUGIN, core_token
 
 # Janus core error codes (janus/apierror.h) that mean "make a new session and retry".
 SESSION_NOT_FOUND = 458
