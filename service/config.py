@@ -11,9 +11,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from service.delivery.engine import EngineConfig
 from service.domain.delivery import RetryPolicy
+from service.domain.lifecycle import Retention
 from service.domain.limits import Limits
 from service.http_client import HttpLimits
-from service.lifecycle import Retention
 
 # Defaults of the domain's rules live in Limits and Retention; settings only expose them.
 _LIMITS = Limits()

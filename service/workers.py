@@ -29,7 +29,7 @@ from types import FrameType
 from service.config import ConfigError, Settings
 from service.database import check_database
 from service.security.exposure import check_configuration
-from service.server import checked_media_config, database_of
+from service.wiring import checked_media_config, database_of
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,8 @@ from service.config import ConfigError, Settings
 from service.domain.errors import DomainError
 from service.domain.models import Caller
 from service.storage import acs_keys
-from service.usecases import RoomsUseCases
+from service.usecases.participants import ParticipantUseCases
+from service.usecases.rooms import RoomUseCases
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,13 @@ class AcsServer:
         await self.keys.stop()
 
 
-async def start_acs(settings: Settings, usecases: RoomsUseCases, pool: asyncpg.Pool) -> AcsServer:
+async def start_acs(
+    settings: Settings,
+    *,
+    rooms: RoomUseCases,
+    participants: ParticipantUseCases,
+    pool: asyncpg.Pool,
+) -> AcsServer:
     """Serve the ACS Rooms API on ROOMS_ACS_LISTEN_ADDRESS (port 0: any free port)."""
     context = tls_context(settings)
     host, _, port = settings.acs_listen_address.rpartition(":")
@@ -122,7 +129,8 @@ async def start_acs(settings: Settings, usecases: RoomsUseCases, pool: asyncpg.P
     await keys.start()
     app = web.Application(middlewares=[_edge], client_max_size=settings.max_request_bytes)
     app[KEYS] = keys
-    app[routes.USECASES] = usecases
+    app[routes.ROOMS] = rooms
+    app[routes.PARTICIPANTS] = participants
     app[routes.PAGE_SIZE] = min(settings.acs_page_size, settings.max_page_size)
     routes.add_routes(app)
     # No access log: a request's headers (the signature) are never written anywhere.

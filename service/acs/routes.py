@@ -12,13 +12,15 @@ from aiohttp import web
 from service.acs import convert
 from service.acs.errors import AcsError, bad_request
 from service.domain.models import Caller
-from service.usecases import RoomsUseCases
+from service.usecases.participants import ParticipantUseCases
+from service.usecases.rooms import RoomUseCases
 
 API_VERSION = "2025-03-13"
 # The continuation parameter of a nextLink (its value is one of our page tokens).
 CONTINUATION = "continuationToken"
 
-USECASES = web.AppKey("usecases", RoomsUseCases)
+ROOMS = web.AppKey("rooms", RoomUseCases)
+PARTICIPANTS = web.AppKey("participants", ParticipantUseCases)
 PAGE_SIZE = web.AppKey("page_size", int)
 # Set by the middleware: who calls (from the access key) and the parsed JSON body.
 CALLER = web.RequestKey("caller", Caller)
@@ -33,8 +35,12 @@ def _json(status: int, value: Any) -> web.Response:
     return web.json_response(value, status=status)
 
 
-def _usecases(request: web.Request) -> RoomsUseCases:
-    return request.app[USECASES]
+def _rooms(request: web.Request) -> RoomUseCases:
+    return request.app[ROOMS]
+
+
+def _participants(request: web.Request) -> ParticipantUseCases:
+    return request.app[PARTICIPANTS]
 
 
 def _next_link(request: web.Request, token: str) -> str | None:
@@ -58,7 +64,7 @@ async def create_room(request: web.Request) -> web.Response:
     settings, _ = convert.room_settings_in(body)
     roster, _ = convert.participants_in(body.get("participants"), removals=False)
     # Repeatability-Request-ID is the create's idempotency key (the gRPC request_id).
-    room = await _usecases(request).create_room(
+    room = await _rooms(request).create_room(
         _caller(request),
         idempotency_key=request.headers.get("Repeatability-Request-ID", ""),
         room_id="",
@@ -69,12 +75,12 @@ async def create_room(request: web.Request) -> web.Response:
 
 
 async def get_room(request: web.Request) -> web.Response:
-    room = await _usecases(request).get_room(_caller(request), request.match_info["room_id"])
+    room = await _rooms(request).get_room(_caller(request), request.match_info["room_id"])
     return _json(200, convert.room_out(room))
 
 
 async def list_rooms(request: web.Request) -> web.Response:
-    page = await _usecases(request).list_rooms(
+    page = await _rooms(request).list_rooms(
         _caller(request), request.app[PAGE_SIZE], request.query.get(CONTINUATION, ""), None
     )
     return _page(request, [convert.room_out(r) for r in page.items], page.next_page_token)
@@ -83,19 +89,19 @@ async def list_rooms(request: web.Request) -> web.Response:
 async def update_room(request: web.Request) -> web.Response:
     body = convert.body_object(request[BODY], "updateRoomRequest")
     settings, given = convert.room_settings_in(body)
-    room = await _usecases(request).update_room(
+    room = await _rooms(request).update_room(
         _caller(request), request.match_info["room_id"], "", settings, [], given
     )
     return _json(200, convert.room_out(room))
 
 
 async def delete_room(request: web.Request) -> web.Response:
-    await _usecases(request).delete_room(_caller(request), request.match_info["room_id"], "")
+    await _rooms(request).delete_room(_caller(request), request.match_info["room_id"], "")
     return web.Response(status=204)
 
 
 async def list_participants(request: web.Request) -> web.Response:
-    page = await _usecases(request).list_participants(
+    page = await _participants(request).list_participants(
         _caller(request),
         request.match_info["room_id"],
         request.app[PAGE_SIZE],
@@ -111,13 +117,17 @@ async def update_participants(request: web.Request) -> web.Response:
     removes (an absent one: a no-op). Upserts, then removals (two transactions)."""
     body = convert.body_object(request[BODY], "updateParticipantsRequest")
     upserts, removals = convert.participants_in(body.get("participants"), removals=True)
-    usecases, caller, room_id = _usecases(request), _caller(request), request.match_info["room_id"]
+    participants, caller, room_id = (
+        _participants(request),
+        _caller(request),
+        request.match_info["room_id"],
+    )
     if upserts:
-        await usecases.add_or_update_participants(caller, room_id, upserts, "")
+        await participants.add_or_update_participants(caller, room_id, upserts, "")
     if removals:
-        await usecases.remove_participants(caller, room_id, removals, "")
+        await participants.remove_participants(caller, room_id, removals, "")
     if not upserts and not removals:
-        await usecases.get_room(caller, room_id)  # an unknown room is still a 404
+        await _rooms(request).get_room(caller, room_id)  # an unknown room is still a 404
     return _json(200, {})
 
 
@@ -142,4 +152,4 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/identities", create_identity)
 
 
-__all__ = ["API_VERSION", "PAGE_SIZE", "USECASES", "AcsError", "add_routes"]
+__all__ = ["API_VERSION", "PAGE_SIZE", "PARTICIPANTS", "ROOMS", "AcsError", "add_routes"]

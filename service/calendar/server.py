@@ -11,7 +11,7 @@ from aiohttp import web
 
 from service.domain.calendar import etag_matches
 from service.domain.errors import DomainError
-from service.usecases_calendar import CalendarUseCases
+from service.usecases.calendar import CalendarUseCases
 
 log = logging.getLogger(__name__)
 

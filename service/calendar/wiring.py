@@ -10,12 +10,9 @@ import asyncpg
 from service.calendar.ics import calendar_of
 from service.calendar.server import FeedServer, split_address, start_feed_server
 from service.config import ConfigError, Settings
-from service.domain.clock import Clock
-from service.domain.limits import Limits
-from service.domain.paging import PageTokens
-from service.domain.ports import RoomStore
 from service.storage.calendar import CalendarStore
-from service.usecases_calendar import CalendarUseCases
+from service.usecases.calendar import CalendarUseCases
+from service.usecases.deps import Deps
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +28,10 @@ def public_url(settings: Settings, port: int | None = None) -> str:
     return f"http://{host}:{port if port is not None else configured}"
 
 
-def usecases(
-    settings: Settings,
-    pool: asyncpg.Pool,
-    rooms: RoomStore,
-    clock: Clock,
-    limits: Limits,
-    secret: bytes,
-) -> CalendarUseCases:
+def usecases(settings: Settings, pool: asyncpg.Pool, deps: Deps) -> CalendarUseCases:
     feeds = CalendarStore(pool, statement_ceiling=settings.db_command_timeout_seconds)
     return CalendarUseCases(
-        rooms, feeds, clock, limits, PageTokens(secret), public_url(settings), calendar_of
+        deps, feeds=feeds, public_url=public_url(settings), render_feed=calendar_of
     )
 
 

@@ -6,9 +6,13 @@ The transport turns a kind into a gRPC status code and the rest into a
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, StrEnum
+from typing import Concatenate, ParamSpec, TypeVar
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
 
 
 class ErrorKind(Enum):
@@ -259,6 +263,20 @@ class Violations:
             field_violations=self._items,
             violation_count=self._count,
         )
+
+
+def checked(
+    check: Callable[Concatenate[Violations, str, _P], _T],
+    field: str,
+    *args: _P.args,
+    **kwargs: _P.kwargs,
+) -> _T:
+    """What `check` makes of one field, or INVALID_ARGUMENT naming what is wrong with it
+    (for a request with one field to check; more fields share one `Violations`)."""
+    violations = Violations()
+    value = check(violations, field, *args, **kwargs)
+    violations.raise_if_any()
+    return value
 
 
 def roster_full(room_id: str, limit: int, size: int) -> DomainError:

@@ -105,7 +105,7 @@ async def read_events(
 # Each kind of work is split in two: a read of candidates across all tenants that locks
 # nothing (it runs outside any transaction, marked CROSS_TENANT_READ), then, per tenant,
 # a short `tenant_transaction` that takes the lifecycle's advisory lock and re-checks
-# and changes only that tenant's rows (service/lifecycle.py drives it).
+# and changes only that tenant's rows (service/storage/lifecycle.py drives it).
 
 # Marks the statements that read across tenants. They lock nothing and run outside any
 # transaction; tests/integration/test_distribution.py holds every other statement to

@@ -3,6 +3,7 @@ case, convert."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +18,7 @@ from service.transport import convert
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.transport.vocabulary import ROOM_STATES
-from service.usecases_calendar import CalendarUseCases
+from service.usecases.calendar import CalendarUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -65,15 +66,17 @@ def feed_out(feed: CalendarFeed, url: str = "") -> calendar_service_pb2.Calendar
     )
 
 
+@dataclass(frozen=True, kw_only=True)
 class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
-    def __init__(self, usecases: CalendarUseCases) -> None:
-        self._uc = usecases
+    """rooms.v1.CalendarService, on the calendar area."""
+
+    calendar: CalendarUseCases
 
     @answers_errors
     async def CreateCalendarFeed(
         self, request: calendar_service_pb2.CreateCalendarFeedRequest, context: Context
     ) -> calendar_service_pb2.CalendarFeed:
-        feed, url = await self._uc.create_feed(
+        feed, url = await self.calendar.create_feed(
             current_caller(), request.feed.room_id, request.feed.user_id
         )
         return feed_out(feed, url)
@@ -82,7 +85,9 @@ class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
     async def ListCalendarFeeds(
         self, request: calendar_service_pb2.ListCalendarFeedsRequest, context: Context
     ) -> calendar_service_pb2.ListCalendarFeedsResponse:
-        page = await self._uc.list_feeds(current_caller(), request.page_size, request.page_token)
+        page = await self.calendar.list_feeds(
+            current_caller(), request.page_size, request.page_token
+        )
         return calendar_service_pb2.ListCalendarFeedsResponse(
             feeds=[feed_out(feed) for feed in page.items], next_page_token=page.next_page_token
         )
@@ -91,5 +96,5 @@ class CalendarServicer(calendar_service_pb2_grpc.CalendarServiceServicer):
     async def DeleteCalendarFeed(
         self, request: calendar_service_pb2.DeleteCalendarFeedRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.delete_feed(current_caller(), request.feed_id)
+        await self.calendar.delete_feed(current_caller(), request.feed_id)
         return empty_pb2.Empty()

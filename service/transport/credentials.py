@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -9,29 +10,31 @@ from rooms.v1 import credentials_service_pb2 as cs
 from rooms.v1 import credentials_service_pb2_grpc
 
 from service.domain.clock import Clock
-from service.domain.errors import Violations
+from service.domain.errors import checked
 from service.security.signing import SigningKeys
 from service.transport import convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
-from service.usecases import RoomsUseCases
+from service.usecases.admission import AdmissionUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+@dataclass(frozen=True, kw_only=True)
 class CredentialsServicer(credentials_service_pb2_grpc.CredentialsServiceServicer):
-    def __init__(self, usecases: RoomsUseCases, keys: SigningKeys, clock: Clock) -> None:
-        self._uc = usecases
-        self._keys = keys
-        self._clock = clock
+    """rooms.v1.CredentialsService, on the admission area and the signing keys."""
+
+    admission: AdmissionUseCases
+    keys: SigningKeys
+    clock: Clock
 
     @answers_errors
     async def GetSigningKeys(
         self, request: cs.GetSigningKeysRequest, context: Context
     ) -> cs.GetSigningKeysResponse:
         current_caller()  # any authenticated caller; the keys are public
-        now = self._clock.now()
-        published = self._keys.published(now)
+        now = self.clock.now()
+        published = self.keys.published(now)
         keys = []
         for key in published:
             entry = cs.SigningKey(
@@ -42,18 +45,16 @@ class CredentialsServicer(credentials_service_pb2_grpc.CredentialsServiceService
             if key.retire_time is not None:
                 entry.retire_time.CopyFrom(convert.timestamp(key.retire_time))
             keys.append(entry)
-        return cs.GetSigningKeysResponse(jwks=self._keys.jwks(now), keys=keys)
+        return cs.GetSigningKeysResponse(jwks=self.keys.jwks(now), keys=keys)
 
     @answers_errors
     async def IntrospectCredential(
         self, request: cs.IntrospectCredentialRequest, context: Context
     ) -> cs.IntrospectCredentialResponse:
-        violations = Violations()
-        credential_format = convert_admission.credential_format_in(
-            violations, "format", request.format
+        credential_format = checked(
+            convert_admission.credential_format_in, "format", request.format
         )
-        violations.raise_if_any()
-        verdict, found, grant = await self._uc.introspect_credential(
+        verdict, found, grant = await self.admission.introspect_credential(
             current_caller(), request.token, credential_format
         )
         return convert_admission.introspection_out(verdict, found, grant)

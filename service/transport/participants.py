@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -10,32 +11,40 @@ from rooms.v1 import events_pb2, participant_pb2, participants_service_pb2_grpc,
 from rooms.v1 import participants_service_pb2 as ps
 
 from service.domain.clock import Clock
-from service.domain.errors import Violations
+from service.domain.errors import checked
+from service.domain.models import Role
 from service.domain.waiting_room import KnockState
 from service.transport import convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.transport.vocabulary import ROLES
-from service.usecases import RoomsUseCases
+from service.usecases.moderation import ModerationUseCases
+from service.usecases.participants import ParticipantUseCases
+from service.usecases.seats import SeatUseCases
+from service.usecases.waiting_room import WaitingRoomUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+@dataclass(frozen=True, kw_only=True)
 class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServicer):
-    def __init__(self, usecases: RoomsUseCases, clock: Clock) -> None:
-        self._uc = usecases
-        self._clock = clock
+    """rooms.v1.ParticipantsService, on the participants, waiting-room, seats and
+    moderation areas."""
+
+    participants: ParticipantUseCases
+    waiting_room: WaitingRoomUseCases
+    seats: SeatUseCases
+    moderation: ModerationUseCases
+    clock: Clock
 
     @answers_errors
     async def AddOrUpdateParticipants(
         self, request: ps.AddOrUpdateParticipantsRequest, context: Context
     ) -> ps.AddOrUpdateParticipantsResponse:
-        violations = Violations()
-        roster = convert.roster_in(
-            violations, "participants", request.participants, self._uc.limits
+        roster = checked(
+            convert.roster_in, "participants", request.participants, self.participants.limits
         )
-        violations.raise_if_any()
-        participants, etag = await self._uc.add_or_update_participants(
+        participants, etag = await self.participants.add_or_update_participants(
             current_caller(), request.room_id, roster, request.etag
         )
         return ps.AddOrUpdateParticipantsResponse(
@@ -46,7 +55,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def RemoveParticipants(
         self, request: ps.RemoveParticipantsRequest, context: Context
     ) -> ps.RemoveParticipantsResponse:
-        removed, etag = await self._uc.remove_participants(
+        removed, etag = await self.participants.remove_participants(
             current_caller(), request.room_id, list(request.user_ids), request.etag, request.ban
         )
         return ps.RemoveParticipantsResponse(etag=etag, removed_count=removed)
@@ -55,10 +64,8 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def ListParticipants(
         self, request: ps.ListParticipantsRequest, context: Context
     ) -> ps.ListParticipantsResponse:
-        violations = Violations()
-        role = convert.role_filter(violations, "role", request.role)
-        violations.raise_if_any()
-        page = await self._uc.list_participants(
+        role = checked(convert.role_filter, "role", request.role)
+        page = await self.participants.list_participants(
             current_caller(), request.room_id, request.page_size, request.page_token, role
         )
         return ps.ListParticipantsResponse(
@@ -70,7 +77,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def GetParticipant(
         self, request: ps.GetParticipantRequest, context: Context
     ) -> participant_pb2.Participant:
-        participant = await self._uc.get_participant(
+        participant = await self.participants.get_participant(
             current_caller(), request.room_id, request.user_id
         )
         return convert.participant_out(participant)
@@ -79,13 +86,11 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def ListRoomsForParticipant(
         self, request: ps.ListRoomsForParticipantRequest, context: Context
     ) -> ps.ListRoomsForParticipantResponse:
-        violations = Violations()
-        state = convert.state_filter(violations, "state", request.state)
-        violations.raise_if_any()
-        page = await self._uc.list_rooms_for_participant(
+        state = checked(convert.state_filter, "state", request.state)
+        page = await self.participants.list_rooms_for_participant(
             current_caller(), request.user_id, request.page_size, request.page_token, state
         )
-        now = self._clock.now()
+        now = self.clock.now()
         return ps.ListRoomsForParticipantResponse(
             memberships=[
                 ps.RoomMembership(
@@ -102,10 +107,8 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def ListKnocks(
         self, request: ps.ListKnocksRequest, context: Context
     ) -> ps.ListKnocksResponse:
-        violations = Violations()
-        state = convert_admission.knock_state_filter(violations, "state", request.state)
-        violations.raise_if_any()
-        page, etag = await self._uc.list_knocks(
+        state = checked(convert_admission.knock_state_filter, "state", request.state)
+        page, etag = await self.waiting_room.list_knocks(
             current_caller(), request.room_id, request.page_size, request.page_token, state
         )
         return ps.ListKnocksResponse(
@@ -118,52 +121,36 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def AdmitParticipant(
         self, request: ps.AdmitParticipantRequest, context: Context
     ) -> ps.AdmitParticipantResponse:
-        violations = Violations()
-        role = convert.role_filter(violations, "role", request.role)
-        violations.raise_if_any()
-        knock, etag = await self._uc.decide_knock(
-            current_caller(),
-            request.room_id,
-            request.user_id,
-            KnockState.ADMITTED,
-            role,
-            request.etag,
-        )
-        return ps.AdmitParticipantResponse(knock=convert_admission.knock_out(knock), etag=etag)
+        role = checked(convert.role_filter, "role", request.role)
+        knock, etag = await self._decide(request, KnockState.ADMITTED, role)
+        return ps.AdmitParticipantResponse(knock=knock, etag=etag)
 
     @answers_errors
     async def DenyParticipant(
         self, request: ps.DenyParticipantRequest, context: Context
     ) -> ps.DenyParticipantResponse:
-        knock, etag = await self._uc.decide_knock(
-            current_caller(),
-            request.room_id,
-            request.user_id,
-            KnockState.DENIED,
-            None,
-            request.etag,
-        )
-        return ps.DenyParticipantResponse(knock=convert_admission.knock_out(knock), etag=etag)
+        knock, etag = await self._decide(request, KnockState.DENIED, None)
+        return ps.DenyParticipantResponse(knock=knock, etag=etag)
 
     @answers_errors
     async def RenewSeat(
         self, request: ps.RenewSeatRequest, context: Context
     ) -> waiting_room_pb2.Seat:
-        seat = await self._uc.renew_seat(current_caller(), request.seat_id)
+        seat = await self.seats.renew_seat(current_caller(), request.seat_id)
         return convert.seat_out(seat)
 
     @answers_errors
     async def ReleaseSeat(
         self, request: ps.ReleaseSeatRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.release_seat(current_caller(), request.seat_id)
+        await self.seats.release_seat(current_caller(), request.seat_id)
         return empty_pb2.Empty()
 
     @answers_errors
     async def ListSeats(
         self, request: ps.ListSeatsRequest, context: Context
     ) -> ps.ListSeatsResponse:
-        page = await self._uc.list_seats(
+        page = await self.seats.list_seats(
             current_caller(), request.room_id, request.page_size, request.page_token
         )
         return ps.ListSeatsResponse(
@@ -174,7 +161,7 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
     async def ModerateParticipant(
         self, request: ps.ModerateParticipantRequest, context: Context
     ) -> ps.ModerateParticipantResponse:
-        moderation, revision = await self._uc.moderate_participant(
+        moderation, revision = await self.moderation.moderate_participant(
             current_caller(),
             request.room_id,
             request.actor_user_id,
@@ -190,3 +177,14 @@ class ParticipantsServicer(participants_service_pb2_grpc.ParticipantsServiceServ
             ),
             revision=revision,
         )
+
+    async def _decide(
+        self,
+        request: ps.AdmitParticipantRequest | ps.DenyParticipantRequest,
+        state: KnockState,
+        role: Role | None,
+    ) -> tuple[waiting_room_pb2.Knock, str]:
+        knock, etag = await self.waiting_room.decide_knock(
+            current_caller(), request.room_id, request.user_id, state, role, request.etag
+        )
+        return convert_admission.knock_out(knock), etag

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -10,23 +11,27 @@ from google.protobuf import empty_pb2
 from rooms.v1 import events_pb2, room_pb2, rooms_service_pb2, rooms_service_pb2_grpc
 
 from service.domain.clock import Clock
-from service.domain.errors import Violations
+from service.domain.errors import Violations, checked
 from service.transport import calendar, convert, convert_admission
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors, answers_errors_streaming
-from service.usecases import RoomsUseCases
-from service.usecases_calendar import CalendarUseCases
+from service.usecases.admission import AdmissionUseCases
+from service.usecases.calendar import CalendarUseCases
+from service.usecases.history import HistoryUseCases
+from service.usecases.rooms import RoomUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
 
+@dataclass(frozen=True, kw_only=True)
 class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
-    def __init__(
-        self, usecases: RoomsUseCases, clock: Clock, calendar: CalendarUseCases | None = None
-    ) -> None:
-        self._uc = usecases
-        self._clock = clock
-        self._calendar = calendar
+    """rooms.v1.RoomsService, on the rooms, history, admission and calendar areas."""
+
+    rooms: RoomUseCases
+    history: HistoryUseCases
+    admission: AdmissionUseCases
+    calendar: CalendarUseCases
+    clock: Clock
 
     @answers_errors
     async def CreateRoom(
@@ -35,37 +40,35 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         violations = Violations()
         settings = convert.room_settings_in(violations, "room.", request.room)
         roster = convert.roster_in(
-            violations, "participants", request.participants, self._uc.limits
+            violations, "participants", request.participants, self.rooms.limits
         )
         violations.raise_if_any()
         # The API's request_id (AIP-155) is the create's idempotency key.
-        room = await self._uc.create_room(
+        room = await self.rooms.create_room(
             current_caller(),
             idempotency_key=request.request_id,
             room_id=request.room_id,
             settings=settings,
             roster=roster,
         )
-        return convert.room_out(room, self._clock.now())
+        return convert.room_out(room, self.clock.now())
 
     @answers_errors
     async def GetRoom(
         self, request: rooms_service_pb2.GetRoomRequest, context: Context
     ) -> room_pb2.Room:
-        room = await self._uc.get_room(current_caller(), request.room_id)
-        return convert.room_out(room, self._clock.now())
+        room = await self.rooms.get_room(current_caller(), request.room_id)
+        return convert.room_out(room, self.clock.now())
 
     @answers_errors
     async def ListRooms(
         self, request: rooms_service_pb2.ListRoomsRequest, context: Context
     ) -> rooms_service_pb2.ListRoomsResponse:
-        violations = Violations()
-        state = convert.state_filter(violations, "state", request.state)
-        violations.raise_if_any()
-        page = await self._uc.list_rooms(
+        state = checked(convert.state_filter, "state", request.state)
+        page = await self.rooms.list_rooms(
             current_caller(), request.page_size, request.page_token, state
         )
-        now = self._clock.now()
+        now = self.clock.now()
         return rooms_service_pb2.ListRoomsResponse(
             rooms=[convert.room_out(room, now) for room in page.items],
             next_page_token=page.next_page_token,
@@ -75,10 +78,8 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def UpdateRoom(
         self, request: rooms_service_pb2.UpdateRoomRequest, context: Context
     ) -> room_pb2.Room:
-        violations = Violations()
-        settings = convert.room_settings_in(violations, "room.", request.room)
-        violations.raise_if_any()
-        room = await self._uc.update_room(
+        settings = checked(convert.room_settings_in, "room.", request.room)
+        room = await self.rooms.update_room(
             current_caller(),
             request.room.room_id,
             request.room.etag,
@@ -86,25 +87,23 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
             list(request.update_mask.paths),
             convert.populated_fields(request.room),
         )
-        return convert.room_out(room, self._clock.now())
+        return convert.room_out(room, self.clock.now())
 
     @answers_errors
     async def DeleteRoom(
         self, request: rooms_service_pb2.DeleteRoomRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.delete_room(current_caller(), request.room_id, request.etag)
+        await self.rooms.delete_room(current_caller(), request.room_id, request.etag)
         return empty_pb2.Empty()
 
     @answers_errors
     async def AuthorizeJoin(
         self, request: rooms_service_pb2.AuthorizeJoinRequest, context: Context
     ) -> rooms_service_pb2.AuthorizeJoinResponse:
-        violations = Violations()
-        credential_format = convert_admission.credential_format_in(
-            violations, "credential_format", request.credential_format
+        credential_format = checked(
+            convert_admission.credential_format_in, "credential_format", request.credential_format
         )
-        violations.raise_if_any()
-        decision, credential = await self._uc.authorize_join(
+        decision, credential = await self.admission.authorize_join(
             current_caller(),
             request.room_id,
             request.user_id,
@@ -124,7 +123,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def WatchRoom(
         self, request: rooms_service_pb2.WatchRoomRequest, context: Context
     ) -> AsyncIterator[events_pb2.RoomEvent]:
-        events = self._uc.watch_room(current_caller(), request.room_id, request.after_revision)
+        events = self.history.watch_room(current_caller(), request.room_id, request.after_revision)
         async for event in events:
             yield convert.event_out(event)
 
@@ -136,7 +135,7 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
         newest_first = convert.newest_first_in(violations, "order", request.order)
         types = convert.event_types_in(violations, "types", request.types)
         violations.raise_if_any()
-        page = await self._uc.list_room_events(
+        page = await self.history.list_room_events(
             current_caller(),
             request.room_id,
             request.page_size,
@@ -153,5 +152,4 @@ class RoomsServicer(rooms_service_pb2_grpc.RoomsServiceServicer):
     async def ListOccurrences(
         self, request: rooms_service_pb2.ListOccurrencesRequest, context: Context
     ) -> rooms_service_pb2.ListOccurrencesResponse:
-        assert self._calendar is not None, "the server wires the calendar use cases"
-        return await calendar.list_occurrences(self._calendar, request)
+        return await calendar.list_occurrences(self.calendar, request)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -9,13 +10,13 @@ from google.protobuf import empty_pb2
 from rooms.v1 import webhooks_service_pb2 as ws
 from rooms.v1 import webhooks_service_pb2_grpc
 
-from service.domain.errors import Violations
+from service.domain.errors import Violations, checked
 from service.domain.webhooks import Webhook, WebhookSettings
 from service.transport import convert
 from service.transport.auth import current_caller
 from service.transport.errors import answers_errors
 from service.transport.vocabulary import EVENT_TYPES
-from service.usecases_webhooks import WebhooksUseCases
+from service.usecases.webhooks import WebhookUseCases
 
 Context = grpc.aio.ServicerContext[Any, Any]
 
@@ -58,27 +59,27 @@ def webhook_out(webhook: Webhook) -> ws.Webhook:
     )
 
 
+@dataclass(frozen=True, kw_only=True)
 class WebhooksServicer(webhooks_service_pb2_grpc.WebhooksServiceServicer):
-    def __init__(self, usecases: WebhooksUseCases) -> None:
-        self._uc = usecases
+    """rooms.v1.WebhooksService, on the webhooks area."""
+
+    webhooks: WebhookUseCases
 
     @answers_errors
     async def CreateWebhook(self, request: ws.CreateWebhookRequest, context: Context) -> ws.Webhook:
-        violations = Violations()
-        settings = settings_in(violations, "webhook.", request.webhook)
-        violations.raise_if_any()
-        created = await self._uc.create(current_caller(), request.webhook_id, settings)
+        settings = checked(settings_in, "webhook.", request.webhook)
+        created = await self.webhooks.create(current_caller(), request.webhook_id, settings)
         return webhook_out(created)
 
     @answers_errors
     async def GetWebhook(self, request: ws.GetWebhookRequest, context: Context) -> ws.Webhook:
-        return webhook_out(await self._uc.get(current_caller(), request.webhook_id))
+        return webhook_out(await self.webhooks.get(current_caller(), request.webhook_id))
 
     @answers_errors
     async def ListWebhooks(
         self, request: ws.ListWebhooksRequest, context: Context
     ) -> ws.ListWebhooksResponse:
-        page = await self._uc.list(current_caller(), request.page_size, request.page_token)
+        page = await self.webhooks.list(current_caller(), request.page_size, request.page_token)
         return ws.ListWebhooksResponse(
             webhooks=[webhook_out(webhook) for webhook in page.items],
             next_page_token=page.next_page_token,
@@ -86,10 +87,8 @@ class WebhooksServicer(webhooks_service_pb2_grpc.WebhooksServiceServicer):
 
     @answers_errors
     async def UpdateWebhook(self, request: ws.UpdateWebhookRequest, context: Context) -> ws.Webhook:
-        violations = Violations()
-        settings = settings_in(violations, "webhook.", request.webhook)
-        violations.raise_if_any()
-        updated = await self._uc.update(
+        settings = checked(settings_in, "webhook.", request.webhook)
+        updated = await self.webhooks.update(
             current_caller(),
             request.webhook.webhook_id,
             request.webhook.etag,
@@ -102,5 +101,5 @@ class WebhooksServicer(webhooks_service_pb2_grpc.WebhooksServiceServicer):
     async def DeleteWebhook(
         self, request: ws.DeleteWebhookRequest, context: Context
     ) -> empty_pb2.Empty:
-        await self._uc.delete(current_caller(), request.webhook_id, request.etag)
+        await self.webhooks.delete(current_caller(), request.webhook_id, request.etag)
         return empty_pb2.Empty()

@@ -14,7 +14,9 @@ from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
-from service.lifecycle import Lifecycle, Retention
+from service.domain.lifecycle import Retention
+from service.storage.lifecycle import PgLifecycleStore
+from service.usecases.lifecycle import Lifecycle
 from tests.conftest import T0, ServerFactory
 from tests.events.stream import T, history, read
 from tests.shared.calls import People, Rooms, connect, ts
@@ -109,7 +111,7 @@ async def test_purge_removes_exactly_what_is_past_its_grace_with_two_replicas_ra
     live = await make("live", 5, until=timedelta(days=100))
     clock.advance(timedelta(days=15))  # now T0 + 35 days
     retention = Retention(deleted_rooms=timedelta(days=20), ended_rooms=timedelta(days=30))
-    replicas = [Lifecycle(pool, clock, retention, batch_size=7) for _ in range(2)]
+    replicas = [Lifecycle(PgLifecycleStore(pool, batch_size=7), clock, retention) for _ in range(2)]
     for _ in range(6):  # race until both have nothing left to do
         await asyncio.gather(*(replica.run_once() for replica in replicas))
     left = {row["room_id"] for row in await pool.fetch("SELECT room_id FROM rooms")}

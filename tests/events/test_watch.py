@@ -18,8 +18,10 @@ from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.domain.clock import ManualClock
-from service.lifecycle import Lifecycle, Retention
+from service.domain.lifecycle import Retention
 from service.security.keys import new_key
+from service.storage.lifecycle import PgLifecycleStore
+from service.usecases.lifecycle import Lifecycle
 from tests.conftest import ServerFactory
 from tests.events.stream import T, history, read
 from tests.shared.calls import People, Rooms, bearer, connect
@@ -107,7 +109,7 @@ async def test_a_revision_older_than_the_history_is_refused(
                 room_id=room.room_id, participants=[pp.Participant(user_id="late")]
             )
         )
-        lifecycle = Lifecycle(pool, clock, Retention(events=timedelta(days=30)))
+        lifecycle = Lifecycle(PgLifecycleStore(pool), clock, Retention(events=timedelta(days=30)))
         done = await lifecycle.run_once()
         assert done.purged_events >= 1
         error = await expect_error(

@@ -14,17 +14,35 @@ from service.domain.limits import Limits
 from service.domain.models import Caller, Page, RoomSettings, RosterEntry
 from service.domain.paging import PageTokens
 from service.storage.memory import MemoryRoomStore
-from service.usecases import RoomsUseCases
+from service.usecases.admission import AdmissionUseCases
+from service.usecases.deps import Deps
+from service.usecases.history import HistoryUseCases
+from service.usecases.participants import ParticipantUseCases
+from service.usecases.rooms import RoomUseCases
+from service.usecases.seats import SeatUseCases
+from service.usecases.waiting_room import WaitingRoomUseCases
 from tests.conftest import T0
 
 CALLER = Caller("memory", "key")
 T = TypeVar("T")
 
 
+@dataclass(frozen=True, kw_only=True)
+class Areas:
+    """The use-case areas these tests call, on one set of dependencies."""
+
+    rooms: RoomUseCases
+    participants: ParticipantUseCases
+    history: HistoryUseCases
+    admission: AdmissionUseCases
+    waiting_room: WaitingRoomUseCases
+    seats: SeatUseCases
+
+
 @dataclass
 class Service:
     store: MemoryRoomStore
-    usecases: RoomsUseCases
+    usecases: Areas
     clock: ManualClock
 
 
@@ -33,12 +51,20 @@ def service(store: MemoryRoomStore | None = None, **limits: Any) -> Service:
     at T0."""
     store = store if store is not None else MemoryRoomStore()
     clock = ManualClock(T0)
-    usecases = RoomsUseCases(
-        store,
-        clock,
-        Limits(**limits),
-        PageTokens(b"memory-page-token-secret"),
+    deps = Deps(
+        store=store,
+        clock=clock,
+        limits=Limits(**limits),
+        page_tokens=PageTokens(b"memory-page-token-secret"),
         notifier=store.notifier,
+    )
+    usecases = Areas(
+        rooms=RoomUseCases(deps),
+        participants=ParticipantUseCases(deps),
+        history=HistoryUseCases(deps),
+        admission=AdmissionUseCases(deps),
+        waiting_room=WaitingRoomUseCases(deps),
+        seats=SeatUseCases(deps),
     )
     return Service(store, usecases, clock)
 
@@ -52,7 +78,7 @@ async def create(
         "valid_until": T0 + timedelta(days=1),
     }
     values.update(settings)
-    await service.usecases.create_room(
+    await service.usecases.rooms.create_room(
         CALLER,
         "",
         room_id,

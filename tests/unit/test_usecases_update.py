@@ -1,4 +1,4 @@
-"""UpdateRoom's read-decide-write loop (service/usecases.py) when the room changes
+"""UpdateRoom's read-decide-write loop (service/usecases/rooms.py) when the room changes
 between the read and the write: on the memory store, in milliseconds."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from service.domain.errors import DomainError, ErrorReason
 from service.domain.models import JoinPolicy, Room, RoomSettings
 from service.storage.memory import MemoryRoomStore
-from service.usecases_base import UPDATE_ATTEMPTS
+from service.usecases.deps import UPDATE_ATTEMPTS
 from tests.unit.memory_service import CALLER, Service, create, service
 
 
@@ -41,7 +41,7 @@ def changed(times: int) -> tuple[ChangedBetween, Service]:
 
 
 async def update(service: Service, etag: str = "") -> Room:
-    return await service.usecases.update_room(
+    return await service.usecases.rooms.update_room(
         CALLER,
         "r1",
         etag,
@@ -60,7 +60,7 @@ async def test_a_change_between_read_and_write_is_applied_again_on_top() -> None
     assert updated.join_policy is JoinPolicy.OPEN
     assert updated.metadata == {"other": "1"}
     assert (updated.version, updated.etag) == (3, '"3"')
-    assert await memory.usecases.get_room(CALLER, "r1") == updated
+    assert await memory.usecases.rooms.get_room(CALLER, "r1") == updated
 
 
 async def test_with_an_etag_a_change_between_is_a_mismatch_naming_the_new_etag() -> None:
@@ -71,7 +71,7 @@ async def test_with_an_etag_a_change_between_is_a_mismatch_naming_the_new_etag()
     assert raised.value.reason is ErrorReason.ETAG_MISMATCH
     assert raised.value.metadata == {"room_id": "r1", "etag": '"2"'}
     assert store.writes == 1
-    room = await memory.usecases.get_room(CALLER, "r1")
+    room = await memory.usecases.rooms.get_room(CALLER, "r1")
     assert room.join_policy is JoinPolicy.INVITE_ONLY
 
 
@@ -103,7 +103,7 @@ async def test_a_room_changing_on_every_attempt_gives_up_after_the_last() -> Non
 async def test_nothing_to_change_writes_nothing() -> None:
     store, memory = changed(times=0)
     await create(memory, "r1")
-    room = await memory.usecases.update_room(CALLER, "r1", '"1"', RoomSettings(), [], [])
+    room = await memory.usecases.rooms.update_room(CALLER, "r1", '"1"', RoomSettings(), [], [])
     assert room.version == 1
     assert store.writes == 0
 

@@ -1,4 +1,4 @@
-"""WatchRoom (service/usecases.py) on the memory store: catching up in batches,
+"""WatchRoom (service/usecases/history.py) on the memory store: catching up in batches,
 resuming, history too old, a watcher too slow, live events woken by the notifier,
 and the end at DELETED. Nothing waits on the poll interval: writes wake the watcher."""
 
@@ -25,7 +25,7 @@ async def taken(stream: AsyncIterator[RoomEvent], count: int) -> list[int]:
 
 async def refusal(memory: Service, after: int) -> DomainError:
     with pytest.raises(DomainError) as raised:
-        await anext(memory.usecases.watch_room(CALLER, "r1", after))
+        await anext(memory.usecases.history.watch_room(CALLER, "r1", after))
     return raised.value
 
 
@@ -33,15 +33,15 @@ async def test_catch_up_in_batches_then_live_events_until_deleted() -> None:
     # Polling only hourly: what arrives in time was woken by the writer's notification.
     memory = service(watch_batch_size=2, watch_poll_interval=timedelta(hours=1))
     await create(memory, "r1", FOUR)
-    stream = memory.usecases.watch_room(CALLER, "r1", 0)
+    stream = memory.usecases.history.watch_room(CALLER, "r1", 0)
     assert await taken(stream, 5) == [1, 2, 3, 4, 5]
     # Caught up: the next event arrives when a writer wakes the watcher.
     waiting = asyncio.ensure_future(anext(stream))
-    await memory.usecases.remove_participants(CALLER, "r1", ["u0"], "")
+    await memory.usecases.participants.remove_participants(CALLER, "r1", ["u0"], "")
     live = await asyncio.wait_for(waiting, timeout=5)
     assert (live.revision, live.type, live.user_id) == (6, EventType.PARTICIPANT_REMOVED, "u0")
     waiting = asyncio.ensure_future(anext(stream))
-    await memory.usecases.delete_room(CALLER, "r1", "")
+    await memory.usecases.rooms.delete_room(CALLER, "r1", "")
     last = await asyncio.wait_for(waiting, timeout=5)
     assert (last.revision, last.type) == (7, EventType.DELETED)
     with pytest.raises(StopAsyncIteration):
@@ -51,14 +51,14 @@ async def test_catch_up_in_batches_then_live_events_until_deleted() -> None:
 async def test_resume_after_a_revision() -> None:
     memory = service()
     await create(memory, "r1", FOUR)
-    assert await taken(memory.usecases.watch_room(CALLER, "r1", 3), 2) == [4, 5]
+    assert await taken(memory.usecases.history.watch_room(CALLER, "r1", 3), 2) == [4, 5]
 
 
 async def test_a_deleted_rooms_history_is_read_to_its_end() -> None:
     memory = service()
     await create(memory, "r1", FOUR)
-    await memory.usecases.delete_room(CALLER, "r1", "")
-    assert [e.revision async for e in memory.usecases.watch_room(CALLER, "r1", 0)] == [
+    await memory.usecases.rooms.delete_room(CALLER, "r1", "")
+    assert [e.revision async for e in memory.usecases.history.watch_room(CALLER, "r1", 0)] == [
         1,
         2,
         3,
@@ -66,14 +66,14 @@ async def test_a_deleted_rooms_history_is_read_to_its_end() -> None:
         5,
         6,
     ]
-    assert [e.revision async for e in memory.usecases.watch_room(CALLER, "r1", 4)] == [5, 6]
-    assert [e async for e in memory.usecases.watch_room(CALLER, "r1", 6)] == []
+    assert [e.revision async for e in memory.usecases.history.watch_room(CALLER, "r1", 4)] == [5, 6]
+    assert [e async for e in memory.usecases.history.watch_room(CALLER, "r1", 6)] == []
 
 
 async def test_a_revision_ahead_of_the_history_or_unknown_room_is_refused() -> None:
     memory = service()
     with pytest.raises(DomainError) as raised:
-        await anext(memory.usecases.watch_room(CALLER, "r1", 0))
+        await anext(memory.usecases.history.watch_room(CALLER, "r1", 0))
     assert raised.value.reason is ErrorReason.ROOM_NOT_FOUND
     await create(memory, "r1", FOUR)
     ahead = await refusal(memory, 6)
@@ -93,14 +93,14 @@ async def test_history_past_retention() -> None:
     assert expired.reason is ErrorReason.REVISION_EXPIRED
     assert expired.metadata == {"room_id": "r1", "oldest_revision": "4"}
     # Right before the oldest kept, and 0 ("all that is kept"), both start there.
-    assert await taken(memory.usecases.watch_room(CALLER, "r1", 3), 2) == [4, 5]
-    assert await taken(memory.usecases.watch_room(CALLER, "r1", 0), 2) == [4, 5]
+    assert await taken(memory.usecases.history.watch_room(CALLER, "r1", 3), 2) == [4, 5]
+    assert await taken(memory.usecases.history.watch_room(CALLER, "r1", 0), 2) == [4, 5]
 
 
 async def test_events_purged_while_catching_up_end_the_stream() -> None:
     memory = service(watch_batch_size=2)
     await create(memory, "r1", FOUR)
-    stream = memory.usecases.watch_room(CALLER, "r1", 0)
+    stream = memory.usecases.history.watch_room(CALLER, "r1", 0)
     assert await taken(stream, 2) == [1, 2]
     await memory.store.purge_events(
         tenant=CALLER.tenant, room_id="r1", up_to=4, before=T0 + timedelta(days=1)
@@ -114,7 +114,7 @@ async def test_events_purged_while_catching_up_end_the_stream() -> None:
 async def test_a_watcher_too_far_behind_is_told_where_to_resume() -> None:
     memory = service(watch_batch_size=2, watch_max_lag=2)
     await create(memory, "r1", FOUR)
-    stream = memory.usecases.watch_room(CALLER, "r1", 0)
+    stream = memory.usecases.history.watch_room(CALLER, "r1", 0)
     assert await taken(stream, 2) == [1, 2]
     with pytest.raises(DomainError) as raised:
         await anext(stream)

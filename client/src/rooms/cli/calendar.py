@@ -8,7 +8,7 @@ import click
 
 from rooms.cli.output import echo_deleted, echo_list, echo_one, enum_name, format_time
 from rooms.cli.parsing import TIME
-from rooms.cli.root import Connection, cli, collect, json_option, limit_option
+from rooms.cli.root import Connection, cli, json_option, limit_option
 from rooms.v1 import calendar_service_pb2, room_pb2
 
 OCCURRENCE_HEADERS = ("START", "END", "STATE")
@@ -55,10 +55,9 @@ def occurrences(
     as_json_: bool,
 ) -> None:
     """List a room's occurrences, oldest first."""
-    found = connection.run(
-        lambda client: collect(
-            client.list_occurrences(room_id, start=start, end=end, page_size=limit or 0), limit
-        )
+    found = connection.collect(
+        lambda client: client.list_occurrences(room_id, start=start, end=end, page_size=limit or 0),
+        limit,
     )
     echo_list(found, as_json_, OCCURRENCE_HEADERS, occurrence_row)
 
@@ -89,8 +88,8 @@ def create_feed(connection: Connection, room_id: str, user_id: str, as_json_: bo
 @click.pass_obj
 def list_feeds(connection: Connection, limit: int | None, as_json_: bool) -> None:
     """List the feeds, newest first (without their URLs)."""
-    found = connection.run(
-        lambda client: collect(client.list_calendar_feeds(page_size=limit or 0), limit)
+    found = connection.collect(
+        lambda client: client.list_calendar_feeds(page_size=limit or 0), limit
     )
     echo_list(found, as_json_, FEED_HEADERS, feed_row)
 

@@ -8,7 +8,7 @@ import json
 import click
 
 from rooms.cli.output import as_json, echo_json
-from rooms.cli.root import Connection, cli, collect, json_option, limit_option
+from rooms.cli.root import Connection, cli, json_option, limit_option
 from rooms.client import RoomsClient
 from rooms.errors import RoomsError
 from rooms.events import describe_event
@@ -48,8 +48,8 @@ def events(
     connection: Connection, room_id: str, newest_first: bool, limit: int | None, as_json_: bool
 ) -> None:
     """ROOM_ID's history: who changed what, and when."""
-    found = connection.run(
-        lambda client: collect(client.list_room_events(room_id, newest_first=newest_first), limit)
+    found = connection.collect(
+        lambda client: client.list_room_events(room_id, newest_first=newest_first), limit
     )
     if as_json_:
         echo_json([as_json(event) for event in found])

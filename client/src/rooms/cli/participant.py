@@ -20,7 +20,6 @@ from rooms.cli.root import (
     Connection,
     Decorator,
     cli,
-    collect,
     etag_option,
     json_option,
     limit_option,
@@ -134,10 +133,8 @@ def participants_list(
 ) -> None:
     """List a room's roster by user id."""
     page_size = limit or 0  # the server caps it
-    found = connection.run(
-        lambda client: collect(
-            client.list_participants(room_id, role=role, page_size=page_size), limit
-        )
+    found = connection.collect(
+        lambda client: client.list_participants(room_id, role=role, page_size=page_size), limit
     )
     echo_list(found, as_json_, PARTICIPANT_HEADERS, participant_row)
 

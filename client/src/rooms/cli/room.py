@@ -25,7 +25,7 @@ from rooms.cli.parsing import (
     role_choice,
     state_choice,
 )
-from rooms.cli.root import Connection, cli, collect, etag_option, json_option, limit_option
+from rooms.cli.root import Connection, cli, etag_option, json_option, limit_option
 from rooms.v1 import participant_pb2
 from rooms.values import RoomSettings
 
@@ -204,15 +204,14 @@ def list_(
     """List rooms, newest first; with --user, that identity's rooms, soonest first."""
     page_size = limit or 0  # the server caps it
     if user is None:
-        rooms = connection.run(
-            lambda client: collect(client.list_rooms(state=state, page_size=page_size), limit)
+        rooms = connection.collect(
+            lambda client: client.list_rooms(state=state, page_size=page_size), limit
         )
         echo_list(rooms, as_json_, ROOM_HEADERS, room_row)
         return
-    memberships = connection.run(
-        lambda client: collect(
-            client.list_rooms_for_participant(user, state=state, page_size=page_size), limit
-        )
+    memberships = connection.collect(
+        lambda client: client.list_rooms_for_participant(user, state=state, page_size=page_size),
+        limit,
     )
     echo_list(
         memberships,

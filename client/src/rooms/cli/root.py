@@ -64,8 +64,14 @@ class Connection:
             click.echo(f"error: {error}", err=True)
             raise click.exceptions.Exit(EXIT_ERROR) from None
 
+    def collect(
+        self, pages: Callable[[RoomsClient], AsyncIterator[T]], limit: int | None
+    ) -> list[T]:
+        """The items of a list call, up to `limit` (None: all), run as `run` runs."""
+        return self.run(lambda client: _collect(pages(client), limit))
 
-async def collect(items: AsyncIterator[T], limit: int | None) -> list[T]:
+
+async def _collect(items: AsyncIterator[T], limit: int | None) -> list[T]:
     found: list[T] = []
     if limit is not None and limit <= 0:
         return found

@@ -6,7 +6,7 @@ import click
 
 from rooms.cli.output import echo_list, echo_said, enum_name, format_time, role_name
 from rooms.cli.parsing import choices, role_choice
-from rooms.cli.root import Connection, cli, collect, etag_option, json_option, limit_option
+from rooms.cli.root import Connection, cli, etag_option, json_option, limit_option
 from rooms.v1 import waiting_room_pb2
 
 KNOCK_STATES = choices(waiting_room_pb2.KnockState)
@@ -56,8 +56,8 @@ def knocks(
     as_json_: bool,
 ) -> None:
     """Who knocked on ROOM_ID's waiting room, oldest first."""
-    found = connection.run(
-        lambda client: collect(client.list_knocks(room_id, state=None if every else state), limit)
+    found = connection.collect(
+        lambda client: client.list_knocks(room_id, state=None if every else state), limit
     )
     echo_list(found, as_json_, KNOCK_HEADERS, knock_row)
 
@@ -108,7 +108,7 @@ def deny(connection: Connection, room_id: str, user_id: str, etag: str, as_json_
 @click.pass_obj
 def seats(connection: Connection, room_id: str, limit: int | None, as_json_: bool) -> None:
     """Who is in ROOM_ID now (its live seats)."""
-    found = connection.run(lambda client: collect(client.list_seats(room_id), limit))
+    found = connection.collect(lambda client: client.list_seats(room_id), limit)
     echo_list(found, as_json_, SEAT_HEADERS, seat_row)
 
 

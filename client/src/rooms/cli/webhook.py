@@ -14,7 +14,7 @@ from rooms.cli.output import (
     format_time,
 )
 from rooms.cli.parsing import choices
-from rooms.cli.root import Connection, cli, collect, etag_option_of, json_option, limit_option
+from rooms.cli.root import Connection, cli, etag_option_of, json_option, limit_option
 from rooms.v1 import events_pb2, webhooks_service_pb2
 
 EVENT_TYPES = choices(events_pb2.RoomEventType)
@@ -121,9 +121,7 @@ def webhooks_show(connection: Connection, webhook_id: str, as_json_: bool) -> No
 @click.pass_obj
 def webhooks_list(connection: Connection, limit: int | None, as_json_: bool) -> None:
     """List the webhooks, by id."""
-    found = connection.run(
-        lambda client: collect(client.list_webhooks(page_size=limit or 0), limit)
-    )
+    found = connection.collect(lambda client: client.list_webhooks(page_size=limit or 0), limit)
     echo_list(found, as_json_, WEBHOOK_HEADERS, webhook_row)
 
 

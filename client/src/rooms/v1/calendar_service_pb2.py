@@ -22,11 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frooms/v1/calendar_service.proto\x12\x08rooms.v1\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n\x0c\x43\x61lendarFeed\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x0f\n\x07user_id\x18\x03 \x01(\t\x12\x0b\n\x03url\x18\x04 \x01(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"A\n\x19\x43reateCalendarFeedRequest\x12$\n\x04\x66\x65\x65\x64\x18\x01 \x01(\x0b\x32\x16.rooms.v1.CalendarFeed\"A\n\x18ListCalendarFeedsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x19ListCalendarFeedsResponse\x12%\n\x05\x66\x65\x65\x64s\x18\x01 \x03(\x0b\x32\x16.rooms.v1.CalendarFeed\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\",\n\x19\x44\x65leteCalendarFeedRequest\x12\x0f\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\t2\x95\x02\n\x0f\x43\x61lendarService\x12Q\n\x12\x43reateCalendarFeed\x12#.rooms.v1.CreateCalendarFeedRequest\x1a\x16.rooms.v1.CalendarFeed\x12\\\n\x11ListCalendarFeeds\x12\".rooms.v1.ListCalendarFeedsRequest\x1a#.rooms.v1.ListCalendarFeedsResponse\x12Q\n\x12\x44\x65leteCalendarFeed\x12#.rooms.v1.DeleteCalendarFeedRequest\x1a\x16.google.protobuf.EmptyBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frooms/v1/calendar_service.proto\x12\x08rooms.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9d\x01\n\x0c\x43\x61lendarFeed\x12\x15\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x15\n\x07room_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07user_id\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12\x11\n\x03url\x18\x04 \x01(\tB\x04\xe2\x41\x01\x03\x12\x35\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\"G\n\x19\x43reateCalendarFeedRequest\x12*\n\x04\x66\x65\x65\x64\x18\x01 \x01(\x0b\x32\x16.rooms.v1.CalendarFeedB\x04\xe2\x41\x01\x02\"M\n\x18ListCalendarFeedsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"[\n\x19ListCalendarFeedsResponse\x12%\n\x05\x66\x65\x65\x64s\x18\x01 \x03(\x0b\x32\x16.rooms.v1.CalendarFeed\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"2\n\x19\x44\x65leteCalendarFeedRequest\x12\x15\n\x07\x66\x65\x65\x64_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x32\x95\x02\n\x0f\x43\x61lendarService\x12Q\n\x12\x43reateCalendarFeed\x12#.rooms.v1.CreateCalendarFeedRequest\x1a\x16.rooms.v1.CalendarFeed\x12\\\n\x11ListCalendarFeeds\x12\".rooms.v1.ListCalendarFeedsRequest\x1a#.rooms.v1.ListCalendarFeedsResponse\x12Q\n\x12\x44\x65leteCalendarFeed\x12#.rooms.v1.DeleteCalendarFeedRequest\x1a\x16.google.protobuf.EmptyBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,16 +35,34 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.calendar_service_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\010rooms.v1P\001Z\035rooms/gen/go/rooms/v1;roomsv1\242\002\003RVX\252\002\010Rooms.V1\312\002\010Rooms\\V1\352\002\tRooms::V1'
-  _globals['_CALENDARFEED']._serialized_start=107
-  _globals['_CALENDARFEED']._serialized_end=234
-  _globals['_CREATECALENDARFEEDREQUEST']._serialized_start=236
-  _globals['_CREATECALENDARFEEDREQUEST']._serialized_end=301
-  _globals['_LISTCALENDARFEEDSREQUEST']._serialized_start=303
-  _globals['_LISTCALENDARFEEDSREQUEST']._serialized_end=368
-  _globals['_LISTCALENDARFEEDSRESPONSE']._serialized_start=370
-  _globals['_LISTCALENDARFEEDSRESPONSE']._serialized_end=461
-  _globals['_DELETECALENDARFEEDREQUEST']._serialized_start=463
-  _globals['_DELETECALENDARFEEDREQUEST']._serialized_end=507
-  _globals['_CALENDARSERVICE']._serialized_start=510
-  _globals['_CALENDARSERVICE']._serialized_end=787
+  _globals['_CALENDARFEED'].fields_by_name['feed_id']._loaded_options = None
+  _globals['_CALENDARFEED'].fields_by_name['feed_id']._serialized_options = b'\342A\001\010'
+  _globals['_CALENDARFEED'].fields_by_name['room_id']._loaded_options = None
+  _globals['_CALENDARFEED'].fields_by_name['room_id']._serialized_options = b'\342A\001\001'
+  _globals['_CALENDARFEED'].fields_by_name['user_id']._loaded_options = None
+  _globals['_CALENDARFEED'].fields_by_name['user_id']._serialized_options = b'\342A\001\001'
+  _globals['_CALENDARFEED'].fields_by_name['url']._loaded_options = None
+  _globals['_CALENDARFEED'].fields_by_name['url']._serialized_options = b'\342A\001\003'
+  _globals['_CALENDARFEED'].fields_by_name['create_time']._loaded_options = None
+  _globals['_CALENDARFEED'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_CREATECALENDARFEEDREQUEST'].fields_by_name['feed']._loaded_options = None
+  _globals['_CREATECALENDARFEEDREQUEST'].fields_by_name['feed']._serialized_options = b'\342A\001\002'
+  _globals['_LISTCALENDARFEEDSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTCALENDARFEEDSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_LISTCALENDARFEEDSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTCALENDARFEEDSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_DELETECALENDARFEEDREQUEST'].fields_by_name['feed_id']._loaded_options = None
+  _globals['_DELETECALENDARFEEDREQUEST'].fields_by_name['feed_id']._serialized_options = b'\342A\001\002'
+  _globals['_CALENDARFEED']._serialized_start=141
+  _globals['_CALENDARFEED']._serialized_end=298
+  _globals['_CREATECALENDARFEEDREQUEST']._serialized_start=300
+  _globals['_CREATECALENDARFEEDREQUEST']._serialized_end=371
+  _globals['_LISTCALENDARFEEDSREQUEST']._serialized_start=373
+  _globals['_LISTCALENDARFEEDSREQUEST']._serialized_end=450
+  _globals['_LISTCALENDARFEEDSRESPONSE']._serialized_start=452
+  _globals['_LISTCALENDARFEEDSRESPONSE']._serialized_end=543
+  _globals['_DELETECALENDARFEEDREQUEST']._serialized_start=545
+  _globals['_DELETECALENDARFEEDREQUEST']._serialized_end=595
+  _globals['_CALENDARSERVICE']._serialized_start=598
+  _globals['_CALENDARSERVICE']._serialized_end=875
 # @@protoc_insertion_point(module_scope)

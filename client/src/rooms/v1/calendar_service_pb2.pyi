@@ -31,19 +31,19 @@ class CalendarFeed(_message.Message):
     URL_FIELD_NUMBER: _builtins.int
     CREATE_TIME_FIELD_NUMBER: _builtins.int
     feed_id: _builtins.str
-    """Output only. The feed's id (not its secret)."""
+    """The feed's id (not its secret), chosen by the server."""
     room_id: _builtins.str
     """The room the feed shows. Exactly one of `room_id` and `user_id` is set."""
     user_id: _builtins.str
     """The identity whose rooms (those whose roster it is on) the feed shows."""
     url: _builtins.str
-    """Output only. The feed's capability URL, on `ROOMS_HTTP_PUBLIC_URL` (or the
+    """The feed's capability URL, on `ROOMS_HTTP_PUBLIC_URL` (or the
     address the feed server listens on). Set only in the response of
     `CreateCalendarFeed`: anyone holding it reads the feed.
     """
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
-        """Output only. When the feed was created."""
+        """When the feed was created."""
 
     def __init__(
         self,

@@ -22,13 +22,14 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from rooms.v1 import admission_pb2 as rooms_dot_v1_dot_admission__pb2
 from rooms.v1 import credentials_pb2 as rooms_dot_v1_dot_credentials__pb2
 from rooms.v1 import participant_pb2 as rooms_dot_v1_dot_participant__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rooms/v1/credentials_service.proto\x12\x08rooms.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18rooms/v1/admission.proto\x1a\x1arooms/v1/credentials.proto\x1a\x1arooms/v1/participant.proto\"\x17\n\x15GetSigningKeysRequest\"\x93\x01\n\nSigningKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x31\n\ractivate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bretire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x16GetSigningKeysResponse\x12\x0c\n\x04jwks\x18\x01 \x01(\t\x12\"\n\x04keys\x18\x02 \x03(\x0b\x32\x14.rooms.v1.SigningKey\"X\n\x1bIntrospectCredentialRequest\x12\r\n\x05token\x18\x01 \x01(\t\x12*\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormat\"\x81\x03\n\x1cIntrospectCredentialResponse\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x30\n\x06reason\x18\x02 \x01(\x0e\x32 .rooms.v1.CredentialStatusReason\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormat\x12\x0f\n\x07room_id\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12\x1c\n\x04role\x18\x06 \x01(\x0e\x32\x0e.rooms.v1.Role\x12*\n\x0c\x63\x61pabilities\x18\x07 \x03(\x0e\x32\x14.rooms.v1.Capability\x12.\n\nissue_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcredential_id\x18\n \x01(\t\x12\x0f\n\x07message\x18\x0b \x01(\t*\xd2\x03\n\x16\x43redentialStatusReason\x12(\n$CREDENTIAL_STATUS_REASON_UNSPECIFIED\x10\x00\x12#\n\x1f\x43REDENTIAL_STATUS_REASON_ACTIVE\x10\x01\x12$\n CREDENTIAL_STATUS_REASON_INVALID\x10\x02\x12$\n CREDENTIAL_STATUS_REASON_EXPIRED\x10\x03\x12)\n%CREDENTIAL_STATUS_REASON_ROOM_DELETED\x10\x04\x12+\n\'CREDENTIAL_STATUS_REASON_OUTSIDE_WINDOW\x10\x05\x12$\n CREDENTIAL_STATUS_REASON_REMOVED\x10\x06\x12#\n\x1f\x43REDENTIAL_STATUS_REASON_BANNED\x10\x07\x12)\n%CREDENTIAL_STATUS_REASON_ROLE_CHANGED\x10\x08\x12$\n CREDENTIAL_STATUS_REASON_READDED\x10\t\x12)\n%CREDENTIAL_STATUS_REASON_NOT_ADMITTED\x10\n2\xd0\x01\n\x12\x43redentialsService\x12S\n\x0eGetSigningKeys\x12\x1f.rooms.v1.GetSigningKeysRequest\x1a .rooms.v1.GetSigningKeysResponse\x12\x65\n\x14IntrospectCredential\x12%.rooms.v1.IntrospectCredentialRequest\x1a&.rooms.v1.IntrospectCredentialResponseBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"rooms/v1/credentials_service.proto\x12\x08rooms.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18rooms/v1/admission.proto\x1a\x1arooms/v1/credentials.proto\x1a\x1arooms/v1/participant.proto\"\x17\n\x15GetSigningKeysRequest\"\x93\x01\n\nSigningKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x11\n\talgorithm\x18\x02 \x01(\t\x12\x31\n\ractivate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bretire_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"J\n\x16GetSigningKeysResponse\x12\x0c\n\x04jwks\x18\x01 \x01(\t\x12\"\n\x04keys\x18\x02 \x03(\x0b\x32\x14.rooms.v1.SigningKey\"d\n\x1bIntrospectCredentialRequest\x12\x13\n\x05token\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x30\n\x06\x66ormat\x18\x02 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormatB\x04\xe2\x41\x01\x01\"\x81\x03\n\x1cIntrospectCredentialResponse\x12\x0e\n\x06\x61\x63tive\x18\x01 \x01(\x08\x12\x30\n\x06reason\x18\x02 \x01(\x0e\x32 .rooms.v1.CredentialStatusReason\x12*\n\x06\x66ormat\x18\x03 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormat\x12\x0f\n\x07room_id\x18\x04 \x01(\t\x12\x0f\n\x07user_id\x18\x05 \x01(\t\x12\x1c\n\x04role\x18\x06 \x01(\x0e\x32\x0e.rooms.v1.Role\x12*\n\x0c\x63\x61pabilities\x18\x07 \x03(\x0e\x32\x14.rooms.v1.Capability\x12.\n\nissue_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x65xpire_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rcredential_id\x18\n \x01(\t\x12\x0f\n\x07message\x18\x0b \x01(\t*\xd2\x03\n\x16\x43redentialStatusReason\x12(\n$CREDENTIAL_STATUS_REASON_UNSPECIFIED\x10\x00\x12#\n\x1f\x43REDENTIAL_STATUS_REASON_ACTIVE\x10\x01\x12$\n CREDENTIAL_STATUS_REASON_INVALID\x10\x02\x12$\n CREDENTIAL_STATUS_REASON_EXPIRED\x10\x03\x12)\n%CREDENTIAL_STATUS_REASON_ROOM_DELETED\x10\x04\x12+\n\'CREDENTIAL_STATUS_REASON_OUTSIDE_WINDOW\x10\x05\x12$\n CREDENTIAL_STATUS_REASON_REMOVED\x10\x06\x12#\n\x1f\x43REDENTIAL_STATUS_REASON_BANNED\x10\x07\x12)\n%CREDENTIAL_STATUS_REASON_ROLE_CHANGED\x10\x08\x12$\n CREDENTIAL_STATUS_REASON_READDED\x10\t\x12)\n%CREDENTIAL_STATUS_REASON_NOT_ADMITTED\x10\n2\xd0\x01\n\x12\x43redentialsService\x12S\n\x0eGetSigningKeys\x12\x1f.rooms.v1.GetSigningKeysRequest\x1a .rooms.v1.GetSigningKeysResponse\x12\x65\n\x14IntrospectCredential\x12%.rooms.v1.IntrospectCredentialRequest\x1a&.rooms.v1.IntrospectCredentialResponseBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,18 +37,22 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.credentials_servic
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\010rooms.v1P\001Z\035rooms/gen/go/rooms/v1;roomsv1\242\002\003RVX\252\002\010Rooms.V1\312\002\010Rooms\\V1\352\002\tRooms::V1'
-  _globals['_CREDENTIALSTATUSREASON']._serialized_start=893
-  _globals['_CREDENTIALSTATUSREASON']._serialized_end=1359
-  _globals['_GETSIGNINGKEYSREQUEST']._serialized_start=163
-  _globals['_GETSIGNINGKEYSREQUEST']._serialized_end=186
-  _globals['_SIGNINGKEY']._serialized_start=189
-  _globals['_SIGNINGKEY']._serialized_end=336
-  _globals['_GETSIGNINGKEYSRESPONSE']._serialized_start=338
-  _globals['_GETSIGNINGKEYSRESPONSE']._serialized_end=412
-  _globals['_INTROSPECTCREDENTIALREQUEST']._serialized_start=414
-  _globals['_INTROSPECTCREDENTIALREQUEST']._serialized_end=502
-  _globals['_INTROSPECTCREDENTIALRESPONSE']._serialized_start=505
-  _globals['_INTROSPECTCREDENTIALRESPONSE']._serialized_end=890
-  _globals['_CREDENTIALSSERVICE']._serialized_start=1362
-  _globals['_CREDENTIALSSERVICE']._serialized_end=1570
+  _globals['_INTROSPECTCREDENTIALREQUEST'].fields_by_name['token']._loaded_options = None
+  _globals['_INTROSPECTCREDENTIALREQUEST'].fields_by_name['token']._serialized_options = b'\342A\001\002'
+  _globals['_INTROSPECTCREDENTIALREQUEST'].fields_by_name['format']._loaded_options = None
+  _globals['_INTROSPECTCREDENTIALREQUEST'].fields_by_name['format']._serialized_options = b'\342A\001\001'
+  _globals['_CREDENTIALSTATUSREASON']._serialized_start=938
+  _globals['_CREDENTIALSTATUSREASON']._serialized_end=1404
+  _globals['_GETSIGNINGKEYSREQUEST']._serialized_start=196
+  _globals['_GETSIGNINGKEYSREQUEST']._serialized_end=219
+  _globals['_SIGNINGKEY']._serialized_start=222
+  _globals['_SIGNINGKEY']._serialized_end=369
+  _globals['_GETSIGNINGKEYSRESPONSE']._serialized_start=371
+  _globals['_GETSIGNINGKEYSRESPONSE']._serialized_end=445
+  _globals['_INTROSPECTCREDENTIALREQUEST']._serialized_start=447
+  _globals['_INTROSPECTCREDENTIALREQUEST']._serialized_end=547
+  _globals['_INTROSPECTCREDENTIALRESPONSE']._serialized_start=550
+  _globals['_INTROSPECTCREDENTIALRESPONSE']._serialized_end=935
+  _globals['_CREDENTIALSSERVICE']._serialized_start=1407
+  _globals['_CREDENTIALSSERVICE']._serialized_end=1615
 # @@protoc_insertion_point(module_scope)

@@ -22,10 +22,11 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arooms/v1/participant.proto\x12\x08rooms.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xff\x01\n\x0bParticipant\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x1c\n\x04role\x18\x02 \x01(\x0e\x32\x0e.rooms.v1.Role\x12/\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nvalid_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp*m\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x12\n\x0eROLE_PRESENTER\x10\x01\x12\x11\n\rROLE_ATTENDEE\x10\x02\x12\x11\n\rROLE_CONSUMER\x10\x03\x12\x15\n\x11ROLE_COLLABORATOR\x10\x04\x42S\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1arooms/v1/participant.proto\x12\x08rooms.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\x02\n\x0bParticipant\x12\x15\n\x07user_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\"\n\x04role\x18\x02 \x01(\x0e\x32\x0e.rooms.v1.RoleB\x04\xe2\x41\x01\x01\x12\x35\n\x0b\x63reate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nvalid_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x35\n\x0bvalid_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01*m\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x12\n\x0eROLE_PRESENTER\x10\x01\x12\x11\n\rROLE_ATTENDEE\x10\x02\x12\x11\n\rROLE_CONSUMER\x10\x03\x12\x15\n\x11ROLE_COLLABORATOR\x10\x04\x42S\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -33,8 +34,20 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.participant_pb2', 
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\010rooms.v1P\001Z\035rooms/gen/go/rooms/v1;roomsv1\242\002\003RVX\252\002\010Rooms.V1\312\002\010Rooms\\V1\352\002\tRooms::V1'
-  _globals['_ROLE']._serialized_start=331
-  _globals['_ROLE']._serialized_end=440
-  _globals['_PARTICIPANT']._serialized_start=74
-  _globals['_PARTICIPANT']._serialized_end=329
+  _globals['_PARTICIPANT'].fields_by_name['user_id']._loaded_options = None
+  _globals['_PARTICIPANT'].fields_by_name['user_id']._serialized_options = b'\342A\001\002'
+  _globals['_PARTICIPANT'].fields_by_name['role']._loaded_options = None
+  _globals['_PARTICIPANT'].fields_by_name['role']._serialized_options = b'\342A\001\001'
+  _globals['_PARTICIPANT'].fields_by_name['create_time']._loaded_options = None
+  _globals['_PARTICIPANT'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_PARTICIPANT'].fields_by_name['update_time']._loaded_options = None
+  _globals['_PARTICIPANT'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_PARTICIPANT'].fields_by_name['valid_from']._loaded_options = None
+  _globals['_PARTICIPANT'].fields_by_name['valid_from']._serialized_options = b'\342A\001\001'
+  _globals['_PARTICIPANT'].fields_by_name['valid_until']._loaded_options = None
+  _globals['_PARTICIPANT'].fields_by_name['valid_until']._serialized_options = b'\342A\001\001'
+  _globals['_ROLE']._serialized_start=400
+  _globals['_ROLE']._serialized_end=509
+  _globals['_PARTICIPANT']._serialized_start=107
+  _globals['_PARTICIPANT']._serialized_end=398
 # @@protoc_insertion_point(module_scope)

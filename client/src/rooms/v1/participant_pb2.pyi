@@ -74,11 +74,11 @@ class Participant(_message.Message):
     """The participant's role. Unspecified means `ROLE_ATTENDEE`."""
     @_builtins.property
     def create_time(self) -> _timestamp_pb2.Timestamp:
-        """When the identity was added to the roster. Output only."""
+        """When the identity was added to the roster."""
 
     @_builtins.property
     def update_time(self) -> _timestamp_pb2.Timestamp:
-        """When the identity's role or window last changed. Output only."""
+        """When the identity's role or window last changed."""
 
     @_builtins.property
     def valid_from(self) -> _timestamp_pb2.Timestamp:

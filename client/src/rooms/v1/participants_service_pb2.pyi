@@ -344,7 +344,9 @@ class AddOrUpdateParticipantsRequest(_message.Message):
     """
     @_builtins.property
     def participants(self) -> _containers.RepeatedCompositeFieldContainer[_participant_pb2.Participant]:
-        """The identities with their roles. Each identity at most once."""
+        """The identities with their roles. Each identity at most once. May be
+        empty.
+        """
 
     def __init__(
         self,
@@ -413,7 +415,7 @@ class RemoveParticipantsRequest(_message.Message):
     """
     @_builtins.property
     def user_ids(self) -> _containers.RepeatedScalarFieldContainer[_builtins.str]:
-        """The identities to remove."""
+        """The identities to remove. May be empty."""
 
     def __init__(
         self,

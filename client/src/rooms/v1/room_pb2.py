@@ -22,12 +22,13 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from rooms.v1 import participant_pb2 as rooms_dot_v1_dot_participant__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13rooms/v1/room.proto\x12\x08rooms.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arooms/v1/participant.proto\"\xde\x05\n\x04Room\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12/\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nvalid_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15pstn_dial_out_enabled\x18\x06 \x01(\x08\x12)\n\x0bjoin_policy\x18\x07 \x01(\x0e\x32\x14.rooms.v1.JoinPolicy\x12\"\n\x05state\x18\x08 \x01(\x0e\x32\x13.rooms.v1.RoomState\x12\x0c\n\x04\x65tag\x18\t \x01(\t\x12.\n\x08metadata\x18\n \x03(\x0b\x32\x1c.rooms.v1.Room.MetadataEntry\x12&\n\x0eopen_join_role\x18\x0b \x01(\x0e\x32\x0e.rooms.v1.Role\x12\x37\n\x14\x65\x61rly_entry_duration\x18\x0c \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x19\n\x11participant_count\x18\r \x01(\x05\x12\x1b\n\x13last_event_revision\x18\x0e \x01(\x03\x12\x1c\n\x14waiting_room_enabled\x18\x0f \x01(\x08\x12\x18\n\x10max_participants\x18\x10 \x01(\x05\x12-\n\rrole_capacity\x18\x11 \x03(\x0b\x32\x16.rooms.v1.RoleCapacity\x12\x12\n\nrecurrence\x18\x12 \x03(\t\x12\x11\n\ttime_zone\x18\x13 \x01(\t\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8e\x01\n\nOccurrence\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.rooms.v1.RoomState\"X\n\x0cRoleCapacity\x12\x1c\n\x04role\x18\x01 \x01(\x0e\x32\x0e.rooms.v1.Role\x12\x18\n\x10max_participants\x18\x02 \x01(\x05\x12\x10\n\x08reserved\x18\x03 \x01(\x05*\\\n\nJoinPolicy\x12\x1b\n\x17JOIN_POLICY_UNSPECIFIED\x10\x00\x12\x1b\n\x17JOIN_POLICY_INVITE_ONLY\x10\x01\x12\x14\n\x10JOIN_POLICY_OPEN\x10\x02*l\n\tRoomState\x12\x1a\n\x16ROOM_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14ROOM_STATE_SCHEDULED\x10\x01\x12\x13\n\x0fROOM_STATE_OPEN\x10\x02\x12\x14\n\x10ROOM_STATE_ENDED\x10\x03\x42S\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13rooms/v1/room.proto\x12\x08rooms.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1arooms/v1/participant.proto\"\xd0\x06\n\x04Room\x12\x15\n\x07room_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x35\n\x0b\x63reate_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x34\n\nvalid_from\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x35\n\x0bvalid_until\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12#\n\x15pstn_dial_out_enabled\x18\x06 \x01(\x08\x42\x04\xe2\x41\x01\x01\x12/\n\x0bjoin_policy\x18\x07 \x01(\x0e\x32\x14.rooms.v1.JoinPolicyB\x04\xe2\x41\x01\x01\x12(\n\x05state\x18\x08 \x01(\x0e\x32\x13.rooms.v1.RoomStateB\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\t \x01(\tB\x04\xe2\x41\x01\x01\x12\x34\n\x08metadata\x18\n \x03(\x0b\x32\x1c.rooms.v1.Room.MetadataEntryB\x04\xe2\x41\x01\x01\x12,\n\x0eopen_join_role\x18\x0b \x01(\x0e\x32\x0e.rooms.v1.RoleB\x04\xe2\x41\x01\x01\x12=\n\x14\x65\x61rly_entry_duration\x18\x0c \x01(\x0b\x32\x19.google.protobuf.DurationB\x04\xe2\x41\x01\x01\x12\x1f\n\x11participant_count\x18\r \x01(\x05\x42\x04\xe2\x41\x01\x03\x12!\n\x13last_event_revision\x18\x0e \x01(\x03\x42\x04\xe2\x41\x01\x03\x12\"\n\x14waiting_room_enabled\x18\x0f \x01(\x08\x42\x04\xe2\x41\x01\x01\x12\x1e\n\x10max_participants\x18\x10 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x33\n\rrole_capacity\x18\x11 \x03(\x0b\x32\x16.rooms.v1.RoleCapacityB\x04\xe2\x41\x01\x01\x12\x18\n\nrecurrence\x18\x12 \x03(\tB\x04\xe2\x41\x01\x01\x12\x17\n\ttime_zone\x18\x13 \x01(\tB\x04\xe2\x41\x01\x01\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x8e\x01\n\nOccurrence\x12.\n\nstart_time\x18\x01 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.rooms.v1.RoomState\"j\n\x0cRoleCapacity\x12\"\n\x04role\x18\x01 \x01(\x0e\x32\x0e.rooms.v1.RoleB\x04\xe2\x41\x01\x01\x12\x1e\n\x10max_participants\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x16\n\x08reserved\x18\x03 \x01(\x05\x42\x04\xe2\x41\x01\x01*\\\n\nJoinPolicy\x12\x1b\n\x17JOIN_POLICY_UNSPECIFIED\x10\x00\x12\x1b\n\x17JOIN_POLICY_INVITE_ONLY\x10\x01\x12\x14\n\x10JOIN_POLICY_OPEN\x10\x02*l\n\tRoomState\x12\x1a\n\x16ROOM_STATE_UNSPECIFIED\x10\x00\x12\x18\n\x14ROOM_STATE_SCHEDULED\x10\x01\x12\x13\n\x0fROOM_STATE_OPEN\x10\x02\x12\x14\n\x10ROOM_STATE_ENDED\x10\x03\x42S\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,16 +38,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._serialized_options = b'\n\010rooms.v1P\001Z\035rooms/gen/go/rooms/v1;roomsv1\242\002\003RVX\252\002\010Rooms.V1\312\002\010Rooms\\V1\352\002\tRooms::V1'
   _globals['_ROOM_METADATAENTRY']._loaded_options = None
   _globals['_ROOM_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_JOINPOLICY']._serialized_start=1098
-  _globals['_JOINPOLICY']._serialized_end=1190
-  _globals['_ROOMSTATE']._serialized_start=1192
-  _globals['_ROOMSTATE']._serialized_end=1300
-  _globals['_ROOM']._serialized_start=127
-  _globals['_ROOM']._serialized_end=861
-  _globals['_ROOM_METADATAENTRY']._serialized_start=814
-  _globals['_ROOM_METADATAENTRY']._serialized_end=861
-  _globals['_OCCURRENCE']._serialized_start=864
-  _globals['_OCCURRENCE']._serialized_end=1006
-  _globals['_ROLECAPACITY']._serialized_start=1008
-  _globals['_ROLECAPACITY']._serialized_end=1096
+  _globals['_ROOM'].fields_by_name['room_id']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['room_id']._serialized_options = b'\342A\001\010'
+  _globals['_ROOM'].fields_by_name['create_time']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_ROOM'].fields_by_name['update_time']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_ROOM'].fields_by_name['valid_from']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['valid_from']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['valid_until']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['valid_until']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['pstn_dial_out_enabled']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['pstn_dial_out_enabled']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['join_policy']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['join_policy']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['state']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['state']._serialized_options = b'\342A\001\003'
+  _globals['_ROOM'].fields_by_name['etag']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['etag']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['metadata']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['metadata']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['open_join_role']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['open_join_role']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['early_entry_duration']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['early_entry_duration']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['participant_count']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['participant_count']._serialized_options = b'\342A\001\003'
+  _globals['_ROOM'].fields_by_name['last_event_revision']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['last_event_revision']._serialized_options = b'\342A\001\003'
+  _globals['_ROOM'].fields_by_name['waiting_room_enabled']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['waiting_room_enabled']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['max_participants']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['max_participants']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['role_capacity']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['role_capacity']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['recurrence']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['recurrence']._serialized_options = b'\342A\001\001'
+  _globals['_ROOM'].fields_by_name['time_zone']._loaded_options = None
+  _globals['_ROOM'].fields_by_name['time_zone']._serialized_options = b'\342A\001\001'
+  _globals['_ROLECAPACITY'].fields_by_name['role']._loaded_options = None
+  _globals['_ROLECAPACITY'].fields_by_name['role']._serialized_options = b'\342A\001\001'
+  _globals['_ROLECAPACITY'].fields_by_name['max_participants']._loaded_options = None
+  _globals['_ROLECAPACITY'].fields_by_name['max_participants']._serialized_options = b'\342A\001\001'
+  _globals['_ROLECAPACITY'].fields_by_name['reserved']._loaded_options = None
+  _globals['_ROLECAPACITY'].fields_by_name['reserved']._serialized_options = b'\342A\001\001'
+  _globals['_JOINPOLICY']._serialized_start=1263
+  _globals['_JOINPOLICY']._serialized_end=1355
+  _globals['_ROOMSTATE']._serialized_start=1357
+  _globals['_ROOMSTATE']._serialized_end=1465
+  _globals['_ROOM']._serialized_start=160
+  _globals['_ROOM']._serialized_end=1008
+  _globals['_ROOM_METADATAENTRY']._serialized_start=961
+  _globals['_ROOM_METADATAENTRY']._serialized_end=1008
+  _globals['_OCCURRENCE']._serialized_start=1011
+  _globals['_OCCURRENCE']._serialized_end=1153
+  _globals['_ROLECAPACITY']._serialized_start=1155
+  _globals['_ROLECAPACITY']._serialized_end=1261
 # @@protoc_insertion_point(module_scope)

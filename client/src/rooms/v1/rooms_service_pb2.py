@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
@@ -34,7 +35,7 @@ from rooms.v1 import room_pb2 as rooms_dot_v1_dot_room__pb2
 from rooms.v1 import waiting_room_pb2 as rooms_dot_v1_dot_waiting__room__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1crooms/v1/rooms_service.proto\x12\x08rooms.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18rooms/v1/admission.proto\x1a\x1arooms/v1/credentials.proto\x1a\x15rooms/v1/events.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\x1a\x1brooms/v1/waiting_room.proto\"\x83\x01\n\x11\x43reateRoomRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07room_id\x18\x02 \x01(\t\x12\x1c\n\x04room\x18\x03 \x01(\x0b\x32\x0e.rooms.v1.Room\x12+\n\x0cparticipants\x18\x04 \x03(\x0b\x32\x15.rooms.v1.Participant\"!\n\x0eGetRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\"]\n\x10ListRoomsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\x12\"\n\x05state\x18\x03 \x01(\x0e\x32\x13.rooms.v1.RoomState\"K\n\x11ListRoomsResponse\x12\x1d\n\x05rooms\x18\x01 \x03(\x0b\x32\x0e.rooms.v1.Room\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"b\n\x11UpdateRoomRequest\x12\x1c\n\x04room\x18\x01 \x01(\x0b\x32\x0e.rooms.v1.Room\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"2\n\x11\x44\x65leteRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t\"\xaf\x01\n\x14\x41uthorizeJoinRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x0f\n\x07user_id\x18\x02 \x01(\t\x12\x35\n\x11\x63redential_format\x18\x03 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormat\x12\x19\n\x0c\x64isplay_name\x18\x04 \x01(\tH\x00\x88\x01\x01\x12\x12\n\nclaim_seat\x18\x05 \x01(\x08\x42\x0f\n\r_display_name\"\xfc\x03\n\x15\x41uthorizeJoinResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12,\n\x06reason\x18\x02 \x01(\x0e\x32\x1c.rooms.v1.JoinDecisionReason\x12\x1c\n\x04role\x18\x03 \x01(\x0e\x32\x0e.rooms.v1.Role\x12*\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x14.rooms.v1.Capability\x12.\n\nvalid_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08opens_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08opens_in\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\t \x01(\t\x12,\n\ncredential\x18\n \x01(\x0b\x32\x18.rooms.v1.JoinCredential\x12\x1c\n\x04seat\x18\x0b \x01(\x0b\x32\x0e.rooms.v1.Seat\x12/\n\x0e\x63\x61pacity_limit\x18\x0c \x01(\x0e\x32\x17.rooms.v1.CapacityLimit\x12\x10\n\x08\x63\x61pacity\x18\r \x01(\x05\"\x12\n\x10ListRolesRequest\"<\n\x11ListRolesResponse\x12\'\n\x05roles\x18\x01 \x03(\x0b\x32\x18.rooms.v1.RoleDefinition\";\n\x10WatchRoomRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x16\n\x0e\x61\x66ter_revision\x18\x02 \x01(\x03\"\x9c\x01\n\x15ListRoomEventsRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12#\n\x05order\x18\x04 \x01(\x0e\x32\x14.rooms.v1.EventOrder\x12&\n\x05types\x18\x05 \x03(\x0e\x32\x17.rooms.v1.RoomEventType\"V\n\x16ListRoomEventsResponse\x12#\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x13.rooms.v1.RoomEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xae\x01\n\x16ListOccurrencesRequest\x12\x0f\n\x07room_id\x18\x01 \x01(\t\x12.\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"]\n\x17ListOccurrencesResponse\x12)\n\x0boccurrences\x18\x01 \x03(\x0b\x32\x14.rooms.v1.Occurrence\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc7\x05\n\x0cRoomsService\x12\x39\n\nCreateRoom\x12\x1b.rooms.v1.CreateRoomRequest\x1a\x0e.rooms.v1.Room\x12\x33\n\x07GetRoom\x12\x18.rooms.v1.GetRoomRequest\x1a\x0e.rooms.v1.Room\x12\x44\n\tListRooms\x12\x1a.rooms.v1.ListRoomsRequest\x1a\x1b.rooms.v1.ListRoomsResponse\x12\x39\n\nUpdateRoom\x12\x1b.rooms.v1.UpdateRoomRequest\x1a\x0e.rooms.v1.Room\x12\x41\n\nDeleteRoom\x12\x1b.rooms.v1.DeleteRoomRequest\x1a\x16.google.protobuf.Empty\x12P\n\rAuthorizeJoin\x12\x1e.rooms.v1.AuthorizeJoinRequest\x1a\x1f.rooms.v1.AuthorizeJoinResponse\x12\x44\n\tListRoles\x12\x1a.rooms.v1.ListRolesRequest\x1a\x1b.rooms.v1.ListRolesResponse\x12>\n\tWatchRoom\x12\x1a.rooms.v1.WatchRoomRequest\x1a\x13.rooms.v1.RoomEvent0\x01\x12S\n\x0eListRoomEvents\x12\x1f.rooms.v1.ListRoomEventsRequest\x1a .rooms.v1.ListRoomEventsResponse\x12V\n\x0fListOccurrences\x12 .rooms.v1.ListOccurrencesRequest\x1a!.rooms.v1.ListOccurrencesResponseBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1crooms/v1/rooms_service.proto\x12\x08rooms.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18rooms/v1/admission.proto\x1a\x1arooms/v1/credentials.proto\x1a\x15rooms/v1/events.proto\x1a\x1arooms/v1/participant.proto\x1a\x13rooms/v1/room.proto\x1a\x1brooms/v1/waiting_room.proto\"\x9b\x01\n\x11\x43reateRoomRequest\x12\x18\n\nrequest_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12\x15\n\x07room_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12\"\n\x04room\x18\x03 \x01(\x0b\x32\x0e.rooms.v1.RoomB\x04\xe2\x41\x01\x01\x12\x31\n\x0cparticipants\x18\x04 \x03(\x0b\x32\x15.rooms.v1.ParticipantB\x04\xe2\x41\x01\x01\"\'\n\x0eGetRoomRequest\x12\x15\n\x07room_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"o\n\x10ListRoomsRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\x12(\n\x05state\x18\x03 \x01(\x0e\x32\x13.rooms.v1.RoomStateB\x04\xe2\x41\x01\x01\"K\n\x11ListRoomsResponse\x12\x1d\n\x05rooms\x18\x01 \x03(\x0b\x32\x0e.rooms.v1.Room\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"n\n\x11UpdateRoomRequest\x12\"\n\x04room\x18\x01 \x01(\x0b\x32\x0e.rooms.v1.RoomB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\">\n\x11\x44\x65leteRoomRequest\x12\x15\n\x07room_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"\xcd\x01\n\x14\x41uthorizeJoinRequest\x12\x15\n\x07room_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x15\n\x07user_id\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12;\n\x11\x63redential_format\x18\x03 \x01(\x0e\x32\x1a.rooms.v1.CredentialFormatB\x04\xe2\x41\x01\x01\x12\x1f\n\x0c\x64isplay_name\x18\x04 \x01(\tB\x04\xe2\x41\x01\x01H\x00\x88\x01\x01\x12\x18\n\nclaim_seat\x18\x05 \x01(\x08\x42\x04\xe2\x41\x01\x01\x42\x0f\n\r_display_name\"\xfc\x03\n\x15\x41uthorizeJoinResponse\x12\x0f\n\x07\x61llowed\x18\x01 \x01(\x08\x12,\n\x06reason\x18\x02 \x01(\x0e\x32\x1c.rooms.v1.JoinDecisionReason\x12\x1c\n\x04role\x18\x03 \x01(\x0e\x32\x0e.rooms.v1.Role\x12*\n\x0c\x63\x61pabilities\x18\x04 \x03(\x0e\x32\x14.rooms.v1.Capability\x12.\n\nvalid_from\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08opens_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12+\n\x08opens_in\x18\x08 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x0f\n\x07message\x18\t \x01(\t\x12,\n\ncredential\x18\n \x01(\x0b\x32\x18.rooms.v1.JoinCredential\x12\x1c\n\x04seat\x18\x0b \x01(\x0b\x32\x0e.rooms.v1.Seat\x12/\n\x0e\x63\x61pacity_limit\x18\x0c \x01(\x0e\x32\x17.rooms.v1.CapacityLimit\x12\x10\n\x08\x63\x61pacity\x18\r \x01(\x05\"\x12\n\x10ListRolesRequest\"<\n\x11ListRolesResponse\x12\'\n\x05roles\x18\x01 \x03(\x0b\x32\x18.rooms.v1.RoleDefinition\"G\n\x10WatchRoomRequest\x12\x15\n\x07room_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x1c\n\x0e\x61\x66ter_revision\x18\x02 \x01(\x03\x42\x04\xe2\x41\x01\x01\"\xba\x01\n\x15ListRoomEventsRequest\x12\x15\n\x07room_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x17\n\tpage_size\x18\x02 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x03 \x01(\tB\x04\xe2\x41\x01\x01\x12)\n\x05order\x18\x04 \x01(\x0e\x32\x14.rooms.v1.EventOrderB\x04\xe2\x41\x01\x01\x12,\n\x05types\x18\x05 \x03(\x0e\x32\x17.rooms.v1.RoomEventTypeB\x04\xe2\x41\x01\x01\"V\n\x16ListRoomEventsResponse\x12#\n\x06\x65vents\x18\x01 \x03(\x0b\x32\x13.rooms.v1.RoomEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"\xcc\x01\n\x16ListOccurrencesRequest\x12\x15\n\x07room_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x34\n\nstart_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x32\n\x08\x65nd_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x01\x12\x17\n\tpage_size\x18\x04 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x05 \x01(\tB\x04\xe2\x41\x01\x01\"]\n\x17ListOccurrencesResponse\x12)\n\x0boccurrences\x18\x01 \x03(\x0b\x32\x14.rooms.v1.Occurrence\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xc7\x05\n\x0cRoomsService\x12\x39\n\nCreateRoom\x12\x1b.rooms.v1.CreateRoomRequest\x1a\x0e.rooms.v1.Room\x12\x33\n\x07GetRoom\x12\x18.rooms.v1.GetRoomRequest\x1a\x0e.rooms.v1.Room\x12\x44\n\tListRooms\x12\x1a.rooms.v1.ListRoomsRequest\x1a\x1b.rooms.v1.ListRoomsResponse\x12\x39\n\nUpdateRoom\x12\x1b.rooms.v1.UpdateRoomRequest\x1a\x0e.rooms.v1.Room\x12\x41\n\nDeleteRoom\x12\x1b.rooms.v1.DeleteRoomRequest\x1a\x16.google.protobuf.Empty\x12P\n\rAuthorizeJoin\x12\x1e.rooms.v1.AuthorizeJoinRequest\x1a\x1f.rooms.v1.AuthorizeJoinResponse\x12\x44\n\tListRoles\x12\x1a.rooms.v1.ListRolesRequest\x1a\x1b.rooms.v1.ListRolesResponse\x12>\n\tWatchRoom\x12\x1a.rooms.v1.WatchRoomRequest\x1a\x13.rooms.v1.RoomEvent0\x01\x12S\n\x0eListRoomEvents\x12\x1f.rooms.v1.ListRoomEventsRequest\x1a .rooms.v1.ListRoomEventsResponse\x12V\n\x0fListOccurrences\x12 .rooms.v1.ListOccurrencesRequest\x1a!.rooms.v1.ListOccurrencesResponseBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,36 +43,94 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.rooms_service_pb2'
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\010rooms.v1P\001Z\035rooms/gen/go/rooms/v1;roomsv1\242\002\003RVX\252\002\010Rooms.V1\312\002\010Rooms\\V1\352\002\tRooms::V1'
-  _globals['_CREATEROOMREQUEST']._serialized_start=326
-  _globals['_CREATEROOMREQUEST']._serialized_end=457
-  _globals['_GETROOMREQUEST']._serialized_start=459
-  _globals['_GETROOMREQUEST']._serialized_end=492
-  _globals['_LISTROOMSREQUEST']._serialized_start=494
-  _globals['_LISTROOMSREQUEST']._serialized_end=587
-  _globals['_LISTROOMSRESPONSE']._serialized_start=589
-  _globals['_LISTROOMSRESPONSE']._serialized_end=664
-  _globals['_UPDATEROOMREQUEST']._serialized_start=666
-  _globals['_UPDATEROOMREQUEST']._serialized_end=764
-  _globals['_DELETEROOMREQUEST']._serialized_start=766
-  _globals['_DELETEROOMREQUEST']._serialized_end=816
-  _globals['_AUTHORIZEJOINREQUEST']._serialized_start=819
-  _globals['_AUTHORIZEJOINREQUEST']._serialized_end=994
-  _globals['_AUTHORIZEJOINRESPONSE']._serialized_start=997
-  _globals['_AUTHORIZEJOINRESPONSE']._serialized_end=1505
-  _globals['_LISTROLESREQUEST']._serialized_start=1507
-  _globals['_LISTROLESREQUEST']._serialized_end=1525
-  _globals['_LISTROLESRESPONSE']._serialized_start=1527
-  _globals['_LISTROLESRESPONSE']._serialized_end=1587
-  _globals['_WATCHROOMREQUEST']._serialized_start=1589
-  _globals['_WATCHROOMREQUEST']._serialized_end=1648
-  _globals['_LISTROOMEVENTSREQUEST']._serialized_start=1651
-  _globals['_LISTROOMEVENTSREQUEST']._serialized_end=1807
-  _globals['_LISTROOMEVENTSRESPONSE']._serialized_start=1809
-  _globals['_LISTROOMEVENTSRESPONSE']._serialized_end=1895
-  _globals['_LISTOCCURRENCESREQUEST']._serialized_start=1898
-  _globals['_LISTOCCURRENCESREQUEST']._serialized_end=2072
-  _globals['_LISTOCCURRENCESRESPONSE']._serialized_start=2074
-  _globals['_LISTOCCURRENCESRESPONSE']._serialized_end=2167
-  _globals['_ROOMSSERVICE']._serialized_start=2170
-  _globals['_ROOMSSERVICE']._serialized_end=2881
+  _globals['_CREATEROOMREQUEST'].fields_by_name['request_id']._loaded_options = None
+  _globals['_CREATEROOMREQUEST'].fields_by_name['request_id']._serialized_options = b'\342A\001\001'
+  _globals['_CREATEROOMREQUEST'].fields_by_name['room_id']._loaded_options = None
+  _globals['_CREATEROOMREQUEST'].fields_by_name['room_id']._serialized_options = b'\342A\001\001'
+  _globals['_CREATEROOMREQUEST'].fields_by_name['room']._loaded_options = None
+  _globals['_CREATEROOMREQUEST'].fields_by_name['room']._serialized_options = b'\342A\001\001'
+  _globals['_CREATEROOMREQUEST'].fields_by_name['participants']._loaded_options = None
+  _globals['_CREATEROOMREQUEST'].fields_by_name['participants']._serialized_options = b'\342A\001\001'
+  _globals['_GETROOMREQUEST'].fields_by_name['room_id']._loaded_options = None
+  _globals['_GETROOMREQUEST'].fields_by_name['room_id']._serialized_options = b'\342A\001\002'
+  _globals['_LISTROOMSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTROOMSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_LISTROOMSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTROOMSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_LISTROOMSREQUEST'].fields_by_name['state']._loaded_options = None
+  _globals['_LISTROOMSREQUEST'].fields_by_name['state']._serialized_options = b'\342A\001\001'
+  _globals['_UPDATEROOMREQUEST'].fields_by_name['room']._loaded_options = None
+  _globals['_UPDATEROOMREQUEST'].fields_by_name['room']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATEROOMREQUEST'].fields_by_name['update_mask']._loaded_options = None
+  _globals['_UPDATEROOMREQUEST'].fields_by_name['update_mask']._serialized_options = b'\342A\001\001'
+  _globals['_DELETEROOMREQUEST'].fields_by_name['room_id']._loaded_options = None
+  _globals['_DELETEROOMREQUEST'].fields_by_name['room_id']._serialized_options = b'\342A\001\002'
+  _globals['_DELETEROOMREQUEST'].fields_by_name['etag']._loaded_options = None
+  _globals['_DELETEROOMREQUEST'].fields_by_name['etag']._serialized_options = b'\342A\001\001'
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['room_id']._loaded_options = None
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['room_id']._serialized_options = b'\342A\001\002'
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['user_id']._loaded_options = None
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['user_id']._serialized_options = b'\342A\001\002'
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['credential_format']._loaded_options = None
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['credential_format']._serialized_options = b'\342A\001\001'
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['display_name']._loaded_options = None
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['display_name']._serialized_options = b'\342A\001\001'
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['claim_seat']._loaded_options = None
+  _globals['_AUTHORIZEJOINREQUEST'].fields_by_name['claim_seat']._serialized_options = b'\342A\001\001'
+  _globals['_WATCHROOMREQUEST'].fields_by_name['room_id']._loaded_options = None
+  _globals['_WATCHROOMREQUEST'].fields_by_name['room_id']._serialized_options = b'\342A\001\002'
+  _globals['_WATCHROOMREQUEST'].fields_by_name['after_revision']._loaded_options = None
+  _globals['_WATCHROOMREQUEST'].fields_by_name['after_revision']._serialized_options = b'\342A\001\001'
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['room_id']._loaded_options = None
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['room_id']._serialized_options = b'\342A\001\002'
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['order']._loaded_options = None
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['order']._serialized_options = b'\342A\001\001'
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['types']._loaded_options = None
+  _globals['_LISTROOMEVENTSREQUEST'].fields_by_name['types']._serialized_options = b'\342A\001\001'
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['room_id']._loaded_options = None
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['room_id']._serialized_options = b'\342A\001\002'
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['start_time']._loaded_options = None
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['start_time']._serialized_options = b'\342A\001\001'
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['end_time']._loaded_options = None
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['end_time']._serialized_options = b'\342A\001\001'
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTOCCURRENCESREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_CREATEROOMREQUEST']._serialized_start=359
+  _globals['_CREATEROOMREQUEST']._serialized_end=514
+  _globals['_GETROOMREQUEST']._serialized_start=516
+  _globals['_GETROOMREQUEST']._serialized_end=555
+  _globals['_LISTROOMSREQUEST']._serialized_start=557
+  _globals['_LISTROOMSREQUEST']._serialized_end=668
+  _globals['_LISTROOMSRESPONSE']._serialized_start=670
+  _globals['_LISTROOMSRESPONSE']._serialized_end=745
+  _globals['_UPDATEROOMREQUEST']._serialized_start=747
+  _globals['_UPDATEROOMREQUEST']._serialized_end=857
+  _globals['_DELETEROOMREQUEST']._serialized_start=859
+  _globals['_DELETEROOMREQUEST']._serialized_end=921
+  _globals['_AUTHORIZEJOINREQUEST']._serialized_start=924
+  _globals['_AUTHORIZEJOINREQUEST']._serialized_end=1129
+  _globals['_AUTHORIZEJOINRESPONSE']._serialized_start=1132
+  _globals['_AUTHORIZEJOINRESPONSE']._serialized_end=1640
+  _globals['_LISTROLESREQUEST']._serialized_start=1642
+  _globals['_LISTROLESREQUEST']._serialized_end=1660
+  _globals['_LISTROLESRESPONSE']._serialized_start=1662
+  _globals['_LISTROLESRESPONSE']._serialized_end=1722
+  _globals['_WATCHROOMREQUEST']._serialized_start=1724
+  _globals['_WATCHROOMREQUEST']._serialized_end=1795
+  _globals['_LISTROOMEVENTSREQUEST']._serialized_start=1798
+  _globals['_LISTROOMEVENTSREQUEST']._serialized_end=1984
+  _globals['_LISTROOMEVENTSRESPONSE']._serialized_start=1986
+  _globals['_LISTROOMEVENTSRESPONSE']._serialized_end=2072
+  _globals['_LISTOCCURRENCESREQUEST']._serialized_start=2075
+  _globals['_LISTOCCURRENCESREQUEST']._serialized_end=2279
+  _globals['_LISTOCCURRENCESRESPONSE']._serialized_start=2281
+  _globals['_LISTOCCURRENCESRESPONSE']._serialized_end=2374
+  _globals['_ROOMSSERVICE']._serialized_start=2377
+  _globals['_ROOMSSERVICE']._serialized_end=3088
 # @@protoc_insertion_point(module_scope)

@@ -22,6 +22,7 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.api import field_behavior_pb2 as google_dot_api_dot_field__behavior__pb2
 from google.protobuf import duration_pb2 as google_dot_protobuf_dot_duration__pb2
 from google.protobuf import empty_pb2 as google_dot_protobuf_dot_empty__pb2
 from google.protobuf import field_mask_pb2 as google_dot_protobuf_dot_field__mask__pb2
@@ -29,7 +30,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from rooms.v1 import events_pb2 as rooms_dot_v1_dot_events__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frooms/v1/webhooks_service.proto\x12\x08rooms.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15rooms/v1/events.proto\"\x9c\x02\n\x07Webhook\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x0b\n\x03url\x18\x02 \x01(\t\x12,\n\x0b\x65vent_types\x18\x03 \x03(\x0e\x32\x17.rooms.v1.RoomEventType\x12\x10\n\x08room_ids\x18\x04 \x03(\t\x12/\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04\x65tag\x18\x07 \x01(\t\x12\x0e\n\x06secret\x18\x08 \x01(\t\x12\x30\n\x08\x64\x65livery\x18\t \x01(\x0b\x32\x1e.rooms.v1.WebhookDeliveryState\"\xc1\x02\n\x14WebhookDeliveryState\x12\'\n\x06status\x18\x01 \x01(\x0e\x32\x17.rooms.v1.WebhookStatus\x12\x35\n\x11last_success_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x03 \x01(\t\x12\x33\n\x0flast_error_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0epending_events\x18\x05 \x01(\x03\x12\x35\n\x12oldest_pending_age\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x31\n\rfailing_since\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"N\n\x14\x43reateWebhookRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\"\n\x07webhook\x18\x02 \x01(\x0b\x32\x11.rooms.v1.Webhook\"\'\n\x11GetWebhookRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\"<\n\x13ListWebhooksRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"T\n\x14ListWebhooksResponse\x12#\n\x08webhooks\x18\x01 \x03(\x0b\x32\x11.rooms.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"k\n\x14UpdateWebhookRequest\x12\"\n\x07webhook\x18\x01 \x01(\x0b\x32\x11.rooms.v1.Webhook\x12/\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMask\"8\n\x14\x44\x65leteWebhookRequest\x12\x12\n\nwebhook_id\x18\x01 \x01(\t\x12\x0c\n\x04\x65tag\x18\x02 \x01(\t*f\n\rWebhookStatus\x12\x1e\n\x1aWEBHOOK_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15WEBHOOK_STATUS_ACTIVE\x10\x01\x12\x1a\n\x16WEBHOOK_STATUS_FAILING\x10\x02\x32\xef\x02\n\x0fWebhooksService\x12\x42\n\rCreateWebhook\x12\x1e.rooms.v1.CreateWebhookRequest\x1a\x11.rooms.v1.Webhook\x12<\n\nGetWebhook\x12\x1b.rooms.v1.GetWebhookRequest\x1a\x11.rooms.v1.Webhook\x12M\n\x0cListWebhooks\x12\x1d.rooms.v1.ListWebhooksRequest\x1a\x1e.rooms.v1.ListWebhooksResponse\x12\x42\n\rUpdateWebhook\x12\x1e.rooms.v1.UpdateWebhookRequest\x1a\x11.rooms.v1.Webhook\x12G\n\rDeleteWebhook\x12\x1e.rooms.v1.DeleteWebhookRequest\x1a\x16.google.protobuf.EmptyBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1frooms/v1/webhooks_service.proto\x12\x08rooms.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1egoogle/protobuf/duration.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15rooms/v1/events.proto\"\xd2\x02\n\x07Webhook\x12\x18\n\nwebhook_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x08\x12\x11\n\x03url\x18\x02 \x01(\tB\x04\xe2\x41\x01\x02\x12\x32\n\x0b\x65vent_types\x18\x03 \x03(\x0e\x32\x17.rooms.v1.RoomEventTypeB\x04\xe2\x41\x01\x01\x12\x16\n\x08room_ids\x18\x04 \x03(\tB\x04\xe2\x41\x01\x01\x12\x35\n\x0b\x63reate_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x35\n\x0bupdate_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.TimestampB\x04\xe2\x41\x01\x03\x12\x12\n\x04\x65tag\x18\x07 \x01(\tB\x04\xe2\x41\x01\x01\x12\x14\n\x06secret\x18\x08 \x01(\tB\x04\xe2\x41\x01\x03\x12\x36\n\x08\x64\x65livery\x18\t \x01(\x0b\x32\x1e.rooms.v1.WebhookDeliveryStateB\x04\xe2\x41\x01\x03\"\xc1\x02\n\x14WebhookDeliveryState\x12\'\n\x06status\x18\x01 \x01(\x0e\x32\x17.rooms.v1.WebhookStatus\x12\x35\n\x11last_success_time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x12\n\nlast_error\x18\x03 \x01(\t\x12\x33\n\x0flast_error_time\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x16\n\x0epending_events\x18\x05 \x01(\x03\x12\x35\n\x12oldest_pending_age\x18\x06 \x01(\x0b\x32\x19.google.protobuf.Duration\x12\x31\n\rfailing_since\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"Z\n\x14\x43reateWebhookRequest\x12\x18\n\nwebhook_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x01\x12(\n\x07webhook\x18\x02 \x01(\x0b\x32\x11.rooms.v1.WebhookB\x04\xe2\x41\x01\x02\"-\n\x11GetWebhookRequest\x12\x18\n\nwebhook_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\"H\n\x13ListWebhooksRequest\x12\x17\n\tpage_size\x18\x01 \x01(\x05\x42\x04\xe2\x41\x01\x01\x12\x18\n\npage_token\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01\"T\n\x14ListWebhooksResponse\x12#\n\x08webhooks\x18\x01 \x03(\x0b\x32\x11.rooms.v1.Webhook\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"w\n\x14UpdateWebhookRequest\x12(\n\x07webhook\x18\x01 \x01(\x0b\x32\x11.rooms.v1.WebhookB\x04\xe2\x41\x01\x02\x12\x35\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x04\xe2\x41\x01\x01\"D\n\x14\x44\x65leteWebhookRequest\x12\x18\n\nwebhook_id\x18\x01 \x01(\tB\x04\xe2\x41\x01\x02\x12\x12\n\x04\x65tag\x18\x02 \x01(\tB\x04\xe2\x41\x01\x01*f\n\rWebhookStatus\x12\x1e\n\x1aWEBHOOK_STATUS_UNSPECIFIED\x10\x00\x12\x19\n\x15WEBHOOK_STATUS_ACTIVE\x10\x01\x12\x1a\n\x16WEBHOOK_STATUS_FAILING\x10\x02\x32\xef\x02\n\x0fWebhooksService\x12\x42\n\rCreateWebhook\x12\x1e.rooms.v1.CreateWebhookRequest\x1a\x11.rooms.v1.Webhook\x12<\n\nGetWebhook\x12\x1b.rooms.v1.GetWebhookRequest\x1a\x11.rooms.v1.Webhook\x12M\n\x0cListWebhooks\x12\x1d.rooms.v1.ListWebhooksRequest\x1a\x1e.rooms.v1.ListWebhooksResponse\x12\x42\n\rUpdateWebhook\x12\x1e.rooms.v1.UpdateWebhookRequest\x1a\x11.rooms.v1.Webhook\x12G\n\rDeleteWebhook\x12\x1e.rooms.v1.DeleteWebhookRequest\x1a\x16.google.protobuf.EmptyBS\n\x08rooms.v1P\x01Z\x1drooms/gen/go/rooms/v1;roomsv1\xa2\x02\x03RVX\xaa\x02\x08Rooms.V1\xca\x02\x08Rooms\\V1\xea\x02\tRooms::V1b\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -37,24 +38,60 @@ _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'rooms.v1.webhooks_service_p
 if not _descriptor._USE_C_DESCRIPTORS:
   _globals['DESCRIPTOR']._loaded_options = None
   _globals['DESCRIPTOR']._serialized_options = b'\n\010rooms.v1P\001Z\035rooms/gen/go/rooms/v1;roomsv1\242\002\003RVX\252\002\010Rooms.V1\312\002\010Rooms\\V1\352\002\tRooms::V1'
-  _globals['_WEBHOOKSTATUS']._serialized_start=1243
-  _globals['_WEBHOOKSTATUS']._serialized_end=1345
-  _globals['_WEBHOOK']._serialized_start=197
-  _globals['_WEBHOOK']._serialized_end=481
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=484
-  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=805
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=807
-  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=885
-  _globals['_GETWEBHOOKREQUEST']._serialized_start=887
-  _globals['_GETWEBHOOKREQUEST']._serialized_end=926
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=928
-  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=988
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=990
-  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=1074
-  _globals['_UPDATEWEBHOOKREQUEST']._serialized_start=1076
-  _globals['_UPDATEWEBHOOKREQUEST']._serialized_end=1183
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=1185
-  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=1241
-  _globals['_WEBHOOKSSERVICE']._serialized_start=1348
-  _globals['_WEBHOOKSSERVICE']._serialized_end=1715
+  _globals['_WEBHOOK'].fields_by_name['webhook_id']._loaded_options = None
+  _globals['_WEBHOOK'].fields_by_name['webhook_id']._serialized_options = b'\342A\001\010'
+  _globals['_WEBHOOK'].fields_by_name['url']._loaded_options = None
+  _globals['_WEBHOOK'].fields_by_name['url']._serialized_options = b'\342A\001\002'
+  _globals['_WEBHOOK'].fields_by_name['event_types']._loaded_options = None
+  _globals['_WEBHOOK'].fields_by_name['event_types']._serialized_options = b'\342A\001\001'
+  _globals['_WEBHOOK'].fields_by_name['room_ids']._loaded_options = None
+  _globals['_WEBHOOK'].fields_by_name['room_ids']._serialized_options = b'\342A\001\001'
+  _globals['_WEBHOOK'].fields_by_name['create_time']._loaded_options = None
+  _globals['_WEBHOOK'].fields_by_name['create_time']._serialized_options = b'\342A\001\003'
+  _globals['_WEBHOOK'].fields_by_name['update_time']._loaded_options = None
+  _globals['_WEBHOOK'].fields_by_name['update_time']._serialized_options = b'\342A\001\003'
+  _globals['_WEBHOOK'].fields_by_name['etag']._loaded_options = None
+  _globals['_WEBHOOK'].fields_by_name['etag']._serialized_options = b'\342A\001\001'
+  _globals['_WEBHOOK'].fields_by_name['secret']._loaded_options = None
+  _globals['_WEBHOOK'].fields_by_name['secret']._serialized_options = b'\342A\001\003'
+  _globals['_WEBHOOK'].fields_by_name['delivery']._loaded_options = None
+  _globals['_WEBHOOK'].fields_by_name['delivery']._serialized_options = b'\342A\001\003'
+  _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['webhook_id']._loaded_options = None
+  _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['webhook_id']._serialized_options = b'\342A\001\001'
+  _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['webhook']._loaded_options = None
+  _globals['_CREATEWEBHOOKREQUEST'].fields_by_name['webhook']._serialized_options = b'\342A\001\002'
+  _globals['_GETWEBHOOKREQUEST'].fields_by_name['webhook_id']._loaded_options = None
+  _globals['_GETWEBHOOKREQUEST'].fields_by_name['webhook_id']._serialized_options = b'\342A\001\002'
+  _globals['_LISTWEBHOOKSREQUEST'].fields_by_name['page_size']._loaded_options = None
+  _globals['_LISTWEBHOOKSREQUEST'].fields_by_name['page_size']._serialized_options = b'\342A\001\001'
+  _globals['_LISTWEBHOOKSREQUEST'].fields_by_name['page_token']._loaded_options = None
+  _globals['_LISTWEBHOOKSREQUEST'].fields_by_name['page_token']._serialized_options = b'\342A\001\001'
+  _globals['_UPDATEWEBHOOKREQUEST'].fields_by_name['webhook']._loaded_options = None
+  _globals['_UPDATEWEBHOOKREQUEST'].fields_by_name['webhook']._serialized_options = b'\342A\001\002'
+  _globals['_UPDATEWEBHOOKREQUEST'].fields_by_name['update_mask']._loaded_options = None
+  _globals['_UPDATEWEBHOOKREQUEST'].fields_by_name['update_mask']._serialized_options = b'\342A\001\001'
+  _globals['_DELETEWEBHOOKREQUEST'].fields_by_name['webhook_id']._loaded_options = None
+  _globals['_DELETEWEBHOOKREQUEST'].fields_by_name['webhook_id']._serialized_options = b'\342A\001\002'
+  _globals['_DELETEWEBHOOKREQUEST'].fields_by_name['etag']._loaded_options = None
+  _globals['_DELETEWEBHOOKREQUEST'].fields_by_name['etag']._serialized_options = b'\342A\001\001'
+  _globals['_WEBHOOKSTATUS']._serialized_start=1384
+  _globals['_WEBHOOKSTATUS']._serialized_end=1486
+  _globals['_WEBHOOK']._serialized_start=230
+  _globals['_WEBHOOK']._serialized_end=568
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_start=571
+  _globals['_WEBHOOKDELIVERYSTATE']._serialized_end=892
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_start=894
+  _globals['_CREATEWEBHOOKREQUEST']._serialized_end=984
+  _globals['_GETWEBHOOKREQUEST']._serialized_start=986
+  _globals['_GETWEBHOOKREQUEST']._serialized_end=1031
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_start=1033
+  _globals['_LISTWEBHOOKSREQUEST']._serialized_end=1105
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_start=1107
+  _globals['_LISTWEBHOOKSRESPONSE']._serialized_end=1191
+  _globals['_UPDATEWEBHOOKREQUEST']._serialized_start=1193
+  _globals['_UPDATEWEBHOOKREQUEST']._serialized_end=1312
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_start=1314
+  _globals['_DELETEWEBHOOKREQUEST']._serialized_end=1382
+  _globals['_WEBHOOKSSERVICE']._serialized_start=1489
+  _globals['_WEBHOOKSSERVICE']._serialized_end=1856
 # @@protoc_insertion_point(module_scope)

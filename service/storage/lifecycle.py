@@ -1,49 +1,23 @@
-"""Background work on the room lifecycle: announcing windows that opened or ended (the
-rooms', and participants' own), and purging tombstones, long-ended rooms and old
-events. Safe with many replicas and on a distributed PostgreSQL: candidates are read
-without locks, and each batch is one tenant's share in one short transaction holding a
+"""The room lifecycle's work on PostgreSQL (the port: service/domain/lifecycle.py).
+Safe with many replicas and on a distributed PostgreSQL: candidates are read without
+locks, and each batch is one tenant's share in one short transaction holding a
 transaction-scoped advisory lock, so one replica works at a time, no statement locks
 rows of two tenants, and a replica that dies mid-batch leaves nothing half-done."""
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TypeVar
 
 import asyncpg
 
-from service.domain.clock import Clock
 from service.storage import history as history_sql
 from service.storage import occurrences as occurrences_sql
 from service.storage import seats as seats_sql
 from service.storage import windows as windows_sql
 from service.storage.transaction import TenantTransaction, tenant_transaction
-
-log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Retention:
-    deleted_rooms: timedelta = timedelta(days=7)
-    ended_rooms: timedelta = timedelta(days=30)
-    events: timedelta = timedelta(days=30)
-
-
-@dataclass(frozen=True, slots=True)
-class Pass:
-    """What one pass did."""
-
-    announced: int = 0
-    windows_ended: int = 0
-    purged_rooms: int = 0
-    purged_events: int = 0
-    expired_seats: int = 0
-
 
 _T = TypeVar("_T")
 
@@ -55,44 +29,53 @@ def _by_tenant(items: Iterable[_T], tenant_of: Callable[[_T], str]) -> dict[str,
     return grouped
 
 
-class Lifecycle:
+class PgLifecycleStore:
     """Each kind of work runs in rounds: read up to `batch_size` candidates across all
     tenants without locking anything, then act on each tenant's share in one short
     `tenant_transaction` (one batch: atomic, one tenant's rows, one shard group on a
     distributed database) holding the lifecycle's transaction-scoped advisory lock. A
-    batch whose lock another replica holds ends the pass: that replica is working."""
+    batch whose lock another replica holds ends the work: that replica is working."""
 
-    def __init__(
-        self, pool: asyncpg.Pool, clock: Clock, retention: Retention, batch_size: int = 500
-    ) -> None:
+    def __init__(self, pool: asyncpg.Pool, *, batch_size: int = 500) -> None:
         self._pool = pool
-        self._clock = clock
-        self._retention = retention
         self._batch = batch_size
 
-    async def run_once(self) -> Pass:
-        """Announce every due transition, then purge everything past retention."""
-        now = self._clock.now()
-        announced = await self._rounds(
+    async def announce_transitions(self, now: datetime) -> int:
+        return await self._rounds(
             lambda: history_sql.due_transitions(self._pool, now, self._batch),
             lambda tx, rooms: history_sql.announce_transitions(tx, rooms, now),
             tenant_of=lambda room: room[0],
         )
-        windows_ended = await self._rounds(
+
+    async def announce_window_ends(self, now: datetime) -> int:
+        return await self._rounds(
             lambda: windows_sql.due_window_ends(self._pool, now, self._batch),
             lambda tx, due: windows_sql.announce_window_ends(tx, due, now),
             tenant_of=lambda entry: entry.tenant,
         )
+
+    async def announce_occurrences(self, now: datetime) -> int:
         # Recurring rooms: OPENED and ENDED for each occurrence (service/storage/occurrences.py).
-        announced += await self._rounds(
+        return await self._rounds(
             lambda: occurrences_sql.due_occurrences(self._pool, now, self._batch),
             lambda tx, rooms: occurrences_sql.announce_occurrences(tx, rooms, now),
             tenant_of=lambda room: room.tenant,
         )
-        expired_seats = await self.expire_seats(now)
-        deleted_before = now - self._retention.deleted_rooms
-        ended_before = now - self._retention.ended_rooms
-        purged_rooms = await self._rounds(
+
+    async def expire_seats(self, now: datetime) -> int:
+        """The rooms are found without locks, then each is handled in a short
+        transaction of its own tenant (no cross-tenant lock, as a sharded database
+        requires)."""
+        expired = 0
+        while True:
+            rooms = await seats_sql.rooms_with_expired_seats(self._pool, now, self._batch)
+            for tenant, room_id in rooms:
+                expired += await seats_sql.expire_room_seats(self._pool, tenant, room_id, now)
+            if len(rooms) < self._batch:
+                return expired
+
+    async def purge_rooms(self, *, deleted_before: datetime, ended_before: datetime) -> int:
+        return await self._rounds(
             lambda: history_sql.purgeable_rooms(
                 self._pool,
                 deleted_before=deleted_before,
@@ -107,25 +90,13 @@ class Lifecycle:
             ),
             tenant_of=lambda room: room[0],
         )
-        events_before = now - self._retention.events
-        purged_events = await self._rounds(
-            lambda: history_sql.old_events(self._pool, before=events_before, limit=self._batch),
-            lambda tx, old: history_sql.purge_events(tx, old, events_before),
+
+    async def purge_events(self, before: datetime) -> int:
+        return await self._rounds(
+            lambda: history_sql.old_events(self._pool, before=before, limit=self._batch),
+            lambda tx, old: history_sql.purge_events(tx, old, before),
             tenant_of=lambda old: old.tenant,
         )
-        return Pass(announced, windows_ended, purged_rooms, purged_events, expired_seats)
-
-    async def expire_seats(self, now: datetime) -> int:
-        """Free seats not renewed in time, announcing SEAT_EXPIRED: the rooms are found
-        without locks, then each is handled in a short transaction of its own tenant
-        (no cross-tenant lock, as a sharded database requires)."""
-        expired = 0
-        while True:
-            rooms = await seats_sql.rooms_with_expired_seats(self._pool, now, self._batch)
-            for tenant, room_id in rooms:
-                expired += await seats_sql.expire_room_seats(self._pool, tenant, room_id, now)
-            if len(rooms) < self._batch:
-                return expired
 
     async def _rounds(
         self,
@@ -150,16 +121,3 @@ class Lifecycle:
             # several old events) may have left more behind.
             if done == 0 or (len(found) < self._batch and done < self._batch):
                 return total
-
-    async def run(self, interval: float) -> None:
-        """Run a pass every `interval` seconds until cancelled."""
-        while True:
-            try:
-                done = await self.run_once()
-                if done.purged_rooms or done.purged_events:
-                    log.info("purged %d rooms and %d events", done.purged_rooms, done.purged_events)
-            except asyncio.CancelledError:
-                raise
-            except Exception as error:  # a failed pass is retried on the next tick
-                log.warning("lifecycle pass failed: %r", error)
-            await asyncio.sleep(interval)

@@ -6,29 +6,29 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from service.domain import rules, webhooks
-from service.domain.clock import Clock
 from service.domain.errors import Violations
-from service.domain.limits import Limits
 from service.domain.models import Caller, Page, expected_version, new_id
-from service.domain.paging import Pager, PageTokens, by_key
+from service.domain.paging import by_key
 from service.domain.webhooks import Webhook, WebhookSettings, WebhookStore
+from service.usecases.deps import Deps
 
 
-class WebhooksUseCases:
+class WebhookUseCases:
+    """CreateWebhook, GetWebhook, ListWebhooks, UpdateWebhook and DeleteWebhook, on a
+    store of their own (`store`): the HTTP hosts allowed besides https and each tenant's
+    maximum come from the settings."""
+
     def __init__(
         self,
-        store: WebhookStore,
-        clock: Clock,
-        limits: Limits,
-        page_tokens: PageTokens,
+        deps: Deps,
         *,
+        store: WebhookStore,
         allowed_http_hosts: Collection[str],
         max_webhooks: int,
     ) -> None:
         self._store = store
-        self._clock = clock
-        self._limits = limits
-        self._pages = Pager(page_tokens, limits)
+        self._clock = deps.clock
+        self._pages = deps.pages
         self._allowed = frozenset(host.lower() for host in allowed_http_hosts)
         self._max = max_webhooks
 

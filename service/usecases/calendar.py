@@ -9,13 +9,12 @@ from datetime import datetime
 
 from service.domain import calendar, recurrence, rules
 from service.domain.calendar import CalendarFeed, CalendarStore, FeedEntry
-from service.domain.clock import Clock, epoch_micros, from_epoch_micros
+from service.domain.clock import epoch_micros, from_epoch_micros
 from service.domain.errors import DomainError, ErrorReason, Violations, room_not_found
-from service.domain.limits import Limits
 from service.domain.models import Caller, Page
-from service.domain.paging import Keyset, Pager, PageTokens, by_time_and_key
-from service.domain.ports import RoomStore
+from service.domain.paging import Keyset, by_time_and_key
 from service.domain.recurrence import Occurrence
+from service.usecases.deps import Deps
 
 
 def feed_not_found(feed_id: str) -> DomainError:
@@ -49,22 +48,23 @@ _BY_START: Keyset[Occurrence, int] = Keyset(
 
 
 class CalendarUseCases:
+    """ListOccurrences, and CreateCalendarFeed, ListCalendarFeeds and DeleteCalendarFeed
+    on the feeds' store (`feeds`); the feed server's reads (`render_feed`)."""
+
     def __init__(
         self,
-        rooms: RoomStore,
+        deps: Deps,
+        *,
         feeds: CalendarStore | None,
-        clock: Clock,
-        limits: Limits,
-        page_tokens: PageTokens,
         public_url: str,
         render_feed: RenderFeed,
     ) -> None:
-        self._rooms = rooms
+        self._rooms = deps.store
         self._render_feed = render_feed
         self._feeds = feeds
-        self._clock = clock
-        self._limits = limits
-        self._pages = Pager(page_tokens, limits)
+        self._clock = deps.clock
+        self._limits = deps.limits
+        self._pages = deps.pages
         self._public_url = public_url.rstrip("/")
 
     # ---- occurrences ------------------------------------------------------

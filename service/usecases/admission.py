@@ -4,7 +4,7 @@ IntrospectCredential."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from service.domain import rules
@@ -20,26 +20,19 @@ from service.domain.credentials import (
     lifetime,
     not_configured,
 )
-from service.domain.errors import (
-    Violations,
-    changing_too_often,
-    invalid,
-)
-from service.domain.models import (
-    NO_OWN_WINDOW,
-    Caller,
-    Room,
-)
+from service.domain.errors import Violations, changing_too_often, invalid
+from service.domain.models import NO_OWN_WINDOW, Caller, Room
 from service.domain.seats import Seat
-from service.domain.waiting_room import (
-    check_display_name,
-)
-from service.usecases_base import UPDATE_ATTEMPTS, UseCasesBase
+from service.domain.waiting_room import check_display_name
+from service.usecases.deps import UPDATE_ATTEMPTS, Deps
+from service.usecases.judge import judge_join
 
 
-class AdmissionUseCases(UseCasesBase):
-    """Admission: AuthorizeJoin (the decision, a seat, a credential, Janus) and
-    IntrospectCredential."""
+@dataclass(frozen=True, slots=True)
+class AdmissionUseCases:
+    """AuthorizeJoin and IntrospectCredential."""
+
+    deps: Deps
 
     async def authorize_join(
         self,
@@ -60,18 +53,18 @@ class AdmissionUseCases(UseCasesBase):
         rules.check_user_id(violations, "user_id", user_id)
         check_display_name(violations, "display_name", display_name)
         violations.raise_if_any()
-        signer = self._credentials
+        signer = self.deps.credentials
         if credential_format is not None and (
             signer is None or not signer.configured(caller.tenant, credential_format)
         ):
             raise not_configured(credential_format)
-        if credential_format is CredentialFormat.JANUS and self._media is None:
+        if credential_format is CredentialFormat.JANUS and self.deps.media is None:
             raise not_configured(credential_format)
         for _ in range(UPDATE_ATTEMPTS):
-            judged = await self.judge_join(caller.tenant, room_id, user_id)
+            judged = await judge_join(self.deps, caller.tenant, room_id, user_id)
             room, epoch, now, decision = judged.room, judged.epoch, judged.now, judged.decision
             if decision.reason is JoinReason.WAITING_FOR_ADMISSION and decision.role is not None:
-                await self._store.record_knock(
+                await self.deps.store.record_knock(
                     tenant=caller.tenant,
                     room_id=room_id,
                     user_id=user_id,
@@ -110,13 +103,13 @@ class AdmissionUseCases(UseCasesBase):
     ) -> IssuedCredential:
         """Sign a credential for an allowed decision. With a seat, the credential never
         outlives the seat by more than one renewal."""
-        signer = self._credentials
+        signer = self.deps.credentials
         assert signer is not None and decision.role is not None
         # The identity's window (its own inside the room's): a credential never outlives it.
         until = _window_end(decision)
         if decision.seat is not None:
-            until = min(until, decision.seat.expire_time + self._limits.seat_ttl)
-        issue_time, expire_time = lifetime(now, until, self._limits.credential_ttl)
+            until = min(until, decision.seat.expire_time + self.deps.limits.seat_ttl)
+        issue_time, expire_time = lifetime(now, until, self.deps.limits.credential_ttl)
         grant = CredentialGrant(
             tenant=caller.tenant,
             room_id=room.room_id,
@@ -158,11 +151,11 @@ class AdmissionUseCases(UseCasesBase):
         (the token taken out again) when it changed: a removal, ban, role change or end
         committed meanwhile, whose delivery might otherwise run before the token was
         added and leave it there."""
-        media = self._media
+        media = self.deps.media
         assert media is not None and decision.role is not None
         until = _window_end(decision)
         await media.admit(caller.tenant, room.room_id, user_id, decision.role, epoch, until)
-        if await self._store.record_janus_admission(
+        if await self.deps.store.record_janus_admission(
             tenant=caller.tenant,
             room_id=room.room_id,
             user_id=user_id,
@@ -179,14 +172,14 @@ class AdmissionUseCases(UseCasesBase):
         """Take a seat for an allowed decision: the decision with its seat, ROOM_FULL
         naming the limit reached, or None if the room changed since it was read."""
         assert decision.role is not None
-        taken = await self._store.claim_seat(
+        taken = await self.deps.store.claim_seat(
             tenant=caller.tenant,
             room_id=room.room_id,
             user_id=user_id,
             role=decision.role,
             decided_at_version=room.version,
             now=now,
-            limits=self._limits,
+            limits=self.deps.limits,
             actor=caller.key_name,
         )
         if taken is None:
@@ -201,21 +194,21 @@ class AdmissionUseCases(UseCasesBase):
         """Whether a credential issued to the caller's tenant holds now. One round trip."""
         if not token:
             raise invalid("token", "must not be empty")
-        if self._credentials is None:
+        if self.deps.credentials is None:
             raise RuntimeError("introspection needs a credential signer")
         try:
-            found, grant = self._credentials.read(caller.tenant, token, credential_format)
+            found, grant = self.deps.credentials.read(caller.tenant, token, credential_format)
         except UnreadableClaims:
             invalid_token = Verdict(
                 CredentialStatus.INVALID, "Not a credential issued to this tenant."
             )
             return invalid_token, None, None
-        room, participant, _, removal, _ = await self._store.get_join_facts(
+        room, participant, _, removal, _ = await self.deps.store.get_join_facts(
             tenant=caller.tenant, room_id=grant.room_id, user_id=grant.user_id
         )
         rostered = participant.role if participant else None
         window = participant.window if participant else NO_OWN_WINDOW
-        verdict = judge(grant, self._clock.now(), room, rostered, removal, window)
+        verdict = judge(grant, self.deps.clock.now(), room, rostered, removal, window)
         return verdict, found, grant
 
 

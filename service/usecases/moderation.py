@@ -5,6 +5,8 @@ and the media servers' sinks push it (Janus `moderate`, LiveKit `MutePublishedTr
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from service.domain import rules
 from service.domain.admission import Capability
 from service.domain.errors import (
@@ -17,11 +19,15 @@ from service.domain.errors import (
 )
 from service.domain.events import Moderation
 from service.domain.models import Caller
-from service.usecases_base import UPDATE_ATTEMPTS, UseCasesBase
+from service.usecases.deps import UPDATE_ATTEMPTS, Deps
+from service.usecases.judge import judge_join
 
 
-class ModerationUseCases(UseCasesBase):
+@dataclass(frozen=True, slots=True)
+class ModerationUseCases:
     """ModerateParticipant."""
+
+    deps: Deps
 
     async def moderate_participant(
         self,
@@ -45,7 +51,7 @@ class ModerationUseCases(UseCasesBase):
         violations.raise_if_any()
         moderation = Moderation(actor_user_id=actor_user_id, muted=muted, video=video)
         for _ in range(UPDATE_ATTEMPTS):
-            judged = await self.judge_join(caller.tenant, room_id, actor_user_id)
+            judged = await judge_join(self.deps, caller.tenant, room_id, actor_user_id)
             room, now, decision = judged.room, judged.now, judged.decision
             if room is None:
                 raise room_not_found(room_id)
@@ -57,7 +63,7 @@ class ModerationUseCases(UseCasesBase):
                     room_id, actor_user_id, f"its role ({role}) does not hold mute_others"
                 )
             try:
-                revision = await self._store.record_moderation(
+                revision = await self.deps.store.record_moderation(
                     tenant=caller.tenant,
                     room_id=room_id,
                     user_id=user_id,
