@@ -46,16 +46,24 @@ TEST_WORKERS ?= $(if $(ROOMS_TEST_DATABASE_URL),0,2)
 test: $(STAMP)
 	$(PY) -m pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile) $(PYTEST_ARGS)
 
-# Unit, contract and integration tests: no server processes, no Janus, no examples.
+# Unit, contract and integration tests: no server processes, no Janus, no examples. A
+# feature's pure rules live in its folder as test_rules_*.py (tests/seats/test_rules_capacity.py).
+FAST_TESTS := tests/unit tests/contract tests/integration \
+  $(filter-out tests/unit/%,$(wildcard tests/*/test_rules_*.py))
 test-fast: $(STAMP)
-	$(PY) -m pytest tests/unit tests/contract tests/integration $(PYTEST_ARGS)
+	$(PY) -m pytest $(FAST_TESTS) $(PYTEST_ARGS)
 
 # The end-to-end suite on a real Citus cluster: a coordinator and two workers started
 # here (support/citus.py), Citus built by ../shared/citus/build.sh (or
 # $ROOMS_CITUS_SOURCE/build.sh) when missing; one line and a skip when neither is here.
 # Fails on any server error logged. docs/scaling.md says what runs and what does not.
-CITUS_TESTS ?= tests/citus tests/e2e tests/contract tests/integration tests/operations tests/janus \
-  tests/resilience/test_delivery_failover.py --ignore=tests/e2e/test_readme.py
+CITUS_TESTS ?= tests/citus tests/rooms tests/participants tests/admission tests/seats \
+  tests/waiting_room tests/events tests/webhooks tests/credentials tests/livekit tests/calendar \
+  tests/tenants tests/security tests/client tests/cli tests/server tests/examples tests/hostile \
+  tests/fuzz tests/e2e tests/contract tests/integration tests/operations tests/janus \
+  tests/resilience/test_delivery_failover.py \
+  --ignore-glob='*/test_rules_*.py'
+
 test-citus: $(STAMP)
 	@$(PY) -m support.citus run -- $(PY) -m pytest -p tests.citus.errors $(CITUS_TESTS) $(PYTEST_ARGS)
 

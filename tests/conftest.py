@@ -18,20 +18,23 @@ from service.domain.clock import ManualClock
 from service.server import RunningServer, start_server
 from service.storage.db import create_pool, migrate
 from support import citus
-from tests.budget import BUDGET, ConnectionSampler, shortfall
-from tests.database import ROOT, admin_dsn, scratch_database
-from tests.started import POOL_MAX, POOL_MIN, StartedServers
+from support.database import ROOT, admin_dsn, scratch_database
+from tests.shared.budget import BUDGET, ConnectionSampler, shortfall
+from tests.shared.started import POOL_MAX, POOL_MIN, StartedServers
 
 if TYPE_CHECKING:  # the async stub types exist for type checkers only
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
     from rooms.v1.rooms_service_pb2_grpc import RoomsServiceAsyncStub
+
+# Fixtures every feature folder may use (modules of their own, loaded as plugins).
+pytest_plugins = ["tests.shared.fixtures", "tests.shared.outside_in"]
 
 # Tests run at a fixed instant; a test moves the clock instead of sleeping.
 T0 = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
 
 def pytest_report_header(config: pytest.Config) -> str:
-    return "rooms: database chosen at session start (see tests/database.py)"
+    return "rooms: database chosen at session start (see support/database.py)"
 
 
 _sampler: ConnectionSampler | None = None

@@ -184,7 +184,7 @@ async def create_pool(
     connection_class: type[asyncpg.Connection[Any]] = asyncpg.Connection,
 ) -> asyncpg.Pool:
     """A pool whose connections speak JSON for jsonb columns. `connection_class` lets
-    tests record every statement (tests/statements.py)."""
+    tests record every statement (tests/shared/statements.py)."""
     pool = await asyncpg.create_pool(
         dsn,
         min_size=min_size,

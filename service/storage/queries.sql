@@ -3,7 +3,7 @@
 --
 -- Each statement follows a `-- name: <name> --` marker and is static text: what is
 -- here is what the server sends. Rules every statement keeps (docs/decisions.md,
--- "Storage"; tests/e2e/test_distribution.py checks them from the statements sent):
+-- "Storage"; tests/citus/test_distribution.py checks them from the statements sent):
 -- every table filtered by `tenant = $1` (in subqueries and lateral joins too); a
 -- statement reading across tenants starts with the marker
 -- /* cross-tenant read: no locks, no transaction */ and runs outside any transaction.

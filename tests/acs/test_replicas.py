@@ -16,9 +16,10 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 
 from support.database import ROOT
+from support.processes import free_port
 from tests.acs.conftest import Tls
 from tests.acs.sdk_calls import client_of, off_loop
-from tests.processes import free_port, replicas
+from tests.shared.processes import replicas
 
 pytestmark = [pytest.mark.processes, pytest.mark.usefixtures("trust_ca")]
 

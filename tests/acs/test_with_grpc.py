@@ -21,8 +21,8 @@ from service.security.keys import new_key
 from service.server import RunningServer
 from tests.acs.conftest import endpoint_of, new_connection_string
 from tests.acs.sdk_calls import client_of, member, off_loop, roster
-from tests.helpers import Stubs, bearer, connect
-from tests.receivers import WebhookReceiver
+from tests.shared.calls import Stubs, bearer, connect
+from tests.shared.receivers import WebhookReceiver
 
 pytestmark = pytest.mark.usefixtures("trust_ca")
 TENANT = "acs-and-grpc"

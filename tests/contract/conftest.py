@@ -21,7 +21,7 @@ from service.storage import history
 from service.storage.repository import PgRoomStore
 from service.storage.transaction import tenant_transaction
 from tests.conftest import T0
-from tests.helpers import unique
+from tests.shared.calls import unique
 
 LIMITS = Limits()
 ACTOR = "contract"

@@ -24,7 +24,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from support.database import ROOT, scratch_database
 from support.processes import free_port
 from tests.docs.blocks import RUNNABLE, Runner, blocks, session_commands
-from tests.processes import spawn_server
+from tests.shared.processes import spawn_server
 
 pytestmark = pytest.mark.processes
 

@@ -15,7 +15,7 @@ from service.domain.errors import DomainError, ErrorReason
 from service.domain.models import JoinPolicy, NewRoom, Role, RosterEntry
 from service.storage.db import create_pool
 from service.storage.repository import PgRoomStore
-from tests.statements import StatementLog
+from tests.shared.statements import StatementLog
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 TENANT = "coalesced-reads"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 
 from service.storage.db import migrate, migrations
-from tests.database import scratch_database
+from support.database import scratch_database
 from tests.integration.test_migrations import install_before
 
 

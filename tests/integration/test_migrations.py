@@ -11,7 +11,7 @@ import asyncpg
 import pytest
 
 from service.storage.db import migrate, migrations
-from tests.database import scratch_database
+from support.database import scratch_database
 
 SNAPSHOT = Path(__file__).with_name("schema.expected")
 

@@ -17,7 +17,7 @@ from service.storage import seats as seats_sql
 from service.storage.repository import PgRoomStore
 from tests.conftest import T0
 from tests.contract.conftest import new_room
-from tests.helpers import unique
+from tests.shared.calls import unique
 
 LIMITS = Limits()
 TTL = LIMITS.seat_ttl

@@ -25,7 +25,7 @@ from service.usecases.rooms import RoomUseCases
 from service.usecases.seats import SeatUseCases
 from service.usecases.waiting_room import WaitingRoomUseCases
 from tests.conftest import T0
-from tests.helpers import unique
+from tests.shared.calls import unique
 
 T = TypeVar("T")
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.processes import free_port
+from support.processes import free_port
 
 JANUS = shutil.which("janus")
 MISSING = "janus is not installed here (`apt-get install -y janus`; .ci/run installs it)"

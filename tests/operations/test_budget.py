@@ -10,12 +10,12 @@ import sys
 
 import pytest
 
-from tests.database import ROOT
+from support.database import ROOT
 
 pytestmark = pytest.mark.processes
 
 # Tests that start a server (a pool, a LISTEN and a health connection) for seconds.
-SAMPLE = "tests/e2e/admission"
+SAMPLE = "tests/admission"
 
 
 async def _pytest(budget: int) -> tuple[int, str]:

@@ -7,7 +7,8 @@ import asyncio
 
 import pytest
 
-from tests.processes import free_port, spawn_server
+from support.processes import free_port
+from tests.shared.processes import spawn_server
 
 pytestmark = pytest.mark.processes
 

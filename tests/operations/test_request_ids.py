@@ -14,7 +14,8 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.security.keys import new_key
 from service.server import RunningServer
 from tests.conftest import ServerFactory
-from tests.helpers import Rooms, connect, rich_error
+from tests.shared.calls import Rooms, connect
+from tests.shared.errors import rich_error
 
 
 async def test_the_callers_request_id_comes_back_as_a_header(rooms: Rooms) -> None:

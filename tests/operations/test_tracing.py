@@ -16,8 +16,9 @@ from opentelemetry.proto.trace.v1 import trace_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.observability.tracing import exporter_names
-from tests.helpers import connect
-from tests.processes import free_port, spawn_server
+from support.processes import free_port
+from tests.shared.calls import connect
+from tests.shared.processes import spawn_server
 
 pytestmark = pytest.mark.processes
 

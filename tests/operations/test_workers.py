@@ -15,7 +15,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import rooms_service_pb2_grpc
 
-from tests.processes import TEST_POOL, free_port, server_process
+from support.processes import free_port
+from tests.shared.processes import TEST_POOL, server_process
 
 pytestmark = pytest.mark.processes
 

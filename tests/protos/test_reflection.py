@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from tests.helpers import GRPCURL
 from tests.protos.conftest import Api
+from tests.shared.calls import GRPCURL
 
 
 async def _describe(api: Api, symbol: str) -> str:

@@ -20,8 +20,10 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.config import Settings
 from service.observability import metrics
 from service.server import RunningServer, start_server
-from tests.helpers import connect, eventually, rich_error
 from tests.resilience.conftest import OwnedPostgres
+from tests.shared.calls import connect
+from tests.shared.errors import rich_error
+from tests.shared.waiting import eventually
 
 pytestmark = pytest.mark.processes
 

@@ -30,8 +30,9 @@ from rooms.v1 import rooms_service_pb2 as rs
 from rooms.v1 import webhooks_service_pb2 as ws
 
 from service.security.keys import new_key
-from tests.processes import free_port, spawn_server
-from tests.receivers import WebhookReceiver, assert_in_order_without_loss
+from support.processes import free_port
+from tests.shared.processes import spawn_server
+from tests.shared.receivers import WebhookReceiver, assert_in_order_without_loss
 
 
 def owner_of_client_port(port: int, pids: list[int]) -> int | None:

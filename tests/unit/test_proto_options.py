@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.database import ROOT
+from support.database import ROOT
 
 PROTOS = sorted((ROOT / "protos" / "rooms" / "v1").glob("*.proto"))
 

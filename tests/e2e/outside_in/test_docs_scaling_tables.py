@@ -9,7 +9,7 @@ import re
 import asyncpg
 
 from service.storage.db import migrate
-from tests.database import ROOT
+from support.database import ROOT
 
 SCALING = ROOT / "docs" / "scaling.md"
 

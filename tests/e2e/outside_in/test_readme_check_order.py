@@ -14,8 +14,9 @@ from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import room_pb2
 from rooms.v1 import rooms_service_pb2 as rs
 
-from tests.e2e.outside_in.callers import Two, no_errors
-from tests.helpers import LoggedErrors, unique
+from tests.shared.calls import unique
+from tests.shared.errors import LoggedErrors
+from tests.shared.outside_in import Two, no_errors
 
 
 async def test_readme_banned_comes_before_the_policy_the_window_and_the_waiting_room(

@@ -11,8 +11,8 @@ from rooms.v1 import participant_pb2 as pp
 from rooms.v1 import participants_service_pb2 as ps
 from rooms.v1 import rooms_service_pb2 as rs
 
-from tests.e2e.outside_in.callers import Code, Two, no_errors, open_room, refused
-from tests.helpers import LoggedErrors
+from tests.shared.errors import LoggedErrors
+from tests.shared.outside_in import Code, Two, no_errors, open_room, refused
 
 
 async def test_readme_error_metadata_of_the_new_reasons(

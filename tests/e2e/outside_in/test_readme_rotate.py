@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import asyncpg
 import pytest
 
-from tests.database import ROOT
+from support.database import ROOT
 
 pytestmark = pytest.mark.processes
 

@@ -29,9 +29,9 @@ from service.security.keys import new_key
 from service.server import RunningServer
 from service.storage import delivery as delivery_sql
 from tests.conftest import ServerFactory
-from tests.helpers import Metadata, bearer, connect
 from tests.janus.conftest import Signalling, janus_config
 from tests.janus.harness import JanusServer
+from tests.shared.calls import Metadata, bearer, connect
 
 NOT_ALLOWED = 433
 FORBIDDEN = 403

@@ -14,7 +14,6 @@ from rooms.v1 import participant_pb2 as pp
 from service.domain.clock import ManualClock
 from service.media.janus import tokens as derive
 from tests.conftest import ServerFactory
-from tests.helpers import timestamp
 from tests.janus.conftest import Signalling
 from tests.janus.drive.deployment import (
     FORBIDDEN,
@@ -26,6 +25,7 @@ from tests.janus.drive.deployment import (
     own_leaving,
 )
 from tests.janus.harness import JanusServer
+from tests.shared.calls import timestamp
 
 
 async def test_a_rostered_identity_joins_and_one_off_the_roster_cannot(

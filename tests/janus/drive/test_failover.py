@@ -22,11 +22,12 @@ from rooms.v1 import participants_service_pb2_grpc, room_pb2, rooms_service_pb2_
 from rooms.v1 import rooms_service_pb2 as rs
 
 from service.security.keys import new_key
-from tests.helpers import bearer, timestamp
+from support.processes import free_port
 from tests.janus.conftest import Signalling, janus_config
 from tests.janus.drive.deployment import JANUS, own_leaving, write_media_config
 from tests.janus.harness import JanusServer
-from tests.processes import free_port, spawn_server, wait_serving
+from tests.shared.calls import bearer, timestamp
+from tests.shared.processes import spawn_server, wait_serving
 
 pytestmark = [pytest.mark.janus, pytest.mark.processes]
 

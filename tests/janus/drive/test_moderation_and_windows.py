@@ -22,7 +22,6 @@ from rooms.v1 import participants_service_pb2 as ps
 
 from service.domain.clock import ManualClock
 from tests.conftest import ServerFactory
-from tests.helpers import expect_error, timestamp
 from tests.janus.conftest import Signalling
 from tests.janus.drive.deployment import (
     NOT_ALLOWED,
@@ -34,6 +33,8 @@ from tests.janus.drive.deployment import (
     remote_feed,
 )
 from tests.janus.harness import JanusServer
+from tests.shared.calls import timestamp
+from tests.shared.errors import expect_error
 
 pytestmark = pytest.mark.janus
 

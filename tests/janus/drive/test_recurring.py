@@ -9,8 +9,8 @@ import pytest
 from rooms.v1 import participant_pb2 as pp
 
 from service.domain.clock import ManualClock
-from tests.helpers import timestamp
 from tests.janus.drive.deployment import Deployment
+from tests.shared.calls import timestamp
 
 pytestmark = pytest.mark.janus
 

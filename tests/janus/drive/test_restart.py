@@ -15,9 +15,10 @@ from service.domain.clock import ManualClock
 from service.media.janus import tokens as derive
 from service.storage import delivery as delivery_sql
 from tests.conftest import ServerFactory
-from tests.helpers import expect_error, timestamp
 from tests.janus.conftest import started
 from tests.janus.drive.deployment import NOT_ALLOWED, deploy, join_with
+from tests.shared.calls import timestamp
+from tests.shared.errors import expect_error
 
 
 async def test_janus_restarted_in_the_middle_gets_its_rooms_back(

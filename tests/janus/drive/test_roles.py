@@ -16,7 +16,6 @@ from rooms.v1 import participant_pb2 as pp
 from service.domain.clock import ManualClock
 from service.media.janus import tokens as derive
 from tests.conftest import ServerFactory
-from tests.helpers import timestamp
 from tests.janus.conftest import Signalling
 from tests.janus.drive.deployment import (
     NOT_ALLOWED,
@@ -28,6 +27,7 @@ from tests.janus.drive.deployment import (
     remote_feed,
 )
 from tests.janus.harness import JanusServer
+from tests.shared.calls import timestamp
 
 pytestmark = pytest.mark.janus
 

@@ -22,11 +22,11 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.media.janus import tokens as derive
 from service.media.janus.videoroom import JanusVideoRooms
 from service.security.keys import new_key
-from tests.helpers import bearer, timestamp
 from tests.janus.conftest import Signalling, janus_config
 from tests.janus.drive.deployment import JANUS, NOT_ALLOWED, own_leaving, write_media_config
 from tests.janus.harness import JanusServer
-from tests.processes import replicas
+from tests.shared.calls import bearer, timestamp
+from tests.shared.processes import replicas
 
 pytestmark = pytest.mark.processes
 
