@@ -2,7 +2,7 @@
 the base of the store classes (the pool, the coalesced reads, the room lock).
 
 Times come from the caller (the domain's clock), never from `now()` in SQL, so
-tests that set the clock see consistent results. The statements are in queries.sql.
+tests that set the clock see consistent results. The statements are in sql/*.sql.
 """
 
 from __future__ import annotations

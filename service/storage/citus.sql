@@ -1,8 +1,8 @@
 -- The statements the migration runner (service/storage/db.py) sends when the database
 -- has the Citus extension: every table a migration creates is distributed as
--- docs/scaling.md says. Same format as queries.sql; kept apart because all but
+-- docs/scaling.md says. Same format as sql/*.sql; kept apart because all but
 -- `citus_present` name Citus's catalog, settings and functions, which plain PostgreSQL
--- has not, and every statement of queries.sql must prepare there.
+-- has not, and every statement of sql/*.sql must prepare there.
 
 -- name: citus_present --
 SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus');

@@ -1,6 +1,16 @@
-"""The SQL statements of the store, read once from ``queries.sql`` by name.
+"""The SQL statements of the store, read once by name from ``sql/*.sql`` (one file per
+store module, and ``sql/fragments.sql``; the migrations stay in ``migrations/``).
 
-Each statement in the file follows a ``-- name: <name> --`` marker and runs to the
+Rules every statement keeps (docs/decisions/storage.md; tests/citus/test_distribution.py
+checks them from the statements sent): every table filtered by ``tenant = $1`` (in
+subqueries and lateral joins too); a statement reading across tenants starts with the
+marker ``/* cross-tenant read: no locks, no transaction */`` and runs outside any
+transaction. A statement that returns a room selects ``r.*`` (or ``*``):
+``service/storage/rows.py`` reads a room's columns by name, so a new setting's column is
+read by every statement without editing one; only ``create_room`` and ``update_room``
+name each setting's column.
+
+Each statement in a file follows a ``-- name: <name> --`` marker and runs to the
 next marker. A part written once for several statements is a fragment, after a
 ``-- fragment: <name> --`` marker; a statement takes it in with a line
 ``-- include: <name> --``, replaced by the fragment's text when the file is read. So
@@ -56,5 +66,10 @@ def load(text: str) -> dict[str, str]:
     return {name: _clean(INCLUDE.sub(splice, body)) for name, body in statements.items()}
 
 
-SOURCE = files("service.storage").joinpath("queries.sql").read_text(encoding="utf-8")
+# The files in name order, as one text: a fragment in one file serves statements in any.
+SOURCE = "\n".join(
+    entry.read_text(encoding="utf-8")
+    for entry in sorted(files("service.storage").joinpath("sql").iterdir(), key=lambda e: e.name)
+    if entry.name.endswith(".sql")
+)
 QUERIES: dict[str, str] = load(SOURCE)

@@ -1,6 +1,6 @@
 """The store of rooms, on PostgreSQL: one class per responsibility composed into one.
 
-The statements are in queries.sql (loaded by service/storage/queries.py); each module
+The statements are in sql/*.sql (loaded by service/storage/queries.py); each module
 here holds the methods of one responsibility.
 """
 

@@ -1,4 +1,4 @@
-"""Every statement of service/storage/queries.sql, as the server sends it (fragments
+"""Every statement of service/storage/sql/, as the server sends it (fragments
 spliced in), is complete SQL that PostgreSQL parses and plans against the migrated
 schema: also those no other test happens to send."""
 
