@@ -36,15 +36,8 @@ from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
 from service.storage.webhooks import PgWebhookStore
 from service.usecases import UseCases
-from service.usecases.admission import AdmissionUseCases
 from service.usecases.deps import Deps
-from service.usecases.history import HistoryUseCases
 from service.usecases.lifecycle import Lifecycle
-from service.usecases.moderation import ModerationUseCases
-from service.usecases.participants import ParticipantUseCases
-from service.usecases.rooms import RoomUseCases
-from service.usecases.seats import SeatUseCases
-from service.usecases.waiting_room import WaitingRoomUseCases
 from service.usecases.webhooks import WebhookUseCases
 
 log = logging.getLogger(__name__)
@@ -137,14 +130,8 @@ async def start_core(
         media=janus,
     )
     webhook_store = PgWebhookStore(pool, statement_ceiling=ceiling)
-    usecases = UseCases(
-        rooms=RoomUseCases(deps),
-        participants=ParticipantUseCases(deps),
-        history=HistoryUseCases(deps),
-        admission=AdmissionUseCases(deps),
-        waiting_room=WaitingRoomUseCases(deps),
-        seats=SeatUseCases(deps),
-        moderation=ModerationUseCases(deps),
+    usecases = UseCases.over(
+        deps,
         webhooks=WebhookUseCases(
             deps,
             store=webhook_store,

@@ -8,7 +8,6 @@ listens on the address with SO_REUSEPORT, as gRPC does."""
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import logging
 import ssl
@@ -25,6 +24,7 @@ from service.acs.keys import KeyRing
 from service.config import ConfigError, Settings
 from service.domain.errors import DomainError
 from service.domain.models import Caller
+from service.security.exposure import is_loopback
 from service.storage import acs_keys
 from service.usecases.participants import ParticipantUseCases
 from service.usecases.rooms import RoomUseCases
@@ -41,7 +41,6 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
     """The HTTPS context, or None for plain HTTP; ConfigError for what may not run."""
     cert, key = settings.acs_tls_cert_file, settings.acs_tls_key_file
-    host = settings.acs_listen_address.rpartition(":")[0].strip("[]")
     if (cert is None) != (key is None):
         raise ConfigError("ROOMS_ACS_TLS_KEY_FILE", "set both ROOMS_ACS_TLS_CERT_FILE and it")
     if cert is None or key is None:
@@ -50,7 +49,7 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
                 "ROOMS_ACS_TLS_CERT_FILE",
                 "the ACS API needs HTTPS (or ROOMS_ACS_ALLOW_PLAINTEXT=true on loopback)",
             )
-        if not _loopback(host):
+        if not is_loopback(settings.acs_listen_address):
             raise ConfigError("ROOMS_ACS_ALLOW_PLAINTEXT", "plain HTTP only on a loopback address")
         return None
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
@@ -59,15 +58,6 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     except (OSError, ssl.SSLError) as error:
         raise ConfigError("ROOMS_ACS_TLS_CERT_FILE", f"cannot load: {error}") from None
     return context
-
-
-def _loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 @web.middleware

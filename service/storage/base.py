@@ -90,6 +90,24 @@ def check_version(
         raise mismatch(etag_of(version))
 
 
+async def versioned_row(
+    conn: Connection,
+    query: str,
+    *args: Any,
+    expected_version: int | None,
+    missing: Callable[[], DomainError],
+    mismatch: Callable[[str], DomainError],
+) -> asyncpg.Record:
+    """The row `query` reads (and locks), whose version must be the one expected:
+    `missing()` where there is no row, `mismatch` (see `check_version`) where the version
+    is another."""
+    row = await conn.fetchrow(query, *args)
+    if row is None:
+        raise missing()
+    check_version(expected_version, row["version"], mismatch)
+    return row
+
+
 def room_of(record: asyncpg.Record) -> Room:
     return Room(
         room_id=record["room_id"],
@@ -148,12 +166,12 @@ class StoreBase:
         expected_version: int | None,
     ) -> asyncpg.Record:
         """Lock a live room's row for a roster change, checking its version."""
-        row = await conn.fetchrow(
+        return await versioned_row(
+            conn,
             QUERIES["lock_room"],
             tenant,
             room_id,
+            expected_version=expected_version,
+            missing=functools.partial(room_not_found, room_id),
+            mismatch=functools.partial(etag_mismatch, room_id),
         )
-        if row is None:
-            raise room_not_found(room_id)
-        check_version(expected_version, row["version"], functools.partial(etag_mismatch, room_id))
-        return row

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 import asyncpg
@@ -21,7 +22,7 @@ from service.domain.webhooks import (
     webhook_not_found,
 )
 from service.storage import delivery as delivery_sql
-from service.storage.base import check_version, constraint_of, translate_errors
+from service.storage.base import constraint_of, translate_errors, versioned_row
 from service.storage.db import Connection
 from service.storage.queries import QUERIES
 
@@ -163,14 +164,15 @@ class PgWebhookStore:
         """Apply `changes` (url, event_types, room_ids) and resume delivery;
         WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         async with self._pool.acquire() as conn, conn.transaction():
-            current = await conn.fetchrow(
+            current = await versioned_row(
+                conn,
                 QUERIES["webhook_update"],
                 tenant,
                 webhook_id,
+                expected_version=expected_version,
+                missing=partial(webhook_not_found, webhook_id),
+                mismatch=_mismatch(webhook_id),
             )
-            if current is None:
-                raise webhook_not_found(webhook_id)
-            check_version(expected_version, current["version"], _mismatch(webhook_id))
             values = {
                 "url": changes.get("url", current["url"]),
                 "event_types": [t.value for t in changes["event_types"]]
@@ -199,14 +201,15 @@ class PgWebhookStore:
     async def delete(self, *, tenant: str, webhook_id: str, expected_version: int | None) -> None:
         """WEBHOOK_NOT_FOUND, ETAG_MISMATCH."""
         async with self._pool.acquire() as conn, conn.transaction():
-            version = await conn.fetchval(
+            await versioned_row(
+                conn,
                 QUERIES["webhook_delete"],
                 tenant,
                 webhook_id,
+                expected_version=expected_version,
+                missing=partial(webhook_not_found, webhook_id),
+                mismatch=_mismatch(webhook_id),
             )
-            if version is None:
-                raise webhook_not_found(webhook_id)
-            check_version(expected_version, version, _mismatch(webhook_id))
             await conn.execute(QUERIES["webhook_remove"], tenant, webhook_id)
             await delivery_sql.remove_destination(conn, tenant, destination_of(webhook_id))
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from service.usecases.admission import AdmissionUseCases
 from service.usecases.calendar import CalendarUseCases
+from service.usecases.deps import Deps
 from service.usecases.history import HistoryUseCases
 from service.usecases.moderation import ModerationUseCases
 from service.usecases.participants import ParticipantUseCases
@@ -47,3 +48,19 @@ class UseCases:
     moderation: ModerationUseCases
     webhooks: WebhookUseCases
     calendar: CalendarUseCases
+
+    @classmethod
+    def over(cls, deps: Deps, *, webhooks: WebhookUseCases, calendar: CalendarUseCases) -> UseCases:
+        """Every area on `deps`, with the webhooks and calendar areas (built on their
+        own stores) as given."""
+        return cls(
+            rooms=RoomUseCases(deps),
+            participants=ParticipantUseCases(deps),
+            history=HistoryUseCases(deps),
+            admission=AdmissionUseCases(deps),
+            waiting_room=WaitingRoomUseCases(deps),
+            seats=SeatUseCases(deps),
+            moderation=ModerationUseCases(deps),
+            webhooks=webhooks,
+            calendar=calendar,
+        )

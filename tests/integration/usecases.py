@@ -11,41 +11,28 @@ from typing import Any, TypeVar
 
 import asyncpg
 
+from service.calendar.ics import calendar_of
 from service.domain.clock import ManualClock
 from service.domain.limits import Limits
 from service.domain.models import Caller, Page, RoomSettings, RosterEntry
 from service.domain.paging import PageTokens
 from service.storage.notify import EventHub
 from service.storage.repository import PgRoomStore
-from service.usecases.admission import AdmissionUseCases
+from service.storage.webhooks import PgWebhookStore
+from service.usecases import UseCases
+from service.usecases.calendar import CalendarUseCases
 from service.usecases.deps import Deps
-from service.usecases.history import HistoryUseCases
-from service.usecases.participants import ParticipantUseCases
-from service.usecases.rooms import RoomUseCases
-from service.usecases.seats import SeatUseCases
-from service.usecases.waiting_room import WaitingRoomUseCases
+from service.usecases.webhooks import WebhookUseCases
 from tests.conftest import T0
 from tests.shared.calls import unique
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True, kw_only=True)
-class Areas:
-    """The use-case areas these tests call, on one set of dependencies."""
-
-    rooms: RoomUseCases
-    participants: ParticipantUseCases
-    history: HistoryUseCases
-    admission: AdmissionUseCases
-    waiting_room: WaitingRoomUseCases
-    seats: SeatUseCases
-
-
 @dataclass
 class Service:
     store: PgRoomStore
-    usecases: Areas
+    usecases: UseCases
     clock: ManualClock
     caller: Caller
 
@@ -67,13 +54,13 @@ def service(
         page_tokens=PageTokens(b"usecases-page-token-secret"),
         notifier=notifier,
     )
-    usecases = Areas(
-        rooms=RoomUseCases(deps),
-        participants=ParticipantUseCases(deps),
-        history=HistoryUseCases(deps),
-        admission=AdmissionUseCases(deps),
-        waiting_room=WaitingRoomUseCases(deps),
-        seats=SeatUseCases(deps),
+    # Every area, as the server builds them (no calendar feeds are served here).
+    usecases = UseCases.over(
+        deps,
+        webhooks=WebhookUseCases(
+            deps, store=PgWebhookStore(pool), allowed_http_hosts=(), max_webhooks=100
+        ),
+        calendar=CalendarUseCases(deps, feeds=None, public_url="", render_feed=calendar_of),
     )
     return Service(store, usecases, clock, Caller(unique("usecases"), "key"))
 
