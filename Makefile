@@ -60,9 +60,9 @@ test-fast: $(STAMP)
 CITUS_TESTS ?= tests/citus tests/rooms tests/participants tests/admission tests/seats \
   tests/waiting_room tests/events tests/webhooks tests/credentials tests/livekit tests/calendar \
   tests/tenants tests/security tests/client tests/cli tests/server tests/examples tests/hostile \
-  tests/fuzz tests/e2e tests/contract tests/integration tests/operations tests/janus \
+  tests/fuzz tests/docs tests/contract tests/integration tests/operations tests/janus \
   tests/resilience/test_delivery_failover.py \
-  --ignore-glob='*/test_rules_*.py'
+  --ignore-glob='*/test_rules_*.py' --ignore=tests/docs/test_readme.py --ignore=tests/docs/test_links.py
 
 test-citus: $(STAMP)
 	@$(PY) -m support.citus run -- $(PY) -m pytest -p tests.citus.errors $(CITUS_TESTS) $(PYTEST_ARGS)
