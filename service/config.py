@@ -9,8 +9,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from service.delivery.engine import EngineConfig
-from service.domain.delivery import RetryPolicy
+from service.domain.delivery import EngineConfig, RetryPolicy
 from service.domain.lifecycle import Retention
 from service.domain.limits import Limits
 from service.http_client import HttpLimits

@@ -27,15 +27,14 @@ import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from dataclasses import dataclass, field
-from datetime import timedelta
+from dataclasses import dataclass
 
 import asyncpg
 
 from service.delivery import metrics
 from service.delivery.sink import Sink, Target
 from service.domain.clock import Clock
-from service.domain.delivery import RetryPolicy, delivery_id
+from service.domain.delivery import EngineConfig, delivery_id
 from service.domain.events import RoomEvent
 from service.storage import delivery as sql
 
@@ -43,17 +42,6 @@ log = logging.getLogger(__name__)
 
 _COALESCE_SECONDS = 0.01
 _HAND_BACK_SECONDS = 2.0  # a stopping replica waits at most this long for it
-
-
-@dataclass(frozen=True, slots=True)
-class EngineConfig:
-    poll_interval: float = 1.0  # seconds between passes when nothing is known to be new
-    lease: timedelta = timedelta(seconds=3)  # renewed every third of it while working
-    claim_batch: int = 100  # cursors leased per tenant and pass
-    events_per_claim: int = 100  # events sent per cursor before releasing it
-    concurrency: int = 16  # cursors worked on at once by this replica
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    stats_interval: float = 10.0  # seconds between refreshes of the gauges
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 
@@ -37,3 +37,16 @@ def delivery_id(tenant: str, destination: str, room_id: str, revision: int) -> s
         "\x1f".join((tenant, destination, room_id, str(revision))).encode()
     ).hexdigest()
     return f"msg_{digest[:32]}"
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """How a replica's delivery engine works (service/delivery/engine.py)."""
+
+    poll_interval: float = 1.0  # seconds between passes when nothing is known to be new
+    lease: timedelta = timedelta(seconds=3)  # renewed every third of it while working
+    claim_batch: int = 100  # cursors leased per tenant and pass
+    events_per_claim: int = 100  # events sent per cursor before releasing it
+    concurrency: int = 16  # cursors worked on at once by this replica
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    stats_interval: float = 10.0  # seconds between refreshes of the gauges
