@@ -1,4 +1,4 @@
-"""UpdateRoom's read-decide-write loop (service/usecases.py) when the room changes
+"""UpdateRoom's read-decide-write loop (service/usecases/rooms.py) when the room changes
 between the read and the write, on PostgreSQL: another writer steps in between."""
 
 from __future__ import annotations

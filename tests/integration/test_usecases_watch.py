@@ -1,4 +1,4 @@
-"""WatchRoom (service/usecases.py) on PostgreSQL: catching up in batches,
+"""WatchRoom (service/usecases/history.py) on PostgreSQL: catching up in batches,
 resuming, history too old, a watcher too slow, live events woken by NOTIFY (the EventHub),
 and the end at DELETED. Nothing waits on the poll interval: writes wake the watcher."""
 
