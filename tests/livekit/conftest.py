@@ -1,0 +1,19 @@
+"""The stand-in LiveKit the push tests talk to, with the admin secret it checks."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.shared.receivers import FakeLiveKit
+
+SECRET = "lk-secret-that-must-stay-private-0123456789"
+
+
+@pytest.fixture
+async def livekit() -> AsyncIterator[FakeLiveKit]:
+    fake = FakeLiveKit(api_key="APIrooms", api_secret=SECRET)
+    await fake.start()
+    yield fake
+    await fake.stop()
