@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import sys
 import uuid
@@ -180,3 +181,16 @@ async def grpcurl(port: int, metadata: Metadata, method: str, body: str) -> tupl
     )
     output, _ = await asyncio.wait_for(process.communicate(), 60)
     return process.returncode or 0, output.decode()
+
+
+async def grpcurl_refused(
+    port: int, metadata: Metadata, cases: Sequence[tuple[str, object, int, str]]
+) -> None:
+    """Each case `(method, body, code, named)` through grpcurl: refused with status
+    `code`, a rooms.v1 ErrorInfo in the output, and `named` (a field or a reason) in it."""
+    for method, body, code, named in cases:
+        status, output = await grpcurl(port, metadata, method, json.dumps(body))
+        assert status != 0, (method, output[:500])
+        assert f'"code": {code}' in output, (method, output[:500])
+        assert "google.rpc.ErrorInfo" in output and '"domain":"rooms.v1"' in output, output[:500]
+        assert named in output, (method, output[:500])
