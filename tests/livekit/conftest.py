@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from service.server import RunningServer
 from tests.shared.receivers import FakeLiveKit
 
 SECRET = "lk-secret-that-must-stay-private-0123456789"
@@ -17,3 +18,10 @@ async def livekit() -> AsyncIterator[FakeLiveKit]:
     await fake.start()
     yield fake
     await fake.stop()
+
+
+async def deliver(running: RunningServer) -> None:
+    """Delivery passes until nothing is due (ten at the most)."""
+    for _ in range(10):
+        if not (await running.delivery.run_once()).claimed:
+            break
