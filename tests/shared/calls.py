@@ -5,7 +5,6 @@ waiting.py, server processes in processes.py, webhook receivers in receivers.py.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import shutil
@@ -29,6 +28,7 @@ from rooms.v1 import (
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.conftest import T0
+from tests.shared.commands import run
 
 if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
@@ -167,20 +167,9 @@ async def grpcurl(port: int, metadata: Metadata, method: str, body: str) -> tupl
     `method` of the server on `port` with the JSON `body`: its exit status and output."""
     assert GRPCURL is not None
     headers = [arg for key, value in metadata for arg in ("-H", f"{key}: {value}")]
-    process = await asyncio.create_subprocess_exec(
-        GRPCURL,
-        "-plaintext",
-        "-format-error",
-        *headers,
-        "-d",
-        body,
-        f"127.0.0.1:{port}",
-        method,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    return await run(
+        GRPCURL, "-plaintext", "-format-error", *headers, "-d", body, f"127.0.0.1:{port}", method
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, output.decode()
 
 
 async def grpcurl_refused(
