@@ -17,6 +17,7 @@ import pytest
 
 from service.server import RunningServer
 from tests.acs.conftest import Tls, endpoint_of, new_connection_string
+from tests.shared.commands import run
 
 SDK = "azure-communication-rooms==1.2.0"
 STAND_IN = Path(__file__).with_name("sdk")
@@ -24,16 +25,8 @@ SUITE = ("test_rooms_client.py", "test_rooms_client_async.py", "test_hmac.py")
 
 
 async def _run(*command: str, cwd: Path | None = None, env: dict[str, str] | None = None) -> str:
-    process = await asyncio.create_subprocess_exec(
-        *command,
-        cwd=cwd,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await asyncio.wait_for(process.communicate(), 600)
-    text = output.decode(errors="replace")
-    assert process.returncode == 0, f"{command[:4]} exited with {process.returncode}:\n{text}"
+    status, text = await run(*command, cwd=cwd, env=env, within=600)
+    assert status == 0, f"{command[:4]} exited with {status}:\n{text}"
     return text
 
 

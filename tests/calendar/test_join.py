@@ -23,18 +23,23 @@ SECOND = local(ZONE, 2026, 10, 20, 9)
 THIRD = local(ZONE, 2026, 10, 27, 9)
 
 
-async def test_join_inside_between_before_and_after_occurrences(
-    cal: Calendar, clock: ManualClock
-) -> None:
-    room = await recurring_room(
+async def three_tuesdays(cal: Calendar, **settings: object) -> room_pb2.Room:
+    """The series above, an hour each time, presenters let in 10 minutes early."""
+    return await recurring_room(
         cal.a,
         FIRST,
         HOUR,
         ["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=3"],
         ZONE,
-        join_policy=room_pb2.JOIN_POLICY_OPEN,
         early_entry_duration=duration(timedelta(minutes=10)),
+        **settings,
     )
+
+
+async def test_join_inside_between_before_and_after_occurrences(
+    cal: Calendar, clock: ManualClock
+) -> None:
+    room = await three_tuesdays(cal, join_policy=room_pb2.JOIN_POLICY_OPEN)
 
     async def join(at: datetime, role_user: str = "ann") -> rs.AuthorizeJoinResponse:
         clock.set(at)
@@ -73,14 +78,7 @@ async def test_join_inside_between_before_and_after_occurrences(
 async def test_early_entry_opens_each_occurrence_for_presenters(
     cal: Calendar, clock: ManualClock
 ) -> None:
-    room = await recurring_room(
-        cal.a,
-        FIRST,
-        HOUR,
-        ["RRULE:FREQ=WEEKLY;BYDAY=TU;COUNT=3"],
-        ZONE,
-        early_entry_duration=duration(timedelta(minutes=10)),
-    )
+    room = await three_tuesdays(cal)
     await cal.a.participants.AddOrUpdateParticipants(
         ps.AddOrUpdateParticipantsRequest(
             room_id=room.room_id,

@@ -33,12 +33,7 @@ async def test_mutual_tls_and_api_key_from_the_environment_or_flags(
     start: ServerFactory, certificates: Certificates
 ) -> None:
     key, entry = new_key("acme", "cli-tests")
-    running = await start(
-        api_keys=entry.line(),
-        tls_cert_file=certificates.server_cert,
-        tls_key_file=certificates.server_key,
-        tls_client_ca_file=certificates.ca,
-    )
+    running = await start(api_keys=entry.line(), **certificates.served(mutual=True))
     env = {
         "ROOMS_ADDRESS": f"127.0.0.1:{running.port}",
         "ROOMS_API_KEY": key,

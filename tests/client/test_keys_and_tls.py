@@ -49,11 +49,7 @@ async def test_tls_with_a_ca_file_and_a_key(
     start: ServerFactory, certificates: Certificates
 ) -> None:
     key, entry = new_key("acme", "tls-tests")
-    running = await start(
-        api_keys=entry.line(),
-        tls_cert_file=certificates.server_cert,
-        tls_key_file=certificates.server_key,
-    )
+    running = await start(api_keys=entry.line(), **certificates.served())
     address = f"127.0.0.1:{running.port}"
     tls = TLS.from_files(ca=certificates.ca)
     async with RoomsClient(address, tls=tls, api_key=key) as client:
@@ -70,11 +66,7 @@ async def test_tls_with_a_ca_file_and_a_key(
 
 
 async def test_mutual_tls(start: ServerFactory, certificates: Certificates) -> None:
-    running = await start(
-        tls_cert_file=certificates.server_cert,
-        tls_key_file=certificates.server_key,
-        tls_client_ca_file=certificates.ca,
-    )
+    running = await start(**certificates.served(mutual=True))
     address = f"127.0.0.1:{running.port}"
     mutual = TLS.from_files(certificates.ca, certificates.client_cert, certificates.client_key)
     async with RoomsClient(address, tls=mutual) as client:

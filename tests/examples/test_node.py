@@ -25,6 +25,7 @@ from service.security.keys import new_key
 from service.server import RunningServer
 from support.database import ROOT
 from tests.conftest import ServerFactory
+from tests.credentials.tenants import EXPECTED_LIVEKIT
 from tests.shared.calls import People, Rooms, connect
 
 EXAMPLE = ROOT / "examples" / "node"
@@ -144,15 +145,6 @@ async def test_tls_and_api_key(installed: Path, start: ServerFactory, tmp_path: 
 
 
 LIVEKIT_SECRET = "node-livekit-secret-" + "n" * 24
-ALL_SOURCES = ["camera", "microphone", "screen_share", "screen_share_audio"]
-# role -> (canPublishSources, canSubscribe, canPublishData, roomAdmin), from the
-# README's grant table.
-EXPECTED_GRANTS: dict[int, tuple[list[str], bool, bool, bool]] = {
-    pp.ROLE_PRESENTER: (ALL_SOURCES, True, True, True),
-    pp.ROLE_ATTENDEE: (["camera", "microphone"], True, True, False),
-    pp.ROLE_CONSUMER: ([], True, True, False),
-    pp.ROLE_COLLABORATOR: (ALL_SOURCES, True, True, False),
-}
 
 
 async def test_livekit_tokens_verify_with_livekits_node_sdk(
@@ -174,7 +166,7 @@ async def test_livekit_tokens_verify_with_livekits_node_sdk(
     async with connect(running.port) as stubs:
         rooms = stubs.rooms
         for dial_out in (False, True):
-            for role, (sources, subscribe, data, admin) in EXPECTED_GRANTS.items():
+            for role, (sources, subscribe, data, admin) in EXPECTED_LIVEKIT.items():
                 room = await rooms.CreateRoom(
                     rs.CreateRoomRequest(
                         room=room_pb2.Room(pstn_dial_out_enabled=dial_out),

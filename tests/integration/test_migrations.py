@@ -4,7 +4,9 @@ starting at once apply each migration once."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
@@ -44,6 +46,18 @@ async def install_before(connection: asyncpg.Connection, version: int) -> None:
                 migration.version,
                 migration.name,
             )
+
+
+@contextlib.asynccontextmanager
+async def before_migration(admin_url: str, version: int) -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a scratch database whose schema stands just before `version`."""
+    async with scratch_database(admin_url, f"rooms_migrate_{version:04d}") as dsn:
+        connection = await asyncpg.connect(dsn)
+        try:
+            await install_before(connection, version)
+            yield connection
+        finally:
+            await connection.close()
 
 
 async def schema_of(dsn: str) -> str:
@@ -90,30 +104,25 @@ def test_migration_files_are_numbered_once_each_from_one() -> None:
 async def test_migration_0003_repairs_instants_stored_as_infinity(admin_url: str) -> None:
     """Rows written before the accepted range existed: the window's infinities (and an
     opened event's) become the ends of the range, and can no longer be written."""
-    async with scratch_database(admin_url, "rooms_migrate_0003") as dsn:
-        connection = await asyncpg.connect(dsn)
-        try:
-            await install_before(connection, 3)
-            await connection.execute(
-                """INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
-                       valid_until)
-                   VALUES ('t', 'past', now(), now(), '-infinity', now() + interval '1 day'),
-                          ('t', 'future', now(), now(), now(), 'infinity'),
-                          ('t', 'fine', now(), now(), '2026-01-01Z', '2026-02-01Z');
-                   INSERT INTO room_events (tenant, room_id, revision, event_time,
-                       record_time, type, actor)
-                   VALUES ('t', 'past', 1, '-infinity', now(), 'opened', 'system')"""
-            )
-            assert await migrate(connection) == [m.version for m in migrations()][2:]
-            rows = await connection.fetch(
-                """SELECT room_id, valid_from::text AS f, valid_until::text AS u FROM rooms
-                   ORDER BY room_id"""
-            )
-            event_time = await connection.fetchval("SELECT event_time::text FROM room_events")
-            with pytest.raises(asyncpg.CheckViolationError):
-                await connection.execute("UPDATE rooms SET valid_from = '-infinity'")
-        finally:
-            await connection.close()
+    async with before_migration(admin_url, 3) as connection:
+        await connection.execute(
+            """INSERT INTO rooms (tenant, room_id, create_time, update_time, valid_from,
+                   valid_until)
+               VALUES ('t', 'past', now(), now(), '-infinity', now() + interval '1 day'),
+                      ('t', 'future', now(), now(), now(), 'infinity'),
+                      ('t', 'fine', now(), now(), '2026-01-01Z', '2026-02-01Z');
+               INSERT INTO room_events (tenant, room_id, revision, event_time,
+                   record_time, type, actor)
+               VALUES ('t', 'past', 1, '-infinity', now(), 'opened', 'system')"""
+        )
+        assert await migrate(connection) == [m.version for m in migrations()][2:]
+        rows = await connection.fetch(
+            """SELECT room_id, valid_from::text AS f, valid_until::text AS u FROM rooms
+               ORDER BY room_id"""
+        )
+        event_time = await connection.fetchval("SELECT event_time::text FROM room_events")
+        with pytest.raises(asyncpg.CheckViolationError):
+            await connection.execute("UPDATE rooms SET valid_from = '-infinity'")
     by_id = {row["room_id"]: row for row in rows}
     assert by_id["past"]["f"] == "1970-01-01 00:00:00+00"
     assert by_id["future"]["u"] == "9999-01-01 00:00:00+00"

@@ -5,11 +5,9 @@ MutePublishedTrack per track). The endpoint decodes every request with
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from livekit.protocol import models as lk_models
 from livekit.protocol import room as lk_room
 from rooms.v1 import participant_pb2 as pp
@@ -19,18 +17,9 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.domain.clock import ManualClock
 from service.security.keys import new_key
 from tests.conftest import T0, ServerFactory
+from tests.livekit.conftest import SECRET, deliver
 from tests.shared.calls import bearer, connect, ts
 from tests.shared.receivers import FakeLiveKit
-
-SECRET = "lk-secret-for-moderation-0123456789abcdef"
-
-
-@pytest.fixture
-async def livekit() -> AsyncIterator[FakeLiveKit]:
-    fake = FakeLiveKit(api_key="APIrooms", api_secret=SECRET)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 def track(sid: str, kind: int, source: int) -> lk_models.TrackInfo:
@@ -85,13 +74,10 @@ async def test_demotion_window_end_and_moderation_reach_livekit(
         )
         clock.set(T0 + timedelta(hours=1))
         assert (await running.lifecycle.run_once()).windows_ended == 1
-        for _ in range(10):
-            if not (await running.delivery.run_once()).claimed:
-                break
+        await deliver(running)
 
     assert livekit.refused == []
-    calls = [(c.method, getattr(c.request, "identity", "")) for c in livekit.calls]
-    assert calls == [
+    assert livekit.by_identity() == [
         ("GetParticipant", "pat"),
         ("MutePublishedTrack", "pat"),  # audio only
         ("GetParticipant", "pat"),

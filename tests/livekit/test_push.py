@@ -4,7 +4,6 @@ and checks the admin token with `livekit-api`'s TokenVerifier."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,18 +18,9 @@ from service.domain.clock import ManualClock
 from service.media.config import load_media_config
 from service.security.keys import new_key
 from tests.conftest import ServerFactory
+from tests.livekit.conftest import SECRET, deliver
 from tests.shared.calls import bearer, connect
 from tests.shared.receivers import FakeLiveKit
-
-SECRET = "lk-secret-that-must-stay-private-0123456789"
-
-
-@pytest.fixture
-async def livekit() -> AsyncIterator[FakeLiveKit]:
-    fake = FakeLiveKit(api_key="APIrooms", api_secret=SECRET)
-    await fake.start()
-    yield fake
-    await fake.stop()
 
 
 async def test_removals_role_changes_and_room_ends_reach_livekit(
@@ -75,13 +65,10 @@ api_secret_file = "livekit.secret"
             metadata=metadata,
         )
         await rooms.DeleteRoom(rs.DeleteRoomRequest(room_id="call"), metadata=metadata)
-        for _ in range(5):
-            if not (await running.delivery.run_once()).claimed:
-                break
+        await deliver(running)
 
     assert livekit.refused == []
-    calls = [(c.method, getattr(c.request, "identity", "")) for c in livekit.calls]
-    assert calls == [
+    assert livekit.by_identity() == [
         ("UpdateParticipant", "bob"),
         ("RemoveParticipant", "ghost"),
         ("RemoveParticipant", "alice"),

@@ -4,13 +4,13 @@ budget fails, even when every test passed."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 
 import pytest
 
 from support.database import ROOT
+from tests.shared.commands import run
 
 pytestmark = pytest.mark.processes
 
@@ -24,7 +24,7 @@ async def _pytest(budget: int) -> tuple[int, str]:
     env = {**os.environ, "ROOMS_TEST_CONNECTION_BUDGET": str(budget)}
     for inherited in ("ROOMS_TEST_DATABASE_URL", "ROOMS_TEST_CITUS", "PYTEST_XDIST_WORKER"):
         env.pop(inherited, None)
-    process = await asyncio.create_subprocess_exec(
+    return await run(
         sys.executable,
         "-m",
         "pytest",
@@ -34,12 +34,8 @@ async def _pytest(budget: int) -> tuple[int, str]:
         SAMPLE,
         cwd=ROOT,
         env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        within=120,
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode is not None
-    return process.returncode, output.decode()
 
 
 async def test_a_server_without_room_for_the_budget_stops_the_run_in_one_line() -> None:

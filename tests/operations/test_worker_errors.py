@@ -5,7 +5,6 @@ nothing, and the parent reads the same error back."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 
 from service.workers import _config_error_of
 from support.database import ROOT
+from tests.shared.commands import run
 
 pytestmark = pytest.mark.processes
 
@@ -27,17 +27,14 @@ async def test_a_worker_hands_its_configuration_error_to_the_parent(tmp_path: Pa
         "ROOMS_MEDIA_CONFIG_FILE": str(tmp_path / "missing.toml"),
         "ROOMS_WORKERS": "2",
     }
-    worker = await asyncio.create_subprocess_exec(
+    status, output = await run(
         *(sys.executable, "-m", "service", "serve", "--worker", "1"),
         *("--config-error-file", str(tmp_path / "1")),
         env=env,
         cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
     )
-    output, _ = await asyncio.wait_for(worker.communicate(), 60)
-    assert worker.returncode == 2, output.decode()
-    assert output.decode() == ""  # the parent speaks for it
+    assert status == 2, output
+    assert output == ""  # the parent speaks for it
     error = _config_error_of(str(tmp_path), 1)
     assert error is not None
     assert error.variable == "ROOMS_MEDIA_CONFIG_FILE"

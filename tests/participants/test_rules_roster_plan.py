@@ -9,7 +9,7 @@ import pytest
 from service.domain.errors import DomainError, ErrorReason
 from service.domain.events import EventType
 from service.domain.models import Participant, Role, RosterEntry
-from service.domain.roster import plan_removal, plan_upsert
+from service.domain.roster import RosterPlan, plan_removal, plan_upsert
 from service.domain.seats import Seat
 from service.domain.waiting_room import KnockState
 
@@ -23,6 +23,14 @@ def entry(user_id: str, role: Role = Role.ATTENDEE) -> RosterEntry:
 
 def existing(user_id: str, role: Role) -> Participant:
     return Participant(user_id, role, BEFORE, BEFORE)
+
+
+def attendee_becomes(role: Role) -> RosterPlan:
+    """The plan for the only participant, "a", an attendee for the past hour, sent again as
+    `role`."""
+    return plan_upsert(
+        "r", [entry("a", role)], {"a": existing("a", Role.ATTENDEE)}, set(), 1, 1, NOW
+    )
 
 
 def test_new_identities_are_added_with_one_event_each_in_request_order() -> None:
@@ -47,15 +55,7 @@ def test_the_same_role_again_is_a_no_op_that_writes_nothing() -> None:
 
 
 def test_a_role_change_keeps_the_entry_and_records_the_previous_role() -> None:
-    plan = plan_upsert(
-        "r",
-        [entry("a", Role.PRESENTER)],
-        {"a": existing("a", Role.ATTENDEE)},
-        set(),
-        1,
-        1,
-        NOW,
-    )
+    plan = attendee_becomes(Role.PRESENTER)
     (after,) = plan.result
     assert (after.role, after.create_time, after.update_time) == (Role.PRESENTER, BEFORE, NOW)
     (event,) = plan.history
@@ -64,15 +64,7 @@ def test_a_role_change_keeps_the_entry_and_records_the_previous_role() -> None:
 
 
 def test_a_role_that_takes_publishing_away_starts_a_new_epoch() -> None:
-    plan = plan_upsert(
-        "r",
-        [entry("a", Role.CONSUMER)],
-        {"a": existing("a", Role.ATTENDEE)},
-        set(),
-        1,
-        1,
-        NOW,
-    )
+    plan = attendee_becomes(Role.CONSUMER)
     assert plan.silenced == ["a"]
 
 

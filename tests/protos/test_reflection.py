@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
 from tests.protos.conftest import Api
 from tests.shared.calls import GRPCURL
+from tests.shared.commands import run
 
 
 async def _describe(api: Api, symbol: str) -> str:
     assert GRPCURL is not None
     headers = [arg for key, value in api.metadata for arg in ("-H", f"{key}: {value}")]
-    process = await asyncio.create_subprocess_exec(
-        GRPCURL,
-        "-plaintext",
-        *headers,
-        f"127.0.0.1:{api.running.port}",
-        "describe",
-        symbol,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    status, output = await run(
+        GRPCURL, "-plaintext", *headers, f"127.0.0.1:{api.running.port}", "describe", symbol
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, output.decode()
-    return output.decode()
+    assert status == 0, output
+    return output
 
 
 @pytest.mark.skipif(GRPCURL is None, reason="grpcurl not installed (make venv installs it)")

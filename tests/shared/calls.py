@@ -5,8 +5,8 @@ waiting.py, server processes in processes.py, webhook receivers in receivers.py.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import json
 import shutil
 import sys
 import uuid
@@ -28,6 +28,7 @@ from rooms.v1 import (
 from rooms.v1 import rooms_service_pb2 as rs
 
 from tests.conftest import T0
+from tests.shared.commands import run
 
 if TYPE_CHECKING:  # the async stubs exist only in the generated .pyi files
     from rooms.v1.participants_service_pb2_grpc import ParticipantsServiceAsyncStub
@@ -166,17 +167,19 @@ async def grpcurl(port: int, metadata: Metadata, method: str, body: str) -> tupl
     `method` of the server on `port` with the JSON `body`: its exit status and output."""
     assert GRPCURL is not None
     headers = [arg for key, value in metadata for arg in ("-H", f"{key}: {value}")]
-    process = await asyncio.create_subprocess_exec(
-        GRPCURL,
-        "-plaintext",
-        "-format-error",
-        *headers,
-        "-d",
-        body,
-        f"127.0.0.1:{port}",
-        method,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+    return await run(
+        GRPCURL, "-plaintext", "-format-error", *headers, "-d", body, f"127.0.0.1:{port}", method
     )
-    output, _ = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, output.decode()
+
+
+async def grpcurl_refused(
+    port: int, metadata: Metadata, cases: Sequence[tuple[str, object, int, str]]
+) -> None:
+    """Each case `(method, body, code, named)` through grpcurl: refused with status
+    `code`, a rooms.v1 ErrorInfo in the output, and `named` (a field or a reason) in it."""
+    for method, body, code, named in cases:
+        status, output = await grpcurl(port, metadata, method, json.dumps(body))
+        assert status != 0, (method, output[:500])
+        assert f'"code": {code}' in output, (method, output[:500])
+        assert "google.rpc.ErrorInfo" in output and '"domain":"rooms.v1"' in output, output[:500]
+        assert named in output, (method, output[:500])

@@ -29,6 +29,14 @@ class Certificates:
     client_key: Path
     stranger_ca: Path
 
+    def served(self, *, mutual: bool = False) -> dict[str, Path]:
+        """A server's TLS settings: its certificate and key, and with `mutual` the CA
+        its clients' certificates must chain to."""
+        settings = {"tls_cert_file": self.server_cert, "tls_key_file": self.server_key}
+        if mutual:
+            settings["tls_client_ca_file"] = self.ca
+        return settings
+
 
 @pytest.fixture(scope="session")
 def certificates(tmp_path_factory: pytest.TempPathFactory) -> Certificates:

@@ -188,6 +188,10 @@ class FakeLiveKit:
             )
         return web.Response(body=json.dumps({}), content_type="application/json")
 
+    def by_identity(self) -> list[tuple[str, str]]:
+        """The calls received, in order, as (method, identity): "" where none is named."""
+        return [(c.method, getattr(c.request, "identity", "")) for c in self.calls]
+
     async def start(self) -> None:
         self.port = free_port()
         app = web.Application()

@@ -6,6 +6,7 @@ against its own clock."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import secrets
 from collections.abc import AsyncIterator
@@ -164,6 +165,23 @@ async def join_with(
     return client, answer
 
 
+async def join_checked(
+    credential: credentials_pb2.JoinCredential, clients: list[Signalling]
+) -> Signalling:
+    """A client that joined with `credential`, checked joined; kept in `clients` for
+    the caller to close."""
+    client = Signalling(credential.server_url, credential.token)
+    clients.append(client)
+    await client.attach()
+    reply = await client.join(
+        credential.janus.room,
+        credential.janus.join_token,
+        credential.janus.participant_id,
+    )
+    assert reply.get("videoroom") == "joined", reply
+    return client
+
+
 async def own_leaving(client: Signalling) -> dict[str, Any]:
     """The participant's own `leaving` event, past notifications about others (a
     participant also hears `{"kicked": <id>}` when someone else is kicked)."""
@@ -178,6 +196,18 @@ def core(d: Deployment) -> str:
     """A core token of the deployment's Janus, valid for an hour (what any credential of
     any room carries: core tokens name no room)."""
     return derive.core_token(d.config.token_auth_key, datetime.now(UTC) + timedelta(hours=1))
+
+
+@contextlib.asynccontextmanager
+async def looking(d: Deployment) -> AsyncIterator[Signalling]:
+    """A client of the deployment's Janus with a core token only (no room's credential),
+    attached, closed on the way out."""
+    client = Signalling(d.janus.url, core(d))
+    await client.attach()
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 async def remote_feed(d: Deployment, room_id: str, feed: int) -> None:

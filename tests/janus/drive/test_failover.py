@@ -24,7 +24,7 @@ from rooms.v1 import rooms_service_pb2 as rs
 from service.security.keys import new_key
 from support.processes import free_port
 from tests.janus.conftest import Signalling, janus_config
-from tests.janus.drive.deployment import JANUS, own_leaving, write_media_config
+from tests.janus.drive.deployment import JANUS, join_checked, own_leaving, write_media_config
 from tests.janus.harness import JanusServer
 from tests.shared.calls import bearer, timestamp
 from tests.shared.processes import spawn_server, wait_serving
@@ -97,16 +97,7 @@ async def test_a_removal_reaches_janus_within_5_seconds_when_a_replica_stops(
                 rs.AuthorizeJoinRequest(room_id=room_id, user_id=user, credential_format=JANUS),
                 metadata=metadata,
             )
-            client = Signalling(answer.credential.server_url, answer.credential.token)
-            clients.append(client)
-            await client.attach()
-            reply = await client.join(
-                answer.credential.janus.room,
-                answer.credential.janus.join_token,
-                answer.credential.janus.participant_id,
-            )
-            assert reply.get("videoroom") == "joined", reply
-            joined[user] = client
+            joined[user] = await join_checked(answer.credential, clients)
 
         # Janus hangs; a removal; the replica sending it to Janus is stopped; Janus
         # answers again; another removal through the other replica.

@@ -26,9 +26,9 @@ from tests.janus.conftest import Signalling
 from tests.janus.drive.deployment import (
     NOT_ALLOWED,
     Deployment,
-    core,
     deploy,
     join_with,
+    looking,
     own_leaving,
     remote_feed,
 )
@@ -42,12 +42,8 @@ pytestmark = pytest.mark.janus
 async def moderated(d: Deployment, room: int, token: str, feed: int) -> dict[str, bool]:
     """Each stream of `feed` (by mid) and whether Janus holds it moderated, as the
     publishers list of a new publisher join shows it."""
-    looker = Signalling(d.janus.url, core(d))
-    await looker.attach()
-    try:
+    async with looking(d) as looker:
         publishers = await looker.publishers(room, token)
-    finally:
-        await looker.aclose()
     (found,) = [p for p in publishers if p["id"] == feed]
     return {s["mid"]: bool(s.get("moderated")) for s in found["streams"]}
 

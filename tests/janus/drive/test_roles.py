@@ -11,18 +11,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from rooms.v1 import credentials_pb2
 from rooms.v1 import participant_pb2 as pp
 
 from service.domain.clock import ManualClock
 from service.media.janus import tokens as derive
 from tests.conftest import ServerFactory
-from tests.janus.conftest import Signalling
 from tests.janus.drive.deployment import (
     NOT_ALLOWED,
     Deployment,
-    core,
     deploy,
     join_with,
+    looking,
     own_leaving,
     remote_feed,
 )
@@ -35,12 +35,18 @@ STAGE = 4_000_000_000_001  # the remote publisher's id: a feed to subscribe to
 
 
 async def subscribe(d: Deployment, room: int, token: str, feed: int = STAGE) -> dict[str, Any]:
-    client = Signalling(d.janus.url, core(d))
-    await client.attach()
-    try:
+    async with looking(d) as client:
         return await client.subscribe(room, token, feed)
-    finally:
-        await client.aclose()
+
+
+async def subscribes_but_cannot_publish(
+    d: Deployment, credential: credentials_pb2.JoinCredential
+) -> None:
+    again, refused = await join_with(d, credential)
+    assert refused.get("error_code") == NOT_ALLOWED, refused
+    await again.aclose()
+    attached = await subscribe(d, credential.janus.room, credential.janus.join_token)
+    assert attached.get("videoroom") == "attached", attached
 
 
 async def test_a_consumer_subscribes_but_is_refused_as_publisher(
@@ -112,19 +118,11 @@ async def test_a_demoted_publisher_is_out_within_two_seconds_and_comes_back_as_s
         assert (await own_leaving(client)).get("reason") == "kicked"
         await client.aclose()
         # Not a publisher again with the old credential; a subscriber with it, yes.
-        again, refused = await join_with(d, erin)
-        assert refused.get("error_code") == NOT_ALLOWED, refused
-        await again.aclose()
-        attached = await subscribe(d, erin.janus.room, erin.janus.join_token)
-        assert attached.get("videoroom") == "attached", attached
+        await subscribes_but_cannot_publish(d, erin)
         # Its new credential, as a Consumer's, subscribes and is refused as publisher.
         renewed = (await d.authorize(room_id, "erin")).credential
         assert not renewed.janus.may_publish
-        again, refused = await join_with(d, renewed)
-        assert refused.get("error_code") == NOT_ALLOWED, refused
-        await again.aclose()
-        attached = await subscribe(d, renewed.janus.room, renewed.janus.join_token)
-        assert attached.get("videoroom") == "attached", attached
+        await subscribes_but_cannot_publish(d, renewed)
 
         # Promotion: the credential a Consumer holds publishes once the change is
         # delivered (within 2 s too); no new credential is needed.

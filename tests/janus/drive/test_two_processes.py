@@ -23,7 +23,13 @@ from service.media.janus import tokens as derive
 from service.media.janus.videoroom import JanusVideoRooms
 from service.security.keys import new_key
 from tests.janus.conftest import Signalling, janus_config
-from tests.janus.drive.deployment import JANUS, NOT_ALLOWED, own_leaving, write_media_config
+from tests.janus.drive.deployment import (
+    JANUS,
+    NOT_ALLOWED,
+    join_checked,
+    own_leaving,
+    write_media_config,
+)
 from tests.janus.harness import JanusServer
 from tests.shared.calls import bearer, timestamp
 from tests.shared.processes import replicas
@@ -84,16 +90,7 @@ async def test_two_server_processes_drive_janus_as_one_would(
                     metadata=metadata,
                 )
                 credentials[user] = answer.credential
-                client = Signalling(answer.credential.server_url, answer.credential.token)
-                clients.append(client)
-                await client.attach()
-                reply = await client.join(
-                    answer.credential.janus.room,
-                    answer.credential.janus.join_token,
-                    answer.credential.janus.participant_id,
-                )
-                assert reply.get("videoroom") == "joined", reply
-                joined[user] = client
+                joined[user] = await join_checked(answer.credential, clients)
 
             # Changes through both processes: a removal, a ban, a role change that takes
             # publishing away, and one that does not concern Janus.
