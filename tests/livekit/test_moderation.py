@@ -73,7 +73,9 @@ async def test_demotion_window_end_and_moderation_reach_livekit(
             metadata=metadata,
         )
         clock.set(T0 + timedelta(hours=1))
-        assert (await running.lifecycle.run_once()).windows_ended == 1
+        # gus's window ends (at least one: other tests' rooms share the database, and
+        # their participants' windows may end at this hour too); RemoveParticipant below.
+        assert (await running.lifecycle.run_once()).windows_ended >= 1
         await deliver(running)
 
     assert livekit.refused == []

@@ -174,11 +174,13 @@ WITH decided AS (
 
 -- name: seat_count_rows --
 -- A room's counter row for every role (0 seats), where missing: adds no seat, so it
--- needs no lock; claim_seat_at_once counts on every role's row being there.
+-- needs no lock; claim_seat_at_once counts on every role's row being there. The rows
+-- come from the room's own (a co-located INSERT ... SELECT on Citus).
 INSERT INTO seat_counts (tenant, room_id, role, taken)
-    SELECT $1, $2, role, 0
-    FROM unnest(ARRAY['presenter', 'attendee', 'consumer', 'collaborator']) AS role
-    WHERE EXISTS (SELECT 1 FROM rooms WHERE tenant = $1 AND room_id = $2)
+    SELECT r.tenant, r.room_id, role.name, 0
+    FROM rooms r,
+         unnest(ARRAY['presenter', 'attendee', 'consumer', 'collaborator']) AS role(name)
+    WHERE r.tenant = $1 AND r.room_id = $2
     ON CONFLICT (tenant, room_id, role) DO NOTHING;
 
 -- name: seat_of_user --
