@@ -24,12 +24,11 @@ from service.storage import seats as seats_sql
 from service.storage.base import (
     ROLE_BY_VALUE,
     StoreBase,
-    bump_epochs,
     participant_of,
     room_of,
     translate_errors,
 )
-from service.storage.history import append_events
+from service.storage.history import append_events, event_arrays
 from service.storage.notify import notify_rooms
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
@@ -121,7 +120,10 @@ class KnocksAndSeatsStore(StoreBase):
     ) -> tuple[Knock, int]:
         """Admit or deny an identity (knocked or not) under the room's row lock; a
         change bumps the room's version and appends its event. Deciding again the
-        same way changes nothing."""
+        same way changes nothing. Two statements while the lock is held: the facts
+        read (`decide_knock`: the room locked, the rostered role, the knock), then,
+        after the domain's plan, the decision written (`write_knock_decision`: the
+        knock, the epoch, the version and the event); then COMMIT."""
         async with tenant_transaction(self._pool, tenant) as tx:
             conn = tx.conn
             row = await conn.fetchrow(
@@ -136,24 +138,14 @@ class KnocksAndSeatsStore(StoreBase):
             if expected_version is not None and expected_version != room.version:
                 raise etag_mismatch(room_id, room.etag)
             rostered = ROLE_BY_VALUE[row["p_role"]] if row["p_role"] is not None else None
-            before = await conn.fetchrow(
-                QUERIES["get_knock"],
-                tenant,
-                room_id,
-                user_id,
-            )
-            plan = plan_decision(
-                user_id,
-                seats_sql.knock_of(before) if before is not None else None,
-                state,
-                chosen_role,
-                would_be_role(room, rostered),
-            )
+            before = seats_sql.knock_of(row, "k_") if row["k_user_id"] is not None else None
+            plan = plan_decision(user_id, before, state, chosen_role, would_be_role(room, rostered))
             if plan is None:
                 assert before is not None  # only a decision already made is unchanged
-                return seats_sql.knock_of(before), room.version
+                return before, room.version
+            # The etag moves; claims decided earlier for others still hold.
             after = await conn.fetchrow(
-                QUERIES["write_decision"],
+                QUERIES["write_knock_decision"],
                 tenant,
                 room_id,
                 user_id,
@@ -161,16 +153,13 @@ class KnocksAndSeatsStore(StoreBase):
                 plan.role.value if plan.role is not None else None,
                 plan.role_chosen,
                 now,
+                plan.new_epoch,
+                *event_arrays([plan.event]),
+                actor,
             )
             assert after is not None  # an upsert always returns its row
-            # The etag moves; claims decided earlier for others still hold.
-            version: int = await conn.fetchval(
-                QUERIES["bump_version_for_knock"], tenant, room_id, now, user_id
-            )
-            if plan.new_epoch:
-                await bump_epochs(conn, tenant, room_id, [user_id])
-            await append_events(tx, room_id, [plan.event], actor, now)
-        return seats_sql.knock_of(after), version
+            tx.touch(room_id)
+        return seats_sql.knock_of(after), after["version"]
 
     @translate_errors
     async def list_knocks(

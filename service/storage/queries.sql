@@ -278,18 +278,6 @@ INSERT INTO signing_keys
         (key_id, algorithm, private_key, public_jwk, create_time, activate_time)
     VALUES ($1, $2, $3, $4, $5, $6);
 
--- name: bump_version_for_knock --
--- A knock decision about $4 bumps the room's version (its etag) and extends the run of
--- knock decisions that claims decided earlier may hold through (migration 0014); any
--- other change of the version ends the run, since it leaves knock_run_version behind.
-UPDATE rooms SET update_time = $3, version = version + 1, knock_run_version = version + 1,
-    knock_run_users = CASE
-        WHEN knock_run_version = version
-            THEN (knock_run_users || $4::text)[
-                GREATEST(1, cardinality(knock_run_users) + 1 - 255):]
-        ELSE ARRAY[$4::text] END
-    WHERE tenant = $1 AND room_id = $2 RETURNING version;
-
 -- name: record_janus_admission --
 WITH room AS (
         SELECT 1 FROM rooms
@@ -327,24 +315,55 @@ WITH k AS (
     SELECT count(*) FROM written;
 
 -- name: decide_knock --
-SELECT r.*, p.role AS p_role FROM rooms r
+-- A knock decision's facts in one read, the room's row locked: the room, the
+-- identity's rostered role and its knock (if any, `k_` columns).
+SELECT r.*, p.role AS p_role,
+-- include: knock_columns --
+    FROM rooms r
     LEFT JOIN participants p
            ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
+    LEFT JOIN knocks k
+           ON k.tenant = r.tenant AND k.room_id = r.room_id AND k.user_id = $3
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
     FOR UPDATE OF r;
 
--- name: get_knock --
-SELECT user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time FROM knocks
-    WHERE tenant = $1 AND room_id = $2 AND user_id = $3;
-
--- name: write_decision --
-INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
-                             decide_time, sort_time)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-    ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET
-        state = EXCLUDED.state, role = EXCLUDED.role,
-        role_chosen = EXCLUDED.role_chosen, decide_time = EXCLUDED.decide_time
-    RETURNING user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time;
+-- name: write_knock_decision --
+-- A knock decision about $3 written in ONE statement under the room's row lock (taken
+-- by decide_knock): the knock upserted; a new membership epoch when $8 (a denial);
+-- the room's version (its etag) bumped, extending the run of knock decisions that
+-- claims decided earlier may hold through (migration 0014: any other change of the
+-- version ends the run, since it leaves knock_run_version behind), and its event
+-- ($9/$10, actor $11) numbered by the same update of the room's row.
+WITH k AS (
+        INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
+                                 decide_time, sort_time)
+        VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+        ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET
+            state = EXCLUDED.state, role = EXCLUDED.role,
+            role_chosen = EXCLUDED.role_chosen, decide_time = EXCLUDED.decide_time
+        RETURNING user_id, state, role, role_chosen, display_name, first_knock_time,
+                  last_knock_time, decide_time, sort_time),
+    epoch AS (
+        INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
+        SELECT $1, $2, $3, 1 WHERE $8::boolean
+        ON CONFLICT (tenant, room_id, user_id)
+        DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL),
+    seq AS (
+        UPDATE rooms SET update_time = $7, version = version + 1,
+            knock_run_version = version + 1,
+            knock_run_users = CASE
+                WHEN knock_run_version = version
+                    THEN (knock_run_users || $3::text)[
+                        GREATEST(1, cardinality(knock_run_users) + 1 - 255):]
+                ELSE ARRAY[$3::text] END,
+            event_seq = event_seq + cardinality($9::text[])
+        WHERE tenant = $1 AND room_id = $2
+        RETURNING room_id, event_seq, version),
+    batch (types, data, at, actor) AS (
+        SELECT $9::text[], $10::text[], $7::timestamptz, $11::text),
+-- include: number_events --
+-- include: record_events --
+    SELECT k.*, (SELECT version FROM seq) AS version FROM k;
 
 -- name: claim_seat --
 -- The room locked, and whether it holds seats expired by $3: a hint, the first entry of
