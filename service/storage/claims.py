@@ -1,7 +1,7 @@
-"""A seat claim in one statement (`claim_seat_at_once`), this process's claims of a
-room taking turns, and their NOTIFYs sent a few per burst; `seats.claim_in_transaction`
-decides whatever the statement declines (docs/decisions.md, "A claim is one
-statement")."""
+"""Seat claims of one room in one statement (`claim_seats_together`): this process's
+claims of a room queue behind the statement in flight and go together as the next one;
+their NOTIFYs are sent a few per burst; `seats.claim_in_transaction` decides whatever
+the statement declines (docs/decisions/admission.md, "Claims go together")."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ import asyncpg
 from service.domain import events
 from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat_id
 from service.storage.base import ROLE_BY_VALUE
-from service.storage.db import Connection
 from service.storage.history import event_arrays
 from service.storage.notify import notify_rooms
 from service.storage.queries import QUERIES
@@ -22,31 +21,41 @@ from service.storage.seats import SeatClaim, claim_in_transaction, seat_of
 
 log = logging.getLogger(__name__)
 
+# The most claims one statement takes; the rest wait for the next.
+BATCH = 128
+# The order of `seen`, the counts a claim saw (claim_seats_together's `roles`).
+_ROLE_ORDER = ("presenter", "attendee", "consumer", "collaborator")
+
 
 @dataclass
-class _Turn:
-    """This process's claims of one room take turns: one statement at a time reaches
-    PostgreSQL, the others wait here (a coroutine each) rather than as backends queued
-    on the room's row lock, each holding a pooled connection and costing PostgreSQL CPU
-    to wait and wake. `users`: the claims holding or waiting for the turn."""
+class _Answer:
+    """A claim's row, whether the identity was found seated after a refusal, and
+    whether the refusals of its statement may be wrong (a claim that fitted found the
+    identity's seat taken meanwhile, so the counts later claims saw were one too high)."""
 
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
-
-
-_turns: dict[tuple[str, str], _Turn] = {}
+    row: asyncpg.Record
+    seated: bool = False
+    doubtful: bool = False
 
 
-def _leave(key: tuple[str, str], turn: _Turn, *, locked: bool) -> None:
-    if locked:
-        turn.lock.release()
-    turn.users -= 1
-    if turn.users == 0:
-        del _turns[key]
+@dataclass
+class _Waiting:
+    claim: SeatClaim
+    values: tuple[object, ...]  # its elements of claim_seats_together's arrays $3..$12
+    answer: asyncio.Future[_Answer]
 
 
-# Why claim_seat_at_once left a claim to the transaction of `claim_in_transaction`.
-_NOT_AT_ONCE = frozenset({"slow", "setup"})
+@dataclass
+class _Queue:
+    """This process's claims of one room waiting for the statement after the one in
+    flight: they wait here as coroutines, not as backends queued on the room's row
+    lock, and then take the lock once for all of them."""
+
+    waiting: list[_Waiting] = field(default_factory=list)
+
+
+_queues: dict[tuple[str, str], _Queue] = {}
+_servers: set[asyncio.Task[None]] = set()
 
 
 async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal | None:
@@ -55,76 +64,126 @@ async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal 
     (`decided_at_version`: a removal, a denial, new settings; knock decisions about
     other identities leave a decision standing), so that the caller decides again.
 
-    Usually ONE statement on its own (`claim_seat_at_once`): the room's row lock is
-    taken and released inside PostgreSQL, with no round trip to this server while it
-    is held, so the claims of one room serialize for the statement's own work and its
-    commit only. Where that statement declines (seats to free, a recurring room, a
-    window ending within a seat's lifetime, a counter row missing) or refuses an
-    identity that a concurrent claim may just have seated, the transaction of
-    `claim_in_transaction` decides instead."""
-    tenant, room_id, user_id, role = claim.tenant, claim.room_id, claim.user_id, claim.role
+    Usually one statement for every claim of the room this process has queued
+    (`claim_seats_together`): the room's row lock is taken and released inside
+    PostgreSQL, with no round trip to this server while it is held, and paid once for
+    them all. Where that statement declines (seats to free, a recurring room, a
+    window ending within a seat's lifetime) or refuses an identity that a concurrent
+    claim may just have seated, the transaction of `claim_in_transaction` decides."""
     now, limits = claim.now, claim.limits
     expire_time = now + limits.seat_ttl
-    fresh = Seat(new_seat_id(), room_id, user_id, role, now, expire_time)
-    taken_types, taken_data = event_arrays([events.seat_taken(fresh)])
-    arguments = (
-        tenant, room_id, user_id, role.value, now, claim.decided_at_version,
-        limits.max_participants_ceiling, expire_time, fresh.seat_id, taken_types,
-        taken_data, claim.actor,
+    fresh = Seat(new_seat_id(), claim.room_id, claim.user_id, claim.role, now, expire_time)
+    (taken_type,), (taken_data,) = event_arrays([events.seat_taken(fresh)])
+    values = (
+        claim.user_id, claim.role.value, claim.decided_at_version, fresh.seat_id, now,
+        expire_time, taken_type, taken_data, claim.actor,
     )  # fmt: skip
-    key = (tenant, room_id)
-    turn = _turns.setdefault(key, _Turn())
-    turn.users += 1
-    try:
-        await turn.lock.acquire()
-    except BaseException:
-        _leave(key, turn, locked=False)
-        raise
-    locked = True
-    try:
-        async with pool.acquire() as conn:
-            row: asyncpg.Record | None = None
-            try:
-                for _ in range(2):
-                    row = await conn.fetchrow(QUERIES["claim_seat_at_once"], *arguments)
-                    assert row is not None  # the statement always answers one row
-                    if row["state"] != "setup":
-                        break
-                    await conn.execute(QUERIES["seat_count_rows"], tenant, room_id)
-            finally:
-                locked = False
-                _leave(key, turn, locked=True)
-            assert row is not None
-            state = row["state"]
-            if state == "moved":
-                return None
-            if state == "seat":
-                if row["inserted"]:
-                    await _announce(conn, tenant, room_id)
-                return seat_of(row)
-            if state == "refused":
-                taken = {
-                    ROLE_BY_VALUE[r]: n
-                    for r, n in zip(row["count_roles"], row["count_taken"], strict=True)
-                }
-                refusal = check_capacity(
-                    role,
-                    taken,
-                    row["max_participants"],
-                    events.role_capacity_from(row["role_capacity"]),
-                    limits,
-                )
-                # A seat the statement's snapshot could not see (the identity's own claim,
-                # committed while this one waited for the lock) is given back by the
-                # transaction below; so is anything the domain judges otherwise.
-                seated = await conn.fetchval(QUERIES["seat_of_user"], tenant, room_id, user_id)
-                if refusal is not None and seated is None:
-                    return refusal
-    finally:
-        if locked:
-            _leave(key, turn, locked=True)
-    assert state in _NOT_AT_ONCE or state == "refused", state
+    key = (claim.tenant, claim.room_id)
+    waiting = _Waiting(claim, values, asyncio.get_running_loop().create_future())
+    queue = _queues.get(key)
+    if queue is None:
+        queue = _queues[key] = _Queue()
+        task = asyncio.create_task(_serve(pool, key, queue))
+        _servers.add(task)
+        task.add_done_callback(_servers.discard)
+    queue.waiting.append(waiting)
+    answer = await waiting.answer
+    row = answer.row
+    state = row["state"]
+    if state == "moved":
+        return None
+    if state == "seat":
+        if row["inserted"]:
+            await _announce(pool, claim.tenant, claim.room_id)
+        return seat_of(row)
+    if state == "refused" and not answer.seated and not answer.doubtful:
+        taken = {ROLE_BY_VALUE[r]: n for r, n in zip(_ROLE_ORDER, row["seen"], strict=True)}
+        refusal = check_capacity(
+            claim.role,
+            taken,
+            row["max_participants"],
+            events.role_capacity_from(row["role_capacity"]),
+            limits,
+        )
+        if refusal is not None:
+            return refusal
+    # 'slow', 'setup', or a refusal the transaction judges again: a seat the
+    # statement's snapshot could not see (the identity's own claim, committed while
+    # it waited for the lock) is given back there; so is anything the domain judges
+    # otherwise.
     return await claim_in_transaction(pool, claim)
+
+
+async def _serve(pool: asyncpg.Pool, key: tuple[str, str], queue: _Queue) -> None:
+    """Run the room's queued claims, a statement at a time, until none waits. Each
+    identity once per statement (a second claim of one identity waits for the next)."""
+    try:
+        while queue.waiting:
+            batch: list[_Waiting] = []
+            later: list[_Waiting] = []
+            users: set[str] = set()
+            for waiting in queue.waiting:
+                if waiting.answer.done():  # its caller gave up before it was sent
+                    continue
+                user = waiting.claim.user_id
+                if user in users or len(batch) >= BATCH:
+                    later.append(waiting)
+                else:
+                    users.add(user)
+                    batch.append(waiting)
+            queue.waiting = later
+            if not batch:
+                continue
+            try:
+                answers = await _together(pool, key, batch)
+            except Exception as error:  # each caller raises it (translate_errors)
+                for waiting in batch:
+                    if not waiting.answer.done():
+                        waiting.answer.set_exception(error)
+                continue
+            for waiting, answer in zip(batch, answers, strict=True):
+                if not waiting.answer.done():
+                    waiting.answer.set_result(answer)
+    finally:
+        del _queues[key]
+        for waiting in queue.waiting:  # only if this task itself was cancelled
+            if not waiting.answer.done():
+                waiting.answer.set_exception(RuntimeError("the claims' queue stopped"))
+
+
+async def _together(
+    pool: asyncpg.Pool, key: tuple[str, str], batch: list[_Waiting]
+) -> list[_Answer]:
+    """One `claim_seats_together` for the batch (again after adding the room's counter
+    rows if one was missing), then one look for seats among the refused identities."""
+    tenant, room_id = key
+    columns = list(zip(*(waiting.values for waiting in batch), strict=True))
+    ceiling = batch[0].claim.limits.max_participants_ceiling
+    arguments = (tenant, room_id, *columns[:6], ceiling, *columns[6:])
+    async with pool.acquire() as conn:
+        rows: list[asyncpg.Record] = []
+        for _ in range(2):
+            rows = await conn.fetch(QUERIES["claim_seats_together"], *arguments)
+            if not any(row["state"] == "setup" for row in rows):
+                break
+            await conn.execute(QUERIES["seat_count_rows"], tenant, room_id)
+        answers = [_Answer(row) for row in rows]
+        refused = [answer for answer in answers if answer.row["state"] == "refused"]
+        if not refused:
+            return answers
+        seated = {
+            row["user_id"]
+            for row in await conn.fetch(
+                QUERIES["seated_users"], tenant, room_id, [a.row["user_id"] for a in refused]
+            )
+        }
+    doubtful = any(
+        answer.row["verdict"] == "fits" and not answer.row["inserted"] for answer in answers
+    )
+    for answer in refused:
+        answer.seated = answer.row["user_id"] in seated
+        answer.doubtful = doubtful
+    return answers
 
 
 # Rooms whose claims are being announced by this process: whether another claim
@@ -132,8 +191,8 @@ async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal 
 _announcing: dict[tuple[str, str], bool] = {}
 
 
-async def _announce(conn: Connection, tenant: str, room_id: str) -> None:
-    """Wake the room's watchers after a claim's own commit (as tenant_transaction does),
+async def _announce(pool: asyncpg.Pool, tenant: str, room_id: str) -> None:
+    """Wake the room's watchers after a claim's commit (as tenant_transaction does),
     once per burst: a claim committed while an announcement of its room is in flight
     leaves it to the claim sending that one, which sends one more after it. Every
     commit is still followed by a NOTIFY sent after it; a storm of claims on one room
@@ -144,11 +203,12 @@ async def _announce(conn: Connection, tenant: str, room_id: str) -> None:
         return
     _announcing[key] = False
     try:
-        while True:
-            await notify_rooms(conn, tenant, [room_id])
-            if not _announcing[key]:
-                break
-            _announcing[key] = False
+        async with pool.acquire() as conn:
+            while True:
+                await notify_rooms(conn, tenant, [room_id])
+                if not _announcing[key]:
+                    break
+                _announcing[key] = False
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
         log.warning("notification after commit failed: %r", error)
     finally:
