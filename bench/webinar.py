@@ -105,6 +105,7 @@ def wave(
         "calls": len(answers),
         "seconds": elapsed,
         "rate": len(answers) / elapsed,
+        "first_seconds": answers[0][0] - at,
         "per_1000": [1000 / (b - a) for a, b in itertools.pairwise(marks)],
         "outcomes": dict(Counter(outcome for _, outcome in answers)),
         # Over the whole wave, idle client start included: an upper bound per call.
@@ -119,6 +120,7 @@ def report(label: str, result: dict[str, Any]) -> None:
         f" {result['rate']:.0f}/s; server {result['server_cpu_us']:.0f} µs/call,"
         f" PostgreSQL {result['pg_cpu_us']:.0f} µs/call"
     )
+    print(f"  first answer {result['first_seconds']:.2f} s after the start")
     if result["per_1000"]:
         rates = ", ".join(f"{r:.0f}" for r in result["per_1000"])
         print(f"  per 1,000 answers in order (/s): {rates}")
@@ -186,20 +188,25 @@ asyncio.run(run())
 """
 
 
-async def main(root: Path, users: int, in_flight: int) -> None:
+def main(root: Path, users: int, in_flight: int) -> None:
     with admin_dsn() as (admin, source):
         print(f"PostgreSQL from: {source}; server from {root}")
-        async with scratch_database(admin, "rooms_webinar") as dsn:
-            command = [sys.executable, "-c", MIGRATE, dsn]
-            await asyncio.to_thread(subprocess.run, command, cwd=root, check=True)
-            log = ROOT / ".data" / "webinar-server.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            database = dsn.rsplit("/", 1)[1].split("?", 1)[0]
-            results = await asyncio.to_thread(
-                run_webinar, admin, dsn, database, log, root, users, in_flight
-            )
+        results = asyncio.run(_measure(admin, root, users, in_flight))
     for label, result in results.items():
         report(label, result)
+
+
+async def _measure(admin: str, root: Path, users: int, in_flight: int) -> dict[str, Any]:
+    async with scratch_database(admin, "rooms_webinar") as dsn:
+        command = [sys.executable, "-c", MIGRATE, dsn]
+        await asyncio.to_thread(subprocess.run, command, cwd=root, check=True)
+        log = ROOT / ".data" / "webinar-server.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        database = dsn.rsplit("/", 1)[1].split("?", 1)[0]
+        results: dict[str, Any] = await asyncio.to_thread(
+            run_webinar, admin, dsn, database, log, root, users, in_flight
+        )
+    return results
 
 
 if __name__ == "__main__":
@@ -212,4 +219,4 @@ if __name__ == "__main__":
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--in-flight", type=int, default=256)
     args = parser.parse_args()
-    asyncio.run(main(args.root.resolve(), args.users, args.in_flight))
+    main(args.root.resolve(), args.users, args.in_flight)

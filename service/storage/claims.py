@@ -5,9 +5,8 @@ the statement declines (docs/decisions/admission.md, "Claims go together")."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import asyncpg
 
@@ -18,6 +17,7 @@ from service.storage.history import event_arrays
 from service.storage.notify import notify_rooms
 from service.storage.queries import QUERIES
 from service.storage.seats import SeatClaim, claim_in_transaction, seat_of
+from service.storage.together import RoomKey, Together
 
 log = logging.getLogger(__name__)
 
@@ -38,24 +38,45 @@ class _Answer:
     doubtful: bool = False
 
 
-@dataclass
-class _Waiting:
+@dataclass(frozen=True)
+class _Claim:
     claim: SeatClaim
     values: tuple[object, ...]  # its elements of claim_seats_together's arrays $3..$12
-    answer: asyncio.Future[_Answer]
+    pool: asyncpg.Pool
 
 
-@dataclass
-class _Queue:
-    """This process's claims of one room waiting for the statement after the one in
-    flight: they wait here as coroutines, not as backends queued on the room's row
-    lock, and then take the lock once for all of them."""
+async def _together(key: RoomKey, batch: list[_Claim]) -> list[_Answer | Exception]:
+    """One `claim_seats_together` for the batch (again after adding the room's counter
+    rows if one was missing), then one look for seats among the refused identities."""
+    tenant, room_id = key
+    columns = list(zip(*(one.values for one in batch), strict=True))
+    ceiling = batch[0].claim.limits.max_participants_ceiling
+    arguments = (tenant, room_id, *columns[:6], ceiling, *columns[6:])
+    async with batch[0].pool.acquire() as conn:
+        rows: list[asyncpg.Record] = []
+        for _ in range(2):
+            rows = await conn.fetch(QUERIES["claim_seats_together"], *arguments)
+            if not any(row["state"] == "setup" for row in rows):
+                break
+            await conn.execute(QUERIES["seat_count_rows"], tenant, room_id)
+        answers = [_Answer(row) for row in rows]
+        refused = [answer for answer in answers if answer.row["state"] == "refused"]
+        if refused:
+            users = [answer.row["user_id"] for answer in refused]
+            found = await conn.fetch(QUERIES["seated_users"], tenant, room_id, users)
+            seated = {row["user_id"] for row in found}
+            doubtful = any(
+                answer.row["verdict"] == "fits" and not answer.row["inserted"] for answer in answers
+            )
+            for answer in refused:
+                answer.seated = answer.row["user_id"] in seated
+                answer.doubtful = doubtful
+    return list(answers)
 
-    waiting: list[_Waiting] = field(default_factory=list)
 
-
-_queues: dict[tuple[str, str], _Queue] = {}
-_servers: set[asyncio.Task[None]] = set()
+# This process's claims, by room: those queued behind the statement in flight go as
+# the next one.
+_claims: Together[_Claim, _Answer] = Together(_together, lambda one: one.claim.user_id, limit=BATCH)
 
 
 async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal | None:
@@ -79,15 +100,7 @@ async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal 
         expire_time, taken_type, taken_data, claim.actor,
     )  # fmt: skip
     key = (claim.tenant, claim.room_id)
-    waiting = _Waiting(claim, values, asyncio.get_running_loop().create_future())
-    queue = _queues.get(key)
-    if queue is None:
-        queue = _queues[key] = _Queue()
-        task = asyncio.create_task(_serve(pool, key, queue))
-        _servers.add(task)
-        task.add_done_callback(_servers.discard)
-    queue.waiting.append(waiting)
-    answer = await waiting.answer
+    answer = await _claims.ask(key, _Claim(claim, values, pool))
     row = answer.row
     state = row["state"]
     if state == "moved":
@@ -112,78 +125,6 @@ async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal 
     # it waited for the lock) is given back there; so is anything the domain judges
     # otherwise.
     return await claim_in_transaction(pool, claim)
-
-
-async def _serve(pool: asyncpg.Pool, key: tuple[str, str], queue: _Queue) -> None:
-    """Run the room's queued claims, a statement at a time, until none waits. Each
-    identity once per statement (a second claim of one identity waits for the next)."""
-    try:
-        while queue.waiting:
-            batch: list[_Waiting] = []
-            later: list[_Waiting] = []
-            users: set[str] = set()
-            for waiting in queue.waiting:
-                if waiting.answer.done():  # its caller gave up before it was sent
-                    continue
-                user = waiting.claim.user_id
-                if user in users or len(batch) >= BATCH:
-                    later.append(waiting)
-                else:
-                    users.add(user)
-                    batch.append(waiting)
-            queue.waiting = later
-            if not batch:
-                continue
-            try:
-                answers = await _together(pool, key, batch)
-            except Exception as error:  # each caller raises it (translate_errors)
-                for waiting in batch:
-                    if not waiting.answer.done():
-                        waiting.answer.set_exception(error)
-                continue
-            for waiting, answer in zip(batch, answers, strict=True):
-                if not waiting.answer.done():
-                    waiting.answer.set_result(answer)
-    finally:
-        del _queues[key]
-        for waiting in queue.waiting:  # only if this task itself was cancelled
-            if not waiting.answer.done():
-                waiting.answer.set_exception(RuntimeError("the claims' queue stopped"))
-
-
-async def _together(
-    pool: asyncpg.Pool, key: tuple[str, str], batch: list[_Waiting]
-) -> list[_Answer]:
-    """One `claim_seats_together` for the batch (again after adding the room's counter
-    rows if one was missing), then one look for seats among the refused identities."""
-    tenant, room_id = key
-    columns = list(zip(*(waiting.values for waiting in batch), strict=True))
-    ceiling = batch[0].claim.limits.max_participants_ceiling
-    arguments = (tenant, room_id, *columns[:6], ceiling, *columns[6:])
-    async with pool.acquire() as conn:
-        rows: list[asyncpg.Record] = []
-        for _ in range(2):
-            rows = await conn.fetch(QUERIES["claim_seats_together"], *arguments)
-            if not any(row["state"] == "setup" for row in rows):
-                break
-            await conn.execute(QUERIES["seat_count_rows"], tenant, room_id)
-        answers = [_Answer(row) for row in rows]
-        refused = [answer for answer in answers if answer.row["state"] == "refused"]
-        if not refused:
-            return answers
-        seated = {
-            row["user_id"]
-            for row in await conn.fetch(
-                QUERIES["seated_users"], tenant, room_id, [a.row["user_id"] for a in refused]
-            )
-        }
-    doubtful = any(
-        answer.row["verdict"] == "fits" and not answer.row["inserted"] for answer in answers
-    )
-    for answer in refused:
-        answer.seated = answer.row["user_id"] in seated
-        answer.doubtful = doubtful
-    return answers
 
 
 # Rooms whose claims are being announced by this process: whether another claim

@@ -6,10 +6,6 @@ from datetime import datetime
 
 from service.domain import events
 from service.domain.credentials import Removal
-from service.domain.errors import (
-    etag_mismatch,
-    room_not_found,
-)
 from service.domain.limits import Limits
 from service.domain.models import (
     Participant,
@@ -18,17 +14,17 @@ from service.domain.models import (
 )
 from service.domain.ports import Position
 from service.domain.seats import CapacityRefusal, Seat
-from service.domain.waiting_room import Knock, KnockState, plan_decision, would_be_role
-from service.storage import claims
+from service.domain.waiting_room import Knock, KnockState
+from service.storage import claims, decisions
 from service.storage import seats as seats_sql
 from service.storage.base import (
-    ROLE_BY_VALUE,
     StoreBase,
     participant_of,
     room_of,
     translate_errors,
 )
-from service.storage.history import append_events, event_arrays
+from service.storage.decisions import KnockDecision
+from service.storage.history import append_events
 from service.storage.notify import notify_rooms
 from service.storage.queries import QUERIES
 from service.storage.transaction import tenant_transaction
@@ -120,46 +116,12 @@ class KnocksAndSeatsStore(StoreBase):
     ) -> tuple[Knock, int]:
         """Admit or deny an identity (knocked or not) under the room's row lock; a
         change bumps the room's version and appends its event. Deciding again the
-        same way changes nothing. Two statements while the lock is held: the facts
-        read (`decide_knock`: the room locked, the rostered role, the knock), then,
-        after the domain's plan, the decision written (`write_knock_decision`: the
-        knock, the epoch, the version and the event); then COMMIT."""
-        async with tenant_transaction(self._pool, tenant) as tx:
-            conn = tx.conn
-            row = await conn.fetchrow(
-                QUERIES["decide_knock"],
-                tenant,
-                room_id,
-                user_id,
-            )
-            if row is None:
-                raise room_not_found(room_id)
-            room = room_of(row)
-            if expected_version is not None and expected_version != room.version:
-                raise etag_mismatch(room_id, room.etag)
-            rostered = ROLE_BY_VALUE[row["p_role"]] if row["p_role"] is not None else None
-            before = seats_sql.knock_of(row, "k_") if row["k_user_id"] is not None else None
-            plan = plan_decision(user_id, before, state, chosen_role, would_be_role(room, rostered))
-            if plan is None:
-                assert before is not None  # only a decision already made is unchanged
-                return before, room.version
-            # The etag moves; claims decided earlier for others still hold.
-            after = await conn.fetchrow(
-                QUERIES["write_knock_decision"],
-                tenant,
-                room_id,
-                user_id,
-                state.value,
-                plan.role.value if plan.role is not None else None,
-                plan.role_chosen,
-                now,
-                plan.new_epoch,
-                *event_arrays([plan.event]),
-                actor,
-            )
-            assert after is not None  # an upsert always returns its row
-            tx.touch(room_id)
-        return seats_sql.knock_of(after), after["version"]
+        same way changes nothing. This process's decisions about one room queued
+        behind the one in flight are written together (`service/storage/decisions.py`)."""
+        decision = KnockDecision(
+            user_id, state, chosen_role, expected_version, now, actor, self._pool
+        )
+        return await decisions.decide(tenant, room_id, decision)
 
     @translate_errors
     async def list_knocks(

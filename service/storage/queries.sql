@@ -314,30 +314,39 @@ WITH k AS (
 -- include: record_events --
     SELECT count(*) FROM written;
 
--- name: decide_knock --
--- A knock decision's facts in one read, the room's row locked: the room, the
--- identity's rostered role and its knock (if any, `k_` columns).
-SELECT r.*, p.role AS p_role,
+-- name: decide_knocks --
+-- The facts of knock decisions about the identities $3, in one read, the room's row
+-- locked: the room, and for each identity (`u_user_id`) its rostered role and its
+-- knock (if any, `k_` columns).
+SELECT r.*, u.user_id AS u_user_id, p.role AS p_role,
 -- include: knock_columns --
     FROM rooms r
+    CROSS JOIN unnest($3::text[]) AS u(user_id)
     LEFT JOIN participants p
-           ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
+           ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = u.user_id
     LEFT JOIN knocks k
-           ON k.tenant = r.tenant AND k.room_id = r.room_id AND k.user_id = $3
+           ON k.tenant = r.tenant AND k.room_id = r.room_id AND k.user_id = u.user_id
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
     FOR UPDATE OF r;
 
--- name: write_knock_decision --
--- A knock decision about $3 written in ONE statement under the room's row lock (taken
--- by decide_knock): the knock upserted; a new membership epoch when $8 (a denial);
--- the room's version (its etag) bumped, extending the run of knock decisions that
--- claims decided earlier may hold through (migration 0014: any other change of the
--- version ends the run, since it leaves knock_run_version behind), and its event
--- ($9/$10, actor $11) numbered by the same update of the room's row.
-WITH k AS (
+-- name: write_knock_decisions --
+-- Knock decisions, each about another identity ($3[i]; state $4[i], role $5[i],
+-- chosen by the host $6[i], at $7[i], a new membership epoch if $8[i]: a denial,
+-- event $9[i]/$10[i] by $11[i]), written in ONE statement under the room's row lock
+-- (taken by decide_knocks): the knocks upserted, the epochs started, the room's
+-- version (its etag) moved once per decision, the run of knock decisions that claims
+-- decided earlier may hold through extended by these identities in order (migration
+-- 0014: any other change of the version ends the run, since it leaves
+-- knock_run_version behind; the last 256 are kept), and their events numbered by the
+-- same update of the room's row.
+WITH d (user_id, state, role, role_chosen, at, new_epoch, type, data, actor, n) AS (
+        SELECT * FROM unnest($3::text[], $4::text[], $5::text[], $6::boolean[],
+                             $7::timestamptz[], $8::boolean[], $9::text[], $10::text[],
+                             $11::text[]) WITH ORDINALITY),
+    k AS (
         INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
                                  decide_time, sort_time)
-        VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+        SELECT $1, $2, user_id, state, role, role_chosen, at, at FROM d
         ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET
             state = EXCLUDED.state, role = EXCLUDED.role,
             role_chosen = EXCLUDED.role_chosen, decide_time = EXCLUDED.decide_time
@@ -345,23 +354,26 @@ WITH k AS (
                   last_knock_time, decide_time, sort_time),
     epoch AS (
         INSERT INTO membership_epochs AS m (tenant, room_id, user_id, epoch)
-        SELECT $1, $2, $3, 1 WHERE $8::boolean
+        SELECT $1, $2, user_id, 1 FROM d WHERE new_epoch
         ON CONFLICT (tenant, room_id, user_id)
         DO UPDATE SET epoch = m.epoch + 1, admit_time = NULL),
     seq AS (
-        UPDATE rooms SET update_time = $7, version = version + 1,
-            knock_run_version = version + 1,
+        UPDATE rooms SET update_time = (SELECT max(at) FROM d),
+            version = version + cardinality($3::text[]),
+            knock_run_version = version + cardinality($3::text[]),
             knock_run_users = CASE
                 WHEN knock_run_version = version
-                    THEN (knock_run_users || $3::text)[
-                        GREATEST(1, cardinality(knock_run_users) + 1 - 255):]
-                ELSE ARRAY[$3::text] END,
-            event_seq = event_seq + cardinality($9::text[])
+                    THEN (knock_run_users || $3::text[])[
+                        GREATEST(1, cardinality(knock_run_users)
+                                    + cardinality($3::text[]) - 255):]
+                ELSE ($3::text[])[GREATEST(1, cardinality($3::text[]) - 255):] END,
+            event_seq = event_seq + cardinality($3::text[])
         WHERE tenant = $1 AND room_id = $2
         RETURNING room_id, event_seq, version),
-    batch (types, data, at, actor) AS (
-        SELECT $9::text[], $10::text[], $7::timestamptz, $11::text),
--- include: number_events --
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT seq.room_id, seq.event_seq - cardinality($3::text[]) + d.n, d.at, d.at,
+               d.type, d.actor, d.data::jsonb
+        FROM seq, d),
 -- include: record_events --
     SELECT k.*, (SELECT version FROM seq) AS version FROM k;
 
