@@ -5,7 +5,6 @@ the statement declines (docs/decisions/admission.md, "Claims go together")."""
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 
 import asyncpg
@@ -14,12 +13,9 @@ from service.domain import events
 from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat_id
 from service.storage.base import ROLE_BY_VALUE
 from service.storage.history import event_arrays
-from service.storage.notify import notify_rooms
 from service.storage.queries import QUERIES
 from service.storage.seats import SeatClaim, claim_in_transaction, seat_of
-from service.storage.together import RoomKey, Together
-
-log = logging.getLogger(__name__)
+from service.storage.together import RoomKey, Together, announce
 
 # The most claims one statement takes; the rest wait for the next.
 BATCH = 128
@@ -107,7 +103,7 @@ async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal 
         return None
     if state == "seat":
         if row["inserted"]:
-            await _announce(pool, claim.tenant, claim.room_id)
+            await announce(pool, claim.tenant, claim.room_id)
         return seat_of(row)
     if state == "refused" and not answer.seated and not answer.doubtful:
         taken = {ROLE_BY_VALUE[r]: n for r, n in zip(_ROLE_ORDER, row["seen"], strict=True)}
@@ -125,32 +121,3 @@ async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal 
     # it waited for the lock) is given back there; so is anything the domain judges
     # otherwise.
     return await claim_in_transaction(pool, claim)
-
-
-# Rooms whose claims are being announced by this process: whether another claim
-# committed since the announcement in flight was sent (and so needs one more).
-_announcing: dict[tuple[str, str], bool] = {}
-
-
-async def _announce(pool: asyncpg.Pool, tenant: str, room_id: str) -> None:
-    """Wake the room's watchers after a claim's commit (as tenant_transaction does),
-    once per burst: a claim committed while an announcement of its room is in flight
-    leaves it to the claim sending that one, which sends one more after it. Every
-    commit is still followed by a NOTIFY sent after it; a storm of claims on one room
-    sends a few, not one per claim (each NOTIFY is a commit of its own)."""
-    key = (tenant, room_id)
-    if key in _announcing:
-        _announcing[key] = True
-        return
-    _announcing[key] = False
-    try:
-        async with pool.acquire() as conn:
-            while True:
-                await notify_rooms(conn, tenant, [room_id])
-                if not _announcing[key]:
-                    break
-                _announcing[key] = False
-    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-        log.warning("notification after commit failed: %r", error)
-    finally:
-        del _announcing[key]

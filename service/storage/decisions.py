@@ -22,8 +22,7 @@ from service.storage.base import ROLE_BY_VALUE, room_of
 from service.storage.history import event_arrays
 from service.storage.queries import QUERIES
 from service.storage.seats import knock_of
-from service.storage.together import RoomKey, Together
-from service.storage.transaction import tenant_transaction
+from service.storage.together import RoomKey, Together, announce
 
 # The most decisions one transaction takes; the rest wait for the next.
 BATCH = 64
@@ -46,21 +45,25 @@ class KnockDecision:
 async def decide(tenant: str, room_id: str, decision: KnockDecision) -> tuple[Knock, int]:
     """The knock after the decision and the room's version after it. Deciding again
     the same way changes nothing (the version it answers is the room's)."""
-    return await _decisions.ask((tenant, room_id), decision)
+    knock, version, changed = await _decisions.ask((tenant, room_id), decision)
+    if changed:
+        await announce(decision.pool, tenant, room_id)
+    return knock, version
 
 
 async def _together(
     key: RoomKey, batch: list[KnockDecision]
-) -> list[tuple[Knock, int] | Exception]:
+) -> list[tuple[Knock, int, bool] | Exception]:
     """The batch's decisions in arrival order, as if each had the room's lock to
     itself: read the facts of all (`decide_knocks`), plan each in the domain against
     the version the earlier ones left (an etag is checked against it), write the
-    changes (`write_knock_decisions`), COMMIT, one NOTIFY."""
+    changes (`write_knock_decisions`), COMMIT; the callers announce it (`announce`)."""
     tenant, room_id = key
-    answers: list[tuple[Knock, int] | Exception] = []
-    async with tenant_transaction(batch[0].pool, tenant) as tx:
+    answers: list[tuple[Knock, int, bool] | Exception] = []
+    pool = batch[0].pool
+    async with pool.acquire() as conn, conn.transaction():
         users = [decision.user_id for decision in batch]
-        rows = await tx.conn.fetch(QUERIES["decide_knocks"], tenant, room_id, users)
+        rows = await conn.fetch(QUERIES["decide_knocks"], tenant, room_id, users)
         if not rows:
             return [room_not_found(room_id)] * len(batch)
         room = room_of(rows[0])
@@ -83,7 +86,7 @@ async def _together(
             )
             if plan is None:
                 assert before is not None  # only a decision already made is unchanged
-                answers.append((before, version))
+                answers.append((before, version, False))
                 continue
             version += 1
             writes.append((len(answers), decision, plan))
@@ -92,7 +95,7 @@ async def _together(
             return answers
         plans = [plan for _, _, plan in writes]
         types, data = event_arrays([plan.event for plan in plans])
-        written = await tx.conn.fetch(
+        written = await conn.fetch(
             QUERIES["write_knock_decisions"],
             tenant,
             room_id,
@@ -109,13 +112,12 @@ async def _together(
         after = {row["user_id"]: knock_of(row) for row in written}
         first = written[0]["version"] - len(writes)
         for number, (index, decision, _) in enumerate(writes, start=1):
-            answers[index] = (after[decision.user_id], first + number)
-        tx.touch(room_id)
+            answers[index] = (after[decision.user_id], first + number, True)
     return answers
 
 
 # This process's knock decisions, by room: those queued behind the transaction in
 # flight go as the next one.
-_decisions: Together[KnockDecision, tuple[Knock, int]] = Together(
+_decisions: Together[KnockDecision, tuple[Knock, int, bool]] = Together(
     _together, lambda decision: decision.user_id, limit=BATCH
 )

@@ -10,13 +10,20 @@ round trips and its commit once for all of them. Used by seat claims
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
+import asyncpg
+
+from service.storage.notify import notify_rooms
+
 Request = TypeVar("Request")
 Answer = TypeVar("Answer")
 RoomKey = tuple[str, str]  # (tenant, room_id)
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -87,3 +94,33 @@ class Together(Generic[Request, Answer]):
             for waiting in queue:  # only if this task itself was cancelled
                 if not waiting.answer.done():
                     waiting.answer.set_exception(RuntimeError("the room's queue stopped"))
+
+
+# Rooms whose writes are being announced by this process: whether another claim
+# committed since the announcement in flight was sent (and so needs one more).
+_announcing: dict[tuple[str, str], bool] = {}
+
+
+async def announce(pool: asyncpg.Pool, tenant: str, room_id: str) -> None:
+    """Wake the room's watchers after a write's commit (as tenant_transaction does),
+    once per burst: a write committed while an announcement of its room is in flight
+    leaves it to the write sending that one, which sends one more after it. Every
+    commit is still followed by a NOTIFY sent after it; a storm of claims and
+    decisions on one room sends a few, not one per batch (each NOTIFY is a commit of
+    its own), and no batch waits for one before the next is sent."""
+    key = (tenant, room_id)
+    if key in _announcing:
+        _announcing[key] = True
+        return
+    _announcing[key] = False
+    try:
+        async with pool.acquire() as conn:
+            while True:
+                await notify_rooms(conn, tenant, [room_id])
+                if not _announcing[key]:
+                    break
+                _announcing[key] = False
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        log.warning("notification after commit failed: %r", error)
+    finally:
+        del _announcing[key]
