@@ -23,6 +23,7 @@ from service.storage.history import event_arrays
 from service.storage.queries import QUERIES
 from service.storage.seats import knock_of
 from service.storage.together import RoomKey, Together, announce
+from service.storage.transaction import tenant_transaction
 
 # The most decisions one transaction takes; the rest wait for the next.
 BATCH = 64
@@ -60,12 +61,13 @@ async def _together(
     changes (`write_knock_decisions`), COMMIT; the callers announce it (`announce`)."""
     tenant, room_id = key
     answers: list[tuple[Knock, int, bool] | Exception] = []
-    pool = batch[0].pool
-    async with pool.acquire() as conn, conn.transaction():
+    # Nothing touched: the callers announce the commit (`announce`, coalesced).
+    async with tenant_transaction(batch[0].pool, tenant) as tx:
+        conn = tx.conn
         users = [decision.user_id for decision in batch]
         rows = await conn.fetch(QUERIES["decide_knocks"], tenant, room_id, users)
         if not rows:
-            return [room_not_found(room_id)] * len(batch)
+            return [room_not_found(room_id) for _ in batch]
         room = room_of(rows[0])
         facts = {row["u_user_id"]: row for row in rows}
         version = room.version
