@@ -56,19 +56,19 @@ EXPLAINED: dict[str, list[object]] = {
         ["{}"],
         "bench",
     ],
-    "claim_seat_at_once": [
+    "claim_seats_together": [
         TENANT,
         "{room}",
-        "newcomer",
-        "attendee",
-        NOW,
-        1,
+        ["newcomer", "second"],
+        ["attendee", "attendee"],
+        [1, 1],
+        ["s1", "s2"],
+        [NOW, NOW],
+        [NOW + LIMITS.seat_ttl] * 2,
         4000,
-        NOW + LIMITS.seat_ttl,
-        "s1",
-        [TAKEN],
-        ["{}"],
-        "bench",
+        [TAKEN, TAKEN],
+        ["{}", "{}"],
+        ["bench", "bench"],
     ],
 }
 
@@ -153,7 +153,7 @@ async def explain(pool: asyncpg.Pool, store: PgRoomStore) -> None:
                 print("   " + line)
 
 
-async def main() -> None:
+def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--in-flight", type=int, default=256)
@@ -167,25 +167,29 @@ async def main() -> None:
     args = parser.parse_args()
     with admin_dsn() as (admin, source):
         print(f"PostgreSQL from: {source}")
-        async with scratch_database(admin, "rooms_storm") as dsn:
-            conn = await asyncpg.connect(dsn)
-            await migrate(conn)
-            await conn.close()
-            settings = "?synchronous_commit=off" if args.no_flush_wait else ""
-            pool = await create_pool(dsn + settings, min_size=args.pool, max_size=args.pool)
-            try:
-                store = PgRoomStore(pool)
-                await make_room(store, "webinar")
-                database = dsn.rsplit("/", 1)[1].split("?", 1)[0]
-                pids = await asyncio.to_thread(backend_pids, admin, database)
-                before = cpu_seconds(pids)
-                await storm(store, "webinar", args.users, args.in_flight)
-                used = cpu_seconds(pids) - before
-                print(f"PostgreSQL CPU per claim: {used / (args.users + 20) * 1e6:,.0f} µs")
-                await explain(pool, store)
-            finally:
-                await pool.close()
+        asyncio.run(_measure(admin, args))
+
+
+async def _measure(admin: str, args: argparse.Namespace) -> None:
+    async with scratch_database(admin, "rooms_storm") as dsn:
+        conn = await asyncpg.connect(dsn)
+        await migrate(conn)
+        await conn.close()
+        settings = "?synchronous_commit=off" if args.no_flush_wait else ""
+        pool = await create_pool(dsn + settings, min_size=args.pool, max_size=args.pool)
+        try:
+            store = PgRoomStore(pool)
+            await make_room(store, "webinar")
+            database = dsn.rsplit("/", 1)[1].split("?", 1)[0]
+            pids = await asyncio.to_thread(backend_pids, admin, database)
+            before = cpu_seconds(pids)
+            await storm(store, "webinar", args.users, args.in_flight)
+            used = cpu_seconds(pids) - before
+            print(f"PostgreSQL CPU per claim: {used / (args.users + 20) * 1e6:,.0f} µs")
+            await explain(pool, store)
+        finally:
+            await pool.close()
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -41,13 +41,15 @@ ROOM_FULL = ad.JOIN_DECISION_REASON_ROOM_FULL
 PRESENTERS = 20
 
 
-async def worker(
-    target: str, room_id: str, users: list[str], mode: str, in_flight: int, at: float
-) -> None:
-    """One client process: its users at `in_flight`, starting at `at`; a JSON list of
-    (completion time, outcome) per user on stdout. `mode`: "plain" (AuthorizeJoin),
-    "claim" (with claim_seat), "admit" (AdmitParticipant, then the guest's claim)."""
+async def worker(target: str, room_id: str, users: list[str], mode: str, in_flight: int) -> None:
+    """One client process: once ready (its imports done, its channel up) it says so on
+    stdout and reads the start time from stdin; then its users at `in_flight`,
+    starting then; a JSON list of (completion time, outcome) per user on stdout.
+    `mode`: "plain" (AuthorizeJoin), "claim" (with claim_seat), "admit"
+    (AdmitParticipant, then the guest's claim)."""
     async with RoomsClient(target, timeout=120) as client:
+        print("ready", flush=True)
+        at = float(sys.stdin.readline())
         gate = asyncio.Semaphore(in_flight)
         out: list[tuple[float, str]] = []
 
@@ -80,22 +82,32 @@ def wave(
     in_flight: int,
 ) -> dict[str, Any]:
     """The users from PROCESSES client processes at once: rate, answers per 1,000 in
-    order, outcomes, CPU per call of the server and of PostgreSQL."""
-    at = time.time() + 2.0
+    order, outcomes, CPU per call of the server and of PostgreSQL. The clients start
+    together once all are ready (on a busy machine, starting a Python process takes
+    seconds: a fixed delay let some start late, and their lateness was counted)."""
     slices = [users[i::PROCESSES] for i in range(PROCESSES)]
     procs = [
         subprocess.Popen(
             [
                 *(sys.executable, "-m", "bench.webinar", "--worker", server.target, room_id),
-                *(json.dumps(part), mode, str(max(1, in_flight // PROCESSES)), str(at)),
+                *(json.dumps(part), mode, str(max(1, in_flight // PROCESSES))),
             ],
             cwd=ROOT,
+            stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
+            text=True,
         )
         for part in slices
     ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    at = time.time() + 0.2
     pg_pids = backend_pids(*pg)
     cpu_before, pg_before = cpu_seconds(server.pids()), cpu_seconds(pg_pids)
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write(f"{at}\n")
+        proc.stdin.flush()
     answers = sorted(tuple(a) for p in procs for a in json.loads(p.communicate()[0]))
     server_cpu = cpu_seconds(server.pids()) - cpu_before
     pg_cpu = cpu_seconds(backend_pids(*pg)) - pg_before  # the backends that took part
@@ -105,6 +117,8 @@ def wave(
         "calls": len(answers),
         "seconds": elapsed,
         "rate": len(answers) / elapsed,
+        "first_seconds": answers[0][0] - at,
+        "deciles": [answers[len(answers) * k // 10 - 1][0] - at for k in range(1, 11)],
         "per_1000": [1000 / (b - a) for a, b in itertools.pairwise(marks)],
         "outcomes": dict(Counter(outcome for _, outcome in answers)),
         # Over the whole wave, idle client start included: an upper bound per call.
@@ -119,6 +133,9 @@ def report(label: str, result: dict[str, Any]) -> None:
         f" {result['rate']:.0f}/s; server {result['server_cpu_us']:.0f} µs/call,"
         f" PostgreSQL {result['pg_cpu_us']:.0f} µs/call"
     )
+    print(f"  first answer {result['first_seconds']:.2f} s after the start")
+    deciles = ", ".join(f"{t:.2f}" for t in result["deciles"])
+    print(f"  each tenth of the answers in by (s): {deciles}")
     if result["per_1000"]:
         rates = ", ".join(f"{r:.0f}" for r in result["per_1000"])
         print(f"  per 1,000 answers in order (/s): {rates}")
@@ -186,30 +203,35 @@ asyncio.run(run())
 """
 
 
-async def main(root: Path, users: int, in_flight: int) -> None:
+def main(root: Path, users: int, in_flight: int) -> None:
     with admin_dsn() as (admin, source):
         print(f"PostgreSQL from: {source}; server from {root}")
-        async with scratch_database(admin, "rooms_webinar") as dsn:
-            command = [sys.executable, "-c", MIGRATE, dsn]
-            await asyncio.to_thread(subprocess.run, command, cwd=root, check=True)
-            log = ROOT / ".data" / "webinar-server.log"
-            log.parent.mkdir(parents=True, exist_ok=True)
-            database = dsn.rsplit("/", 1)[1].split("?", 1)[0]
-            results = await asyncio.to_thread(
-                run_webinar, admin, dsn, database, log, root, users, in_flight
-            )
+        results = asyncio.run(_measure(admin, root, users, in_flight))
     for label, result in results.items():
         report(label, result)
 
 
+async def _measure(admin: str, root: Path, users: int, in_flight: int) -> dict[str, Any]:
+    async with scratch_database(admin, "rooms_webinar") as dsn:
+        command = [sys.executable, "-c", MIGRATE, dsn]
+        await asyncio.to_thread(subprocess.run, command, cwd=root, check=True)
+        log = ROOT / ".data" / "webinar-server.log"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        database = dsn.rsplit("/", 1)[1].split("?", 1)[0]
+        results: dict[str, Any] = await asyncio.to_thread(
+            run_webinar, admin, dsn, database, log, root, users, in_flight
+        )
+    return results
+
+
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
-        target, room_id, users, mode, in_flight, at = sys.argv[2:8]
-        asyncio.run(worker(target, room_id, json.loads(users), mode, int(in_flight), float(at)))
+        target, room_id, users, mode, in_flight = sys.argv[2:7]
+        asyncio.run(worker(target, room_id, json.loads(users), mode, int(in_flight)))
         sys.exit(0)
     parser = argparse.ArgumentParser()
     parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--users", type=int, default=5000)
     parser.add_argument("--in-flight", type=int, default=256)
     args = parser.parse_args()
-    asyncio.run(main(args.root.resolve(), args.users, args.in_flight))
+    main(args.root.resolve(), args.users, args.in_flight)

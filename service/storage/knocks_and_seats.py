@@ -6,10 +6,6 @@ from datetime import datetime
 
 from service.domain import events
 from service.domain.credentials import Removal
-from service.domain.errors import (
-    etag_mismatch,
-    room_not_found,
-)
 from service.domain.limits import Limits
 from service.domain.models import (
     Participant,
@@ -18,17 +14,16 @@ from service.domain.models import (
 )
 from service.domain.ports import Position
 from service.domain.seats import CapacityRefusal, Seat
-from service.domain.waiting_room import Knock, KnockState, plan_decision, would_be_role
-from service.storage import claims
+from service.domain.waiting_room import Knock, KnockState
+from service.storage import claims, decisions
 from service.storage import seats as seats_sql
 from service.storage.base import (
-    ROLE_BY_VALUE,
     StoreBase,
-    bump_epochs,
     participant_of,
     room_of,
     translate_errors,
 )
+from service.storage.decisions import KnockDecision
 from service.storage.history import append_events
 from service.storage.notify import notify_rooms
 from service.storage.queries import QUERIES
@@ -121,56 +116,12 @@ class KnocksAndSeatsStore(StoreBase):
     ) -> tuple[Knock, int]:
         """Admit or deny an identity (knocked or not) under the room's row lock; a
         change bumps the room's version and appends its event. Deciding again the
-        same way changes nothing."""
-        async with tenant_transaction(self._pool, tenant) as tx:
-            conn = tx.conn
-            row = await conn.fetchrow(
-                QUERIES["decide_knock"],
-                tenant,
-                room_id,
-                user_id,
-            )
-            if row is None:
-                raise room_not_found(room_id)
-            room = room_of(row)
-            if expected_version is not None and expected_version != room.version:
-                raise etag_mismatch(room_id, room.etag)
-            rostered = ROLE_BY_VALUE[row["p_role"]] if row["p_role"] is not None else None
-            before = await conn.fetchrow(
-                QUERIES["get_knock"],
-                tenant,
-                room_id,
-                user_id,
-            )
-            plan = plan_decision(
-                user_id,
-                seats_sql.knock_of(before) if before is not None else None,
-                state,
-                chosen_role,
-                would_be_role(room, rostered),
-            )
-            if plan is None:
-                assert before is not None  # only a decision already made is unchanged
-                return seats_sql.knock_of(before), room.version
-            after = await conn.fetchrow(
-                QUERIES["write_decision"],
-                tenant,
-                room_id,
-                user_id,
-                state.value,
-                plan.role.value if plan.role is not None else None,
-                plan.role_chosen,
-                now,
-            )
-            assert after is not None  # an upsert always returns its row
-            # The etag moves; claims decided earlier for others still hold.
-            version: int = await conn.fetchval(
-                QUERIES["bump_version_for_knock"], tenant, room_id, now, user_id
-            )
-            if plan.new_epoch:
-                await bump_epochs(conn, tenant, room_id, [user_id])
-            await append_events(tx, room_id, [plan.event], actor, now)
-        return seats_sql.knock_of(after), version
+        same way changes nothing. This process's decisions about one room queued
+        behind the one in flight are written together (`service/storage/decisions.py`)."""
+        decision = KnockDecision(
+            user_id, state, chosen_role, expected_version, now, actor, self._pool
+        )
+        return await decisions.decide(tenant, room_id, decision)
 
     @translate_errors
     async def list_knocks(

@@ -197,7 +197,6 @@ INSERT INTO signing_keys
         (key_id, algorithm, private_key, public_jwk, create_time, activate_time)
     VALUES ($1, $2, $3, $4, $5, $6);
 
-
 -- ==== update_room ====
 -- $5 names the settings changed; $6..$15 are the settings in the order of
 -- service.domain.models.SETTING_TYPES (a setting not named keeps its value). $16 is the

@@ -1,70 +1,4 @@
--- name: bump_version_for_knock --
--- A knock decision about $4 bumps the room's version (its etag) and extends the run of
--- knock decisions that claims decided earlier may hold through (migration 0014); any
--- other change of the version ends the run, since it leaves knock_run_version behind.
-UPDATE rooms SET update_time = $3, version = version + 1, knock_run_version = version + 1,
-    knock_run_users = CASE
-        WHEN knock_run_version = version
-            THEN (knock_run_users || $4::text)[
-                GREATEST(1, cardinality(knock_run_users) + 1 - 255):]
-        ELSE ARRAY[$4::text] END
-    WHERE tenant = $1 AND room_id = $2 RETURNING version;
-
--- name: record_janus_admission --
-WITH room AS (
-        SELECT 1 FROM rooms
-        WHERE tenant = $1 AND room_id = $2 AND version = $4
-          AND delete_time IS NULL AND announced_state < 2
-        FOR SHARE)
-    INSERT INTO membership_epochs AS m (tenant, room_id, user_id, admit_time)
-    SELECT $1, $2, $3, $5 FROM room
-    ON CONFLICT (tenant, room_id, user_id)
-    DO UPDATE SET admit_time = EXCLUDED.admit_time
-    RETURNING true;
-
--- name: record_knock --
--- The first knock (inserted, not updated) appends its event and makes it due.
-WITH k AS (
-        INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, display_name,
-                                 first_knock_time, last_knock_time, sort_time)
-        VALUES ($1, $2, $3, 'waiting', $4, $5, $6, $6, $6)
-        ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET
-            last_knock_time = EXCLUDED.last_knock_time,
-            first_knock_time =
-                COALESCE(k.first_knock_time, EXCLUDED.first_knock_time),
-            display_name = COALESCE(EXCLUDED.display_name, k.display_name),
-            role = CASE WHEN k.role_chosen THEN k.role ELSE EXCLUDED.role END
-        RETURNING (xmax = 0) AS inserted),
-    seq AS (
-        UPDATE rooms r SET event_seq = r.event_seq + 1
-        FROM k WHERE k.inserted AND r.tenant = $1 AND r.room_id = $2
-        RETURNING r.room_id, r.event_seq),
-    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
-        SELECT seq.room_id, seq.event_seq, $6::timestamptz, $6::timestamptz,
-               $7::text, $8::text, $9::jsonb
-        FROM seq),
--- include: record_events --
-    SELECT count(*) FROM written;
-
--- name: decide_knock --
-SELECT r.*, p.role AS p_role FROM rooms r
-    LEFT JOIN participants p
-           ON p.tenant = r.tenant AND p.room_id = r.room_id AND p.user_id = $3
-    WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
-    FOR UPDATE OF r;
-
--- name: get_knock --
-SELECT user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time FROM knocks
-    WHERE tenant = $1 AND room_id = $2 AND user_id = $3;
-
--- name: write_decision --
-INSERT INTO knocks AS k (tenant, room_id, user_id, state, role, role_chosen,
-                             decide_time, sort_time)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-    ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET
-        state = EXCLUDED.state, role = EXCLUDED.role,
-        role_chosen = EXCLUDED.role_chosen, decide_time = EXCLUDED.decide_time
-    RETURNING user_id, state, role, role_chosen, display_name, first_knock_time, last_knock_time, decide_time, sort_time;
+-- ==== seats: claims, counters, renewals and releases (knocks_and_seats.py, claims.py) ====
 
 -- name: claim_seat --
 -- The room locked, and whether it holds seats expired by $3: a hint, the first entry of
@@ -80,101 +14,147 @@ SELECT r.valid_from, r.valid_until, r.recurrence, r.time_zone, r.max_participant
     FROM rooms r, (SELECT $4::text AS user_id, $5::bigint AS version) d
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL FOR UPDATE OF r;
 
--- name: claim_seat_at_once --
--- A whole claim in ONE statement, run on its own (its own transaction): the room's row
--- lock is held from this statement's lock to its commit, inside PostgreSQL, with no
--- round trip to the server in between. The room locked at the version the decision
--- saw ($6); then its counters locked (FOR UPDATE: a locking read returns each row's
+-- name: claim_seats_together --
+-- The claims of one room queued in this process, in ONE statement run on its own (its
+-- own transaction): the room's row lock is held from this statement's lock to its
+-- commit, inside PostgreSQL, with no round trip to the server in between, and the
+-- lock, the counters, the event numbering and the commit are paid once for the lot.
+-- Claim i is ($3[i] identity, $4[i] role, $5[i] the room's version its decision saw,
+-- $6[i] its new seat's id, $7[i] its now, $8[i] its seat's expiry, $10[i]/$11[i] its
+-- SEAT_TAKEN event, $12[i] its actor), every identity once; $9: the server's ceiling.
+-- The room locked; its counters locked (FOR UPDATE: a locking read returns each row's
 -- latest committed version, not the statement's snapshot, so the counts are exact
--- although the snapshot predates the lock); then the identity's live seat renewed, or
--- a new seat inserted if the capacity rules allow it (the role's own maximum, the
--- room's seats, the other roles' unfilled reservations: `seats.check_capacity`, which
--- rereads the counts returned here to explain a refusal), its count moved and
--- SEAT_TAKEN recorded. `state` says which: 'seat' (see `inserted`), 'refused', or why
--- it did nothing and the caller runs `claim_seat` instead: 'moved' (the decision
--- no longer holds; no room), 'slow' (seats to free, a recurring room, or a window ending within the
--- seat's lifetime $8), 'setup' (a role's counter row missing: `seat_count_rows`).
--- $7: the server's ceiling, $9: the new seat's id, $10/$11: its SEAT_TAKEN event.
-WITH decided AS (
-        SELECT
+-- although the snapshot predates the lock); then, in arrival order (`fold`, each step
+-- seeing the counts its predecessors left), each claim whose decision still holds
+-- (`decision_holds`) renews the identity's live seat or, if the capacity rules allow
+-- (the role's own maximum, the room's seats, the other roles' unfilled reservations:
+-- `seats.check_capacity`, which rereads the counts a refused claim saw, `seen`, to
+-- explain it), takes a seat; the seats inserted, the counts moved, and their
+-- SEAT_TAKEN events numbered in arrival order by one update of the room's row.
+-- One row per claim (`n`): `state` 'seat' (see `inserted`), 'refused', or why it did
+-- nothing and the caller decides otherwise: 'moved' (the decision no longer holds, or
+-- no room), 'slow' (seats to free, a recurring room, a window ending within a seat's
+-- lifetime: `claim_in_transaction`), 'setup' (a counter row missing: seat_count_rows).
+WITH RECURSIVE c (user_id, role, version, seat_id, at, expire_time, type, data, actor, n) AS (
+        SELECT * FROM unnest($3::text[], $4::text[], $5::bigint[], $6::text[],
+                             $7::timestamptz[], $8::timestamptz[], $10::text[], $11::text[],
+                             $12::text[]) WITH ORDINALITY),
+    decided AS (
+        SELECT d.n, r.max_participants, r.role_capacity,
 -- include: decision_holds --
             AS holds,
-            cardinality(r.recurrence) = 0 AND r.valid_until >= $8
+            cardinality(r.recurrence) = 0
+                AND r.valid_until >= (SELECT max(expire_time) FROM c)
                 AND NOT COALESCE(
                     (SELECT s.expire_time FROM seats s WHERE s.tenant = $1 AND s.room_id = $2
-                     ORDER BY s.expire_time LIMIT 1) <= $5, false) AS plain,
-            CASE WHEN r.max_participants > 0 THEN r.max_participants ELSE $7 END AS seats,
-            r.max_participants, r.role_capacity
-        FROM rooms r, (SELECT $3::text AS user_id, $6::bigint AS version) d
+                     ORDER BY s.expire_time LIMIT 1) <= (SELECT max(at) FROM c), false)
+                AS plain,
+            CASE WHEN r.max_participants > 0 THEN r.max_participants ELSE $9 END AS seats
+        FROM rooms r, (SELECT generate_subscripts($3::text[], 1)::bigint AS n,
+                              unnest($3::text[]) AS user_id,
+                              unnest($5::bigint[])::bigint AS version) d
         WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL FOR UPDATE OF r),
-    room AS (
-        SELECT holds AS current, holds AND plain AS fast, seats, max_participants,
-               role_capacity
-        FROM decided),
+    room AS (SELECT plain, seats, max_participants, role_capacity FROM decided LIMIT 1),
     counts AS (
         SELECT role, taken FROM seat_counts
-        WHERE tenant = $1 AND room_id = $2 AND (SELECT fast FROM room) FOR UPDATE),
+        WHERE tenant = $1 AND room_id = $2 AND (SELECT plain FROM room) FOR UPDATE),
+    roles (role, i) AS (
+        SELECT * FROM unnest(ARRAY['presenter', 'attendee', 'consumer', 'collaborator'])
+            WITH ORDINALITY),
     caps AS (
-        SELECT e->>'role' AS role, (e->>'max')::int AS max, (e->>'reserved')::int AS reserved
-        FROM room, jsonb_array_elements(room.role_capacity) AS e),
-    verdict AS (
-        SELECT CASE
-            WHEN NOT COALESCE((SELECT current FROM room), false) THEN 'moved'
-            WHEN NOT (SELECT fast FROM room) THEN 'slow'
-            WHEN (SELECT count(*) FROM counts) < 4 THEN 'setup'
-            WHEN EXISTS (SELECT 1 FROM caps WHERE caps.role = $4 AND caps.max > 0 AND
-                         (SELECT taken FROM counts WHERE counts.role = $4) >= caps.max)
-                 THEN 'refused'
-            WHEN (SELECT sum(taken) FROM counts) >= (SELECT seats FROM room) THEN 'refused'
-            WHEN (SELECT sum(taken) FROM counts)
-                 + (SELECT COALESCE(sum(GREATEST(0, caps.reserved - counts.taken)), 0)
-                    FROM caps JOIN counts USING (role) WHERE caps.role <> $4)
-                 >= (SELECT seats FROM room) THEN 'refused'
-            ELSE 'fits' END AS state),
+        SELECT array_agg(COALESCE(x.max, 0) ORDER BY roles.i) AS mx,
+               array_agg(COALESCE(x.reserved, 0) ORDER BY roles.i) AS rs,
+               array_agg(COALESCE(counts.taken, 0) ORDER BY roles.i) AS taken,
+               count(counts.taken) AS present
+        FROM roles
+        LEFT JOIN (SELECT e->>'role' AS role, (e->>'max')::int AS max,
+                          (e->>'reserved')::int AS reserved
+                   FROM room, jsonb_array_elements(room.role_capacity) AS e) x USING (role)
+        LEFT JOIN counts USING (role)),
     mine AS (
-        UPDATE seats SET expire_time = $8
-        WHERE tenant = $1 AND seat_id = (
-            SELECT f.seat_id FROM (
-                SELECT seat_id, room_id, user_id FROM seats
-                WHERE tenant = $1 AND (room_id, user_id) >= ($2, $3)
-                ORDER BY room_id, user_id LIMIT 1) f
-            WHERE f.room_id = $2 AND f.user_id = $3)
-          AND (SELECT state FROM verdict) IN ('fits', 'refused')
-        RETURNING seat_id, room_id, user_id, role, create_time, expire_time, false AS inserted),
-    seat AS (
+        SELECT c.n, f.seat_id FROM c, LATERAL (
+            SELECT seat_id, room_id, user_id FROM seats
+            WHERE tenant = $1 AND (room_id, user_id) >= ($2, c.user_id)
+            ORDER BY room_id, user_id LIMIT 1) f
+        WHERE f.room_id = $2 AND f.user_id = c.user_id),
+    fold (n, taken, seen, verdict) AS (
+        SELECT 0::bigint, caps.taken, caps.taken, NULL::text FROM caps, room
+        WHERE room.plain AND caps.present = 4
+        UNION ALL
+        SELECT f.n + 1,
+               CASE WHEN v.verdict = 'fits'
+                    THEN f.taken[:v.k - 1] || (f.taken[v.k] + 1) || f.taken[v.k + 1:]
+                    ELSE f.taken END,
+               f.taken, v.verdict
+        FROM fold f
+        JOIN decided d ON d.n = f.n + 1
+        CROSS JOIN caps CROSS JOIN room,
+        LATERAL (SELECT array_position(ARRAY['presenter', 'attendee', 'consumer',
+                                             'collaborator'], c.role) AS k
+                 FROM c WHERE c.n = f.n + 1) w,
+        LATERAL (SELECT CASE
+            WHEN NOT d.holds THEN 'moved'
+            WHEN EXISTS (SELECT 1 FROM mine WHERE mine.n = d.n) THEN 'renew'
+            WHEN caps.mx[w.k] > 0 AND f.taken[w.k] >= caps.mx[w.k] THEN 'refused'
+            WHEN (SELECT sum(t) FROM unnest(f.taken) AS t) >= room.seats THEN 'refused'
+            WHEN (SELECT sum(t) FROM unnest(f.taken) AS t)
+                 + (SELECT COALESCE(sum(GREATEST(0, caps.rs[i] - f.taken[i])), 0)
+                    FROM generate_series(1, 4) AS i WHERE i <> w.k)
+                 >= room.seats THEN 'refused'
+            ELSE 'fits' END AS verdict, w.k) v),
+    renewed AS (
+        UPDATE seats SET expire_time = c.expire_time
+        FROM c JOIN fold USING (n) JOIN mine USING (n)
+        WHERE seats.tenant = $1 AND seats.seat_id = mine.seat_id AND fold.verdict = 'renew'
+        RETURNING seats.seat_id, seats.room_id, seats.user_id, seats.role,
+                  seats.create_time, seats.expire_time, false AS inserted),
+    seated AS (
         INSERT INTO seats AS s
             (tenant, seat_id, room_id, user_id, role, create_time, expire_time)
-        SELECT $1, $9, $2, $3, $4, $5, $8
-        WHERE (SELECT state FROM verdict) = 'fits' AND NOT EXISTS (SELECT 1 FROM mine)
+        SELECT $1, c.seat_id, $2, c.user_id, c.role, c.at, c.expire_time
+        FROM c JOIN fold USING (n) WHERE fold.verdict = 'fits'
         ON CONFLICT (tenant, room_id, user_id) DO UPDATE SET expire_time = EXCLUDED.expire_time
         RETURNING s.seat_id, s.room_id, s.user_id, s.role, s.create_time, s.expire_time,
                   s.xmax = 0 AS inserted),
     counted AS (
-        UPDATE seat_counts c SET taken = c.taken + 1
-        WHERE c.tenant = $1 AND c.room_id = $2 AND c.role = $4
-          AND (SELECT inserted FROM seat)),
-    batch (types, data, at, actor) AS (
-        SELECT $10::text[], $11::text[], $5::timestamptz, $12::text
-        WHERE (SELECT inserted FROM seat)),
+        UPDATE seat_counts c SET taken = c.taken + x.added
+        FROM (SELECT role, count(*) AS added FROM seated WHERE inserted GROUP BY role) x
+        WHERE c.tenant = $1 AND c.room_id = $2 AND c.role = x.role),
+    fresh AS (
+        SELECT c.n, c.type, c.data, c.actor, c.at FROM c JOIN seated USING (user_id)
+        WHERE seated.inserted),
     seq AS (
-        UPDATE rooms SET event_seq = event_seq + (SELECT cardinality(types) FROM batch)
-        WHERE tenant = $1 AND room_id = $2 AND EXISTS (SELECT 1 FROM batch)
+        UPDATE rooms SET event_seq = event_seq + (SELECT count(*) FROM fresh)
+        WHERE tenant = $1 AND room_id = $2 AND EXISTS (SELECT 1 FROM fresh)
         RETURNING room_id, event_seq),
--- include: number_events --
+    new_events (room_id, revision, event_time, record_time, type, actor, data) AS (
+        SELECT seq.room_id,
+               seq.event_seq - (SELECT count(*) FROM fresh)
+                   + row_number() OVER (ORDER BY fresh.n),
+               fresh.at, fresh.at, fresh.type, fresh.actor, fresh.data::jsonb
+        FROM seq, fresh),
 -- include: record_events --
-    SELECT CASE WHEN g.seat_id IS NOT NULL THEN 'seat'
-                WHEN v.state = 'fits' THEN 'slow' ELSE v.state END AS state,
+    SELECT c.n,
+           CASE WHEN g.seat_id IS NOT NULL THEN 'seat'
+                WHEN d.n IS NULL OR NOT d.holds THEN 'moved'
+                WHEN NOT room.plain THEN 'slow'
+                WHEN f.verdict IS NULL THEN 'setup'
+                WHEN f.verdict = 'refused' THEN 'refused'
+                ELSE 'slow' END AS state,
+           f.verdict, f.seen,
            g.seat_id, g.room_id, g.user_id, g.role, g.create_time, g.expire_time,
            COALESCE(g.inserted, false) AS inserted,
-           (SELECT max_participants FROM room) AS max_participants,
-           (SELECT role_capacity FROM room) AS role_capacity,
-           (SELECT array_agg(role) FROM counts) AS count_roles,
-           (SELECT array_agg(taken) FROM counts) AS count_taken
-    FROM verdict v LEFT JOIN (SELECT * FROM mine UNION ALL SELECT * FROM seat) g ON true;
+           room.max_participants, room.role_capacity
+    FROM c
+    LEFT JOIN decided d USING (n)
+    LEFT JOIN room ON true
+    LEFT JOIN fold f USING (n)
+    LEFT JOIN (SELECT * FROM renewed UNION ALL SELECT * FROM seated) g USING (user_id)
+    ORDER BY c.n;
 
 -- name: seat_count_rows --
 -- A room's counter row for every role (0 seats), where missing: adds no seat, so it
--- needs no lock; claim_seat_at_once counts on every role's row being there. The rows
+-- needs no lock; claim_seats_together counts on every role's row being there. The rows
 -- come from the room's own (a co-located INSERT ... SELECT on Citus).
 INSERT INTO seat_counts (tenant, room_id, role, taken)
     SELECT r.tenant, r.room_id, role.name, 0
@@ -183,13 +163,14 @@ INSERT INTO seat_counts (tenant, room_id, role, taken)
     WHERE r.tenant = $1 AND r.room_id = $2
     ON CONFLICT (tenant, room_id, role) DO NOTHING;
 
--- name: seat_of_user --
--- Whether the identity holds a seat in the room (found as extend_user_seat finds it).
-SELECT f.seat_id FROM (
+-- name: seated_users --
+-- Which of the identities $3 hold a seat in the room (each found as extend_user_seat
+-- finds it): read after claim_seats_together refused them, in a snapshot of its own.
+SELECT f.user_id FROM unnest($3::text[]) AS u(user_id), LATERAL (
     SELECT seat_id, room_id, user_id FROM seats
-    WHERE tenant = $1 AND (room_id, user_id) >= ($2, $3)
+    WHERE tenant = $1 AND (room_id, user_id) >= ($2, u.user_id)
     ORDER BY room_id, user_id LIMIT 1) f
-WHERE f.room_id = $2 AND f.user_id = $3;
+WHERE f.room_id = $2 AND f.user_id = u.user_id;
 
 -- name: extend_user_seat --
 -- The identity's seat found in (room_id, user_id) order: by its unique key, the one
@@ -275,7 +256,6 @@ SELECT s.* FROM rooms r
     ) s ON true
     WHERE r.tenant = $1 AND r.room_id = $2 AND r.delete_time IS NULL
     ORDER BY s.create_time, s.seat_id;
-
 
 -- ==== seats.py ====
 
