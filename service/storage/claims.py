@@ -5,6 +5,7 @@ the statement declines (docs/decisions/admission.md, "Claims go together")."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 import asyncpg
@@ -12,6 +13,7 @@ import asyncpg
 from service.domain import events
 from service.domain.seats import CapacityRefusal, Seat, check_capacity, new_seat_id
 from service.storage.base import ROLE_BY_VALUE
+from service.storage.db import CITUS
 from service.storage.history import event_arrays
 from service.storage.queries import QUERIES
 from service.storage.seats import SeatClaim, claim_in_transaction, seat_of
@@ -75,6 +77,26 @@ async def _together(key: RoomKey, batch: list[_Claim]) -> list[_Answer | Excepti
 _claims: Together[_Claim, _Answer] = Together(_together, lambda one: one.claim.user_id, limit=BATCH)
 
 
+# Whether a pool's database is a Citus coordinator, asked once per pool. Citus cannot plan
+# `claim_seats_together` (a recursive CTE over the claims, with no filter on the
+# distribution column inside it): there every claim takes `claim_in_transaction`.
+# (By the pool's id: a pool takes no weak reference; a process serves one database.)
+# Every claim awaits the same task, so the first ones still queue in arrival order.
+_citus: dict[int, asyncio.Task[bool]] = {}
+
+
+async def _ask_citus(pool: asyncpg.Pool) -> bool:
+    async with pool.acquire() as conn:
+        return bool(await conn.fetchval(CITUS["citus_present"]))
+
+
+async def _on_citus(pool: asyncpg.Pool) -> bool:
+    known = _citus.get(id(pool))
+    if known is None or (known.done() and (known.cancelled() or known.exception())):
+        known = _citus[id(pool)] = asyncio.ensure_future(_ask_citus(pool))
+    return await asyncio.shield(known)  # a cancelled claim leaves the question asked
+
+
 async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal | None:
     """Take a seat for an allowed identity, or give back (and renew) its live one;
     None, taking nothing, if the room changed since the decision was read
@@ -87,6 +109,8 @@ async def claim(pool: asyncpg.Pool, claim: SeatClaim) -> Seat | CapacityRefusal 
     them all. Where that statement declines (seats to free, a recurring room, a
     window ending within a seat's lifetime) or refuses an identity that a concurrent
     claim may just have seated, the transaction of `claim_in_transaction` decides."""
+    if await _on_citus(pool):
+        return await claim_in_transaction(pool, claim)
     now, limits = claim.now, claim.limits
     expire_time = now + limits.seat_ttl
     fresh = Seat(new_seat_id(), claim.room_id, claim.user_id, claim.role, now, expire_time)

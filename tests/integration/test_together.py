@@ -6,8 +6,10 @@ each had had the room's lock to itself in arrival order."""
 from __future__ import annotations
 
 import asyncio
+import os
 
 import asyncpg
+import pytest
 
 from service.domain.errors import DomainError, ErrorReason
 from service.domain.limits import Limits
@@ -47,6 +49,10 @@ async def test_queued_requests_go_together_each_identity_once() -> None:
     assert batches == [["a"], ["b", "c", "bad"], ["b", "d"]]
 
 
+@pytest.mark.skipif(
+    os.environ.get("ROOMS_TEST_CITUS") == "1",
+    reason="on Citus every claim takes the transaction (docs/decisions/citus.md)",
+)
 async def test_claims_that_go_together_get_the_seats_and_refusals_of_arrival_order(
     pool: asyncpg.Pool,
 ) -> None:
