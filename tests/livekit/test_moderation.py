@@ -73,9 +73,14 @@ async def test_demotion_window_end_and_moderation_reach_livekit(
             metadata=metadata,
         )
         clock.set(T0 + timedelta(hours=1))
-        # gus's window ends (at least one: other tests' rooms share the database, and
-        # their participants' windows may end at this hour too); RemoveParticipant below.
+        # gus's window ends, and only his in this tenant (the pass counts every tenant's:
+        # other tests' rooms share the database); RemoveParticipant below.
         assert (await running.lifecycle.run_once()).windows_ended >= 1
+        ended = await running.pool.fetch(
+            """SELECT user_id FROM participants
+               WHERE tenant = 'lk-mod' AND room_id = 'mod' AND window_end_announced"""
+        )
+        assert [row["user_id"] for row in ended] == ["gus"]
         await deliver(running)
 
     assert livekit.refused == []
